@@ -1,0 +1,109 @@
+internal import CProtobufC
+
+/// A Swift message value that maps field for field to the struct protoc-c generated for it.
+///
+/// Generated conformances (Sources/ModelwireCodec/Generated) implement the two directions;
+/// this file holds the generic parts they share.
+protocol CMessageConvertible: ProtobufMessage {
+    /// The protoc-c struct, e.g. `Modelwire__V1__PredictRequest`.
+    associatedtype CStruct
+    /// Copies every field out of C memory into a Swift value (C memory is freed afterwards).
+    init(c: CStruct) throws(CodecError)
+    /// Initialises `c` (with the `*_init` function) and points its fields into `arena`.
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError)
+}
+
+/// Decodes a top-level message with an arena allocator: protobuf-c's own allocations never reach malloc
+/// for small messages, and everything is released in one step after the copy into Swift values.
+func decodeTopLevel<M: CMessageConvertible>(
+    _ bytes: UnsafeRawBufferPointer,
+    maxSize: Int,
+    unpack: (UnsafeMutablePointer<ProtobufCAllocator>?, Int, UnsafePointer<UInt8>?) -> UnsafeMutablePointer<M.CStruct>?,
+    as type: M.Type
+) throws(CodecError) -> M {
+    guard bytes.count <= maxSize else { throw .tooLarge(size: bytes.count, limit: maxSize) }
+    return try withCodecArena { (arena) throws(CodecError) -> M in
+        var allocator = arena.protobufAllocator
+        var empty: UInt8 = 0
+        let parsed = withUnsafePointer(to: &empty) { emptyPointer in
+            unpack(&allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer)
+        }
+        guard let message = parsed else { throw .malformed }
+        return try M(c: message.pointee)
+    }
+}
+
+/// Encodes `message` in an arena and passes its size and writer to `body`.
+func serializeMessage<M: CMessageConvertible, R>(
+    _ message: M,
+    packedSize: (UnsafePointer<M.CStruct>?) -> Int,
+    pack: @escaping (UnsafePointer<M.CStruct>?, UnsafeMutablePointer<UInt8>?) -> Int,
+    _ body: (Int, (UnsafeMutableRawPointer) -> Void) -> R
+) throws(CodecError) -> R {
+    try withCodecArena { (arena) throws(CodecError) -> R in
+        let c = try arena.message(message)
+        let size = packedSize(c)
+        return body(size) { out in
+            let written = pack(c, out.assumingMemoryBound(to: UInt8.self))
+            precondition(written == size, "protobuf-c packed \(written) of \(size) bytes")
+        }
+    }
+}
+
+/// A strict UTF-8 copy of a protobuf-c string field (protobuf-c does not validate UTF-8).
+func decodeString(_ p: UnsafeMutablePointer<CChar>?, field: String) throws(CodecError) -> String {
+    guard let p else { return "" }
+    guard let s = String(validatingCString: p) else { throw .invalidUTF8(field: field) }
+    return s
+}
+
+/// A bulk copy of a repeated scalar field.
+func decodeArray<T: BitwiseCopyable>(_ p: UnsafeMutablePointer<T>?, count: Int) -> [T] {
+    Array(UnsafeBufferPointer(start: p, count: p == nil ? 0 : count))
+}
+
+/// A copy of a `bytes` field.
+func decodeBytes(_ b: ProtobufCBinaryData) -> [UInt8] {
+    Array(UnsafeBufferPointer(start: b.data, count: b.data == nil ? 0 : b.len))
+}
+
+/// A repeated string field, validated as UTF-8.
+func decodeStrings(_ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, count: Int, field: String) throws(CodecError) -> [String] {
+    guard let p, count > 0 else { return [] }
+    var out: [String] = []
+    out.reserveCapacity(count)
+    for i in 0..<count { out.append(try decodeString(p[i], field: field)) }
+    return out
+}
+
+/// A repeated enum field; unknown numbers are kept.
+func decodeEnums<C, E>(_ p: UnsafeMutablePointer<C>?, count: Int, _ convert: (C) -> E) -> [E] {
+    guard let p, count > 0 else { return [] }
+    return UnsafeBufferPointer(start: p, count: count).map(convert)
+}
+
+/// An optional nested message.
+func decodeMessage<M: CMessageConvertible>(_ p: UnsafeMutablePointer<M.CStruct>?, as type: M.Type) throws(CodecError) -> M? {
+    guard let p else { return nil }
+    return try M(c: p.pointee)
+}
+
+/// The message member of a oneof whose case is set (protobuf-c always sets its pointer).
+func decodeOneofMessage<M: CMessageConvertible>(_ p: UnsafeMutablePointer<M.CStruct>?, as type: M.Type) throws(CodecError) -> M {
+    guard let p else { throw .malformed }
+    return try M(c: p.pointee)
+}
+
+/// A repeated message field.
+func decodeMessages<M: CMessageConvertible>(
+    _ p: UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>?, count: Int, as type: M.Type
+) throws(CodecError) -> [M] {
+    guard let p, count > 0 else { return [] }
+    var out: [M] = []
+    out.reserveCapacity(count)
+    for i in 0..<count {
+        guard let element = p[i] else { throw .malformed }
+        out.append(try M(c: element.pointee))
+    }
+    return out
+}
