@@ -27,6 +27,7 @@ let package = Package(
         // C: system libraries and the committed protoc-c output.
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .target(name: "CModelwireZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CModelwireKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CModelwireProtobuf", dependencies: ["CProtobufC"]),
 
         // Swift libraries, in dependency order (DESIGN.md §1).
@@ -34,7 +35,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "ModelwireProtocol", dependencies: ["ModelwireCodec", nioCore], swiftSettings: strict),
         .target(name: "ModelwireData", swiftSettings: strict),
-        .target(name: "ModelwireML", dependencies: ["ModelwireData"], swiftSettings: strict),
+        .target(name: "ModelwireML", dependencies: ["ModelwireData", "CModelwireKernels"], swiftSettings: strict),
 
         // Tests: one target per library.
         .testTarget(name: "ModelwireCodecTests", dependencies: ["ModelwireCodec"],

@@ -1,0 +1,53 @@
+// Hand-written float32 kernels for ModelwireML.
+//
+// Why C: Swift's default x86-64 target emits SSE2 only and offers no function-level
+// target attributes, so the matrix multiply and the element-wise hot loops live here,
+// compiled twice: once with `target("avx2,fma")` (chosen at run time when the CPU has
+// both) and once portable. The C is also optimised in a debug build's tests far better
+// than Swift's -Onone, which keeps training tests fast.
+//
+// All matrices are row-major float32. No function keeps a pointer after it returns.
+#ifndef CMODELWIRE_KERNELS_H
+#define CMODELWIRE_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Activation codes shared with Swift's `Activation` raw values.
+enum {
+    CModelwireKernels_linear = 0,
+    CModelwireKernels_relu = 1,
+    CModelwireKernels_tanh = 2,
+    CModelwireKernels_sigmoid = 3,
+    CModelwireKernels_softmax = 4,
+};
+
+/// 1 when the AVX2+FMA kernels are used on this CPU, 0 when the portable ones are.
+int CModelwireKernels_usesAVX2FMA(void);
+
+/// C = alpha * op(A) * op(B) + beta * C, where op(X) is X or its transpose.
+/// op(A) is m x k, op(B) is k x n, C is m x n; lda/ldb/ldc are row strides in elements.
+/// When beta is 0, C is not read (it may hold garbage). Returns 0, or -1 if out of memory.
+int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, float alpha,
+                            const float *a, long lda, const float *b, long ldb,
+                            float beta, float *c, long ldc);
+
+/// x[r][c] = activation(x[r][c] + bias[c]) in place; bias may be NULL.
+/// Softmax is applied per row (numerically stable: the row max is subtracted first).
+void CModelwireKernels_biasActivation(float *x, long rows, long cols, const float *bias, int activation);
+
+/// Turns the gradient with respect to a layer's output into the gradient with respect to
+/// its pre-activation, in place, given the activation's output `y` (rows x cols).
+/// Softmax uses its full Jacobian per row: g_i <- y_i * (g_i - sum_j g_j y_j).
+void CModelwireKernels_activationBackward(float *grad, const float *y, long rows, long cols, int activation);
+
+/// out[c] = sum over rows of x[r][c] (overwrites out).
+void CModelwireKernels_columnSums(const float *x, long rows, long cols, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

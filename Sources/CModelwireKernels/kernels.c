@@ -1,0 +1,279 @@
+#include "CModelwireKernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CMW_X86 1
+#else
+#define CMW_X86 0
+#endif
+
+// Blocking: a 6x16 register tile (12 ymm accumulators), K blocks of 256 (a 6x256 A
+// sliver and a 256x16 B sliver stay in L1), M blocks of 96 rows, N blocks of 1024 columns
+// (a packed 256x1024 B block is 1 MiB, the size of this machine's L2).
+enum { MR = 6, NR = 16, KC = 256, MC = 96, NC = 1024 };
+
+int CModelwireKernels_usesAVX2FMA(void) {
+#if CMW_X86 && (defined(__clang__) || defined(__GNUC__))
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static inline float opA(const float *a, long lda, int trans, long i, long p) {
+    return trans ? a[p * lda + i] : a[i * lda + p];
+}
+
+// Packs alpha * op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into MR-row slivers, zero-padded.
+static void packA(int trans, const float *a, long lda, long i0, long mc, long p0, long kc,
+                  float alpha, float *pa) {
+    for (long ir = 0; ir < mc; ir += MR) {
+        long rows = mc - ir < MR ? mc - ir : MR;
+        for (long p = 0; p < kc; p++) {
+            for (long r = 0; r < rows; r++) *pa++ = alpha * opA(a, lda, trans, i0 + ir + r, p0 + p);
+            for (long r = rows; r < MR; r++) *pa++ = 0.0f;
+        }
+    }
+}
+
+// Packs op(B)[p0 ..< p0+kc, j0 ..< j0+nc] into NR-column slivers, zero-padded.
+static void packB(int trans, const float *b, long ldb, long p0, long kc, long j0, long nc, float *pb) {
+    for (long jr = 0; jr < nc; jr += NR) {
+        long cols = nc - jr < NR ? nc - jr : NR;
+        for (long p = 0; p < kc; p++) {
+            if (!trans) {
+                const float *src = b + (p0 + p) * ldb + j0 + jr;
+                memcpy(pb, src, (size_t)cols * sizeof(float));
+            } else {
+                for (long c = 0; c < cols; c++) pb[c] = b[(j0 + jr + c) * ldb + p0 + p];
+            }
+            for (long c = cols; c < NR; c++) pb[c] = 0.0f;
+            pb += NR;
+        }
+    }
+}
+
+// C[0..<mr][0..<nr] += the MR x NR product of two packed slivers (portable).
+static void kernelPortable(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr) {
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (long p = 0; p < kc; p++) {
+        for (int r = 0; r < MR; r++) {
+            float av = pa[r];
+            for (int j = 0; j < NR; j++) acc[r][j] += av * pb[j];
+        }
+        pa += MR;
+        pb += NR;
+    }
+    for (long r = 0; r < mr; r++)
+        for (long j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];
+}
+
+#if CMW_X86
+__attribute__((target("avx2,fma")))
+static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (long p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+        __m256 a;
+        a = _mm256_broadcast_ss(pa + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(pa + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(pa + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(pa + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(pa + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(pa + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+        pa += MR;
+        pb += NR;
+    }
+    if (mr == MR && nr == NR) {
+#define CMW_STORE(r, x0, x1)                                                            \
+        _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), x0)); \
+        _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), x1));
+        CMW_STORE(0, c00, c01) CMW_STORE(1, c10, c11) CMW_STORE(2, c20, c21)
+        CMW_STORE(3, c30, c31) CMW_STORE(4, c40, c41) CMW_STORE(5, c50, c51)
+#undef CMW_STORE
+        return;
+    }
+    float acc[MR][NR];
+    _mm256_storeu_ps(acc[0], c00); _mm256_storeu_ps(acc[0] + 8, c01);
+    _mm256_storeu_ps(acc[1], c10); _mm256_storeu_ps(acc[1] + 8, c11);
+    _mm256_storeu_ps(acc[2], c20); _mm256_storeu_ps(acc[2] + 8, c21);
+    _mm256_storeu_ps(acc[3], c30); _mm256_storeu_ps(acc[3] + 8, c31);
+    _mm256_storeu_ps(acc[4], c40); _mm256_storeu_ps(acc[4] + 8, c41);
+    _mm256_storeu_ps(acc[5], c50); _mm256_storeu_ps(acc[5] + 8, c51);
+    for (long r = 0; r < mr; r++)
+        for (long j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];
+}
+
+// Few rows, op(B) = B: C[i][:] += alpha * sum_p op(A)[i][p] * B[p][:], no packing.
+// This is the 1-row predict path, where copying B would cost more than the product.
+__attribute__((target("avx2,fma")))
+static void smallMAVX2(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                       const float *b, long ldb, float *c, long ldc) {
+    for (long i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        long j = 0;
+        for (; j + 32 <= n; j += 32) {
+            __m256 s0 = _mm256_loadu_ps(ci + j), s1 = _mm256_loadu_ps(ci + j + 8);
+            __m256 s2 = _mm256_loadu_ps(ci + j + 16), s3 = _mm256_loadu_ps(ci + j + 24);
+            for (long p = 0; p < k; p++) {
+                __m256 av = _mm256_set1_ps(alpha * opA(a, lda, transA, i, p));
+                const float *bp = b + p * ldb + j;
+                s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp), s0);
+                s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 8), s1);
+                s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 16), s2);
+                s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 24), s3);
+            }
+            _mm256_storeu_ps(ci + j, s0); _mm256_storeu_ps(ci + j + 8, s1);
+            _mm256_storeu_ps(ci + j + 16, s2); _mm256_storeu_ps(ci + j + 24, s3);
+        }
+        for (; j + 8 <= n; j += 8) {
+            __m256 s0 = _mm256_loadu_ps(ci + j);
+            for (long p = 0; p < k; p++)
+                s0 = _mm256_fmadd_ps(_mm256_set1_ps(alpha * opA(a, lda, transA, i, p)), _mm256_loadu_ps(b + p * ldb + j), s0);
+            _mm256_storeu_ps(ci + j, s0);
+        }
+        for (; j < n; j++) {
+            float s = ci[j];
+            for (long p = 0; p < k; p++) s += alpha * opA(a, lda, transA, i, p) * b[p * ldb + j];
+            ci[j] = s;
+        }
+    }
+}
+#endif
+
+static void smallMPortable(int transA, long m, long n, long k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float *c, long ldc) {
+    for (long i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        for (long p = 0; p < k; p++) {
+            float av = alpha * opA(a, lda, transA, i, p);
+            const float *bp = b + p * ldb;
+            for (long j = 0; j < n; j++) ci[j] += av * bp[j];
+        }
+    }
+}
+
+int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, float alpha,
+                            const float *a, long lda, const float *b, long ldb,
+                            float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return 0;
+    if (beta == 0.0f) {
+        for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+    } else if (beta != 1.0f) {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    }
+    if (k <= 0 || alpha == 0.0f) return 0;
+    int avx = CModelwireKernels_usesAVX2FMA();
+    if (m <= 4 && !transB) {
+#if CMW_X86
+        if (avx) { smallMAVX2(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc); return 0; }
+#endif
+        smallMPortable(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+        return 0;
+    }
+    long ncMax = n < NC ? n : NC, kcMax = k < KC ? k : KC, mcMax = m < MC ? m : MC;
+    size_t bSize = (size_t)kcMax * (size_t)((ncMax + NR - 1) / NR * NR);
+    size_t aSize = (size_t)kcMax * (size_t)((mcMax + MR - 1) / MR * MR);
+    float *pb = aligned_alloc(64, ((bSize + aSize) * sizeof(float) + 63) / 64 * 64);
+    if (!pb) return -1;
+    float *pa = pb + bSize;
+    for (long jc = 0; jc < n; jc += NC) {
+        long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k; pc += KC) {
+            long kc = k - pc < KC ? k - pc : KC;
+            packB(transB, b, ldb, pc, kc, jc, nc, pb);
+            for (long ic = 0; ic < m; ic += MC) {
+                long mc = m - ic < MC ? m - ic : MC;
+                packA(transA, a, lda, ic, mc, pc, kc, alpha, pa);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    long nr = nc - jr < NR ? nc - jr : NR;
+                    const float *bs = pb + jr * kc;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        long mr = mc - ir < MR ? mc - ir : MR;
+                        float *cs = c + (ic + ir) * ldc + jc + jr;
+#if CMW_X86
+                        if (avx) { kernelAVX2(kc, pa + ir * kc, bs, cs, ldc, mr, nr); continue; }
+#endif
+                        kernelPortable(kc, pa + ir * kc, bs, cs, ldc, mr, nr);
+                    }
+                }
+            }
+        }
+    }
+    free(pb);
+    return 0;
+}
+
+static inline float activate(float v, int activation) {
+    switch (activation) {
+    case CModelwireKernels_relu: return v > 0.0f ? v : 0.0f;
+    case CModelwireKernels_tanh: return tanhf(v);
+    case CModelwireKernels_sigmoid: return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
+    default: return v;
+    }
+}
+
+void CModelwireKernels_biasActivation(float *x, long rows, long cols, const float *bias, int activation) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        if (bias)
+            for (long c = 0; c < cols; c++) row[c] += bias[c];
+        if (activation == CModelwireKernels_softmax) {
+            float mx = row[0];
+            for (long c = 1; c < cols; c++) mx = row[c] > mx ? row[c] : mx;
+            float sum = 0.0f;
+            for (long c = 0; c < cols; c++) { row[c] = expf(row[c] - mx); sum += row[c]; }
+            float inv = 1.0f / sum;
+            for (long c = 0; c < cols; c++) row[c] *= inv;
+        } else if (activation == CModelwireKernels_relu) {
+            for (long c = 0; c < cols; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
+        } else if (activation != CModelwireKernels_linear) {
+            for (long c = 0; c < cols; c++) row[c] = activate(row[c], activation);
+        }
+    }
+}
+
+void CModelwireKernels_activationBackward(float *grad, const float *y, long rows, long cols, int activation) {
+    long n = rows * cols;
+    switch (activation) {
+    case CModelwireKernels_relu:
+        for (long i = 0; i < n; i++) grad[i] = y[i] > 0.0f ? grad[i] : 0.0f;
+        break;
+    case CModelwireKernels_tanh:
+        for (long i = 0; i < n; i++) grad[i] *= 1.0f - y[i] * y[i];
+        break;
+    case CModelwireKernels_sigmoid:
+        for (long i = 0; i < n; i++) grad[i] *= y[i] * (1.0f - y[i]);
+        break;
+    case CModelwireKernels_softmax:
+        for (long r = 0; r < rows; r++) {
+            float *g = grad + r * cols;
+            const float *yr = y + r * cols;
+            float dot = 0.0f;
+            for (long c = 0; c < cols; c++) dot += g[c] * yr[c];
+            for (long c = 0; c < cols; c++) g[c] = yr[c] * (g[c] - dot);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void CModelwireKernels_columnSums(const float *x, long rows, long cols, float *out) {
+    memset(out, 0, (size_t)cols * sizeof(float));
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        for (long c = 0; c < cols; c++) out[c] += row[c];
+    }
+}

@@ -1,0 +1,59 @@
+/// Why a dataset could not be loaded, with the 1-based line and column of the bad value when there is one.
+///
+/// A struct with an extensible `code`, so adding a case breaks no caller (DESIGN.md §5).
+public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case emptyFile, wrongColumnCount, nonNumeric, nonFinite, singleClass
+            case missingLabelColumn, unreadableFile, invalidSplit
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The file has no header, or a header and no data rows.
+        public static let emptyFile = Code(.emptyFile)
+        /// A row has more or fewer fields than the header.
+        public static let wrongColumnCount = Code(.wrongColumnCount)
+        /// A feature (or a regression target) is not a number.
+        public static let nonNumeric = Code(.nonNumeric)
+        /// A value is NaN or infinite.
+        public static let nonFinite = Code(.nonFinite)
+        /// A classification dataset whose label column holds a single class.
+        public static let singleClass = Code(.singleClass)
+        /// The requested label column is not in the header.
+        public static let missingLabelColumn = Code(.missingLabelColumn)
+        /// The file could not be read or is not UTF-8.
+        public static let unreadableFile = Code(.unreadableFile)
+        /// A split file is malformed or names a row that does not exist.
+        public static let invalidSplit = Code(.invalidSplit)
+
+        /// The code's name, e.g. `nonNumeric`.
+        public var description: String { self.base.rawValue }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// 1-based line in the file (the header is line 1), when the failure is about one line.
+    public var line: Int?
+    /// 1-based column (field) number, when the failure is about one field.
+    public var column: Int?
+    /// A sentence for people, naming the line, column and offending text.
+    public var message: String
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - code: The kind of failure.
+    ///   - line: 1-based line, if any.
+    ///   - column: 1-based column, if any.
+    ///   - message: A human-readable explanation.
+    public init(_ code: Code, line: Int? = nil, column: Int? = nil, message: String) {
+        self.code = code
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    /// `message`, prefixed with the code.
+    public var description: String { "\(self.code): \(self.message)" }
+}

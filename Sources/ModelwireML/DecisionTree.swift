@@ -1,0 +1,219 @@
+import Foundation
+import ModelwireData
+
+/// A CART decision tree: binary splits `x[f] <= threshold` chosen greedily to minimise the
+/// children's weighted impurity (gini or entropy for classes, mse for regression).
+///
+/// Thresholds are midpoints between consecutive distinct training values, as in
+/// scikit-learn; features are tried in order and the first best split wins ties, so growth
+/// is deterministic. Leaves hold class fractions (or the mean target).
+public struct DecisionTree: Model {
+    /// The grown tree.
+    public private(set) var tree: TreeParameters
+    private let spec: TreeSpec
+
+    /// An unfitted tree (a single empty leaf).
+    /// - Parameters:
+    ///   - spec: Criterion and growth limits.
+    ///   - task: Classification or regression.
+    ///   - classes: The class count (ignored for regression).
+    /// - Throws: `TrainingError.invalidArgument` for a criterion that does not fit the task.
+    public init(spec: TreeSpec, task: ModelSnapshot.Task, classes: Int) throws(TrainingError) {
+        let criterion = spec.criterion ?? (task == .classification ? .gini : .mse)
+        guard (criterion == .mse) == (task == .regression) else {
+            throw TrainingError(.invalidArgument, "criterion \(criterion) does not fit \(task)")
+        }
+        guard spec.minSamplesSplit >= 2, spec.minSamplesLeaf >= 1, (spec.maxDepth ?? 0) >= 0 else {
+            throw TrainingError(.invalidArgument, "minSamplesSplit must be ≥ 2, minSamplesLeaf ≥ 1, maxDepth ≥ 0")
+        }
+        self.spec = spec
+        let outputs = task == .classification ? classes : 1
+        self.tree = TreeParameters(criterion: criterion, outputs: outputs, feature: [-1], threshold: [0], left: [-1],
+                                   right: [-1], value: Array(repeating: 0, count: outputs))
+    }
+
+    /// Rebuilds a tree from snapshot parameters.
+    /// - Parameter parameters: The node arrays.
+    public init(parameters: TreeParameters) {
+        self.tree = parameters
+        self.spec = TreeSpec(criterion: parameters.criterion)
+    }
+
+    public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
+                             callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
+        let start = ContinuousClock.now
+        if callbacks.isCancelled() { throw TrainingError(.cancelled, "training cancelled before growing the tree") }
+        var grower = Grower(data: training, criterion: self.tree.criterion, outputs: self.tree.outputs, spec: self.spec)
+        grower.grow(Array(0 ..< training.rows), depth: 0)
+        self.tree = TreeParameters(criterion: self.tree.criterion, outputs: self.tree.outputs, feature: grower.feature,
+                                   threshold: grower.threshold, left: grower.left, right: grower.right, value: grower.value)
+        var validationAccuracy: Float?
+        var validationLoss: Float?
+        if let validation {
+            let out = self.outputs(Matrix(rows: validation.rows, columns: validation.columns, values: validation.features),
+                                   threads: 1)
+            if self.tree.criterion == .mse {
+                validationLoss = Float(zip(out.values, validation.targetValues).reduce(0.0) {
+                    $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1))
+                } / Double(max(validation.rows, 1)))
+            } else {
+                let predicted = out.argmaxPerRow()
+                let correct = zip(predicted, validation.classIDs).filter { $0.0 == $0.1 }.count
+                validationAccuracy = Float(correct) / Float(max(validation.rows, 1))
+            }
+        }
+        let duration = seconds(since: start)
+        callbacks.progress(TrainingProgress(kind: .epochEnd, epoch: 1, epochs: 1, batch: 1, batchesPerEpoch: 1, loss: 0,
+                                            accuracy: nil, validationLoss: validationLoss,
+                                            validationAccuracy: validationAccuracy,
+                                            samplesPerSecond: duration > 0 ? Double(training.rows) / duration : 0,
+                                            estimatedSecondsRemaining: 0))
+        return TrainingSummary(epochsRun: 1, trainingSamples: training.rows, durationSeconds: duration,
+                               validationLoss: validationLoss, validationAccuracy: validationAccuracy)
+    }
+
+    public func outputs(_ rows: Matrix, threads: Int) -> Matrix {
+        let t = self.tree
+        var out = Matrix(rows: rows.rows, columns: t.outputs)
+        for r in 0 ..< rows.rows {
+            var node = 0
+            while t.feature[node] >= 0 {
+                node = Int(rows.values[r * rows.columns + Int(t.feature[node])] <= t.threshold[node] ? t.left[node] : t.right[node])
+            }
+            for c in 0 ..< t.outputs { out.values[r * t.outputs + c] = t.value[node * t.outputs + c] }
+        }
+        return out
+    }
+
+    public var producesProbabilities: Bool { self.tree.criterion != .mse }
+
+    public var parameters: ModelSnapshot.Parameters { .tree(self.tree) }
+}
+
+/// Grows the node arrays depth first (a node's index is assigned before its children's).
+private struct Grower {
+    let data: Dataset
+    let criterion: TreeParameters.Criterion
+    let outputs: Int
+    let spec: TreeSpec
+    let ids: [Int]
+    let values: [Float]
+    var feature = [Int32](), threshold = [Float](), left = [Int32](), right = [Int32](), value = [Float]()
+
+    init(data: Dataset, criterion: TreeParameters.Criterion, outputs: Int, spec: TreeSpec) {
+        self.data = data
+        self.criterion = criterion
+        self.outputs = outputs
+        self.spec = spec
+        self.ids = data.classIDs
+        self.values = data.targetValues
+    }
+
+    /// Sufficient statistics of a set of rows: class counts, or (count, Σy, Σy²).
+    struct Stats {
+        var counts: [Double]
+        var n: Double = 0
+        var sum: Double = 0
+        var squares: Double = 0
+    }
+
+    func emptyStats() -> Stats { Stats(counts: Array(repeating: 0, count: self.criterion == .mse ? 0 : self.outputs)) }
+
+    func add(_ row: Int, to s: inout Stats) {
+        s.n += 1
+        if self.criterion == .mse {
+            let y = Double(self.values[row])
+            s.sum += y
+            s.squares += y * y
+        } else {
+            s.counts[self.ids[row]] += 1
+        }
+    }
+
+    /// Impurity × n (so children can be summed directly).
+    func weightedImpurity(_ s: Stats) -> Double {
+        guard s.n > 0 else { return 0 }
+        switch self.criterion {
+        case .gini:
+            var sq = 0.0
+            for c in s.counts { sq += c * c }
+            return s.n - sq / s.n
+        case .entropy:
+            var h = 0.0
+            for c in s.counts where c > 0 { h -= c * log2(c / s.n) }
+            return h
+        case .mse:
+            return max(s.squares - s.sum * s.sum / s.n, 0)
+        }
+    }
+
+    @discardableResult
+    mutating func grow(_ rows: [Int], depth: Int) -> Int32 {
+        var stats = self.emptyStats()
+        for r in rows { self.add(r, to: &stats) }
+        let node = Int32(self.feature.count)
+        self.feature.append(-1)
+        self.threshold.append(0)
+        self.left.append(-1)
+        self.right.append(-1)
+        if self.criterion == .mse {
+            self.value.append(Float(stats.sum / max(stats.n, 1)))
+        } else {
+            self.value += stats.counts.map { Float($0 / max(stats.n, 1)) }
+        }
+        let n = rows.count
+        let impurity = self.weightedImpurity(stats)
+        if let maxDepth = self.spec.maxDepth, depth >= maxDepth { return node }
+        if n < self.spec.minSamplesSplit || n < 2 * self.spec.minSamplesLeaf || impurity <= 1e-12 * Double(n) {
+            return node
+        }
+        let columns = self.data.columns
+        var best: (score: Double, feature: Int, threshold: Float)?
+        var pairs = [(value: Float, row: Int)]()
+        pairs.reserveCapacity(n)
+        for f in 0 ..< columns {
+            pairs.removeAll(keepingCapacity: true)
+            for r in rows { pairs.append((self.data.features[r * columns + f], r)) }
+            pairs.sort { $0.value < $1.value || ($0.value == $1.value && $0.row < $1.row) }
+            guard pairs[0].value < pairs[n - 1].value else { continue }
+            var leftStats = self.emptyStats()
+            var rightStats = stats
+            for i in 0 ..< n - 1 {
+                self.add(pairs[i].row, to: &leftStats)
+                self.remove(pairs[i].row, from: &rightStats)
+                let nLeft = i + 1
+                guard pairs[i].value < pairs[i + 1].value,
+                      nLeft >= self.spec.minSamplesLeaf, n - nLeft >= self.spec.minSamplesLeaf else { continue }
+                let score = self.weightedImpurity(leftStats) + self.weightedImpurity(rightStats)
+                if best == nil || score < best!.score - 1e-12 {
+                    var mid = pairs[i].value / 2 + pairs[i + 1].value / 2
+                    if mid >= pairs[i + 1].value || mid < pairs[i].value { mid = pairs[i].value }
+                    best = (score, f, mid)
+                }
+            }
+        }
+        guard let best else { return node }
+        var leftRows = [Int](), rightRows = [Int]()
+        for r in rows {
+            if self.data.features[r * columns + best.feature] <= best.threshold { leftRows.append(r) } else { rightRows.append(r) }
+        }
+        self.feature[Int(node)] = Int32(best.feature)
+        self.threshold[Int(node)] = best.threshold
+        let l = self.grow(leftRows, depth: depth + 1)
+        let r = self.grow(rightRows, depth: depth + 1)
+        self.left[Int(node)] = l
+        self.right[Int(node)] = r
+        return node
+    }
+
+    func remove(_ row: Int, from s: inout Stats) {
+        s.n -= 1
+        if self.criterion == .mse {
+            let y = Double(self.values[row])
+            s.sum -= y
+            s.squares -= y * y
+        } else {
+            s.counts[self.ids[row]] -= 1
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ModelwireData
+
+extension Standardization {
+    /// Fits mean and population standard deviation per column (scikit-learn's StandardScaler:
+    /// a zero standard deviation becomes 1), accumulating in Double.
+    /// - Parameters:
+    ///   - features: rows × columns, row-major.
+    ///   - columns: The column count.
+    /// - Returns: The fitted standardisation.
+    public init(fitting features: [Float], columns: Int) {
+        let rows = features.count / max(columns, 1)
+        var mean = [Double](repeating: 0, count: columns)
+        var squares = [Double](repeating: 0, count: columns)
+        for r in 0 ..< rows {
+            for c in 0 ..< columns { mean[c] += Double(features[r * columns + c]) }
+        }
+        for c in 0 ..< columns { mean[c] /= Double(max(rows, 1)) }
+        for r in 0 ..< rows {
+            for c in 0 ..< columns {
+                let d = Double(features[r * columns + c]) - mean[c]
+                squares[c] += d * d
+            }
+        }
+        let scale = squares.map { s -> Float in
+            let std = (s / Double(max(rows, 1))).squareRoot()
+            return std == 0 ? 1 : Float(std)
+        }
+        self.init(mean: mean.map { Float($0) }, scale: scale)
+    }
+
+    /// Standardises rows × columns values, row-major.
+    /// - Parameter features: Raw features.
+    /// - Returns: `(x − mean) / scale` per column.
+    public func apply(_ features: [Float]) -> [Float] {
+        let columns = self.mean.count
+        var out = features
+        out.withUnsafeMutableBufferPointer { o in
+            self.mean.withUnsafeBufferPointer { m in
+                self.scale.withUnsafeBufferPointer { s in
+                    var i = 0
+                    while i < o.count {
+                        for c in 0 ..< columns { o[i + c] = (o[i + c] - m[c]) / s[c] }
+                        i += columns
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,140 @@
+import ModelwireData
+
+/// A trained model ready to predict: a snapshot plus the live model built from it.
+///
+/// Inputs are raw feature rows (the snapshot's standardisation is applied here), flat and
+/// row-major with `featureNames.count` values per row.
+public struct TrainedModel: Sendable {
+    /// Everything needed to rebuild this model.
+    public let snapshot: ModelSnapshot
+    private let model: any Model
+
+    init(snapshot: ModelSnapshot, model: any Model) {
+        self.snapshot = snapshot
+        self.model = model
+    }
+
+    /// Rebuilds a model from a snapshot (bit-exact: `TrainedModel(snapshot: s).snapshot == s`).
+    /// - Parameter snapshot: A snapshot, e.g. decoded from a model file.
+    /// - Throws: `TrainingError.invalidSnapshot` when its sizes do not fit together.
+    public init(snapshot: ModelSnapshot) throws(TrainingError) {
+        try Self.validate(snapshot)
+        self.snapshot = snapshot
+        switch snapshot.parameters {
+        case .dense(let p): self.model = DenseNetModel(parameters: p)
+        case .linear(let p): self.model = LinearModel(parameters: p)
+        case .tree(let p): self.model = DecisionTree(parameters: p)
+        }
+    }
+
+    /// The number of input features per row.
+    public var featureCount: Int { self.snapshot.featureNames.count }
+
+    /// Whether `predictProbabilities` returns values (false for SVMs and regression).
+    public var producesProbabilities: Bool { self.model.producesProbabilities }
+
+    /// The raw model outputs: probabilities, SVM decision scores, or regression values.
+    /// - Parameters:
+    ///   - rows: rows × featureCount raw features, row-major.
+    ///   - threads: Threads for large batches (1 by default).
+    /// - Returns: rows × outputs.
+    public func outputs(_ rows: [Float], threads: Int = 1) -> Matrix {
+        precondition(rows.count % self.featureCount == 0, "rows must hold featureCount values each")
+        let prepared = self.snapshot.standardization?.apply(rows) ?? rows
+        return self.model.outputs(Matrix(rows: rows.count / self.featureCount, columns: self.featureCount,
+                                         values: prepared), threads: threads)
+    }
+
+    /// Class probabilities, rows × classes, or `nil` for models without them (SVM, regression).
+    /// - Parameters:
+    ///   - rows: Raw features, row-major.
+    ///   - threads: Threads for large batches.
+    public func predictProbabilities(_ rows: [Float], threads: Int = 1) -> Matrix? {
+        guard self.model.producesProbabilities else { return nil }
+        return expandBinary(self.outputs(rows, threads: threads))
+    }
+
+    /// Decision scores, rows × outputs (for an SVM; other models return their outputs).
+    /// - Parameter rows: Raw features, row-major.
+    public func decisionScores(_ rows: [Float]) -> Matrix {
+        self.outputs(rows)
+    }
+
+    /// The predicted class id per row (classification), indices into `snapshot.classNames`.
+    /// - Parameters:
+    ///   - rows: Raw features, row-major.
+    ///   - threads: Threads for large batches.
+    public func predictClasses(_ rows: [Float], threads: Int = 1) -> [Int] {
+        classes(fromOutputs: self.outputs(rows, threads: threads), probabilities: self.model.producesProbabilities)
+    }
+
+    /// The predicted value per row (regression).
+    /// - Parameter rows: Raw features, row-major.
+    public func predictValues(_ rows: [Float]) -> [Float] {
+        self.outputs(rows).values
+    }
+
+    /// Metrics of this model on a labelled dataset.
+    /// - Parameter dataset: Raw features with targets of this model's task.
+    /// - Returns: Classification metrics (log-loss only with probabilities) or regression metrics.
+    public func evaluate(_ dataset: Dataset) -> Evaluation {
+        switch self.snapshot.task {
+        case .classification:
+            let outputs = self.outputs(dataset.features)
+            let predicted = classes(fromOutputs: outputs, probabilities: self.model.producesProbabilities)
+            return .classification(ClassificationMetrics(
+                trueClasses: dataset.classIDs, predictedClasses: predicted, classCount: self.snapshot.classNames.count,
+                probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil))
+        case .regression:
+            return .regression(RegressionMetrics(trueValues: dataset.targetValues,
+                                                 predictedValues: self.predictValues(dataset.features)))
+        }
+    }
+
+    /// The metrics of an evaluation.
+    public enum Evaluation: Sendable, Equatable {
+        /// For a classifier.
+        case classification(ClassificationMetrics)
+        /// For a regressor.
+        case regression(RegressionMetrics)
+    }
+
+    private static func validate(_ s: ModelSnapshot) throws(TrainingError) {
+        func fail(_ message: String) -> TrainingError { TrainingError(.invalidSnapshot, message) }
+        let inputs = s.featureNames.count
+        guard inputs > 0 else { throw fail("no features") }
+        if let st = s.standardization, st.mean.count != inputs || st.scale.count != inputs {
+            throw fail("standardization has \(st.mean.count)/\(st.scale.count) values for \(inputs) features")
+        }
+        let classes = s.classNames.count
+        guard (s.task == .classification) == (classes >= 2), s.task == .classification || classes == 0 else {
+            throw fail("\(s.task) with \(classes) class names")
+        }
+        switch s.parameters {
+        case .dense(let p):
+            guard let first = p.layers.first, first.inputs == inputs else { throw fail("first layer's inputs differ from the features") }
+            var width = inputs
+            for (l, layer) in p.layers.enumerated() {
+                guard layer.inputs == width, layer.units > 0, layer.weights.count == layer.inputs * layer.units,
+                      layer.biases.count == layer.units else { throw fail("layer \(l) has inconsistent sizes") }
+                width = layer.units
+            }
+            let expected = s.task == .regression ? 1 : (p.loss == .binaryCrossEntropy ? 1 : classes)
+            guard width == expected else { throw fail("the output layer has \(width) units, expected \(expected)") }
+        case .linear(let p):
+            let expected = p.kind == .svm && classes == 2 ? 1 : classes
+            guard s.task == .classification, p.inputs == inputs, p.outputs == expected,
+                  p.weights.count == p.inputs * p.outputs, p.biases.count == p.outputs else {
+                throw fail("linear parameters have inconsistent sizes")
+            }
+        case .tree(let p):
+            let n = p.feature.count
+            guard n > 0, p.threshold.count == n, p.left.count == n, p.right.count == n, p.value.count == n * p.outputs,
+                  p.outputs == (s.task == .regression ? 1 : classes) else { throw fail("tree arrays have inconsistent sizes") }
+            for i in 0 ..< n where p.feature[i] >= 0 {
+                guard Int(p.feature[i]) < inputs, p.left[i] > Int32(i), p.right[i] > Int32(i),
+                      Int(p.left[i]) < n, Int(p.right[i]) < n else { throw fail("node \(i) has a bad feature or child") }
+            }
+        }
+    }
+}
