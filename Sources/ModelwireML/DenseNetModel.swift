@@ -30,7 +30,7 @@ public struct DenseNetModel: Model {
         }
         let layers = spec.hiddenLayers.map { (units: $0.units, activation: $0.activation) } + [output]
         self.network = DenseNetwork(inputs: inputs, layers: layers, loss: loss)
-        self.network.initialize(using: &generator)
+        self.network.initialize(spec.initializer, using: &generator)
     }
 
     /// Rebuilds a model from snapshot parameters.

@@ -54,13 +54,14 @@ public struct DenseNetwork: Sendable, Equatable {
         self.parameters = Array(repeating: 0, count: offset)
     }
 
-    /// Initialises weights from a seeded generator (biases zero): Glorot (Xavier) uniform,
-    /// limit √(6 / (fan_in + fan_out)), for tanh, sigmoid, softmax and linear layers (Keras's
-    /// default); He uniform, limit √(6 / fan_in), for relu layers.
-    /// - Parameter generator: The seeded generator.
-    public mutating func initialize(using generator: inout SeededGenerator) {
+    /// Initialises weights from a seeded generator; biases become zero.
+    /// - Parameters:
+    ///   - initializer: Glorot (Xavier) uniform, limit √(6 / (fan_in + fan_out)), Keras's default
+    ///     for every layer; or He uniform, limit √(6 / fan_in), on relu layers (Glorot elsewhere).
+    ///   - generator: The seeded generator.
+    public mutating func initialize(_ initializer: WeightInitializer = .glorotUniform, using generator: inout SeededGenerator) {
         for layer in self.layers {
-            let limit: Float = layer.activation == .relu
+            let limit: Float = initializer == .heUniform && layer.activation == .relu
                 ? (6 / Float(layer.inputs)).squareRoot()
                 : (6 / Float(layer.inputs + layer.units)).squareRoot()
             for i in 0 ..< layer.inputs * layer.units {

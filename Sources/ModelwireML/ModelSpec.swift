@@ -36,14 +36,19 @@ public struct DenseNetSpec: Sendable, Hashable {
     /// when asked for with two classes), linear for regression.
     public var outputActivation: Activation?
 
-    /// Creates a spec (default: 64 relu → 64 relu).
+    /// How the initial weights are drawn.
+    public var initializer: WeightInitializer
+
+    /// Creates a spec (default: 64 relu → 64 relu, Glorot uniform).
     /// - Parameters:
     ///   - hiddenLayers: The hidden layers.
     ///   - outputActivation: The output activation, or `nil` for the task's default.
+    ///   - initializer: The weight initialisation (Glorot uniform, as Keras).
     public init(hiddenLayers: [Layer] = [Layer(units: 64, activation: .relu), Layer(units: 64, activation: .relu)],
-                outputActivation: Activation? = nil) {
+                outputActivation: Activation? = nil, initializer: WeightInitializer = .glorotUniform) {
         self.hiddenLayers = hiddenLayers
         self.outputActivation = outputActivation
+        self.initializer = initializer
     }
 }
 
@@ -78,4 +83,12 @@ public struct TreeSpec: Sendable, Hashable {
         self.minSamplesSplit = minSamplesSplit
         self.minSamplesLeaf = minSamplesLeaf
     }
+}
+
+/// How a dense network's initial weights are drawn (biases start at zero).
+public enum WeightInitializer: String, Sendable, Hashable, CaseIterable, Codable {
+    /// U(−l, l) with l = √(6 / (fan_in + fan_out)) for every layer (Keras's default).
+    case glorotUniform
+    /// U(−l, l) with l = √(6 / fan_in) for relu layers, Glorot uniform for the others.
+    case heUniform
 }
