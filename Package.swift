@@ -4,6 +4,7 @@ import PackageDescription
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -38,9 +39,9 @@ let package = Package(
         .target(name: "ModelwireML", dependencies: ["ModelwireData", "CModelwireKernels"], swiftSettings: strict),
 
         // Tests: one target per library.
-        .testTarget(name: "ModelwireCodecTests", dependencies: ["ModelwireCodec"],
-                    resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "ModelwireProtocolTests", dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded],
+        .testTarget(name: "ModelwireCodecTests", dependencies: ["ModelwireCodec"], swiftSettings: strict),
+        .testTarget(name: "ModelwireProtocolTests",
+                    dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, nioTestUtils],
                     swiftSettings: strict),
         .testTarget(name: "ModelwireDataTests", dependencies: ["ModelwireData"], swiftSettings: strict),
         .testTarget(name: "ModelwireMLTests", dependencies: ["ModelwireML", "ModelwireData"],

@@ -432,6 +432,17 @@ def main():
             f"public enum {ns}: Sendable {{",
             f'    /// The protobuf package of this namespace.',
             f'    public static let package = "{pkg}"',
+            "",
+            "    /// Every message type of the package by its full protobuf name, e.g. `modelwire.v1.Tensor`.",
+            "    public static let messageTypes: [String: any ProtobufMessage.Type] = [",
+        ]
+        for f in files:
+            if f.namespace != ns:
+                continue
+            for m in f.fdp.message_type:
+                schema.append(f'        "{pkg}.{m.name}": {ns}.{m.name}.self,')
+        schema += [
+            "    ]",
             "}",
             "",
         ]

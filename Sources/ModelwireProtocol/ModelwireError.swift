@@ -1,0 +1,54 @@
+public import ModelwireCodec
+
+/// A failed call, as both ends see it: a status code (never ok), a message and hints.
+///
+/// The wire form is `V1.Status` in an ERROR frame. Codes are a struct over the wire number, so a
+/// code added later never breaks source.
+public struct ModelwireError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The status code; never `.ok`.
+    public var code: V1.StatusCode
+    /// A human-readable message, safe to show to the caller.
+    public var message: String
+    /// When set, the call may be retried after this many milliseconds.
+    public var retryAfterMilliseconds: UInt32?
+    /// On handshake failures: the protocol versions the server speaks.
+    public var supportedProtocolVersions: [UInt32]
+
+    /// Creates an error.
+    /// - Precondition: `code` is not `.ok`.
+    public init(_ code: V1.StatusCode, _ message: String, retryAfterMilliseconds: UInt32? = nil,
+                supportedProtocolVersions: [UInt32] = []) {
+        precondition(code != .ok, "ModelwireError cannot carry status ok")
+        self.code = code
+        self.message = message
+        self.retryAfterMilliseconds = retryAfterMilliseconds
+        self.supportedProtocolVersions = supportedProtocolVersions
+    }
+
+    /// The error an ERROR frame's status stands for (an `ok` status from a faulty peer becomes `unknown`).
+    public init(status: V1.Status) {
+        self.init(status.code == .ok ? .unknown : status.code, status.message,
+                  retryAfterMilliseconds: status.retryAfterMs,
+                  supportedProtocolVersions: status.supportedProtocolVersions)
+    }
+
+    /// The status to send in an ERROR frame.
+    public var status: V1.Status {
+        V1.Status(code: code, message: message, retryAfterMs: retryAfterMilliseconds,
+                  supportedProtocolVersions: supportedProtocolVersions)
+    }
+
+    public var description: String { "\(code) (\(code.rawValue)): \(message)" }
+}
+
+/// An error that knows which `ModelwireError` it becomes on the wire (after gRPC's
+/// `RPCErrorConvertible`). Anything else a handler throws becomes `internal`, with the detail
+/// logged, not sent.
+public protocol ModelwireErrorConvertible: Error {
+    /// The error to send to the caller.
+    var modelwireError: ModelwireError { get }
+}
+
+extension ModelwireError: ModelwireErrorConvertible {
+    public var modelwireError: ModelwireError { self }
+}
