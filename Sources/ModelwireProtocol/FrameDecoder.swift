@@ -29,11 +29,11 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     public mutating func decode(buffer: inout ByteBuffer) throws(WireError) -> Frame? {
         let start = buffer.readerIndex
         let readable = buffer.readableBytes
-        if readable >= 1, buffer.getInteger(at: start, as: UInt8.self)! != UInt8(Frame.magic >> 8) {
-            throw .badMagic(UInt16(buffer.getInteger(at: start, as: UInt8.self)!) << 8)
-        }
         if readable >= 2, let magic = buffer.getInteger(at: start, as: UInt16.self), magic != Frame.magic {
             throw .badMagic(magic)
+        }
+        if readable == 1, let first = buffer.getInteger(at: start, as: UInt8.self), first != UInt8(Frame.magic >> 8) {
+            throw .badMagic(UInt16(first) << 8)
         }
         guard let (_, version, kind, flags, reserved, method, callID, timeout, length) = buffer.getMultipleIntegers(
             at: start, as: (UInt16, UInt8, UInt8, UInt8, UInt8, UInt16, UInt32, UInt32, UInt32).self
