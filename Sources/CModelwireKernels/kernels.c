@@ -58,7 +58,8 @@ static void packB(int trans, const float *b, long ldb, long p0, long kc, long j0
 }
 
 // C[0..<mr][0..<nr] += the MR x NR product of two packed slivers (portable).
-static void kernelPortable(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr) {
+// store: overwrite C instead of adding to it (the first K block of a beta = 0 product).
+static void kernelPortable(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr, int store) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (long p = 0; p < kc; p++) {
@@ -70,12 +71,12 @@ static void kernelPortable(long kc, const float *pa, const float *pb, float *c, 
         pb += NR;
     }
     for (long r = 0; r < mr; r++)
-        for (long j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];
+        for (long j = 0; j < nr; j++) c[r * ldc + j] = store ? acc[r][j] : c[r * ldc + j] + acc[r][j];
 }
 
 #if CMW_X86
 __attribute__((target("avx2,fma")))
-static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr) {
+static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr, int store) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -94,13 +95,20 @@ static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long
         pa += MR;
         pb += NR;
     }
-    if (mr == MR && nr == NR) {
-#define CMW_STORE(r, x0, x1)                                                            \
-        _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), x0)); \
-        _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), x1));
+    if (mr == MR && nr == NR && store) {
+#define CMW_STORE(r, x0, x1) _mm256_storeu_ps(c + r * ldc, x0); _mm256_storeu_ps(c + r * ldc + 8, x1);
         CMW_STORE(0, c00, c01) CMW_STORE(1, c10, c11) CMW_STORE(2, c20, c21)
         CMW_STORE(3, c30, c31) CMW_STORE(4, c40, c41) CMW_STORE(5, c50, c51)
 #undef CMW_STORE
+        return;
+    }
+    if (mr == MR && nr == NR) {
+#define CMW_ADD(r, x0, x1)                                                              \
+        _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), x0)); \
+        _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), x1));
+        CMW_ADD(0, c00, c01) CMW_ADD(1, c10, c11) CMW_ADD(2, c20, c21)
+        CMW_ADD(3, c30, c31) CMW_ADD(4, c40, c41) CMW_ADD(5, c50, c51)
+#undef CMW_ADD
         return;
     }
     float acc[MR][NR];
@@ -111,7 +119,7 @@ static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long
     _mm256_storeu_ps(acc[4], c40); _mm256_storeu_ps(acc[4] + 8, c41);
     _mm256_storeu_ps(acc[5], c50); _mm256_storeu_ps(acc[5] + 8, c51);
     for (long r = 0; r < mr; r++)
-        for (long j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];
+        for (long j = 0; j < nr; j++) c[r * ldc + j] = store ? acc[r][j] : c[r * ldc + j] + acc[r][j];
 }
 
 // Few rows, op(B) = B: C[i][:] += alpha * sum_p op(A)[i][p] * B[p][:], no packing.
@@ -167,9 +175,10 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
                             const float *a, long lda, const float *b, long ldb,
                             float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return 0;
-    if (beta == 0.0f) {
+    int packed = !(m <= 4 && !transB) && k > 0 && alpha != 0.0f;
+    if (beta == 0.0f && !packed) {
         for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
-    } else if (beta != 1.0f) {
+    } else if (beta != 1.0f && beta != 0.0f) {
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++) c[i * ldc + j] *= beta;
     }
@@ -202,10 +211,11 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
                     for (long ir = 0; ir < mc; ir += MR) {
                         long mr = mc - ir < MR ? mc - ir : MR;
                         float *cs = c + (ic + ir) * ldc + jc + jr;
+                        int store = pc == 0 && beta == 0.0f;
 #if CMW_X86
-                        if (avx) { kernelAVX2(kc, pa + ir * kc, bs, cs, ldc, mr, nr); continue; }
+                        if (avx) { kernelAVX2(kc, pa + ir * kc, bs, cs, ldc, mr, nr, store); continue; }
 #endif
-                        kernelPortable(kc, pa + ir * kc, bs, cs, ldc, mr, nr);
+                        kernelPortable(kc, pa + ir * kc, bs, cs, ldc, mr, nr, store);
                     }
                 }
             }
@@ -275,5 +285,36 @@ void CModelwireKernels_columnSums(const float *x, long rows, long cols, float *o
     for (long r = 0; r < rows; r++) {
         const float *row = x + r * cols;
         for (long c = 0; c < cols; c++) out[c] += row[c];
+    }
+}
+
+#if CMW_X86
+__attribute__((target("avx2,fma")))
+static long adamAVX2(float *p, const float *g, float *m, float *v, long n, float alpha, float b1, float b2, float eps) {
+    __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2), va = _mm256_set1_ps(alpha), ve = _mm256_set1_ps(eps);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i), vi = _mm256_loadu_ps(v + i);
+        mi = _mm256_fmadd_ps(_mm256_sub_ps(gi, mi), vb1, mi);
+        vi = _mm256_fmadd_ps(_mm256_fmsub_ps(gi, gi, vi), vb2, vi);
+        __m256 step = _mm256_div_ps(_mm256_mul_ps(va, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), ve));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), step));
+    }
+    return i;
+}
+#endif
+
+void CModelwireKernels_adamUpdate(float *p, const float *g, float *m, float *v, long n, float alpha,
+                                  float oneMinusBeta1, float oneMinusBeta2, float epsilon) {
+    long i = 0;
+#if CMW_X86
+    if (CModelwireKernels_usesAVX2FMA()) i = adamAVX2(p, g, m, v, n, alpha, oneMinusBeta1, oneMinusBeta2, epsilon);
+#endif
+    for (; i < n; i++) {
+        m[i] += (g[i] - m[i]) * oneMinusBeta1;
+        v[i] += (g[i] * g[i] - v[i]) * oneMinusBeta2;
+        p[i] -= alpha * m[i] / (sqrtf(v[i]) + epsilon);
     }
 }

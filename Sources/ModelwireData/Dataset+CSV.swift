@@ -50,67 +50,39 @@ extension Dataset {
     /// Class labels may be names or integers. Class ids follow sorted order: numerically when
     /// every label is an integer (`2` before `10`), otherwise by the names' Unicode order,
     /// which is the order scikit-learn's `np.unique` gives. Blank lines are skipped; `\r\n`
-    /// line ends and spaces around fields are accepted.
+    /// line ends and spaces or tabs around fields are accepted.
     /// - Parameters:
     ///   - csv: The text.
     ///   - options: Which column is the label and what it holds.
     /// - Throws: `DatasetError` with `.emptyFile`, `.missingLabelColumn`, `.wrongColumnCount`,
     ///   `.nonNumeric`, `.nonFinite` (line and column set) or `.singleClass`.
     public init(csv: String, options: CSVOptions = .defaults) throws(DatasetError) {
-        var lines = csv.split(separator: "\n", omittingEmptySubsequences: false).enumerated().lazy
-            .map { (number: $0.offset + 1, text: $0.element.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            .filter { !$0.text.isEmpty }
-            .makeIterator()
-        guard let header = lines.next() else {
-            throw DatasetError(.emptyFile, message: "the file is empty: expected a header row")
+        var bytes = Array(csv.utf8)
+        bytes.append(0)  // strtof stops at the terminator after the last field
+        let parsed = try bytes.withUnsafeBufferPointer { buffer throws(DatasetError) in
+            try CSVParser(buffer, count: buffer.count - 1).parse(options: options)
         }
-        let names = header.text.split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        let labelIndex: Int
-        if let wanted = options.labelColumn {
-            guard let found = names.firstIndex(of: wanted) else {
-                throw DatasetError(.missingLabelColumn, line: header.number,
-                                   message: "no column named '\(wanted)' in the header (\(names.joined(separator: ", ")))")
-            }
-            labelIndex = found
-        } else {
-            labelIndex = names.count - 1
-        }
-        guard names.count >= 2 else {
-            throw DatasetError(.wrongColumnCount, line: header.number,
-                               message: "line \(header.number): the header needs at least one feature and a label")
-        }
+        try self.init(parsed: parsed, options: options)
+    }
 
-        var features = [Float]()
-        var labels = [Substring]()
-        var count = 0
-        while let line = lines.next() {
-            let fields = line.text.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == names.count else {
-                throw DatasetError(.wrongColumnCount, line: line.number,
-                                   message: "line \(line.number): \(fields.count) fields, the header has \(names.count)")
-            }
-            for (column, field) in fields.enumerated() {
-                if column == labelIndex {
-                    labels.append(field.trimmingWhitespace())
-                    continue
-                }
-                features.append(try Self.number(field, line: line.number, column: column + 1, name: names[column]))
-            }
-            count += 1
-        }
-        guard count > 0 else {
-            throw DatasetError(.emptyFile, message: "the file has a header and no data rows")
-        }
+    private init(parsed: CSVParser.Output, options: CSVOptions) throws(DatasetError) {
+        let (names, labelIndex, features, labels) = (parsed.names, parsed.labelIndex, parsed.features, parsed.labels)
         var featureNames = names
         featureNames.remove(at: labelIndex)
-
         switch options.task {
         case .regression:
             var values = [Float]()
             values.reserveCapacity(labels.count)
             for (row, label) in labels.enumerated() {
-                values.append(try Self.number(label, line: nil, column: labelIndex + 1, name: names[labelIndex], row: row))
+                guard let value = Float(label) else {
+                    throw DatasetError(.nonNumeric, line: parsed.lineNumbers[row], column: labelIndex + 1,
+                                       message: "line \(parsed.lineNumbers[row]), column \(labelIndex + 1) ('\(names[labelIndex])'): '\(label)' is not a number")
+                }
+                guard value.isFinite else {
+                    throw DatasetError(.nonFinite, line: parsed.lineNumbers[row], column: labelIndex + 1,
+                                       message: "line \(parsed.lineNumbers[row]), column \(labelIndex + 1) ('\(names[labelIndex])'): '\(label)' is not finite")
+                }
+                values.append(value)
             }
             self.init(featureNames: featureNames, features: features, targets: .values(values))
         case .classification:
@@ -120,41 +92,18 @@ extension Dataset {
                                    message: "column \(labelIndex + 1) ('\(names[labelIndex])') holds a single class ('\(labels[0])'): classification needs two or more")
             }
             let classNames = Self.sortedClassNames(distinct)
-            let id = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { (Substring($0.element), $0.offset) })
+            let id = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($0.element, $0.offset) })
             self.init(featureNames: featureNames, features: features,
                       targets: .classes(names: classNames, ids: labels.map { id[$0]! }))
         }
     }
 
     /// Sorted class names: numerically when all are integers, otherwise by Unicode order.
-    static func sortedClassNames(_ labels: Set<Substring>) -> [String] {
+    static func sortedClassNames(_ labels: Set<String>) -> [String] {
         let integers = labels.compactMap { Int($0) }
-        if integers.count == labels.count {
+        if integers.count == labels.count, Set(integers.map(String.init)) == labels {
             return integers.sorted().map(String.init)
         }
-        return labels.map(String.init).sorted()
-    }
-
-    private static func number(_ field: Substring, line: Int?, column: Int, name: String,
-                               row: Int? = nil) throws(DatasetError) -> Float {
-        let text = field.trimmingWhitespace()
-        let place = line.map { "line \($0), column \(column) ('\(name)')" }
-            ?? "data row \(row! + 1), column \(column) ('\(name)')"
-        guard let value = Float(text) else {
-            throw DatasetError(.nonNumeric, line: line, column: column, message: "\(place): '\(text)' is not a number")
-        }
-        guard value.isFinite else {
-            throw DatasetError(.nonFinite, line: line, column: column, message: "\(place): '\(text)' is not finite")
-        }
-        return value
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
+        return labels.sorted()
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import ModelwireData
 
 /// A fully connected feed-forward network of any depth, its parameters stored flat.
@@ -91,22 +92,42 @@ public struct DenseNetwork: Sendable, Equatable {
         self.parameters.replaceSubrange(layer.biasOffset ..< layer.biasOffset + layer.units, with: biases)
     }
 
-    /// The network's outputs for a batch of rows.
+    /// Rows per block in `forward`: a block's activations stay in L1/L2 across layers.
+    static let forwardBlockRows = 128
+
+    /// The network's outputs for a batch of rows, computed in blocks of 128 rows (split over
+    /// `threads` threads when there are several blocks).
     /// - Parameters:
     ///   - input: rows × inputs.
     ///   - threads: Threads for large batches.
     /// - Returns: rows × outputs.
     public func forward(_ input: Matrix, threads: Int = 1) -> Matrix {
         precondition(input.columns == self.inputs, "input width differs from the network's")
-        var output = Matrix(rows: input.rows, columns: self.outputs)
-        guard input.rows > 0 else { return output }
-        let scratchSize = input.rows * self.maxWidth
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * scratchSize) { scratch in
-            input.values.withUnsafeBufferPointer { x in
-                output.values.withUnsafeMutableBufferPointer { out in
-                    self.forward(x.baseAddress!, rows: input.rows, scratch: scratch.baseAddress!,
-                                 scratchSize: scratchSize, output: out.baseAddress!, threads: threads)
+        let rows = input.rows, outputs = self.outputs, inputs = self.inputs
+        var output = Matrix(rows: rows, columns: outputs)
+        guard rows > 0 else { return output }
+        let block = Self.forwardBlockRows
+        let blocks = (rows + block - 1) / block
+        let parts = max(1, min(threads, blocks))
+        let scratchSize = min(rows, block) * self.maxWidth
+        input.values.withUnsafeBufferPointer { x in
+            output.values.withUnsafeMutableBufferPointer { out in
+                let (ux, uo) = (UncheckedPointer(x.baseAddress!), UncheckedPointer(UnsafePointer(out.baseAddress!)))
+                // Each part writes its own rows of `out`; concurrentPerform returns when all are done.
+                let run: @Sendable (Int) -> Void = { part in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * scratchSize) { scratch in
+                        var b = part
+                        while b < blocks {
+                            let start = b * block
+                            let count = min(block, rows - start)
+                            self.forward(ux.pointer + start * inputs, rows: count, scratch: scratch.baseAddress!,
+                                         scratchSize: scratchSize,
+                                         output: UnsafeMutablePointer(mutating: uo.pointer) + start * outputs)
+                            b += parts
+                        }
+                    }
                 }
+                if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
             }
         }
         return output
@@ -114,7 +135,7 @@ public struct DenseNetwork: Sendable, Equatable {
 
     /// Forward pass on raw storage: ping-pongs between two scratch halves, writes the last layer to `output`.
     func forward(_ x: UnsafePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>, scratchSize: Int,
-                 output: UnsafeMutablePointer<Float>, threads: Int) {
+                 output: UnsafeMutablePointer<Float>) {
         self.parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
             var current = x
@@ -123,7 +144,7 @@ public struct DenseNetwork: Sendable, Equatable {
                 let target = last ? output : scratch + (l % 2) * scratchSize
                 Kernels.gemm(transA: false, transB: false, m: rows, n: layer.units, k: layer.inputs,
                              a: current, lda: layer.inputs, b: p + layer.weightOffset, ldb: layer.units,
-                             beta: 0, c: target, ldc: layer.units, threads: threads)
+                             beta: 0, c: target, ldc: layer.units)
                 Kernels.biasActivation(target, rows: rows, columns: layer.units, bias: p + layer.biasOffset,
                                        activation: layer.activation)
                 current = UnsafePointer(target)

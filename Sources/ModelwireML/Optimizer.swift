@@ -1,3 +1,4 @@
+import CModelwireKernels
 import Foundation
 
 /// How parameters move against their gradient.
@@ -89,16 +90,10 @@ struct Optimizer {
             case .adam:
                 let t = Float(self.step)
                 let alpha = lr * (1 - pow(s.beta2, t)).squareRoot() / (1 - pow(s.beta1, t))
-                let (b1, b2, eps) = (1 - s.beta1, 1 - s.beta2, s.epsilon)
-                self.first.withUnsafeMutableBufferPointer { mm in
-                    self.second.withUnsafeMutableBufferPointer { vv in
-                        let m = mm.baseAddress!, v = vv.baseAddress!
-                        for i in 0 ..< n {
-                            let gi = g[i]
-                            m[i] += (gi - m[i]) * b1
-                            v[i] += (gi * gi - v[i]) * b2
-                            p[i] -= alpha * m[i] / (v[i].squareRoot() + eps)
-                        }
+                self.first.withUnsafeMutableBufferPointer { m in
+                    self.second.withUnsafeMutableBufferPointer { v in
+                        CModelwireKernels_adamUpdate(p, g, m.baseAddress!, v.baseAddress!, n, alpha, 1 - s.beta1,
+                                                     1 - s.beta2, s.epsilon)
                     }
                 }
             }

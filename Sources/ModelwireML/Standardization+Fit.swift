@@ -47,4 +47,25 @@ extension Standardization {
         }
         return out
     }
+
+    /// Folds this standardisation into a linear map `x · W + b` (W inputs × outputs, row-major):
+    /// returns W', b' with `x · W' + b' = ((x − mean) / scale) · W + b`, computed in Double.
+    /// - Parameters:
+    ///   - weights: inputs × outputs, row-major.
+    ///   - biases: One per output.
+    /// - Returns: The folded weights and biases.
+    public func folded(into weights: [Float], biases: [Float]) -> (weights: [Float], biases: [Float]) {
+        let inputs = self.mean.count, outputs = biases.count
+        precondition(weights.count == inputs * outputs, "weights must be inputs x outputs")
+        var w = weights
+        var b = biases.map { Double($0) }
+        for i in 0 ..< inputs {
+            for j in 0 ..< outputs {
+                let scaled = Double(weights[i * outputs + j]) / Double(self.scale[i])
+                w[i * outputs + j] = Float(scaled)
+                b[j] -= Double(self.mean[i]) * scaled
+            }
+        }
+        return (w, b.map { Float($0) })
+    }
 }

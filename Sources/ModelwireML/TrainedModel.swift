@@ -2,17 +2,16 @@ import ModelwireData
 
 /// A trained model ready to predict: a snapshot plus the live model built from it.
 ///
-/// Inputs are raw feature rows (the snapshot's standardisation is applied here), flat and
-/// row-major with `featureNames.count` values per row.
+/// Inputs are raw feature rows, flat and row-major with `featureNames.count` values per row.
+/// For dense and linear models the snapshot's standardisation is folded into the first
+/// layer once, here (`W'[i][j] = W[i][j] / scale[i]`, `b'[j] = b[j] − Σ_i mean[i]·W'[i][j]`),
+/// so predicting costs no extra pass over the input; the snapshot keeps the unfolded values.
 public struct TrainedModel: Sendable {
     /// Everything needed to rebuild this model.
     public let snapshot: ModelSnapshot
     private let model: any Model
-
-    init(snapshot: ModelSnapshot, model: any Model) {
-        self.snapshot = snapshot
-        self.model = model
-    }
+    /// The standardisation still to apply before `model` (nil when folded in or absent).
+    private let inputStandardization: Standardization?
 
     /// Rebuilds a model from a snapshot (bit-exact: `TrainedModel(snapshot: s).snapshot == s`).
     /// - Parameter snapshot: A snapshot, e.g. decoded from a model file.
@@ -20,10 +19,19 @@ public struct TrainedModel: Sendable {
     public init(snapshot: ModelSnapshot) throws(TrainingError) {
         try Self.validate(snapshot)
         self.snapshot = snapshot
+        let st = snapshot.standardization
         switch snapshot.parameters {
-        case .dense(let p): self.model = DenseNetModel(parameters: p)
-        case .linear(let p): self.model = LinearModel(parameters: p)
-        case .tree(let p): self.model = DecisionTree(parameters: p)
+        case .dense(var p):
+            if let st { (p.layers[0].weights, p.layers[0].biases) = st.folded(into: p.layers[0].weights, biases: p.layers[0].biases) }
+            self.model = DenseNetModel(parameters: p)
+            self.inputStandardization = nil
+        case .linear(var p):
+            if let st { (p.weights, p.biases) = st.folded(into: p.weights, biases: p.biases) }
+            self.model = LinearModel(parameters: p)
+            self.inputStandardization = nil
+        case .tree(let p):
+            self.model = DecisionTree(parameters: p)
+            self.inputStandardization = st
         }
     }
 
@@ -40,7 +48,7 @@ public struct TrainedModel: Sendable {
     /// - Returns: rows × outputs.
     public func outputs(_ rows: [Float], threads: Int = 1) -> Matrix {
         precondition(rows.count % self.featureCount == 0, "rows must hold featureCount values each")
-        let prepared = self.snapshot.standardization?.apply(rows) ?? rows
+        let prepared = self.inputStandardization?.apply(rows) ?? rows
         return self.model.outputs(Matrix(rows: rows.count / self.featureCount, columns: self.featureCount,
                                          values: prepared), threads: threads)
     }

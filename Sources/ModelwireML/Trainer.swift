@@ -61,6 +61,10 @@ public enum Trainer {
                                     callbacks: TrainingCallbacks(progress: progress, isCancelled: isCancelled))
         let snapshot = ModelSnapshot(task: task, featureNames: dataset.featureNames, classNames: dataset.classNames,
                                      standardization: standardization, parameters: model.parameters, training: summary)
-        return TrainedModel(snapshot: snapshot, model: model)
+        do {
+            return try TrainedModel(snapshot: snapshot)
+        } catch {
+            preconditionFailure("a freshly trained model's snapshot is invalid: \(error)")
+        }
     }
 }

@@ -47,6 +47,11 @@ void CModelwireKernels_activationBackward(float *grad, const float *y, long rows
 /// out[c] = sum over rows of x[r][c] (overwrites out).
 void CModelwireKernels_columnSums(const float *x, long rows, long cols, float *out);
 
+/// One Adam step (Keras form) over n parameters: m += (g − m)(1 − β1); v += (g² − v)(1 − β2);
+/// p −= alpha · m / (√v + ε), where alpha already holds the bias corrections.
+void CModelwireKernels_adamUpdate(float *p, const float *g, float *m, float *v, long n, float alpha,
+                                  float oneMinusBeta1, float oneMinusBeta2, float epsilon);
+
 #ifdef __cplusplus
 }
 #endif
