@@ -76,7 +76,11 @@ static void kernelPortable(long kc, const float *pa, const float *pb, float *c, 
 
 #if CMW_X86
 __attribute__((target("avx2,fma")))
-static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr, int store) {
+// A is read either packed (a0..a5 = pa, pa+1, ..., astep = MR) or straight from op(A) = A
+// (a_r = row r's start, astep = 1), which saves the packing pass for the common case.
+static void kernelAVX2(long kc, const float *a0, const float *a1, const float *a2, const float *a3,
+                       const float *a4, const float *a5, long astep, const float *pb, float *c, long ldc,
+                       long mr, long nr, int store) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -86,13 +90,13 @@ static void kernelAVX2(long kc, const float *pa, const float *pb, float *c, long
     for (long p = 0; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
         __m256 a;
-        a = _mm256_broadcast_ss(pa + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(pa + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(pa + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(pa + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(pa + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(pa + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-        pa += MR;
+        long o = p * astep;
+        a = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
         pb += NR;
     }
     if (mr == MR && nr == NR && store) {
@@ -174,6 +178,13 @@ static void smallMPortable(int transA, long m, long n, long k, float alpha, cons
 int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, float alpha,
                             const float *a, long lda, const float *b, long ldb,
                             float beta, float *c, long ldc) {
+    return CModelwireKernels_sgemmUsing(CModelwireKernels_usesAVX2FMA(), transA, transB, m, n, k, alpha,
+                                        a, lda, b, ldb, beta, c, ldc);
+}
+
+int CModelwireKernels_sgemmUsing(int useAVX2FMA, int transA, int transB, long m, long n, long k, float alpha,
+                                 const float *a, long lda, const float *b, long ldb,
+                                 float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return 0;
     int packed = !(m <= 4 && !transB) && k > 0 && alpha != 0.0f;
     if (beta == 0.0f && !packed) {
@@ -183,7 +194,7 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
             for (long j = 0; j < n; j++) c[i * ldc + j] *= beta;
     }
     if (k <= 0 || alpha == 0.0f) return 0;
-    int avx = CModelwireKernels_usesAVX2FMA();
+    int avx = useAVX2FMA && CModelwireKernels_usesAVX2FMA();
     if (m <= 4 && !transB) {
 #if CMW_X86
         if (avx) { smallMAVX2(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc); return 0; }
@@ -204,7 +215,8 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
             packB(transB, b, ldb, pc, kc, jc, nc, pb);
             for (long ic = 0; ic < m; ic += MC) {
                 long mc = m - ic < MC ? m - ic : MC;
-                packA(transA, a, lda, ic, mc, pc, kc, alpha, pa);
+                int direct = !transA && alpha == 1.0f && avx && k <= KC;  // long rows alias in L1: pack them
+                if (!direct) packA(transA, a, lda, ic, mc, pc, kc, alpha, pa);
                 for (long jr = 0; jr < nc; jr += NR) {
                     long nr = nc - jr < NR ? nc - jr : NR;
                     const float *bs = pb + jr * kc;
@@ -213,7 +225,19 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
                         float *cs = c + (ic + ir) * ldc + jc + jr;
                         int store = pc == 0 && beta == 0.0f;
 #if CMW_X86
-                        if (avx) { kernelAVX2(kc, pa + ir * kc, bs, cs, ldc, mr, nr, store); continue; }
+                        if (direct) {
+                            // Rows past mr repeat the last valid row; their results are discarded.
+                            const float *r0 = a + (ic + ir) * lda + pc;
+                            const float *rr[MR];
+                            for (int r = 0; r < MR; r++) rr[r] = r0 + (r < mr ? r : mr - 1) * lda;
+                            kernelAVX2(kc, rr[0], rr[1], rr[2], rr[3], rr[4], rr[5], 1, bs, cs, ldc, mr, nr, store);
+                            continue;
+                        }
+                        if (avx) {
+                            const float *ps = pa + ir * kc;
+                            kernelAVX2(kc, ps, ps + 1, ps + 2, ps + 3, ps + 4, ps + 5, MR, bs, cs, ldc, mr, nr, store);
+                            continue;
+                        }
 #endif
                         kernelPortable(kc, pa + ir * kc, bs, cs, ldc, mr, nr, store);
                     }

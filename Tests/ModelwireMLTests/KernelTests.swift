@@ -1,3 +1,4 @@
+import CModelwireKernels
 import ModelwireData
 @testable import ModelwireML
 import Testing
@@ -30,6 +31,37 @@ import Testing
             #expect(zip(c.values, expected.values).allSatisfy { isClose($0, $1, relative: 1e-4, absolute: 1e-4) },
                     "transposeA \(ta) transposeB \(tb)")
         }
+    }
+
+    @Test("the portable kernels agree with the AVX2+FMA ones", arguments: [(5, 33, 270), (64, 64, 100), (1, 10, 64)])
+    func portableKernels(m: Int, n: Int, k: Int) {
+        var g = SeededGenerator(seed: 8)
+        for (ta, tb) in [(false, false), (true, false), (false, true)] {
+            let a = randomMatrix(rows: ta ? k : m, columns: ta ? m : k, generator: &g)
+            let b = randomMatrix(rows: tb ? n : k, columns: tb ? k : n, generator: &g)
+            var results = [[Float]]()
+            for useAVX: Int32 in [0, 1] {
+                var c = [Float](repeating: 0, count: m * n)
+                let rc = CModelwireKernels_sgemmUsing(useAVX, ta ? 1 : 0, tb ? 1 : 0, m, n, k, 1, a.values, a.columns,
+                                                      b.values, b.columns, 0, &c, n)
+                #expect(rc == 0)
+                results.append(c)
+            }
+            let expected = naive(a, ta, b, tb).values
+            #expect(zip(results[0], expected).allSatisfy { isClose($0, $1, absolute: 1e-4) }, "portable \(ta) \(tb)")
+            #expect(zip(results[0], results[1]).allSatisfy { isClose($0, $1, absolute: 1e-4) })
+        }
+    }
+
+    @Test func blockedAndThreadedForwardMatchesOneBlock() {
+        var g = SeededGenerator(seed: 12)
+        var net = DenseNetwork(inputs: 7, layers: [(9, .relu), (3, .softmax)], loss: .sparseCategoricalCrossEntropy)
+        net.initialize(using: &g)
+        let input = randomMatrix(rows: 300, columns: 7, generator: &g)  // three 128-row blocks
+        let whole = net.forward(input)
+        #expect(net.forward(input, threads: 2) == whole)
+        let lastRow = Matrix(rows: 1, columns: 7, values: Array(input.values.suffix(7)))
+        #expect(net.forward(lastRow).values == Array(whole.values.suffix(3)))
     }
 
     @Test func multiplyAddScalesAndSplitsOverThreads() {

@@ -35,6 +35,12 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
                             const float *a, long lda, const float *b, long ldb,
                             float beta, float *c, long ldc);
 
+/// `sgemm` with the kernel choice made by the caller: 0 forces the portable kernels (tests
+/// use it to check them on AVX2 machines); 1 uses AVX2+FMA when the CPU has them.
+int CModelwireKernels_sgemmUsing(int useAVX2FMA, int transA, int transB, long m, long n, long k, float alpha,
+                                 const float *a, long lda, const float *b, long ldb,
+                                 float beta, float *c, long ldc);
+
 /// x[r][c] = activation(x[r][c] + bias[c]) in place; bias may be NULL.
 /// Softmax is applied per row (numerically stable: the row max is subtracted first).
 void CModelwireKernels_biasActivation(float *x, long rows, long cols, const float *bias, int activation);
