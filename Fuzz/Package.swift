@@ -1,0 +1,27 @@
+// swift-tools-version:6.1
+// libFuzzer targets, kept out of the main build. Run them with `tools/fuzz TARGET SECONDS`.
+import PackageDescription
+
+let package = Package(
+    name: "ModelwireFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Modelwire", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "FuzzFrameDecoder",
+            dependencies: [
+                .product(name: "ModelwireProtocol", package: "Modelwire"),
+                .product(name: "ModelwireCodec", package: "Modelwire"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "FuzzMethodBody",
+            dependencies: [
+                .product(name: "ModelwireProtocol", package: "Modelwire"),
+                .product(name: "ModelwireCodec", package: "Modelwire"),
+            ]),
+    ]
+)

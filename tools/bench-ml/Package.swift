@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+// The ML benchmark executable, kept out of the root package's build. Run it through run.sh.
+import PackageDescription
+
+let package = Package(
+    name: "bench-ml",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Modelwire", path: "../.."),
+    ],
+    targets: [
+        .executableTarget(
+            name: "MLBench",
+            dependencies: [
+                .product(name: "ModelwireML", package: "Modelwire"),
+                .product(name: "ModelwireData", package: "Modelwire"),
+            ],
+            swiftSettings: [
+                .swiftLanguageMode(.v6),
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
+    ]
+)
