@@ -258,7 +258,76 @@ static inline float activate(float v, int activation) {
     }
 }
 
+#if CMW_X86
+// e^x for 8 floats (Cephes expf: range reduction by ln 2, degree-5 polynomial; ~2 ulp).
+__attribute__((target("avx2,fma")))
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365447505531f));
+    __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+}
+
+// Bias + relu/linear, and softmax with the exponentials done 8 at a time over the whole block.
+// Returns 0 when the activation is not handled here.
+__attribute__((target("avx2,fma")))
+static int biasActivationAVX2(float *x, long rows, long cols, const float *bias, int activation) {
+    if (activation != CModelwireKernels_linear && activation != CModelwireKernels_relu &&
+        activation != CModelwireKernels_softmax) return 0;
+    const __m256 zero = _mm256_setzero_ps();
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        long c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+            if (activation == CModelwireKernels_relu) v = _mm256_max_ps(v, zero);
+            _mm256_storeu_ps(row + c, v);
+        }
+        for (; c < cols; c++) {
+            float v = row[c] + (bias ? bias[c] : 0.0f);
+            row[c] = activation == CModelwireKernels_relu ? (v > 0.0f ? v : 0.0f) : v;
+        }
+        if (activation == CModelwireKernels_softmax) {
+            float mx = row[0];
+            for (c = 1; c < cols; c++) mx = row[c] > mx ? row[c] : mx;
+            for (c = 0; c < cols; c++) row[c] -= mx;
+        }
+    }
+    if (activation != CModelwireKernels_softmax) return 1;
+    long n = rows * cols, i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        float tail[8] = {0};
+        memcpy(tail, x + i, (size_t)(n - i) * sizeof(float));
+        _mm256_storeu_ps(tail, exp8(_mm256_loadu_ps(tail)));
+        memcpy(x + i, tail, (size_t)(n - i) * sizeof(float));
+    }
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        float sum = 0.0f;
+        for (long c = 0; c < cols; c++) sum += row[c];
+        float inv = 1.0f / sum;
+        for (long c = 0; c < cols; c++) row[c] *= inv;
+    }
+    return 1;
+}
+#endif
+
 void CModelwireKernels_biasActivation(float *x, long rows, long cols, const float *bias, int activation) {
+#if CMW_X86
+    if (CModelwireKernels_usesAVX2FMA() && biasActivationAVX2(x, rows, cols, bias, activation)) return;
+#endif
     for (long r = 0; r < rows; r++) {
         float *row = x + r * cols;
         if (bias)

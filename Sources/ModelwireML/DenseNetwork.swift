@@ -93,9 +93,9 @@ public struct DenseNetwork: Sendable, Equatable {
     }
 
     /// Rows per block in `forward`: a block's activations stay in L1/L2 across layers.
-    static let forwardBlockRows = 128
+    static let forwardBlockRows = 256
 
-    /// The network's outputs for a batch of rows, computed in blocks of 128 rows (split over
+    /// The network's outputs for a batch of rows, computed in blocks of 256 rows (split over
     /// `threads` threads when there are several blocks).
     /// - Parameters:
     ///   - input: rows × inputs.

@@ -57,7 +57,7 @@ import Testing
         var g = SeededGenerator(seed: 12)
         var net = DenseNetwork(inputs: 7, layers: [(9, .relu), (3, .softmax)], loss: .sparseCategoricalCrossEntropy)
         net.initialize(using: &g)
-        let input = randomMatrix(rows: 300, columns: 7, generator: &g)  // three 128-row blocks
+        let input = randomMatrix(rows: 600, columns: 7, generator: &g)  // three 128-row blocks
         let whole = net.forward(input)
         #expect(net.forward(input, threads: 2) == whole)
         let lastRow = Matrix(rows: 1, columns: 7, values: Array(input.values.suffix(7)))
