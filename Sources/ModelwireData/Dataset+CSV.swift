@@ -1,5 +1,3 @@
-import Foundation
-
 extension Dataset {
     /// What the CSV reader should do with the label column.
     public struct CSVOptions: Sendable, Hashable {
@@ -35,13 +33,10 @@ extension Dataset {
     ///   - options: Which column is the label and what it holds.
     /// - Throws: `DatasetError` naming the line and column of the first bad value.
     public init(contentsOfCSV path: String, options: CSVOptions = .defaults) throws(DatasetError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = readFileBytes(path, extraZero: true) else {
             throw DatasetError(.unreadableFile, message: "cannot read \(path)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DatasetError(.unreadableFile, message: "\(path) is not UTF-8 text")
-        }
-        try self.init(csv: text, options: options)
+        try self.init(csvBytes: bytes, options: options)
     }
 
     /// Parses CSV text: a header row of column names, then one row per sample, comma separated,
@@ -59,6 +54,11 @@ extension Dataset {
     public init(csv: String, options: CSVOptions = .defaults) throws(DatasetError) {
         var bytes = Array(csv.utf8)
         bytes.append(0)  // strtof stops at the terminator after the last field
+        try self.init(csvBytes: bytes, options: options)
+    }
+
+    /// Parses UTF-8 bytes that end with one extra 0 byte.
+    private init(csvBytes bytes: [UInt8], options: CSVOptions) throws(DatasetError) {
         let parsed = try bytes.withUnsafeBufferPointer { buffer throws(DatasetError) in
             try CSVParser(buffer, count: buffer.count - 1).parse(options: options)
         }

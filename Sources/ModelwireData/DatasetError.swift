@@ -23,7 +23,7 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let singleClass = Code(.singleClass)
         /// The requested label column is not in the header.
         public static let missingLabelColumn = Code(.missingLabelColumn)
-        /// The file could not be read or is not UTF-8.
+        /// The file could not be opened or read.
         public static let unreadableFile = Code(.unreadableFile)
         /// A split file is malformed or names a row that does not exist.
         public static let invalidSplit = Code(.invalidSplit)

@@ -5,7 +5,8 @@ import Testing
 /// The repository root, found from this file's path (Tests/ModelwireDataTests/CSVTests.swift).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+/// Malformed inputs, outside the test target so SwiftPM does not treat them as unhandled sources.
+let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
 
 @Suite struct CSVTests {
     @Test func readsBundledIris() throws {
