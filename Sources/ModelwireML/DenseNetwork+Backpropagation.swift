@@ -46,7 +46,7 @@ extension DenseNetwork {
     /// `l2 · Σ w²` over weights, biases excluded, as Keras's `l2` regulariser does) and leaves
     /// ∂loss/∂parameters in `workspace.gradient` and each layer's outputs in `workspace.activations`.
     func backpropagate(_ x: UnsafePointer<Float>, targets: UnsafePointer<Float>, rows: Int, l2: Float,
-                       workspace: BackpropagationWorkspace) -> Float {
+                       workspace: BackpropagationWorkspace, threads: Int = 1) -> Float {
         precondition(rows <= workspace.capacity && rows > 0, "batch larger than the workspace")
         return self.parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
@@ -57,7 +57,7 @@ extension DenseNetwork {
                 let out = workspace.activations[l]
                 Kernels.gemm(transA: false, transB: false, m: rows, n: layer.units, k: layer.inputs,
                              a: current, lda: layer.inputs, b: p + layer.weightOffset, ldb: layer.units,
-                             beta: 0, c: out, ldc: layer.units)
+                             beta: 0, c: out, ldc: layer.units, threads: threads)
                 Kernels.biasActivation(out, rows: rows, columns: layer.units, bias: p + layer.biasOffset,
                                        activation: layer.activation)
                 current = UnsafePointer(out)
@@ -91,12 +91,12 @@ extension DenseNetwork {
                 let input = l == 0 ? x : UnsafePointer(workspace.activations[l - 1])
                 Kernels.gemm(transA: true, transB: false, m: layer.inputs, n: layer.units, k: rows,
                              a: input, lda: layer.inputs, b: delta, ldb: layer.units,
-                             beta: 0, c: g + layer.weightOffset, ldc: layer.units)
+                             beta: 0, c: g + layer.weightOffset, ldc: layer.units, threads: threads)
                 Kernels.columnSums(delta, rows: rows, columns: layer.units, into: g + layer.biasOffset)
                 if l > 0 {
                     Kernels.gemm(transA: false, transB: true, m: rows, n: layer.inputs, k: layer.units,
                                  a: delta, lda: layer.units, b: p + layer.weightOffset, ldb: layer.units,
-                                 beta: 0, c: spare, ldc: layer.inputs)
+                                 beta: 0, c: spare, ldc: layer.inputs, threads: threads)
                     let below = self.layers[l - 1]
                     Kernels.activationBackward(spare, output: workspace.activations[l - 1], rows: rows,
                                                columns: below.units, activation: below.activation)

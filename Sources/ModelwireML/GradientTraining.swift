@@ -22,7 +22,7 @@ struct GradientTraining {
     /// Mean loss and (classification) accuracy on a whole dataset.
     func evaluate(_ dataset: Dataset) -> (loss: Float, accuracy: Float?) {
         let input = Matrix(rows: dataset.rows, columns: dataset.columns, values: dataset.features)
-        let outputs = self.network.forward(input)
+        let outputs = self.network.forward(input, threads: self.options.threads)
         let targets = Self.targets(of: dataset)
         let loss = outputs.values.withUnsafeBufferPointer { o in
             targets.withUnsafeBufferPointer { t in
@@ -62,7 +62,7 @@ struct GradientTraining {
         var samplesDone = 0
         let outputs = self.network.outputs
 
-        for epoch in 1 ... max(epochs, 1) where epochs > 0 {
+        for epoch in stride(from: 1, through: epochs, by: 1) {
             order.shuffle(using: &generator)
             var lossSum: Double = 0, correct = 0, seen = 0
             for batch in 0 ..< batches {
@@ -83,7 +83,7 @@ struct GradientTraining {
                 let loss = batchX.withUnsafeBufferPointer { x in
                     batchY.withUnsafeBufferPointer { y in
                         self.network.backpropagate(x.baseAddress!, targets: y.baseAddress!, rows: count, l2: self.l2,
-                                                   workspace: workspace)
+                                                   workspace: workspace, threads: self.options.threads)
                     }
                 }
                 guard loss.isFinite else {

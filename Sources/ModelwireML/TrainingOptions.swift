@@ -1,6 +1,7 @@
 /// How to train: optimizer, epochs, batches, validation, early stopping, seed.
 ///
-/// Decision trees use only `seed`-independent growth, `validationSplit` and nothing else.
+/// Decision trees grow deterministically and read only `validationSplit` (for their
+/// validation metrics); every other field is for gradient-trained models.
 public struct TrainingOptions: Sendable, Hashable {
     /// Early stopping: end training when the monitored metric stops improving.
     public struct EarlyStopping: Sendable, Hashable {
@@ -55,11 +56,14 @@ public struct TrainingOptions: Sendable, Hashable {
     public var progressEveryBatches: Int
     /// Standardise features (fitted on the training rows). Trees ignore it.
     public var standardize: Bool
+    /// Threads a large batch's matrix products may be split over (small batches such as the
+    /// reference 32 rows stay on one thread: the hand-off would cost more than it saves).
+    public var threads: Int
 
     /// Creates options; the defaults are the reference run (Adam, 10 epochs, batch 32).
     public init(optimizer: OptimizerSettings = .adam, epochs: Int = 10, batchSize: Int = 32,
                 validationSplit: Double = 0, earlyStopping: EarlyStopping? = nil, seed: UInt64 = 0,
-                l2: Float = 0, progressEveryBatches: Int = 0, standardize: Bool = true) {
+                l2: Float = 0, progressEveryBatches: Int = 0, standardize: Bool = true, threads: Int = 1) {
         self.optimizer = optimizer
         self.epochs = epochs
         self.batchSize = batchSize
@@ -69,6 +73,7 @@ public struct TrainingOptions: Sendable, Hashable {
         self.l2 = l2
         self.progressEveryBatches = progressEveryBatches
         self.standardize = standardize
+        self.threads = max(1, threads)
     }
 
     /// The reference run's options.

@@ -18,6 +18,15 @@ final class Counter: @unchecked Sendable {
         #expect(a.snapshot.parameters != c.snapshot.parameters)
     }
 
+    @Test func twoThreadsTrainTheSameModel() throws {
+        let (train, _) = try bundled("digits")
+        let one = try Trainer.train(spec: .referenceNetwork, options: .defaults { $0.epochs = 2; $0.batchSize = 512 },
+                                    dataset: train)
+        let two = try Trainer.train(spec: .referenceNetwork,
+                                    options: .defaults { $0.epochs = 2; $0.batchSize = 512; $0.threads = 2 }, dataset: train)
+        #expect(one.snapshot.parameters == two.snapshot.parameters)
+    }
+
     @Test func cancellationBetweenBatches() throws {
         let (train, _) = try bundled("digits")
         let checks = Counter()
