@@ -63,7 +63,7 @@ def vectors(t):
                  validation_loss=0.25, validation_accuracy=0.9375, samples_per_second=250000.0, eta_seconds=1.5,
                  epoch_end=True)
     result = M("TrainResult", model="digits", version=2, epochs_run=10, seed=42, duration_seconds=2.5,
-               validation=M("Evaluation", rows=288, classification=M("ClassificationMetrics", accuracy=0.96875)))
+               metrics=M("Evaluation", rows=288, classification=M("ClassificationMetrics", accuracy=0.96875)))
     return [
         ("client_hello", "client handshake: protocol versions [1], accepts none+zlib, client name",
          "ClientHello", M("ClientHello", protocol_versions=[1], compression=[0, 1], client_name="golden/1"),

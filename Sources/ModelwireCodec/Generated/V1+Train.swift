@@ -337,8 +337,8 @@ extension V1 {
         public var model: String
         /// The new version, stored durably before this is sent.
         public var version: UInt32
-        /// Metrics on the validation rows (or the training rows when there are none).
-        public var validation: V1.Evaluation?
+        /// Metrics of the new model on all rows it was given (training + validation).
+        public var metrics: V1.Evaluation?
         public var epochsRun: UInt32
         public var earlyStopped: Bool
         /// The seed used.
@@ -346,10 +346,10 @@ extension V1 {
         public var durationSeconds: Float
 
         /// Creates a `TrainResult`; every argument defaults to the field's zero value.
-        public init(model: String = "", version: UInt32 = 0, validation: V1.Evaluation? = nil, epochsRun: UInt32 = 0, earlyStopped: Bool = false, seed: UInt64 = 0, durationSeconds: Float = 0) {
+        public init(model: String = "", version: UInt32 = 0, metrics: V1.Evaluation? = nil, epochsRun: UInt32 = 0, earlyStopped: Bool = false, seed: UInt64 = 0, durationSeconds: Float = 0) {
             self.model = model
             self.version = version
-            self.validation = validation
+            self.metrics = metrics
             self.epochsRun = epochsRun
             self.earlyStopped = earlyStopped
             self.seed = seed
@@ -763,7 +763,7 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
         self.init()
         self.model = try decodeString(c.model, field: "TrainResult.model")
         self.version = c.version
-        self.validation = try decodeMessage(c.validation, as: V1.Evaluation.self)
+        self.metrics = try decodeMessage(c.metrics, as: V1.Evaluation.self)
         self.epochsRun = c.epochs_run
         self.earlyStopped = c.early_stopped != 0
         self.seed = c.seed
@@ -774,7 +774,7 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
         modelwire__v1__train_result__init(&c)
         c.model = try arena.string(self.model, field: "TrainResult.model")
         c.version = self.version
-        if let v = self.validation { c.validation = try arena.message(v) }
+        if let v = self.metrics { c.metrics = try arena.message(v) }
         c.epochs_run = self.epochsRun
         c.early_stopped = self.earlyStopped ? 1 : 0
         c.seed = self.seed

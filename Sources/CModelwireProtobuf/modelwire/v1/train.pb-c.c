@@ -1549,12 +1549,12 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descrip
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "validation",
+    "metrics",
     3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
-    offsetof(Modelwire__V1__TrainResult, validation),
+    offsetof(Modelwire__V1__TrainResult, metrics),
     &modelwire__v1__evaluation__descriptor,
     NULL,
     0,             /* flags */
@@ -1613,9 +1613,9 @@ static const unsigned modelwire__v1__train_result__field_indices_by_name[] = {
   6,   /* field[6] = duration_seconds */
   4,   /* field[4] = early_stopped */
   3,   /* field[3] = epochs_run */
+  2,   /* field[2] = metrics */
   0,   /* field[0] = model */
   5,   /* field[5] = seed */
-  2,   /* field[2] = validation */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange modelwire__v1__train_result__number_ranges[1 + 1] =

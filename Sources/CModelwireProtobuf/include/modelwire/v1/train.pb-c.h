@@ -453,9 +453,9 @@ struct  Modelwire__V1__TrainResult
    */
   uint32_t version;
   /*
-   * Metrics on the validation rows (or the training rows when there are none).
+   * Metrics of the new model on all rows it was given (training + validation).
    */
-  Modelwire__V1__Evaluation *validation;
+  Modelwire__V1__Evaluation *metrics;
   uint32_t epochs_run;
   protobuf_c_boolean early_stopped;
   /*

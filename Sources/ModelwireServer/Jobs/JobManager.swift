@@ -1,0 +1,325 @@
+import Foundation
+import Logging
+import ModelwireCodec
+import ModelwireData
+import ModelwireML
+import ModelwireProtocol
+import NIOPosix
+import Synchronization
+
+/// Training jobs: a queue, at most `maxConcurrentJobs` running on dedicated threads (never on an
+/// event loop), progress fanned out to any number of watchers, records kept in
+/// `<root>/.jobs/<id>.pb` (a `V1.Job`) so that a restart shows interrupted jobs as failed.
+final class JobManager: Sendable {
+    /// Receives a job's events: `event` for progress/accepted/result, `error` when it fails or is
+    /// cancelled; `finished` on the last call. Called on the training thread or the caller's.
+    typealias Subscriber = @Sendable (_ event: V1.TrainEvent?, _ error: ModelwireError?, _ finished: Bool) -> Void
+
+    private struct Record {
+        var job: V1.Job
+        var request: V1.TrainRequest?
+        var cancelRequested = false
+        var subscribers: [UInt64: Subscriber] = [:]
+    }
+
+    private struct State {
+        var records: [String: Record] = [:]
+        var queue: [String] = []
+        var running = 0
+        var nextSubscription: UInt64 = 1
+        var accepting = true
+    }
+
+    private let directory: String
+    private let repository: ModelRepository
+    private let datasets: DatasetStore
+    private let maxConcurrentJobs: Int
+    private let threads: NIOThreadPool
+    private let logger: Logger
+    private let state = Mutex(State())
+    /// Finished jobs kept in memory and on disk.
+    private let historyLimit = 200
+
+    init(root: String, repository: ModelRepository, datasets: DatasetStore, maxConcurrentJobs: Int, logger: Logger) {
+        self.directory = "\((root as NSString).standardizingPath)/.jobs"
+        self.repository = repository
+        self.datasets = datasets
+        self.maxConcurrentJobs = max(1, maxConcurrentJobs)
+        self.threads = NIOThreadPool(numberOfThreads: self.maxConcurrentJobs)
+        self.logger = logger
+        self.threads.start()
+    }
+
+    /// Reads the job records; jobs that were queued or running when the server stopped become failed.
+    func load() throws {
+        try DurableFiles.makeDirectory(directory)
+        var records: [String: Record] = [:]
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".pb") {
+            guard var job = try? V1.Job(serializedBytes: DurableFiles.read("\(directory)/\(file)")) else {
+                logger.warning("jobs: \(file) is unreadable; skipped")
+                continue
+            }
+            if job.state == .queued || job.state == .running {
+                job.state = .failed
+                job.error = V1.Status(code: .aborted, message: "interrupted: the server stopped while the job was \(job.state == .queued ? "queued" : "running")")
+                job.finishedUnixMs = Self.now()
+                persist(job)
+            }
+            records[job.id] = Record(job: job)
+        }
+        state.withLock { $0.records = records }
+    }
+
+    /// Queues a training job.
+    /// - Parameter subscriber: Receives the job's events from the `accepted` one on.
+    /// - Returns: The job id and the subscription id (for `unsubscribe`).
+    /// - Throws: `ModelwireError` for requests that cannot start (bad names, no data, unavailable while draining).
+    func submit(_ request: V1.TrainRequest, subscriber: Subscriber?) throws -> (job: String, subscription: UInt64) {
+        try ResourceName.validate(request.model, "model")
+        switch request.data {
+        case .inlineData?: break
+        case .dataset(let name)?: _ = try datasets.dataset(named: name)
+        case nil: throw ModelwireError(.invalidArgument, "the request has no training data (inline_data or dataset)")
+        }
+        _ = try ModelSpec(wire: request.spec)
+        _ = try TrainingOptions(wire: request.options, defaultSeed: 0)
+        let id = "job-\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16))-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
+        let job = V1.Job(id: id, model: request.model, state: .queued, createdUnixMs: Self.now())
+        let (subscription, position) = try state.withLock { (state) throws(ModelwireError) -> (UInt64, Int) in
+            guard state.accepting else { throw ModelwireError(.unavailable, "the server is shutting down", retryAfterMilliseconds: 0) }
+            var record = Record(job: job, request: request)
+            let subscription = state.nextSubscription
+            state.nextSubscription += 1
+            if let subscriber { record.subscribers[subscription] = subscriber }
+            state.records[id] = record
+            state.queue.append(id)
+            return (subscription, state.queue.count - 1 + state.running)
+        }
+        persist(job)
+        subscriber?(V1.TrainEvent(jobId: id, event: .accepted(V1.JobAccepted(queuePosition: UInt32(position)))), nil, false)
+        startQueuedJobs()
+        return (id, subscription)
+    }
+
+    /// Reattaches to a job's events: the latest progress at once (or the final state), then new events.
+    func watch(_ jobID: String, subscriber: @escaping Subscriber) throws(ModelwireError) -> UInt64 {
+        let outcome: Result<(UInt64?, V1.Job), ModelwireError> = state.withLock { state in
+            guard var record = state.records[jobID] else { return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist")) }
+            let finished = [.succeeded, .failed, .cancelled].contains(record.job.state)
+            var subscription: UInt64?
+            if !finished {
+                subscription = state.nextSubscription
+                state.nextSubscription += 1
+                record.subscribers[subscription!] = subscriber
+                state.records[jobID] = record
+            }
+            return .success((subscription, record.job))
+        }
+        let (subscription, job) = try outcome.get()
+        if let progress = job.lastProgress { subscriber(V1.TrainEvent(jobId: jobID, event: .progress(progress)), nil, false) }
+        if subscription == nil { Self.deliverFinal(job, to: subscriber) }
+        return subscription ?? 0
+    }
+
+    /// Stops delivering events to a subscription (the job goes on).
+    func unsubscribe(_ jobID: String, _ subscription: UInt64) {
+        state.withLock { _ = $0.records[jobID]?.subscribers.removeValue(forKey: subscription) }
+    }
+
+    /// Cancels a queued or running job. Returns the job (its final state if it had already ended).
+    func cancel(_ jobID: String) throws(ModelwireError) -> V1.Job {
+        let outcome: Result<(V1.Job, Bool), ModelwireError> = state.withLock { state in
+            guard var record = state.records[jobID] else { return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist")) }
+            switch record.job.state {
+            case .queued:
+                state.queue.removeAll { $0 == jobID }
+                record.job.state = .cancelled
+                record.job.error = V1.Status(code: .cancelled, message: "cancelled before it started")
+                record.job.finishedUnixMs = Self.now()
+                record.request = nil
+                state.records[jobID] = record
+                return .success((record.job, true))
+            case .running:
+                record.cancelRequested = true
+                state.records[jobID] = record
+                return .success((record.job, false))
+            default:
+                return .success((record.job, false))
+            }
+        }
+        let (job, endedNow) = try outcome.get()
+        if endedNow {
+            persist(job)
+            finish(jobID)
+        }
+        return job
+    }
+
+    /// A job by id.
+    func job(_ jobID: String) throws(ModelwireError) -> V1.Job {
+        guard let job = state.withLock({ $0.records[jobID]?.job }) else { throw ModelwireError(.notFound, "job \"\(jobID)\" does not exist") }
+        return job
+    }
+
+    /// Every known job, newest first.
+    func list() -> [V1.Job] {
+        state.withLock { $0.records.values.map(\.job) }.sorted { ($0.createdUnixMs, $0.id) > ($1.createdUnixMs, $1.id) }
+    }
+
+    /// Counts for health: (running, queued).
+    var counts: (running: Int, queued: Int) { state.withLock { ($0.running, $0.queue.count) } }
+
+    /// Stops accepting jobs and cancels queued and running ones; returns when the threads are done.
+    func shutdown() async {
+        let ids = state.withLock { state -> [String] in
+            state.accepting = false
+            return state.records.values.filter { $0.job.state == .queued || $0.job.state == .running }.map(\.job.id)
+        }
+        for id in ids { _ = try? cancel(id) }
+        try? await threads.shutdownGracefully()
+    }
+
+    // MARK: - Running
+
+    private func startQueuedJobs() {
+        while let id = state.withLock({ state -> String? in
+            guard state.running < maxConcurrentJobs, !state.queue.isEmpty else { return nil }
+            state.running += 1
+            let id = state.queue.removeFirst()
+            state.records[id]?.job.state = .running
+            state.records[id]?.job.startedUnixMs = Self.now()
+            return id
+        }) {
+            if let job = state.withLock({ $0.records[id]?.job }) { persist(job) }
+            threads.submit { [self] workState in
+                guard case .active = workState else {
+                    self.complete(id, outcome: .failure(ModelwireError(.cancelled, "the server is shutting down")))
+                    return
+                }
+                self.run(id)
+            }
+        }
+    }
+
+    private func run(_ id: String) {
+        guard let request = state.withLock({ $0.records[id]?.request }) else { return }
+        let started = Date()
+        let outcome: Result<V1.TrainResult, ModelwireError>
+        do {
+            let wireData: V1.Dataset = switch request.data {
+            case .inlineData(let d)?: d
+            case .dataset(let name)?: try datasets.dataset(named: name)
+            case nil: V1.Dataset()
+            }
+            let dataset = try Dataset(wire: wireData)
+            let seed = request.options?.seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
+            let options = try TrainingOptions(wire: request.options, defaultSeed: seed)
+            let spec = try ModelSpec(wire: request.spec)
+            let trained: TrainedModel
+            do {
+                trained = try Trainer.train(spec: spec, options: options, dataset: dataset,
+                                            progress: { [self] p in self.publish(id, progress: V1.TrainProgress(p)) },
+                                            isCancelled: { [self] in self.state.withLock { $0.records[id]?.cancelRequested ?? true } })
+            } catch {
+                throw error.code == .cancelled ? ModelwireError(.cancelled, "the job was cancelled")
+                    : ModelwireError(.invalidArgument, "training failed: \(error.message)")
+            }
+            let evaluation = trained.evaluate(dataset).wire(rows: dataset.rows, classNames: dataset.classNames)
+            let file = V1.ModelFile(snapshot: trained.snapshot, name: request.model, version: 0, createdUnixMs: 0,
+                                    spec: request.spec, options: request.options, evaluation: evaluation)
+            let entry = try repository.store(file, name: request.model)
+            outcome = .success(V1.TrainResult(
+                model: entry.name, version: entry.version, metrics: evaluation, epochsRun: UInt32(trained.snapshot.training.epochsRun),
+                earlyStopped: trained.snapshot.training.earlyStopped, seed: options.seed,
+                durationSeconds: Float(Date().timeIntervalSince(started))))
+        } catch let error as ModelwireError {
+            outcome = .failure(error)
+        } catch {
+            logger.error("job \(id) failed: \(error)")
+            outcome = .failure(ModelwireError(.internal, "the job failed on the server (see its log)"))
+        }
+        complete(id, outcome: outcome)
+    }
+
+    private func publish(_ id: String, progress: V1.TrainProgress) {
+        let subscribers = state.withLock { state -> [Subscriber] in
+            state.records[id]?.job.lastProgress = progress
+            return state.records[id].map { Array($0.subscribers.values) } ?? []
+        }
+        let event = V1.TrainEvent(jobId: id, event: .progress(progress))
+        for s in subscribers { s(event, nil, false) }
+    }
+
+    private func complete(_ id: String, outcome: Result<V1.TrainResult, ModelwireError>) {
+        let job = state.withLock { state -> V1.Job? in
+            state.running -= 1
+            guard var record = state.records[id] else { return nil }
+            switch outcome {
+            case .success(let result):
+                record.job.state = .succeeded
+                record.job.result = result
+            case .failure(let error):
+                record.job.state = error.code == .cancelled ? .cancelled : .failed
+                record.job.error = error.status
+            }
+            record.job.finishedUnixMs = Self.now()
+            record.request = nil
+            state.records[id] = record
+            return record.job
+        }
+        if let job { persist(job) }
+        finish(id)
+        pruneHistory()
+        startQueuedJobs()
+    }
+
+    /// Sends the final event to every subscriber and drops them.
+    private func finish(_ id: String) {
+        let (job, subscribers) = state.withLock { state -> (V1.Job?, [Subscriber]) in
+            let subscribers = state.records[id].map { Array($0.subscribers.values) } ?? []
+            state.records[id]?.subscribers = [:]
+            return (state.records[id]?.job, subscribers)
+        }
+        guard let job else { return }
+        for s in subscribers { Self.deliverFinal(job, to: s) }
+    }
+
+    private static func deliverFinal(_ job: V1.Job, to subscriber: Subscriber) {
+        if job.state == .succeeded, let result = job.result {
+            subscriber(V1.TrainEvent(jobId: job.id, event: .result(result)), nil, true)
+        } else {
+            subscriber(nil, ModelwireError(status: job.error ?? V1.Status(code: .unknown, message: "job \(job.id) ended")), true)
+        }
+    }
+
+    private func pruneHistory() {
+        let removed = state.withLock { state -> [String] in
+            let finished = state.records.values.filter { [.succeeded, .failed, .cancelled].contains($0.job.state) }
+                .sorted { $0.job.createdUnixMs > $1.job.createdUnixMs }
+            guard finished.count > historyLimit else { return [] }
+            let old = finished[historyLimit...].map(\.job.id)
+            for id in old { state.records[id] = nil }
+            return old
+        }
+        for id in removed { try? FileManager.default.removeItem(atPath: "\(directory)/\(id).pb") }
+    }
+
+    private func persist(_ job: V1.Job) {
+        do {
+            try DurableFiles.write(try job.serializedBytes(), to: "\(directory)/\(job.id).pb")
+        } catch {
+            logger.error("jobs: could not record \(job.id): \(error)")
+        }
+    }
+
+    private static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension V1.TrainProgress {
+    init(_ p: TrainingProgress) {
+        self.init(epoch: UInt32(p.epoch), epochs: UInt32(p.epochs), batch: UInt32(p.batch), batches: UInt32(p.batchesPerEpoch),
+                  loss: p.loss, accuracy: p.accuracy ?? 0, validationLoss: p.validationLoss,
+                  validationAccuracy: p.validationAccuracy, samplesPerSecond: Float(p.samplesPerSecond),
+                  etaSeconds: Float(p.estimatedSecondsRemaining), epochEnd: p.kind == .epochEnd)
+    }
+}

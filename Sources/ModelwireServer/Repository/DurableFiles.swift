@@ -1,0 +1,77 @@
+import Foundation
+import Glibc
+
+/// Crash-safe file operations: a reader sees the old or the new content, never a torn one.
+enum DurableFiles {
+    struct Failure: Error, CustomStringConvertible {
+        let operation: String
+        let path: String
+        let errno: Int32
+        var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename, fsync the directory.
+    static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary = "\(directory)/.tmp-\(UInt64.random(in: 0 ... .max))-\((path as NSString).lastPathComponent)"
+        try writeAndSync(bytes, to: temporary)
+        guard rename(temporary, path) == 0 else {
+            let e = errno
+            unlink(temporary)
+            throw Failure(operation: "rename", path: path, errno: e)
+        }
+        try syncDirectory(directory)
+    }
+
+    /// Creates `path` with `bytes` and fsyncs it (the file must not exist).
+    static func writeAndSync(_ bytes: [UInt8], to path: String) throws(Failure) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(operation: "create", path: path, errno: errno) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "write", path: path, errno: errno)
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw Failure(operation: "fsync", path: path, errno: errno) }
+    }
+
+    /// Makes a directory's entries (creations, renames) durable.
+    static func syncDirectory(_ path: String) throws(Failure) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(operation: "open directory", path: path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw Failure(operation: "fsync directory", path: path, errno: errno) }
+    }
+
+    /// Creates a directory (and its parents) if missing, making the new entry durable.
+    static func makeDirectory(_ path: String) throws(Failure) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(operation: "mkdir", path: path, errno: EIO)
+        }
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Renames `path` to a hidden trash name (atomic disappearance), then deletes it.
+    static func remove(_ path: String) throws(Failure) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let trash = "\(directory)/.trash-\(UInt64.random(in: 0 ... .max))"
+        guard rename(path, trash) == 0 else { throw Failure(operation: "rename", path: path, errno: errno) }
+        try syncDirectory(directory)
+        try? FileManager.default.removeItem(atPath: trash)
+    }
+
+    /// The whole content of a file.
+    static func read(_ path: String) throws(Failure) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(operation: "read", path: path, errno: ENOENT) }
+        return [UInt8](data)
+    }
+}

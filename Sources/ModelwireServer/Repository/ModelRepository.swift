@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import ModelwireCodec
+import ModelwireML
+import ModelwireProtocol
+import Synchronization
+
+/// The versioned model repository on disk, and the loaded models the server predicts with.
+///
+/// Layout: `<root>/<model>/<version>/model.pb` (a `V1.ModelFile`) and `<root>/<model>/aliases.pb`
+/// (a `V1.ModelSummary` holding only the aliases). A version directory is written under a hidden
+/// staging name, fsynced, then renamed into place, so a crash leaves either no version or a
+/// whole one; leftovers (`.staging-*`, `.trash-*`, `.tmp-*`) are removed at load. Names starting
+/// with '.' are never model names, so hidden entries cannot collide with models.
+///
+/// Thread-safe: state lives in a `Mutex`; lookups on the predict hot path take it briefly.
+final class ModelRepository: Sendable {
+    /// A loaded model version.
+    struct Entry: Sendable {
+        let name: String
+        let version: UInt32
+        let model: TrainedModel
+        /// The model file without its parameters (metadata for describe/list).
+        let metadata: V1.ModelFile
+        let fileBytes: UInt64
+        let parameterCount: UInt64
+    }
+
+    private struct ModelRecord {
+        var versions: [UInt32: Entry] = [:]
+        var aliases: [String: UInt32] = [:]
+        /// Highest version ever stored while this process runs (also covers deleted ones).
+        var highestVersion: UInt32 = 0
+    }
+
+    private struct State {
+        var models: [String: ModelRecord] = [:]
+        var loaded = false
+    }
+
+    let root: String
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// - Parameter root: The repository directory (created if missing).
+    init(root: String, logger: Logger) {
+        self.root = (root as NSString).standardizingPath
+        self.logger = logger
+    }
+
+    /// Whether `load()` has finished.
+    var isLoaded: Bool { state.withLock { $0.loaded } }
+
+    /// The number of loaded model versions.
+    var versionCount: Int { state.withLock { $0.models.values.reduce(0) { $0 + $1.versions.count } } }
+
+    /// Loads every valid version; corrupt ones are logged and skipped, never fatal.
+    /// - Returns: One line per problem found.
+    @discardableResult
+    func load() throws -> [String] {
+        try DurableFiles.makeDirectory(root)
+        var problems: [String] = []
+        var models: [String: ModelRecord] = [:]
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: root))?.sorted() ?? [] where !name.hasPrefix(".") {
+            let modelDirectory = "\(root)/\(name)"
+            guard (try? ResourceName.validate(name, "model")) != nil else {
+                problems.append("\(modelDirectory): not a valid model name; skipped")
+                continue
+            }
+            var record = ModelRecord()
+            for entry in (try? fm.contentsOfDirectory(atPath: modelDirectory)) ?? [] {
+                if entry.hasPrefix(".staging-") || entry.hasPrefix(".trash-") || entry.hasPrefix(".tmp-") {
+                    try? fm.removeItem(atPath: "\(modelDirectory)/\(entry)")  // an interrupted write or delete
+                    continue
+                }
+                guard let version = UInt32(entry), version > 0 else { continue }
+                do {
+                    let path = "\(modelDirectory)/\(entry)/model.pb"
+                    let bytes = try DurableFiles.read(path)
+                    record.versions[version] = try Self.entry(bytes: bytes, name: name, version: version)
+                    record.highestVersion = max(record.highestVersion, version)
+                } catch {
+                    problems.append("\(modelDirectory)/\(entry): \(error); skipped")
+                }
+            }
+            if let bytes = try? DurableFiles.read("\(modelDirectory)/aliases.pb") {
+                if let summary = try? V1.ModelSummary(serializedBytes: bytes) {
+                    for alias in summary.aliases where record.versions[alias.version] != nil {
+                        record.aliases[alias.name] = alias.version
+                    }
+                } else {
+                    problems.append("\(modelDirectory)/aliases.pb: unreadable; aliases of \(name) dropped")
+                }
+            }
+            if !record.versions.isEmpty { models[name] = record }
+        }
+        for problem in problems { logger.warning("repository: \(problem)") }
+        state.withLock {
+            $0.models = models
+            $0.loaded = true
+        }
+        logger.info("repository loaded", metadata: ["modelwire.repository": "\(root)",
+                                                    "modelwire.versions": "\(versionCount)"])
+        return problems
+    }
+
+    /// The loaded version a reference names: an exact version, an alias, or the latest.
+    /// - Throws: `ModelwireError` not_found (or unavailable while loading).
+    func resolve(_ reference: V1.ModelRef?) throws(ModelwireError) -> Entry {
+        guard let reference, !reference.name.isEmpty else { throw ModelwireError(.invalidArgument, "no model name given") }
+        let name = reference.name
+        let result: Result<Entry, ModelwireError> = state.withLock { state in
+            guard state.loaded else {
+                return .failure(ModelwireError(.unavailable, "the model repository is still loading", retryAfterMilliseconds: 100))
+            }
+            guard let record = state.models[name] else { return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist")) }
+            switch reference.selector {
+            case .version(let v)?:
+                guard let entry = record.versions[v] else {
+                    return .failure(ModelwireError(.notFound, "model \"\(name)\" has no version \(v)"))
+                }
+                return .success(entry)
+            case .alias(let alias)?:
+                guard let v = record.aliases[alias], let entry = record.versions[v] else {
+                    return .failure(ModelwireError(.notFound, "model \"\(name)\" has no alias \"\(alias)\""))
+                }
+                return .success(entry)
+            case nil:
+                return .success(record.versions[record.versions.keys.max()!]!)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Stores a model file as the next version of `name`, durably, then makes it servable.
+    /// - Parameter file: The file to store; its `name`, `version` and `created` are set here.
+    /// - Returns: The new entry.
+    func store(_ file: V1.ModelFile, name: String) throws -> Entry {
+        try ResourceName.validate(name, "model")
+        let version: UInt32 = state.withLock { state in
+            var record = state.models[name] ?? ModelRecord()
+            let next = max(record.highestVersion, record.versions.keys.max() ?? 0) + 1
+            record.highestVersion = next
+            state.models[name] = record
+            return next
+        }
+        var file = file
+        file.name = name
+        file.version = version
+        if file.createdUnixMs == 0 { file.createdUnixMs = UInt64(Date().timeIntervalSince1970 * 1000) }
+        let bytes = try file.serializedBytes()
+        let entry = try Self.entry(bytes: bytes, name: name, version: version)
+        let modelDirectory = "\(root)/\(name)"
+        try DurableFiles.makeDirectory(modelDirectory)
+        let staging = "\(modelDirectory)/.staging-\(version)-\(UInt64.random(in: 0 ... .max))"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        try DurableFiles.writeAndSync(bytes, to: "\(staging)/model.pb")
+        try DurableFiles.syncDirectory(staging)
+        guard rename(staging, "\(modelDirectory)/\(version)") == 0 else {
+            throw DurableFiles.Failure(operation: "rename", path: staging, errno: errno)
+        }
+        try DurableFiles.syncDirectory(modelDirectory)
+        state.withLock { $0.models[name, default: ModelRecord()].versions[version] = entry }
+        logger.info("model stored", metadata: ["modelwire.model": "\(name)", "modelwire.version": "\(version)"])
+        return entry
+    }
+
+    /// Deletes one version, or the whole model when `version` is nil. Aliases to deleted versions go too.
+    /// - Returns: The deleted versions.
+    func delete(name: String, version: UInt32?) throws -> [UInt32] {
+        try ResourceName.validate(name, "model")
+        let modelDirectory = "\(root)/\(name)"
+        guard let record = state.withLock({ $0.models[name] }) else { throw ModelwireError(.notFound, "model \"\(name)\" does not exist") }
+        if let version {
+            guard record.versions[version] != nil else { throw ModelwireError(.notFound, "model \"\(name)\" has no version \(version)") }
+            if record.versions.count == 1 { return try delete(name: name, version: nil) }
+            try DurableFiles.remove("\(modelDirectory)/\(version)")
+            let aliases = state.withLock { state -> [String: UInt32] in
+                guard var record = state.models[name] else { return [:] }
+                record.versions[version] = nil
+                record.aliases = record.aliases.filter { $0.value != version }
+                state.models[name] = record
+                return record.aliases
+            }
+            try writeAliases(name: name, aliases: aliases)
+            return [version]
+        }
+        try DurableFiles.remove(modelDirectory)
+        state.withLock { $0.models[name] = nil }
+        return record.versions.keys.sorted()
+    }
+
+    /// Sets or moves an alias.
+    /// - Returns: The version the alias pointed to before, if any.
+    func setAlias(name: String, alias: String, version: UInt32) throws -> UInt32? {
+        try ResourceName.validate(name, "model")
+        try ResourceName.validate(alias, "alias")
+        guard alias != "latest" else { throw ModelwireError(.invalidArgument, "\"latest\" is reserved: it means no selector") }
+        let result: Result<(UInt32?, [String: UInt32]), ModelwireError> = state.withLock { state in
+            guard var record = state.models[name] else { return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist")) }
+            guard record.versions[version] != nil else {
+                return .failure(ModelwireError(.notFound, "model \"\(name)\" has no version \(version)"))
+            }
+            let previous = record.aliases[alias]
+            record.aliases[alias] = version
+            state.models[name] = record
+            return .success((previous, record.aliases))
+        }
+        let (previous, aliases) = try result.get()
+        try writeAliases(name: name, aliases: aliases)
+        return previous
+    }
+
+    /// Every model with its versions (metadata only) and aliases, sorted by name.
+    func list() -> [V1.ModelSummary] {
+        state.withLock { state in
+            state.models.keys.sorted().map { name in
+                let record = state.models[name]!
+                return V1.ModelSummary(
+                    name: name,
+                    versions: record.versions.keys.sorted().map { Self.info(record.versions[$0]!, aliases: record.aliases) },
+                    aliases: record.aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) })
+            }
+        }
+    }
+
+    /// The metadata of one version.
+    func describe(_ reference: V1.ModelRef?) throws(ModelwireError) -> V1.ModelVersionInfo {
+        let entry = try resolve(reference)
+        let aliases = state.withLock { $0.models[entry.name]?.aliases ?? [:] }
+        return Self.info(entry, aliases: aliases)
+    }
+
+    /// The stored bytes of a version's model file.
+    func export(_ reference: V1.ModelRef?) throws -> V1.ExportModelResponse {
+        let entry = try resolve(reference)
+        let bytes = try DurableFiles.read("\(root)/\(entry.name)/\(entry.version)/model.pb")
+        return V1.ExportModelResponse(name: entry.name, version: entry.version, modelFile: bytes)
+    }
+
+    private func writeAliases(name: String, aliases: [String: UInt32]) throws {
+        let summary = V1.ModelSummary(name: name, aliases: aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) })
+        try DurableFiles.write(try summary.serializedBytes(), to: "\(root)/\(name)/aliases.pb")
+    }
+
+    /// Decodes and validates a model file into a servable entry.
+    static func entry(bytes: [UInt8], name: String, version: UInt32) throws -> Entry {
+        let file: V1.ModelFile
+        do { file = try V1.ModelFile(serializedBytes: bytes) } catch {
+            throw ModelwireError(.invalidArgument, "not a model file: \(error)")
+        }
+        let model: TrainedModel
+        do { model = try TrainedModel(snapshot: try file.snapshot()) } catch let error as ModelwireError {
+            throw error
+        } catch {
+            throw ModelwireError(.invalidArgument, "invalid model file: \(error)")
+        }
+        var metadata = file
+        metadata.parameters = nil
+        metadata.name = name
+        metadata.version = version
+        return Entry(name: name, version: version, model: model, metadata: metadata, fileBytes: UInt64(bytes.count),
+                     parameterCount: file.parameterCount)
+    }
+
+    private static func info(_ entry: Entry, aliases: [String: UInt32]) -> V1.ModelVersionInfo {
+        let m = entry.metadata
+        return V1.ModelVersionInfo(
+            name: entry.name, version: entry.version, task: m.task, spec: m.spec, inputColumns: UInt32(m.featureNames.count),
+            featureNames: m.featureNames, classNames: m.classNames, createdUnixMs: m.createdUnixMs,
+            trainingMetrics: m.training?.evaluation, parameterCount: entry.parameterCount, fileBytes: entry.fileBytes,
+            aliases: aliases.filter { $0.value == entry.version }.keys.sorted())
+    }
+}

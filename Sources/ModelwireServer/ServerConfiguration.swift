@@ -1,0 +1,83 @@
+import ModelwireProtocol
+import NIOCore
+
+/// Everything `ModelServer` can be configured with. Flags, environment and files are parsed in
+/// the executable; this is the plain value it builds.
+public struct ServerConfiguration: Sendable, Hashable {
+    /// The default TCP port (PROTOCOL.md §1).
+    public static let defaultPort = 7411
+
+    /// Address to bind. Default 127.0.0.1 (loopback only).
+    public var host: String
+    /// Port to bind; 0 picks a free one. Default 7411.
+    public var port: Int
+    /// The model repository directory (models, datasets, job records).
+    public var repositoryPath: String
+    /// Protocol limits announced to clients and enforced.
+    public var limits: ProtocolLimits
+    /// Event loop threads. Default: the number of cores.
+    public var eventLoopThreads: Int
+    /// Dynamic batching of predicts.
+    public var batching: Batching
+    /// Training jobs that may run at once; the rest queue. Default 1.
+    public var maxConcurrentJobs: Int
+    /// Total bytes of uploaded datasets. Default 1 GiB.
+    public var datasetQuotaBytes: Int
+    /// How long in-flight calls may take to finish after a drain starts. Default 10 s.
+    public var shutdownGracePeriodMilliseconds: Int
+    /// A connection that sends no HELLO for this long is closed. Default 10 s.
+    public var handshakeTimeoutMilliseconds: Int
+    /// Name and version announced in ServerHello and ServerInfo.
+    public var serverName: String
+    public var serverVersion: String
+
+    /// Dynamic batching: concurrent predicts of one model version, arriving on one event loop,
+    /// are computed in one forward pass.
+    public struct Batching: Sendable, Hashable {
+        /// Rows in one batch; more wait for the next. Default 256.
+        public var maxBatchRows: Int
+        /// How long the first call of a batch may wait for others. Default 0: a batch is what
+        /// arrived in one pass over the sockets, so a lone call never waits.
+        public var maxQueueDelayMicroseconds: Int
+        /// Calls queued per model version; beyond, resource_exhausted with a retry hint. Default 1024.
+        public var maxQueuedCalls: Int
+        /// Predicts of at most this many rows run on the event loop that read them (a thread hop
+        /// costs more than the compute); larger ones run on the worker pool. Default 64.
+        public var inlineMaxRows: Int
+
+        public static let defaults = Batching(maxBatchRows: 256, maxQueueDelayMicroseconds: 0, maxQueuedCalls: 1024,
+                                              inlineMaxRows: 64)
+
+        public init(maxBatchRows: Int, maxQueueDelayMicroseconds: Int, maxQueuedCalls: Int, inlineMaxRows: Int) {
+            self.maxBatchRows = maxBatchRows
+            self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds
+            self.maxQueuedCalls = maxQueuedCalls
+            self.inlineMaxRows = inlineMaxRows
+        }
+    }
+
+    /// The defaults for a repository directory.
+    public static func defaults(repositoryPath: String) -> ServerConfiguration {
+        ServerConfiguration(repositoryPath: repositoryPath)
+    }
+
+    /// Creates a configuration with the documented defaults.
+    public init(host: String = "127.0.0.1", port: Int = ServerConfiguration.defaultPort, repositoryPath: String,
+                limits: ProtocolLimits = .defaults, eventLoopThreads: Int = System.coreCount, batching: Batching = .defaults,
+                maxConcurrentJobs: Int = 1, datasetQuotaBytes: Int = 1 << 30, shutdownGracePeriodMilliseconds: Int = 10_000,
+                handshakeTimeoutMilliseconds: Int = 10_000, serverName: String = "modelwire-server",
+                serverVersion: String = ModelServer.version) {
+        self.host = host
+        self.port = port
+        self.repositoryPath = repositoryPath
+        self.limits = limits
+        self.eventLoopThreads = eventLoopThreads
+        self.batching = batching
+        self.maxConcurrentJobs = maxConcurrentJobs
+        self.datasetQuotaBytes = datasetQuotaBytes
+        self.shutdownGracePeriodMilliseconds = shutdownGracePeriodMilliseconds
+        self.handshakeTimeoutMilliseconds = handshakeTimeoutMilliseconds
+        self.serverName = serverName
+        self.serverVersion = serverVersion
+    }
+}
