@@ -1,0 +1,353 @@
+import Logging
+public import ModelwireCodec
+public import ModelwireProtocol
+public import NIOCore
+
+/// Where a call's responses go. Completed exactly once, on the event loop.
+public enum ResponseSink: Sendable {
+    /// A single response (unary and client-streaming calls): resumed with the final MESSAGE frame or an error.
+    case continuation(CheckedContinuation<Frame, any Error>)
+    /// Every response frame of a call, then the end (server streaming; client streaming uploads).
+    case stream(AsyncThrowingStream<Frame, any Error>.Continuation)
+
+    func deliver(_ frame: Frame, final: Bool) {
+        switch self {
+        case .continuation(let c):
+            c.resume(returning: frame)
+        case .stream(let c):
+            c.yield(frame)
+            if final { c.finish() }
+        }
+    }
+
+    func fail(_ error: ModelwireError) {
+        switch self {
+        case .continuation(let c): c.resume(throwing: error)
+        case .stream(let c): c.finish(throwing: error)
+        }
+    }
+}
+
+/// What a caller asks the connection handler to do (written into the channel from any thread).
+public enum ClientRequest: Sendable {
+    /// Opens a call: register `sink` under `callID`, then send `frame` (an encoded REQUEST).
+    /// A `timeout` arms a local deadline that fails the call with `deadlineExceeded` and sends CANCEL.
+    case start(callID: UInt32, shape: MethodDescriptor.Shape, frame: ByteBuffer, timeout: TimeAmount?, sink: ResponseSink)
+    /// Sends a further frame (an encoded client-stream MESSAGE) on an open call; the write fails
+    /// when the call has already ended.
+    case send(callID: UInt32, frame: ByteBuffer)
+    /// The caller gave up: fail the call with `cancelled` and send CANCEL.
+    case cancel(callID: UInt32)
+}
+
+/// What the handler tells its connection about the connection as a whole.
+public enum ClientConnectionEvent: Sendable, Equatable {
+    /// The server sent GOAWAY: open no new calls here.
+    case draining
+    /// The connection is closed; every open call has been failed.
+    case closed
+}
+
+/// The client end of one Modelwire connection: handshake, the call table, PING/PONG, GOAWAY,
+/// local deadlines and connection loss. Everything runs on the channel's event loop; callers
+/// reach it with `channel.writeAndFlush(ClientRequest...)`, and responses complete their sinks
+/// directly from the event loop (no further hop).
+///
+/// Pipeline: `ByteToMessageHandler(FrameDecoder(...))` then this handler.
+public final class ClientConnectionHandler: ChannelDuplexHandler {
+    public typealias InboundIn = Frame
+    public typealias OutboundIn = ClientRequest
+    public typealias OutboundOut = ByteBuffer
+
+    private enum HandshakeState {
+        case awaitingHello
+        case ready
+        case failed
+    }
+
+    private var handshake: HandshakeState = .awaitingHello
+    private var table = CallTable<ResponseSink>()
+    private var timers: [UInt32: Scheduled<Void>] = [:]
+    private let hello: V1.ClientHello
+    private let helloPromise: EventLoopPromise<V1.ServerHello>?
+    private let codec: FramePayloadCodec
+    private let onEvent: @Sendable (ClientConnectionEvent) -> Void
+    private let keepalive: TimeAmount?
+    private var keepaliveTask: RepeatedTask?
+    private var framesSinceTick = 0
+    private var pingOutstanding = false
+    private let logger: Logger
+
+    /// Creates a handler.
+    /// - Parameters:
+    ///   - hello: The ClientHello sent when the channel becomes active.
+    ///   - helloPromise: Succeeded with the ServerHello; failed with `ModelwireError` when the
+    ///     server answers ERROR or the connection ends first.
+    ///   - codec: Decodes control payloads (GOAWAY, ERROR) and encodes HELLO.
+    ///   - keepalive: Send a PING after this long without an incoming frame; a connection that
+    ///     then stays silent for another interval is closed. nil disables keepalive.
+    ///   - logger: Connection-level events at debug level.
+    ///   - onEvent: Called on the event loop when the connection drains or closes.
+    public init(hello: V1.ClientHello, helloPromise: EventLoopPromise<V1.ServerHello>?, codec: FramePayloadCodec,
+                keepalive: TimeAmount? = nil, logger: Logger,
+                onEvent: @escaping @Sendable (ClientConnectionEvent) -> Void = { _ in }) {
+        self.hello = hello
+        self.helloPromise = helloPromise
+        self.codec = codec
+        self.keepalive = keepalive
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    /// Calls open now (for tests and diagnostics).
+    public var openCalls: Int { self.table.count }
+
+    // MARK: lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.sendHello(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        self.sendHello(context: context)
+        context.fireChannelActive()
+    }
+
+    private var helloSent = false
+
+    private func sendHello(context: ChannelHandlerContext) {
+        guard !self.helloSent else { return }
+        self.helloSent = true
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        do {
+            try self.codec.writeFrame(self.hello, kind: .hello, into: &buffer)
+        } catch {
+            self.failConnection(context: context, ModelwireError(.invalidArgument, "cannot encode ClientHello: \(error)"))
+            return
+        }
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        self.connectionEnded(context: context, ModelwireError(.unavailable, "connection closed by the server"))
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let message: String
+        if let wire = error as? WireError {
+            message = "framing error from the server: \(wire)"
+        } else {
+            message = "connection error: \(error)"
+        }
+        self.failConnection(context: context, ModelwireError(.unavailable, message))
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.connectionEnded(context: context, ModelwireError(.unavailable, "connection closed"))
+    }
+
+    // MARK: inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        self.framesSinceTick &+= 1
+        switch self.handshake {
+        case .awaitingHello:
+            self.readDuringHandshake(context: context, frame)
+        case .ready:
+            self.readCallFrame(context: context, frame)
+        case .failed:
+            break
+        }
+    }
+
+    private func readDuringHandshake(context: ChannelHandlerContext, _ frame: Frame) {
+        switch frame.kind {
+        case .hello:
+            do {
+                let serverHello = try self.codec.decode(frame, as: V1.ServerHello.self)
+                self.handshake = .ready
+                self.startKeepalive(context: context)
+                self.helloPromise?.succeed(serverHello)
+            } catch {
+                self.failConnection(context: context, ModelwireError(.unavailable, "undecodable ServerHello: \(error)"))
+            }
+        case .error:
+            let error = self.decodeStatus(frame) ?? ModelwireError(.unavailable, "the server refused the handshake")
+            self.handshake = .failed
+            self.helloPromise?.fail(error)
+            self.connectionEnded(context: context, error)
+            context.close(promise: nil)
+        default:
+            self.failConnection(context: context,
+                                ModelwireError(.unavailable, "protocol violation: \(frame.kind) before the server's HELLO"))
+        }
+    }
+
+    private func readCallFrame(context: ChannelHandlerContext, _ frame: Frame) {
+        switch frame.kind {
+        case .message where frame.callID != 0:
+            let action = self.table.receiveMessage(frame.callID, endStream: frame.flags.contains(.endStream))
+            self.perform(action, callID: frame.callID, frame: frame, context: context)
+        case .error where frame.callID != 0:
+            let error = self.decodeStatus(frame)
+                ?? ModelwireError(.internal, "undecodable ERROR payload on call \(frame.callID)")
+            let action = self.table.receiveError(frame.callID, error)
+            self.perform(action, callID: frame.callID, frame: frame, context: context)
+        case .error:
+            let status = self.decodeStatus(frame)
+            let reason = status.map { "\($0.code) (\($0.code.rawValue)): \($0.message)" } ?? "undecodable status"
+            self.logger.debug("connection error from server", metadata: ["modelwire.reason": "\(reason)"])
+            self.failConnection(context: context, ModelwireError(.unavailable, "the server closed the connection: \(reason)"))
+        case .ping:
+            var pong = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
+            pong.writeFrame(Frame(kind: .pong, payload: frame.payload))
+            context.writeAndFlush(self.wrapOutboundOut(pong), promise: nil)
+        case .pong:
+            self.pingOutstanding = false
+        case .goAway:
+            let goAway = (try? self.codec.decode(frame, as: V1.GoAway.self)) ?? V1.GoAway(lastCallId: UInt32.max)
+            self.logger.debug("server draining", metadata: [
+                "modelwire.last_call_id": "\(goAway.lastCallId)", "modelwire.reason": "\(goAway.reason)",
+            ])
+            let (failed, idle) = self.table.goAway(lastCallID: goAway.lastCallId)
+            for (sink, error) in failed { sink.fail(error) }
+            self.onEvent(.draining)
+            if idle { context.close(promise: nil) }
+        default:
+            self.failConnection(context: context,
+                                ModelwireError(.unavailable, "protocol violation: unexpected \(frame.kind) frame from the server"))
+        }
+    }
+
+    private func perform(_ action: CallTable<ResponseSink>.ReceiveAction, callID: UInt32, frame: Frame,
+                         context: ChannelHandlerContext) {
+        switch action {
+        case .deliver(let sink, let final):
+            if final { self.timers.removeValue(forKey: callID)?.cancel() }
+            sink.deliver(frame, final: final)
+        case .fail(let sink, let error, let sendCancel):
+            self.timers.removeValue(forKey: callID)?.cancel()
+            sink.fail(error)
+            if sendCancel { self.writeCancel(context: context, callID: callID) }
+        case .ignore:
+            return
+        }
+        if self.table.isDrainedIdle { context.close(promise: nil) }
+    }
+
+    private func decodeStatus(_ frame: Frame) -> ModelwireError? {
+        guard let status = try? self.codec.decode(frame, as: V1.Status.self) else { return nil }
+        return ModelwireError(status: status)
+    }
+
+    // MARK: outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch self.unwrapOutboundIn(data) {
+        case .start(let callID, let shape, let frame, let timeout, let sink):
+            // The handler owns the sink from here on: the write promise succeeds at once, and the
+            // call's outcome reaches the sink through the table (exactly once).
+            promise?.succeed(())
+            guard case .ready = self.handshake else {
+                sink.fail(ModelwireError(.unavailable, "connection not ready"))
+                return
+            }
+            switch self.table.open(callID, shape: shape, sink: sink) {
+            case .send:
+                if let timeout { self.armDeadline(context: context, callID: callID, timeout: timeout) }
+                context.write(self.wrapOutboundOut(frame), promise: nil)
+            case .reject(let sink, let error):
+                sink.fail(error)
+            }
+        case .send(let callID, let frame):
+            guard self.table.isOpen(callID) else {
+                promise?.fail(ModelwireError(.cancelled, "call \(callID) has ended"))
+                return
+            }
+            context.write(self.wrapOutboundOut(frame), promise: promise)
+        case .cancel(let callID):
+            promise?.succeed(())
+            if let sink = self.table.cancel(callID) {
+                self.timers.removeValue(forKey: callID)?.cancel()
+                sink.fail(ModelwireError(.cancelled, "call cancelled"))
+                self.writeCancel(context: context, callID: callID)
+                if self.table.isDrainedIdle { context.close(promise: nil) }
+            }
+        }
+    }
+
+    private func writeCancel(context: ChannelHandlerContext, callID: UInt32) {
+        guard context.channel.isActive else { return }
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize)
+        buffer.writeFrameHeader(kind: .cancel, flags: [], method: 0, callID: callID, timeoutMilliseconds: 0, payloadLength: 0)
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func armDeadline(context: ChannelHandlerContext, callID: UInt32, timeout: TimeAmount) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.timers[callID] = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            handler.timers[callID] = nil
+            guard let sink = handler.table.timeOut(callID) else { return }
+            sink.fail(ModelwireError(.deadlineExceeded, "deadline of \(timeout.nanoseconds / 1_000_000) ms exceeded"))
+            handler.writeCancel(context: context, callID: callID)
+            if handler.table.isDrainedIdle { context.close(promise: nil) }
+        }
+    }
+
+    // MARK: keepalive
+
+    private func startKeepalive(context: ChannelHandlerContext) {
+        guard let interval = self.keepalive, self.keepaliveTask == nil else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.framesSinceTick = 0
+        self.keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            let (handler, context) = loopBound.value
+            handler.keepaliveTick(context: context)
+        }
+    }
+
+    private func keepaliveTick(context: ChannelHandlerContext) {
+        defer { self.framesSinceTick = 0 }
+        if self.framesSinceTick > 0 {
+            self.pingOutstanding = false
+            return
+        }
+        if self.pingOutstanding {
+            self.failConnection(context: context, ModelwireError(.unavailable, "no PONG from the server: connection presumed dead"))
+            return
+        }
+        self.pingOutstanding = true
+        var ping = context.channel.allocator.buffer(capacity: Frame.headerSize + 8)
+        var payload = context.channel.allocator.buffer(capacity: 8)
+        payload.writeInteger(UInt64(context.eventLoop.now.uptimeNanoseconds))
+        ping.writeFrame(Frame(kind: .ping, payload: payload))
+        context.writeAndFlush(self.wrapOutboundOut(ping), promise: nil)
+    }
+
+    // MARK: failure
+
+    private func failConnection(context: ChannelHandlerContext, _ error: ModelwireError) {
+        self.connectionEnded(context: context, error)
+        context.close(promise: nil)
+    }
+
+    private func connectionEnded(context: ChannelHandlerContext, _ error: ModelwireError) {
+        if case .closed = self.table.state { return }
+        if case .awaitingHello = self.handshake {
+            self.handshake = .failed
+            self.helloPromise?.fail(error)
+        }
+        self.keepaliveTask?.cancel()
+        self.keepaliveTask = nil
+        for timer in self.timers.values { timer.cancel() }
+        self.timers.removeAll()
+        for sink in self.table.close(error) { sink.fail(error) }
+        self.onEvent(.closed)
+    }
+}
+
+@available(*, unavailable)
+extension ClientConnectionHandler: Sendable {}

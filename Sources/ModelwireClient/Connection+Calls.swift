@@ -1,0 +1,99 @@
+import ModelwireCodec
+import ModelwireProtocol
+import NIOCore
+
+/// A failure before the request reached the server: safe to retry for any method.
+struct NotSent: Error {
+    var error: ModelwireError
+}
+
+extension Connection {
+    /// Encodes one frame of a call on the caller's thread.
+    func encode<M: ProtobufMessage>(_ message: M, kind: Frame.Kind, flags: Frame.Flags, method: UInt16,
+                                    callID: UInt32, timeoutMilliseconds: UInt32) throws -> ByteBuffer {
+        var buffer = self.channel.allocator.buffer(capacity: 256)
+        do {
+            try self.sendCodec.writeFrame(message, kind: kind, flags: flags, method: method, callID: callID,
+                                          timeoutMilliseconds: timeoutMilliseconds, into: &buffer)
+        } catch {
+            throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)")
+        }
+        let payload = buffer.readableBytes - Frame.headerSize
+        guard payload <= self.serverLimits.maxFrameBytes else {
+            throw ModelwireError(.resourceExhausted,
+                                 "request frame of \(payload) bytes exceeds the server's limit of \(self.serverLimits.maxFrameBytes) bytes")
+        }
+        return buffer
+    }
+
+    private func callID() throws -> UInt32 {
+        guard let id = self.allocateCallID() else {
+            throw NotSent(error: ModelwireError(.unavailable, "call ids exhausted on this connection"))
+        }
+        return id
+    }
+
+    /// A unary call: one REQUEST, one response frame.
+    /// - Returns: The final MESSAGE frame (its payload still encoded).
+    func unary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request,
+                                          timeout: Deadline.Remaining) async throws -> Frame {
+        let id = try self.callID()
+        let frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
+                                    timeoutMilliseconds: timeout.wireMilliseconds)
+        let channel = self.channel
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Frame, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: ModelwireError(.cancelled, "call cancelled"))
+                    return
+                }
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenFailure { error in
+                    continuation.resume(throwing: NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)")))
+                }
+                channel.writeAndFlush(
+                    ClientRequest.start(callID: id, shape: .unary, frame: frame, timeout: timeout.timeAmount,
+                                        sink: .continuation(continuation)),
+                    promise: promise)
+            }
+        } onCancel: {
+            channel.writeAndFlush(ClientRequest.cancel(callID: id), promise: nil)
+        }
+    }
+
+    /// Opens a call whose responses arrive as a stream of frames (server streaming), or whose
+    /// single response should not block sending (client streaming).
+    /// - Returns: The call id and its response frames. Dropping or cancelling the iteration sends CANCEL.
+    func openStream(_ method: MethodDescriptor, firstFrame: (UInt32) throws -> ByteBuffer,
+                    timeout: Deadline.Remaining) async throws -> (UInt32, AsyncThrowingStream<Frame, any Error>) {
+        let id = try self.callID()
+        let frame = try firstFrame(id)
+        let (stream, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream()
+        let channel = self.channel
+        continuation.onTermination = { reason in
+            if case .cancelled = reason {
+                channel.writeAndFlush(ClientRequest.cancel(callID: id), promise: nil)
+            }
+        }
+        do {
+            try await channel.writeAndFlush(
+                ClientRequest.start(callID: id, shape: method.shape, frame: frame, timeout: timeout.timeAmount,
+                                    sink: .stream(continuation)))
+        } catch {
+            continuation.finish(throwing: ModelwireError(.unavailable, "connection closed"))
+            throw NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)"))
+        }
+        return (id, stream)
+    }
+
+    /// Sends a further client-stream frame; waits until it is written (backpressure).
+    /// - Throws: When the call has ended (the server answered early) or the connection closed.
+    func send(callID: UInt32, frame: ByteBuffer) async throws {
+        try await self.channel.writeAndFlush(ClientRequest.send(callID: callID, frame: frame))
+    }
+
+    /// Cancels an open call (a no-op when it has ended).
+    func cancel(callID: UInt32) {
+        self.channel.writeAndFlush(ClientRequest.cancel(callID: callID), promise: nil)
+    }
+}

@@ -1,0 +1,152 @@
+import Logging
+import ModelwireCodec
+import ModelwireProtocol
+import NIOCore
+import Synchronization
+
+/// The client's connections: `connectionsPerEndpoint` slots per endpoint, endpoints and slots
+/// taken round-robin, an endpoint whose connect fails skipped (ejected) for a backoff period
+/// that doubles per consecutive failure, and a dead or draining connection replaced on demand
+/// (one connect per slot at a time; concurrent callers wait for it).
+final class ConnectionPool: Sendable {
+    private struct Slot {
+        var connection: Connection?
+        var connecting: EventLoopFuture<Connection>?
+    }
+
+    private struct EndpointState {
+        var endpoint: Endpoint
+        var slots: [Slot]
+        var nextSlot = 0
+        var failures = 0
+        var ejectedUntil: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        var endpoints: [EndpointState]
+        var nextEndpoint = 0
+        var closed = false
+    }
+
+    private enum Pick {
+        case ready(Connection)
+        case wait(EventLoopFuture<Connection>)
+        case connect(endpointIndex: Int, slotIndex: Int, Endpoint, EventLoopPromise<Connection>)
+    }
+
+    private let state: Mutex<State>
+    private let configuration: ModelwireClient.Configuration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    init(endpoints: [Endpoint], configuration: ModelwireClient.Configuration, group: any EventLoopGroup, logger: Logger) {
+        let slots = max(1, configuration.connectionsPerEndpoint)
+        self.state = Mutex(State(endpoints: endpoints.map {
+            EndpointState(endpoint: $0, slots: Array(repeating: Slot(), count: slots))
+        }))
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+    }
+
+    /// A connection to use for one call.
+    /// - Throws: `NotSent` (`unavailable`, with a retry hint while every endpoint is ejected).
+    func connection() async throws -> Connection {
+        let pick: Pick = try self.state.withLock { state throws(NotSent) -> Pick in
+            guard !state.closed else { throw NotSent(error: ModelwireError(.unavailable, "client is shut down")) }
+            let now = ContinuousClock.now
+            let count = state.endpoints.count
+            var chosen: Int?
+            for step in 0..<count {
+                let index = (state.nextEndpoint + step) % count
+                if let until = state.endpoints[index].ejectedUntil, until > now { continue }
+                chosen = index
+                break
+            }
+            guard let e = chosen else {
+                let soonest = state.endpoints.compactMap(\.ejectedUntil).min() ?? now
+                let wait = now.duration(to: soonest)
+                let ms = UInt32(clamping: max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
+                let names = state.endpoints.map(\.endpoint.description).joined(separator: ", ")
+                throw NotSent(error: ModelwireError(.unavailable, "no reachable server (\(names)); next attempt in \(ms) ms",
+                                                    retryAfterMilliseconds: ms))
+            }
+            state.nextEndpoint = (e + 1) % count
+            let slotCount = state.endpoints[e].slots.count
+            let s = state.endpoints[e].nextSlot % slotCount
+            state.endpoints[e].nextSlot = (s + 1) % slotCount
+            // Prefer the round-robin slot; fall back to any live slot of this endpoint.
+            for step in 0..<slotCount {
+                let index = (s + step) % slotCount
+                if let connection = state.endpoints[e].slots[index].connection, connection.isUsable {
+                    return .ready(connection)
+                }
+            }
+            if let pending = state.endpoints[e].slots[s].connecting { return .wait(pending) }
+            let promise = self.group.any().makePromise(of: Connection.self)
+            state.endpoints[e].slots[s].connecting = promise.futureResult
+            state.endpoints[e].slots[s].connection = nil
+            return .connect(endpointIndex: e, slotIndex: s, state.endpoints[e].endpoint, promise)
+        }
+
+        switch pick {
+        case .ready(let connection):
+            return connection
+        case .wait(let future):
+            do { return try await future.get() } catch { throw Self.notSent(error) }
+        case .connect(let e, let s, let endpoint, let promise):
+            do {
+                let connection = try await Connection.connect(to: endpoint, configuration: self.configuration,
+                                                              group: self.group, logger: self.logger)
+                let keep = self.state.withLock { state -> Bool in
+                    state.endpoints[e].slots[s] = Slot(connection: connection, connecting: nil)
+                    state.endpoints[e].failures = 0
+                    state.endpoints[e].ejectedUntil = nil
+                    return !state.closed
+                }
+                if !keep { connection.close() }
+                promise.succeed(connection)
+                return connection
+            } catch {
+                let ejection = self.state.withLock { state -> Duration in
+                    state.endpoints[e].slots[s].connecting = nil
+                    state.endpoints[e].failures += 1
+                    let ejection = self.configuration.ejection(afterFailures: state.endpoints[e].failures)
+                    state.endpoints[e].ejectedUntil = ContinuousClock.now.advanced(by: ejection)
+                    return ejection
+                }
+                self.logger.debug("connect failed; endpoint ejected", metadata: [
+                    "modelwire.endpoint": "\(endpoint)", "modelwire.ejection": "\(ejection)", "error": "\(error)",
+                ])
+                promise.fail(error)
+                throw Self.notSent(error)
+            }
+        }
+    }
+
+    private static func notSent(_ error: any Error) -> NotSent {
+        if let error = error as? NotSent { return error }
+        if let error = error as? ModelwireError { return NotSent(error: error) }
+        return NotSent(error: ModelwireError(.unavailable, "\(error)"))
+    }
+
+    /// Closes every connection; later calls fail with `unavailable`.
+    func close() async {
+        let connections = self.state.withLock { state -> [Connection] in
+            state.closed = true
+            return state.endpoints.flatMap { $0.slots.compactMap(\.connection) }
+        }
+        for connection in connections {
+            connection.close()
+            try? await connection.channel.closeFuture.get()
+        }
+    }
+
+    /// Endpoints currently skipped (for tests and diagnostics).
+    var ejectedEndpoints: [Endpoint] {
+        let now = ContinuousClock.now
+        return self.state.withLock { state in
+            state.endpoints.filter { ($0.ejectedUntil ?? now) > now }.map(\.endpoint)
+        }
+    }
+}

@@ -1,0 +1,202 @@
+public import Logging
+public import ModelwireCodec
+import ModelwireProtocol
+public import NIOCore
+import NIOPosix
+
+/// The Modelwire client other Swift services embed: async/await calls over a small pool of
+/// multiplexed connections to one or more servers.
+///
+/// Long-lived: create one per process (or use ``withModelwireClient(endpoints:configuration:eventLoopGroup:logger:isolation:_:)``),
+/// share it between tasks, and ``shutdown()`` it at the end. Every call:
+/// - has a deadline (`CallOptions.timeout`, else `Configuration.defaultTimeout` for unary calls),
+///   sent to the server and enforced locally;
+/// - sends CANCEL and throws `cancelled` when its task is cancelled;
+/// - throws `ModelwireError` carrying the status code;
+/// - is retried only where safe (`RetryPolicy`), within its deadline.
+public final class ModelwireClient: Sendable {
+    /// The servers, tried round-robin.
+    public let endpoints: [Endpoint]
+    /// The settings in force.
+    public let configuration: Configuration
+    let pool: ConnectionPool
+    let logger: Logger
+
+    /// Creates a client. No connection is made until the first call.
+    /// - Parameters:
+    ///   - endpoints: Server addresses; at least one.
+    ///   - configuration: Pool size, timeouts, retries, compression.
+    ///   - eventLoopGroup: Where connections run; NIO's shared singleton by default.
+    ///   - logger: Connection events at debug level.
+    /// - Precondition: `endpoints` is not empty.
+    public init(endpoints: [Endpoint], configuration: Configuration = .defaults,
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+        precondition(!endpoints.isEmpty, "a ModelwireClient needs at least one endpoint")
+        self.endpoints = endpoints
+        self.configuration = configuration
+        self.logger = logger
+        self.pool = ConnectionPool(endpoints: endpoints, configuration: configuration, group: eventLoopGroup, logger: logger)
+    }
+
+    /// Creates a client from `host:port` strings.
+    /// - Throws: `ModelwireError` (`invalidArgument`) for an address that does not parse, or none at all.
+    public convenience init(endpoints: [String], configuration: Configuration = .defaults,
+                            eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            logger: Logger) throws {
+        var parsed: [Endpoint] = []
+        for text in endpoints { parsed.append(try Endpoint(parsing: text)) }
+        guard !parsed.isEmpty else { throw ModelwireError(.invalidArgument, "no server address given") }
+        self.init(endpoints: parsed, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    /// Closes every connection. Calls still open fail with `unavailable`; later calls too.
+    public func shutdown() async {
+        await self.pool.close()
+    }
+
+    // MARK: - generic calls
+
+    private static func descriptor(_ method: V1.Method) -> MethodDescriptor {
+        MethodDescriptor.lookup(UInt16(truncatingIfNeeded: method.rawValue))!
+    }
+
+    /// Runs `attempt` until it succeeds or the retry policy gives up.
+    func withRetries<R>(_ descriptor: MethodDescriptor, options: CallOptions, deadline: Deadline,
+                                _ attempt: (Deadline.Remaining) async throws -> R) async throws -> R {
+        let policy = options.retryPolicy ?? self.configuration.retryPolicy
+        var number = 1
+        while true {
+            let error: ModelwireError
+            let sent: Bool
+            do {
+                return try await attempt(try deadline.remaining())
+            } catch let failure as NotSent {
+                (error, sent) = (failure.error, false)
+            } catch let failure as ModelwireError {
+                (error, sent) = (failure, true)
+            } catch is CancellationError {
+                throw ModelwireError(.cancelled, "call cancelled")
+            } catch {
+                throw ModelwireError(.internal, "\(error)")
+            }
+            if Task.isCancelled { throw ModelwireError(.cancelled, "call cancelled") }
+            guard error.code != .cancelled, error.code != .deadlineExceeded,
+                  let delay = policy.delay(after: error, attempt: number, idempotent: descriptor.idempotent, requestSent: sent),
+                  !deadline.wouldExpire(after: delay)
+            else { throw error }
+            self.logger.debug("retrying call", metadata: [
+                "modelwire.method": "\(descriptor.name)", "modelwire.attempt": "\(number + 1)", "error": "\(error)",
+            ])
+            number += 1
+            if delay > .zero {
+                do { try await Task.sleep(for: delay) } catch { throw ModelwireError(.cancelled, "call cancelled") }
+            }
+        }
+    }
+
+    /// A unary call with deadline, cancellation and retries.
+    func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions
+    ) async throws -> Response {
+        let descriptor = Self.descriptor(method)
+        let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
+        return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
+            let connection = try await self.pool.connection()
+            let frame = try await connection.unary(descriptor, request, timeout: remaining)
+            return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
+        }
+    }
+
+    /// Opens a server-streaming call (retried only while opening).
+    func serverStream<Request: ProtobufMessage>(_ method: V1.Method, _ request: Request,
+                                                options: CallOptions) async throws -> TrainEvents {
+        let descriptor = Self.descriptor(method)
+        let deadline = Deadline(timeout: options.timeout)
+        return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
+            let connection = try await self.pool.connection()
+            let (_, frames) = try await connection.openStream(descriptor, firstFrame: { id in
+                try connection.encode(request, kind: .request, flags: .endStream, method: descriptor.id, callID: id,
+                                      timeoutMilliseconds: remaining.wireMilliseconds)
+            }, timeout: remaining)
+            return TrainEvents(frames: frames, codec: connection.receiveCodec)
+        }
+    }
+
+    static func decode<Response: ProtobufMessage>(_ frame: Frame, as: Response.Type,
+                                                  codec: FramePayloadCodec) throws -> Response {
+        do {
+            return try codec.decode(frame, as: Response.self)
+        } catch {
+            switch error {
+            case .compression(.tooLarge), .compression(.ratioExceeded):
+                throw ModelwireError(status: error.status)
+            default:
+                throw ModelwireError(.internal, "undecodable \(Response.self) from the server: \(error)")
+            }
+        }
+    }
+}
+
+/// Runs `body` with a new client and shuts the client down afterwards, whatever `body` does.
+/// - Parameters:
+///   - endpoints: `host:port` strings.
+///   - configuration: The client's settings.
+///   - eventLoopGroup: Where connections run.
+///   - logger: Connection events at debug level.
+///   - body: Uses the client; must not let it escape.
+/// - Returns: What `body` returns.
+/// - Throws: `ModelwireError` for bad addresses, or what `body` throws.
+public func withModelwireClient<Result>(
+    endpoints: [String], configuration: ModelwireClient.Configuration = .defaults,
+    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (ModelwireClient) async throws -> sending Result
+) async throws -> sending Result {
+    let client = try ModelwireClient(endpoints: endpoints, configuration: configuration,
+                                     eventLoopGroup: eventLoopGroup, logger: logger)
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
+/// The events of a Train or WatchJob call: `accepted` (Train only) with the job id, `progress`
+/// events, then the `result`. The sequence ends after the result; a failed job throws its
+/// `ModelwireError`. Ending the iteration early (break, task cancelled) sends CANCEL, which
+/// detaches from the job without stopping it (use `cancelJob` for that); a cancelled iteration
+/// throws `cancelled`.
+public struct TrainEvents: AsyncSequence, Sendable {
+    public typealias Element = V1.TrainEvent
+    let frames: AsyncThrowingStream<Frame, any Error>
+    let codec: FramePayloadCodec
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: self.frames.makeAsyncIterator(), codec: self.codec)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<Frame, any Error>.AsyncIterator
+        let codec: FramePayloadCodec
+        var ended = false
+
+        public mutating func next() async throws -> V1.TrainEvent? {
+            guard !self.ended else { return nil }
+            guard let frame = try await self.base.next() else {
+                self.ended = true
+                throw ModelwireError(.cancelled, "stream cancelled")
+            }
+            if frame.flags.contains(.endStream) {
+                self.ended = true
+                if frame.payload.readableBytes == 0 { return nil }
+            }
+            return try ModelwireClient.decode(frame, as: V1.TrainEvent.self, codec: self.codec)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension TrainEvents.AsyncIterator: Sendable {}

@@ -1,0 +1,4 @@
+@main
+struct ModelwireCommand {
+    static func main() {}
+}
