@@ -1,7 +1,7 @@
 // Hand-written float32 kernels for ModelwireML.
 //
 // Why C, and why not OpenBLAS (chosen by measurement, 1 thread, this 2-core AVX2/FMA EPYC,
-// `clang -O2`, best of many calls; /tmp harness in the issue-3 note):
+// `clang -O2`, best of many calls; tools/bench-ml/sgemm_vs_openblas.c):
 //   shape (m x n x k)        this file          system OpenBLAS 0.3.21 (cblas_sgemm)
 //   1 x 64 x 100 (predict)   0.39 us            1.44 us
 //   32 x 64 x 100 (train)    7.2 us             6.7 us     (ATB, ABT forms: within 10%)
