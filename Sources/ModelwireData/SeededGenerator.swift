@@ -37,10 +37,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
         Float(self.next() >> 40) * 0x1p-24
     }
 
+    /// Whether two generators are in the same state.
     public static func == (lhs: SeededGenerator, rhs: SeededGenerator) -> Bool {
         lhs.state == rhs.state
     }
 
+    /// Hashes the generator's state.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(self.state.0)
         hasher.combine(self.state.1)

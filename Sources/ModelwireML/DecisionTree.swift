@@ -39,6 +39,7 @@ public struct DecisionTree: Model {
         self.spec = TreeSpec(criterion: parameters.criterion)
     }
 
+    /// Grows the tree on the training rows (see `Model.fit`); one "epoch".
     public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
                              callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
         let start = ContinuousClock.now
@@ -72,6 +73,7 @@ public struct DecisionTree: Model {
                                validationLoss: validationLoss, validationAccuracy: validationAccuracy)
     }
 
+    /// Raw outputs for standardised rows (see `Model.outputs`).
     public func outputs(_ rows: Matrix, threads: Int) -> Matrix {
         let t = self.tree
         var out = Matrix(rows: rows.rows, columns: t.outputs)
@@ -85,8 +87,10 @@ public struct DecisionTree: Model {
         return out
     }
 
+    /// Whether `outputs` are class probabilities.
     public var producesProbabilities: Bool { self.tree.criterion != .mse }
 
+    /// The learned parameters, as stored in a snapshot.
     public var parameters: ModelSnapshot.Parameters { .tree(self.tree) }
 }
 

@@ -44,6 +44,7 @@ public struct DenseNetModel: Model {
         self.network = network
     }
 
+    /// Fits the model (see `Model.fit`).
     public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
                              callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
         var loop = GradientTraining(network: self.network, options: options, l2: options.l2,
@@ -54,12 +55,15 @@ public struct DenseNetModel: Model {
         return summary
     }
 
+    /// Raw outputs for standardised rows (see `Model.outputs`).
     public func outputs(_ rows: Matrix, threads: Int) -> Matrix {
         self.network.forward(rows, threads: threads)
     }
 
+    /// Whether `outputs` are class probabilities.
     public var producesProbabilities: Bool { self.network.loss != .meanSquaredError }
 
+    /// The learned parameters, as stored in a snapshot.
     public var parameters: ModelSnapshot.Parameters {
         .dense(DenseNetParameters(
             layers: self.network.layers.indices.map { l in

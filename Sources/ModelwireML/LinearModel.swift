@@ -33,6 +33,7 @@ public struct LinearModel: Model {
         self.network.setLayer(0, weights: parameters.weights, biases: parameters.biases)
     }
 
+    /// Fits the model (see `Model.fit`).
     public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
                              callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
         var loop = GradientTraining(network: self.network, options: options, l2: self.l2, isClassifier: true,
@@ -43,12 +44,15 @@ public struct LinearModel: Model {
         return summary
     }
 
+    /// Raw outputs for standardised rows (see `Model.outputs`).
     public func outputs(_ rows: Matrix, threads: Int) -> Matrix {
         self.network.forward(rows, threads: threads)
     }
 
+    /// Whether `outputs` are class probabilities.
     public var producesProbabilities: Bool { self.kind == .logistic }
 
+    /// The learned parameters, as stored in a snapshot.
     public var parameters: ModelSnapshot.Parameters {
         .linear(LinearParameters(kind: self.kind, inputs: self.network.inputs, outputs: self.network.outputs,
                                  weights: self.network.weights(ofLayer: 0), biases: self.network.biases(ofLayer: 0)))
