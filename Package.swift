@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ModelwireMLTests", dependencies: ["ModelwireML", "ModelwireData"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ModelwireClientTests",
-                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded],
+                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, logging],
                     swiftSettings: strict),
     ]
 )
