@@ -87,4 +87,27 @@ public struct Dataset: Sendable, Equatable {
                            targets: .values(indices.map { values[$0] }))
         }
     }
+
+    /// The same rows with class ids re-indexed to another class list, e.g. a model's: a test
+    /// file may hold fewer classes than the training file, so its own ids differ.
+    /// - Parameter names: The class names to index into (each of this dataset's classes must be among them).
+    /// - Returns: A dataset whose `classNames` is `names`.
+    /// - Throws: `DatasetError` with `.unknownClass` naming the first label that is not in `names`.
+    public func reindexed(toClassNames names: [String]) throws(DatasetError) -> Dataset {
+        guard case .classes(let own, let ids) = self.targets else {
+            throw DatasetError(.unknownClass, message: "the dataset has regression targets, not classes")
+        }
+        if own == names { return self }
+        let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        var mapping = [Int]()
+        for name in own {
+            guard let i = index[name] else {
+                throw DatasetError(.unknownClass, message: "label '\(name)' is not one of the classes \(names)")
+            }
+            mapping.append(i)
+        }
+        var copy = self
+        copy.targets = .classes(names: names, ids: ids.map { mapping[$0] })
+        return copy
+    }
 }

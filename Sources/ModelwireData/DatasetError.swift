@@ -6,7 +6,7 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case emptyFile, wrongColumnCount, nonNumeric, nonFinite, singleClass
-            case missingLabelColumn, unreadableFile, invalidSplit
+            case missingLabelColumn, unreadableFile, invalidSplit, unknownClass
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -27,6 +27,8 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unreadableFile = Code(.unreadableFile)
         /// A split file is malformed or names a row that does not exist.
         public static let invalidSplit = Code(.invalidSplit)
+        /// A label is not among a model's classes, or the features do not match the model's.
+        public static let unknownClass = Code(.unknownClass)
 
         /// The code's name, e.g. `nonNumeric`.
         public var description: String { self.base.rawValue }

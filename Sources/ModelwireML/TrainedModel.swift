@@ -83,19 +83,27 @@ public struct TrainedModel: Sendable {
     }
 
     /// Metrics of this model on a labelled dataset.
-    /// - Parameter dataset: Raw features with targets of this model's task.
+    /// - Parameter dataset: Raw features (in the model's feature order) with targets of this
+    ///   model's task; class labels are matched to the model's classes by name.
     /// - Returns: Classification metrics (log-loss only with probabilities) or regression metrics.
-    public func evaluate(_ dataset: Dataset) -> Evaluation {
+    /// - Throws: `DatasetError.unknownClass` when the feature count, the task or a label does not fit the model.
+    public func evaluate(_ dataset: Dataset) throws(DatasetError) -> Evaluation {
+        guard dataset.columns == self.featureCount else {
+            throw DatasetError(.unknownClass, message: "the dataset has \(dataset.columns) features, the model \(self.featureCount)")
+        }
         switch self.snapshot.task {
         case .classification:
-            let outputs = self.outputs(dataset.features)
+            let matched = try dataset.reindexed(toClassNames: self.snapshot.classNames)
+            let outputs = self.outputs(matched.features)
             let predicted = classes(fromOutputs: outputs, probabilities: self.model.producesProbabilities)
             return .classification(ClassificationMetrics(
-                trueClasses: dataset.classIDs, predictedClasses: predicted, classCount: self.snapshot.classNames.count,
+                trueClasses: matched.classIDs, predictedClasses: predicted, classCount: self.snapshot.classNames.count,
                 probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil))
         case .regression:
-            return .regression(RegressionMetrics(trueValues: dataset.targetValues,
-                                                 predictedValues: self.predictValues(dataset.features)))
+            guard case .values(let values) = dataset.targets else {
+                throw DatasetError(.unknownClass, message: "a regression model needs numeric targets")
+            }
+            return .regression(RegressionMetrics(trueValues: values, predictedValues: self.predictValues(dataset.features)))
         }
     }
 

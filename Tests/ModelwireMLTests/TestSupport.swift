@@ -16,8 +16,8 @@ func bundled(_ name: String) throws -> (train: Dataset, test: Dataset) {
 }
 
 /// Test accuracy of a trained classifier.
-func accuracy(_ model: TrainedModel, on test: Dataset) -> Double {
-    guard case .classification(let metrics) = model.evaluate(test) else { return -1 }
+func accuracy(_ model: TrainedModel, on test: Dataset) throws -> Double {
+    guard case .classification(let metrics) = try model.evaluate(test) else { return -1 }
     return metrics.accuracy
 }
 

@@ -50,7 +50,7 @@ struct MLBench {
                 fitSeconds.append(Date().timeIntervalSince(start))
             }
             let trained = model!
-            guard case .classification(let metrics) = trained.evaluate(test) else { fatalError("not a classifier") }
+            guard case .classification(let metrics) = try trained.evaluate(test) else { fatalError("not a classifier") }
             let fit = median(fitSeconds)
             var entry: [String: Any] = [
                 "fit_s": fit, "epochs": epochs, "train_rows": train.rows,
