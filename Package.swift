@@ -6,6 +6,7 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
 
 let strict: [SwiftSetting] = [
@@ -22,11 +23,16 @@ let package = Package(
         .library(name: "ModelwireProtocol", targets: ["ModelwireProtocol"]),
         .library(name: "ModelwireData", targets: ["ModelwireData"]),
         .library(name: "ModelwireML", targets: ["ModelwireML"]),
+        .library(name: "ModelwireServer", targets: ["ModelwireServer"]),
+        .executable(name: "modelwire-server", targets: ["modelwire-server"]),
         .library(name: "ModelwireClient", targets: ["ModelwireClient"]),
         .executable(name: "modelwire", targets: ["modelwire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -41,8 +47,19 @@ let package = Package(
         .target(name: "ModelwireProtocol", dependencies: ["ModelwireCodec", nioCore], swiftSettings: strict),
         .target(name: "ModelwireData", swiftSettings: strict),
         .target(name: "ModelwireML", dependencies: ["ModelwireData", "CModelwireKernels"], swiftSettings: strict),
+
+        .target(name: "ModelwireServer",
+                dependencies: ["ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", nioCore, nioPosix,
+                               logging, serviceLifecycle],
+                swiftSettings: strict),
         .target(name: "ModelwireClient", dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging],
                 swiftSettings: strict),
+
+        // Executables: wiring only.
+        .executableTarget(name: "modelwire-server",
+                          dependencies: ["ModelwireServer", "ModelwireProtocol", nioCore, argumentParser, logging, serviceLifecycle,
+                                         .product(name: "UnixSignals", package: "swift-service-lifecycle")],
+                          swiftSettings: strict),
         .executableTarget(name: "modelwire",
                           dependencies: ["ModelwireClient", "ModelwireData", argumentParser, logging, "ModelwireCodec"],
                           path: "Sources/modelwire", swiftSettings: strict),
@@ -57,6 +74,10 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ModelwireClientTests",
                     dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, logging],
+                    swiftSettings: strict),
+        .testTarget(name: "ModelwireEndToEndTests",
+                    dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
+                                   "modelwire-server", logging, nioCore],
                     swiftSettings: strict),
     ]
 )

@@ -518,32 +518,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
         }
         let dataset = try Dataset(wire: wire)
-        guard dataset.columns == entry.model.featureCount else {
-            throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) expects \(entry.model.featureCount) features per row, the dataset has \(dataset.columns)")
-        }
-        let classNames = entry.model.snapshot.classNames
-        var mapped = dataset
-        switch dataset.targets {
-        case .classes(let names, let ids):
-            guard entry.model.snapshot.task == .classification else {
-                throw ModelwireError(.invalidArgument, "model \(entry.name) is a regression model; the dataset has class labels")
-            }
-            var remap: [Int] = []
-            for name in names {
-                guard let index = classNames.firstIndex(of: name) else {
-                    throw ModelwireError(.invalidArgument, "label \"\(name)\" is not a class of model \(entry.name) (\(classNames.joined(separator: ", ")))")
-                }
-                remap.append(index)
-            }
-            mapped = Dataset(featureNames: dataset.featureNames, features: dataset.features,
-                             targets: .classes(names: classNames, ids: ids.map { remap[$0] }))
-        case .values:
-            guard entry.model.snapshot.task == .regression else {
-                throw ModelwireError(.invalidArgument, "model \(entry.name) is a classifier; the dataset has no class labels")
-            }
+        let evaluation: TrainedModel.Evaluation
+        do { evaluation = try entry.model.evaluate(dataset) } catch {
+            throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) cannot evaluate these rows: \(error)")
         }
         return V1.EvaluateResponse(model: entry.name, version: entry.version,
-                                   evaluation: entry.model.evaluate(mapped).wire(rows: dataset.rows, classNames: classNames))
+                                   evaluation: evaluation.wire(rows: dataset.rows, classNames: entry.model.snapshot.classNames))
     }
 
     private static func importModel(_ request: V1.ImportModelRequest, repository: ModelRepository) throws -> V1.ModelVersionInfo {

@@ -114,7 +114,12 @@ final class ModelRepository: Sendable {
             guard state.loaded else {
                 return .failure(ModelwireError(.unavailable, "the model repository is still loading", retryAfterMilliseconds: 100))
             }
-            guard let record = state.models[name] else { return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist")) }
+            guard let record = state.models[name] else {
+                if let invalid = Result(catching: { () throws(ModelwireError) in try ResourceName.validate(name, "model") }).failure {
+                    return .failure(invalid)
+                }
+                return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist"))
+            }
             switch reference.selector {
             case .version(let v)?:
                 guard let entry = record.versions[v] else {
@@ -271,5 +276,13 @@ final class ModelRepository: Sendable {
             featureNames: m.featureNames, classNames: m.classNames, createdUnixMs: m.createdUnixMs,
             trainingMetrics: m.training?.evaluation, parameterCount: entry.parameterCount, fileBytes: entry.fileBytes,
             aliases: aliases.filter { $0.value == entry.version }.keys.sorted())
+    }
+}
+
+extension Result {
+    /// The error of a failed result.
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

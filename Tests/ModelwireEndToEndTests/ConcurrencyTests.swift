@@ -1,0 +1,138 @@
+import Foundation
+import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+import ModelwireServer
+import Testing
+
+/// Many callers, cancellation, deadlines, and work that outlives its caller.
+@Suite struct ConcurrencyTests {
+    @Test func manyClientsAndManyCallsPerConnection() async throws {
+        try await TestServer.with { server in
+            let iris = try Fixtures.dataset("iris")
+            let expected = try await server.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 5))
+                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150)))
+                    .classIds
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {  // six clients, one connection each, 40 concurrent calls on each
+                    group.addTask {
+                        try await server.client(configure: { $0.connectionsPerEndpoint = 1 }) { client in
+                            try await withThrowingTaskGroup(of: (Int, [UInt32]).self) { calls in
+                                for i in 0..<40 {
+                                    calls.addTask {
+                                        let row = i % 150
+                                        let inputs = V1.Tensor(columns: 4, values: Array(iris.features!.values[(row * 4)..<(row * 4 + 4)]))
+                                        return (row, try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"),
+                                                                                                inputs: inputs)).classIds)
+                                    }
+                                }
+                                for try await (row, ids) in calls { #expect(ids == [expected[row]]) }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func predictsAreServedWhileATrainingJobRuns() async throws {
+        try await TestServer.with { server in
+            try await server.client { client in
+                let iris = try Fixtures.dataset("iris")
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+                let digits = try Fixtures.dataset("digits")
+                let long = Fixtures.trainRequest(model: "digits", data: digits,
+                                                 spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])), epochs: 400)
+                let events = try await client.train(long)
+                var iterator = events.makeAsyncIterator()
+                guard case .accepted? = try await iterator.next()?.event else { Issue.record("no accepted event"); return }
+                let jobID = try #require(try await client.listJobs().first { $0.model == "digits" }?.id)
+                var served = 0
+                while try await client.getJob(id: jobID).state != .running { try await Task.sleep(for: .milliseconds(5)) }
+                for _ in 0..<50 {
+                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)))
+                    served += 1
+                }
+                #expect(served == 50)
+                try await #expect(await client.getJob(id: jobID).state == .running)
+                // Leaving the stream only detaches; cancelling the job stops it.
+                let cancelled = try await client.cancelJob(id: jobID)
+                #expect([.running, .cancelled].contains(cancelled.state))
+                var state = V1.JobState.running
+                for _ in 0..<500 where state == .running {
+                    state = try await client.getJob(id: jobID).state
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(state == .cancelled)
+                try await #expect(await client.listModels().map(\.name) == ["iris"])
+            }
+        }
+    }
+
+    @Test func cancellingTheTrainCallDetachesAndTheJobFinishes() async throws {
+        try await TestServer.with { server in
+            try await server.client { client in
+                let iris = try Fixtures.dataset("iris")
+                let task = Task {
+                    for try await event in try await client.train(Fixtures.trainRequest(model: "iris", data: iris, epochs: 300)) {
+                        if case .accepted? = event.event { return event.jobId }
+                    }
+                    return ""
+                }
+                let jobID = try await task.value  // leaves the stream after the first event: sends CANCEL
+                #expect(!jobID.isEmpty)
+                var job = try await client.getJob(id: jobID)
+                for _ in 0..<2000 where job.state != .succeeded && job.state != .failed {
+                    try await Task.sleep(for: .milliseconds(10))
+                    job = try await client.getJob(id: jobID)
+                }
+                #expect(job.state == .succeeded)
+                try await #expect(await client.listModels().map(\.name) == ["iris"])
+            }
+        }
+    }
+
+    @Test func aQueuedPredictPastItsDeadlineIsDroppedNotComputed() async throws {
+        // A 300 ms batching delay and a 20 ms deadline: the call expires in the queue.
+        try await TestServer.with(configure: { $0.batching.maxQueueDelayMicroseconds = 300_000 }) { server in
+            try await server.client(configure: { $0.retryPolicy = .init(maxAttempts: 1) }) { client in
+                let iris = try Fixtures.dataset("iris")
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+                await expectError(.deadlineExceeded) {
+                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)),
+                                                 options: .init(timeout: .milliseconds(20)))
+                }
+                let ok = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)),
+                                                  options: .init(timeout: .seconds(5)))
+                #expect((ok.timings?.queueUs ?? 0) >= 250_000)
+            }
+        }
+    }
+
+    @Test func aClientThatVanishesMidCallDoesNotDisturbTheServer() async throws {
+        try await TestServer.with { server in
+            let iris = try Fixtures.dataset("iris")
+            do {
+                let raw = try RawConnection(server.endpoint)
+                try raw.handshake()
+                let payload = try Fixtures.trainRequest(model: "orphan", data: iris, epochs: 50).serializedBytes()
+                var frame = ByteBufferWriter()
+                frame.frameHeader(kind: 2, flags: 1, method: 0x0102, callID: 1, length: UInt32(payload.count))
+                try raw.send(frame.bytes + payload)
+                _ = try raw.readFrame()  // the accepted event; then the connection goes away
+            }
+            try await server.client { client in
+                var models: [String] = []
+                for _ in 0..<1000 where models.isEmpty {
+                    models = try await client.listModels().map(\.name)
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(models == ["orphan"])  // the job ran to the end without its caller
+                try await #expect(await client.health().ready)
+            }
+        }
+    }
+}

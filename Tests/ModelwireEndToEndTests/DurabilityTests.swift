@@ -1,0 +1,125 @@
+import Foundation
+import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+import ModelwireServer
+import Testing
+
+/// Models survive restarts and crashes; corrupt files are skipped, never fatal.
+@Suite struct DurabilityTests {
+    @Test func aRestartKeepsEveryModelAliasAndDataset() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let iris = try Fixtures.dataset("iris")
+        let before = try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 3))
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 4))
+                _ = try await client.setAlias(model: "iris", alias: "production", version: 1)
+                _ = try await client.uploadDataset(name: "iris-data", dataset: iris)
+                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris", selector: .version(1)),
+                                                                  inputs: Fixtures.rows(iris, 10), includeProbabilities: true))
+            }
+        }
+        try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                let models = try await client.listModels()
+                #expect(models.first?.versions.map(\.version) == [1, 2])
+                #expect(models.first?.aliases == [V1.Alias(name: "production", version: 1)])
+                try await #expect(await client.listDatasets().map(\.name) == ["iris-data"])
+                let after = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris", selector: .alias("production")),
+                                                                       inputs: Fixtures.rows(iris, 10), includeProbabilities: true))
+                #expect(after.scores == before.scores)  // bit for bit
+                try await #expect(await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2)).result.version == 3)
+            }
+        }
+    }
+
+    @Test func aCorruptVersionIsSkippedAtStart() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let iris = try Fixtures.dataset("iris")
+        try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+            }
+        }
+        try Data([0xFF, 0x00, 0x13]).write(to: URL(fileURLWithPath: "\(repository)/iris/2/model.pb"))
+        try FileManager.default.createDirectory(atPath: "\(repository)/iris/.staging-3-123", withIntermediateDirectories: true)
+        try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                try await #expect(await client.listModels().first?.versions.map(\.version) == [1])
+                #expect(!FileManager.default.fileExists(atPath: "\(repository)/iris/.staging-3-123"))
+            }
+        }
+    }
+
+    @Test func killDashNineDuringTrainingLosesNothingAndLeavesNoPartialVersion() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let iris = try Fixtures.dataset("iris")
+        let digits = try Fixtures.dataset("digits")
+        var process = try ServerProcess(repository: repository)
+        let jobID = try await withModelwireClient(endpoints: [process.endpoint], logger: TestServer.quiet) { client in
+            _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 3))
+            let long = Fixtures.trainRequest(model: "digits", data: digits,
+                                             spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])), epochs: 500)
+            var jobID = ""
+            for try await event in try await client.train(long) {
+                jobID = event.jobId
+                if case .progress? = event.event { break }  // training is under way
+            }
+            return jobID
+        }
+        process.kill9()
+        process = try ServerProcess(repository: repository)
+        try await withModelwireClient(endpoints: [process.endpoint], logger: TestServer.quiet) { client in
+            let models = try await client.listModels()
+            #expect(models.map(\.name) == ["iris"])
+            #expect(models.first?.versions.map(\.version) == [1])
+            let job = try await client.getJob(id: jobID)
+            #expect(job.state == .failed)
+            #expect(job.error?.message.contains("interrupted") == true)
+            _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)))
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: repository).filter { !$0.hasPrefix(".") }
+        #expect(leftovers == ["iris"])
+        process.terminate()
+    }
+}
+
+/// The real `modelwire-server` executable (built next to the test bundle) in its own process.
+struct ServerProcess {
+    let process: Process
+    let endpoint: String
+
+    init(repository: String) throws {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var executable = directory.appendingPathComponent("modelwire-server")
+        if !FileManager.default.fileExists(atPath: executable.path) {  // swift test runs the bundle from .build/<triple>/debug
+            executable = directory.deletingLastPathComponent().appendingPathComponent("modelwire-server")
+        }
+        process = Process()
+        process.executableURL = executable
+        process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw ModelwireErrorForTests("modelwire-server exited before listening") }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        endpoint = String(text.split(separator: "\n")[0].split(separator: " ").last!)
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

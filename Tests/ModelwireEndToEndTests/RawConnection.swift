@@ -1,0 +1,91 @@
+import Glibc
+import ModelwireCodec
+import ModelwireProtocol
+
+/// A blocking TCP connection speaking raw bytes, for tests that send what a real client never would.
+final class RawConnection {
+    private let fd: Int32
+
+    init(_ endpoint: String) throws {
+        let parts = endpoint.split(separator: ":")
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
+        inet_pton(AF_INET, String(parts[0]), &address.sin_addr)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw ModelwireErrorForTests("connect failed: errno \(errno)") }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n == bytes.count else { throw ModelwireErrorForTests("send failed") }
+    }
+
+    func sendHello(_ hello: V1.ClientHello) throws {
+        let payload = try hello.serializedBytes()
+        var frame = ByteBufferWriter()
+        frame.frameHeader(kind: 1, flags: 0, method: 0, callID: 0, length: UInt32(payload.count))
+        try send(frame.bytes + payload)
+    }
+
+    func handshake() throws {
+        try sendHello(V1.ClientHello(protocolVersions: [1], compression: [.none], clientName: "raw"))
+        let (kind, _, _) = try readFrame()
+        guard kind == Frame.Kind.hello.rawValue else { throw ModelwireErrorForTests("no HELLO answer") }
+    }
+
+    private func read(_ count: Int) throws -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+            if n == 0 { return nil }
+            guard n > 0 else { throw ModelwireErrorForTests("recv failed: errno \(errno)") }
+            got += n
+        }
+        return out
+    }
+
+    /// The next frame's kind, call id and payload.
+    func readFrame() throws -> (kind: UInt8, callID: UInt32, payload: [UInt8]) {
+        guard let header = try read(Frame.headerSize) else { throw ModelwireErrorForTests("connection closed") }
+        let length = header[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        let callID = header[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let payload = length == 0 ? [] : (try read(length) ?? [])
+        return (header[3], callID, payload)
+    }
+
+    func readErrorFrame() throws -> (kind: UInt8, callID: UInt32, status: V1.Status) {
+        let (kind, callID, payload) = try readFrame()
+        return (kind, callID, try V1.Status(serializedBytes: payload))
+    }
+
+    /// Reads until the server closes the connection; true when it did (false on a timeout).
+    func readUntilClosed() throws -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+}
+
+/// Builds frame headers byte by byte (PROTOCOL.md §2), independently of `ByteBuffer.writeFrameHeader`.
+struct ByteBufferWriter {
+    var bytes: [UInt8] = []
+
+    mutating func frameHeader(kind: UInt8, flags: UInt8, method: UInt16, callID: UInt32, length: UInt32) {
+        bytes += [0x4D, 0x57, 1, kind, flags, 0, UInt8(method >> 8), UInt8(method & 0xFF)]
+        bytes += withUnsafeBytes(of: callID.bigEndian, Array.init)
+        bytes += [0, 0, 0, 0]
+        bytes += withUnsafeBytes(of: length.bigEndian, Array.init)
+    }
+}
