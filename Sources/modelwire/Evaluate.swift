@@ -1,0 +1,59 @@
+import ArgumentParser
+import ModelwireClient
+import ModelwireCodec
+
+extension ModelwireCommand {
+    /// `modelwire evaluate`: metrics of a model on labelled rows.
+    struct Evaluate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate a model on a labelled CSV file: per-class precision, recall, F1, support, confusion matrix.")
+
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Model name.") var model: String
+        @Option(help: "Version number or alias (default: the latest).") var version: String?
+        @Option(help: ArgumentHelp("Labelled rows: a CSV file with a header row.", valueName: "file.csv")) var data: String?
+        @Option(help: "Evaluate on an uploaded dataset instead of --data.") var dataset: String?
+        @Option(help: "The label column's name (default: the last column).") var label: String?
+
+        func validate() throws {
+            guard (self.data == nil) != (self.dataset == nil) else {
+                throw ValidationError("give exactly one of --data FILE.csv or --dataset NAME")
+            }
+            _ = try modelRef(self.model, self.version)
+        }
+
+        func run() async throws {
+            try await self.client.run("evaluate") { client in
+                let ref = try modelRef(self.model, self.version)
+                var uploaded: String?
+                let data: V1.EvaluateRequest.Data
+                if let path = self.data {
+                    // The model's task decides how the label column is read.
+                    let info = try await client.describeModel(ref, options: self.client.callOptions)
+                    let rows = try DataInput.labelled(path: path, label: self.label, task: info.task)
+                    uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
+                    data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
+                } else {
+                    data = .dataset(self.dataset!)
+                }
+                defer {}
+                let response: V1.EvaluateResponse
+                do {
+                    response = try await client.evaluate(V1.EvaluateRequest(model: ref, data: data), options: self.client.callOptions)
+                } catch {
+                    if let uploaded { try? await client.deleteDataset(name: uploaded) }
+                    throw error
+                }
+                if let uploaded { try? await client.deleteDataset(name: uploaded) }
+                if self.client.json {
+                    var fields: [(String, JSON)] = [("model", .string(response.model)), ("version", .uint(UInt64(response.version)))]
+                    if case .object(let metrics) = Shapes.evaluation(response.evaluation) { fields += metrics }
+                    self.client.emit(.object(fields))
+                } else {
+                    Output.line("model \(response.model) version \(response.version)")
+                    if let evaluation = response.evaluation { Output.line(Report.full(evaluation)) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import ModelwireClient
+import ModelwireCodec
+
+extension ModelwireCommand {
+    /// `modelwire predict`: labels (and probabilities) for rows from a CSV file or stdin.
+    struct Predict: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Predict labels for rows of a CSV file or stdin (-); a label column, when present, is ignored.",
+            discussion: """
+                Columns are matched by the model's feature names when the header has them; otherwise the file
+                has the model's column count, or one more (the label: --label, a column named label/target/class,
+                or the last). Prints one label per row (regression: one value per row).
+                """)
+
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Model name.") var model: String
+        @Option(help: "Version number or alias (default: the latest).") var version: String?
+        @Option(help: ArgumentHelp("Rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-")) var data: String
+        @Option(help: "The label column to ignore, when the file has one.") var label: String?
+        @Flag(help: "Also print per-class probabilities (decision scores for svm models).") var probabilities = false
+        @Option(help: "Rows per call.") var batchRows: Int = 8192
+
+        func validate() throws {
+            _ = try modelRef(self.model, self.version)
+            guard self.batchRows > 0 else { throw ValidationError("--batch-rows must be positive") }
+        }
+
+        func run() async throws {
+            try await self.client.run("predict") { client in
+                var ref = try modelRef(self.model, self.version)
+                let info = try await client.describeModel(ref, options: self.client.callOptions)
+                ref.selector = .version(info.version)  // every batch on the same version, even if an alias moves
+                let text = try DataInput.text(path: self.data)
+                let (rows, values) = try DataInput.features(csv: text, model: info, labelColumn: self.label)
+                let columns = Int(info.inputColumns)
+                var merged = V1.PredictResponse()
+                var scores: [Float] = []
+                var start = 0
+                while start < rows {
+                    let end = min(rows, start + self.batchRows)
+                    let response = try await client.predict(
+                        model: ref, columns: columns, values: Array(values[start * columns ..< end * columns]),
+                        includeProbabilities: self.probabilities, options: self.client.callOptions)
+                    if start == 0 {
+                        merged = response
+                        merged.classIds = []
+                        merged.values = []
+                    }
+                    merged.classIds += response.classIds
+                    merged.values += response.values
+                    scores += response.scores?.values ?? []
+                    start = end
+                }
+                self.print(merged, scores: scores, rows: rows)
+            }
+        }
+
+        func print(_ r: V1.PredictResponse, scores: [Float], rows: Int) {
+            let regression = r.classIds.isEmpty && !r.values.isEmpty
+            let labels = r.classIds.map { Int($0) < r.classNames.count ? r.classNames[Int($0)] : String($0) }
+            let classes = r.classNames.count
+            if self.client.json {
+                var fields: [(String, JSON)] = [("model", .string(r.model)), ("version", .uint(UInt64(r.version)))]
+                if regression {
+                    fields.append(("values", .floats(r.values)))
+                } else {
+                    fields.append(("labels", .strings(labels)))
+                    fields.append(("class_names", .strings(r.classNames)))
+                    if self.probabilities, classes > 0 {
+                        fields.append(("probabilities", .array((0..<scores.count / classes).map {
+                            JSON.floats(scores[$0 * classes ..< ($0 + 1) * classes])
+                        })))
+                        fields.append(("scores_are_probabilities", .bool(r.scoresAreProbabilities)))
+                    }
+                }
+                self.client.emit(.object(fields))
+                return
+            }
+            if regression {
+                for value in r.values { Output.line("\(value)") }
+                return
+            }
+            if self.probabilities, classes > 0, scores.count == rows * classes {
+                Output.line((["label"] + r.classNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
+                    .joined(separator: "\t"))
+                for (row, label) in labels.enumerated() {
+                    Output.line(([label] + scores[row * classes ..< (row + 1) * classes].map { Output.fixed($0) })
+                        .joined(separator: "\t"))
+                }
+            } else {
+                for label in labels { Output.line(label) }
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import ModelwireClient
+import ModelwireCodec
+
+/// Shows a training job's events: a live bar on a terminal, plain lines otherwise, or JSON lines.
+struct ProgressView {
+    var json: Bool
+    var terminal = Output.isTerminal
+    private var barShown = false
+
+    init(json: Bool) {
+        self.json = json
+    }
+
+    /// Follows `events` to the end.
+    /// - Returns: The result, or nil when the stream ended without one.
+    mutating func follow(_ events: TrainEvents, options: ClientOptions) async throws -> V1.TrainResult? {
+        var result: V1.TrainResult?
+        do {
+            for try await event in events {
+                if let r = self.show(event) { result = r }
+            }
+        } catch {
+            self.endBar()
+            throw error
+        }
+        self.endBar()
+        return result
+    }
+
+    /// Prints one event; returns the result when it is one.
+    mutating func show(_ event: V1.TrainEvent) -> V1.TrainResult? {
+        switch event.event {
+        case .accepted(let accepted):
+            if self.json {
+                Output.line(JSON.object([("event", .string("accepted")), ("job_id", .string(event.jobId)),
+                                         ("queue_position", .uint(UInt64(accepted.queuePosition)))]).rendered)
+            } else {
+                let queue = accepted.queuePosition == 0 ? "starting now" : "queue position \(accepted.queuePosition)"
+                Output.line("job \(event.jobId) accepted (\(queue))")
+            }
+        case .progress(let p):
+            if self.json {
+                Output.line(Shapes.progress(p, jobID: event.jobId).rendered)
+            } else if self.terminal {
+                self.bar(p)
+            } else {
+                Output.line(Self.plain(p))
+            }
+        case .result(let r):
+            if self.json {
+                Output.line(Shapes.result(r, jobID: event.jobId).rendered)
+            } else {
+                self.endBar()
+            }
+            return r
+        case nil:
+            break
+        }
+        return nil
+    }
+
+    static func plain(_ p: V1.TrainProgress) -> String {
+        var text = "epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(Output.fixed(p.loss))"
+        text += " accuracy \(Output.fixed(p.accuracy))"
+        if let v = p.validationLoss { text += " val_loss \(Output.fixed(v))" }
+        if let v = p.validationAccuracy { text += " val_accuracy \(Output.fixed(v))" }
+        text += " eta \(Output.duration(p.etaSeconds))"
+        return text
+    }
+
+    private mutating func bar(_ p: V1.TrainProgress) {
+        let width = 24
+        let total = Double(max(1, p.epochs)) * Double(max(1, p.batches))
+        let done = Double(max(0, Int(p.epoch) - 1)) * Double(max(1, p.batches)) + Double(p.batch)
+        let fraction = min(1, max(0, done / total))
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        var text = "\repoch \(p.epoch)/\(p.epochs) [\(bar)] \(Int(fraction * 100))%  loss \(Output.fixed(p.loss))"
+        text += "  acc \(Output.fixed(p.accuracy))"
+        if let v = p.validationLoss { text += "  val_loss \(Output.fixed(v))" }
+        if let v = p.validationAccuracy { text += "  val_acc \(Output.fixed(v))" }
+        text += "  ETA \(Output.duration(p.etaSeconds))\u{1B}[K"
+        Output.raw(text)
+        self.barShown = true
+        if p.epochEnd && p.epoch == p.epochs { self.endBar() }
+    }
+
+    private mutating func endBar() {
+        if self.barShown {
+            Output.raw("\n")
+            self.barShown = false
+        }
+    }
+
+    /// The human summary of a finished training.
+    static func summary(_ r: V1.TrainResult) -> String {
+        var text = "trained \(r.model) version \(r.version) in \(Output.duration(r.durationSeconds))"
+        text += " (\(r.epochsRun) epochs\(r.earlyStopped ? ", stopped early" : ""), seed \(r.seed))"
+        if let evaluation = r.metrics {
+            text += "\n" + Report.brief(evaluation)
+        }
+        return text
+    }
+}

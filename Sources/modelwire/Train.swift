@@ -1,0 +1,172 @@
+import ArgumentParser
+import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+
+extension ModelwireCommand {
+    /// `modelwire train`: trains a model from a CSV and follows its progress.
+    struct Train: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a model from a CSV file (or an uploaded dataset) and follow its progress.",
+            discussion: """
+                The CSV has a header row; the label column is --label or the last one. Rows are sent inline
+                with the call; files above 8 MiB of features are uploaded as a temporary dataset first.
+                Interrupting the command detaches from the job, which keeps running (see `jobs watch`).
+                """)
+
+        enum Task: String, ExpressibleByArgument, CaseIterable { case classification, regression }
+        enum Family: String, ExpressibleByArgument, CaseIterable { case mlp, logistic, svm, tree }
+        enum ActivationName: String, ExpressibleByArgument, CaseIterable { case relu, tanh, sigmoid }
+        enum OptimizerName: String, ExpressibleByArgument, CaseIterable { case adam, sgd, momentum, nesterov, gd }
+        enum MonitorName: String, ExpressibleByArgument, CaseIterable {
+            case validationLoss = "val-loss", validationAccuracy = "val-accuracy", trainingLoss = "train-loss"
+        }
+        enum CriterionName: String, ExpressibleByArgument, CaseIterable { case gini, entropy, mse }
+
+        @OptionGroup var client: ClientOptions
+
+        @Option(help: "Model name; the trained model becomes its next version.") var model: String
+        @Option(help: ArgumentHelp("Training data: a CSV file with a header row.", valueName: "file.csv")) var data: String?
+        @Option(help: "Train on a dataset uploaded with `datasets upload` instead of --data.") var dataset: String?
+        @Option(help: "The label column's name (default: the last column).") var label: String?
+        @Option(help: "What the model predicts.") var task: Task = .classification
+        @Option(help: "Model family: mlp (dense network), logistic, svm (linear), tree.") var family: Family = .mlp
+        @Option(help: ArgumentHelp("Hidden layer sizes of an mlp, comma separated.", valueName: "64,64")) var hidden: String = "64,64"
+        @Option(help: "Activation of the hidden layers.") var activation: ActivationName = .relu
+        @Option(help: "Epochs (default 10).") var epochs: UInt32?
+        @Option(help: "Mini-batch size (default 32).") var batchSize: UInt32?
+        @Option(help: "Learning rate (default: the optimizer's, adam 0.001).") var learningRate: Float?
+        @Option(help: "Random seed (default: random, reported in the result).") var seed: UInt64?
+        @Option(help: "Optimizer.") var optimizer: OptimizerName = .adam
+        @Option(help: "Momentum of momentum/nesterov (default 0.9).") var momentum: Float?
+        @Option(help: "Fraction of rows held out for validation, in [0, 0.5].") var validationSplit: Float?
+        @Option(help: "Enable early stopping after this many epochs without improvement.") var patience: UInt32?
+        @Option(help: "What early stopping watches.") var monitor: MonitorName = .validationLoss
+        @Flag(help: "With early stopping: keep the best epoch's weights.") var restoreBestWeights = false
+        @Option(help: "L2 weight decay.") var l2: Float?
+        @Option(help: "Tree: maximum depth (default unlimited).") var maxDepth: UInt32?
+        @Option(help: "Tree: minimum rows to split a node.") var minSamplesSplit: UInt32?
+        @Option(help: "Tree: minimum rows per leaf.") var minSamplesLeaf: UInt32?
+        @Option(help: "Tree: split criterion (default gini; mse for regression).") var criterion: CriterionName?
+        @Option(help: "Also report progress every N batches (default: per epoch).") var progressEvery: UInt32?
+        @Flag(help: "Do not standardise features.") var noStandardize = false
+        @Flag(help: "Print the job id and return without following the job.") var detach = false
+
+        func validate() throws {
+            guard (self.data == nil) != (self.dataset == nil) else {
+                throw ValidationError("give exactly one of --data FILE.csv or --dataset NAME")
+            }
+            _ = try self.hiddenLayers()
+            if let split = self.validationSplit, !(0...0.5).contains(split) {
+                throw ValidationError("--validation-split must be in [0, 0.5]")
+            }
+            if let rate = self.learningRate, !(rate > 0) { throw ValidationError("--learning-rate must be positive") }
+            if self.epochs == 0 { throw ValidationError("--epochs must be at least 1") }
+            if self.batchSize == 0 { throw ValidationError("--batch-size must be at least 1") }
+        }
+
+        func hiddenLayers() throws -> [UInt32] {
+            let trimmed = self.hidden.trimmingCharacters(in: " ")
+            if trimmed.isEmpty || trimmed == "none" { return [] }
+            return try trimmed.split(separator: ",").map {
+                guard let units = UInt32($0.trimmingCharacters(in: " ")), units > 0 else {
+                    throw ValidationError("--hidden: '\(self.hidden)' is not a comma-separated list of positive sizes")
+                }
+                return units
+            }
+        }
+
+        func request(data: V1.TrainRequest.Data) throws -> V1.TrainRequest {
+            let task: V1.Task = self.task == .regression ? .regression : .classification
+            var spec = V1.ModelSpec(task: task)
+            switch self.family {
+            case .mlp:
+                let activation: V1.Activation = switch self.activation {
+                case .relu: .relu
+                case .tanh: .tanh
+                case .sigmoid: .sigmoid
+                }
+                spec.family = .dense(V1.DenseNetSpec(hidden: try self.hiddenLayers().map {
+                    V1.DenseLayerSpec(units: $0, activation: activation)
+                }))
+            case .logistic: spec.family = .logistic(V1.LogisticRegressionSpec())
+            case .svm: spec.family = .linearSvm(V1.LinearSvmSpec())
+            case .tree:
+                let criterion: V1.TreeCriterion = switch self.criterion {
+                case .entropy: .entropy
+                case .mse: .mse
+                case .gini: .gini
+                case nil: task == .regression ? .mse : .gini
+                }
+                spec.family = .tree(V1.DecisionTreeSpec(criterion: criterion, maxDepth: self.maxDepth ?? 0,
+                                                        minSamplesSplit: self.minSamplesSplit ?? 0,
+                                                        minSamplesLeaf: self.minSamplesLeaf ?? 0))
+            }
+            let kind: V1.OptimizerKind = switch self.optimizer {
+            case .adam: .adam
+            case .sgd: .sgd
+            case .momentum: .momentum
+            case .nesterov: .nesterov
+            case .gd: .gd
+            }
+            var options = V1.TrainingOptions(
+                optimizer: V1.Optimizer(kind: kind, learningRate: self.learningRate ?? 0, momentum: self.momentum ?? 0),
+                epochs: self.epochs ?? 0, batchSize: self.batchSize ?? 0, validationSplit: self.validationSplit ?? 0,
+                seed: self.seed, l2: self.l2 ?? 0, progressEveryBatches: self.progressEvery ?? 0,
+                disableStandardization: self.noStandardize)
+            if let patience = self.patience {
+                let monitor: V1.Monitor = switch self.monitor {
+                case .validationLoss: .validationLoss
+                case .validationAccuracy: .validationAccuracy
+                case .trainingLoss: .trainingLoss
+                }
+                options.earlyStopping = V1.EarlyStopping(monitor: monitor, patience: patience,
+                                                         restoreBestWeights: self.restoreBestWeights)
+            }
+            return V1.TrainRequest(model: self.model, data: data, spec: spec, options: options)
+        }
+
+        func run() async throws {
+            try await self.client.run("train") { client in
+                var uploaded: String?
+                let data: V1.TrainRequest.Data
+                if let path = self.data {
+                    let rows = try DataInput.labelled(path: path, label: self.label,
+                                                      task: self.task == .regression ? .regression : .classification)
+                    uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
+                    data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
+                } else {
+                    data = .dataset(self.dataset!)
+                }
+                let request = try self.request(data: data)
+                // The call's own deadline (if any) applies to the whole stream; connect and retries as usual.
+                let events = try await client.train(request, options: self.client.callOptions)
+                var view = ProgressView(json: self.client.json)
+                if self.detach {
+                    for try await event in events {
+                        _ = view.show(event)
+                        if case .accepted = event.event { break }
+                    }
+                    return
+                }
+                let result = try await view.follow(events, options: self.client)
+                if let uploaded { try? await client.deleteDataset(name: uploaded) }
+                guard let result else { throw ModelwireError(.unknown, "the training stream ended without a result") }
+                if !self.client.json { Output.line(ProgressView.summary(result)) }
+            }
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = self[...]
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String { String(self).trimmingCharacters(in: set) }
+}
