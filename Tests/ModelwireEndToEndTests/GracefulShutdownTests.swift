@@ -1,0 +1,52 @@
+import Foundation
+import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+import Testing
+
+/// SIGTERM: GOAWAY to clients, in-flight calls finish, running jobs are cancelled cleanly, exit 0.
+@Suite struct GracefulShutdownTests {
+    @Test func sigtermDrainsAnOpenCallCancelsTheJobAndExitsZero() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let digits = try Fixtures.dataset("digits")
+        let process = try ServerProcess(repository: repository)
+        let jobID = try await withModelwireClient(endpoints: [process.endpoint], logger: TestServer.quiet) { client in
+            let long = Fixtures.trainRequest(model: "digits", data: digits,
+                                             spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])), epochs: 500)
+            for try await event in try await client.train(long) {
+                if case .progress? = event.event { return event.jobId }
+            }
+            return ""
+        }
+        // An upload in flight: first chunk sent, last chunk not yet.
+        let raw = try RawConnection(process.endpoint)
+        try raw.handshake()
+        let chunk = { (last: Bool) throws -> [UInt8] in
+            let payload = try V1.UploadDatasetRequest(name: "drained", rows: V1.Dataset(
+                features: V1.Tensor(columns: 1, values: [1, 2]), classNames: ["a", "b"], classIds: [0, 1])).serializedBytes()
+            var frame = ByteBufferWriter()
+            frame.frameHeader(kind: last ? 3 : 2, flags: last ? 1 : 0, method: last ? 0 : 0x0108, callID: 1,
+                              length: UInt32(payload.count))
+            return frame.bytes + payload
+        }
+        try raw.send(try chunk(false))
+        kill(process.process.processIdentifier, SIGTERM)
+        let goAway = try raw.readFrame()
+        #expect(goAway.kind == Frame.Kind.goAway.rawValue)
+        try #expect(V1.GoAway(serializedBytes: goAway.payload).lastCallId == 1)
+        try raw.send(try chunk(true))
+        let answer = try raw.readFrame()
+        #expect(answer.kind == Frame.Kind.message.rawValue)
+        try #expect(V1.DatasetInfo(serializedBytes: answer.payload).rows == 4)
+        process.process.waitUntilExit()
+        #expect(process.process.terminationStatus == 0)
+
+        let restarted = try ServerProcess(repository: repository)
+        try await withModelwireClient(endpoints: [restarted.endpoint], logger: TestServer.quiet) { client in
+            try await #expect(await client.getJob(id: jobID).state == .cancelled)
+            try await #expect(await client.listDatasets().map(\.name) == ["drained"])
+            try await #expect(await client.listModels().isEmpty)
+        }
+        restarted.terminate()
+    }
+}
