@@ -1,0 +1,15 @@
+"""Modelwire v1 client for Python, built from proto/ and proto/PROTOCOL.md only.
+
+    from modelwire import Client, read_csv
+    with Client("127.0.0.1", 7411) as client:
+        iris = read_csv("data/iris.csv")
+        result = client.train("iris", iris, "logistic", {"epochs": 20}).wait()
+        print(client.predict("iris", [[5.1, 3.5, 1.4, 0.2]]).class_ids)
+"""
+from ._schema import pb
+from .client import METHOD, Client, Connection, ResponseStream
+from .data import dataset, first_rows, read_csv, rows, tensor
+from .errors import *  # noqa: F401,F403
+from .errors import BY_CODE, ModelwireError, error_for_status
+
+__version__ = "0.1.0"

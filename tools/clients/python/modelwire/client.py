@@ -1,0 +1,598 @@
+"""The Modelwire v1 client: one TCP connection, many concurrent calls (PROTOCOL.md §1-§12).
+
+A reader thread reads every frame and dispatches it by call id to the call's queue; callers
+block on their own queue. Writes are serialised by a lock, whole frames at a time.
+"""
+import itertools
+import math
+import os
+import queue
+import socket
+import threading
+import time
+
+from . import frames as F
+from ._schema import pb
+from .data import dataset as _make_dataset
+from .data import rows as _rows
+from .data import slice_dataset, tensor
+from .errors import (Cancelled, DeadlineExceeded, InvalidArgument, ModelwireError, ResourceExhausted, Unavailable,
+                     error_for_status)
+
+CLIENT_NAME = "modelwire-python/0.1"
+DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_decompression_ratio=200,
+                      max_concurrent_calls=256, compression_threshold_bytes=1024)
+
+M = pb  # shorthand
+METHOD = dict(predict=0x0101, train=0x0102, evaluate=0x0103, get_job=0x0104, list_jobs=0x0105, watch_job=0x0106,
+              cancel_job=0x0107, upload_dataset=0x0108, list_datasets=0x0109, delete_dataset=0x010A,
+              list_models=0x010B, describe_model=0x010C, delete_model=0x010D, set_alias=0x010E,
+              export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112)
+
+
+class _Call:
+    """One open call: the reader thread puts ("msg", payload, end) or ("err", exception) into `events`."""
+
+    def __init__(self, connection, call_id, method, deadline):
+        self.connection = connection
+        self.call_id = call_id
+        self.method = method
+        self.deadline = deadline  # time.monotonic() value or None
+        self.events = queue.Queue()
+        self.finished = False
+
+    def next(self):
+        """The next response payload as (payload, end_stream); raises the call's error."""
+        if self.finished:
+            raise RuntimeError("call already finished")
+        while True:
+            remaining = None if self.deadline is None else self.deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                self.cancel()
+                raise DeadlineExceeded(f"deadline passed before the server answered (call {self.call_id}, client side)")
+            try:
+                event = self.events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if event[0] == "err":
+                self._finish()
+                raise event[1]
+            _, payload, end = event
+            if end:
+                self._finish()
+            return payload, end
+
+    def failed(self):
+        """The error already received for this call, if any (without blocking)."""
+        try:
+            event = self.events.get_nowait()
+        except queue.Empty:
+            return None
+        if event[0] == "err":
+            self._finish()
+            return event[1]
+        self.events.queue.appendleft(event)  # a response before the end of our stream: keep it
+        return None
+
+    def cancel(self):
+        """Sends CANCEL and forgets the call (PROTOCOL.md §7)."""
+        if not self.finished:
+            self._finish()
+            self.connection.send_frame(F.CANCEL, b"", call_id=self.call_id, ignore_errors=True)
+
+    def _finish(self):
+        if not self.finished:
+            self.finished = True
+            self.connection.forget(self.call_id)
+
+
+class Connection:
+    """One handshaken TCP connection with its reader thread."""
+
+    def __init__(self, host, port, connect_timeout=10.0, accept_zlib=True, client_name=CLIENT_NAME,
+                 bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20, max_frame_bytes=64 << 20):
+        self.sock = socket.create_connection((host, port), timeout=connect_timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.write_lock = threading.Lock()
+        self.lock = threading.Lock()
+        self.calls = {}
+        self.call_ids = itertools.count(1)
+        self.closed = None  # the exception that closed the connection
+        self.goaway = None
+        self.pongs = {}
+        self.own_max_message = max_message_bytes
+        self.own_max_frame = max_frame_bytes
+        hello = M.ClientHello(protocol_versions=list(protocol_versions), client_name=client_name,
+                              compression=[M.COMPRESSION_NONE] + ([M.COMPRESSION_ZLIB] if accept_zlib else []))
+        if bearer_token:
+            hello.credentials.bearer_token = bearer_token
+        try:
+            self.sock.sendall(F.encode_frame(F.HELLO, hello.SerializeToString(deterministic=True)))
+            header, payload = self._read_frame()
+            if header.kind == F.ERROR:
+                raise error_for_status(M.Status.FromString(payload))
+            if header.kind != F.HELLO or header.call_id != 0:
+                raise Unavailable(f"expected the server's HELLO, got {F.KIND_NAMES[header.kind]}")
+            self.server_hello = M.ServerHello.FromString(payload)
+        except (OSError, F.FramingError, EOFError) as error:
+            self.sock.close()
+            raise Unavailable(f"handshake with {host}:{port} failed: {error}") from None
+        except BaseException:
+            self.sock.close()
+            raise
+        limits = self.server_hello.limits
+        self.limits = {k: getattr(limits, k) or v for k, v in DEFAULT_LIMITS.items()}
+        self.slots = threading.BoundedSemaphore(self.limits["max_concurrent_calls"])
+        self.sock.settimeout(None)
+        self.reader = threading.Thread(target=self._read_loop, name=f"modelwire-reader-{host}:{port}", daemon=True)
+        self.reader.start()
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+    def _read_exact(self, count):
+        chunks, got = [], 0
+        while got < count:
+            chunk = self.sock.recv(min(count - got, 1 << 20))
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _read_frame(self):
+        header = F.decode_header(self._read_exact(F.HEADER_SIZE))
+        if header.length > self.own_max_frame:
+            raise F.FramingError(f"frame of {header.length} bytes exceeds {self.own_max_frame}")
+        payload = self._read_exact(header.length) if header.length else b""
+        return header, payload
+
+    def _read_loop(self):
+        try:
+            while True:
+                header, payload = self._read_frame()
+                self._dispatch(header, payload)
+        except ModelwireError as error:  # ERROR on call 0
+            self._fail(error)
+        except (OSError, EOFError, F.FramingError) as error:
+            self._fail(Unavailable(f"connection lost: {error}"))
+        except Exception as error:  # noqa: BLE001 - a decoding bug must not hang callers
+            self._fail(Unavailable(f"connection failed: {error!r}"))
+
+    def _dispatch(self, header, payload):
+        kind = header.kind
+        if kind in (F.MESSAGE, F.ERROR) and header.call_id != 0:
+            with self.lock:
+                call = self.calls.get(header.call_id)
+            if call is None:
+                return  # a frame for a call we no longer track (cancelled, timed out): ignore (§7)
+            if header.compressed:
+                try:
+                    payload = F.inflate(payload, min(self.own_max_message, self.limits["max_message_bytes"]),
+                                        self.limits["max_decompression_ratio"])
+                except ModelwireError as error:
+                    call.events.put(("err", error))
+                    self.send_frame(F.CANCEL, b"", call_id=header.call_id, ignore_errors=True)
+                    return
+            if kind == F.MESSAGE:
+                call.events.put(("msg", payload, header.end_stream))
+            else:
+                call.events.put(("err", error_for_status(M.Status.FromString(payload))))
+            return
+        if kind == F.ERROR:  # call 0: the connection is closing
+            if header.compressed:
+                payload = F.inflate(payload, self.own_max_message)
+            raise error_for_status(M.Status.FromString(payload))
+        if kind == F.PING:
+            self.send_frame(F.PONG, payload, ignore_errors=True)
+        elif kind == F.PONG:
+            with self.lock:
+                waiter = self.pongs.pop(payload, None)
+            if waiter:
+                waiter.set()
+        elif kind == F.GOAWAY:
+            if header.compressed:
+                payload = F.inflate(payload, self.own_max_message)
+            self.goaway = M.GoAway.FromString(payload)
+        else:
+            raise F.FramingError(f"unexpected {F.KIND_NAMES[kind]} frame from the server on call {header.call_id}")
+
+    def _fail(self, error):
+        with self.lock:
+            if self.closed is None:
+                self.closed = error
+            calls, self.calls = list(self.calls.values()), {}
+            pongs, self.pongs = list(self.pongs.values()), {}
+        for call in calls:
+            call.events.put(("err", error if error.code == 14 else Unavailable(str(error.message))))
+        for waiter in pongs:
+            waiter.set()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+    def send_frame(self, kind, payload, flags=0, method=0, call_id=0, timeout_ms=0, ignore_errors=False):
+        data = F.encode_frame(kind, payload, flags, method, call_id, timeout_ms)
+        try:
+            with self.write_lock:
+                self.sock.sendall(data)
+        except OSError as error:
+            if not ignore_errors:
+                raise Unavailable(f"connection lost while sending: {error}") from None
+
+    def encode(self, message, compress=None):
+        """Serialises a request message and compresses it per §8 (compress=True forces, False never)."""
+        payload = message.SerializeToString(deterministic=True)
+        if len(payload) > self.limits["max_message_bytes"]:
+            raise ResourceExhausted(f"request of {len(payload)} bytes exceeds max_message_bytes "
+                                    f"{self.limits['max_message_bytes']}")
+        flags = 0
+        if compress is not False:
+            payload, packed = F.compress(payload, self.limits["compression_threshold_bytes"], force=bool(compress))
+            flags = F.COMPRESSED if packed else 0
+        if len(payload) > self.limits["max_frame_bytes"]:
+            raise ResourceExhausted(f"request frame of {len(payload)} bytes exceeds max_frame_bytes "
+                                    f"{self.limits['max_frame_bytes']}")
+        return payload, flags
+
+    @property
+    def usable(self):
+        return self.closed is None and self.goaway is None
+
+    def open_call(self, method, message, timeout=None, end_stream=True, compress=None):
+        """Sends the REQUEST frame of a new call; returns the _Call."""
+        if self.closed is not None:
+            raise Unavailable(f"connection closed: {self.closed.message}")
+        if self.goaway is not None:
+            raise Unavailable(f"the server is draining: {self.goaway.reason}", retry_after_ms=0)
+        payload, flags = self.encode(message, compress)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        timeout_ms = 0 if timeout is None else max(1, math.ceil(timeout * 1000))
+        if not self.slots.acquire(timeout=timeout if timeout is not None else -1):
+            raise DeadlineExceeded("no call slot free before the deadline (max_concurrent_calls)")
+        with self.lock:
+            if self.closed is not None:
+                self.slots.release()
+                raise Unavailable(f"connection closed: {self.closed.message}")
+            call_id = next(self.call_ids)
+            call = _Call(self, call_id, method, deadline)
+            self.calls[call_id] = call
+        flags |= F.END_STREAM if end_stream else 0
+        try:
+            self.send_frame(F.REQUEST, payload, flags, method, call_id, timeout_ms)
+        except ModelwireError:
+            call._finish()
+            raise
+        return call
+
+    def forget(self, call_id):
+        with self.lock:
+            if self.calls.pop(call_id, None) is None:
+                return
+        self.slots.release()
+
+    def ping(self, timeout=5.0):
+        payload = os.urandom(8)
+        waiter = threading.Event()
+        with self.lock:
+            self.pongs[payload] = waiter
+        started = time.monotonic()
+        self.send_frame(F.PING, payload)
+        if not waiter.wait(timeout) or self.closed is not None:
+            with self.lock:
+                self.pongs.pop(payload, None)
+            raise Unavailable("no PONG from the server")
+        return time.monotonic() - started
+
+    def close(self):
+        with self.lock:
+            if self.closed is None:
+                self.closed = Unavailable("connection closed by the client")
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.reader.join(timeout=5)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class ResponseStream:
+    """The responses of a server-streaming call (Train, WatchJob): an iterator of TrainEvent.
+
+    Leaving it early (close(), or a `with` block) sends CANCEL: for Train that only detaches from
+    the job (PROTOCOL.md §5, §7).
+    """
+
+    def __init__(self, call, message_type):
+        self._call = call
+        self._type = message_type
+        self.done = False
+        self.job_id = ""
+        self.result = None
+        self.events = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.done:
+            raise StopIteration
+        try:
+            payload, end = self._call.next()
+        except BaseException:
+            self.done = True
+            raise
+        event = self._type.FromString(payload)
+        self.done = end
+        if event.job_id:
+            self.job_id = event.job_id
+        if event.WhichOneof("event") == "result":
+            self.result = event.result
+        self.events.append(event)
+        return event
+
+    def wait(self):
+        """Reads to the end; returns the TrainResult (None if the stream ended without one)."""
+        for _ in self:
+            pass
+        return self.result
+
+    def close(self):
+        """Stops reading: sends CANCEL when the stream has not ended."""
+        if not self.done:
+            self.done = True
+            self._call.cancel()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _model_ref(name, version=None, alias=None):
+    if isinstance(name, pb.ModelRef):
+        return name
+    ref = pb.ModelRef(name=name)
+    if version is not None and alias is not None:
+        raise ValueError("give a version or an alias, not both")
+    if version is not None:
+        ref.version = version
+    elif alias is not None:
+        ref.alias = alias
+    return ref
+
+
+_FAMILIES = {"logistic": lambda: pb.ModelSpec(logistic=pb.LogisticRegressionSpec()),
+             "linear_svm": lambda: pb.ModelSpec(linear_svm=pb.LinearSvmSpec()),
+             "tree": lambda: pb.ModelSpec(tree=pb.DecisionTreeSpec()),
+             "dense": lambda: pb.ModelSpec(dense=pb.DenseNetSpec())}
+
+
+def _spec(spec):
+    if spec is None or isinstance(spec, pb.ModelSpec):
+        return spec
+    if isinstance(spec, str):
+        return _FAMILIES[spec]()
+    from google.protobuf import json_format
+    return json_format.ParseDict(spec, pb.ModelSpec())
+
+
+def _options(options):
+    if options is None or isinstance(options, pb.TrainingOptions):
+        return options
+    from google.protobuf import json_format
+    return json_format.ParseDict(options, pb.TrainingOptions())
+
+
+def _data(data):
+    """A Dataset message or a dataset name (str) for the `data` oneof; tuples are (features, labels)."""
+    if isinstance(data, (str, pb.Dataset)):
+        return data
+    if isinstance(data, tuple):
+        return _make_dataset(*data)
+    raise TypeError("data must be a Dataset, a dataset name or (features, labels)")
+
+
+class Client:
+    """A Modelwire client: `with Client("127.0.0.1", 7411) as client: client.predict("iris", rows)`.
+
+    `timeout` is the default call timeout in seconds (None = no deadline); every method also takes
+    `timeout=`. The connection is opened at construction and reopened by the next call after it
+    was lost or the server sent GOAWAY.
+    """
+
+    def __init__(self, host="127.0.0.1", port=7411, *, timeout=None, connect_timeout=10.0, accept_zlib=True,
+                 client_name=CLIENT_NAME, bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20):
+        self.host, self.port = host, port
+        self.timeout = timeout
+        self._connect_args = dict(connect_timeout=connect_timeout, accept_zlib=accept_zlib, client_name=client_name,
+                                  bearer_token=bearer_token, protocol_versions=protocol_versions,
+                                  max_message_bytes=max_message_bytes)
+        self._lock = threading.Lock()
+        self._connection = Connection(host, port, **self._connect_args)
+
+    # -- plumbing --------------------------------------------------------------------------------------------------
+    @property
+    def connection(self):
+        with self._lock:
+            if not self._connection.usable:
+                old = self._connection
+                self._connection = Connection(self.host, self.port, **self._connect_args)
+                if old.closed is not None:
+                    old.close()
+            return self._connection
+
+    @property
+    def server_hello(self):
+        return self._connection.server_hello
+
+    @property
+    def limits(self):
+        return self._connection.server_hello.limits
+
+    def _timeout(self, timeout):
+        return self.timeout if timeout is None else timeout
+
+    def call(self, method, request, response_type, timeout=None, compress=None):
+        """A unary call: returns the decoded response message or raises a ModelwireError."""
+        call = self.connection.open_call(method, request, self._timeout(timeout), compress=compress)
+        try:
+            payload, end = call.next()
+            if not end:
+                raise Unavailable("a unary call got more than one response")
+            return response_type.FromString(payload)
+        except KeyboardInterrupt:
+            call.cancel()
+            raise
+
+    def stream(self, method, request, timeout=None):
+        call = self.connection.open_call(method, request, self._timeout(timeout))
+        return ResponseStream(call, pb.TrainEvent)
+
+    def close(self):
+        self._connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def ping(self, timeout=5.0):
+        """Sends PING and waits for the PONG; returns the round trip in seconds."""
+        return self.connection.ping(timeout)
+
+    # -- calls -----------------------------------------------------------------------------------------------------
+    def predict(self, model, inputs, *, version=None, alias=None, include_probabilities=False, timeout=None,
+                compress=None):
+        """Runs a model on rows (numpy 2-D array, list of rows, or Tensor): a PredictResponse.
+
+        compress=True forces a compressed request; None compresses above the server's threshold.
+        """
+        request = pb.PredictRequest(model=_model_ref(model, version, alias), inputs=tensor(inputs),
+                                    include_probabilities=include_probabilities)
+        return self.call(METHOD["predict"], request, pb.PredictResponse, timeout, compress)
+
+    def train(self, model, data, spec="logistic", options=None, *, timeout=None):
+        """Starts training: a ResponseStream of TrainEvent (accepted, progress..., result); `.wait()` returns the result.
+
+        `data` is a Dataset, a dataset name, or (features, labels); `spec` a ModelSpec, "logistic",
+        "linear_svm", "tree", "dense" or a dict; `options` a TrainingOptions or a dict (proto JSON names).
+        """
+        request = pb.TrainRequest(model=model, spec=_spec(spec), options=_options(options))
+        data = _data(data)
+        if isinstance(data, str):
+            request.dataset = data
+        else:
+            request.inline_data.CopyFrom(data)
+        return self.stream(METHOD["train"], request, timeout)
+
+    def evaluate(self, model, data, *, version=None, alias=None, timeout=None):
+        """Metrics of a model on labelled rows (a Dataset, (features, labels) or an uploaded dataset's name)."""
+        request = pb.EvaluateRequest(model=_model_ref(model, version, alias))
+        data = _data(data)
+        if isinstance(data, str):
+            request.dataset = data
+        else:
+            request.inline_data.CopyFrom(data)
+        return self.call(METHOD["evaluate"], request, pb.EvaluateResponse, timeout)
+
+    def upload_dataset(self, name, data, *, replace=False, chunk_bytes=1 << 20, timeout=None):
+        """Uploads a dataset in chunks of about `chunk_bytes` (client streaming): its DatasetInfo."""
+        data = _data(data)
+        if isinstance(data, str):
+            raise TypeError("upload_dataset needs rows, not a name")
+        columns = max(1, data.features.columns)
+        total = _rows(data.features)
+        per_chunk = max(1, chunk_bytes // (4 * columns + 8))
+        starts = list(range(0, total, per_chunk)) or [0]
+        connection = self.connection
+        call = None
+        for index, start in enumerate(starts):
+            last = index == len(starts) - 1
+            chunk = pb.UploadDatasetRequest(name=name, rows=slice_dataset(data, start, min(total, start + per_chunk),
+                                                                          with_feature_names=index == 0))
+            if index == 0:
+                chunk.replace = replace
+                call = connection.open_call(METHOD["upload_dataset"], chunk, self._timeout(timeout), end_stream=last)
+                continue
+            error = call.failed()
+            if error is not None:  # the server answered early (e.g. ALREADY_EXISTS): stop sending
+                raise error
+            payload, flags = connection.encode(chunk)
+            connection.send_frame(F.MESSAGE, payload, flags | (F.END_STREAM if last else 0), call_id=call.call_id)
+        payload, _ = call.next()
+        return pb.DatasetInfo.FromString(payload)
+
+    def list_datasets(self, *, timeout=None):
+        return list(self.call(METHOD["list_datasets"], pb.ListDatasetsRequest(), pb.ListDatasetsResponse,
+                              timeout).datasets)
+
+    def delete_dataset(self, name, *, timeout=None):
+        self.call(METHOD["delete_dataset"], pb.DeleteDatasetRequest(name=name), pb.DeleteDatasetResponse, timeout)
+
+    def list_models(self, *, timeout=None):
+        return list(self.call(METHOD["list_models"], pb.ListModelsRequest(), pb.ListModelsResponse, timeout).models)
+
+    def describe_model(self, model, *, version=None, alias=None, timeout=None):
+        return self.call(METHOD["describe_model"], pb.DescribeModelRequest(model=_model_ref(model, version, alias)),
+                         pb.ModelVersionInfo, timeout)
+
+    def delete_model(self, name, *, version=None, timeout=None):
+        """Deletes one version, or the whole model when version is None; returns the deleted versions."""
+        request = pb.DeleteModelRequest(name=name)
+        if version is not None:
+            request.version = version
+        return list(self.call(METHOD["delete_model"], request, pb.DeleteModelResponse, timeout).deleted_versions)
+
+    def set_alias(self, name, alias, version, *, timeout=None):
+        """Points an alias at a version; returns where it pointed before, or None."""
+        response = self.call(METHOD["set_alias"], pb.SetAliasRequest(name=name, alias=alias, version=version),
+                             pb.SetAliasResponse, timeout)
+        return response.previous_version if response.HasField("previous_version") else None
+
+    def export_model(self, model, *, version=None, alias=None, timeout=None):
+        """An ExportModelResponse: name, version and the stored ModelFile bytes."""
+        return self.call(METHOD["export_model"], pb.ExportModelRequest(model=_model_ref(model, version, alias)),
+                         pb.ExportModelResponse, timeout)
+
+    def import_model(self, model_file, name="", *, timeout=None):
+        """Stores ModelFile bytes (or a ModelFile) as the next version of `name`: its ModelVersionInfo."""
+        if isinstance(model_file, pb.ModelFile):
+            model_file = model_file.SerializeToString(deterministic=True)
+        return self.call(METHOD["import_model"], pb.ImportModelRequest(name=name, model_file=model_file),
+                         pb.ModelVersionInfo, timeout)
+
+    def get_job(self, job_id, *, timeout=None):
+        return self.call(METHOD["get_job"], pb.GetJobRequest(job_id=job_id), pb.Job, timeout)
+
+    def list_jobs(self, *, timeout=None):
+        return list(self.call(METHOD["list_jobs"], pb.ListJobsRequest(), pb.ListJobsResponse, timeout).jobs)
+
+    def watch_job(self, job_id, *, timeout=None):
+        """A ResponseStream of the job's TrainEvents: the latest progress at once, then new ones to the end."""
+        return self.stream(METHOD["watch_job"], pb.WatchJobRequest(job_id=job_id), timeout)
+
+    def cancel_job(self, job_id, *, timeout=None):
+        return self.call(METHOD["cancel_job"], pb.CancelJobRequest(job_id=job_id), pb.Job, timeout)
+
+    def health(self, *, timeout=None):
+        return self.call(METHOD["health"], pb.HealthRequest(), pb.HealthResponse, timeout)
+
+    def info(self, *, timeout=None):
+        return self.call(METHOD["server_info"], pb.ServerInfoRequest(), pb.ServerInfoResponse, timeout)
+
+    server_info = info
+
+
+__all__ = ["Client", "Connection", "ResponseStream", "METHOD", "Cancelled", "InvalidArgument"]
