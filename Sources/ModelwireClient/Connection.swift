@@ -5,6 +5,12 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One handshaken connection to one endpoint, shared by many concurrent calls.
 ///
 /// Callers encode their REQUEST frame on their own thread and hand it to the channel with a
@@ -83,8 +89,9 @@ final class Connection: Sendable {
         do {
             channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
         } catch {
-            helloPromise.fail(ModelwireError(.unavailable, "cannot connect to \(endpoint): \(error)"))
-            throw ModelwireError(.unavailable, "cannot connect to \(endpoint): \(error)")
+            let failure = ModelwireError(.unavailable, "cannot connect to \(endpoint): \(Self.describe(error))")
+            helloPromise.fail(failure)
+            throw failure
         }
         // The handshake gets the connect timeout too.
         let timeout = eventLoop.scheduleTask(in: connectTimeout) {
@@ -102,6 +109,18 @@ final class Connection: Sendable {
             if let error = error as? ModelwireError { throw error }
             throw ModelwireError(.unavailable, "handshake with \(endpoint) failed: \(error)")
         }
+    }
+
+    /// A connect failure in a few words ("connection refused", "connect timed out").
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return Self.describe(first.error) }
+            if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve \(error.host): \(dns)" }
+            return "no address for \(error.host)"
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "connect timed out" }
+        return "\(error)"
     }
 
     /// The connection state, shared with the handler's event callback.

@@ -20,6 +20,8 @@ final class ConnectionPool: Sendable {
         var nextSlot = 0
         var failures = 0
         var ejectedUntil: ContinuousClock.Instant?
+        /// Why the last connect failed, for the error of calls refused while ejected.
+        var lastFailure: String?
     }
 
     private struct State {
@@ -67,7 +69,7 @@ final class ConnectionPool: Sendable {
                 let soonest = state.endpoints.compactMap(\.ejectedUntil).min() ?? now
                 let wait = now.duration(to: soonest)
                 let ms = UInt32(clamping: max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
-                let names = state.endpoints.map(\.endpoint.description).joined(separator: ", ")
+                let names = state.endpoints.map { "\($0.endpoint): \($0.lastFailure ?? "unreachable")" }.joined(separator: "; ")
                 throw NotSent(error: ModelwireError(.unavailable, "no reachable server (\(names)); next attempt in \(ms) ms",
                                                     retryAfterMilliseconds: ms))
             }
@@ -113,6 +115,7 @@ final class ConnectionPool: Sendable {
                     state.endpoints[e].failures += 1
                     let ejection = self.configuration.ejection(afterFailures: state.endpoints[e].failures)
                     state.endpoints[e].ejectedUntil = ContinuousClock.now.advanced(by: ejection)
+                    state.endpoints[e].lastFailure = Self.notSent(error).error.message
                     return ejection
                 }
                 self.logger.debug("connect failed; endpoint ejected", metadata: [

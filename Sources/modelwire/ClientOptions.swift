@@ -145,6 +145,7 @@ enum Output {
 
     static func duration(_ seconds: Float) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "-" }
+        if seconds < 10 { return "\(fixed(seconds, seconds < 1 ? 2 : 1))s" }
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m\(s % 60 < 10 ? "0" : "")\(s % 60)s" }

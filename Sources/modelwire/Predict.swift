@@ -77,19 +77,21 @@ extension ModelwireCommand {
                 self.client.emit(.object(fields))
                 return
             }
+            var lines: [String] = []
+            defer { if !lines.isEmpty { Output.line(lines.joined(separator: "\n")) } }
             if regression {
-                for value in r.values { Output.line("\(value)") }
+                for value in r.values { lines.append("\(value)") }
                 return
             }
             if self.probabilities, classes > 0, scores.count == rows * classes {
-                Output.line((["label"] + r.classNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
+                lines.append((["label"] + r.classNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
                     .joined(separator: "\t"))
                 for (row, label) in labels.enumerated() {
-                    Output.line(([label] + scores[row * classes ..< (row + 1) * classes].map { Output.fixed($0) })
+                    lines.append(([label] + scores[row * classes ..< (row + 1) * classes].map { Output.fixed($0) })
                         .joined(separator: "\t"))
                 }
             } else {
-                for label in labels { Output.line(label) }
+                for label in labels { lines.append(label) }
             }
         }
     }

@@ -82,7 +82,7 @@ struct ProgressView {
         text += "  ETA \(Output.duration(p.etaSeconds))\u{1B}[K"
         Output.raw(text)
         self.barShown = true
-        if p.epochEnd && p.epoch == p.epochs { self.endBar() }
+        if p.epochEnd { self.endBar() }  // one line per finished epoch stays on screen
     }
 
     private mutating func endBar() {
