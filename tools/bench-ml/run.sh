@@ -10,6 +10,7 @@
 #   WORK=/tmp/modelwire-bench-ml             build directory, data and results (never inside the repo)
 #   SHARED_DATA=../shared/data               where a prepared synthetic.csv.gz + manifest.json may be
 #   MLBENCH=path                             use this MLBench binary instead of building one
+#   ROUNDS=3                                 Modelwire/numpy rounds, alternated; each keeps its best
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -47,4 +48,4 @@ else
   BIN="$(swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --show-bin-path)/MLBench"
 fi
 "$VENV/bin/python" "$HERE/bench.py" --mlbench "$BIN" --data "$WORK/data" --frameworks "$FRAMEWORKS" \
-  --epochs "$EPOCHS" --json "$WORK/results.json"
+  --epochs "$EPOCHS" --rounds "${ROUNDS:-3}" --json "$WORK/results.json"
