@@ -248,7 +248,7 @@ class Connection:
         payload, flags = self.encode(message, compress)
         deadline = None if timeout is None else time.monotonic() + timeout
         timeout_ms = 0 if timeout is None else max(1, math.ceil(timeout * 1000))
-        if not self.slots.acquire(timeout=timeout if timeout is not None else -1):
+        if not self.slots.acquire(timeout=timeout):
             raise DeadlineExceeded("no call slot free before the deadline (max_concurrent_calls)")
         with self.lock:
             if self.closed is not None:

@@ -125,12 +125,12 @@ def test_bad_request_payload_fails_only_that_call(server):
     raw.send(F.encode_frame(F.REQUEST, b"\xff\xff\xff", F.END_STREAM, 0x0101, 1))  # not a PredictRequest
     header, status = raw.read_error()
     assert header.call_id == 1 and status.code == pb.STATUS_CODE_INVALID_ARGUMENT
-    raw.send(F.encode_frame(F.REQUEST, b"not zlib", F.END_STREAM | F.COMPRESSED, 0x0111, 2))  # corrupt zlib
+    raw.send(F.encode_frame(F.REQUEST, b"not zlib", F.END_STREAM | F.COMPRESSED, 0x0101, 2))  # corrupt zlib
     header, status = raw.read_error()
     assert header.call_id == 2 and status.code == pb.STATUS_CODE_INVALID_ARGUMENT
     import zlib
     bomb = zlib.compress(bytes(1 << 20))  # ~1000x: past max_decompression_ratio 200
-    raw.send(F.encode_frame(F.REQUEST, bomb, F.END_STREAM | F.COMPRESSED, 0x0111, 3))
+    raw.send(F.encode_frame(F.REQUEST, bomb, F.END_STREAM | F.COMPRESSED, 0x0101, 3))
     header, status = raw.read_error()
     assert header.call_id == 3 and status.code == pb.STATUS_CODE_RESOURCE_EXHAUSTED
     raw.send(F.encode_frame(F.REQUEST, b"", F.END_STREAM, 0x0111, 4))

@@ -1,0 +1,45 @@
+"""The C client (tools/clients/c) against the real server: handshake, a compressed predict, a failing call.
+
+tools/clients/run-tests builds it and sets MODELWIRE_C_CLIENT; without that variable the test
+uses tools/clients/c/build/modelwire-c when it exists and is skipped otherwise.
+"""
+import os
+import subprocess
+
+import pytest
+
+from conftest import REPO, dataset, train
+
+C_CLIENT = os.environ.get("MODELWIRE_C_CLIENT") or os.path.join(REPO, "tools", "clients", "c", "build", "modelwire-c")
+
+
+def test_c_client_predicts_with_a_compressed_request_and_reports_a_failing_call(server, client):
+    if not os.access(C_CLIENT, os.X_OK):
+        if os.environ.get("MODELWIRE_C_CLIENT"):
+            pytest.fail(f"MODELWIRE_C_CLIENT={C_CLIENT} is not executable")
+        pytest.skip("the C client is not built (make -C tools/clients/c)")
+    iris = dataset("iris")
+    train(client, "iris", iris, epochs=20)
+    values = [repr(v) for v in iris.features.values[:8]]  # rows 0 and 1
+    expected = list(client.predict("iris", [iris.features.values[:4], iris.features.values[4:8]]).class_ids)
+    run = subprocess.run([C_CLIENT, server.host, str(server.port), "iris", "4", *values],
+                         capture_output=True, text=True, timeout=30)
+    print(run.stdout, run.stderr)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = run.stdout
+    assert "handshake: modelwire-server" in out
+    assert "sent compressed" in out
+    assert "predict: model iris version 1, 2 rows" in out
+    for r, class_id in enumerate(expected):
+        assert f"row {r}: class {class_id} ({iris.class_names[class_id]})" in out
+    assert "failing call: status 5 NOT_FOUND:" in out
+    assert out.rstrip().endswith("ok")
+
+
+def test_c_client_fails_when_the_model_is_missing(server):
+    if not os.access(C_CLIENT, os.X_OK):
+        pytest.skip("the C client is not built")
+    run = subprocess.run([C_CLIENT, server.host, str(server.port), "iris", "4", "1", "2", "3", "4"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1
+    assert "predict: status 5 NOT_FOUND" in run.stdout
