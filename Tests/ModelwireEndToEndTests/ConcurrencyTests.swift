@@ -96,19 +96,57 @@ import Testing
     }
 
     @Test func aQueuedPredictPastItsDeadlineIsDroppedNotComputed() async throws {
-        // A 300 ms batching delay and a 20 ms deadline: the call expires in the queue.
+        // A 300 ms batching delay and a 20 ms deadline: the call expires in the queue, and the server
+        // itself answers deadline_exceeded (the raw connection enforces nothing locally).
         try await TestServer.with(configure: { $0.batching.maxQueueDelayMicroseconds = 300_000 }) { server in
-            try await server.client(configure: { $0.retryPolicy = .init(maxAttempts: 1) }) { client in
-                let iris = try Fixtures.dataset("iris")
+            let iris = try Fixtures.dataset("iris")
+            try await server.client { client in
                 _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
-                await expectError(.deadlineExceeded) {
-                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)),
-                                                 options: .init(timeout: .milliseconds(20)))
-                }
+            }
+            let raw = try RawConnection(server.endpoint)
+            try raw.handshake()
+            let payload = try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes()
+            var frame = ByteBufferWriter()
+            frame.frameHeader(kind: 2, flags: 1, method: 0x0101, callID: 1, length: UInt32(payload.count), timeout: 20)
+            try raw.send(frame.bytes + payload)
+            let (kind, callID, status) = try raw.readErrorFrame()
+            #expect(kind == 4 && callID == 1)
+            #expect(status.code == .deadlineExceeded)
+            // Without a deadline the same call waits for its batch and is answered.
+            try await server.client { client in
                 let ok = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)),
                                                   options: .init(timeout: .seconds(5)))
                 #expect((ok.timings?.queueUs ?? 0) >= 250_000)
             }
+        }
+    }
+
+    @Test func aFullPredictQueueAnswersResourceExhaustedWithARetryHint() async throws {
+        // One queued call per model version, held for 300 ms: the second concurrent call is refused at once.
+        try await TestServer.with(configure: {
+            $0.batching.maxQueueDelayMicroseconds = 300_000
+            $0.batching.maxQueuedCalls = 1
+        }) { server in
+            let iris = try Fixtures.dataset("iris")
+            try await server.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+            }
+            let raw = try RawConnection(server.endpoint)
+            try raw.handshake()
+            let payload = try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes()
+            var frames = ByteBufferWriter()
+            frames.frameHeader(kind: 2, flags: 1, method: 0x0101, callID: 1, length: UInt32(payload.count))
+            frames.bytes += payload
+            frames.frameHeader(kind: 2, flags: 1, method: 0x0101, callID: 2, length: UInt32(payload.count))
+            frames.bytes += payload
+            try raw.send(frames.bytes)
+            let refused = try raw.readFrame()  // the refusal comes first: the queued call waits 300 ms
+            #expect(refused.kind == 4 && refused.callID == 2)
+            let status = try V1.Status(serializedBytes: refused.payload)
+            #expect(status.code == .resourceExhausted)
+            #expect(status.retryAfterMs != nil)
+            let answered = try raw.readFrame()
+            #expect(answered.kind == 3 && answered.callID == 1)
         }
     }
 

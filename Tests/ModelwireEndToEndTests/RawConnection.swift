@@ -82,10 +82,10 @@ final class RawConnection {
 struct ByteBufferWriter {
     var bytes: [UInt8] = []
 
-    mutating func frameHeader(kind: UInt8, flags: UInt8, method: UInt16, callID: UInt32, length: UInt32) {
+    mutating func frameHeader(kind: UInt8, flags: UInt8, method: UInt16, callID: UInt32, length: UInt32, timeout: UInt32 = 0) {
         bytes += [0x4D, 0x57, 1, kind, flags, 0, UInt8(method >> 8), UInt8(method & 0xFF)]
         bytes += withUnsafeBytes(of: callID.bigEndian, Array.init)
-        bytes += [0, 0, 0, 0]
+        bytes += withUnsafeBytes(of: timeout.bigEndian, Array.init)
         bytes += withUnsafeBytes(of: length.bigEndian, Array.init)
     }
 }
