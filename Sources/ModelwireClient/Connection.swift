@@ -45,6 +45,8 @@ final class Connection: Sendable {
 
     /// Whether new calls may start here.
     var isUsable: Bool { self.state.value.load(ordering: .relaxed) == 0 && self.channel.isActive }
+    /// Whether the server sent GOAWAY (calls already open still finish).
+    var isDraining: Bool { self.state.value.load(ordering: .relaxed) == 1 }
     /// Whether the connection is gone for good.
     var isClosed: Bool { self.state.value.load(ordering: .relaxed) == 2 }
 

@@ -58,6 +58,17 @@ final class ConnectionPool: Sendable {
             guard !state.closed else { throw NotSent(error: ModelwireError(.unavailable, "client is shut down")) }
             let now = ContinuousClock.now
             let count = state.endpoints.count
+            // A server that sent GOAWAY is draining: skip it for a while when there are others.
+            for e in 0..<count {
+                for s in 0..<state.endpoints[e].slots.count {
+                    guard let connection = state.endpoints[e].slots[s].connection, !connection.isUsable else { continue }
+                    state.endpoints[e].slots[s].connection = nil
+                    if connection.isDraining, count > 1 {
+                        state.endpoints[e].ejectedUntil = now.advanced(by: self.configuration.initialEjection)
+                        state.endpoints[e].lastFailure = "draining (GOAWAY)"
+                    }
+                }
+            }
             var chosen: Int?
             for step in 0..<count {
                 let index = (state.nextEndpoint + step) % count

@@ -13,7 +13,8 @@ import Darwin
 
 /// Flags every command takes.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Server address host:port.", valueName: "host:port"))
+    @Option(name: .long, help: ArgumentHelp("Server address host:port; several, comma separated, are used round-robin.",
+                                            valueName: "host:port"))
     var server: String = "127.0.0.1:\(Endpoint.defaultPort)"
 
     @Flag(name: .long, help: "Print machine-readable JSON (shapes in docs/cli.md).")
@@ -27,9 +28,13 @@ struct ClientOptions: ParsableArguments {
     var verbose = false
 
     func validate() throws {
-        do { _ = try Endpoint(parsing: self.server) } catch { throw ValidationError("--server: \(error.message)") }
+        for address in self.endpoints {
+            do { _ = try Endpoint(parsing: address) } catch { throw ValidationError("--server: \(error.message)") }
+        }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
     }
+
+    var endpoints: [String] { self.server.split(separator: ",").map(String.init) }
 
     var callOptions: ModelwireClient.CallOptions {
         ModelwireClient.CallOptions(timeout: self.timeout.map { .milliseconds(Int64($0 * 1000)) })
@@ -40,7 +45,7 @@ struct ClientOptions: ParsableArguments {
         var logger = Logger(label: "modelwire", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = self.verbose ? .debug : .warning
         do {
-            try await withModelwireClient(endpoints: [self.server], logger: logger) { client in
+            try await withModelwireClient(endpoints: self.endpoints, logger: logger) { client in
                 try await body(client)
             }
         } catch let error as ModelwireError {
