@@ -194,7 +194,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeIfDrained() {
-        if phase == .draining, calls.isEmpty { context?.close(promise: nil) }
+        if phase == .draining, calls.isEmpty { flushIfNeeded(); context?.close(promise: nil) }  // close drops unflushed writes
     }
 
     // MARK: - Calls
