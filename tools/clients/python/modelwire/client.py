@@ -91,7 +91,10 @@ class Connection:
 
     def __init__(self, host, port, connect_timeout=10.0, accept_zlib=True, client_name=CLIENT_NAME,
                  bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20, max_frame_bytes=64 << 20):
-        self.sock = socket.create_connection((host, port), timeout=connect_timeout)
+        try:
+            self.sock = socket.create_connection((host, port), timeout=connect_timeout)
+        except OSError as error:
+            raise Unavailable(f"cannot connect to {host}:{port}: {error}") from None
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.write_lock = threading.Lock()
         self.lock = threading.Lock()
