@@ -30,6 +30,10 @@ import Testing
             return frame.bytes + payload
         }
         try raw.send(try chunk(false))
+        var ping = ByteBufferWriter()
+        ping.frameHeader(kind: 6, flags: 0, method: 0, callID: 0, length: 0)
+        try raw.send(ping.bytes)
+        try #expect(raw.readFrame().kind == Frame.Kind.pong.rawValue)  // frames are handled in order: the upload is open
         kill(process.process.processIdentifier, SIGTERM)
         let goAway = try raw.readFrame()
         #expect(goAway.kind == Frame.Kind.goAway.rawValue)
