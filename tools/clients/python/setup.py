@@ -1,19 +1,15 @@
-"""Generates modelwire/v1/*_pb2.py from ../../../proto (or $MODELWIRE_PROTO_DIR) with protoc before building."""
+"""Generates modelwire/v1/*_pb2.py from ../../../proto (or $MODELWIRE_PROTO_DIR) with protoc, then builds.
+
+The generation runs whenever setuptools loads this file (metadata, wheel, editable install), so
+the `modelwire.v1` package exists before setuptools looks for it. Nothing generated is committed.
+"""
 import os
 import sys
 
 from setuptools import setup
-from setuptools.command.build_py import build_py
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "modelwire"))
+import _schema_gen  # noqa: E402 - the generator alone, importable without the package
 
-
-class GenerateThenBuild(build_py):
-    def run(self):
-        sys.path.insert(0, os.path.join(HERE, "modelwire"))
-        import _schema_gen  # noqa: F401 - the generator, importable without the package
-        _schema_gen.generate()
-        super().run()
-
-
-setup(cmdclass={"build_py": GenerateThenBuild})
+_schema_gen.generate()
+setup()
