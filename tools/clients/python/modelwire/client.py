@@ -16,8 +16,7 @@ from ._schema import pb
 from .data import dataset as _make_dataset
 from .data import rows as _rows
 from .data import slice_dataset, tensor
-from .errors import (Cancelled, DeadlineExceeded, InvalidArgument, ModelwireError, ResourceExhausted, Unavailable,
-                     error_for_status)
+from .errors import DeadlineExceeded, ModelwireError, ResourceExhausted, Unavailable, error_for_status
 
 CLIENT_NAME = "modelwire-python/0.1"
 DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_decompression_ratio=200,
@@ -39,6 +38,7 @@ class _Call:
         self.method = method
         self.deadline = deadline  # time.monotonic() value or None
         self.events = queue.Queue()
+        self.peeked = None  # a response taken out of `events` by failed(), handed out by next()
         self.finished = False
 
     def next(self):
@@ -50,10 +50,13 @@ class _Call:
             if remaining is not None and remaining <= 0:
                 self.cancel()
                 raise DeadlineExceeded(f"deadline passed before the server answered (call {self.call_id}, client side)")
-            try:
-                event = self.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
+            if self.peeked is not None:
+                event, self.peeked = self.peeked, None
+            else:
+                try:
+                    event = self.events.get(timeout=remaining)
+                except queue.Empty:
+                    continue
             if event[0] == "err":
                 self._finish()
                 raise event[1]
@@ -64,6 +67,8 @@ class _Call:
 
     def failed(self):
         """The error already received for this call, if any (without blocking)."""
+        if self.peeked is not None:
+            return None
         try:
             event = self.events.get_nowait()
         except queue.Empty:
@@ -71,7 +76,7 @@ class _Call:
         if event[0] == "err":
             self._finish()
             return event[1]
-        self.events.queue.appendleft(event)  # a response before the end of our stream: keep it
+        self.peeked = event  # a response before the end of our stream: keep it for next()
         return None
 
     def cancel(self):
@@ -598,4 +603,4 @@ class Client:
     server_info = info
 
 
-__all__ = ["Client", "Connection", "ResponseStream", "METHOD", "Cancelled", "InvalidArgument"]
+__all__ = ["Client", "Connection", "ResponseStream", "METHOD"]
