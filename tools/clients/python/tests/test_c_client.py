@@ -43,3 +43,17 @@ def test_c_client_fails_when_the_model_is_missing(server):
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 1
     assert "predict: status 5 NOT_FOUND" in run.stdout
+
+
+def test_c_client_inflates_a_compressed_response(server, client):
+    if not os.access(C_CLIENT, os.X_OK):
+        pytest.skip("the C client is not built")
+    iris = dataset("iris")
+    train(client, "iris", iris, epochs=5)
+    expected = list(client.predict("iris", iris.features).class_ids)
+    run = subprocess.run([C_CLIENT, server.host, str(server.port), "iris", "4", *map(repr, iris.features.values)],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "150 rows (response was compressed)" in run.stdout  # 150 x 3 scores: past the 1024-byte threshold
+    for r in (0, 75, 149):
+        assert f"row {r}: class {expected[r]} " in run.stdout
