@@ -136,3 +136,20 @@ def test_error_classes_carry_code_message_and_retry_hint():
     assert modelwire.error_for_status(pb.Status(code=5, message="x")).retry_after_ms is None
     assert sorted(modelwire.BY_CODE) == list(range(1, 17))
     assert modelwire.NotFound.code == 5 and modelwire.Unauthenticated.code == 16
+
+
+def test_an_idle_connection_is_closed_by_the_server_and_the_client_reconnects(start_server):
+    server = start_server("--idle-timeout-ms", "1000")  # the smallest the server allows
+    with server.client() as client:
+        assert client.limits.idle_timeout_ms == 1000
+        first = client._connection
+        time.sleep(1.5)
+        assert not first.usable  # GOAWAY then close, with no frames for 1 s
+        assert client.health().live  # a new connection
+        assert client._connection is not first
+        # Pings keep a connection alive.
+        second = client._connection
+        for _ in range(6):
+            client.ping()
+            time.sleep(0.25)
+        assert second.usable
