@@ -153,3 +153,27 @@ def test_a_local_timeout_cancels_the_call_and_the_connection_stays_usable(start_
             client.predict("iris", first_rows(iris, 1), timeout=0.001)
         assert client._connection.calls == {}
         assert client.health().ready
+
+
+def test_a_full_predict_queue_answers_resource_exhausted_with_a_retry_hint(start_server):
+    # One queued call per model version, held for 300 ms: the second concurrent call is refused at once.
+    server = start_server("--max-queue-delay-us", "300000", "--max-queued-calls", "1")
+    iris = dataset("iris")
+    with server.client() as client:
+        train(client, "iris", iris, epochs=2)
+        results, errors = [], []
+
+        def call():
+            try:
+                results.append(client.predict("iris", first_rows(iris, 1)))
+            except modelwire.ModelwireError as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 1 and len(errors) == 1
+        assert isinstance(errors[0], modelwire.ResourceExhausted)
+        assert errors[0].retry_after_ms is not None

@@ -69,3 +69,35 @@ def test_kill_dash_nine_during_training_loses_nothing_and_leaves_no_partial_vers
         client.predict("iris", first_rows(iris, 1))
     leftovers = [n for n in os.listdir(repository) if not n.startswith(".")]
     assert leftovers == ["iris"]
+
+
+def test_sigterm_drains_an_open_call_cancels_the_job_and_exits_zero(start_server, tmp_path):
+    from modelwire import frames as F
+    from rawconn import RawConnection
+    repository = str(tmp_path / "repo")
+    server = start_server(repository=repository)
+    with server.client() as client:
+        stream = client.train("digits", dataset("digits"), pb.ModelSpec(dense=pb.DenseNetSpec(
+            hidden=[pb.DenseLayerSpec(units=64)])), options(500))
+        job_id = next(e.job_id for e in stream if e.WhichOneof("event") == "progress")
+        stream.close()
+    # An upload in flight: first chunk sent, last chunk not yet.
+    raw = RawConnection(server.host, server.port)
+    raw.handshake()
+    chunk = pb.UploadDatasetRequest(name="drained", rows=pb.Dataset(features=pb.Tensor(columns=1, values=[1, 2]),
+                                                                    class_names=["a", "b"], class_ids=[0, 1]))
+    raw.send(F.encode_frame(F.REQUEST, chunk.SerializeToString(), 0, 0x0108, 1))
+    raw.send(F.encode_frame(F.PING, b""))
+    assert raw.read_frame()[0].kind == F.PONG  # frames are handled in order: the upload is open
+    server.process.send_signal(15)
+    header, payload = raw.read_frame()
+    assert header.kind == F.GOAWAY and pb.GoAway.FromString(payload).last_call_id == 1
+    raw.send(F.encode_frame(F.MESSAGE, chunk.SerializeToString(), F.END_STREAM, call_id=1))
+    header, payload = raw.read_frame()
+    assert header.kind == F.MESSAGE and pb.DatasetInfo.FromString(payload).rows == 4
+    assert server.process.wait(15) == 0
+    server = start_server(repository=repository)
+    with server.client() as client:
+        assert client.get_job(job_id).state == pb.JOB_STATE_CANCELLED
+        assert [d.name for d in client.list_datasets()] == ["drained"]
+        assert client.list_models() == []
