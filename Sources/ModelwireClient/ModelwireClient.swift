@@ -150,8 +150,8 @@ public func withModelwireClient<Result>(
     endpoints: [String], configuration: ModelwireClient.Configuration = .defaults,
     eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
     isolation: isolated (any Actor)? = #isolation,
-    _ body: (ModelwireClient) async throws -> sending Result
-) async throws -> sending Result {
+    _ body: (ModelwireClient) async throws -> Result
+) async throws -> Result {
     let client = try ModelwireClient(endpoints: endpoints, configuration: configuration,
                                      eventLoopGroup: eventLoopGroup, logger: logger)
     do {
