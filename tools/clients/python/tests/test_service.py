@@ -140,3 +140,27 @@ def test_descriptor_set_describes_every_method_and_message(client):
     methods = next(f for f in fds.file if f.name == "modelwire/v1/methods.proto").enum_type[0]
     assert {v.name: v.number for v in methods.value}["METHOD_PREDICT"] == modelwire.METHOD["predict"]
     assert sorted(v.number for v in methods.value if v.number) == sorted(modelwire.METHOD.values())
+
+
+def test_regression_and_linear_svm(client):
+    iris = dataset("iris")
+    v = list(iris.features.values)
+    # Regression: petal width from the other three features.
+    features = [v[i:i + 3] for i in range(0, len(v), 4)]
+    targets = [v[i + 3] for i in range(0, len(v), 4)]
+    reg = modelwire.dataset(features, targets=targets)
+    spec = pb.ModelSpec(task=pb.TASK_REGRESSION, tree=pb.DecisionTreeSpec(max_depth=4, criterion=pb.TREE_CRITERION_MSE))
+    result = client.train("petal", reg, spec).wait()
+    assert result.metrics.WhichOneof("kind") == "regression"
+    answer = client.predict("petal", features[:5])
+    assert len(answer.values) == 5 and len(answer.class_ids) == 0
+    assert all(abs(p - t) < 0.5 for p, t in zip(answer.values, targets[:5]))
+    metrics = client.evaluate("petal", reg).evaluation.regression
+    assert metrics.r2 > 0.8 and metrics.mse >= 0
+    assert client.describe_model("petal").task == pb.TASK_REGRESSION
+    # Linear SVM: decision scores, not probabilities; no log loss.
+    svm = client.train("svm", iris, "linear_svm", options(10)).wait()
+    assert svm.version == 1
+    answer = client.predict("svm", first_rows(iris, 2), include_probabilities=True)
+    assert not answer.scores_are_probabilities and answer.scores.columns == 3
+    assert not client.evaluate("svm", iris).evaluation.classification.HasField("log_loss")
