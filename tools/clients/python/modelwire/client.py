@@ -23,6 +23,7 @@ DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_
                       max_concurrent_calls=256, compression_threshold_bytes=1024)
 
 M = pb  # shorthand
+NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110}  # Train, UploadDataset, ImportModel (PROTOCOL.md §5)
 METHOD = dict(predict=0x0101, train=0x0102, evaluate=0x0103, get_job=0x0104, list_jobs=0x0105, watch_job=0x0106,
               cancel_job=0x0107, upload_dataset=0x0108, list_datasets=0x0109, delete_dataset=0x010A,
               list_models=0x010B, describe_model=0x010C, delete_model=0x010D, set_alias=0x010E,
@@ -416,13 +417,16 @@ class Client:
 
     `timeout` is the default call timeout in seconds (None = no deadline); every method also takes
     `timeout=`. The connection is opened at construction and reopened by the next call after it
-    was lost or the server sent GOAWAY.
+    was lost or the server sent GOAWAY. `retries` > 0 retries unary calls (PROTOCOL.md §9): any
+    method whose error carries `retry_after_ms` (after that delay), idempotent ones on UNAVAILABLE.
     """
 
-    def __init__(self, host="127.0.0.1", port=7411, *, timeout=None, connect_timeout=10.0, accept_zlib=True,
-                 client_name=CLIENT_NAME, bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20):
+    def __init__(self, host="127.0.0.1", port=7411, *, timeout=None, retries=0, connect_timeout=10.0,
+                 accept_zlib=True, client_name=CLIENT_NAME, bearer_token=None, protocol_versions=(1,),
+                 max_message_bytes=64 << 20):
         self.host, self.port = host, port
         self.timeout = timeout
+        self.retries = retries
         self._connect_args = dict(connect_timeout=connect_timeout, accept_zlib=accept_zlib, client_name=client_name,
                                   bearer_token=bearer_token, protocol_versions=protocol_versions,
                                   max_message_bytes=max_message_bytes)
@@ -452,7 +456,24 @@ class Client:
         return self.timeout if timeout is None else timeout
 
     def call(self, method, request, response_type, timeout=None, compress=None):
-        """A unary call: returns the decoded response message or raises a ModelwireError."""
+        """A unary call: returns the decoded response message or raises a ModelwireError (retried per `retries`)."""
+        attempt = 0
+        while True:
+            try:
+                return self._call_once(method, request, response_type, timeout, compress)
+            except ModelwireError as error:
+                attempt += 1
+                if attempt > self.retries:
+                    raise
+                backoff = min(1.0, 0.01 * 2 ** attempt)  # grows, so a short hint cannot burn every attempt
+                if error.retry_after_ms is not None and error.code in (8, 14):
+                    time.sleep(max(error.retry_after_ms / 1000, backoff))
+                elif error.code == 14 and method not in NOT_IDEMPOTENT:
+                    time.sleep(backoff)
+                else:
+                    raise
+
+    def _call_once(self, method, request, response_type, timeout, compress):
         call = self.connection.open_call(method, request, self._timeout(timeout), compress=compress)
         try:
             payload, end = call.next()

@@ -177,3 +177,13 @@ def test_a_full_predict_queue_answers_resource_exhausted_with_a_retry_hint(start
         assert len(results) == 1 and len(errors) == 1
         assert isinstance(errors[0], modelwire.ResourceExhausted)
         assert errors[0].retry_after_ms is not None
+
+
+def test_retries_follow_the_retry_hint(start_server):
+    server = start_server("--max-queue-delay-us", "100000", "--max-queued-calls", "1")
+    iris = dataset("iris")
+    with server.client(retries=5) as client:
+        train(client, "iris", iris, epochs=2)
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda _: client.predict("iris", first_rows(iris, 1)), range(3)))
+        assert all(len(a.class_ids) == 1 for a in answers)
