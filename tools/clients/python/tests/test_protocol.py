@@ -59,7 +59,10 @@ def test_goaway_on_sigterm_lets_open_calls_finish(start_server):
         results = []
         slow = threading.Thread(target=lambda: results.append(client.predict("iris", first_rows(iris, 1), timeout=5)))
         slow.start()
-        time.sleep(0.1)  # the predict waits in the 300 ms batch queue
+        while not client._connection.calls:
+            time.sleep(0.001)
+        time.sleep(0.01)
+        client.ping()  # frames are handled in order: the predict now waits in the 300 ms batch queue
         raw = RawConnection(server.host, server.port)
         raw.handshake()
         server.process.send_signal(15)
