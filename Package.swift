@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "ModelwireMLTests", dependencies: ["ModelwireML", "ModelwireData"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ModelwireClientTests",
-                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, logging],
+                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, nioPosix, logging],
                     swiftSettings: strict),
         .testTarget(name: "ModelwireEndToEndTests",
                     dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",

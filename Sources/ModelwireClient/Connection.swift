@@ -53,14 +53,15 @@ final class Connection: Sendable {
     /// Connects, installs the pipeline and completes the handshake.
     /// - Throws: `ModelwireError`: `unavailable` when the endpoint cannot be reached in time, or
     ///   the server's handshake error.
-    static func connect(to endpoint: Endpoint, configuration: ModelwireClient.Configuration,
+    /// - Parameter limit: A shorter bound than `configuration.connectTimeout` (the first caller's deadline).
+    static func connect(to endpoint: Endpoint, configuration: ModelwireClient.Configuration, limit: Duration? = nil,
                         group: any EventLoopGroup, logger: Logger) async throws -> Connection {
         let state = StateBox()
         let receiveLimits = configuration.receiveLimits
         let hello = Handshake.clientHello(clientName: configuration.clientName, acceptsZlib: configuration.compression,
                                           credentials: configuration.bearerToken.map { V1.Credentials(bearerToken: $0) })
         let keepalive = configuration.keepaliveInterval.map(TimeAmount.init)
-        let connectTimeout = TimeAmount(configuration.connectTimeout)
+        let connectTimeout = TimeAmount(min(configuration.connectTimeout, limit ?? configuration.connectTimeout))
         let eventLoop = group.next()
         let helloPromise = eventLoop.makePromise(of: V1.ServerHello.self)
         var connectionLogger = logger

@@ -53,7 +53,8 @@ final class ConnectionPool: Sendable {
 
     /// A connection to use for one call.
     /// - Throws: `NotSent` (`unavailable`, with a retry hint while every endpoint is ejected).
-    func connection() async throws -> Connection {
+    /// - Parameter limit: The caller's remaining deadline: a connect started for it gives up then.
+    func connection(limit: Duration? = nil) async throws -> Connection {
         let pick: Pick = try self.state.withLock { state throws(NotSent) -> Pick in
             guard !state.closed else { throw NotSent(error: ModelwireError(.unavailable, "client is shut down")) }
             let now = ContinuousClock.now
@@ -109,7 +110,7 @@ final class ConnectionPool: Sendable {
             do { return try await future.get() } catch { throw Self.notSent(error) }
         case .connect(let e, let s, let endpoint, let promise):
             do {
-                let connection = try await Connection.connect(to: endpoint, configuration: self.configuration,
+                let connection = try await Connection.connect(to: endpoint, configuration: self.configuration, limit: limit,
                                                               group: self.group, logger: self.logger)
                 let keep = self.state.withLock { state -> Bool in
                     state.endpoints[e].slots[s] = Slot(connection: connection, connecting: nil)
@@ -121,6 +122,13 @@ final class ConnectionPool: Sendable {
                 promise.succeed(connection)
                 return connection
             } catch {
+                if let limit, limit < self.configuration.connectTimeout {
+                    // The caller's deadline, not the endpoint, cut this connect short: no ejection.
+                    self.state.withLock { $0.endpoints[e].slots[s].connecting = nil }
+                    let failure = ModelwireError(.deadlineExceeded, "deadline exceeded while connecting to \(endpoint)")
+                    promise.fail(failure)
+                    throw failure
+                }
                 let ejection = self.state.withLock { state -> Duration in
                     state.endpoints[e].slots[s].connecting = nil
                     state.endpoints[e].failures += 1

@@ -73,7 +73,8 @@ extension ModelwireClient {
         let descriptor = MethodDescriptor.lookup(UInt16(truncatingIfNeeded: V1.Method.uploadDataset.rawValue))!
         let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
-            let connection = try await self.pool.connection()
+            let connection = try await self.pool.connection(limit: remaining.duration)
+            let remaining = try deadline.remaining()
             let chunkBytes = max(4096, min(self.configuration.uploadChunkBytes, connection.serverLimits.maxFrameBytes / 2))
             let chunks = DatasetChunker.chunks(name: name, dataset: dataset, replace: replace, maxChunkBytes: chunkBytes)
             let (id, responses) = try await connection.openStream(descriptor, firstFrame: { id in

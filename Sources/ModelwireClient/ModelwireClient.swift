@@ -101,7 +101,8 @@ public final class ModelwireClient: Sendable {
         let descriptor = Self.descriptor(method)
         let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
-            let connection = try await self.pool.connection()
+            let connection = try await self.pool.connection(limit: remaining.duration)
+            let remaining = try deadline.remaining()
             let frame = try await connection.unary(descriptor, request, timeout: remaining)
             return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
         }
@@ -113,7 +114,8 @@ public final class ModelwireClient: Sendable {
         let descriptor = Self.descriptor(method)
         let deadline = Deadline(timeout: options.timeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
-            let connection = try await self.pool.connection()
+            let connection = try await self.pool.connection(limit: remaining.duration)
+            let remaining = try deadline.remaining()
             let (_, frames) = try await connection.openStream(descriptor, firstFrame: { id in
                 try connection.encode(request, kind: .request, flags: .endStream, method: descriptor.id, callID: id,
                                       timeoutMilliseconds: remaining.wireMilliseconds)

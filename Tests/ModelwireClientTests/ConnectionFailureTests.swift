@@ -1,0 +1,100 @@
+import Logging
+@testable import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Failures the client meets on real loopback sockets before any server answers: a closed port
+/// (connect refused, endpoint ejection) and a listener that never says HELLO (handshake timeout).
+@Suite struct ConnectionFailureTests {
+    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A port with nothing listening: bound, then closed.
+    static func closedPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    /// Accepts connections and never writes a byte.
+    static func silentListener() async throws -> any Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    @Test("an unreachable endpoint fails the call with unavailable and is ejected")
+    func refused() async throws {
+        let port = try await Self.closedPort()
+        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: port)],
+                                     configuration: .defaults { $0.retryPolicy = .none; $0.initialEjection = .seconds(5) },
+                                     logger: Self.quiet)
+        defer { Task { await client.shutdown() } }
+        let error = await #expect(throws: ModelwireError.self) { try await client.health() }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("connection refused") == true)
+        #expect(client.pool.ejectedEndpoints == [Endpoint(host: "127.0.0.1", port: port)])
+        // While ejected, calls fail fast with a retry hint instead of reconnecting.
+        let second = await #expect(throws: ModelwireError.self) { try await client.health() }
+        #expect(second?.retryAfterMilliseconds != nil)
+    }
+
+    @Test("retries move on while endpoints are ejected, then give up within the attempt bound")
+    func retriesBounded() async throws {
+        let a = try await Self.closedPort(), b = try await Self.closedPort()
+        let client = ModelwireClient(
+            endpoints: [Endpoint(host: "127.0.0.1", port: a), Endpoint(host: "127.0.0.1", port: b)],
+            configuration: .defaults { $0.retryPolicy = RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(1)) },
+            logger: Self.quiet)
+        defer { Task { await client.shutdown() } }
+        let error = await #expect(throws: ModelwireError.self) { try await client.listModels() }
+        #expect(error?.code == .unavailable)
+        #expect(Set(client.pool.ejectedEndpoints.map(\.port)) == [a, b])  // both tried, round-robin
+    }
+
+    @Test("a peer that never answers HELLO fails connect within the connect timeout")
+    func handshakeTimeout() async throws {
+        let listener = try await Self.silentListener()
+        let port = listener.localAddress!.port!
+        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: port)],
+                                     configuration: .defaults { $0.retryPolicy = .none; $0.connectTimeout = .milliseconds(200) },
+                                     logger: Self.quiet)
+        let start = ContinuousClock.now
+        let error = await #expect(throws: ModelwireError.self) { try await client.health() }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("HELLO") == true)
+        #expect(ContinuousClock.now - start < .seconds(3))
+        await client.shutdown()
+        try await listener.close()
+    }
+
+    @Test("a shut-down client refuses calls with unavailable")
+    func afterShutdown() async throws {
+        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: 1)], logger: Self.quiet)
+        await client.shutdown()
+        let error = await #expect(throws: ModelwireError.self) { try await client.health() }
+        #expect(error?.code == .unavailable)
+    }
+
+    @Test("a deadline shorter than the connect fails with deadline_exceeded, not a hang")
+    func deadlineWhileConnecting() async throws {
+        let listener = try await Self.silentListener()
+        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
+                                     configuration: .defaults { $0.connectTimeout = .milliseconds(300) },
+                                     logger: Self.quiet)
+        let start = ContinuousClock.now
+        let error = await #expect(throws: ModelwireError.self) {
+            try await client.health(options: .init(timeout: .milliseconds(100)))
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(280))
+        #expect(client.pool.ejectedEndpoints.isEmpty)
+        // The connect gives up at the 100 ms deadline, not at the 300 ms connect timeout, and ejects no one.
+        #expect(error?.code == .deadlineExceeded)
+        await client.shutdown()
+        try await listener.close()
+    }
+}
