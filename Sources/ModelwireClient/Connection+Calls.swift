@@ -19,6 +19,13 @@ extension Connection {
             throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)")
         }
         let payload = buffer.readableBytes - Frame.headerSize
+        if buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)! & Frame.Flags.compressed.rawValue != 0 {
+            let size = (try? message.withSerialization { size, _ in size }) ?? 0
+            guard size <= self.serverLimits.maxMessageBytes else {
+                throw ModelwireError(.resourceExhausted,
+                                     "request message of \(size) bytes exceeds the server's limit of \(self.serverLimits.maxMessageBytes) bytes")
+            }
+        }
         guard payload <= self.serverLimits.maxFrameBytes else {
             throw ModelwireError(.resourceExhausted,
                                  "request frame of \(payload) bytes exceeds the server's limit of \(self.serverLimits.maxFrameBytes) bytes")

@@ -129,12 +129,9 @@ public final class ModelwireClient: Sendable {
         do {
             return try codec.decode(frame, as: Response.self)
         } catch {
-            switch error {
-            case .compression(.tooLarge), .compression(.ratioExceeded):
-                throw ModelwireError(status: error.status)
-            default:
-                throw ModelwireError(.internal, "undecodable \(Response.self) from the server: \(error)")
-            }
+            // PROTOCOL.md §9: past a limit → resource_exhausted; corrupt or undecodable → invalid_argument.
+            let status = error.status
+            throw ModelwireError(status.code, "response \(Response.self) rejected: \(status.message)")
         }
     }
 }

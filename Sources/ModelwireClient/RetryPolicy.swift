@@ -7,7 +7,9 @@ public import ModelwireProtocol
 ///   before the write) is retried for any method.
 /// - Idempotent methods (`MethodDescriptor.idempotent`) are retried on `unavailable`.
 /// - Any method is retried on `resourceExhausted` or `unavailable` that carries a
-///   `retry_after_ms` hint, after that delay.
+///   `retry_after_ms` hint. The hint is a lower bound (PROTOCOL.md §9): the wait is the larger
+///   of the hint and the growing backoff; a hint above `maxBackoff` is not waited for (the
+///   error goes to the caller, hint included).
 /// - Nothing else is retried, attempts are bounded, and no retry is started that the call's
 ///   deadline would cut short.
 public struct RetryPolicy: Sendable, Hashable {
@@ -25,7 +27,7 @@ public struct RetryPolicy: Sendable, Hashable {
         self.maxBackoff = maxBackoff
     }
 
-    /// Three attempts, 50 ms then 100 ms, hints honoured up to 5 s.
+    /// Three attempts, waits of 50 ms then 100 ms (or the server's hint when longer, up to 5 s).
     public static let defaults = RetryPolicy()
     /// Never retry.
     public static let none = RetryPolicy(maxAttempts: 1)
@@ -40,7 +42,9 @@ public struct RetryPolicy: Sendable, Hashable {
     public func delay(after error: ModelwireError, attempt: Int, idempotent: Bool, requestSent: Bool) -> Duration? {
         guard attempt < self.maxAttempts else { return nil }
         if let hint = error.retryAfterMilliseconds, error.code == .resourceExhausted || error.code == .unavailable {
-            return min(.milliseconds(Int64(hint)), self.maxBackoff)
+            let floor = Duration.milliseconds(Int64(hint))
+            guard floor <= self.maxBackoff else { return nil }
+            return max(floor, self.backoff(attempt: attempt))
         }
         if !requestSent || (idempotent && error.code == .unavailable) {
             return self.backoff(attempt: attempt)

@@ -20,14 +20,17 @@ import Testing
         #expect(policy.delay(after: error, attempt: 1, idempotent: false, requestSent: true) == nil)
     }
 
-    @Test("any method is retried after the server's hint on resource_exhausted or unavailable")
+    @Test("any method is retried on a hint, waiting at least the hint and a growing backoff")
     func hints() {
         let full = ModelwireError(.resourceExhausted, "queue full", retryAfterMilliseconds: 20)
-        #expect(policy.delay(after: full, attempt: 1, idempotent: false, requestSent: true) == .milliseconds(20))
+        #expect(policy.delay(after: full, attempt: 1, idempotent: false, requestSent: true) == .milliseconds(50))
+        #expect(policy.delay(after: full, attempt: 2, idempotent: false, requestSent: true) == .milliseconds(100))
+        let slow = ModelwireError(.resourceExhausted, "queue full", retryAfterMilliseconds: 300)
+        #expect(policy.delay(after: slow, attempt: 1, idempotent: false, requestSent: true) == .milliseconds(300))
         let draining = ModelwireError(.unavailable, "draining", retryAfterMilliseconds: 0)
-        #expect(policy.delay(after: draining, attempt: 1, idempotent: false, requestSent: true) == .zero)
+        #expect(policy.delay(after: draining, attempt: 1, idempotent: false, requestSent: true) == .milliseconds(50))
         let huge = ModelwireError(.resourceExhausted, "later", retryAfterMilliseconds: 60_000)
-        #expect(policy.delay(after: huge, attempt: 1, idempotent: true, requestSent: true) == .seconds(1))  // capped
+        #expect(policy.delay(after: huge, attempt: 1, idempotent: true, requestSent: true) == nil)  // beyond maxBackoff
     }
 
     @Test("resource_exhausted without a hint is a limit, not a retry", arguments: [true, false])
