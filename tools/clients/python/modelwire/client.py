@@ -96,7 +96,9 @@ class Connection:
     """One handshaken TCP connection with its reader thread."""
 
     def __init__(self, host, port, connect_timeout=10.0, accept_zlib=True, client_name=CLIENT_NAME,
-                 bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20, max_frame_bytes=64 << 20):
+                 bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20, max_frame_bytes=64 << 20,
+                 keepalive=None):
+        self.last_activity = time.monotonic()
         try:
             self.sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as error:
@@ -135,6 +137,22 @@ class Connection:
         self.sock.settimeout(None)
         self.reader = threading.Thread(target=self._read_loop, name=f"modelwire-reader-{host}:{port}", daemon=True)
         self.reader.start()
+        if keepalive:
+            threading.Thread(target=self._keepalive_loop, args=(keepalive,), name="modelwire-keepalive",
+                             daemon=True).start()
+
+    def _keepalive_loop(self, interval):
+        """PINGs after `interval` seconds without frames (PROTOCOL.md §11); no PONG: the connection is dead."""
+        while self.closed is None:
+            idle = time.monotonic() - self.last_activity
+            if idle < interval:
+                time.sleep(interval - idle)
+                continue
+            try:
+                self.ping(timeout=max(interval, 5.0))
+            except ModelwireError:
+                self._fail(Unavailable("no PONG: the connection is dead"))
+                return
 
     # -- reading ---------------------------------------------------------------------------------------------------
     def _read_exact(self, count):
@@ -152,6 +170,7 @@ class Connection:
         if header.length > self.own_max_frame:
             raise F.FramingError(f"frame of {header.length} bytes exceeds {self.own_max_frame}")
         payload = self._read_exact(header.length) if header.length else b""
+        self.last_activity = time.monotonic()
         return header, payload
 
     def _read_loop(self):
@@ -225,6 +244,7 @@ class Connection:
         try:
             with self.write_lock:
                 self.sock.sendall(data)
+                self.last_activity = time.monotonic()
         except OSError as error:
             if not ignore_errors:
                 raise Unavailable(f"connection lost while sending: {error}") from None
@@ -419,17 +439,19 @@ class Client:
     `timeout=`. The connection is opened at construction and reopened by the next call after it
     was lost or the server sent GOAWAY. `retries` > 0 retries unary calls (PROTOCOL.md §9): any
     method whose error carries `retry_after_ms` (after that delay), idempotent ones on UNAVAILABLE.
+    `keepalive` (seconds) PINGs a connection idle that long, so the server's idle timeout never
+    closes it; a PING without PONG fails the connection's calls with UNAVAILABLE.
     """
 
     def __init__(self, host="127.0.0.1", port=7411, *, timeout=None, retries=0, connect_timeout=10.0,
                  accept_zlib=True, client_name=CLIENT_NAME, bearer_token=None, protocol_versions=(1,),
-                 max_message_bytes=64 << 20):
+                 max_message_bytes=64 << 20, keepalive=None):
         self.host, self.port = host, port
         self.timeout = timeout
         self.retries = retries
         self._connect_args = dict(connect_timeout=connect_timeout, accept_zlib=accept_zlib, client_name=client_name,
                                   bearer_token=bearer_token, protocol_versions=protocol_versions,
-                                  max_message_bytes=max_message_bytes)
+                                  max_message_bytes=max_message_bytes, keepalive=keepalive)
         self._lock = threading.Lock()
         self._connection = Connection(host, port, **self._connect_args)
 

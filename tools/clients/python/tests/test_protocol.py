@@ -156,3 +156,12 @@ def test_an_idle_connection_is_closed_by_the_server_and_the_client_reconnects(st
             client.ping()
             time.sleep(0.25)
         assert second.usable
+
+
+def test_keepalive_pings_keep_an_idle_connection_open(start_server):
+    server = start_server("--idle-timeout-ms", "1000")
+    with server.client(keepalive=0.3) as client:
+        first = client._connection
+        time.sleep(1.6)
+        assert first.usable and client._connection is first
+        assert client.health().live and client._connection is first
