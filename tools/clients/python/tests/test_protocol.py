@@ -165,3 +165,13 @@ def test_keepalive_pings_keep_an_idle_connection_open(start_server):
         time.sleep(1.6)
         assert first.usable and client._connection is first
         assert client.health().live and client._connection is first
+
+
+def test_a_compressed_response_past_the_clients_own_limit_fails_only_that_call(server, client):
+    digits = dataset("digits")
+    train(client, "digits", digits, "tree", epochs=1)
+    with server.client(max_message_bytes=4096) as small:
+        with pytest.raises(modelwire.ResourceExhausted):
+            small.predict("digits", first_rows(digits, 400), include_probabilities=True)
+        assert small._connection.calls == {}
+        assert len(small.predict("digits", first_rows(digits, 2)).class_ids) == 2  # same connection, still fine
