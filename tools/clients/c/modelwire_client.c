@@ -303,8 +303,10 @@ int main(int argc, char **argv) {
     if (kind == K_MESSAGE) {
         Modelwire__V1__PredictResponse *response = modelwire__v1__predict_response__unpack(NULL, frame.length, frame.payload);
         if (!response) { fprintf(stderr, "undecodable PredictResponse\n"); return 1; }
-        printf("predict: model %s version %u, %zu rows%s\n", response->model, response->version, response->n_class_ids,
+        size_t rows = response->n_class_ids ? response->n_class_ids : response->n_values; /* classification or regression */
+        printf("predict: model %s version %u, %zu rows%s\n", response->model, response->version, rows,
                (frame.flags & F_COMPRESSED) ? " (response was compressed)" : "");
+        for (size_t r = 0; r < response->n_values; r++) printf("  row %zu: value %g\n", r, response->values[r]);
         for (size_t r = 0; r < response->n_class_ids; r++) {
             uint32_t id = response->class_ids[r];
             printf("  row %zu: class %u (%s)", r, id, id < response->n_class_names ? response->class_names[id] : "?");
@@ -315,7 +317,7 @@ int main(int argc, char **argv) {
             }
             printf("\n");
         }
-        if (response->n_class_ids * columns != n) { fprintf(stderr, "expected %zu rows\n", n / columns); ok = 0; }
+        if (rows * columns != n) { fprintf(stderr, "expected %zu rows\n", n / columns); ok = 0; }
         modelwire__v1__predict_response__free_unpacked(response, NULL);
     } else if (kind == K_ERROR) {
         report_status("predict", &frame);

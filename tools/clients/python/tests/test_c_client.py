@@ -57,3 +57,21 @@ def test_c_client_inflates_a_compressed_response(server, client):
     assert "150 rows (response was compressed)" in run.stdout  # 150 x 3 scores: past the 1024-byte threshold
     for r in (0, 75, 149):
         assert f"row {r}: class {expected[r]} " in run.stdout
+
+
+def test_c_client_prints_regression_values(server, client):
+    if not os.access(C_CLIENT, os.X_OK):
+        pytest.skip("the C client is not built")
+    import modelwire
+    from modelwire import pb
+    v = list(dataset("iris").features.values)
+    features = [v[i:i + 3] for i in range(0, len(v), 4)]
+    targets = [v[i + 3] for i in range(0, len(v), 4)]
+    spec = pb.ModelSpec(task=pb.TASK_REGRESSION, tree=pb.DecisionTreeSpec(max_depth=3, criterion=pb.TREE_CRITERION_MSE))
+    client.train("petal", modelwire.dataset(features, targets=targets), spec).wait()
+    expected = client.predict("petal", features[:2]).values
+    run = subprocess.run([C_CLIENT, server.host, str(server.port), "petal", "3", *map(repr, features[0] + features[1])],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "predict: model petal version 1, 2 rows" in run.stdout
+    assert f"row 1: value {expected[1]:g}" in run.stdout
