@@ -100,12 +100,7 @@ import Testing
         // itself answers deadline_exceeded (the raw connection enforces nothing locally).
         try await TestServer.with(configure: { $0.batching.maxQueueDelayMicroseconds = 300_000 }) { server in
             let iris = try Fixtures.dataset("iris")
-            try await server.client { client in
-                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
-            }
-            let raw = try RawConnection(server.endpoint)
-            try raw.handshake()
-            let payload = try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes()
+            let (raw, payload) = try await Self.irisModelAndRawConnection(server, iris)
             var frame = ByteBufferWriter()
             frame.frameHeader(kind: 2, flags: 1, method: 0x0101, callID: 1, length: UInt32(payload.count), timeout: 20)
             try raw.send(frame.bytes + payload)
@@ -127,13 +122,7 @@ import Testing
             $0.batching.maxQueueDelayMicroseconds = 300_000
             $0.batching.maxQueuedCalls = 1
         }) { server in
-            let iris = try Fixtures.dataset("iris")
-            try await server.client { client in
-                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
-            }
-            let raw = try RawConnection(server.endpoint)
-            try raw.handshake()
-            let payload = try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes()
+            let (raw, payload) = try await Self.irisModelAndRawConnection(server, try Fixtures.dataset("iris"))
             var frames = ByteBufferWriter()
             frames.frameHeader(kind: 2, flags: 1, method: 0x0101, callID: 1, length: UInt32(payload.count))
             frames.bytes += payload
@@ -148,6 +137,16 @@ import Testing
             let answered = try raw.readFrame()
             #expect(answered.kind == 3 && answered.callID == 1)
         }
+    }
+
+    /// Trains a small iris model, then opens a raw connection; returns it with a 1-row predict payload.
+    static func irisModelAndRawConnection(_ server: TestServer, _ iris: V1.Dataset) async throws -> (RawConnection, [UInt8]) {
+        try await server.client { client in
+            _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+        }
+        let raw = try RawConnection(server.endpoint)
+        try raw.handshake()
+        return (raw, try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes())
     }
 
     @Test func aClientThatVanishesMidCallDoesNotDisturbTheServer() async throws {

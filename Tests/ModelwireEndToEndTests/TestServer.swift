@@ -44,16 +44,7 @@ struct TestServer {
     /// A client of this server, shut down after `body`.
     func client<R>(configure: (inout ModelwireClient.Configuration) -> Void = { _ in },
                    _ body: (ModelwireClient) async throws -> R) async throws -> R {
-        let configuration = ModelwireClient.Configuration.defaults(configure)
-        let client = try ModelwireClient(endpoints: [endpoint], configuration: configuration, logger: Self.quiet)
-        do {
-            let result = try await body(client)
-            await client.shutdown()
-            return result
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await withModelwireClient(endpoints: [endpoint], configuration: .defaults(configure), logger: Self.quiet, body)
     }
 
     func waitUntilReady() async throws {
