@@ -14,11 +14,14 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "modelwire-server",
         abstract: "Serve, train and evaluate models over the Modelwire v1 protocol.",
         discussion: """
-            Every option can also be set in the environment as MODELWIRE_<OPTION> (e.g. MODELWIRE_PORT=7411,
-            MODELWIRE_REPOSITORY=/var/lib/modelwire) or in a JSON config file (--config) with the option names as keys
-            ({"port": 7411, "max-concurrent-jobs": 2}). Precedence: flag, then environment, then file, then default.
-            The first line on stdout is the address the server listens on. SIGTERM/SIGINT drain: clients get GOAWAY,
-            in-flight calls finish within --grace-period-ms, running training jobs are cancelled; exit status 0.
+            Every option can also be set in the environment as MODELWIRE_<OPTION> (e.g. MODELWIRE_PORT=7411, \
+            MODELWIRE_REPOSITORY=/var/lib/modelwire) or in a JSON config file (--config FILE or MODELWIRE_CONFIG) \
+            whose keys are the option names ({"port": 7411, "max-concurrent-jobs": 2}). Precedence: flag, \
+            environment, file, default.
+
+            The first line on stdout is "modelwire-server listening on HOST:PORT". SIGTERM or SIGINT drains: \
+            clients get GOAWAY, in-flight calls finish within --grace-period-ms, running training jobs are \
+            cancelled, and the exit status is 0.
             """,
         version: ModelServer.version)
 
