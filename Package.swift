@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -63,6 +64,10 @@ let package = Package(
         .executableTarget(name: "modelwire",
                           dependencies: ["ModelwireClient", "ModelwireData", argumentParser, logging, "ModelwireCodec"],
                           path: "Sources/modelwire", swiftSettings: strict),
+        .executableTarget(name: "modelwire-load",
+                          dependencies: ["ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData", argumentParser,
+                                         logging, .product(name: "Histogram", package: "hdrhistogram-swift")],
+                          path: "Sources/modelwire-load", swiftSettings: strict),
 
         // Tests: one target per library.
         .testTarget(name: "ModelwireCodecTests", dependencies: ["ModelwireCodec"], swiftSettings: strict),
@@ -77,7 +82,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ModelwireEndToEndTests",
                     dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
-                                   "modelwire-server", logging, nioCore],
+                                   "modelwire-server", "modelwire-load", logging, nioCore],
                     swiftSettings: strict),
     ]
 )

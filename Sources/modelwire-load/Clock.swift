@@ -1,0 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// The monotonic clock in nanoseconds: one `clock_gettime` per reading, cheap enough to take
+/// twice per call inside the measured loop.
+enum MonotonicClock {
+    @inline(__always) static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// Sleeps until `deadline` (nanoseconds on this clock); returns at once when it has passed.
+    static func sleep(until deadline: UInt64) async {
+        let now = Self.now()
+        guard deadline > now else { return }
+        try? await Task.sleep(nanoseconds: deadline - now)
+    }
+}
