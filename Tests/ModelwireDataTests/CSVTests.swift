@@ -100,6 +100,17 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
         #expect(subset.featureRow(0) == iris.featureRow(a.test[0]))
     }
 
+    @Test func reindexingToAnotherClassList() throws {
+        let d = try Dataset(csv: "x,label\n1,b\n2,c\n3,b\n")
+        #expect(d.classIDs == [0, 1, 0])
+        let r = try d.reindexed(toClassNames: ["a", "b", "c"])
+        #expect(r.classNames == ["a", "b", "c"])
+        #expect(r.classIDs == [1, 2, 1])
+        #expect(r.features == d.features)
+        let error = #expect(throws: DatasetError.self) { try d.reindexed(toClassNames: ["a", "b"]) }
+        #expect(error?.code == .unknownClass)
+    }
+
     @Test func seededGeneratorIsReproducible() {
         var g1 = SeededGenerator(seed: 42), g2 = SeededGenerator(seed: 42)
         let x = (0 ..< 4).map { _ in g1.next() }

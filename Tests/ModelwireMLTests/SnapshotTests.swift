@@ -42,6 +42,20 @@ import Testing
         #expect(abs(model.predictProbabilities(row)![0, 0] - p0) < 1e-5)
     }
 
+    @Test func foldedStandardizationEqualsStandardizingFirst() {
+        var g = SeededGenerator(seed: 21)
+        let st = Standardization(mean: [1, -2, 0.5], scale: [2, 0.25, 1])
+        let weights = randomMatrix(rows: 3, columns: 4, generator: &g)
+        let biases: [Float] = [0.1, -0.2, 0.3, 0]
+        let x = randomMatrix(rows: 5, columns: 3, generator: &g)
+        var direct = Matrix.multiply(Matrix(rows: 5, columns: 3, values: st.apply(x.values)), weights)
+        direct.addBias(biases)
+        let (w, b) = st.folded(into: weights.values, biases: biases)
+        var folded = Matrix.multiply(x, Matrix(rows: 3, columns: 4, values: w))
+        folded.addBias(b)
+        #expect(zip(direct.values, folded.values).allSatisfy { isClose($0, $1, relative: 1e-5, absolute: 1e-5) })
+    }
+
     @Test func invalidSnapshotsAreRejected() throws {
         let (train, _) = try bundled("iris")
         let model = try Trainer.train(spec: .logistic(LinearSpec()), options: .defaults { $0.epochs = 1 }, dataset: train)
