@@ -42,10 +42,12 @@ static void packA(int trans, const float *a, long lda, long i0, long mc, long p0
                 pa += MR;
             }
         } else {
-            for (long r = 0; r < MR; r++) {
+            for (long r = 0; r < rows; r++) {
                 const float *src = a + (i0 + ir + r) * lda + p0;
-                for (long p = 0; p < kc; p++) pa[p * MR + r] = r < rows ? alpha * src[p] : 0.0f;
+                for (long p = 0; p < kc; p++) pa[p * MR + r] = alpha * src[p];
             }
+            for (long r = rows; r < MR; r++)
+                for (long p = 0; p < kc; p++) pa[p * MR + r] = 0.0f;
             pa += kc * MR;
         }
     }
