@@ -1,3 +1,4 @@
+import Synchronization
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
@@ -48,6 +49,8 @@ extension Connection {
         let frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
                                     timeoutMilliseconds: timeout.wireMilliseconds)
         let channel = self.channel
+        self.inFlight.add(1, ordering: .relaxed)
+        defer { self.release() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Frame, any Error>) in
                 if Task.isCancelled {
@@ -77,7 +80,9 @@ extension Connection {
         let frame = try firstFrame(id)
         let (stream, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream()
         let channel = self.channel
-        continuation.onTermination = { reason in
+        self.inFlight.add(1, ordering: .relaxed)
+        continuation.onTermination = { [self] reason in
+            self.release()
             if case .cancelled = reason {
                 channel.writeAndFlush(ClientRequest.cancel(callID: id), promise: nil)
             }
@@ -91,6 +96,12 @@ extension Connection {
             throw NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)"))
         }
         return (id, stream)
+    }
+
+    /// One call ended; wakes callers waiting for capacity when the connection was full.
+    private func release() {
+        let before = self.inFlight.subtract(1, ordering: .relaxed).oldValue
+        if before >= self.serverLimits.maxConcurrentCalls { self.onRelease() }
     }
 
     /// Sends a further client-stream frame; waits until it is written (backpressure).

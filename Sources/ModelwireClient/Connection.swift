@@ -28,11 +28,17 @@ final class Connection: Sendable {
     /// Decodes responses within the client's own limits.
     let receiveCodec: FramePayloadCodec
     private let nextCallID = Atomic<UInt32>(1)
+    /// Calls open on this connection, kept under the server's `max_concurrent_calls`.
+    let inFlight = Atomic<Int>(0)
     /// 0 ready, 1 draining, 2 closed; written by the handler (on the event loop) and by `close`.
     private let state: StateBox
 
+    /// Called when a call ends on a full connection, or the connection closes: capacity may be free.
+    let onRelease: @Sendable () -> Void
+
     private init(endpoint: Endpoint, channel: any Channel, serverHello: V1.ServerHello, compress: Bool,
-                 receiveLimits: ProtocolLimits, state: StateBox) {
+                 receiveLimits: ProtocolLimits, state: StateBox, onRelease: @escaping @Sendable () -> Void) {
+        self.onRelease = onRelease
         self.endpoint = endpoint
         self.channel = channel
         self.serverHello = serverHello
@@ -45,6 +51,8 @@ final class Connection: Sendable {
 
     /// Whether new calls may start here.
     var isUsable: Bool { self.state.value.load(ordering: .relaxed) == 0 && self.channel.isActive }
+    /// Whether another call fits under the server's `max_concurrent_calls`.
+    var hasCapacity: Bool { self.inFlight.load(ordering: .relaxed) < self.serverLimits.maxConcurrentCalls }
     /// Whether the server sent GOAWAY (calls already open still finish).
     var isDraining: Bool { self.state.value.load(ordering: .relaxed) == 1 }
     /// Whether the connection is gone for good.
@@ -55,7 +63,8 @@ final class Connection: Sendable {
     ///   the server's handshake error.
     /// - Parameter limit: A shorter bound than `configuration.connectTimeout` (the first caller's deadline).
     static func connect(to endpoint: Endpoint, configuration: ModelwireClient.Configuration, limit: Duration? = nil,
-                        group: any EventLoopGroup, logger: Logger) async throws -> Connection {
+                        group: any EventLoopGroup, logger: Logger,
+                        onRelease: @escaping @Sendable () -> Void = {}) async throws -> Connection {
         let state = StateBox()
         let receiveLimits = configuration.receiveLimits
         let hello = Handshake.clientHello(clientName: configuration.clientName, acceptsZlib: configuration.compression,
@@ -79,7 +88,9 @@ final class Connection: Sendable {
                         onEvent: { event in
                             switch event {
                             case .draining: state.value.store(1, ordering: .relaxed)
-                            case .closed: state.value.store(2, ordering: .relaxed)
+                            case .closed:
+                                state.value.store(2, ordering: .relaxed)
+                                onRelease()
                             }
                         })
                     try channel.pipeline.syncOperations.addHandlers([
@@ -105,7 +116,8 @@ final class Connection: Sendable {
             timeout.cancel()
             connectionLogger.debug("connected", metadata: ["modelwire.server": "\(serverHello.serverName)"])
             return Connection(endpoint: endpoint, channel: channel, serverHello: serverHello,
-                              compress: configuration.compression, receiveLimits: receiveLimits, state: state)
+                              compress: configuration.compression, receiveLimits: receiveLimits, state: state,
+                              onRelease: onRelease)
         } catch {
             timeout.cancel()
             channel.close(promise: nil)

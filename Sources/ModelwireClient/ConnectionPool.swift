@@ -28,9 +28,24 @@ final class ConnectionPool: Sendable {
         var endpoints: [EndpointState]
         var nextEndpoint = 0
         var closed = false
+        /// Callers waiting because every connection has `max_concurrent_calls` calls open.
+        var capacityWaiters: [CheckedContinuation<Void, Never>] = []
+
+        /// Whether a waiting caller could now get a connection (or a slot to connect).
+        var hasCapacity: Bool {
+            let now = ContinuousClock.now
+            return self.closed || self.endpoints.contains { endpoint in
+                if let until = endpoint.ejectedUntil, until > now { return false }
+                return endpoint.slots.contains { slot in
+                    guard let connection = slot.connection else { return slot.connecting == nil }
+                    return !connection.isUsable || connection.hasCapacity
+                }
+            }
+        }
     }
 
     private enum Pick {
+        case full
         case ready(Connection)
         case wait(EventLoopFuture<Connection>)
         case connect(endpointIndex: Int, slotIndex: Int, Endpoint, EventLoopPromise<Connection>)
@@ -55,7 +70,36 @@ final class ConnectionPool: Sendable {
     /// - Throws: `NotSent` (`unavailable`, with a retry hint while every endpoint is ejected).
     /// - Parameter limit: The caller's remaining deadline: a connect started for it gives up then.
     func connection(limit: Duration? = nil) async throws -> Connection {
-        let pick: Pick = try self.state.withLock { state throws(NotSent) -> Pick in
+        while true {
+            let pick = try self.pick()
+            if case .full = pick {
+                // Every connection is at the server's max_concurrent_calls: wait until a call ends
+                // (calls have deadlines, so this ends), then pick again.
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = self.state.withLock { state -> Bool in
+                        if state.hasCapacity { return true }
+                        state.capacityWaiters.append(continuation)
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+                continue
+            }
+            return try await self.use(pick, limit: limit)
+        }
+    }
+
+    /// Wakes every caller waiting for capacity (they pick again).
+    private func wakeWaiters() {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            defer { state.capacityWaiters.removeAll() }
+            return state.capacityWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func pick() throws -> Pick {
+        try self.state.withLock { state throws(NotSent) -> Pick in
             guard !state.closed else { throw NotSent(error: ModelwireError(.unavailable, "client is shut down")) }
             let now = ContinuousClock.now
             let count = state.endpoints.count
@@ -87,13 +131,31 @@ final class ConnectionPool: Sendable {
             }
             state.nextEndpoint = (e + 1) % count
             let slotCount = state.endpoints[e].slots.count
-            let s = state.endpoints[e].nextSlot % slotCount
+            var s = state.endpoints[e].nextSlot % slotCount
             state.endpoints[e].nextSlot = (s + 1) % slotCount
-            // Prefer the round-robin slot; fall back to any live slot of this endpoint.
+            // Prefer the round-robin slot; fall back to any live slot of this endpoint with room
+            // under the server's max_concurrent_calls; then connect an empty slot; then refuse.
+            var full = false
             for step in 0..<slotCount {
                 let index = (s + step) % slotCount
                 if let connection = state.endpoints[e].slots[index].connection, connection.isUsable {
-                    return .ready(connection)
+                    if connection.hasCapacity { return .ready(connection) }
+                    full = true
+                }
+            }
+            if full {
+                if let empty = state.endpoints[e].slots.firstIndex(where: { $0.connection == nil && $0.connecting == nil }) {
+                    s = empty
+                } else {
+                    // Another endpoint with room, else wait for a call to end.
+                    for other in state.endpoints where other.ejectedUntil.map({ $0 <= now }) ?? true {
+                        for slot in other.slots {
+                            if let connection = slot.connection, connection.isUsable, connection.hasCapacity {
+                                return .ready(connection)
+                            }
+                        }
+                    }
+                    return .full
                 }
             }
             if let pending = state.endpoints[e].slots[s].connecting { return .wait(pending) }
@@ -102,8 +164,12 @@ final class ConnectionPool: Sendable {
             state.endpoints[e].slots[s].connection = nil
             return .connect(endpointIndex: e, slotIndex: s, state.endpoints[e].endpoint, promise)
         }
+    }
 
+    private func use(_ pick: Pick, limit: Duration?) async throws -> Connection {
         switch pick {
+        case .full:
+            preconditionFailure("handled by connection(limit:)")
         case .ready(let connection):
             return connection
         case .wait(let future):
@@ -111,7 +177,8 @@ final class ConnectionPool: Sendable {
         case .connect(let e, let s, let endpoint, let promise):
             do {
                 let connection = try await Connection.connect(to: endpoint, configuration: self.configuration, limit: limit,
-                                                              group: self.group, logger: self.logger)
+                                                              group: self.group, logger: self.logger,
+                                                              onRelease: { [weak self] in self?.wakeWaiters() })
                 let keep = self.state.withLock { state -> Bool in
                     state.endpoints[e].slots[s] = Slot(connection: connection, connecting: nil)
                     state.endpoints[e].failures = 0
@@ -120,6 +187,7 @@ final class ConnectionPool: Sendable {
                 }
                 if !keep { connection.close() }
                 promise.succeed(connection)
+                self.wakeWaiters()
                 return connection
             } catch {
                 if let limit, limit < self.configuration.connectTimeout {
@@ -141,6 +209,7 @@ final class ConnectionPool: Sendable {
                     "modelwire.endpoint": "\(endpoint)", "modelwire.ejection": "\(ejection)", "error": "\(error)",
                 ])
                 promise.fail(error)
+                self.wakeWaiters()
                 throw Self.notSent(error)
             }
         }
@@ -154,6 +223,7 @@ final class ConnectionPool: Sendable {
 
     /// Closes every connection; later calls fail with `unavailable`.
     func close() async {
+        defer { self.wakeWaiters() }
         let connections = self.state.withLock { state -> [Connection] in
             state.closed = true
             return state.endpoints.flatMap { $0.slots.compactMap(\.connection) }
