@@ -113,6 +113,13 @@ import Testing
             let (kind, callID, status) = try raw.readErrorFrame()
             #expect(kind == Frame.Kind.error.rawValue && callID == 5 && status.code == .unimplemented)
 
+            var ping = ByteBufferWriter()
+            ping.frameHeader(kind: 6, flags: 0, method: 0, callID: 0, length: 9)
+            try raw.send(ping.bytes + [UInt8](repeating: 1, count: 9))
+            let (_, _, tooLong) = try raw.readErrorFrame()
+            #expect(tooLong.code == .invalidArgument)
+            try #expect(raw.readUntilClosed())
+
             let future = try RawConnection(server.endpoint)
             try future.sendHello(V1.ClientHello(protocolVersions: [7], clientName: "future"))
             let (_, _, refusal) = try future.readErrorFrame()

@@ -49,6 +49,11 @@ import Testing
                 #expect(m.perClass.count == 3)
                 #expect(m.confusion?.counts.reduce(0, +) == 150)
                 #expect(m.logLoss != nil)
+                // Rows of one class only (a subset of the model's classes) evaluate too, matched by name.
+                let setosa = V1.Dataset(featureNames: iris.featureNames, features: Fixtures.rows(iris, 10),
+                                        classNames: [iris.classNames[Int(iris.classIds[0])]], classIds: Array(repeating: 0, count: 10))
+                let subset = try await client.evaluate(V1.EvaluateRequest(model: V1.ModelRef(name: "iris"), data: .inlineData(setosa)))
+                #expect(subset.evaluation?.rows == 10)
 
                 // Models: list, describe, export, import, delete.
                 let models = try await client.listModels()

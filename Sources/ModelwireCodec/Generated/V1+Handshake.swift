@@ -90,7 +90,7 @@ extension V1 {
     public struct ServerHello: Sendable, Hashable {
         /// The version chosen for this connection.
         public var protocolVersion: UInt32
-        /// What the server compresses with (NONE if the client accepts no other).
+        /// What the server accepts: ZLIB for every v1 server. It compresses its own frames only if the client listed ZLIB.
         public var compression: V1.Compression
         /// The limits in force on this connection.
         public var limits: V1.Limits?

@@ -100,6 +100,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case (_, .cancel):
             if let call = calls.removeValue(forKey: frame.callID) { release(call) }
         case (_, .ping):
+            guard frame.payload.readableBytes <= 8 else {
+                return failConnection(ModelwireError(.invalidArgument, "a PING carries at most 8 bytes"))
+            }
             var pong = ByteBuffer()
             pong.writeFrame(Frame(kind: .pong, payload: frame.payload))
             write(pong)
@@ -312,6 +315,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             case .getJob:
                 finish(id, .success(try server.jobs.job(try decode(frame, V1.GetJobRequest.self).jobId)))
             case .listJobs:
+                _ = try decode(frame, V1.ListJobsRequest.self)
                 finish(id, .success(V1.ListJobsResponse(jobs: server.jobs.list())))
             case .cancelJob:
                 finish(id, .success(try server.jobs.cancel(try decode(frame, V1.CancelJobRequest.self).jobId)))
@@ -321,6 +325,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 calls[id]?.upload = Upload(name: first.name, replace: first.replace)
                 try appendChunk(id, first, bytes: frame.payload.readableBytes, isLast: frame.flags.contains(.endStream))
             case .listDatasets:
+                _ = try decode(frame, V1.ListDatasetsRequest.self)
                 finish(id, .success(V1.ListDatasetsResponse(datasets: server.datasets.list())))
             case .deleteDataset:
                 let request = try decode(frame, V1.DeleteDatasetRequest.self)
@@ -330,6 +335,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                     return V1.DeleteDatasetResponse()
                 }
             case .listModels:
+                _ = try decode(frame, V1.ListModelsRequest.self)
                 finish(id, .success(V1.ListModelsResponse(models: server.repository.list())))
             case .describeModel:
                 finish(id, .success(try server.repository.describe(try decode(frame, V1.DescribeModelRequest.self).model)))
@@ -353,8 +359,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 let repository = server.repository
                 offload(id) { try Self.importModel(request, repository: repository) }
             case .health:
+                _ = try decode(frame, V1.HealthRequest.self)
                 finish(id, .success(server.health))
             case .serverInfo:
+                _ = try decode(frame, V1.ServerInfoRequest.self)
                 finish(id, .success(server.info))
             default:
                 fail(id, ModelwireError(.unimplemented, "method \(method) is not served"))
@@ -517,7 +525,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .dataset(let name)?: try server.datasets.dataset(named: name)
         case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
         }
-        let dataset = try Dataset(wire: wire)
+        let dataset = try Dataset(wire: wire, requireTwoClasses: false)
         let evaluation: TrainedModel.Evaluation
         do { evaluation = try entry.model.evaluate(dataset) } catch {
             throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) cannot evaluate these rows: \(error)")

@@ -3,9 +3,10 @@ import ModelwireData
 import ModelwireProtocol
 
 extension Dataset {
-    /// A dataset from its wire form, validated: shape, class ids, finite values, at least two classes.
+    /// A dataset from its wire form, validated: shape, class ids, finite values, and (for
+    /// training, `requireTwoClasses`) at least two classes; rows to evaluate may hold any subset.
     /// - Throws: `ModelwireError` (invalid_argument) naming what is wrong.
-    init(wire: V1.Dataset) throws(ModelwireError) {
+    init(wire: V1.Dataset, requireTwoClasses: Bool = true) throws(ModelwireError) {
         let features = wire.features ?? V1.Tensor()
         let columns = Int(features.columns)
         guard columns > 0, !features.values.isEmpty else { throw ModelwireError(.invalidArgument, "the dataset is empty") }
@@ -34,7 +35,7 @@ extension Dataset {
             if let outOfRange = wire.classIds.first(where: { Int($0) >= wire.classNames.count }) {
                 throw ModelwireError(.invalidArgument, "class id \(outOfRange) but only \(wire.classNames.count) class names")
             }
-            guard Set(wire.classIds).count >= 2 else {
+            guard !requireTwoClasses || Set(wire.classIds).count >= 2 else {
                 throw ModelwireError(.invalidArgument, "the dataset has only one class; classification needs at least two")
             }
             targets = .classes(names: wire.classNames, ids: wire.classIds.map { Int($0) })

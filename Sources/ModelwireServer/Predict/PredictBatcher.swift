@@ -56,7 +56,7 @@ final class PredictBatcher {
             item.connection.finishPredict(
                 item.callID,
                 .failure(ModelwireError(.resourceExhausted, "the predict queue of \(entry.name) v\(entry.version) is full",
-                                        retryAfterMilliseconds: 5)))
+                                        retryAfterMilliseconds: UInt32(max(5, settings.maxQueueDelayMicroseconds / 1000)))))
             item.connection.flushIfNeeded()
             return
         }

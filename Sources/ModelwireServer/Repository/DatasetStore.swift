@@ -51,7 +51,7 @@ final class DatasetStore: Sendable {
     /// - Throws: `ModelwireError`: invalid_argument, already_exists, resource_exhausted (quota).
     func save(name: String, dataset: V1.Dataset, replace: Bool) throws -> V1.DatasetInfo {
         try ResourceName.validate(name, "dataset")
-        _ = try Dataset(wire: dataset)  // validates shape, labels and values
+        _ = try Dataset(wire: dataset, requireTwoClasses: false)  // shape, labels, values; training checks the classes
         let bytes = try dataset.serializedBytes()
         let used = state.withLock { $0.filter { $0.key != name }.values.reduce(UInt64(0)) { $0 + $1.info.sizeBytes } }
         if !replace, state.withLock({ $0[name] != nil }) {

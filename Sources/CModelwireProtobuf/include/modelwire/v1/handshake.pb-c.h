@@ -152,7 +152,7 @@ struct  Modelwire__V1__ServerHello
    */
   uint32_t protocol_version;
   /*
-   * What the server compresses with (NONE if the client accepts no other).
+   * What the server accepts: ZLIB for every v1 server. It compresses its own frames only if the client listed ZLIB.
    */
   Modelwire__V1__Compression compression;
   /*
