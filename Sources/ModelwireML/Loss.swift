@@ -18,10 +18,12 @@ public enum Loss: String, Sendable, Hashable, CaseIterable, Codable {
     /// The mean loss of a batch and its gradient with respect to the outputs.
     /// - Parameters:
     ///   - outputs: Model outputs, rows × outputs (after the output activation).
-    ///   - targets: One target per row: a class id (as Float) or a regression value; for
-    ///     multi-output MSE, `targets` holds rows × outputs values.
+    ///   - targets: One class id (as Float) per row, or for mean squared error one value per output
+    ///     (rows × outputs).
     /// - Returns: The mean loss and ∂loss/∂outputs.
     public func evaluate(outputs: Matrix, targets: [Float]) -> (loss: Float, gradient: Matrix) {
+        let expected = self == .meanSquaredError ? outputs.rows * outputs.columns : outputs.rows
+        precondition(targets.count == expected && outputs.rows > 0, "\(self) needs \(expected) targets")
         var gradient = Matrix(rows: outputs.rows, columns: outputs.columns)
         let loss = outputs.values.withUnsafeBufferPointer { o in
             targets.withUnsafeBufferPointer { t in
