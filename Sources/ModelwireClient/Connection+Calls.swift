@@ -43,14 +43,15 @@ extension Connection {
 
     /// A unary call: one REQUEST, one response frame.
     /// - Returns: The final MESSAGE frame (its payload still encoded).
+    /// - Important: The pool reserved capacity for this call; it is released here on every path.
     func unary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request,
-                                          timeout: Deadline.Remaining) async throws -> Frame {
+                                          deadline: Deadline) async throws -> Frame {
+        defer { self.release() }
+        let timeout = try deadline.remaining()
         let id = try self.callID()
         let frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
                                     timeoutMilliseconds: timeout.wireMilliseconds)
         let channel = self.channel
-        self.inFlight.add(1, ordering: .relaxed)
-        defer { self.release() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Frame, any Error>) in
                 if Task.isCancelled {
@@ -74,13 +75,20 @@ extension Connection {
     /// Opens a call whose responses arrive as a stream of frames (server streaming), or whose
     /// single response should not block sending (client streaming).
     /// - Returns: The call id and its response frames. Dropping or cancelling the iteration sends CANCEL.
-    func openStream(_ method: MethodDescriptor, firstFrame: (UInt32) throws -> ByteBuffer,
-                    timeout: Deadline.Remaining) async throws -> (UInt32, AsyncThrowingStream<Frame, any Error>) {
+    /// - Important: The pool reserved capacity for this call; it is released when the stream
+    ///   ends, or here when the call does not start.
+    func openStream(_ method: MethodDescriptor, deadline: Deadline,
+                    firstFrame: (UInt32, Deadline.Remaining) throws -> ByteBuffer)
+        async throws -> (UInt32, AsyncThrowingStream<Frame, any Error>)
+    {
+        var handedOff = false
+        defer { if !handedOff { self.release() } }
+        let timeout = try deadline.remaining()
         let id = try self.callID()
-        let frame = try firstFrame(id)
+        let frame = try firstFrame(id, timeout)
         let (stream, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream()
         let channel = self.channel
-        self.inFlight.add(1, ordering: .relaxed)
+        handedOff = true
         continuation.onTermination = { [self] reason in
             self.release()
             if case .cancelled = reason {
@@ -99,7 +107,7 @@ extension Connection {
     }
 
     /// One call ended; wakes callers waiting for capacity when the connection was full.
-    private func release() {
+    func release() {
         let before = self.inFlight.subtract(1, ordering: .relaxed).oldValue
         if before >= self.serverLimits.maxConcurrentCalls { self.onRelease() }
     }

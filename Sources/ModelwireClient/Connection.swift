@@ -53,6 +53,19 @@ final class Connection: Sendable {
     var isUsable: Bool { self.state.value.load(ordering: .relaxed) == 0 && self.channel.isActive }
     /// Whether another call fits under the server's `max_concurrent_calls`.
     var hasCapacity: Bool { self.inFlight.load(ordering: .relaxed) < self.serverLimits.maxConcurrentCalls }
+
+    /// Takes one call's worth of capacity if there is some (the pool does this for each call;
+    /// the call gives it back with `release()` on every path).
+    func tryReserve() -> Bool {
+        var current = self.inFlight.load(ordering: .relaxed)
+        while current < self.serverLimits.maxConcurrentCalls {
+            let (exchanged, original) = self.inFlight.compareExchange(expected: current, desired: current + 1,
+                                                                       ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
     /// Whether the server sent GOAWAY (calls already open still finish).
     var isDraining: Bool { self.state.value.load(ordering: .relaxed) == 1 }
     /// Whether the connection is gone for good.

@@ -85,7 +85,7 @@ final class ConnectionPool: Sendable {
                 }
                 continue
             }
-            return try await self.use(pick, limit: limit)
+            if let connection = try await self.use(pick, limit: limit) { return connection }
         }
     }
 
@@ -139,7 +139,7 @@ final class ConnectionPool: Sendable {
             for step in 0..<slotCount {
                 let index = (s + step) % slotCount
                 if let connection = state.endpoints[e].slots[index].connection, connection.isUsable {
-                    if connection.hasCapacity { return .ready(connection) }
+                    if connection.tryReserve() { return .ready(connection) }
                     full = true
                 }
             }
@@ -150,7 +150,7 @@ final class ConnectionPool: Sendable {
                     // Another endpoint with room, else wait for a call to end.
                     for other in state.endpoints where other.ejectedUntil.map({ $0 <= now }) ?? true {
                         for slot in other.slots {
-                            if let connection = slot.connection, connection.isUsable, connection.hasCapacity {
+                            if let connection = slot.connection, connection.isUsable, connection.tryReserve() {
                                 return .ready(connection)
                             }
                         }
@@ -166,14 +166,18 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    private func use(_ pick: Pick, limit: Duration?) async throws -> Connection {
+    /// The connection for `pick`, with one call of capacity reserved; nil when a connection
+    /// another caller opened filled up meanwhile (pick again).
+    private func use(_ pick: Pick, limit: Duration?) async throws -> Connection? {
         switch pick {
         case .full:
             preconditionFailure("handled by connection(limit:)")
         case .ready(let connection):
             return connection
         case .wait(let future):
-            do { return try await future.get() } catch { throw Self.notSent(error) }
+            let connection: Connection
+            do { connection = try await future.get() } catch { throw Self.notSent(error) }
+            return connection.tryReserve() ? connection : nil
         case .connect(let e, let s, let endpoint, let promise):
             do {
                 let connection = try await Connection.connect(to: endpoint, configuration: self.configuration, limit: limit,
@@ -186,6 +190,7 @@ final class ConnectionPool: Sendable {
                     return !state.closed
                 }
                 if !keep { connection.close() }
+                connection.inFlight.add(1, ordering: .relaxed)  // this caller's call
                 promise.succeed(connection)
                 self.wakeWaiters()
                 return connection

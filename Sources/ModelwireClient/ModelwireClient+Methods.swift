@@ -74,13 +74,12 @@ extension ModelwireClient {
         let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
-            let remaining = try deadline.remaining()
             let chunkBytes = max(4096, min(self.configuration.uploadChunkBytes, connection.serverLimits.maxFrameBytes / 2))
             let chunks = DatasetChunker.chunks(name: name, dataset: dataset, replace: replace, maxChunkBytes: chunkBytes)
-            let (id, responses) = try await connection.openStream(descriptor, firstFrame: { id in
+            let (id, responses) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in
                 try connection.encode(chunks[0], kind: .request, flags: chunks.count == 1 ? .endStream : [],
                                       method: descriptor.id, callID: id, timeoutMilliseconds: remaining.wireMilliseconds)
-            }, timeout: remaining)
+            }
             var iterator = responses.makeAsyncIterator()
             for index in chunks.indices.dropFirst() {
                 if Task.isCancelled {

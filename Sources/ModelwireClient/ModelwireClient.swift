@@ -102,8 +102,7 @@ public final class ModelwireClient: Sendable {
         let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
-            let remaining = try deadline.remaining()
-            let frame = try await connection.unary(descriptor, request, timeout: remaining)
+            let frame = try await connection.unary(descriptor, request, deadline: deadline)
             return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
         }
     }
@@ -115,11 +114,10 @@ public final class ModelwireClient: Sendable {
         let deadline = Deadline(timeout: options.timeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
-            let remaining = try deadline.remaining()
-            let (_, frames) = try await connection.openStream(descriptor, firstFrame: { id in
+            let (_, frames) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in
                 try connection.encode(request, kind: .request, flags: .endStream, method: descriptor.id, callID: id,
                                       timeoutMilliseconds: remaining.wireMilliseconds)
-            }, timeout: remaining)
+            }
             return TrainEvents(frames: frames, codec: connection.receiveCodec)
         }
     }
