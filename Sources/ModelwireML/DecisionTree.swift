@@ -43,9 +43,9 @@ public struct DecisionTree: Model {
     public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
                              callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
         let start = ContinuousClock.now
-        if callbacks.isCancelled() { throw TrainingError(.cancelled, "training cancelled before growing the tree") }
-        var grower = Grower(data: training, criterion: self.tree.criterion, outputs: self.tree.outputs, spec: self.spec)
-        grower.grow(Array(0 ..< training.rows), depth: 0)
+        var grower = Grower(data: training, criterion: self.tree.criterion, outputs: self.tree.outputs, spec: self.spec,
+                            isCancelled: callbacks.isCancelled)
+        try grower.grow(Array(0 ..< training.rows), depth: 0)
         self.tree = TreeParameters(criterion: self.tree.criterion, outputs: self.tree.outputs, feature: grower.feature,
                                    threshold: grower.threshold, left: grower.left, right: grower.right, value: grower.value)
         var validationAccuracy: Float?
@@ -94,21 +94,25 @@ public struct DecisionTree: Model {
     public var parameters: ModelSnapshot.Parameters { .tree(self.tree) }
 }
 
-/// Grows the node arrays depth first (a node's index is assigned before its children's).
+/// Grows the node arrays depth first (a node's index is assigned before its children's),
+/// checking for cancellation before each node.
 private struct Grower {
     let data: Dataset
     let criterion: TreeParameters.Criterion
     let outputs: Int
     let spec: TreeSpec
+    let isCancelled: () -> Bool
     let ids: [Int]
     let values: [Float]
     var feature = [Int32](), threshold = [Float](), left = [Int32](), right = [Int32](), value = [Float]()
 
-    init(data: Dataset, criterion: TreeParameters.Criterion, outputs: Int, spec: TreeSpec) {
+    init(data: Dataset, criterion: TreeParameters.Criterion, outputs: Int, spec: TreeSpec,
+         isCancelled: @escaping () -> Bool) {
         self.data = data
         self.criterion = criterion
         self.outputs = outputs
         self.spec = spec
+        self.isCancelled = isCancelled
         self.ids = data.classIDs
         self.values = data.targetValues
     }
@@ -152,7 +156,10 @@ private struct Grower {
     }
 
     @discardableResult
-    mutating func grow(_ rows: [Int], depth: Int) -> Int32 {
+    mutating func grow(_ rows: [Int], depth: Int) throws(TrainingError) -> Int32 {
+        if self.isCancelled() {
+            throw TrainingError(.cancelled, "training cancelled after growing \(self.feature.count) tree nodes")
+        }
         var stats = self.emptyStats()
         for r in rows { self.add(r, to: &stats) }
         let node = Int32(self.feature.count)
@@ -203,8 +210,8 @@ private struct Grower {
         }
         self.feature[Int(node)] = Int32(best.feature)
         self.threshold[Int(node)] = best.threshold
-        let l = self.grow(leftRows, depth: depth + 1)
-        let r = self.grow(rightRows, depth: depth + 1)
+        let l = try self.grow(leftRows, depth: depth + 1)
+        let r = try self.grow(rightRows, depth: depth + 1)
         self.left[Int(node)] = l
         self.right[Int(node)] = r
         return node

@@ -40,6 +40,19 @@ final class Counter: @unchecked Sendable {
         #expect(checks.value == 6)
     }
 
+    @Test func cancellationWhileGrowingATree() throws {
+        let (train, _) = try bundled("breast_cancer")
+        let checks = Counter()
+        let error = #expect(throws: TrainingError.self) {
+            try Trainer.train(spec: .tree(TreeSpec()), dataset: train, isCancelled: {
+                checks.value += 1
+                return checks.value > 3
+            })
+        }
+        #expect(error?.code == .cancelled)
+        #expect(checks.value == 4)
+    }
+
     @Test func progressReportsEpochsAndBatches() throws {
         let (train, _) = try bundled("iris")  // 120 rows: 4 batches of 32
         var reports = [TrainingProgress]()
