@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ModelwireMLTests", dependencies: ["ModelwireML", "ModelwireData"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ModelwireClientTests",
-                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, nioPosix, logging],
+                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", "modelwire", nioCore, nioEmbedded, nioPosix, logging],
                     swiftSettings: strict),
         .testTarget(name: "ModelwireEndToEndTests",
                     dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",

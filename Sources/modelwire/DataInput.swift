@@ -67,10 +67,10 @@ enum DataInput {
     ///
     /// Columns are chosen by the model's feature names when the header has them all (any label
     /// or extra column is ignored); otherwise the header must have exactly the model's column
-    /// count, or one more, whose extra column (`label`, else the last) is the label and is ignored.
+    /// count, or one more, whose extra column (`--label`, else one named label/target/class, else the last) is the label and is ignored.
     static func features(csv: String, model: V1.ModelVersionInfo, labelColumn: String?) throws -> (rows: Int, values: [Float]) {
-        var lines = csv.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" })
-            .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // `\r\n` is one Character in Swift: split on every newline kind.
+        var lines = csv.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         while let last = lines.last, last.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
         guard let header = lines.first else { throw CLIError("no header row: the input is empty") }
         let names = header.split(separator: ",", omittingEmptySubsequences: false).map { trim($0) }
@@ -83,7 +83,7 @@ enum DataInput {
             columns = Array(0..<expected)
         } else if names.count == expected + 1 {
             let label = labelColumn.flatMap { names.firstIndex(of: $0) }
-                ?? names.firstIndex(where: { ["label", "target", "class", "y"].contains($0.lowercased()) })
+                ?? ["label", "target", "class"].lazy.compactMap { wanted in names.firstIndex { $0.lowercased() == wanted } }.first
                 ?? names.count - 1
             columns = (0..<names.count).filter { $0 != label }
         } else {
