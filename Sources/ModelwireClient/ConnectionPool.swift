@@ -29,7 +29,8 @@ final class ConnectionPool: Sendable {
         var nextEndpoint = 0
         var closed = false
         /// Callers waiting because every connection has `max_concurrent_calls` calls open.
-        var capacityWaiters: [CheckedContinuation<Void, Never>] = []
+        var capacityWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
 
         /// Whether a waiting caller could now get a connection (or a slot to connect).
         var hasCapacity: Bool {
@@ -73,27 +74,57 @@ final class ConnectionPool: Sendable {
         while true {
             let pick = try self.pick()
             if case .full = pick {
-                // Every connection is at the server's max_concurrent_calls: wait until a call ends
-                // (calls have deadlines, so this ends), then pick again.
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = self.state.withLock { state -> Bool in
-                        if state.hasCapacity { return true }
-                        state.capacityWaiters.append(continuation)
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
+                // Every connection is at the server's max_concurrent_calls: wait until a call ends,
+                // the caller's deadline passes or its task is cancelled, then pick again.
+                try await self.waitForCapacity(limit: limit)
                 continue
             }
             if let connection = try await self.use(pick, limit: limit) { return connection }
         }
     }
 
+    /// Waits until capacity may be free (woken by `wakeWaiters`), the deadline passes or the task is cancelled.
+    /// - Throws: `ModelwireError` `deadlineExceeded` or `cancelled`.
+    private func waitForCapacity(limit: Duration?) async throws {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextWaiterID &+= 1
+            return state.nextWaiterID
+        }
+        let start = ContinuousClock.now
+        let timer = limit.map { limit in
+            self.group.any().scheduleTask(in: TimeAmount(limit)) { [weak self] in self?.wake(id) }
+        }
+        defer { timer?.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = self.state.withLock { state -> Bool in
+                    let expired = limit.map { ContinuousClock.now - start >= $0 } ?? false
+                    if state.hasCapacity || Task.isCancelled || expired { return true }
+                    state.capacityWaiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            self.wake(id)
+        }
+        if Task.isCancelled { throw ModelwireError(.cancelled, "call cancelled") }
+        if let limit, ContinuousClock.now - start >= limit {
+            throw ModelwireError(.deadlineExceeded, "deadline exceeded waiting for a connection with room for another call")
+        }
+    }
+
+    /// Wakes one waiter (its deadline passed or its task was cancelled).
+    private func wake(_ id: UInt64) {
+        let waiter = self.state.withLock { $0.capacityWaiters.removeValue(forKey: id) }
+        waiter?.resume()
+    }
+
     /// Wakes every caller waiting for capacity (they pick again).
     private func wakeWaiters() {
         let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
             defer { state.capacityWaiters.removeAll() }
-            return state.capacityWaiters
+            return Array(state.capacityWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
