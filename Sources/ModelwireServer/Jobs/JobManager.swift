@@ -224,7 +224,7 @@ final class JobManager: Sendable {
                 throw error.code == .cancelled ? ModelwireError(.cancelled, "the job was cancelled")
                     : ModelwireError(.invalidArgument, "training failed: \(error.message)")
             }
-            let evaluation = try trained.evaluate(dataset).wire(rows: dataset.rows, classNames: dataset.classNames)
+            let evaluation = try trained.evaluate(dataset).wire(rows: dataset.rows, classNames: trained.snapshot.classNames)
             let file = V1.ModelFile(snapshot: trained.snapshot, name: request.model, version: 0, createdUnixMs: 0,
                                     spec: request.spec, options: request.options, evaluation: evaluation)
             let entry = try repository.store(file, name: request.model)
