@@ -84,15 +84,15 @@ import Testing
     func deadlineWhileConnecting() async throws {
         let listener = try await Self.silentListener()
         let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
-                                     configuration: .defaults { $0.connectTimeout = .milliseconds(300) },
+                                     configuration: .defaults { $0.connectTimeout = .seconds(3) },
                                      logger: Self.quiet)
         let start = ContinuousClock.now
         let error = await #expect(throws: ModelwireError.self) {
             try await client.health(options: .init(timeout: .milliseconds(100)))
         }
-        #expect(ContinuousClock.now - start < .milliseconds(280))
+        #expect(ContinuousClock.now - start < .seconds(2))  // loose: the machine may be busy
         #expect(client.pool.ejectedEndpoints.isEmpty)
-        // The connect gives up at the 100 ms deadline, not at the 300 ms connect timeout, and ejects no one.
+        // The connect gives up at the 100 ms deadline, not at the 3 s connect timeout, and ejects no one.
         #expect(error?.code == .deadlineExceeded)
         await client.shutdown()
         try await listener.close()
