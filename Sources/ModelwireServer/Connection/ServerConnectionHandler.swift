@@ -318,7 +318,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 _ = try decode(frame, V1.ListJobsRequest.self)
                 finish(id, .success(V1.ListJobsResponse(jobs: server.jobs.list())))
             case .cancelJob:
-                finish(id, .success(try server.jobs.cancel(try decode(frame, V1.CancelJobRequest.self).jobId)))
+                let request = try decode(frame, V1.CancelJobRequest.self)
+                let jobs = server.jobs
+                offload(id) { try jobs.cancelAndWait(request.jobId) }
             case .uploadDataset:
                 let first = try decode(frame, V1.UploadDatasetRequest.self)
                 try ResourceName.validate(first.name, "dataset")

@@ -155,6 +155,18 @@ final class JobManager: Sendable {
         return job
     }
 
+    /// Cancels a job and waits (blocking, on a worker thread) until a running one has stopped at its
+    /// next batch boundary, so the answer shows the final state; gives up waiting after `timeout`.
+    func cancelAndWait(_ jobID: String, timeout: Duration = .seconds(10)) throws(ModelwireError) -> V1.Job {
+        var job = try cancel(jobID)
+        let deadline = ContinuousClock.now + timeout
+        while job.state == .running, ContinuousClock.now < deadline {
+            usleep(2_000)
+            job = try self.job(jobID)
+        }
+        return job
+    }
+
     /// A job by id.
     func job(_ jobID: String) throws(ModelwireError) -> V1.Job {
         guard let job = state.withLock({ $0.records[jobID]?.job }) else { throw ModelwireError(.notFound, "job \"\(jobID)\" does not exist") }
