@@ -77,6 +77,10 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     private var framesSinceTick = 0
     private var pingOutstanding = false
     private let logger: Logger
+    /// Merge flushes into one per batch of event-loop tasks (see `init`).
+    private let coalesceFlushes: Bool
+    /// A deferred flush is queued on the event loop.
+    private var flushPending = false
 
     /// Creates a handler.
     /// - Parameters:
@@ -87,10 +91,14 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     ///   - keepalive: Send a PING after this long without an incoming frame; a connection that
     ///     then stays silent for another interval is closed. nil disables keepalive.
     ///   - logger: Connection-level events at debug level.
+    ///   - coalesceFlushes: Merge the flushes of calls started together into one write per
+    ///     event-loop tick (real connections); off, every flush is immediate (an EmbeddedChannel,
+    ///     whose tests read the bytes right after each write).
     ///   - onEvent: Called on the event loop when the connection drains or closes.
     public init(hello: V1.ClientHello, helloPromise: EventLoopPromise<V1.ServerHello>?, codec: FramePayloadCodec,
-                keepalive: TimeAmount? = nil, logger: Logger,
+                keepalive: TimeAmount? = nil, logger: Logger, coalesceFlushes: Bool = false,
                 onEvent: @escaping @Sendable (ClientConnectionEvent) -> Void = { _ in }) {
+        self.coalesceFlushes = coalesceFlushes
         self.hello = hello
         self.helloPromise = helloPromise
         self.codec = codec
@@ -275,6 +283,25 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
                 self.writeCancel(context: context, callID: callID)
                 if self.table.isDrainedIdle { context.close(promise: nil) }
             }
+        }
+    }
+
+    /// With `coalesceFlushes`, a flush from a caller is deferred to a task queued behind the
+    /// writes already waiting on the event loop, so calls started together from other threads
+    /// leave in one `write` syscall instead of one each (under concurrency that syscall was the
+    /// client's largest cost; a lone call only waits for the rest of the current loop tick).
+    public func flush(context: ChannelHandlerContext) {
+        guard self.coalesceFlushes else {
+            context.flush()
+            return
+        }
+        guard !self.flushPending else { return }
+        self.flushPending = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = bound.value
+            handler.flushPending = false
+            context.flush()
         }
     }
 

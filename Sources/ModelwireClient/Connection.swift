@@ -97,7 +97,7 @@ final class Connection: Sendable {
                     let codec = FramePayloadCodec(limits: receiveLimits, peerAcceptsZlib: false)
                     let handler = ClientConnectionHandler(
                         hello: hello, helloPromise: helloPromise, codec: codec, keepalive: keepalive,
-                        logger: handlerLogger,
+                        logger: handlerLogger, coalesceFlushes: true,
                         onEvent: { event in
                             switch event {
                             case .draining: state.value.store(1, ordering: .relaxed)
