@@ -111,8 +111,9 @@ def run_json(argv, env=None):
     return json.loads(out.stdout)
 
 
-def modelwire_case(a, server, rows, c):
+def modelwire_case(a, server, rows, c, compression):
     doc = run_json([a.modelwire_load, "--server", server.address, "--rows", str(rows), "--concurrency", str(c),
+                    "--compression", compression,
                     "--warmup", str(a.warmup), "--duration", str(a.duration), "--cpu-pid", str(server.pid), "--json"])
     step, conf = doc["steps"][0], doc["configuration"]
     return dict(throughput=step["throughput"], p50=step["latency"]["p50Ms"], p99=step["latency"]["p99Ms"],
@@ -178,12 +179,23 @@ def main():
     p.add_argument("--load-limit", type=float, default=1.0, help="wait for the 1-minute load to drop below this")
     p.add_argument("--load-patience", type=float, default=30, help="seconds to wait for it")
     p.add_argument("--json", help="write every result here")
+    p.add_argument("--previous", help="results of an earlier run (its --json) to merge into the table, e.g. other systems")
     a = p.parse_args()
     systems = a.systems.split(",")
     rows_list = [int(x) for x in a.rows.split(",")]
     conc_list = [int(x) for x in a.concurrency.split(",")]
     results = {}  # (system, rows, c) -> dict
     sizes = {}
+    if a.previous:
+        with open(a.previous) as f:
+            previous = json.load(f)
+        for key, value in previous.get("results", {}).items():
+            s, r, c = key.split("/")
+            results[(s, int(r), int(c))] = value
+        sizes = {int(k): tuple(v) for k, v in previous.get("sizes", {}).items()}
+        for s in previous.get("systems", []):
+            if s not in systems:
+                systems.insert(0, s) if s == "modelwire" else systems.append(s)
     py = os.path.join(HERE, "python")
     work = tempfile.mkdtemp(prefix="modelwire-bench-")
 
@@ -198,7 +210,7 @@ def main():
         summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items() if k != "server_timings"}
         print(f"bench: {system} rows={rows} c={c}: {summary}", file=sys.stderr, flush=True)
 
-    if "modelwire" in systems or "echo" in systems:
+    if "modelwire" in systems or "modelwire-zlib" in systems or "echo" in systems:
         server = Server("modelwire", [a.modelwire_server, "--port", "0", "--repository", os.path.join(work, "repo"),
                                       "--log-level", "error"])
         try:
@@ -209,9 +221,11 @@ def main():
                 doc = run_json([a.modelwire_load, "--server", server.address, "--rows", str(rows), "--calls", "1",
                                 "--concurrency", "1", "--warmup", "0", "--json"])
                 sizes[rows] = (int(doc["configuration"]["requestBytes"]), int(doc["configuration"]["responseBytes"]))
-                if "modelwire" in systems:
-                    for c in conc_list:
-                        case("modelwire", rows, c, lambda: modelwire_case(a, server, rows, c))
+                for c in conc_list:
+                    if "modelwire" in systems:
+                        case("modelwire", rows, c, lambda: modelwire_case(a, server, rows, c, "off"))
+                    if "modelwire-zlib" in systems:
+                        case("modelwire-zlib", rows, c, lambda: modelwire_case(a, server, rows, c, "on"))
         finally:
             server.stop()
 
@@ -264,20 +278,25 @@ def main():
         finally:
             server.stop()
 
-    print(report(results, systems, rows_list, conc_list, sizes, a))
+    order = [s for s in NAMES if s in systems]
+    print(report(results, order, rows_list, conc_list, sizes, a))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({f"{s}/{r}/{c}": v for (s, r, c), v in results.items()}, f, indent=1, default=str)
+            json.dump({"systems": order, "sizes": sizes,
+                       "results": {f"{s}/{r}/{c}": v for (s, r, c), v in results.items()}}, f, indent=1, default=str)
 
 
-NAMES = {"modelwire": "Modelwire", "echo": "echo ceiling (C)", "grpc-swift": "gRPC-Swift 2",
+NAMES = {"modelwire": "Modelwire", "modelwire-zlib": "Modelwire, zlib on (client default)", "echo": "echo ceiling (C)", "grpc-swift": "gRPC-Swift 2",
          "grpc-python": "grpcio (Python)", "flask": "Flask app.run", "gunicorn": "Flask + gunicorn -w 2"}
 
 
 def report(results, systems, rows_list, conc_list, sizes, a):
     lines = [f"Each case: {a.warmup:g} s warm-up, then {a.duration:g} s measured; closed loop. "
              "CPU = seconds of CPU over the measured window (server / load generator). "
-             "Ratios are Modelwire/peer: throughput ×(higher is better), p50 and p99 ×(lower is better).", ""]
+             "Ratios are Modelwire/peer: throughput ×(higher is better), p50 and p99 ×(lower is better). "
+             "Modelwire = release build, default server, modelwire-load with 2 multiplexed connections and compression off; "
+             "gRPC-Swift 2 = release build, default configuration (one HTTP/2 connection); "
+             "all load generators are closed loops (wrk for Flask).", ""]
     lines.append("| system | rows | c | calls/s | p50 ms | p99 ms | CPU srv/load s | load | MW/peer calls/s | MW/peer p50 | MW/peer p99 |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for rows in rows_list:
