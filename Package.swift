@@ -66,7 +66,7 @@ let package = Package(
                           path: "Sources/modelwire", swiftSettings: strict),
         .executableTarget(name: "modelwire-load",
                           dependencies: ["ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData", argumentParser,
-                                         logging, .product(name: "Histogram", package: "hdrhistogram-swift")],
+                                         logging, .product(name: "Histogram", package: "hdrhistogram-swift"), nioCore, nioPosix],
                           path: "Sources/modelwire-load", swiftSettings: strict),
 
         // Tests: one target per library.

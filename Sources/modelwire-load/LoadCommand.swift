@@ -4,6 +4,8 @@ import Logging
 import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
+import NIOCore
+import NIOPosix
 
 /// `modelwire-load`: drives Predict calls at a Modelwire server and reports latency percentiles,
 /// throughput, errors and the server's own per-call timings. Wiring only: the loops, the
@@ -104,10 +106,17 @@ struct LoadCommand: AsyncParsableCommand {
     @Flag(help: "Print the results as JSON on stdout (the table goes to stderr).")
     var json = false
 
+    @Option(help: ArgumentHelp("""
+        Where the tool's tasks run: loop = on the client's single event-loop thread (no thread hop per \
+        call); global = Swift's global pool with the client on NIO's shared loops (what an app gets by default).
+        """, valueName: "loop|global"))
+    var executor: ExecutorChoice = .loop
+
     @Option(help: "Client log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: Logger.Level = .error
 
     enum OnOff: String, ExpressibleByArgument, Sendable { case on, off }
+    enum ExecutorChoice: String, ExpressibleByArgument, Sendable { case loop, global }
 
     func validate() throws {
         do { _ = try Endpoint(parsing: self.server) } catch { throw ValidationError("--server: \(error.message)") }
@@ -141,10 +150,17 @@ struct LoadCommand: AsyncParsableCommand {
             $0.defaultTimeout = .milliseconds(Int64(self.timeout * 1000))
         }
         let report = Report(toStandardError: self.json)
-        let client = try ModelwireClient(endpoints: [self.server], configuration: configuration, logger: logger)
+        let group: MultiThreadedEventLoopGroup = self.executor == .loop
+            ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : .singleton
+        let client = try ModelwireClient(endpoints: [self.server], configuration: configuration, eventLoopGroup: group,
+                                         logger: logger)
+        let preferred: EventLoopTaskExecutor? = self.executor == .loop ? EventLoopTaskExecutor(eventLoop: group.next()) : nil
         do {
-            let (steps, sizes) = try await self.runSteps(client: client, report: report)
+            let (steps, sizes) = try await withTaskExecutorPreference(preferred) {
+                try await self.runSteps(client: client, report: report)
+            }
             await client.shutdown()
+            if self.executor == .loop { try? await group.shutdownGracefully() }
             if self.json {
                 print(try Report.json(configuration: self.configurationSummary.merging(sizes) { $1 }, steps: steps))
             }
