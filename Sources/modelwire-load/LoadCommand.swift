@@ -110,7 +110,7 @@ struct LoadCommand: AsyncParsableCommand {
         Where the tool's tasks run: loop = on the client's single event-loop thread (no thread hop per \
         call); global = Swift's global pool with the client on NIO's shared loops (what an app gets by default).
         """, valueName: "loop|global"))
-    var executor: ExecutorChoice = .loop
+    var executor: ExecutorChoice = .global
 
     @Option(help: "Client log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: Logger.Level = .error

@@ -113,7 +113,7 @@ def run_json(argv, env=None):
 
 def modelwire_case(a, server, rows, c, compression):
     doc = run_json([a.modelwire_load, "--server", server.address, "--rows", str(rows), "--concurrency", str(c),
-                    "--compression", compression,
+                    "--compression", compression, "--executor", a.modelwire_executor,
                     "--warmup", str(a.warmup), "--duration", str(a.duration), "--cpu-pid", str(server.pid), "--json"])
     step, conf = doc["steps"][0], doc["configuration"]
     return dict(throughput=step["throughput"], p50=step["latency"]["p50Ms"], p99=step["latency"]["p99Ms"],
@@ -171,6 +171,7 @@ def main():
     p.add_argument("--echo-load", required=True)
     p.add_argument("--python", required=True)
     p.add_argument("--grpc-python-gen", required=True)
+    p.add_argument("--modelwire-executor", default="global", help="modelwire-load --executor (global or loop)")
     p.add_argument("--systems", default="modelwire,echo,grpc-swift,grpc-python,flask,gunicorn")
     p.add_argument("--rows", default="1,32")
     p.add_argument("--concurrency", default="1,16,64")
@@ -186,6 +187,7 @@ def main():
     conc_list = [int(x) for x in a.concurrency.split(",")]
     results = {}  # (system, rows, c) -> dict
     sizes = {}
+    shown = list(systems)
     if a.previous:
         with open(a.previous) as f:
             previous = json.load(f)
@@ -193,9 +195,7 @@ def main():
             s, r, c = key.split("/")
             results[(s, int(r), int(c))] = value
         sizes = {int(k): tuple(v) for k, v in previous.get("sizes", {}).items()}
-        for s in previous.get("systems", []):
-            if s not in systems:
-                systems.insert(0, s) if s == "modelwire" else systems.append(s)
+        shown = list(dict.fromkeys(systems + previous.get("systems", [])))  # the report shows both; only `systems` run
     py = os.path.join(HERE, "python")
     work = tempfile.mkdtemp(prefix="modelwire-bench-")
 
@@ -278,7 +278,7 @@ def main():
         finally:
             server.stop()
 
-    order = [s for s in NAMES if s in systems]
+    order = [s for s in NAMES if s in shown]
     print(report(results, order, rows_list, conc_list, sizes, a))
     if a.json:
         with open(a.json, "w") as f:
@@ -294,7 +294,7 @@ def report(results, systems, rows_list, conc_list, sizes, a):
     lines = [f"Each case: {a.warmup:g} s warm-up, then {a.duration:g} s measured; closed loop. "
              "CPU = seconds of CPU over the measured window (server / load generator). "
              "Ratios are Modelwire/peer: throughput ×(higher is better), p50 and p99 ×(lower is better). "
-             "Modelwire = release build, default server, modelwire-load with 2 multiplexed connections and compression off; "
+             f"Modelwire = release build, default server, modelwire-load with 2 multiplexed connections, compression off, --executor {a.modelwire_executor}; "
              "gRPC-Swift 2 = release build, default configuration (one HTTP/2 connection); "
              "all load generators are closed loops (wrk for Flask).", ""]
     lines.append("| system | rows | c | calls/s | p50 ms | p99 ms | CPU srv/load s | load | MW/peer calls/s | MW/peer p50 | MW/peer p99 |")
