@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import BenchMessages
 import BenchProto
 import GRPCCore
@@ -23,6 +26,7 @@ struct GRPCBenchServer: AsyncParsableCommand {
             group.addTask { try await server.serve() }
             if let address = try await server.listeningAddress?.ipv4 {
                 print("grpc-bench-server listening on \(address.host):\(address.port)")
+                fflush(nil)  // all streams: stdout is a pipe or a file here, fully buffered
             }
         }
     }
