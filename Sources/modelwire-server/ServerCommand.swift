@@ -54,6 +54,11 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        // Keep large message buffers (a 1024-row predict is ~400 KB) on the heap: with glibc's
+        // defaults each one is an mmap/munmap or a heap trim, and the page faults cost ~10x the
+        // encode+decode itself (tools/bench-codec measures both; the same values are set there).
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
         let settings = try ServerSettings(command: self)
         let level = Logger.Level(rawValue: settings.string("log-level") ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
@@ -75,3 +80,7 @@ struct ServerCommand: AsyncParsableCommand {
         try await group.run()
     }
 }
+
+/// glibc's `int mallopt(int param, int value)` from <malloc.h>, which the Glibc module does not export.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
