@@ -15,8 +15,11 @@ public enum CompressionError: Error, Hashable, Sendable {
 /// zlib (RFC 1950) compression of frame payloads, with limits enforced while inflating.
 public enum Zlib {
     /// The most bytes `compress` can produce for `count` input bytes.
+    ///
+    /// zlib's `deflateBound` for non-default window and memory levels (stored blocks in the worst case, plus the
+    /// 6-byte zlib wrapper), a little above `compressBound`, which only holds for the default levels.
     public static func compressBound(_ count: Int) -> Int {
-        Int(CModelwireZlib.compressBound(uLong(count)))
+        count + (count + 7) / 8 + (count + 63) / 64 + 5 + 6
     }
 
     /// Compresses `source` into `destination`, which must hold `compressBound(source.count)` bytes.
@@ -29,10 +32,13 @@ public enum Zlib {
         precondition(destination.count >= compressBound(source.count), "destination smaller than compressBound")
         var written = uLongf(destination.count)
         var empty: UInt8 = 0
+        // The smallest window that covers the input (9...15 bits) and a hash table to match.
+        let windowBits = Int32(min(15, max(9, Int.bitWidth - max(source.count - 1, 1).leadingZeroBitCount)))
         let rc = withUnsafeMutablePointer(to: &empty) { emptyPointer in
-            compress2(
-                destination.baseAddress!.assumingMemoryBound(to: Bytef.self), &written,
-                source.baseAddress?.assumingMemoryBound(to: Bytef.self) ?? UnsafePointer(emptyPointer), uLong(source.count), level)
+            CModelwireZlib_compress(
+                destination.baseAddress!.assumingMemoryBound(to: UInt8.self), &written,
+                source.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyPointer), uLong(source.count), level,
+                windowBits, max(1, windowBits - 7))
         }
         guard rc == Z_OK else { throw .zlibFailure(rc) }
         return Int(written)

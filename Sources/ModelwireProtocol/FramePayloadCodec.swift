@@ -39,6 +39,10 @@ public struct FramePayloadCodec: Sendable, Hashable {
                     write(out.baseAddress!)
                     count = size
                 }
+                guard Self.worthCompressing(plain) else {
+                    buffer.writeBytes(plain)
+                    return (size, false)
+                }
                 let bound = Zlib.compressBound(size)
                 var compressedLength = 0
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
@@ -61,6 +65,21 @@ public struct FramePayloadCodec: Sendable, Hashable {
         if sent.compressed { allFlags.insert(.compressed) }
         buffer.setInteger(allFlags.rawValue, at: headerIndex + 4)
         buffer.setInteger(UInt32(sent.length), at: headerIndex + 16)
+    }
+
+    /// Whether compressing `plain` is likely to pay: payloads of several KiB are first probed by
+    /// compressing their first KiB, and sent plain when that saves less than 10% (random float
+    /// features barely compress, and zlib would spend far longer on them than the network saves).
+    static func worthCompressing(_ plain: [UInt8]) -> Bool {
+        let probe = 1024
+        guard plain.count >= 8 * probe else { return true }
+        var scratch = [UInt8](repeating: 0, count: Zlib.compressBound(probe))
+        let compressed = plain.withUnsafeBytes { source in
+            scratch.withUnsafeMutableBytes { destination in
+                (try? Zlib.compress(UnsafeRawBufferPointer(rebasing: source[0..<probe]), into: destination)) ?? probe
+            }
+        }
+        return compressed * 10 < probe * 9
     }
 
     /// Decodes the payload of `frame` as an `M`, inflating it first when it is compressed.

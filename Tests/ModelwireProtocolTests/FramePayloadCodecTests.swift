@@ -28,6 +28,15 @@ import Testing
         #expect(largeDecoded == Self.request(rows: 64))
     }
 
+    @Test func incompressiblePayloadsAreSentPlainAfterAProbe() throws {
+        var generator = SystemRandomNumberGenerator()
+        let random = V1.PredictRequest(model: V1.ModelRef(name: "m"),
+                                       inputs: V1.Tensor(columns: 100, values: (0..<6400).map { _ in Float.random(in: -1...1, using: &generator) }))
+        let (frame, decoded) = try Self.roundTrip(random, codec: FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true))
+        #expect(!frame.flags.contains(.compressed))
+        #expect(decoded == random)
+    }
+
     @Test func noCompressionWhenThePeerDoesNotAcceptIt() throws {
         let codec = FramePayloadCodec(limits: .defaults, peerAcceptsZlib: false)
         let (frame, _) = try Self.roundTrip(Self.request(rows: 64), codec: codec)
