@@ -369,8 +369,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             default:
                 fail(id, ModelwireError(.unimplemented, "method \(method) is not served"))
             }
-        } catch let error as ModelwireError {
-            fail(id, error)
+        } catch let error as any ModelwireErrorConvertible {
+            if !(error is ModelwireError) { logger.error("call \(id) (\(method)) failed: \(error)") }
+            fail(id, error.modelwireError)
         } catch {
             logger.error("call \(id) (\(method)) failed: \(error)")
             fail(id, ModelwireError(.internal, "the call failed on the server (see its log)"))
@@ -390,6 +391,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             let mapped = result.mapError { error -> ModelwireError in
                 if let error = error as? ModelwireError { return error }
                 logger.error("call \(id) failed: \(error)")
+                if let error = error as? any ModelwireErrorConvertible { return error.modelwireError }
                 return ModelwireError(.internal, "the call failed on the server (see its log)")
             }
             bound.value.finish(id, mapped)

@@ -1,13 +1,23 @@
 import Foundation
 import Glibc
+import ModelwireCodec
+import ModelwireProtocol
 
 /// Crash-safe file operations: a reader sees the old or the new content, never a torn one.
 enum DurableFiles {
-    struct Failure: Error, CustomStringConvertible {
+    /// A failed file operation. Callers see `resource_exhausted` for a full disk, `internal` otherwise
+    /// (the path and errno are logged, not sent).
+    struct Failure: Error, CustomStringConvertible, ModelwireErrorConvertible {
         let operation: String
         let path: String
         let errno: Int32
         var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+
+        var modelwireError: ModelwireError {
+            errno == ENOSPC || errno == EDQUOT
+                ? ModelwireError(.resourceExhausted, "the model repository's disk is full", retryAfterMilliseconds: 60_000)
+                : ModelwireError(.internal, "a repository file operation failed (see the server log)")
+        }
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename, fsync the directory.
