@@ -41,26 +41,7 @@ enum DataInput {
 
     /// Reads a whole file, or stdin for `-`.
     static func text(path: String) throws -> String {
-        if path == "-" {
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let n = read(STDIN_FILENO, &chunk, chunk.count)
-                if n <= 0 { break }
-                bytes += chunk[0..<n]
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        guard let file = fopen(path, "rb") else { throw CLIError("cannot read \(path)") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: try readFile(path), as: UTF8.self)
     }
 
     /// Feature rows for predict from CSV text with a header, in the model's column order.

@@ -164,9 +164,12 @@ extension ModelwireCommand {
     }
 }
 
+/// The bytes of a file, or of stdin for `-`.
 func readFile(_ path: String) throws -> [UInt8] {
-    guard let file = fopen(path, "rb") else { throw CLIError("cannot read \(path)") }
-    defer { fclose(file) }
+    guard let file = path == "-" ? fdopen(STDIN_FILENO, "rb") : fopen(path, "rb") else {
+        throw CLIError("cannot read \(path)")
+    }
+    defer { if path != "-" { fclose(file) } }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
