@@ -82,7 +82,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ModelwireEndToEndTests",
                     dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
-                                   "modelwire-server", "modelwire-load", logging, nioCore],
+                                   "modelwire-server", "modelwire-load", logging, nioCore, nioPosix],
                     swiftSettings: strict),
     ]
 )

@@ -5,15 +5,16 @@ public import NIOCore
 
 /// Where a call's responses go. Completed exactly once, on the event loop.
 public enum ResponseSink: Sendable {
-    /// A single response (unary and client-streaming calls): resumed with the final MESSAGE frame or an error.
-    case continuation(CheckedContinuation<Frame, any Error>)
+    /// A single response (unary and client-streaming calls): completed with the final MESSAGE frame
+    /// or an error, on the event loop (callbacks run there, without a hop).
+    case promise(EventLoopPromise<Frame>)
     /// Every response frame of a call, then the end (server streaming; client streaming uploads).
     case stream(AsyncThrowingStream<Frame, any Error>.Continuation)
 
     func deliver(_ frame: Frame, final: Bool) {
         switch self {
-        case .continuation(let c):
-            c.resume(returning: frame)
+        case .promise(let p):
+            p.succeed(frame)
         case .stream(let c):
             c.yield(frame)
             if final { c.finish() }
@@ -22,7 +23,7 @@ public enum ResponseSink: Sendable {
 
     func fail(_ error: ModelwireError) {
         switch self {
-        case .continuation(let c): c.resume(throwing: error)
+        case .promise(let p): p.fail(error)
         case .stream(let c): c.finish(throwing: error)
         }
     }
@@ -81,6 +82,12 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     private let coalesceFlushes: Bool
     /// A deferred flush is queued on the event loop.
     private var flushPending = false
+    /// Flushes asked for since the last real one.
+    private var flushesDeferred = 0
+    /// With `coalesceFlushes`, at most this many calls wait for one write: past it the frames
+    /// leave at once, so the server starts on the first calls of a burst while the rest are
+    /// still being encoded (a pipeline, instead of the two sides taking turns).
+    static let maxDeferredFlushes = 32
 
     /// Creates a handler.
     /// - Parameters:
@@ -291,7 +298,9 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     /// leave in one `write` syscall instead of one each (under concurrency that syscall was the
     /// client's largest cost; a lone call only waits for the rest of the current loop tick).
     public func flush(context: ChannelHandlerContext) {
-        guard self.coalesceFlushes else {
+        self.flushesDeferred &+= 1
+        guard self.coalesceFlushes, self.flushesDeferred < Self.maxDeferredFlushes else {
+            self.flushesDeferred = 0
             context.flush()
             return
         }
@@ -301,6 +310,8 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
         context.eventLoop.execute {
             let (handler, context) = bound.value
             handler.flushPending = false
+            guard handler.flushesDeferred > 0 else { return }
+            handler.flushesDeferred = 0
             context.flush()
         }
     }

@@ -41,34 +41,54 @@ extension Connection {
         return id
     }
 
-    /// A unary call: one REQUEST, one response frame.
+    /// Starts a unary call: one REQUEST, one response frame. Encodes on the calling thread and
+    /// hands the frame to the channel; called on the connection's event loop, the write and,
+    /// later, the completion happen on that thread with no hop.
+    /// - Returns: The call id (0 when the call failed before it got one) and the final MESSAGE
+    ///   frame (payload still encoded), completed on the event loop; a failure before the request
+    ///   left is a `NotSent`.
+    /// - Important: The pool reserved capacity for this call; it is released on every path.
+    func startUnary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request,
+                                               deadline: Deadline) -> (callID: UInt32, response: EventLoopFuture<Frame>) {
+        let channel = self.channel
+        let response = channel.eventLoop.makePromise(of: Frame.self)
+        response.futureResult.whenComplete { _ in self.release() }
+        let id: UInt32
+        let timeout: Deadline.Remaining
+        let frame: ByteBuffer
+        do {
+            timeout = try deadline.remaining()
+            id = try self.callID()
+            frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
+                                    timeoutMilliseconds: timeout.wireMilliseconds)
+        } catch {
+            response.fail(error)
+            return (0, response.futureResult)
+        }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            response.fail(NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)")))
+        }
+        channel.writeAndFlush(
+            ClientRequest.start(callID: id, shape: .unary, frame: frame, timeout: timeout.timeAmount, sink: .promise(response)),
+            promise: written)
+        return (id, response.futureResult)
+    }
+
+    /// A unary call from a task: cancelling the task cancels the call (CANCEL is sent).
     /// - Returns: The final MESSAGE frame (its payload still encoded).
-    /// - Important: The pool reserved capacity for this call; it is released here on every path.
+    /// - Important: The pool reserved capacity for this call; it is released on every path.
     func unary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request,
                                           deadline: Deadline) async throws -> Frame {
-        defer { self.release() }
-        let timeout = try deadline.remaining()
-        let id = try self.callID()
-        let frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
-                                    timeoutMilliseconds: timeout.wireMilliseconds)
-        let channel = self.channel
+        if Task.isCancelled {
+            self.release()
+            throw ModelwireError(.cancelled, "call cancelled")
+        }
+        let (id, response) = self.startUnary(method, request, deadline: deadline)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Frame, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: ModelwireError(.cancelled, "call cancelled"))
-                    return
-                }
-                let promise = channel.eventLoop.makePromise(of: Void.self)
-                promise.futureResult.whenFailure { error in
-                    continuation.resume(throwing: NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)")))
-                }
-                channel.writeAndFlush(
-                    ClientRequest.start(callID: id, shape: .unary, frame: frame, timeout: timeout.timeAmount,
-                                        sink: .continuation(continuation)),
-                    promise: promise)
-            }
+            try await response.get()
         } onCancel: {
-            channel.writeAndFlush(ClientRequest.cancel(callID: id), promise: nil)
+            if id != 0 { self.cancel(callID: id) }
         }
     }
 

@@ -54,7 +54,8 @@ final class ConnectionPool: Sendable {
 
     private let state: Mutex<State>
     private let configuration: ModelwireClient.Configuration
-    private let group: any EventLoopGroup
+    /// Where connections run.
+    let group: any EventLoopGroup
     private let logger: Logger
 
     init(endpoints: [Endpoint], configuration: ModelwireClient.Configuration, group: any EventLoopGroup, logger: Logger) {
@@ -80,6 +81,30 @@ final class ConnectionPool: Sendable {
                 continue
             }
             if let connection = try await self.use(pick, limit: limit) { return connection }
+        }
+    }
+
+    /// A live connection with room for one more call, reserved (round-robin, as `connection`
+    /// picks), without waiting or connecting; nil when the caller must take the async path.
+    func readyConnection() -> Connection? {
+        self.state.withLock { state -> Connection? in
+            guard !state.closed else { return nil }
+            let now = ContinuousClock.now
+            let count = state.endpoints.count
+            for step in 0..<count {
+                let e = (state.nextEndpoint + step) % count
+                if let until = state.endpoints[e].ejectedUntil, until > now { continue }
+                let slotCount = state.endpoints[e].slots.count
+                for slotStep in 0..<slotCount {
+                    let s = (state.endpoints[e].nextSlot + slotStep) % slotCount
+                    guard let connection = state.endpoints[e].slots[s].connection, connection.isUsable,
+                          connection.tryReserve() else { continue }
+                    state.nextEndpoint = (e + 1) % count
+                    state.endpoints[e].nextSlot = (s + 1) % slotCount
+                    return connection
+                }
+            }
+            return nil
         }
     }
 

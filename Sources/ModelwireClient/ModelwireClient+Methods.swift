@@ -1,4 +1,5 @@
 public import ModelwireCodec
+public import NIOCore
 import ModelwireProtocol
 
 /// One typed method per modelwire.v1 call. Each throws `ModelwireError` with the call's status.
@@ -12,6 +13,17 @@ extension ModelwireClient {
     /// - Returns: Class ids and names (classification) or values (regression), with scores on request.
     public func predict(_ request: V1.PredictRequest, options: CallOptions = .defaults) async throws -> V1.PredictResponse {
         try await self.unary(.predict, request, as: V1.PredictResponse.self, options: options)
+    }
+
+    /// `predict` for callers that live on NIO event loops (load generators, proxies): no Swift
+    /// task per call. On a connected client with room, the request is encoded on the calling
+    /// thread and the response decoded on the connection's event loop, where the future
+    /// completes; called from that loop, a call costs no thread hop at all. Deadlines, retries
+    /// and errors are those of the async `predict` (which it falls back to while connecting).
+    public func predictOnEventLoop(_ request: V1.PredictRequest, options: CallOptions = .defaults)
+        -> EventLoopFuture<V1.PredictResponse>
+    {
+        self.unaryOnEventLoop(.predict, request, as: V1.PredictResponse.self, options: options)
     }
 
     /// Runs a model on rows: `rows` of `columns` values each, flat and row-major.

@@ -96,15 +96,59 @@ public final class ModelwireClient: Sendable {
 
     /// A unary call with deadline, cancellation and retries.
     func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
-        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions
+        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline? = nil
     ) async throws -> Response {
         let descriptor = Self.descriptor(method)
-        let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
+        let deadline = deadline ?? self.deadline(options)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
             let frame = try await connection.unary(descriptor, request, deadline: deadline)
             return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
         }
+    }
+
+    /// The event-loop form of `unary`: on a ready connection with room, the call starts on the
+    /// calling thread and completes on the connection's event loop, decoded there, with no task
+    /// and no hop; otherwise (connecting, every connection full, the request never sent) it
+    /// continues as the async call, with its waits and retries, under the same deadline.
+    func unaryOnEventLoop<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions
+    ) -> EventLoopFuture<Response> {
+        let deadline = self.deadline(options)
+        guard let connection = self.pool.readyConnection() else {
+            return self.unaryInTask(method, request, as: Response.self, options: options, deadline: deadline,
+                                    on: self.pool.group.any())
+        }
+        let codec = connection.receiveCodec
+        let eventLoop = connection.channel.eventLoop
+        let result = eventLoop.makePromise(of: Response.self)
+        connection.startUnary(Self.descriptor(method), request, deadline: deadline).response.whenComplete { outcome in
+            switch outcome {
+            case .success(let frame):
+                result.completeWith(Result { try Self.decode(frame, as: Response.self, codec: codec) })
+            case .failure(is NotSent):
+                result.completeWith(self.unaryInTask(method, request, as: Response.self, options: options,
+                                                     deadline: deadline, on: eventLoop))
+            case .failure(let error):
+                result.fail(error)
+            }
+        }
+        return result.futureResult
+    }
+
+    private func unaryInTask<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Response> {
+        let promise = eventLoop.makePromise(of: Response.self)
+        promise.completeWithTask {
+            try await self.unary(method, request, as: Response.self, options: options, deadline: deadline)
+        }
+        return promise.futureResult
+    }
+
+    private func deadline(_ options: CallOptions) -> Deadline {
+        Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
     }
 
     /// Opens a server-streaming call (retried only while opening).

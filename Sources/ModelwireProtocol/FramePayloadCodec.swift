@@ -20,9 +20,9 @@ public struct FramePayloadCodec: Sendable, Hashable {
 
     /// Appends a frame carrying `message` to `buffer`.
     ///
-    /// The message is packed directly after the header. When compression is negotiated and the
-    /// encoding is at least `limits.compressionThresholdBytes`, it is zlib-compressed instead,
-    /// unless that would not make it smaller.
+    /// The message is packed directly after the header. When compression is negotiated, the
+    /// encoding is at least `limits.compressionThresholdBytes` and looks compressible
+    /// (`Compressibility`), it is replaced by its zlib compression, unless that is not smaller.
     /// - Throws: `CodecError.embeddedNUL` for strings protobuf-c cannot carry; nothing is written then.
     public func writeFrame<M: ProtobufMessage>(
         _ message: M, kind: Frame.Kind, flags: Frame.Flags = [], method: UInt16 = 0, callID: UInt32 = 0,
@@ -34,52 +34,30 @@ public struct FramePayloadCodec: Sendable, Hashable {
         let sent: (length: Int, compressed: Bool) = try message.withSerialization { size, write in
             buffer.writeFrameHeader(kind: kind, flags: [], method: method, callID: callID,
                                     timeoutMilliseconds: timeoutMilliseconds, payloadLength: 0)
-            if compress && size >= threshold {
-                let plain = [UInt8](unsafeUninitializedCapacity: size) { out, count in
-                    write(out.baseAddress!)
-                    count = size
-                }
-                guard Self.worthCompressing(plain) else {
-                    buffer.writeBytes(plain)
-                    return (size, false)
-                }
-                let bound = Zlib.compressBound(size)
-                var compressedLength = 0
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
-                    compressedLength = plain.withUnsafeBytes { (try? Zlib.compress($0, into: out)) ?? Int.max }
-                    return compressedLength < size ? compressedLength : 0
-                }
-                if compressedLength < size { return (compressedLength, true) }
-                buffer.writeBytes(plain)
-                return (size, false)
+            guard size > 0 else { return (0, false) }
+            let payloadIndex = buffer.writerIndex
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                write(out.baseAddress!)
+                return size
             }
-            if size > 0 {
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-                    write(out.baseAddress!)
-                    return size
+            guard compress, size >= threshold else { return (size, false) }
+            let offset = payloadIndex - buffer.readerIndex
+            let compressed: [UInt8]? = buffer.withUnsafeReadableBytes { readable in
+                let plain = UnsafeRawBufferPointer(rebasing: readable[offset...])
+                guard Compressibility.isWorthCompressing(plain) else { return nil }
+                return [UInt8](unsafeUninitializedCapacity: Zlib.compressBound(size)) { out, count in
+                    count = (try? Zlib.compress(plain, into: UnsafeMutableRawBufferPointer(out))) ?? 0
                 }
             }
-            return (size, false)
+            guard let compressed, !compressed.isEmpty, compressed.count < size else { return (size, false) }
+            buffer.moveWriterIndex(to: payloadIndex)
+            buffer.writeBytes(compressed)
+            return (compressed.count, true)
         }
         var allFlags = flags
         if sent.compressed { allFlags.insert(.compressed) }
         buffer.setInteger(allFlags.rawValue, at: headerIndex + 4)
         buffer.setInteger(UInt32(sent.length), at: headerIndex + 16)
-    }
-
-    /// Whether compressing `plain` is likely to pay: payloads of several KiB are first probed by
-    /// compressing their first KiB, and sent plain when that saves less than a quarter (random float
-    /// features save ~10%, and zlib spends far longer on them than sending the bytes costs).
-    static func worthCompressing(_ plain: [UInt8]) -> Bool {
-        let probe = 1024
-        guard plain.count >= 8 * probe else { return true }
-        var scratch = [UInt8](repeating: 0, count: Zlib.compressBound(probe))
-        let compressed = plain.withUnsafeBytes { source in
-            scratch.withUnsafeMutableBytes { destination in
-                (try? Zlib.compress(UnsafeRawBufferPointer(rebasing: source[0..<probe]), into: destination)) ?? probe
-            }
-        }
-        return compressed * 4 < probe * 3
     }
 
     /// Decodes the payload of `frame` as an `M`, inflating it first when it is compressed.

@@ -107,16 +107,21 @@ struct LoadCommand: AsyncParsableCommand {
     var json = false
 
     @Option(help: ArgumentHelp("""
-        Where the tool's tasks run: loop = on the client's single event-loop thread (no thread hop per \
-        call); global = Swift's global pool with the client on NIO's shared loops (what an app gets by default).
-        """, valueName: "loop|global"))
-    var executor: ExecutorChoice = .global
+        How closed-loop workers call the client: event-loop = ModelwireClient.predictOnEventLoop, \
+        each worker a chain of callbacks on the client's single event-loop thread (no task, no thread \
+        hop per call); async = a Swift task per worker awaiting ModelwireClient.predict on Swift's \
+        global pool, the client on NIO's shared loops (what an app gets by default). Open loop always uses async.
+        """, valueName: "event-loop|async"))
+    var api: API = .eventLoop
 
     @Option(help: "Client log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: Logger.Level = .error
 
     enum OnOff: String, ExpressibleByArgument, Sendable { case on, off }
-    enum ExecutorChoice: String, ExpressibleByArgument, Sendable { case loop, global }
+    enum API: String, ExpressibleByArgument, Sendable {
+        case eventLoop = "event-loop"
+        case async
+    }
 
     func validate() throws {
         do { _ = try Endpoint(parsing: self.server) } catch { throw ValidationError("--server: \(error.message)") }
@@ -150,17 +155,15 @@ struct LoadCommand: AsyncParsableCommand {
             $0.defaultTimeout = .milliseconds(Int64(self.timeout * 1000))
         }
         let report = Report(toStandardError: self.json)
-        let group: MultiThreadedEventLoopGroup = self.executor == .loop
+        let group: MultiThreadedEventLoopGroup = self.api == .eventLoop
             ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : .singleton
         let client = try ModelwireClient(endpoints: [self.server], configuration: configuration, eventLoopGroup: group,
                                          logger: logger)
-        let preferred: EventLoopTaskExecutor? = self.executor == .loop ? EventLoopTaskExecutor(eventLoop: group.next()) : nil
+        let driver: ClosedLoop.Driver = self.api == .eventLoop ? .eventLoop(group.next()) : .tasks
         do {
-            let (steps, sizes) = try await withTaskExecutorPreference(preferred) {
-                try await self.runSteps(client: client, report: report)
-            }
+            let (steps, sizes) = try await self.runSteps(client: client, driver: driver, report: report)
             await client.shutdown()
-            if self.executor == .loop { try? await group.shutdownGracefully() }
+            if self.api == .eventLoop { try? await group.shutdownGracefully() }
             if self.json {
                 print(try Report.json(configuration: self.configurationSummary.merging(sizes) { $1 }, steps: steps))
             }
@@ -172,7 +175,7 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     /// Runs every step; returns the results and the request/response sizes of the first call.
-    private func runSteps(client: ModelwireClient, report: Report) async throws -> ([StepResult], [String: String]) {
+    private func runSteps(client: ModelwireClient, driver: ClosedLoop.Driver, report: Report) async throws -> ([StepResult], [String: String]) {
         if self.trainReference {
             report.note("training the reference net (\(self.trainRows) synthetic rows, \(self.trainEpochs) epochs) as \(self.model)...")
             let version = try await ReferenceModel.train(client: client, model: self.model, rows: self.trainRows,
@@ -213,7 +216,8 @@ struct LoadCommand: AsyncParsableCommand {
         } else {
             for concurrency in try Self.integers(self.concurrency ?? "16") {
                 let load = Self.loadAverage()
-                let m = await ClosedLoop.run(client: client, workload: workload, concurrency: concurrency, plan: plan, cpu: cpu)
+                let m = await ClosedLoop.run(client: client, workload: workload, concurrency: concurrency, plan: plan,
+                                             driver: driver, cpu: cpu)
                 let result = StepResult(mode: "closed", concurrency: concurrency, rate: nil, arrivals: nil,
                                         connections: self.connections, rows: workload.rows, compression: self.compression == .on,
                                         load: load, measurement: m)
@@ -227,7 +231,7 @@ struct LoadCommand: AsyncParsableCommand {
     private var configurationSummary: [String: String] {
         ["server": self.server, "model": self.model, "version": self.version.map(String.init) ?? "latest",
          "rows": "\(self.rows)", "data": self.data ?? "random", "compression": self.compression.rawValue,
-         "connections": "\(self.connections)", "warmupSeconds": "\(self.warmup)",
+         "connections": "\(self.connections)", "api": self.api.rawValue, "warmupSeconds": "\(self.warmup)",
          "length": self.calls.map { "\($0) calls" } ?? "\(self.duration) s", "seed": "\(self.seed)"]
     }
 

@@ -27,6 +27,13 @@ struct Recorder: Sendable {
         if let timings = response.timings { self.server.record(timings) }
     }
 
+    mutating func record(_ outcome: Result<V1.PredictResponse, any Error>, nanoseconds: UInt64) {
+        switch outcome {
+        case .success(let response): self.recordSuccess(nanoseconds: nanoseconds, response: response)
+        case .failure(let error): self.recordFailure(error)
+        }
+    }
+
     mutating func recordFailure(_ error: any Error) {
         let key: String
         if let error = error as? ModelwireError { key = error.code.description } else { key = "client(\(type(of: error)))" }

@@ -3,6 +3,8 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import NIOCore
+import NIOPosix
 import Testing
 
 /// Many callers, cancellation, deadlines, and work that outlives its caller.
@@ -35,6 +37,52 @@ import Testing
                 }
                 try await group.waitForAll()
             }
+        }
+    }
+
+    @Test func predictOnEventLoopAnswersLikePredictWithoutATask() async throws {
+        try await TestServer.with { server in
+            let iris = try Fixtures.dataset("iris")
+            let expected = try await server.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 5))
+                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150)))
+                    .classIds
+            }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let client = ModelwireClient(endpoints: [try Endpoint(parsing: server.endpoint)],
+                                         configuration: .defaults { $0.connectionsPerEndpoint = 1 },
+                                         eventLoopGroup: group, logger: TestServer.quiet)
+            @Sendable func request(_ row: Int) -> V1.PredictRequest {
+                V1.PredictRequest(model: V1.ModelRef(name: "iris"),
+                                  inputs: V1.Tensor(columns: 4, values: Array(iris.features!.values[(row * 4)..<(row * 4 + 4)])))
+            }
+            // Not connected yet: the call takes the async path and still answers.
+            #expect(try await client.predictOnEventLoop(request(0)).get().classIds == [expected[0]])
+            // Connected: 150 calls started on the client's own event loop, completed there.
+            let loop = group.next()
+            let answers = try await loop.flatSubmit {
+                EventLoopFuture.whenAllSucceed((0..<150).map { row in
+                    client.predictOnEventLoop(request(row)).map { response -> UInt32? in
+                        loop.preconditionInEventLoop()
+                        return response.classIds.first
+                    }
+                }, on: loop)
+            }.get()
+            #expect(answers == expected.map { Optional($0) })
+            // Errors arrive as the async call's: the status code of the server's answer.
+            for (bad, code) in [(V1.PredictRequest(model: V1.ModelRef(name: "no-such-model"), inputs: V1.Tensor(columns: 4, values: [1, 2, 3, 4])),
+                                 V1.StatusCode.notFound),
+                                (V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: V1.Tensor(columns: 3, values: [1, 2, 3])),
+                                 .invalidArgument)] {
+                do {
+                    _ = try await client.predictOnEventLoop(bad).get()
+                    Issue.record("\(bad) was answered")
+                } catch let error as ModelwireError {
+                    #expect(error.code == code)
+                }
+            }
+            await client.shutdown()
+            try await group.shutdownGracefully()
         }
     }
 

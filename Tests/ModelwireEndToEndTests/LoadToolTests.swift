@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `modelwire-load` (the built executable) against a real `modelwire-server` process: it trains
-/// the reference net, runs a short closed-loop sweep and an open-loop step, and its JSON holds up.
+/// the reference net, runs a short closed-loop sweep (both client APIs) and an open-loop step, and
+/// its JSON holds up.
 @Suite struct LoadToolTests {
     @Test func closedAndOpenLoopAgainstARealServer() throws {
         let repository = TestServer.temporaryDirectory()
@@ -19,6 +20,15 @@ import Testing
         for step in closedSteps { try Self.check(step) }
         let configuration = try #require(closed["configuration"] as? [String: String])
         #expect(Int(configuration["requestBytes"] ?? "") ?? 0 > 800)  // 2 rows x 100 floats
+
+        // The same closed loop through the async API (a task per worker) and a call count.
+        let async = try Self.runLoad(["--server", server.endpoint, "--api", "async", "--concurrency", "3", "--calls", "90",
+                                      "--warmup", "0", "--json"])
+        let asyncSteps = try #require(async["steps"] as? [[String: Any]])
+        #expect(asyncSteps.count == 1)
+        try Self.check(asyncSteps[0])
+        #expect(asyncSteps[0]["calls"] as? Int == 90)
+        #expect((async["configuration"] as? [String: String])?["api"] == "async")
 
         let open = try Self.runLoad(["--server", server.endpoint, "--rate", "200", "--arrivals", "poisson",
                                      "--warmup", "0.2", "--duration", "1", "--json"])

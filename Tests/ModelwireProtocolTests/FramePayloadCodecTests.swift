@@ -28,7 +28,17 @@ import Testing
         #expect(largeDecoded == Self.request(rows: 64))
     }
 
-    @Test func incompressiblePayloadsAreSentPlainAfterAProbe() throws {
+    @Test func textPayloadsAreCompressed() throws {
+        let info = V1.DatasetInfo(name: "d", featureNames: (0..<400).map { "mean radius of cell nucleus \($0)" })
+        var buffer = ByteBuffer()
+        try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true).writeFrame(info, kind: .message, into: &buffer)
+        let frame = try #require(try FrameDecoder(maxPayloadBytes: 1 << 20).decodeOne(&buffer))
+        #expect(frame.flags.contains(.compressed))
+        #expect(frame.payload.readableBytes * 2 < (try info.serializedBytes().count))
+        #expect(try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true).decode(frame, as: V1.DatasetInfo.self) == info)
+    }
+
+    @Test func incompressiblePayloadsAreSentPlainWithoutDeflating() throws {
         var generator = SystemRandomNumberGenerator()
         let random = V1.PredictRequest(model: V1.ModelRef(name: "m"),
                                        inputs: V1.Tensor(columns: 100, values: (0..<6400).map { _ in Float.random(in: -1...1, using: &generator) }))

@@ -111,9 +111,9 @@ def run_json(argv, env=None):
     return json.loads(out.stdout)
 
 
-def modelwire_case(a, server, rows, c, compression):
+def modelwire_case(a, server, rows, c, compression, api):
     doc = run_json([a.modelwire_load, "--server", server.address, "--rows", str(rows), "--concurrency", str(c),
-                    "--compression", compression, "--executor", a.modelwire_executor,
+                    "--compression", compression, "--api", api, "--connections", str(CONNECTIONS),
                     "--warmup", str(a.warmup), "--duration", str(a.duration), "--cpu-pid", str(server.pid), "--json"])
     step, conf = doc["steps"][0], doc["configuration"]
     return dict(throughput=step["throughput"], p50=step["latency"]["p50Ms"], p99=step["latency"]["p99Ms"],
@@ -171,8 +171,7 @@ def main():
     p.add_argument("--echo-load", required=True)
     p.add_argument("--python", required=True)
     p.add_argument("--grpc-python-gen", required=True)
-    p.add_argument("--modelwire-executor", default="global", help="modelwire-load --executor (global or loop)")
-    p.add_argument("--systems", default="modelwire,echo,grpc-swift,grpc-python,flask,gunicorn")
+    p.add_argument("--systems", default="modelwire,modelwire-async,modelwire-zlib,echo,grpc-swift,grpc-python,flask,gunicorn")
     p.add_argument("--rows", default="1,32")
     p.add_argument("--concurrency", default="1,16,64")
     p.add_argument("--warmup", type=float, default=3)
@@ -210,7 +209,7 @@ def main():
         summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items() if k != "server_timings"}
         print(f"bench: {system} rows={rows} c={c}: {summary}", file=sys.stderr, flush=True)
 
-    if "modelwire" in systems or "modelwire-zlib" in systems or "echo" in systems:
+    if any(system in systems for system, _, _ in MODELWIRE_VARIANTS) or "echo" in systems:
         server = Server("modelwire", [a.modelwire_server, "--port", "0", "--repository", os.path.join(work, "repo"),
                                       "--log-level", "error"])
         try:
@@ -222,10 +221,9 @@ def main():
                                 "--concurrency", "1", "--warmup", "0", "--json"])
                 sizes[rows] = (int(doc["configuration"]["requestBytes"]), int(doc["configuration"]["responseBytes"]))
                 for c in conc_list:
-                    if "modelwire" in systems:
-                        case("modelwire", rows, c, lambda: modelwire_case(a, server, rows, c, "off"))
-                    if "modelwire-zlib" in systems:
-                        case("modelwire-zlib", rows, c, lambda: modelwire_case(a, server, rows, c, "on"))
+                    for system, compression, api in MODELWIRE_VARIANTS:
+                        if system in systems:
+                            case(system, rows, c, lambda: modelwire_case(a, server, rows, c, compression, api))
         finally:
             server.stop()
 
@@ -236,7 +234,7 @@ def main():
             try:
                 for c in conc_list:
                     case("echo", rows, c, lambda: simple_case(
-                        [a.echo_load, server.address, str(request_bytes + FRAME_HEADER), str(c), str(min(c, 2)),
+                        [a.echo_load, server.address, str(request_bytes + FRAME_HEADER), str(c), str(CONNECTIONS),
                          str(a.warmup), str(a.duration), str(server.pid)]))
             finally:
                 server.stop()
@@ -286,7 +284,14 @@ def main():
                        "results": {f"{s}/{r}/{c}": v for (s, r, c), v in results.items()}}, f, indent=1, default=str)
 
 
-NAMES = {"modelwire": "Modelwire", "modelwire-zlib": "Modelwire, zlib on (client default)", "echo": "echo ceiling (C)", "grpc-swift": "gRPC-Swift 2",
+# (system, modelwire-load --compression, --api)
+MODELWIRE_VARIANTS = (("modelwire", "off", "event-loop"), ("modelwire-async", "off", "async"),
+                      ("modelwire-zlib", "on", "event-loop"))
+# Connections of the Modelwire and echo load generators (gRPC-Swift's client uses one HTTP/2 connection too).
+CONNECTIONS = 1
+
+NAMES = {"modelwire": "Modelwire", "modelwire-async": "Modelwire, async API", "modelwire-zlib": "Modelwire, zlib on (client default)",
+         "echo": "echo ceiling (C)", "grpc-swift": "gRPC-Swift 2",
          "grpc-python": "grpcio (Python)", "flask": "Flask app.run", "gunicorn": "Flask + gunicorn -w 2"}
 
 
@@ -294,7 +299,9 @@ def report(results, systems, rows_list, conc_list, sizes, a):
     lines = [f"Each case: {a.warmup:g} s warm-up, then {a.duration:g} s measured; closed loop. "
              "CPU = seconds of CPU over the measured window (server / load generator). "
              "Ratios are Modelwire/peer: throughput ×(higher is better), p50 and p99 ×(lower is better). "
-             f"Modelwire = release build, default server, modelwire-load with 2 multiplexed connections, compression off, --executor {a.modelwire_executor}; "
+             "Modelwire = release build, default server, modelwire-load with one connection, compression off, "
+             "--api event-loop (ModelwireClient.predictOnEventLoop; 'async API' rows: the async predict from Swift tasks); "
+             "echo = the same byte sizes, one connection; "
              "gRPC-Swift 2 = release build, default configuration (one HTTP/2 connection); "
              "all load generators are closed loops (wrk for Flask).", ""]
     lines.append("| system | rows | c | calls/s | p50 ms | p99 ms | CPU srv/load s | load | MW/peer calls/s | MW/peer p50 | MW/peer p99 |")
