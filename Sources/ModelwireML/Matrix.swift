@@ -70,12 +70,14 @@ public struct Matrix: Sendable, Equatable {
 
     /// The index of the largest value in each row (the first one on ties).
     public func argmaxPerRow() -> [Int] {
-        (0 ..< self.rows).map { r in
-            var best = 0
-            for c in 1 ..< max(self.columns, 1) where self.values[r * self.columns + c] > self.values[r * self.columns + best] {
-                best = c
+        let columns = self.columns
+        return self.values.withUnsafeBufferPointer { values in
+            (0 ..< self.rows).map { r in
+                let row = values.baseAddress! + r * columns
+                var best = 0
+                for c in 1 ..< max(columns, 1) where row[c] > row[best] { best = c }
+                return best
             }
-            return best
         }
     }
 

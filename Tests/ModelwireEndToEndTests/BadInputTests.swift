@@ -24,6 +24,10 @@ import Testing
                 await expectError(.invalidArgument) {
                     _ = try await client.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, 2, .infinity, 4])))
                 }
+                let located = await expectError(.invalidArgument) {
+                    _ = try await client.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, 2, 3, 4, 5, -.nan, 7, 8])))
+                }
+                #expect(located?.message.contains("row 2, feature 2") == true, "\(String(describing: located))")
                 await expectError(.notFound) {
                     _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "nope"), inputs: Fixtures.rows(iris, 1)))
                 }
