@@ -9,14 +9,20 @@ import Testing
 
 /// Many callers, cancellation, deadlines, and work that outlives its caller.
 @Suite struct ConcurrencyTests {
+    /// Trains "iris" on the server; returns the dataset and the class id the model predicts for each row.
+    static func trainIris(on server: TestServer) async throws -> (V1.Dataset, [UInt32]) {
+        let iris = try Fixtures.dataset("iris")
+        let expected = try await server.client { client in
+            _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 5))
+            return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150)))
+                .classIds
+        }
+        return (iris, expected)
+    }
+
     @Test func manyClientsAndManyCallsPerConnection() async throws {
         try await TestServer.with { server in
-            let iris = try Fixtures.dataset("iris")
-            let expected = try await server.client { client in
-                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 5))
-                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150)))
-                    .classIds
-            }
+            let (iris, expected) = try await Self.trainIris(on: server)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<6 {  // six clients, one connection each, 40 concurrent calls on each
                     group.addTask {
@@ -42,12 +48,7 @@ import Testing
 
     @Test func predictOnEventLoopAnswersLikePredictWithoutATask() async throws {
         try await TestServer.with { server in
-            let iris = try Fixtures.dataset("iris")
-            let expected = try await server.client { client in
-                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 5))
-                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150)))
-                    .classIds
-            }
+            let (iris, expected) = try await Self.trainIris(on: server)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let client = ModelwireClient(endpoints: [try Endpoint(parsing: server.endpoint)],
                                          configuration: .defaults { $0.connectionsPerEndpoint = 1 },
