@@ -21,10 +21,15 @@ struct CodecArena {
 
     /// Alignment of every allocation: enough for any C scalar or pointer.
     static let alignment = 16
-    /// Bytes kept on the stack before the arena spills to malloc.
-    static let inlineBytes = 8192
+    /// Bytes kept on the stack before the arena spills to malloc. At most 1 KiB: above that,
+    /// `withUnsafeTemporaryAllocation` asks the runtime whether the stack has room (pthread_getattr_np,
+    /// which mallocs) or falls back to the heap. A one-row Predict request or response fits.
+    static let inlineBytes = 1024
+    /// Size of a spilled block that later small allocations share.
+    static let spillBytes = 16384
 
     /// Returns `size` bytes of uninitialised memory aligned to `alignment`, valid until the arena ends.
+    @inline(__always)
     func allocate(_ size: Int) -> UnsafeMutableRawPointer {
         let rounded = (max(size, 1) + Self.alignment - 1) & ~(Self.alignment - 1)
         if self.state.pointee.end - self.state.pointee.cursor >= rounded {
@@ -32,10 +37,22 @@ struct CodecArena {
             self.state.pointee.cursor += rounded
             return p
         }
-        guard let block = malloc(rounded + Self.alignment) else { fatalError("out of memory (\(rounded) bytes)") }
+        return self.spill(rounded)
+    }
+
+    /// A new malloc block: shared (becomes the bump region) for small sizes, dedicated for large ones.
+    private func spill(_ rounded: Int) -> UnsafeMutableRawPointer {
+        let shared = rounded <= Self.spillBytes / 4
+        let bytes = shared ? Self.spillBytes : rounded
+        guard let block = malloc(bytes + Self.alignment) else { fatalError("out of memory (\(bytes) bytes)") }
         block.storeBytes(of: self.state.pointee.spilled, as: UnsafeMutableRawPointer?.self)
         self.state.pointee.spilled = block
-        return block + Self.alignment
+        let p = block + Self.alignment
+        if shared {
+            self.state.pointee.cursor = p + rounded
+            self.state.pointee.end = p + bytes
+        }
+        return p
     }
 
     /// A protobuf-c allocator drawing from this arena. Its `free` does nothing: the arena frees all at once.
@@ -105,6 +122,7 @@ struct CodecArena {
 }
 
 /// Runs `body` with a fresh arena and frees everything it allocated when `body` returns or throws.
+@inline(__always)
 func withCodecArena<R>(_ body: (CodecArena) throws(CodecError) -> R) throws(CodecError) -> R {
     try withUnsafeTemporaryAllocation(byteCount: CodecArena.inlineBytes, alignment: CodecArena.alignment) {
         (inline) throws(CodecError) -> R in
