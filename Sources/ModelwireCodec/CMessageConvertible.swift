@@ -11,14 +11,10 @@ protocol CMessageConvertible: ProtobufMessage {
     init(c: CStruct) throws(CodecError)
     /// Initialises `c` (with the `*_init` function) and points its fields into `arena`.
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError)
-    /// The encoding protobuf-c writes (`fill` + `*_pack`): the reference the Swift encoder
-    /// (`WireEncodable`, used by `withSerialization`) is tested against.
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8]
 }
 
 /// Decodes a top-level message with an arena allocator: protobuf-c's own allocations never reach malloc
 /// for small messages, and everything is released in one step after the copy into Swift values.
-@inline(__always)
 func decodeTopLevel<M: CMessageConvertible>(
     _ bytes: UnsafeRawBufferPointer,
     maxSize: Int,
@@ -50,20 +46,6 @@ func serializeMessage<M: CMessageConvertible, R>(
         return body(size) { out in
             let written = pack(c, out.assumingMemoryBound(to: UInt8.self))
             precondition(written == size, "protobuf-c packed \(written) of \(size) bytes")
-        }
-    }
-}
-
-/// `protobufCSerializedBytes()` of every generated message.
-func protobufCBytes<M: CMessageConvertible>(
-    _ message: M,
-    packedSize: (UnsafePointer<M.CStruct>?) -> Int,
-    pack: @escaping (UnsafePointer<M.CStruct>?, UnsafeMutablePointer<UInt8>?) -> Int
-) throws(CodecError) -> [UInt8] {
-    try serializeMessage(message, packedSize: packedSize, pack: pack) { size, write in
-        [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            if size > 0 { write(buffer.baseAddress!) }
-            count = size
         }
     }
 }

@@ -1,5 +1,4 @@
-/// A schema message that decodes from protobuf bytes through protobuf-c and encodes with the generated
-/// Swift encoder (`WireEncoding.swift`), which writes the bytes protobuf-c would.
+/// A schema message that encodes to and decodes from protobuf bytes through protobuf-c.
 ///
 /// Every type in the `V1` namespace that stands for a protobuf message conforms.
 public protocol ProtobufMessage: Sendable, Hashable {
@@ -18,17 +17,11 @@ public protocol ProtobufMessage: Sendable, Hashable {
     /// - Throws: `CodecError.embeddedNUL` when a string cannot be carried by protobuf-c.
     func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R)
         throws(CodecError) -> R
-
-    /// The protobuf encoding of the message as a new array (generated types implement it without
-    /// going through the generic `withSerialization`).
-    /// - Throws: `CodecError.embeddedNUL` when a string cannot be carried by protobuf-c.
-    func serializedBytes() throws(CodecError) -> [UInt8]
 }
 
 extension ProtobufMessage {
     /// Decodes a message from a byte array.
     /// - Throws: `CodecError` as `init(serializedBytes:maxSize:)` does.
-    @inlinable
     public init(serializedBytes bytes: [UInt8], maxSize: Int = .max) throws(CodecError) {
         self = try bytes.withUnsafeBufferPointer { (buffer) throws(CodecError) -> Self in
             try Self(serializedBytes: UnsafeRawBufferPointer(buffer), maxSize: maxSize)
@@ -37,7 +30,6 @@ extension ProtobufMessage {
 
     /// The protobuf encoding of the message as a new array.
     /// - Throws: `CodecError.embeddedNUL` when a string cannot be carried by protobuf-c.
-    @inlinable
     public func serializedBytes() throws(CodecError) -> [UInt8] {
         try self.withSerialization { size, write in
             [UInt8](unsafeUninitializedCapacity: size) { buffer, count in

@@ -169,9 +169,11 @@ def main():
     p.add_argument("--grpc-load", required=True)
     p.add_argument("--echo-server", required=True)
     p.add_argument("--echo-load", required=True)
+    p.add_argument("--nio-echo-server", required=True)
+    p.add_argument("--nio-echo-load", required=True)
     p.add_argument("--python", required=True)
     p.add_argument("--grpc-python-gen", required=True)
-    p.add_argument("--systems", default="modelwire,modelwire-async,modelwire-zlib,echo,grpc-swift,grpc-python,flask,gunicorn")
+    p.add_argument("--systems", default="modelwire,modelwire-async,modelwire-zlib,echo,echo-nio,grpc-swift,grpc-python,flask,gunicorn")
     p.add_argument("--rows", default="1,32")
     p.add_argument("--concurrency", default="1,16,64")
     p.add_argument("--warmup", type=float, default=3)
@@ -209,7 +211,7 @@ def main():
         summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items() if k != "server_timings"}
         print(f"bench: {system} rows={rows} c={c}: {summary}", file=sys.stderr, flush=True)
 
-    if any(system in systems for system, _, _ in MODELWIRE_VARIANTS) or "echo" in systems:
+    if any(system in systems for system, _, _ in MODELWIRE_VARIANTS) or "echo" in systems or "echo-nio" in systems:
         server = Server("modelwire", [a.modelwire_server, "--port", "0", "--repository", os.path.join(work, "repo"),
                                       "--log-level", "error"])
         try:
@@ -227,15 +229,22 @@ def main():
         finally:
             server.stop()
 
-    if "echo" in systems:
+    for system in ("echo", "echo-nio"):
+        if system not in systems:
+            continue
         for rows in rows_list:
             request_bytes, response_bytes = sizes[rows]
-            server = Server("echo", [a.echo_server, "0", str(response_bytes + FRAME_HEADER)])
+            echo_server = a.echo_server if system == "echo" else a.nio_echo_server
+            server = Server(system, [echo_server, "0", str(response_bytes + FRAME_HEADER)])
             try:
                 for c in conc_list:
-                    case("echo", rows, c, lambda: simple_case(
-                        [a.echo_load, server.address, str(request_bytes + FRAME_HEADER), str(c), str(CONNECTIONS),
-                         str(a.warmup), str(a.duration), str(server.pid)]))
+                    if system == "echo":
+                        argv = [a.echo_load, server.address, str(request_bytes + FRAME_HEADER), str(c), str(CONNECTIONS),
+                                str(a.warmup), str(a.duration), str(server.pid)]
+                    else:  # one connection, like CONNECTIONS
+                        argv = [a.nio_echo_load, server.address, str(request_bytes + FRAME_HEADER), str(c),
+                                str(a.warmup), str(a.duration), str(server.pid)]
+                    case(system, rows, c, lambda: simple_case(argv))
             finally:
                 server.stop()
 
@@ -291,7 +300,7 @@ MODELWIRE_VARIANTS = (("modelwire", "off", "event-loop"), ("modelwire-async", "o
 CONNECTIONS = 1
 
 NAMES = {"modelwire": "Modelwire", "modelwire-async": "Modelwire, async API", "modelwire-zlib": "Modelwire, zlib on (client default)",
-         "echo": "echo ceiling (C)", "grpc-swift": "gRPC-Swift 2",
+         "echo": "echo ceiling (C)", "echo-nio": "echo, SwiftNIO both ends", "grpc-swift": "gRPC-Swift 2",
          "grpc-python": "grpcio (Python)", "flask": "Flask app.run", "gunicorn": "Flask + gunicorn -w 2"}
 
 
@@ -344,6 +353,13 @@ def report(results, systems, rows_list, conc_list, sizes, a):
     goal("rows 1, c=64: Modelwire / Flask app.run throughput", ratio("modelwire", "flask", 1, 64, "throughput"), 50)
     goal("rows 1, c=64: Modelwire / gunicorn throughput", ratio("modelwire", "gunicorn", 1, 64, "throughput"), 15)
     goal("rows 1, c=1: Modelwire / gunicorn p50", ratio("modelwire", "gunicorn", 1, 1, "p50"), 0.5, higher=False)
+    lines += ["", "For reference (no goal): where the time over the C echo goes.", ""]
+    for text, s1, s2, r, c, k in (("rows 1, c=1: SwiftNIO echo / C echo p50", "echo-nio", "echo", 1, 1, "p50"),
+                                  ("rows 1, c=1: Modelwire / SwiftNIO echo p50", "modelwire", "echo-nio", 1, 1, "p50"),
+                                  ("rows 1, c=64: Modelwire / SwiftNIO echo throughput", "modelwire", "echo-nio", 1, 64, "throughput"),
+                                  ("rows 1, c=64: Modelwire async API / event-loop API throughput", "modelwire-async", "modelwire", 1, 64, "throughput")):
+        value = ratio(s1, s2, r, c, k)
+        lines.append(f"- {text}: {value:.2f}" if value is not None else f"- {text}: not measured")
     if sizes:
         lines += ["", "Bytes per call (protobuf payload + 20-byte frame header; the echo moves the same): "
                   + ", ".join(f"rows {r}: request {q + FRAME_HEADER}, response {s + FRAME_HEADER}" for r, (q, s) in sizes.items())]

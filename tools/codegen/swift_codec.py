@@ -211,181 +211,6 @@ class Field:
         raise AssertionError
 
 
-# Wire types and the Swift encoder (WireEncoding.swift): per field kind, the payload size expression,
-# the write statement and whether a zero value is omitted. Must match protobuf_c_message_pack.
-WT_VARINT, WT_FIXED64, WT_LEN, WT_FIXED32 = 0, 1, 2, 5
-VARINT_KINDS = {
-    # type: (wire type, size(v), write(v))
-    FD.TYPE_UINT32: (WT_VARINT, "wireVarintSize({v})", "w.varint({v})"),
-    FD.TYPE_UINT64: (WT_VARINT, "wireVarintSize({v})", "w.varint({v})"),
-    FD.TYPE_INT32: (WT_VARINT, "wireInt32Size({v})", "w.int32({v})"),
-    FD.TYPE_INT64: (WT_VARINT, "wireInt64Size({v})", "w.int64({v})"),
-    FD.TYPE_SINT32: (WT_VARINT, "wireVarintSize(wireZigZag({v}))", "w.varint(wireZigZag({v}))"),
-    FD.TYPE_SINT64: (WT_VARINT, "wireVarintSize(wireZigZag({v}))", "w.varint(wireZigZag({v}))"),
-    FD.TYPE_ENUM: (WT_VARINT, "wireInt32Size({v}.rawValue)", "w.int32({v}.rawValue)"),
-    FD.TYPE_BOOL: (WT_VARINT, "1", "w.bool({v})"),
-    FD.TYPE_FLOAT: (WT_FIXED32, "4", "w.float({v})"),
-    FD.TYPE_DOUBLE: (WT_FIXED64, "8", "w.double({v})"),
-    FD.TYPE_STRING: (WT_LEN, "wireStringSize({v})", "w.string({v})"),
-    FD.TYPE_BYTES: (WT_LEN, "wireDelimitedSize({v}.count)", "w.bytes({v})"),
-    FD.TYPE_MESSAGE: (WT_LEN, "wireDelimitedSize({v}.wireSize())", "w.message({v})"),
-}
-# Packed repeated scalars: (payload size of array a, write of the payload).
-PACKED = {
-    FD.TYPE_FLOAT: ("{a}.count &* 4", "w.packedFixed({a})"),
-    FD.TYPE_DOUBLE: ("{a}.count &* 8", "w.packedFixed({a})"),
-    FD.TYPE_BOOL: ("{a}.count", "w.packedBool({a})"),
-    FD.TYPE_UINT32: ("wirePackedSize({a})", "w.packedVarint({a})"),
-    FD.TYPE_UINT64: ("wirePackedSize({a})", "w.packedVarint({a})"),
-    FD.TYPE_INT32: ("wirePackedSize({a})", "w.packedVarint({a})"),
-    FD.TYPE_INT64: ("wirePackedSize({a})", "w.packedVarint({a})"),
-    FD.TYPE_SINT32: ("wirePackedZigZagSize({a})", "w.packedZigZag({a})"),
-    FD.TYPE_SINT64: ("wirePackedZigZagSize({a})", "w.packedZigZag({a})"),
-    FD.TYPE_ENUM: ("{a}.reduce(0) {{ $0 &+ wireInt32Size($1.rawValue) }}", "for e in {a} {{ w.int32(e.rawValue) }}"),
-}
-# When a proto3 field outside a oneof is written (protobuf-c skips "zeroish" values; for floats
-# that includes -0.0, as `!= 0` does here). Default: `{v} != 0`.
-NONZERO = {
-    FD.TYPE_BOOL: "{v}", FD.TYPE_STRING: "!{v}.isEmpty", FD.TYPE_BYTES: "!{v}.isEmpty",
-    FD.TYPE_ENUM: "{v}.rawValue != 0",
-}
-
-
-def varint_len(n):
-    size = 1
-    while n >= 0x80:
-        n >>= 7
-        size += 1
-    return size
-
-
-def tag_of(field):
-    wt = VARINT_KINDS[field.f.type][0]
-    if field.repeated and field.f.type in PACKED:
-        wt = WT_LEN
-    return (field.f.number << 3) | wt
-
-
-def write_tag(tag):
-    if tag < 0x80:
-        return f"w.byte(0x{tag:02x})"
-    return f"w.varint(UInt32({tag}))"
-
-
-def message_has_strings(full_name, types, messages, memo, visiting=()):
-    """Whether a message (transitively) holds a string field, i.e. needs the NUL check."""
-    if full_name in memo:
-        return memo[full_name]
-    if full_name in visiting:
-        return False
-    m = messages[full_name]
-    result = False
-    for f in m.field:
-        if f.type == FD.TYPE_STRING:
-            result = True
-        elif f.type == FD.TYPE_MESSAGE and message_has_strings(f.type_name, types, messages, memo, visiting + (full_name,)):
-            result = True
-    memo[full_name] = result
-    return result
-
-
-def gen_wire(m, fields, oneofs, types, conv):
-    """The WireEncodable conformance body: wireValidate, wireSize, wireWrite."""
-    messages, memo = types["__messages__"], types["__has_strings__"]
-
-    def oneof_name(f):
-        return lower_camel(m.oneof_decl[f.f.oneof_index].name)
-
-    def single_oneof(f):
-        return len(oneofs[f.f.oneof_index]) == 1
-
-    # Validation, in fill() order (declared fields, then oneofs) so the same field is reported first.
-    validate = []
-    def check(f, v, indent):
-        t = f.f.type
-        if t == FD.TYPE_STRING:
-            validate.append(f'{indent}try wireCheckNUL({v}, field: "{f.field_label()}")')
-        elif t == FD.TYPE_MESSAGE and message_has_strings(f.f.type_name, types, messages, memo):
-            if f.repeated:
-                validate.append(f"{indent}for e in {v} {{ try e.wireValidate() }}")
-            else:
-                validate.append(f"{indent}try {v}.wireValidate()")
-    for f in fields:
-        if f.in_oneof:
-            continue
-        if f.f.type == FD.TYPE_MESSAGE and not f.repeated:
-            if message_has_strings(f.f.type_name, types, messages, memo):
-                validate.append(f"        if let v = self.{f.swift} {{ try v.wireValidate() }}")
-        else:
-            check(f, f"self.{f.swift}", "        ")
-    for oi, members in sorted(oneofs.items()):
-        for f in members:
-            before = len(validate)
-            check(f, "v", "            ")
-            if len(validate) == before:
-                continue
-            body = validate.pop()
-            pattern = f"let v = self.{f.swift}" if len(members) == 1 else f"case .{f.swift}(let v)? = self.{oneof_name(f)}"
-            validate.append(f"        if {pattern} {{")
-            validate.append(body)
-            validate.append("        }")
-
-    size, write = [], []
-    for f in sorted(fields, key=lambda f: f.f.number):
-        t = f.f.type
-        tag = tag_of(f)
-        tlen = varint_len(tag)
-        if f.repeated:
-            a = f"self.{f.swift}"
-            if t in PACKED:
-                if f.f.options.HasField("packed") and not f.f.options.packed:
-                    raise SystemExit(f"{f.field_label()}: [packed = false] is not supported by the Swift encoder")
-                psize, pwrite = PACKED[t]
-                size.append(f"        if !{a}.isEmpty {{ n &+= {tlen} &+ wireDelimitedSize({psize.format(a=a)}) }}")
-                write.append(f"        if !{a}.isEmpty {{")
-                write.append(f"            {write_tag(tag)}")
-                write.append(f"            w.varint({psize.format(a=a)})")
-                write.append(f"            {pwrite.format(a=a)}")
-                write.append("        }")
-            else:
-                esize, ewrite = VARINT_KINDS[t][1], VARINT_KINDS[t][2]
-                size.append(f"        for e in {a} {{ n &+= {tlen} &+ {esize.format(v='e')} }}")
-                write.append(f"        for e in {a} {{")
-                write.append(f"            {write_tag(tag)}")
-                write.append(f"            {ewrite.format(v='e')}")
-                write.append("        }")
-            continue
-        esize, ewrite = VARINT_KINDS[t][1], VARINT_KINDS[t][2]
-        if f.in_oneof:
-            pattern = (f"let v = self.{f.swift}" if single_oneof(f)
-                       else f"case .{f.swift}(let v)? = self.{oneof_name(f)}")
-        elif t == FD.TYPE_MESSAGE:
-            pattern = f"let v = self.{f.swift}"
-        else:
-            pattern = NONZERO.get(t, "{v} != 0").format(v=f"self.{f.swift}")
-        v = "v" if (f.in_oneof or t == FD.TYPE_MESSAGE) else f"self.{f.swift}"
-        size.append(f"        if {pattern} {{ n &+= {tlen} &+ {esize.format(v=v)} }}")
-        write.append(f"        if {pattern} {{")
-        write.append(f"            {write_tag(tag)}")
-        write.append(f"            {ewrite.format(v=v)}")
-        write.append("        }")
-
-    conv.append("    func wireValidate() throws(CodecError) {")
-    conv += validate
-    conv.append("    }")
-    conv.append("")
-    conv.append("    func wireSize() -> Int {")
-    conv.append("        var n = 0" if size else "        0")
-    conv += size
-    if size:
-        conv.append("        return n")
-    conv.append("    }")
-    conv.append("")
-    conv.append("    func wireWrite(_ w: inout WireWriter) {")
-    conv += write
-    conv.append("    }")
-
-
 def gen_enum(file, e, path, types, out):
     name = e.name
     out += file.doc(path, "    ")
@@ -467,7 +292,7 @@ def gen_message(file, m, path, types, out, conv):
     full = f".{file.fdp.package}.{name}"
     ct, cf = c_type_name(full, types), c_func(full, types)
     sw = f"{file.namespace}.{name}"
-    conv.append(f"extension {sw}: ProtobufMessage, CMessageConvertible, WireEncodable {{")
+    conv.append(f"extension {sw}: ProtobufMessage, CMessageConvertible {{")
     conv.append(f"    typealias CStruct = {ct}")
     conv.append("")
     conv.append("    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {")
@@ -475,15 +300,7 @@ def gen_message(file, m, path, types, out, conv):
     conv.append("    }")
     conv.append("")
     conv.append("    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {")
-    conv.append("        try self.wireSerialize(body)")
-    conv.append("    }")
-    conv.append("")
-    conv.append("    public func serializedBytes() throws(CodecError) -> [UInt8] {")
-    conv.append("        try self.wireBytes()")
-    conv.append("    }")
-    conv.append("")
-    conv.append("    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {")
-    conv.append(f"        try protobufCBytes(self, packedSize: {cf}__get_packed_size, pack: {cf}__pack)")
+    conv.append(f"        try serializeMessage(self, packedSize: {cf}__get_packed_size, pack: {cf}__pack, body)")
     conv.append("    }")
     conv.append("")
     conv.append(f"    init(c: {ct}) throws(CodecError) {{")
@@ -536,8 +353,6 @@ def gen_message(file, m, path, types, out, conv):
             conv.append("        case nil: break")
             conv.append("        }")
     conv.append("    }")
-    conv.append("")
-    gen_wire(m, fields, oneofs, types, conv)
     conv.append("}")
     conv.append("")
 
@@ -577,8 +392,6 @@ def main():
             types[f".{f.fdp.package}.{m.name}"] = (f, "message", m.name)
         for e in f.fdp.enum_type:
             types[f".{f.fdp.package}.{e.name}"] = (f, "enum", e.name)
-    types["__messages__"] = {f".{f.fdp.package}.{m.name}": m for f in files for m in f.fdp.message_type}
-    types["__has_strings__"] = {}
     os.makedirs(out_dir, exist_ok=True)
     for stale in os.listdir(out_dir):
         if stale.endswith(".swift"):

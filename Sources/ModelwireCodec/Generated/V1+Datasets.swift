@@ -79,7 +79,7 @@ extension V1 {
     }
 }
 
-extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__UploadDatasetRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -87,15 +87,7 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, WireEnc
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__upload_dataset_request__get_packed_size, pack: modelwire__v1__upload_dataset_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__upload_dataset_request__get_packed_size, pack: modelwire__v1__upload_dataset_request__pack, body)
     }
 
     init(c: Modelwire__V1__UploadDatasetRequest) throws(CodecError) {
@@ -111,37 +103,9 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, WireEnc
         if let v = self.rows { c.rows = try arena.message(v) }
         c.replace = self.replace ? 1 : 0
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "UploadDatasetRequest.name")
-        if let v = self.rows { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if let v = self.rows { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.replace { n &+= 1 &+ 1 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if let v = self.rows {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if self.replace {
-            w.byte(0x18)
-            w.bool(self.replace)
-        }
-    }
 }
 
-extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DatasetInfo
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -149,15 +113,7 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__dataset_info__get_packed_size, pack: modelwire__v1__dataset_info__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__dataset_info__get_packed_size, pack: modelwire__v1__dataset_info__pack, body)
     }
 
     init(c: Modelwire__V1__DatasetInfo) throws(CodecError) {
@@ -183,58 +139,9 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.size_bytes = self.sizeBytes
         c.created_unix_ms = self.createdUnixMs
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "DatasetInfo.name")
-        try wireCheckNUL(self.featureNames, field: "DatasetInfo.feature_names")
-        try wireCheckNUL(self.classNames, field: "DatasetInfo.class_names")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if self.rows != 0 { n &+= 1 &+ wireVarintSize(self.rows) }
-        if self.columns != 0 { n &+= 1 &+ wireVarintSize(self.columns) }
-        for e in self.featureNames { n &+= 1 &+ wireStringSize(e) }
-        for e in self.classNames { n &+= 1 &+ wireStringSize(e) }
-        if self.sizeBytes != 0 { n &+= 1 &+ wireVarintSize(self.sizeBytes) }
-        if self.createdUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.createdUnixMs) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if self.rows != 0 {
-            w.byte(0x10)
-            w.varint(self.rows)
-        }
-        if self.columns != 0 {
-            w.byte(0x18)
-            w.varint(self.columns)
-        }
-        for e in self.featureNames {
-            w.byte(0x22)
-            w.string(e)
-        }
-        for e in self.classNames {
-            w.byte(0x2a)
-            w.string(e)
-        }
-        if self.sizeBytes != 0 {
-            w.byte(0x30)
-            w.varint(self.sizeBytes)
-        }
-        if self.createdUnixMs != 0 {
-            w.byte(0x38)
-            w.varint(self.createdUnixMs)
-        }
-    }
 }
 
-extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListDatasetsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -242,15 +149,7 @@ extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible, WireEnco
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__list_datasets_request__get_packed_size, pack: modelwire__v1__list_datasets_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__list_datasets_request__get_packed_size, pack: modelwire__v1__list_datasets_request__pack, body)
     }
 
     init(c: Modelwire__V1__ListDatasetsRequest) throws(CodecError) {
@@ -260,19 +159,9 @@ extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible, WireEnco
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__list_datasets_request__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListDatasetsResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -280,15 +169,7 @@ extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible, WireEnc
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__list_datasets_response__get_packed_size, pack: modelwire__v1__list_datasets_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__list_datasets_response__get_packed_size, pack: modelwire__v1__list_datasets_response__pack, body)
     }
 
     init(c: Modelwire__V1__ListDatasetsResponse) throws(CodecError) {
@@ -301,26 +182,9 @@ extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible, WireEnc
         c.n_datasets = self.datasets.count
         c.datasets = try arena.messages(self.datasets)
     }
-
-    func wireValidate() throws(CodecError) {
-        for e in self.datasets { try e.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        for e in self.datasets { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        for e in self.datasets {
-            w.byte(0x0a)
-            w.message(e)
-        }
-    }
 }
 
-extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteDatasetRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -328,15 +192,7 @@ extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible, WireEnc
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__delete_dataset_request__get_packed_size, pack: modelwire__v1__delete_dataset_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__delete_dataset_request__get_packed_size, pack: modelwire__v1__delete_dataset_request__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteDatasetRequest) throws(CodecError) {
@@ -348,26 +204,9 @@ extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible, WireEnc
         modelwire__v1__delete_dataset_request__init(&c)
         c.name = try arena.string(self.name, field: "DeleteDatasetRequest.name")
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "DeleteDatasetRequest.name")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-    }
 }
 
-extension V1.DeleteDatasetResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DeleteDatasetResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteDatasetResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -375,15 +214,7 @@ extension V1.DeleteDatasetResponse: ProtobufMessage, CMessageConvertible, WireEn
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__delete_dataset_response__get_packed_size, pack: modelwire__v1__delete_dataset_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__delete_dataset_response__get_packed_size, pack: modelwire__v1__delete_dataset_response__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteDatasetResponse) throws(CodecError) {
@@ -392,15 +223,5 @@ extension V1.DeleteDatasetResponse: ProtobufMessage, CMessageConvertible, WireEn
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__delete_dataset_response__init(&c)
-    }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
     }
 }

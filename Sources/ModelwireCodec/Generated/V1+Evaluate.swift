@@ -121,7 +121,7 @@ extension V1 {
     }
 }
 
-extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__EvaluateRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -129,15 +129,7 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__evaluate_request__get_packed_size, pack: modelwire__v1__evaluate_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__evaluate_request__get_packed_size, pack: modelwire__v1__evaluate_request__pack, body)
     }
 
     init(c: Modelwire__V1__EvaluateRequest) throws(CodecError) {
@@ -163,42 +155,9 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
         case nil: break
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.model { try v.wireValidate() }
-        if case .inlineData(let v)? = self.data {
-            try v.wireValidate()
-        }
-        if case .dataset(let v)? = self.data {
-            try wireCheckNUL(v, field: "EvaluateRequest.dataset")
-        }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.model { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .inlineData(let v)? = self.data { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .dataset(let v)? = self.data { n &+= 1 &+ wireStringSize(v) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.model {
-            w.byte(0x0a)
-            w.message(v)
-        }
-        if case .inlineData(let v)? = self.data {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if case .dataset(let v)? = self.data {
-            w.byte(0x1a)
-            w.string(v)
-        }
-    }
 }
 
-extension V1.ClassMetrics: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ClassMetrics: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ClassMetrics
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -206,15 +165,7 @@ extension V1.ClassMetrics: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__class_metrics__get_packed_size, pack: modelwire__v1__class_metrics__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__class_metrics__get_packed_size, pack: modelwire__v1__class_metrics__pack, body)
     }
 
     init(c: Modelwire__V1__ClassMetrics) throws(CodecError) {
@@ -234,46 +185,9 @@ extension V1.ClassMetrics: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.f1 = self.f1
         c.support = self.support
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.label, field: "ClassMetrics.label")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.label.isEmpty { n &+= 1 &+ wireStringSize(self.label) }
-        if self.precision != 0 { n &+= 1 &+ 4 }
-        if self.recall != 0 { n &+= 1 &+ 4 }
-        if self.f1 != 0 { n &+= 1 &+ 4 }
-        if self.support != 0 { n &+= 1 &+ wireVarintSize(self.support) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.label.isEmpty {
-            w.byte(0x0a)
-            w.string(self.label)
-        }
-        if self.precision != 0 {
-            w.byte(0x15)
-            w.float(self.precision)
-        }
-        if self.recall != 0 {
-            w.byte(0x1d)
-            w.float(self.recall)
-        }
-        if self.f1 != 0 {
-            w.byte(0x25)
-            w.float(self.f1)
-        }
-        if self.support != 0 {
-            w.byte(0x28)
-            w.varint(self.support)
-        }
-    }
 }
 
-extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ConfusionMatrix
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -281,15 +195,7 @@ extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__confusion_matrix__get_packed_size, pack: modelwire__v1__confusion_matrix__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__confusion_matrix__get_packed_size, pack: modelwire__v1__confusion_matrix__pack, body)
     }
 
     init(c: Modelwire__V1__ConfusionMatrix) throws(CodecError) {
@@ -304,31 +210,9 @@ extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible, WireEncodabl
         c.n_counts = self.counts.count
         c.counts = arena.array(self.counts)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.classes != 0 { n &+= 1 &+ wireVarintSize(self.classes) }
-        if !self.counts.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.counts)) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.classes != 0 {
-            w.byte(0x08)
-            w.varint(self.classes)
-        }
-        if !self.counts.isEmpty {
-            w.byte(0x12)
-            w.varint(wirePackedSize(self.counts))
-            w.packedVarint(self.counts)
-        }
-    }
 }
 
-extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ClassificationMetrics
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -336,15 +220,7 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible, WireEn
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__classification_metrics__get_packed_size, pack: modelwire__v1__classification_metrics__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__classification_metrics__get_packed_size, pack: modelwire__v1__classification_metrics__pack, body)
     }
 
     init(c: Modelwire__V1__ClassificationMetrics) throws(CodecError) {
@@ -375,59 +251,9 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible, WireEn
             c.log_loss = v
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        for e in self.perClass { try e.wireValidate() }
-        if let v = self.macro { try v.wireValidate() }
-        if let v = self.micro { try v.wireValidate() }
-        if let v = self.weighted { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.accuracy != 0 { n &+= 1 &+ 4 }
-        if let v = self.logLoss { n &+= 1 &+ 4 }
-        for e in self.perClass { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        if let v = self.macro { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.micro { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.weighted { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.confusion { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.accuracy != 0 {
-            w.byte(0x0d)
-            w.float(self.accuracy)
-        }
-        if let v = self.logLoss {
-            w.byte(0x15)
-            w.float(v)
-        }
-        for e in self.perClass {
-            w.byte(0x1a)
-            w.message(e)
-        }
-        if let v = self.macro {
-            w.byte(0x22)
-            w.message(v)
-        }
-        if let v = self.micro {
-            w.byte(0x2a)
-            w.message(v)
-        }
-        if let v = self.weighted {
-            w.byte(0x32)
-            w.message(v)
-        }
-        if let v = self.confusion {
-            w.byte(0x3a)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__RegressionMetrics
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -435,15 +261,7 @@ extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible, WireEncoda
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__regression_metrics__get_packed_size, pack: modelwire__v1__regression_metrics__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__regression_metrics__get_packed_size, pack: modelwire__v1__regression_metrics__pack, body)
     }
 
     init(c: Modelwire__V1__RegressionMetrics) throws(CodecError) {
@@ -459,35 +277,9 @@ extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible, WireEncoda
         c.mae = self.mae
         c.r2 = self.r2
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.mse != 0 { n &+= 1 &+ 4 }
-        if self.mae != 0 { n &+= 1 &+ 4 }
-        if self.r2 != 0 { n &+= 1 &+ 4 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.mse != 0 {
-            w.byte(0x0d)
-            w.float(self.mse)
-        }
-        if self.mae != 0 {
-            w.byte(0x15)
-            w.float(self.mae)
-        }
-        if self.r2 != 0 {
-            w.byte(0x1d)
-            w.float(self.r2)
-        }
-    }
 }
 
-extension V1.Evaluation: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Evaluation: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Evaluation
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -495,15 +287,7 @@ extension V1.Evaluation: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__evaluation__get_packed_size, pack: modelwire__v1__evaluation__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__evaluation__get_packed_size, pack: modelwire__v1__evaluation__pack, body)
     }
 
     init(c: Modelwire__V1__Evaluation) throws(CodecError) {
@@ -529,38 +313,9 @@ extension V1.Evaluation: ProtobufMessage, CMessageConvertible, WireEncodable {
         case nil: break
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        if case .classification(let v)? = self.kind {
-            try v.wireValidate()
-        }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.rows != 0 { n &+= 1 &+ wireVarintSize(self.rows) }
-        if case .classification(let v)? = self.kind { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .regression(let v)? = self.kind { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.rows != 0 {
-            w.byte(0x08)
-            w.varint(self.rows)
-        }
-        if case .classification(let v)? = self.kind {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if case .regression(let v)? = self.kind {
-            w.byte(0x1a)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__EvaluateResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -568,15 +323,7 @@ extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__evaluate_response__get_packed_size, pack: modelwire__v1__evaluate_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__evaluate_response__get_packed_size, pack: modelwire__v1__evaluate_response__pack, body)
     }
 
     init(c: Modelwire__V1__EvaluateResponse) throws(CodecError) {
@@ -591,33 +338,5 @@ extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible, WireEncodab
         c.model = try arena.string(self.model, field: "EvaluateResponse.model")
         c.version = self.version
         if let v = self.evaluation { c.evaluation = try arena.message(v) }
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.model, field: "EvaluateResponse.model")
-        if let v = self.evaluation { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.model.isEmpty { n &+= 1 &+ wireStringSize(self.model) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        if let v = self.evaluation { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.model.isEmpty {
-            w.byte(0x0a)
-            w.string(self.model)
-        }
-        if self.version != 0 {
-            w.byte(0x10)
-            w.varint(self.version)
-        }
-        if let v = self.evaluation {
-            w.byte(0x1a)
-            w.message(v)
-        }
     }
 }

@@ -125,7 +125,7 @@ extension V1 {
     }
 }
 
-extension V1.Credentials: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Credentials: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Credentials
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -133,15 +133,7 @@ extension V1.Credentials: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__credentials__get_packed_size, pack: modelwire__v1__credentials__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__credentials__get_packed_size, pack: modelwire__v1__credentials__pack, body)
     }
 
     init(c: Modelwire__V1__Credentials) throws(CodecError) {
@@ -159,28 +151,9 @@ extension V1.Credentials: ProtobufMessage, CMessageConvertible, WireEncodable {
             c.bearer_token = try arena.string(v, field: "Credentials.bearer_token")
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.bearerToken {
-            try wireCheckNUL(v, field: "Credentials.bearer_token")
-        }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.bearerToken { n &+= 1 &+ wireStringSize(v) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.bearerToken {
-            w.byte(0x0a)
-            w.string(v)
-        }
-    }
 }
 
-extension V1.ClientHello: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ClientHello: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ClientHello
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -188,15 +161,7 @@ extension V1.ClientHello: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__client_hello__get_packed_size, pack: modelwire__v1__client_hello__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__client_hello__get_packed_size, pack: modelwire__v1__client_hello__pack, body)
     }
 
     init(c: Modelwire__V1__ClientHello) throws(CodecError) {
@@ -216,44 +181,9 @@ extension V1.ClientHello: ProtobufMessage, CMessageConvertible, WireEncodable {
         if let v = self.credentials { c.credentials = try arena.message(v) }
         c.client_name = try arena.string(self.clientName, field: "ClientHello.client_name")
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.credentials { try v.wireValidate() }
-        try wireCheckNUL(self.clientName, field: "ClientHello.client_name")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.protocolVersions.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.protocolVersions)) }
-        if !self.compression.isEmpty { n &+= 1 &+ wireDelimitedSize(self.compression.reduce(0) { $0 &+ wireInt32Size($1.rawValue) }) }
-        if let v = self.credentials { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if !self.clientName.isEmpty { n &+= 1 &+ wireStringSize(self.clientName) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.protocolVersions.isEmpty {
-            w.byte(0x0a)
-            w.varint(wirePackedSize(self.protocolVersions))
-            w.packedVarint(self.protocolVersions)
-        }
-        if !self.compression.isEmpty {
-            w.byte(0x12)
-            w.varint(self.compression.reduce(0) { $0 &+ wireInt32Size($1.rawValue) })
-            for e in self.compression { w.int32(e.rawValue) }
-        }
-        if let v = self.credentials {
-            w.byte(0x1a)
-            w.message(v)
-        }
-        if !self.clientName.isEmpty {
-            w.byte(0x22)
-            w.string(self.clientName)
-        }
-    }
 }
 
-extension V1.Limits: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Limits: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Limits
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -261,15 +191,7 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__limits__get_packed_size, pack: modelwire__v1__limits__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__limits__get_packed_size, pack: modelwire__v1__limits__pack, body)
     }
 
     init(c: Modelwire__V1__Limits) throws(CodecError) {
@@ -295,60 +217,9 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.max_rows_per_predict = self.maxRowsPerPredict
         c.max_dataset_bytes = self.maxDatasetBytes
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.maxFrameBytes != 0 { n &+= 1 &+ wireVarintSize(self.maxFrameBytes) }
-        if self.maxMessageBytes != 0 { n &+= 1 &+ wireVarintSize(self.maxMessageBytes) }
-        if self.maxDecompressionRatio != 0 { n &+= 1 &+ wireVarintSize(self.maxDecompressionRatio) }
-        if self.maxConcurrentCalls != 0 { n &+= 1 &+ wireVarintSize(self.maxConcurrentCalls) }
-        if self.compressionThresholdBytes != 0 { n &+= 1 &+ wireVarintSize(self.compressionThresholdBytes) }
-        if self.idleTimeoutMs != 0 { n &+= 1 &+ wireVarintSize(self.idleTimeoutMs) }
-        if self.maxRowsPerPredict != 0 { n &+= 1 &+ wireVarintSize(self.maxRowsPerPredict) }
-        if self.maxDatasetBytes != 0 { n &+= 1 &+ wireVarintSize(self.maxDatasetBytes) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.maxFrameBytes != 0 {
-            w.byte(0x08)
-            w.varint(self.maxFrameBytes)
-        }
-        if self.maxMessageBytes != 0 {
-            w.byte(0x10)
-            w.varint(self.maxMessageBytes)
-        }
-        if self.maxDecompressionRatio != 0 {
-            w.byte(0x18)
-            w.varint(self.maxDecompressionRatio)
-        }
-        if self.maxConcurrentCalls != 0 {
-            w.byte(0x20)
-            w.varint(self.maxConcurrentCalls)
-        }
-        if self.compressionThresholdBytes != 0 {
-            w.byte(0x28)
-            w.varint(self.compressionThresholdBytes)
-        }
-        if self.idleTimeoutMs != 0 {
-            w.byte(0x30)
-            w.varint(self.idleTimeoutMs)
-        }
-        if self.maxRowsPerPredict != 0 {
-            w.byte(0x38)
-            w.varint(self.maxRowsPerPredict)
-        }
-        if self.maxDatasetBytes != 0 {
-            w.byte(0x40)
-            w.varint(self.maxDatasetBytes)
-        }
-    }
 }
 
-extension V1.ServerHello: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ServerHello: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ServerHello
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -356,15 +227,7 @@ extension V1.ServerHello: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__server_hello__get_packed_size, pack: modelwire__v1__server_hello__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__server_hello__get_packed_size, pack: modelwire__v1__server_hello__pack, body)
     }
 
     init(c: Modelwire__V1__ServerHello) throws(CodecError) {
@@ -385,47 +248,9 @@ extension V1.ServerHello: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.n_schema_packages = self.schemaPackages.count
         c.schema_packages = try arena.strings(self.schemaPackages, field: "ServerHello.schema_packages")
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.serverName, field: "ServerHello.server_name")
-        try wireCheckNUL(self.schemaPackages, field: "ServerHello.schema_packages")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.protocolVersion != 0 { n &+= 1 &+ wireVarintSize(self.protocolVersion) }
-        if self.compression.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.compression.rawValue) }
-        if let v = self.limits { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if !self.serverName.isEmpty { n &+= 1 &+ wireStringSize(self.serverName) }
-        for e in self.schemaPackages { n &+= 1 &+ wireStringSize(e) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.protocolVersion != 0 {
-            w.byte(0x08)
-            w.varint(self.protocolVersion)
-        }
-        if self.compression.rawValue != 0 {
-            w.byte(0x10)
-            w.int32(self.compression.rawValue)
-        }
-        if let v = self.limits {
-            w.byte(0x1a)
-            w.message(v)
-        }
-        if !self.serverName.isEmpty {
-            w.byte(0x22)
-            w.string(self.serverName)
-        }
-        for e in self.schemaPackages {
-            w.byte(0x2a)
-            w.string(e)
-        }
-    }
 }
 
-extension V1.GoAway: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.GoAway: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GoAway
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -433,15 +258,7 @@ extension V1.GoAway: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__go_away__get_packed_size, pack: modelwire__v1__go_away__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__go_away__get_packed_size, pack: modelwire__v1__go_away__pack, body)
     }
 
     init(c: Modelwire__V1__GoAway) throws(CodecError) {
@@ -454,27 +271,5 @@ extension V1.GoAway: ProtobufMessage, CMessageConvertible, WireEncodable {
         modelwire__v1__go_away__init(&c)
         c.last_call_id = self.lastCallId
         c.reason = try arena.string(self.reason, field: "GoAway.reason")
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.reason, field: "GoAway.reason")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.lastCallId != 0 { n &+= 1 &+ wireVarintSize(self.lastCallId) }
-        if !self.reason.isEmpty { n &+= 1 &+ wireStringSize(self.reason) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.lastCallId != 0 {
-            w.byte(0x08)
-            w.varint(self.lastCallId)
-        }
-        if !self.reason.isEmpty {
-            w.byte(0x12)
-            w.string(self.reason)
-        }
     }
 }

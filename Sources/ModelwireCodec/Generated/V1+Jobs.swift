@@ -106,7 +106,7 @@ extension V1 {
     }
 }
 
-extension V1.Job: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Job: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Job
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -114,15 +114,7 @@ extension V1.Job: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__job__get_packed_size, pack: modelwire__v1__job__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__job__get_packed_size, pack: modelwire__v1__job__pack, body)
     }
 
     init(c: Modelwire__V1__Job) throws(CodecError) {
@@ -150,69 +142,9 @@ extension V1.Job: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.started_unix_ms = self.startedUnixMs
         c.finished_unix_ms = self.finishedUnixMs
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.id, field: "Job.id")
-        try wireCheckNUL(self.model, field: "Job.model")
-        if let v = self.result { try v.wireValidate() }
-        if let v = self.error { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.id.isEmpty { n &+= 1 &+ wireStringSize(self.id) }
-        if !self.model.isEmpty { n &+= 1 &+ wireStringSize(self.model) }
-        if self.state.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.state.rawValue) }
-        if let v = self.lastProgress { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.result { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.error { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.createdUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.createdUnixMs) }
-        if self.startedUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.startedUnixMs) }
-        if self.finishedUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.finishedUnixMs) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.id.isEmpty {
-            w.byte(0x0a)
-            w.string(self.id)
-        }
-        if !self.model.isEmpty {
-            w.byte(0x12)
-            w.string(self.model)
-        }
-        if self.state.rawValue != 0 {
-            w.byte(0x18)
-            w.int32(self.state.rawValue)
-        }
-        if let v = self.lastProgress {
-            w.byte(0x22)
-            w.message(v)
-        }
-        if let v = self.result {
-            w.byte(0x2a)
-            w.message(v)
-        }
-        if let v = self.error {
-            w.byte(0x32)
-            w.message(v)
-        }
-        if self.createdUnixMs != 0 {
-            w.byte(0x38)
-            w.varint(self.createdUnixMs)
-        }
-        if self.startedUnixMs != 0 {
-            w.byte(0x40)
-            w.varint(self.startedUnixMs)
-        }
-        if self.finishedUnixMs != 0 {
-            w.byte(0x48)
-            w.varint(self.finishedUnixMs)
-        }
-    }
 }
 
-extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GetJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -220,15 +152,7 @@ extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible, WireEncodable 
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__get_job_request__get_packed_size, pack: modelwire__v1__get_job_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__get_job_request__get_packed_size, pack: modelwire__v1__get_job_request__pack, body)
     }
 
     init(c: Modelwire__V1__GetJobRequest) throws(CodecError) {
@@ -240,26 +164,9 @@ extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible, WireEncodable 
         modelwire__v1__get_job_request__init(&c)
         c.job_id = try arena.string(self.jobId, field: "GetJobRequest.job_id")
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.jobId, field: "GetJobRequest.job_id")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.jobId.isEmpty { n &+= 1 &+ wireStringSize(self.jobId) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.jobId.isEmpty {
-            w.byte(0x0a)
-            w.string(self.jobId)
-        }
-    }
 }
 
-extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListJobsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -267,15 +174,7 @@ extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__list_jobs_request__get_packed_size, pack: modelwire__v1__list_jobs_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__list_jobs_request__get_packed_size, pack: modelwire__v1__list_jobs_request__pack, body)
     }
 
     init(c: Modelwire__V1__ListJobsRequest) throws(CodecError) {
@@ -285,19 +184,9 @@ extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__list_jobs_request__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListJobsResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -305,15 +194,7 @@ extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__list_jobs_response__get_packed_size, pack: modelwire__v1__list_jobs_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__list_jobs_response__get_packed_size, pack: modelwire__v1__list_jobs_response__pack, body)
     }
 
     init(c: Modelwire__V1__ListJobsResponse) throws(CodecError) {
@@ -326,26 +207,9 @@ extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible, WireEncodab
         c.n_jobs = self.jobs.count
         c.jobs = try arena.messages(self.jobs)
     }
-
-    func wireValidate() throws(CodecError) {
-        for e in self.jobs { try e.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        for e in self.jobs { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        for e in self.jobs {
-            w.byte(0x0a)
-            w.message(e)
-        }
-    }
 }
 
-extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__WatchJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -353,15 +217,7 @@ extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__watch_job_request__get_packed_size, pack: modelwire__v1__watch_job_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__watch_job_request__get_packed_size, pack: modelwire__v1__watch_job_request__pack, body)
     }
 
     init(c: Modelwire__V1__WatchJobRequest) throws(CodecError) {
@@ -373,26 +229,9 @@ extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
         modelwire__v1__watch_job_request__init(&c)
         c.job_id = try arena.string(self.jobId, field: "WatchJobRequest.job_id")
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.jobId, field: "WatchJobRequest.job_id")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.jobId.isEmpty { n &+= 1 &+ wireStringSize(self.jobId) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.jobId.isEmpty {
-            w.byte(0x0a)
-            w.string(self.jobId)
-        }
-    }
 }
 
-extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__CancelJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -400,15 +239,7 @@ extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__cancel_job_request__get_packed_size, pack: modelwire__v1__cancel_job_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__cancel_job_request__get_packed_size, pack: modelwire__v1__cancel_job_request__pack, body)
     }
 
     init(c: Modelwire__V1__CancelJobRequest) throws(CodecError) {
@@ -419,22 +250,5 @@ extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible, WireEncodab
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__cancel_job_request__init(&c)
         c.job_id = try arena.string(self.jobId, field: "CancelJobRequest.job_id")
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.jobId, field: "CancelJobRequest.job_id")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.jobId.isEmpty { n &+= 1 &+ wireStringSize(self.jobId) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.jobId.isEmpty {
-            w.byte(0x0a)
-            w.string(self.jobId)
-        }
     }
 }

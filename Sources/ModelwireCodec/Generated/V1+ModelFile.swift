@@ -198,7 +198,7 @@ extension V1 {
     }
 }
 
-extension V1.Standardization: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Standardization: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Standardization
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -206,15 +206,7 @@ extension V1.Standardization: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__standardization__get_packed_size, pack: modelwire__v1__standardization__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__standardization__get_packed_size, pack: modelwire__v1__standardization__pack, body)
     }
 
     init(c: Modelwire__V1__Standardization) throws(CodecError) {
@@ -230,32 +222,9 @@ extension V1.Standardization: ProtobufMessage, CMessageConvertible, WireEncodabl
         c.n_scale = self.scale.count
         c.scale = arena.array(self.scale)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.mean.isEmpty { n &+= 1 &+ wireDelimitedSize(self.mean.count &* 4) }
-        if !self.scale.isEmpty { n &+= 1 &+ wireDelimitedSize(self.scale.count &* 4) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.mean.isEmpty {
-            w.byte(0x0a)
-            w.varint(self.mean.count &* 4)
-            w.packedFixed(self.mean)
-        }
-        if !self.scale.isEmpty {
-            w.byte(0x12)
-            w.varint(self.scale.count &* 4)
-            w.packedFixed(self.scale)
-        }
-    }
 }
 
-extension V1.DenseLayer: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseLayer
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -263,15 +232,7 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__dense_layer__get_packed_size, pack: modelwire__v1__dense_layer__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__dense_layer__get_packed_size, pack: modelwire__v1__dense_layer__pack, body)
     }
 
     init(c: Modelwire__V1__DenseLayer) throws(CodecError) {
@@ -293,47 +254,9 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.n_biases = self.biases.count
         c.biases = arena.array(self.biases)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.inputs != 0 { n &+= 1 &+ wireVarintSize(self.inputs) }
-        if self.units != 0 { n &+= 1 &+ wireVarintSize(self.units) }
-        if self.activation.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.activation.rawValue) }
-        if !self.weights.isEmpty { n &+= 1 &+ wireDelimitedSize(self.weights.count &* 4) }
-        if !self.biases.isEmpty { n &+= 1 &+ wireDelimitedSize(self.biases.count &* 4) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.inputs != 0 {
-            w.byte(0x08)
-            w.varint(self.inputs)
-        }
-        if self.units != 0 {
-            w.byte(0x10)
-            w.varint(self.units)
-        }
-        if self.activation.rawValue != 0 {
-            w.byte(0x18)
-            w.int32(self.activation.rawValue)
-        }
-        if !self.weights.isEmpty {
-            w.byte(0x22)
-            w.varint(self.weights.count &* 4)
-            w.packedFixed(self.weights)
-        }
-        if !self.biases.isEmpty {
-            w.byte(0x2a)
-            w.varint(self.biases.count &* 4)
-            w.packedFixed(self.biases)
-        }
-    }
 }
 
-extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseNetParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -341,15 +264,7 @@ extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible, WireEncod
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__dense_net_parameters__get_packed_size, pack: modelwire__v1__dense_net_parameters__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__dense_net_parameters__get_packed_size, pack: modelwire__v1__dense_net_parameters__pack, body)
     }
 
     init(c: Modelwire__V1__DenseNetParameters) throws(CodecError) {
@@ -364,30 +279,9 @@ extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible, WireEncod
         c.layers = try arena.messages(self.layers)
         c.loss = Modelwire__V1__Loss(rawValue: UInt32(bitPattern: self.loss.rawValue))
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        for e in self.layers { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        if self.loss.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.loss.rawValue) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        for e in self.layers {
-            w.byte(0x0a)
-            w.message(e)
-        }
-        if self.loss.rawValue != 0 {
-            w.byte(0x10)
-            w.int32(self.loss.rawValue)
-        }
-    }
 }
 
-extension V1.LinearParameters: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.LinearParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__LinearParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -395,15 +289,7 @@ extension V1.LinearParameters: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__linear_parameters__get_packed_size, pack: modelwire__v1__linear_parameters__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__linear_parameters__get_packed_size, pack: modelwire__v1__linear_parameters__pack, body)
     }
 
     init(c: Modelwire__V1__LinearParameters) throws(CodecError) {
@@ -425,47 +311,9 @@ extension V1.LinearParameters: ProtobufMessage, CMessageConvertible, WireEncodab
         c.n_biases = self.biases.count
         c.biases = arena.array(self.biases)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.kind.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.kind.rawValue) }
-        if self.inputs != 0 { n &+= 1 &+ wireVarintSize(self.inputs) }
-        if self.outputs != 0 { n &+= 1 &+ wireVarintSize(self.outputs) }
-        if !self.weights.isEmpty { n &+= 1 &+ wireDelimitedSize(self.weights.count &* 4) }
-        if !self.biases.isEmpty { n &+= 1 &+ wireDelimitedSize(self.biases.count &* 4) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.kind.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.kind.rawValue)
-        }
-        if self.inputs != 0 {
-            w.byte(0x10)
-            w.varint(self.inputs)
-        }
-        if self.outputs != 0 {
-            w.byte(0x18)
-            w.varint(self.outputs)
-        }
-        if !self.weights.isEmpty {
-            w.byte(0x22)
-            w.varint(self.weights.count &* 4)
-            w.packedFixed(self.weights)
-        }
-        if !self.biases.isEmpty {
-            w.byte(0x2a)
-            w.varint(self.biases.count &* 4)
-            w.packedFixed(self.biases)
-        }
-    }
 }
 
-extension V1.TreeParameters: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TreeParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -473,15 +321,7 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible, WireEncodable
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__tree_parameters__get_packed_size, pack: modelwire__v1__tree_parameters__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__tree_parameters__get_packed_size, pack: modelwire__v1__tree_parameters__pack, body)
     }
 
     init(c: Modelwire__V1__TreeParameters) throws(CodecError) {
@@ -510,60 +350,9 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible, WireEncodable
         c.n_value = self.value.count
         c.value = arena.array(self.value)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.criterion.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.criterion.rawValue) }
-        if self.outputs != 0 { n &+= 1 &+ wireVarintSize(self.outputs) }
-        if !self.feature.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedZigZagSize(self.feature)) }
-        if !self.threshold.isEmpty { n &+= 1 &+ wireDelimitedSize(self.threshold.count &* 4) }
-        if !self.left.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedZigZagSize(self.left)) }
-        if !self.right.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedZigZagSize(self.right)) }
-        if !self.value.isEmpty { n &+= 1 &+ wireDelimitedSize(self.value.count &* 4) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.criterion.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.criterion.rawValue)
-        }
-        if self.outputs != 0 {
-            w.byte(0x10)
-            w.varint(self.outputs)
-        }
-        if !self.feature.isEmpty {
-            w.byte(0x1a)
-            w.varint(wirePackedZigZagSize(self.feature))
-            w.packedZigZag(self.feature)
-        }
-        if !self.threshold.isEmpty {
-            w.byte(0x22)
-            w.varint(self.threshold.count &* 4)
-            w.packedFixed(self.threshold)
-        }
-        if !self.left.isEmpty {
-            w.byte(0x2a)
-            w.varint(wirePackedZigZagSize(self.left))
-            w.packedZigZag(self.left)
-        }
-        if !self.right.isEmpty {
-            w.byte(0x32)
-            w.varint(wirePackedZigZagSize(self.right))
-            w.packedZigZag(self.right)
-        }
-        if !self.value.isEmpty {
-            w.byte(0x3a)
-            w.varint(self.value.count &* 4)
-            w.packedFixed(self.value)
-        }
-    }
 }
 
-extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainingSummary
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -571,15 +360,7 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__training_summary__get_packed_size, pack: modelwire__v1__training_summary__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__training_summary__get_packed_size, pack: modelwire__v1__training_summary__pack, body)
     }
 
     init(c: Modelwire__V1__TrainingSummary) throws(CodecError) {
@@ -627,71 +408,9 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible, WireEncodabl
             c.validation_accuracy = v
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.evaluation { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.epochsRun != 0 { n &+= 1 &+ wireVarintSize(self.epochsRun) }
-        if self.trainingSamples != 0 { n &+= 1 &+ wireVarintSize(self.trainingSamples) }
-        if self.durationSeconds != 0 { n &+= 1 &+ 8 }
-        if let v = self.finalLoss { n &+= 1 &+ 4 }
-        if let v = self.validationLoss { n &+= 1 &+ 4 }
-        if let v = self.validationAccuracy { n &+= 1 &+ 4 }
-        if self.earlyStopped { n &+= 1 &+ 1 }
-        if let v = self.options { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.seed != 0 { n &+= 1 &+ wireVarintSize(self.seed) }
-        if let v = self.evaluation { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.epochsRun != 0 {
-            w.byte(0x08)
-            w.varint(self.epochsRun)
-        }
-        if self.trainingSamples != 0 {
-            w.byte(0x10)
-            w.varint(self.trainingSamples)
-        }
-        if self.durationSeconds != 0 {
-            w.byte(0x19)
-            w.double(self.durationSeconds)
-        }
-        if let v = self.finalLoss {
-            w.byte(0x25)
-            w.float(v)
-        }
-        if let v = self.validationLoss {
-            w.byte(0x2d)
-            w.float(v)
-        }
-        if let v = self.validationAccuracy {
-            w.byte(0x35)
-            w.float(v)
-        }
-        if self.earlyStopped {
-            w.byte(0x38)
-            w.bool(self.earlyStopped)
-        }
-        if let v = self.options {
-            w.byte(0x42)
-            w.message(v)
-        }
-        if self.seed != 0 {
-            w.byte(0x48)
-            w.varint(self.seed)
-        }
-        if let v = self.evaluation {
-            w.byte(0x52)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.ModelFile: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelFile
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -699,15 +418,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__model_file__get_packed_size, pack: modelwire__v1__model_file__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__model_file__get_packed_size, pack: modelwire__v1__model_file__pack, body)
     }
 
     init(c: Modelwire__V1__ModelFile) throws(CodecError) {
@@ -755,86 +466,6 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible, WireEncodable {
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 12)
             c.tree = try arena.message(v)
         case nil: break
-        }
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "ModelFile.name")
-        try wireCheckNUL(self.featureNames, field: "ModelFile.feature_names")
-        try wireCheckNUL(self.classNames, field: "ModelFile.class_names")
-        if let v = self.training { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.formatVersion != 0 { n &+= 1 &+ wireVarintSize(self.formatVersion) }
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        if self.createdUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.createdUnixMs) }
-        if self.task.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.task.rawValue) }
-        if let v = self.spec { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        for e in self.featureNames { n &+= 1 &+ wireStringSize(e) }
-        for e in self.classNames { n &+= 1 &+ wireStringSize(e) }
-        if let v = self.standardization { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .dense(let v)? = self.parameters { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .linear(let v)? = self.parameters { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .tree(let v)? = self.parameters { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.training { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.formatVersion != 0 {
-            w.byte(0x08)
-            w.varint(self.formatVersion)
-        }
-        if !self.name.isEmpty {
-            w.byte(0x12)
-            w.string(self.name)
-        }
-        if self.version != 0 {
-            w.byte(0x18)
-            w.varint(self.version)
-        }
-        if self.createdUnixMs != 0 {
-            w.byte(0x20)
-            w.varint(self.createdUnixMs)
-        }
-        if self.task.rawValue != 0 {
-            w.byte(0x28)
-            w.int32(self.task.rawValue)
-        }
-        if let v = self.spec {
-            w.byte(0x32)
-            w.message(v)
-        }
-        for e in self.featureNames {
-            w.byte(0x3a)
-            w.string(e)
-        }
-        for e in self.classNames {
-            w.byte(0x42)
-            w.string(e)
-        }
-        if let v = self.standardization {
-            w.byte(0x4a)
-            w.message(v)
-        }
-        if case .dense(let v)? = self.parameters {
-            w.byte(0x52)
-            w.message(v)
-        }
-        if case .linear(let v)? = self.parameters {
-            w.byte(0x5a)
-            w.message(v)
-        }
-        if case .tree(let v)? = self.parameters {
-            w.byte(0x62)
-            w.message(v)
-        }
-        if let v = self.training {
-            w.byte(0x6a)
-            w.message(v)
         }
     }
 }

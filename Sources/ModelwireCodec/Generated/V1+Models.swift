@@ -175,7 +175,7 @@ extension V1 {
     }
 }
 
-extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelVersionInfo
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -183,15 +183,7 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__model_version_info__get_packed_size, pack: modelwire__v1__model_version_info__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__model_version_info__get_packed_size, pack: modelwire__v1__model_version_info__pack, body)
     }
 
     init(c: Modelwire__V1__ModelVersionInfo) throws(CodecError) {
@@ -228,85 +220,9 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible, WireEncodab
         c.n_aliases = self.aliases.count
         c.aliases = try arena.strings(self.aliases, field: "ModelVersionInfo.aliases")
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "ModelVersionInfo.name")
-        try wireCheckNUL(self.featureNames, field: "ModelVersionInfo.feature_names")
-        try wireCheckNUL(self.classNames, field: "ModelVersionInfo.class_names")
-        if let v = self.trainingMetrics { try v.wireValidate() }
-        try wireCheckNUL(self.aliases, field: "ModelVersionInfo.aliases")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        if self.task.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.task.rawValue) }
-        if let v = self.spec { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.inputColumns != 0 { n &+= 1 &+ wireVarintSize(self.inputColumns) }
-        for e in self.featureNames { n &+= 1 &+ wireStringSize(e) }
-        for e in self.classNames { n &+= 1 &+ wireStringSize(e) }
-        if self.createdUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.createdUnixMs) }
-        if let v = self.trainingMetrics { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.parameterCount != 0 { n &+= 1 &+ wireVarintSize(self.parameterCount) }
-        if self.fileBytes != 0 { n &+= 1 &+ wireVarintSize(self.fileBytes) }
-        for e in self.aliases { n &+= 1 &+ wireStringSize(e) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if self.version != 0 {
-            w.byte(0x10)
-            w.varint(self.version)
-        }
-        if self.task.rawValue != 0 {
-            w.byte(0x18)
-            w.int32(self.task.rawValue)
-        }
-        if let v = self.spec {
-            w.byte(0x22)
-            w.message(v)
-        }
-        if self.inputColumns != 0 {
-            w.byte(0x28)
-            w.varint(self.inputColumns)
-        }
-        for e in self.featureNames {
-            w.byte(0x32)
-            w.string(e)
-        }
-        for e in self.classNames {
-            w.byte(0x3a)
-            w.string(e)
-        }
-        if self.createdUnixMs != 0 {
-            w.byte(0x40)
-            w.varint(self.createdUnixMs)
-        }
-        if let v = self.trainingMetrics {
-            w.byte(0x4a)
-            w.message(v)
-        }
-        if self.parameterCount != 0 {
-            w.byte(0x50)
-            w.varint(self.parameterCount)
-        }
-        if self.fileBytes != 0 {
-            w.byte(0x58)
-            w.varint(self.fileBytes)
-        }
-        for e in self.aliases {
-            w.byte(0x62)
-            w.string(e)
-        }
-    }
 }
 
-extension V1.Alias: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Alias: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Alias
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -314,15 +230,7 @@ extension V1.Alias: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__alias__get_packed_size, pack: modelwire__v1__alias__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__alias__get_packed_size, pack: modelwire__v1__alias__pack, body)
     }
 
     init(c: Modelwire__V1__Alias) throws(CodecError) {
@@ -336,31 +244,9 @@ extension V1.Alias: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.name = try arena.string(self.name, field: "Alias.name")
         c.version = self.version
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "Alias.name")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if self.version != 0 {
-            w.byte(0x10)
-            w.varint(self.version)
-        }
-    }
 }
 
-extension V1.ModelSummary: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ModelSummary: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelSummary
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -368,15 +254,7 @@ extension V1.ModelSummary: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__model_summary__get_packed_size, pack: modelwire__v1__model_summary__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__model_summary__get_packed_size, pack: modelwire__v1__model_summary__pack, body)
     }
 
     init(c: Modelwire__V1__ModelSummary) throws(CodecError) {
@@ -394,38 +272,9 @@ extension V1.ModelSummary: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.n_aliases = self.aliases.count
         c.aliases = try arena.messages(self.aliases)
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "ModelSummary.name")
-        for e in self.versions { try e.wireValidate() }
-        for e in self.aliases { try e.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        for e in self.versions { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        for e in self.aliases { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        for e in self.versions {
-            w.byte(0x12)
-            w.message(e)
-        }
-        for e in self.aliases {
-            w.byte(0x1a)
-            w.message(e)
-        }
-    }
 }
 
-extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListModelsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -433,15 +282,7 @@ extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible, WireEncoda
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__list_models_request__get_packed_size, pack: modelwire__v1__list_models_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__list_models_request__get_packed_size, pack: modelwire__v1__list_models_request__pack, body)
     }
 
     init(c: Modelwire__V1__ListModelsRequest) throws(CodecError) {
@@ -451,19 +292,9 @@ extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible, WireEncoda
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__list_models_request__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListModelsResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -471,15 +302,7 @@ extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible, WireEncod
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__list_models_response__get_packed_size, pack: modelwire__v1__list_models_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__list_models_response__get_packed_size, pack: modelwire__v1__list_models_response__pack, body)
     }
 
     init(c: Modelwire__V1__ListModelsResponse) throws(CodecError) {
@@ -492,26 +315,9 @@ extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible, WireEncod
         c.n_models = self.models.count
         c.models = try arena.messages(self.models)
     }
-
-    func wireValidate() throws(CodecError) {
-        for e in self.models { try e.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        for e in self.models { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        for e in self.models {
-            w.byte(0x0a)
-            w.message(e)
-        }
-    }
 }
 
-extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DescribeModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -519,15 +325,7 @@ extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible, WireEnc
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__describe_model_request__get_packed_size, pack: modelwire__v1__describe_model_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__describe_model_request__get_packed_size, pack: modelwire__v1__describe_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__DescribeModelRequest) throws(CodecError) {
@@ -539,26 +337,9 @@ extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible, WireEnc
         modelwire__v1__describe_model_request__init(&c)
         if let v = self.model { c.model = try arena.message(v) }
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.model { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.model { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.model {
-            w.byte(0x0a)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -566,15 +347,7 @@ extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible, WireEncod
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__delete_model_request__get_packed_size, pack: modelwire__v1__delete_model_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__delete_model_request__get_packed_size, pack: modelwire__v1__delete_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteModelRequest) throws(CodecError) {
@@ -594,31 +367,9 @@ extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible, WireEncod
             c.version = v
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "DeleteModelRequest.name")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if let v = self.version { n &+= 1 &+ wireVarintSize(v) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if let v = self.version {
-            w.byte(0x10)
-            w.varint(v)
-        }
-    }
 }
 
-extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteModelResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -626,15 +377,7 @@ extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible, WireEnco
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__delete_model_response__get_packed_size, pack: modelwire__v1__delete_model_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__delete_model_response__get_packed_size, pack: modelwire__v1__delete_model_response__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteModelResponse) throws(CodecError) {
@@ -647,26 +390,9 @@ extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible, WireEnco
         c.n_deleted_versions = self.deletedVersions.count
         c.deleted_versions = arena.array(self.deletedVersions)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.deletedVersions.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.deletedVersions)) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.deletedVersions.isEmpty {
-            w.byte(0x0a)
-            w.varint(wirePackedSize(self.deletedVersions))
-            w.packedVarint(self.deletedVersions)
-        }
-    }
 }
 
-extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__SetAliasRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -674,15 +400,7 @@ extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__set_alias_request__get_packed_size, pack: modelwire__v1__set_alias_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__set_alias_request__get_packed_size, pack: modelwire__v1__set_alias_request__pack, body)
     }
 
     init(c: Modelwire__V1__SetAliasRequest) throws(CodecError) {
@@ -698,37 +416,9 @@ extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible, WireEncodabl
         c.alias = try arena.string(self.alias, field: "SetAliasRequest.alias")
         c.version = self.version
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "SetAliasRequest.name")
-        try wireCheckNUL(self.alias, field: "SetAliasRequest.alias")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if !self.alias.isEmpty { n &+= 1 &+ wireStringSize(self.alias) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if !self.alias.isEmpty {
-            w.byte(0x12)
-            w.string(self.alias)
-        }
-        if self.version != 0 {
-            w.byte(0x18)
-            w.varint(self.version)
-        }
-    }
 }
 
-extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__SetAliasResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -736,15 +426,7 @@ extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__set_alias_response__get_packed_size, pack: modelwire__v1__set_alias_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__set_alias_response__get_packed_size, pack: modelwire__v1__set_alias_response__pack, body)
     }
 
     init(c: Modelwire__V1__SetAliasResponse) throws(CodecError) {
@@ -762,25 +444,9 @@ extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible, WireEncodab
             c.previous_version = v
         }
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.previousVersion { n &+= 1 &+ wireVarintSize(v) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.previousVersion {
-            w.byte(0x08)
-            w.varint(v)
-        }
-    }
 }
 
-extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ExportModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -788,15 +454,7 @@ extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible, WireEncod
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__export_model_request__get_packed_size, pack: modelwire__v1__export_model_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__export_model_request__get_packed_size, pack: modelwire__v1__export_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__ExportModelRequest) throws(CodecError) {
@@ -808,26 +466,9 @@ extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible, WireEncod
         modelwire__v1__export_model_request__init(&c)
         if let v = self.model { c.model = try arena.message(v) }
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.model { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.model { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.model {
-            w.byte(0x0a)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ExportModelResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -835,15 +476,7 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible, WireEnco
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__export_model_response__get_packed_size, pack: modelwire__v1__export_model_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__export_model_response__get_packed_size, pack: modelwire__v1__export_model_response__pack, body)
     }
 
     init(c: Modelwire__V1__ExportModelResponse) throws(CodecError) {
@@ -859,36 +492,9 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible, WireEnco
         c.version = self.version
         c.model_file = arena.bytes(self.modelFile)
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "ExportModelResponse.name")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        if !self.modelFile.isEmpty { n &+= 1 &+ wireDelimitedSize(self.modelFile.count) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if self.version != 0 {
-            w.byte(0x10)
-            w.varint(self.version)
-        }
-        if !self.modelFile.isEmpty {
-            w.byte(0x1a)
-            w.bytes(self.modelFile)
-        }
-    }
 }
 
-extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ImportModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -896,15 +502,7 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible, WireEncod
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__import_model_request__get_packed_size, pack: modelwire__v1__import_model_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__import_model_request__get_packed_size, pack: modelwire__v1__import_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__ImportModelRequest) throws(CodecError) {
@@ -917,27 +515,5 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible, WireEncod
         modelwire__v1__import_model_request__init(&c)
         c.name = try arena.string(self.name, field: "ImportModelRequest.name")
         c.model_file = arena.bytes(self.modelFile)
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "ImportModelRequest.name")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if !self.modelFile.isEmpty { n &+= 1 &+ wireDelimitedSize(self.modelFile.count) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if !self.modelFile.isEmpty {
-            w.byte(0x12)
-            w.bytes(self.modelFile)
-        }
     }
 }

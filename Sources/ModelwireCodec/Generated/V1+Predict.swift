@@ -76,7 +76,7 @@ extension V1 {
     }
 }
 
-extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__PredictRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -84,15 +84,7 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, WireEncodable
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__predict_request__get_packed_size, pack: modelwire__v1__predict_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__predict_request__get_packed_size, pack: modelwire__v1__predict_request__pack, body)
     }
 
     init(c: Modelwire__V1__PredictRequest) throws(CodecError) {
@@ -108,36 +100,9 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, WireEncodable
         if let v = self.inputs { c.inputs = try arena.message(v) }
         c.include_probabilities = self.includeProbabilities ? 1 : 0
     }
-
-    func wireValidate() throws(CodecError) {
-        if let v = self.model { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.model { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.inputs { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.includeProbabilities { n &+= 1 &+ 1 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.model {
-            w.byte(0x0a)
-            w.message(v)
-        }
-        if let v = self.inputs {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if self.includeProbabilities {
-            w.byte(0x18)
-            w.bool(self.includeProbabilities)
-        }
-    }
 }
 
-extension V1.CallTimings: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.CallTimings: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__CallTimings
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -145,15 +110,7 @@ extension V1.CallTimings: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__call_timings__get_packed_size, pack: modelwire__v1__call_timings__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__call_timings__get_packed_size, pack: modelwire__v1__call_timings__pack, body)
     }
 
     init(c: Modelwire__V1__CallTimings) throws(CodecError) {
@@ -173,45 +130,9 @@ extension V1.CallTimings: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.encode_us = self.encodeUs
         c.batch_rows = self.batchRows
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.queueUs != 0 { n &+= 1 &+ wireVarintSize(self.queueUs) }
-        if self.decodeUs != 0 { n &+= 1 &+ wireVarintSize(self.decodeUs) }
-        if self.computeUs != 0 { n &+= 1 &+ wireVarintSize(self.computeUs) }
-        if self.encodeUs != 0 { n &+= 1 &+ wireVarintSize(self.encodeUs) }
-        if self.batchRows != 0 { n &+= 1 &+ wireVarintSize(self.batchRows) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.queueUs != 0 {
-            w.byte(0x08)
-            w.varint(self.queueUs)
-        }
-        if self.decodeUs != 0 {
-            w.byte(0x10)
-            w.varint(self.decodeUs)
-        }
-        if self.computeUs != 0 {
-            w.byte(0x18)
-            w.varint(self.computeUs)
-        }
-        if self.encodeUs != 0 {
-            w.byte(0x20)
-            w.varint(self.encodeUs)
-        }
-        if self.batchRows != 0 {
-            w.byte(0x28)
-            w.varint(self.batchRows)
-        }
-    }
 }
 
-extension V1.PredictResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.PredictResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__PredictResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -219,15 +140,7 @@ extension V1.PredictResponse: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__predict_response__get_packed_size, pack: modelwire__v1__predict_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__predict_response__get_packed_size, pack: modelwire__v1__predict_response__pack, body)
     }
 
     init(c: Modelwire__V1__PredictResponse) throws(CodecError) {
@@ -255,60 +168,5 @@ extension V1.PredictResponse: ProtobufMessage, CMessageConvertible, WireEncodabl
         c.n_values = self.values.count
         c.values = arena.array(self.values)
         if let v = self.timings { c.timings = try arena.message(v) }
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.model, field: "PredictResponse.model")
-        try wireCheckNUL(self.classNames, field: "PredictResponse.class_names")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.model.isEmpty { n &+= 1 &+ wireStringSize(self.model) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        for e in self.classNames { n &+= 1 &+ wireStringSize(e) }
-        if !self.classIds.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.classIds)) }
-        if let v = self.scores { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.scoresAreProbabilities { n &+= 1 &+ 1 }
-        if !self.values.isEmpty { n &+= 1 &+ wireDelimitedSize(self.values.count &* 4) }
-        if let v = self.timings { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.model.isEmpty {
-            w.byte(0x0a)
-            w.string(self.model)
-        }
-        if self.version != 0 {
-            w.byte(0x10)
-            w.varint(self.version)
-        }
-        for e in self.classNames {
-            w.byte(0x1a)
-            w.string(e)
-        }
-        if !self.classIds.isEmpty {
-            w.byte(0x22)
-            w.varint(wirePackedSize(self.classIds))
-            w.packedVarint(self.classIds)
-        }
-        if let v = self.scores {
-            w.byte(0x2a)
-            w.message(v)
-        }
-        if self.scoresAreProbabilities {
-            w.byte(0x30)
-            w.bool(self.scoresAreProbabilities)
-        }
-        if !self.values.isEmpty {
-            w.byte(0x3a)
-            w.varint(self.values.count &* 4)
-            w.packedFixed(self.values)
-        }
-        if let v = self.timings {
-            w.byte(0x42)
-            w.message(v)
-        }
     }
 }

@@ -68,7 +68,7 @@ extension V1 {
     }
 }
 
-extension V1.HealthRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.HealthRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__HealthRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -76,15 +76,7 @@ extension V1.HealthRequest: ProtobufMessage, CMessageConvertible, WireEncodable 
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__health_request__get_packed_size, pack: modelwire__v1__health_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__health_request__get_packed_size, pack: modelwire__v1__health_request__pack, body)
     }
 
     init(c: Modelwire__V1__HealthRequest) throws(CodecError) {
@@ -94,19 +86,9 @@ extension V1.HealthRequest: ProtobufMessage, CMessageConvertible, WireEncodable 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__health_request__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.HealthResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.HealthResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__HealthResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -114,15 +96,7 @@ extension V1.HealthResponse: ProtobufMessage, CMessageConvertible, WireEncodable
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__health_response__get_packed_size, pack: modelwire__v1__health_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__health_response__get_packed_size, pack: modelwire__v1__health_response__pack, body)
     }
 
     init(c: Modelwire__V1__HealthResponse) throws(CodecError) {
@@ -144,50 +118,9 @@ extension V1.HealthResponse: ProtobufMessage, CMessageConvertible, WireEncodable
         c.jobs_running = self.jobsRunning
         c.jobs_queued = self.jobsQueued
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.live { n &+= 1 &+ 1 }
-        if self.ready { n &+= 1 &+ 1 }
-        if self.draining { n &+= 1 &+ 1 }
-        if self.modelsLoaded != 0 { n &+= 1 &+ wireVarintSize(self.modelsLoaded) }
-        if self.jobsRunning != 0 { n &+= 1 &+ wireVarintSize(self.jobsRunning) }
-        if self.jobsQueued != 0 { n &+= 1 &+ wireVarintSize(self.jobsQueued) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.live {
-            w.byte(0x08)
-            w.bool(self.live)
-        }
-        if self.ready {
-            w.byte(0x10)
-            w.bool(self.ready)
-        }
-        if self.draining {
-            w.byte(0x18)
-            w.bool(self.draining)
-        }
-        if self.modelsLoaded != 0 {
-            w.byte(0x20)
-            w.varint(self.modelsLoaded)
-        }
-        if self.jobsRunning != 0 {
-            w.byte(0x28)
-            w.varint(self.jobsRunning)
-        }
-        if self.jobsQueued != 0 {
-            w.byte(0x30)
-            w.varint(self.jobsQueued)
-        }
-    }
 }
 
-extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ServerInfoRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -195,15 +128,7 @@ extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible, WireEncoda
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__server_info_request__get_packed_size, pack: modelwire__v1__server_info_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__server_info_request__get_packed_size, pack: modelwire__v1__server_info_request__pack, body)
     }
 
     init(c: Modelwire__V1__ServerInfoRequest) throws(CodecError) {
@@ -213,19 +138,9 @@ extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible, WireEncoda
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__server_info_request__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ServerInfoResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -233,15 +148,7 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible, WireEncod
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__server_info_response__get_packed_size, pack: modelwire__v1__server_info_response__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__server_info_response__get_packed_size, pack: modelwire__v1__server_info_response__pack, body)
     }
 
     init(c: Modelwire__V1__ServerInfoResponse) throws(CodecError) {
@@ -266,55 +173,5 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible, WireEncod
         if let v = self.limits { c.limits = try arena.message(v) }
         c.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
         c.started_unix_ms = self.startedUnixMs
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.serverName, field: "ServerInfoResponse.server_name")
-        try wireCheckNUL(self.serverVersion, field: "ServerInfoResponse.server_version")
-        try wireCheckNUL(self.schemaPackages, field: "ServerInfoResponse.schema_packages")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.serverName.isEmpty { n &+= 1 &+ wireStringSize(self.serverName) }
-        if !self.serverVersion.isEmpty { n &+= 1 &+ wireStringSize(self.serverVersion) }
-        if !self.protocolVersions.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.protocolVersions)) }
-        for e in self.schemaPackages { n &+= 1 &+ wireStringSize(e) }
-        if let v = self.limits { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if !self.fileDescriptorSet.isEmpty { n &+= 1 &+ wireDelimitedSize(self.fileDescriptorSet.count) }
-        if self.startedUnixMs != 0 { n &+= 1 &+ wireVarintSize(self.startedUnixMs) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.serverName.isEmpty {
-            w.byte(0x0a)
-            w.string(self.serverName)
-        }
-        if !self.serverVersion.isEmpty {
-            w.byte(0x12)
-            w.string(self.serverVersion)
-        }
-        if !self.protocolVersions.isEmpty {
-            w.byte(0x1a)
-            w.varint(wirePackedSize(self.protocolVersions))
-            w.packedVarint(self.protocolVersions)
-        }
-        for e in self.schemaPackages {
-            w.byte(0x22)
-            w.string(e)
-        }
-        if let v = self.limits {
-            w.byte(0x2a)
-            w.message(v)
-        }
-        if !self.fileDescriptorSet.isEmpty {
-            w.byte(0x32)
-            w.bytes(self.fileDescriptorSet)
-        }
-        if self.startedUnixMs != 0 {
-            w.byte(0x38)
-            w.varint(self.startedUnixMs)
-        }
     }
 }

@@ -89,7 +89,7 @@ extension V1 {
     }
 }
 
-extension V1.Status: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Status: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Status
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -97,15 +97,7 @@ extension V1.Status: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__status__get_packed_size, pack: modelwire__v1__status__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__status__get_packed_size, pack: modelwire__v1__status__pack, body)
     }
 
     init(c: Modelwire__V1__Status) throws(CodecError) {
@@ -128,39 +120,6 @@ extension V1.Status: ProtobufMessage, CMessageConvertible, WireEncodable {
         if let v = self.retryAfterMs {
             c.retry_after_case = Modelwire__V1__Status__RetryAfterCase(rawValue: 3)
             c.retry_after_ms = v
-        }
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.message, field: "Status.message")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.code.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.code.rawValue) }
-        if !self.message.isEmpty { n &+= 1 &+ wireStringSize(self.message) }
-        if let v = self.retryAfterMs { n &+= 1 &+ wireVarintSize(v) }
-        if !self.supportedProtocolVersions.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.supportedProtocolVersions)) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.code.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.code.rawValue)
-        }
-        if !self.message.isEmpty {
-            w.byte(0x12)
-            w.string(self.message)
-        }
-        if let v = self.retryAfterMs {
-            w.byte(0x18)
-            w.varint(v)
-        }
-        if !self.supportedProtocolVersions.isEmpty {
-            w.byte(0x22)
-            w.varint(wirePackedSize(self.supportedProtocolVersions))
-            w.packedVarint(self.supportedProtocolVersions)
         }
     }
 }

@@ -65,7 +65,7 @@ extension V1 {
     }
 }
 
-extension V1.Tensor: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Tensor: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Tensor
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -73,15 +73,7 @@ extension V1.Tensor: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__tensor__get_packed_size, pack: modelwire__v1__tensor__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__tensor__get_packed_size, pack: modelwire__v1__tensor__pack, body)
     }
 
     init(c: Modelwire__V1__Tensor) throws(CodecError) {
@@ -96,31 +88,9 @@ extension V1.Tensor: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.n_values = self.values.count
         c.values = arena.array(self.values)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.columns != 0 { n &+= 1 &+ wireVarintSize(self.columns) }
-        if !self.values.isEmpty { n &+= 1 &+ wireDelimitedSize(self.values.count &* 4) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.columns != 0 {
-            w.byte(0x08)
-            w.varint(self.columns)
-        }
-        if !self.values.isEmpty {
-            w.byte(0x12)
-            w.varint(self.values.count &* 4)
-            w.packedFixed(self.values)
-        }
-    }
 }
 
-extension V1.ModelRef: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ModelRef: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelRef
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -128,15 +98,7 @@ extension V1.ModelRef: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__model_ref__get_packed_size, pack: modelwire__v1__model_ref__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__model_ref__get_packed_size, pack: modelwire__v1__model_ref__pack, body)
     }
 
     init(c: Modelwire__V1__ModelRef) throws(CodecError) {
@@ -162,39 +124,9 @@ extension V1.ModelRef: ProtobufMessage, CMessageConvertible, WireEncodable {
         case nil: break
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.name, field: "ModelRef.name")
-        if case .alias(let v)? = self.selector {
-            try wireCheckNUL(v, field: "ModelRef.alias")
-        }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.name.isEmpty { n &+= 1 &+ wireStringSize(self.name) }
-        if case .version(let v)? = self.selector { n &+= 1 &+ wireVarintSize(v) }
-        if case .alias(let v)? = self.selector { n &+= 1 &+ wireStringSize(v) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.name.isEmpty {
-            w.byte(0x0a)
-            w.string(self.name)
-        }
-        if case .version(let v)? = self.selector {
-            w.byte(0x10)
-            w.varint(v)
-        }
-        if case .alias(let v)? = self.selector {
-            w.byte(0x1a)
-            w.string(v)
-        }
-    }
 }
 
-extension V1.Dataset: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Dataset: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Dataset
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -202,15 +134,7 @@ extension V1.Dataset: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__dataset__get_packed_size, pack: modelwire__v1__dataset__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__dataset__get_packed_size, pack: modelwire__v1__dataset__pack, body)
     }
 
     init(c: Modelwire__V1__Dataset) throws(CodecError) {
@@ -233,45 +157,5 @@ extension V1.Dataset: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.class_ids = arena.array(self.classIds)
         c.n_targets = self.targets.count
         c.targets = arena.array(self.targets)
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.featureNames, field: "Dataset.feature_names")
-        try wireCheckNUL(self.classNames, field: "Dataset.class_names")
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        for e in self.featureNames { n &+= 1 &+ wireStringSize(e) }
-        if let v = self.features { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        for e in self.classNames { n &+= 1 &+ wireStringSize(e) }
-        if !self.classIds.isEmpty { n &+= 1 &+ wireDelimitedSize(wirePackedSize(self.classIds)) }
-        if !self.targets.isEmpty { n &+= 1 &+ wireDelimitedSize(self.targets.count &* 4) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        for e in self.featureNames {
-            w.byte(0x0a)
-            w.string(e)
-        }
-        if let v = self.features {
-            w.byte(0x12)
-            w.message(v)
-        }
-        for e in self.classNames {
-            w.byte(0x1a)
-            w.string(e)
-        }
-        if !self.classIds.isEmpty {
-            w.byte(0x22)
-            w.varint(wirePackedSize(self.classIds))
-            w.packedVarint(self.classIds)
-        }
-        if !self.targets.isEmpty {
-            w.byte(0x2a)
-            w.varint(self.targets.count &* 4)
-            w.packedFixed(self.targets)
-        }
     }
 }

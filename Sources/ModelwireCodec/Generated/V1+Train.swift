@@ -389,7 +389,7 @@ extension V1 {
     }
 }
 
-extension V1.DenseLayerSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DenseLayerSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseLayerSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -397,15 +397,7 @@ extension V1.DenseLayerSpec: ProtobufMessage, CMessageConvertible, WireEncodable
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__dense_layer_spec__get_packed_size, pack: modelwire__v1__dense_layer_spec__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__dense_layer_spec__get_packed_size, pack: modelwire__v1__dense_layer_spec__pack, body)
     }
 
     init(c: Modelwire__V1__DenseLayerSpec) throws(CodecError) {
@@ -419,30 +411,9 @@ extension V1.DenseLayerSpec: ProtobufMessage, CMessageConvertible, WireEncodable
         c.units = self.units
         c.activation = Modelwire__V1__Activation(rawValue: UInt32(bitPattern: self.activation.rawValue))
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.units != 0 { n &+= 1 &+ wireVarintSize(self.units) }
-        if self.activation.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.activation.rawValue) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.units != 0 {
-            w.byte(0x08)
-            w.varint(self.units)
-        }
-        if self.activation.rawValue != 0 {
-            w.byte(0x10)
-            w.int32(self.activation.rawValue)
-        }
-    }
 }
 
-extension V1.DenseNetSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DenseNetSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseNetSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -450,15 +421,7 @@ extension V1.DenseNetSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__dense_net_spec__get_packed_size, pack: modelwire__v1__dense_net_spec__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__dense_net_spec__get_packed_size, pack: modelwire__v1__dense_net_spec__pack, body)
     }
 
     init(c: Modelwire__V1__DenseNetSpec) throws(CodecError) {
@@ -473,30 +436,9 @@ extension V1.DenseNetSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.hidden = try arena.messages(self.hidden)
         c.output_activation = Modelwire__V1__Activation(rawValue: UInt32(bitPattern: self.outputActivation.rawValue))
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        for e in self.hidden { n &+= 1 &+ wireDelimitedSize(e.wireSize()) }
-        if self.outputActivation.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.outputActivation.rawValue) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        for e in self.hidden {
-            w.byte(0x0a)
-            w.message(e)
-        }
-        if self.outputActivation.rawValue != 0 {
-            w.byte(0x10)
-            w.int32(self.outputActivation.rawValue)
-        }
-    }
 }
 
-extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__LogisticRegressionSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -504,15 +446,7 @@ extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible, WireE
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__logistic_regression_spec__get_packed_size, pack: modelwire__v1__logistic_regression_spec__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__logistic_regression_spec__get_packed_size, pack: modelwire__v1__logistic_regression_spec__pack, body)
     }
 
     init(c: Modelwire__V1__LogisticRegressionSpec) throws(CodecError) {
@@ -522,19 +456,9 @@ extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible, WireE
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__logistic_regression_spec__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__LinearSvmSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -542,15 +466,7 @@ extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible, WireEncodable 
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__linear_svm_spec__get_packed_size, pack: modelwire__v1__linear_svm_spec__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__linear_svm_spec__get_packed_size, pack: modelwire__v1__linear_svm_spec__pack, body)
     }
 
     init(c: Modelwire__V1__LinearSvmSpec) throws(CodecError) {
@@ -560,19 +476,9 @@ extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible, WireEncodable 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__linear_svm_spec__init(&c)
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        0
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-    }
 }
 
-extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DecisionTreeSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -580,15 +486,7 @@ extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible, WireEncodab
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__decision_tree_spec__get_packed_size, pack: modelwire__v1__decision_tree_spec__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__decision_tree_spec__get_packed_size, pack: modelwire__v1__decision_tree_spec__pack, body)
     }
 
     init(c: Modelwire__V1__DecisionTreeSpec) throws(CodecError) {
@@ -606,40 +504,9 @@ extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible, WireEncodab
         c.min_samples_split = self.minSamplesSplit
         c.min_samples_leaf = self.minSamplesLeaf
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.criterion.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.criterion.rawValue) }
-        if self.maxDepth != 0 { n &+= 1 &+ wireVarintSize(self.maxDepth) }
-        if self.minSamplesSplit != 0 { n &+= 1 &+ wireVarintSize(self.minSamplesSplit) }
-        if self.minSamplesLeaf != 0 { n &+= 1 &+ wireVarintSize(self.minSamplesLeaf) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.criterion.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.criterion.rawValue)
-        }
-        if self.maxDepth != 0 {
-            w.byte(0x10)
-            w.varint(self.maxDepth)
-        }
-        if self.minSamplesSplit != 0 {
-            w.byte(0x18)
-            w.varint(self.minSamplesSplit)
-        }
-        if self.minSamplesLeaf != 0 {
-            w.byte(0x20)
-            w.varint(self.minSamplesLeaf)
-        }
-    }
 }
 
-extension V1.ModelSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.ModelSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -647,15 +514,7 @@ extension V1.ModelSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__model_spec__get_packed_size, pack: modelwire__v1__model_spec__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__model_spec__get_packed_size, pack: modelwire__v1__model_spec__pack, body)
     }
 
     init(c: Modelwire__V1__ModelSpec) throws(CodecError) {
@@ -689,45 +548,9 @@ extension V1.ModelSpec: ProtobufMessage, CMessageConvertible, WireEncodable {
         case nil: break
         }
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.task.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.task.rawValue) }
-        if case .dense(let v)? = self.family { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .logistic(let v)? = self.family { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .linearSvm(let v)? = self.family { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .tree(let v)? = self.family { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.task.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.task.rawValue)
-        }
-        if case .dense(let v)? = self.family {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if case .logistic(let v)? = self.family {
-            w.byte(0x1a)
-            w.message(v)
-        }
-        if case .linearSvm(let v)? = self.family {
-            w.byte(0x22)
-            w.message(v)
-        }
-        if case .tree(let v)? = self.family {
-            w.byte(0x2a)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.Optimizer: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.Optimizer: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Optimizer
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -735,15 +558,7 @@ extension V1.Optimizer: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__optimizer__get_packed_size, pack: modelwire__v1__optimizer__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__optimizer__get_packed_size, pack: modelwire__v1__optimizer__pack, body)
     }
 
     init(c: Modelwire__V1__Optimizer) throws(CodecError) {
@@ -765,50 +580,9 @@ extension V1.Optimizer: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.beta2 = self.beta2
         c.epsilon = self.epsilon
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.kind.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.kind.rawValue) }
-        if self.learningRate != 0 { n &+= 1 &+ 4 }
-        if self.momentum != 0 { n &+= 1 &+ 4 }
-        if self.beta1 != 0 { n &+= 1 &+ 4 }
-        if self.beta2 != 0 { n &+= 1 &+ 4 }
-        if self.epsilon != 0 { n &+= 1 &+ 4 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.kind.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.kind.rawValue)
-        }
-        if self.learningRate != 0 {
-            w.byte(0x15)
-            w.float(self.learningRate)
-        }
-        if self.momentum != 0 {
-            w.byte(0x1d)
-            w.float(self.momentum)
-        }
-        if self.beta1 != 0 {
-            w.byte(0x25)
-            w.float(self.beta1)
-        }
-        if self.beta2 != 0 {
-            w.byte(0x2d)
-            w.float(self.beta2)
-        }
-        if self.epsilon != 0 {
-            w.byte(0x35)
-            w.float(self.epsilon)
-        }
-    }
 }
 
-extension V1.EarlyStopping: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.EarlyStopping: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__EarlyStopping
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -816,15 +590,7 @@ extension V1.EarlyStopping: ProtobufMessage, CMessageConvertible, WireEncodable 
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__early_stopping__get_packed_size, pack: modelwire__v1__early_stopping__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__early_stopping__get_packed_size, pack: modelwire__v1__early_stopping__pack, body)
     }
 
     init(c: Modelwire__V1__EarlyStopping) throws(CodecError) {
@@ -842,40 +608,9 @@ extension V1.EarlyStopping: ProtobufMessage, CMessageConvertible, WireEncodable 
         c.min_delta = self.minDelta
         c.restore_best_weights = self.restoreBestWeights ? 1 : 0
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.monitor.rawValue != 0 { n &+= 1 &+ wireInt32Size(self.monitor.rawValue) }
-        if self.patience != 0 { n &+= 1 &+ wireVarintSize(self.patience) }
-        if self.minDelta != 0 { n &+= 1 &+ 4 }
-        if self.restoreBestWeights { n &+= 1 &+ 1 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.monitor.rawValue != 0 {
-            w.byte(0x08)
-            w.int32(self.monitor.rawValue)
-        }
-        if self.patience != 0 {
-            w.byte(0x10)
-            w.varint(self.patience)
-        }
-        if self.minDelta != 0 {
-            w.byte(0x1d)
-            w.float(self.minDelta)
-        }
-        if self.restoreBestWeights {
-            w.byte(0x20)
-            w.bool(self.restoreBestWeights)
-        }
-    }
 }
 
-extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainingOptions
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -883,15 +618,7 @@ extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible, WireEncodabl
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__training_options__get_packed_size, pack: modelwire__v1__training_options__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__training_options__get_packed_size, pack: modelwire__v1__training_options__pack, body)
     }
 
     init(c: Modelwire__V1__TrainingOptions) throws(CodecError) {
@@ -925,65 +652,9 @@ extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible, WireEncodabl
             c.seed = v
         }
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if let v = self.optimizer { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.epochs != 0 { n &+= 1 &+ wireVarintSize(self.epochs) }
-        if self.batchSize != 0 { n &+= 1 &+ wireVarintSize(self.batchSize) }
-        if self.validationSplit != 0 { n &+= 1 &+ 4 }
-        if let v = self.earlyStopping { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.seed { n &+= 1 &+ wireVarintSize(v) }
-        if self.l2 != 0 { n &+= 1 &+ 4 }
-        if self.progressEveryBatches != 0 { n &+= 1 &+ wireVarintSize(self.progressEveryBatches) }
-        if self.disableStandardization { n &+= 1 &+ 1 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if let v = self.optimizer {
-            w.byte(0x0a)
-            w.message(v)
-        }
-        if self.epochs != 0 {
-            w.byte(0x10)
-            w.varint(self.epochs)
-        }
-        if self.batchSize != 0 {
-            w.byte(0x18)
-            w.varint(self.batchSize)
-        }
-        if self.validationSplit != 0 {
-            w.byte(0x25)
-            w.float(self.validationSplit)
-        }
-        if let v = self.earlyStopping {
-            w.byte(0x2a)
-            w.message(v)
-        }
-        if let v = self.seed {
-            w.byte(0x30)
-            w.varint(v)
-        }
-        if self.l2 != 0 {
-            w.byte(0x3d)
-            w.float(self.l2)
-        }
-        if self.progressEveryBatches != 0 {
-            w.byte(0x40)
-            w.varint(self.progressEveryBatches)
-        }
-        if self.disableStandardization {
-            w.byte(0x48)
-            w.bool(self.disableStandardization)
-        }
-    }
 }
 
-extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -991,15 +662,7 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__train_request__get_packed_size, pack: modelwire__v1__train_request__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__train_request__get_packed_size, pack: modelwire__v1__train_request__pack, body)
     }
 
     init(c: Modelwire__V1__TrainRequest) throws(CodecError) {
@@ -1029,52 +692,9 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, WireEncodable {
         case nil: break
         }
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.model, field: "TrainRequest.model")
-        if case .inlineData(let v)? = self.data {
-            try v.wireValidate()
-        }
-        if case .dataset(let v)? = self.data {
-            try wireCheckNUL(v, field: "TrainRequest.dataset")
-        }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.model.isEmpty { n &+= 1 &+ wireStringSize(self.model) }
-        if case .inlineData(let v)? = self.data { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .dataset(let v)? = self.data { n &+= 1 &+ wireStringSize(v) }
-        if let v = self.spec { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if let v = self.options { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.model.isEmpty {
-            w.byte(0x0a)
-            w.string(self.model)
-        }
-        if case .inlineData(let v)? = self.data {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if case .dataset(let v)? = self.data {
-            w.byte(0x1a)
-            w.string(v)
-        }
-        if let v = self.spec {
-            w.byte(0x22)
-            w.message(v)
-        }
-        if let v = self.options {
-            w.byte(0x2a)
-            w.message(v)
-        }
-    }
 }
 
-extension V1.TrainProgress: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainProgress
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -1082,15 +702,7 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible, WireEncodable 
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__train_progress__get_packed_size, pack: modelwire__v1__train_progress__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__train_progress__get_packed_size, pack: modelwire__v1__train_progress__pack, body)
     }
 
     init(c: Modelwire__V1__TrainProgress) throws(CodecError) {
@@ -1134,75 +746,9 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible, WireEncodable 
             c.validation_accuracy = v
         }
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.epoch != 0 { n &+= 1 &+ wireVarintSize(self.epoch) }
-        if self.epochs != 0 { n &+= 1 &+ wireVarintSize(self.epochs) }
-        if self.batch != 0 { n &+= 1 &+ wireVarintSize(self.batch) }
-        if self.batches != 0 { n &+= 1 &+ wireVarintSize(self.batches) }
-        if self.loss != 0 { n &+= 1 &+ 4 }
-        if self.accuracy != 0 { n &+= 1 &+ 4 }
-        if let v = self.validationLoss { n &+= 1 &+ 4 }
-        if let v = self.validationAccuracy { n &+= 1 &+ 4 }
-        if self.samplesPerSecond != 0 { n &+= 1 &+ 4 }
-        if self.etaSeconds != 0 { n &+= 1 &+ 4 }
-        if self.epochEnd { n &+= 1 &+ 1 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.epoch != 0 {
-            w.byte(0x08)
-            w.varint(self.epoch)
-        }
-        if self.epochs != 0 {
-            w.byte(0x10)
-            w.varint(self.epochs)
-        }
-        if self.batch != 0 {
-            w.byte(0x18)
-            w.varint(self.batch)
-        }
-        if self.batches != 0 {
-            w.byte(0x20)
-            w.varint(self.batches)
-        }
-        if self.loss != 0 {
-            w.byte(0x2d)
-            w.float(self.loss)
-        }
-        if self.accuracy != 0 {
-            w.byte(0x35)
-            w.float(self.accuracy)
-        }
-        if let v = self.validationLoss {
-            w.byte(0x3d)
-            w.float(v)
-        }
-        if let v = self.validationAccuracy {
-            w.byte(0x45)
-            w.float(v)
-        }
-        if self.samplesPerSecond != 0 {
-            w.byte(0x4d)
-            w.float(self.samplesPerSecond)
-        }
-        if self.etaSeconds != 0 {
-            w.byte(0x55)
-            w.float(self.etaSeconds)
-        }
-        if self.epochEnd {
-            w.byte(0x58)
-            w.bool(self.epochEnd)
-        }
-    }
 }
 
-extension V1.TrainResult: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainResult
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -1210,15 +756,7 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__train_result__get_packed_size, pack: modelwire__v1__train_result__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__train_result__get_packed_size, pack: modelwire__v1__train_result__pack, body)
     }
 
     init(c: Modelwire__V1__TrainResult) throws(CodecError) {
@@ -1242,57 +780,9 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible, WireEncodable {
         c.seed = self.seed
         c.duration_seconds = self.durationSeconds
     }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.model, field: "TrainResult.model")
-        if let v = self.metrics { try v.wireValidate() }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.model.isEmpty { n &+= 1 &+ wireStringSize(self.model) }
-        if self.version != 0 { n &+= 1 &+ wireVarintSize(self.version) }
-        if let v = self.metrics { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if self.epochsRun != 0 { n &+= 1 &+ wireVarintSize(self.epochsRun) }
-        if self.earlyStopped { n &+= 1 &+ 1 }
-        if self.seed != 0 { n &+= 1 &+ wireVarintSize(self.seed) }
-        if self.durationSeconds != 0 { n &+= 1 &+ 4 }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.model.isEmpty {
-            w.byte(0x0a)
-            w.string(self.model)
-        }
-        if self.version != 0 {
-            w.byte(0x10)
-            w.varint(self.version)
-        }
-        if let v = self.metrics {
-            w.byte(0x1a)
-            w.message(v)
-        }
-        if self.epochsRun != 0 {
-            w.byte(0x20)
-            w.varint(self.epochsRun)
-        }
-        if self.earlyStopped {
-            w.byte(0x28)
-            w.bool(self.earlyStopped)
-        }
-        if self.seed != 0 {
-            w.byte(0x30)
-            w.varint(self.seed)
-        }
-        if self.durationSeconds != 0 {
-            w.byte(0x3d)
-            w.float(self.durationSeconds)
-        }
-    }
 }
 
-extension V1.JobAccepted: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.JobAccepted: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__JobAccepted
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -1300,15 +790,7 @@ extension V1.JobAccepted: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__job_accepted__get_packed_size, pack: modelwire__v1__job_accepted__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__job_accepted__get_packed_size, pack: modelwire__v1__job_accepted__pack, body)
     }
 
     init(c: Modelwire__V1__JobAccepted) throws(CodecError) {
@@ -1320,25 +802,9 @@ extension V1.JobAccepted: ProtobufMessage, CMessageConvertible, WireEncodable {
         modelwire__v1__job_accepted__init(&c)
         c.queue_position = self.queuePosition
     }
-
-    func wireValidate() throws(CodecError) {
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if self.queuePosition != 0 { n &+= 1 &+ wireVarintSize(self.queuePosition) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if self.queuePosition != 0 {
-            w.byte(0x08)
-            w.varint(self.queuePosition)
-        }
-    }
 }
 
-extension V1.TrainEvent: ProtobufMessage, CMessageConvertible, WireEncodable {
+extension V1.TrainEvent: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainEvent
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -1346,15 +812,7 @@ extension V1.TrainEvent: ProtobufMessage, CMessageConvertible, WireEncodable {
     }
 
     public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
-        try self.wireSerialize(body)
-    }
-
-    public func serializedBytes() throws(CodecError) -> [UInt8] {
-        try self.wireBytes()
-    }
-
-    func protobufCSerializedBytes() throws(CodecError) -> [UInt8] {
-        try protobufCBytes(self, packedSize: modelwire__v1__train_event__get_packed_size, pack: modelwire__v1__train_event__pack)
+        try serializeMessage(self, packedSize: modelwire__v1__train_event__get_packed_size, pack: modelwire__v1__train_event__pack, body)
     }
 
     init(c: Modelwire__V1__TrainEvent) throws(CodecError) {
@@ -1382,41 +840,6 @@ extension V1.TrainEvent: ProtobufMessage, CMessageConvertible, WireEncodable {
             c.event_case = Modelwire__V1__TrainEvent__EventCase(rawValue: 4)
             c.result = try arena.message(v)
         case nil: break
-        }
-    }
-
-    func wireValidate() throws(CodecError) {
-        try wireCheckNUL(self.jobId, field: "TrainEvent.job_id")
-        if case .result(let v)? = self.event {
-            try v.wireValidate()
-        }
-    }
-
-    func wireSize() -> Int {
-        var n = 0
-        if !self.jobId.isEmpty { n &+= 1 &+ wireStringSize(self.jobId) }
-        if case .accepted(let v)? = self.event { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .progress(let v)? = self.event { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        if case .result(let v)? = self.event { n &+= 1 &+ wireDelimitedSize(v.wireSize()) }
-        return n
-    }
-
-    func wireWrite(_ w: inout WireWriter) {
-        if !self.jobId.isEmpty {
-            w.byte(0x0a)
-            w.string(self.jobId)
-        }
-        if case .accepted(let v)? = self.event {
-            w.byte(0x12)
-            w.message(v)
-        }
-        if case .progress(let v)? = self.event {
-            w.byte(0x1a)
-            w.message(v)
-        }
-        if case .result(let v)? = self.event {
-            w.byte(0x22)
-            w.message(v)
         }
     }
 }
