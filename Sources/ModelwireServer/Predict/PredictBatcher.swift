@@ -26,11 +26,6 @@ final class PredictBatcher {
         let decodeMicroseconds: UInt32
     }
 
-    private struct Key: Hashable {
-        let name: String
-        let version: UInt32
-    }
-
     private struct Queue {
         let entry: ModelRepository.Entry
         var items: [Item] = []
@@ -39,7 +34,8 @@ final class PredictBatcher {
 
     private let eventLoop: any EventLoop
     private let settings: ServerConfiguration.Batching
-    private var queues: [Key: Queue] = [:]
+    /// One queue per model version, keyed by the repository's entry of that version.
+    private var queues: [ObjectIdentifier: Queue] = [:]
     private var flushScheduled = false
 
     init(eventLoop: any EventLoop, settings: ServerConfiguration.Batching) {
@@ -50,7 +46,7 @@ final class PredictBatcher {
     /// Queues a call, or answers it at once when its model's queue is full.
     func enqueue(_ item: Item, entry: ModelRepository.Entry) {
         eventLoop.preconditionInEventLoop()
-        let key = Key(name: entry.name, version: entry.version)
+        let key = ObjectIdentifier(entry)
         var queue = queues[key] ?? Queue(entry: entry)
         guard queue.items.count < settings.maxQueuedCalls else {
             item.connection.finishPredict(

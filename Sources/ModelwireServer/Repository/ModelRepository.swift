@@ -16,7 +16,9 @@ import Synchronization
 /// Thread-safe: state lives in a `Mutex`; lookups on the predict hot path take it briefly.
 final class ModelRepository: Sendable {
     /// A loaded model version.
-    struct Entry: Sendable {
+    /// A class, not a struct: every predict resolves one, and passing it on is then one retain
+    /// instead of a copy of the model, the snapshot and the metadata.
+    final class Entry: Sendable {
         let name: String
         let version: UInt32
         let model: TrainedModel
@@ -24,6 +26,16 @@ final class ModelRepository: Sendable {
         let metadata: V1.ModelFile
         let fileBytes: UInt64
         let parameterCount: UInt64
+
+        init(name: String, version: UInt32, model: TrainedModel, metadata: V1.ModelFile, fileBytes: UInt64,
+             parameterCount: UInt64) {
+            self.name = name
+            self.version = version
+            self.model = model
+            self.metadata = metadata
+            self.fileBytes = fileBytes
+            self.parameterCount = parameterCount
+        }
     }
 
     private struct ModelRecord {
