@@ -43,16 +43,15 @@ extension Connection {
 
     /// Starts a unary call: one REQUEST, one response frame. Encodes on the calling thread and
     /// hands the frame to the channel; called on the connection's event loop, the write and,
-    /// later, the completion happen on that thread with no hop.
-    /// - Returns: The call id (0 when the call failed before it got one) and the final MESSAGE
-    ///   frame (payload still encoded), completed on the event loop; a failure before the request
-    ///   left is a `NotSent`.
+    /// later, `completion` happen on that thread with no hop.
+    /// - Parameter completion: Called once, with the final MESSAGE frame (payload still encoded)
+    ///   or the error (`NotSent` when the request never left); on the event loop, or at once on
+    ///   the calling thread when the call fails before it is written.
+    /// - Returns: The call id (0 when the call failed before it got one).
     /// - Important: The pool reserved capacity for this call; it is released on every path.
-    func startUnary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request,
-                                               deadline: Deadline) -> (callID: UInt32, response: EventLoopFuture<Frame>) {
-        let channel = self.channel
-        let response = channel.eventLoop.makePromise(of: Frame.self)
-        response.futureResult.whenComplete { _ in self.release() }
+    @discardableResult
+    func startUnary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request, deadline: Deadline,
+                                               completion: @escaping @Sendable (Result<Frame, any Error>) -> Void) -> UInt32 {
         let id: UInt32
         let timeout: Deadline.Remaining
         let frame: ByteBuffer
@@ -62,17 +61,28 @@ extension Connection {
             frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
                                     timeoutMilliseconds: timeout.wireMilliseconds)
         } catch {
-            response.fail(error)
-            return (0, response.futureResult)
+            self.release()
+            completion(.failure(error))
+            return 0
         }
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { error in
-            response.fail(NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)")))
+        let finish: @Sendable (Result<Frame, any Error>) -> Void = { result in
+            self.release()
+            completion(result)
         }
-        channel.writeAndFlush(
-            ClientRequest.start(callID: id, shape: .unary, frame: frame, timeout: timeout.timeAmount, sink: .promise(response)),
-            promise: written)
-        return (id, response.futureResult)
+        let start = ClientRequest.start(callID: id, shape: .unary, frame: frame, timeout: timeout.timeAmount,
+                                        sink: .callback(finish))
+        let channel = self.channel
+        if channel.eventLoop.inEventLoop && channel.isActive {
+            // The handler is in the pipeline and takes the call synchronously: the sink is its.
+            channel.writeAndFlush(start, promise: nil)
+        } else {
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { error in  // the handler never saw the call
+                finish(.failure(NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)"))))
+            }
+            channel.writeAndFlush(start, promise: written)
+        }
+        return id
     }
 
     /// A unary call from a task: cancelling the task cancels the call (CANCEL is sent).
@@ -84,11 +94,17 @@ extension Connection {
             self.release()
             throw ModelwireError(.cancelled, "call cancelled")
         }
-        let (id, response) = self.startUnary(method, request, deadline: deadline)
+        let id = Mutex<UInt32>(0)
         return try await withTaskCancellationHandler {
-            try await response.get()
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Frame, any Error>) in
+                let started = self.startUnary(method, request, deadline: deadline) { continuation.resume(with: $0) }
+                id.withLock { $0 = started }
+                // A cancel that came before the id was stored found 0 and sent nothing.
+                if Task.isCancelled && started != 0 { self.cancel(callID: started) }
+            }
         } onCancel: {
-            if id != 0 { self.cancel(callID: id) }
+            let started = id.withLock { $0 }
+            if started != 0 { self.cancel(callID: started) }
         }
     }
 

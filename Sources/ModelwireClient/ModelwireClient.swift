@@ -122,7 +122,7 @@ public final class ModelwireClient: Sendable {
         let codec = connection.receiveCodec
         let eventLoop = connection.channel.eventLoop
         let result = eventLoop.makePromise(of: Response.self)
-        connection.startUnary(Self.descriptor(method), request, deadline: deadline).response.whenComplete { outcome in
+        connection.startUnary(Self.descriptor(method), request, deadline: deadline) { outcome in
             switch outcome {
             case .success(let frame):
                 result.completeWith(Result { try Self.decode(frame, as: Response.self, codec: codec) })

@@ -194,6 +194,32 @@ import Testing
         #expect(result.error?.code == .deadlineExceeded)
     }
 
+    @Test("one timer serves every deadline: a shorter one opened later fires first; answered calls never fire")
+    func manyDeadlines() async throws {
+        let h = try Harness()
+        try h.handshake()
+        let long = try h.start(1, timeout: .milliseconds(300))
+        let answered = try h.start(2, timeout: .milliseconds(50))
+        let short = try h.start(3, timeout: .milliseconds(100))
+        for id: UInt32 in 1...3 { #expect(try h.sent()?.callID == id) }
+        try h.receive(.message, V1.HealthResponse(live: true), callID: 2, flags: .endStream)
+        h.channel.embeddedEventLoop.advanceTime(by: .milliseconds(99))
+        #expect(try h.sent() == nil)  // call 2's deadline passed answered: no CANCEL
+        #expect(h.handler.openCalls == 2)
+        h.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        let cancelShort = try #require(try h.sent())
+        #expect(cancelShort.kind == .cancel && cancelShort.callID == 3)
+        #expect(h.handler.openCalls == 1)
+        h.channel.embeddedEventLoop.advanceTime(by: .milliseconds(199))
+        #expect(h.handler.openCalls == 1)
+        h.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(try h.sent()?.callID == 1)
+        #expect(h.handler.openCalls == 0)
+        #expect(await Self.collect(answered).error == nil)
+        #expect(await Self.collect(short).error?.code == .deadlineExceeded)
+        #expect(await Self.collect(long).error?.code == .deadlineExceeded)
+    }
+
     @Test("a connection ERROR (call 0) closes the connection and fails open calls")
     func connectionError() async throws {
         let h = try Harness()
