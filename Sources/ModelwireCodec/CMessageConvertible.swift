@@ -9,8 +9,21 @@ protocol CMessageConvertible: ProtobufMessage {
     associatedtype CStruct
     /// Copies every field out of C memory into a Swift value (C memory is freed afterwards).
     init(c: CStruct) throws(CodecError)
-    /// Initialises `c` (with the `*_init` function) and points its fields into `arena`.
+    /// Initialises `c` (with the `*_init` function) and points its fields into `arena` (copies).
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError)
+    /// Fills `c` like `fill(_:_:)`, except that repeated scalar fields (and those of singular nested
+    /// messages) point at the arrays' own storage instead of copies, and calls `body` while they do.
+    /// The C struct must not be used after `body` returns.
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError)
+}
+
+extension CMessageConvertible {
+    /// Messages without repeated scalars have nothing to borrow: the copying fill.
+    @inline(__always)
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        try self.fill(&c.pointee, arena)
+        try body()
+    }
 }
 
 /// Decodes a top-level message with an arena allocator: protobuf-c's own allocations never reach malloc
@@ -33,20 +46,37 @@ func decodeTopLevel<M: CMessageConvertible>(
     }
 }
 
-/// Encodes `message` in an arena and passes its size and writer to `body`.
-func serializeMessage<M: CMessageConvertible, R>(
+/// Encodes `message` with protobuf-c: builds its C struct (in the arena, arrays borrowed from the
+/// Swift values), then `*_get_packed_size` and, when `body` calls `write`, `*_pack`.
+@inline(__always)
+func serializeMessage<M: CMessageConvertible>(
     _ message: M,
     packedSize: (UnsafePointer<M.CStruct>?) -> Int,
-    pack: @escaping (UnsafePointer<M.CStruct>?, UnsafeMutablePointer<UInt8>?) -> Int,
-    _ body: (Int, (UnsafeMutableRawPointer) -> Void) -> R
-) throws(CodecError) -> R {
-    try withCodecArena { (arena) throws(CodecError) -> R in
-        let c = try arena.message(message)
-        let size = packedSize(c)
-        return body(size) { out in
-            let written = pack(c, out.assumingMemoryBound(to: UInt8.self))
-            precondition(written == size, "protobuf-c packed \(written) of \(size) bytes")
+    pack: @escaping (UnsafePointer<M.CStruct>?, UnsafeMutablePointer<UInt8>?) -> Int,  // a C function: no context
+    _ body: (Int, (UnsafeMutableRawPointer) -> Void) -> Void
+) throws(CodecError) {
+    try withCodecArena { (arena) throws(CodecError) in
+        let c = arena.cStruct(M.self)
+        try message.fill(c, arena) { () throws(CodecError) in
+            let size = packedSize(c)
+            body(size) { out in
+                let written = pack(c, out.assumingMemoryBound(to: UInt8.self))
+                precondition(written == size, "protobuf-c packed \(written) of \(size) bytes")
+            }
         }
+    }
+}
+
+/// Points a C repeated scalar field (`n_x`, `x`) at `array`'s storage while `body` runs.
+@inline(__always)
+func withBorrowedArray<T: BitwiseCopyable>(
+    _ array: [T], _ count: UnsafeMutablePointer<Int>, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<T>?>,
+    _ body: () throws(CodecError) -> Void
+) throws(CodecError) {
+    try array.withUnsafeBufferPointer { (buffer) throws(CodecError) in
+        count.pointee = buffer.count
+        pointer.pointee = buffer.isEmpty ? nil : UnsafeMutablePointer(mutating: buffer.baseAddress)
+        try body()
     }
 }
 
@@ -70,6 +100,8 @@ func decodeBytes(_ b: ProtobufCBinaryData) -> [UInt8] {
 /// A repeated string field, validated as UTF-8.
 func decodeStrings(_ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, count: Int, field: String) throws(CodecError) -> [String] {
     guard let p, count > 0 else { return [] }
+    // reserveCapacity + append, not Array(unsafeUninitializedCapacity:): that one calls the stdlib's
+    // unspecialised allocator, which looks up the array's generic metadata on every call.
     var out: [String] = []
     out.reserveCapacity(count)
     for i in 0..<count { out.append(try decodeString(p[i], field: field)) }

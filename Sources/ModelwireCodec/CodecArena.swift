@@ -66,17 +66,34 @@ struct CodecArena {
 
     /// A NUL-terminated copy of `string`.
     /// - Throws: `CodecError.embeddedNUL` if the string contains U+0000.
+    @inline(__always)
     func string(_ string: String, field: String) throws(CodecError) -> UnsafeMutablePointer<CChar> {
-        var string = string
-        let copy: UnsafeMutablePointer<CChar>? = string.withUTF8 { utf8 in
-            if let base = utf8.baseAddress, memchr(base, 0, utf8.count) != nil { return nil }
-            let p = self.allocate(utf8.count + 1)
-            if let base = utf8.baseAddress { p.copyMemory(from: base, byteCount: utf8.count) }
-            p.storeBytes(of: 0, toByteOffset: utf8.count, as: UInt8.self)
-            return p.assumingMemoryBound(to: CChar.self)
-        }
+        // Native strings (all of them on Linux) lend their UTF-8 without a copy or a retain.
+        let copy = string.utf8.withContiguousStorageIfAvailable { self.cString($0) } ?? {
+            var string = string
+            return string.withUTF8 { self.cString($0) }
+        }()
         guard let copy else { throw .embeddedNUL(field: field) }
         return copy
+    }
+
+    /// Copies `utf8` and a NUL terminator into the arena; nil if `utf8` holds a NUL byte.
+    private func cString(_ utf8: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar>? {
+        let count = utf8.count
+        let p = self.allocate(count + 1).assumingMemoryBound(to: UInt8.self)
+        if count <= 32 {  // short strings (names, labels): one pass, no memchr/memcpy calls
+            var least: UInt8 = 0xFF
+            for i in 0..<count {
+                least = min(least, utf8[i])
+                p[i] = utf8[i]
+            }
+            if least == 0 { return nil }
+        } else {
+            if memchr(utf8.baseAddress!, 0, count) != nil { return nil }
+            p.update(from: utf8.baseAddress!, count: count)
+        }
+        p[count] = 0
+        return UnsafeMutableRawPointer(p).assumingMemoryBound(to: CChar.self)
     }
 
     /// A bulk copy of `array` (nil when empty, as protobuf-c expects for a zero count).
@@ -93,7 +110,9 @@ struct CodecArena {
         guard !strings.isEmpty else { return nil }
         let p = self.allocate(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride * strings.count)
             .bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: strings.count)
-        for (i, s) in strings.enumerated() { (p + i).initialize(to: try self.string(s, field: field)) }
+        try strings.withUnsafeBufferPointer { (strings) throws(CodecError) in
+            for i in strings.indices { (p + i).initialize(to: try self.string(strings[i], field: field)) }
+        }
         return p
     }
 
@@ -104,11 +123,27 @@ struct CodecArena {
 
     /// The C struct of a nested message, filled from `message`.
     func message<M: CMessageConvertible>(_ message: M) throws(CodecError) -> UnsafeMutablePointer<M.CStruct> {
-        let raw = self.allocate(MemoryLayout<M.CStruct>.stride)
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<M.CStruct>.stride)  // a valid empty C struct
-        let p = raw.bindMemory(to: M.CStruct.self, capacity: 1)
-        try message.fill(&p.pointee, self)  // fill starts with the message's *_init
+        let p = self.cStruct(M.self)
+        try message.fill(&p.pointee, self)
         return p
+    }
+
+    /// Room for the C struct of `M`; the message's `fill` initialises it (its first step is `*_init`).
+    @inline(__always)
+    func cStruct<M: CMessageConvertible>(_ type: M.Type) -> UnsafeMutablePointer<M.CStruct> {
+        self.allocate(MemoryLayout<M.CStruct>.stride).bindMemory(to: M.CStruct.self, capacity: 1)
+    }
+
+    /// A singular nested message filled with borrowed arrays (`fill(_:_:then:)`) while `body` runs;
+    /// `slot` stays nil when `message` is nil.
+    @inline(__always)
+    func withMessage<M: CMessageConvertible>(
+        _ message: M?, _ slot: UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>, _ body: () throws(CodecError) -> Void
+    ) throws(CodecError) {
+        guard let message else { return try body() }
+        let p = self.cStruct(M.self)
+        slot.pointee = p
+        try message.fill(p, self, then: body)
     }
 
     /// The array of C struct pointers of a repeated message field.

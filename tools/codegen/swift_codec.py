@@ -299,62 +299,129 @@ def gen_message(file, m, path, types, out, conv):
     conv.append(f"        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: {cf}__unpack, as: Self.self)")
     conv.append("    }")
     conv.append("")
-    conv.append("    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {")
+    conv.append("    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {")
     conv.append(f"        try serializeMessage(self, packedSize: {cf}__get_packed_size, pack: {cf}__pack, body)")
     conv.append("    }")
     conv.append("")
+    # One memberwise init call: assigning the fields of a default-initialised self made the throwing
+    # init copy and destroy the whole value.
     conv.append(f"    init(c: {ct}) throws(CodecError) {{")
-    conv.append("        self.init()")
-    for f in fields:
+    field_args = {}
+    for f in fields:  # read before the oneofs, as protobuf-c lays them out (the first bad field is reported)
         if f.in_oneof:
             continue
-        expr = f.decode_repeated(types) if f.repeated else f.decode_single(f"c.{f.c}", types)
-        conv.append(f"        self.{f.swift} = {expr}")
+        value = f.decode_repeated(types) if f.repeated else f.decode_single(f"c.{f.c}", types)
+        if oneofs:
+            conv.append(f"        let field_{f.c} = {value}")
+            value = f"field_{f.c}"
+        field_args[f.swift] = value
+    oneof_args = {}
     for oi, members in sorted(oneofs.items()):
         oname = m.oneof_decl[oi].name
-        conv.append(f"        switch c.{oname}_case.rawValue {{")
-        for f in members:
-            expr = f.decode_single(f"c.{f.c}", types)
-            if len(members) == 1:
-                conv.append(f"        case {f.f.number}: self.{f.swift} = {expr}")
-            else:
-                conv.append(f"        case {f.f.number}: self.{lower_camel(oname)} = .{f.swift}({expr})")
-        conv.append("        default: break")
-        conv.append("        }")
+        local = f"oneof_{oname}"
+        if len(members) == 1:
+            f = members[0]
+            oneof_args[f.swift] = local
+            conv.append(f"        var {local}: {f.base_type(types)}? = nil")
+            conv.append(f"        if c.{oname}_case.rawValue == {f.f.number} {{ {local} = {f.decode_single(f'c.{f.c}', types)} }}")
+        else:
+            oneof_args[lower_camel(oname)] = local
+            conv.append(f"        var {local}: {upper_camel(oname)}? = nil")
+            conv.append(f"        switch c.{oname}_case.rawValue {{")
+            for f in members:
+                conv.append(f"        case {f.f.number}: {local} = .{f.swift}({f.decode_single(f'c.{f.c}', types)})")
+            conv.append("        default: break")
+            conv.append("        }")
+    args = [f"{p.strip('`')}: {oneof_args.get(p) or field_args[p]}" for p, _, _, _ in props]
+    if args:
+        conv.append("        self.init(")
+        conv += [f"            {a}," for a in args[:-1]] + [f"            {args[-1]})"]
+    else:
+        conv.append("        self.init()")
     conv.append("    }")
     conv.append("")
     conv.append("    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {")
     conv.append(f"        {cf}__init(&c)")
+    conv += fill_lines(fields, oneofs, m, ct, types, "c.", borrowed=())
+    conv.append("    }")
+    if is_borrowing(full, types):
+        borrowed = [f for f in fields if borrows_field(f, types)]
+        conv.append("")
+        conv.append("    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {")
+        conv.append(f"        {cf}__init(c)")
+        conv += fill_lines(fields, oneofs, m, ct, types, "c.pointee.", borrowed=borrowed)
+        for depth, f in enumerate(borrowed):
+            indent = "    " * (2 + depth)
+            if f.repeated:
+                conv.append(f"{indent}try withBorrowedArray(self.{f.swift}, &c.pointee.n_{f.c}, &c.pointee.{f.c}) {{ () throws(CodecError) in")
+            else:
+                conv.append(f"{indent}try arena.withMessage(self.{f.swift}, &c.pointee.{f.c}) {{ () throws(CodecError) in")
+        conv.append("    " * (2 + len(borrowed)) + "try body()")
+        conv += ["    " * (2 + depth) + "}" for depth in reversed(range(len(borrowed)))]
+        conv.append("    }")
+    conv.append("}")
+    conv.append("")
+
+
+def fill_lines(fields, oneofs, m, ct, types, c, borrowed):
+    """Statements filling the C struct `c` (a prefix: `c.` or `c.pointee.`) from self, except `borrowed` fields."""
+    lines = []
     for f in fields:
-        if f.in_oneof:
+        if f.in_oneof or f in borrowed:
             continue
         if f.repeated:
-            conv.append(f"        c.n_{f.c} = self.{f.swift}.count")
-            conv.append(f"        c.{f.c} = {f.encode_repeated('self.' + f.swift, types)}")
+            lines.append(f"        {c}n_{f.c} = self.{f.swift}.count")
+            lines.append(f"        {c}{f.c} = {f.encode_repeated('self.' + f.swift, types)}")
         elif f.is_message():
-            conv.append(f"        if let v = self.{f.swift} {{ c.{f.c} = {f.encode_single('v', types)} }}")
+            lines.append(f"        if let v = self.{f.swift} {{ {c}{f.c} = {f.encode_single('v', types)} }}")
         else:
-            conv.append(f"        c.{f.c} = {f.encode_single('self.' + f.swift, types)}")
+            lines.append(f"        {c}{f.c} = {f.encode_single('self.' + f.swift, types)}")
     for oi, members in sorted(oneofs.items()):
         oname = m.oneof_decl[oi].name
         case_type = f"{ct}__{upper_camel(oname)}Case"
         if len(members) == 1:
             f = members[0]
-            conv.append(f"        if let v = self.{f.swift} {{")
-            conv.append(f"            c.{oname}_case = {case_type}(rawValue: {f.f.number})")
-            conv.append(f"            c.{f.c} = {f.encode_single('v', types)}")
-            conv.append("        }")
+            lines.append(f"        if let v = self.{f.swift} {{")
+            lines.append(f"            {c}{oname}_case = {case_type}(rawValue: {f.f.number})")
+            lines.append(f"            {c}{f.c} = {f.encode_single('v', types)}")
+            lines.append("        }")
         else:
-            conv.append(f"        switch self.{lower_camel(oname)} {{")
+            lines.append(f"        switch self.{lower_camel(oname)} {{")
             for f in members:
-                conv.append(f"        case .{f.swift}(let v)?:")
-                conv.append(f"            c.{oname}_case = {case_type}(rawValue: {f.f.number})")
-                conv.append(f"            c.{f.c} = {f.encode_single('v', types)}")
-            conv.append("        case nil: break")
-            conv.append("        }")
-    conv.append("    }")
-    conv.append("}")
-    conv.append("")
+                lines.append(f"        case .{f.swift}(let v)?:")
+                lines.append(f"            {c}{oname}_case = {case_type}(rawValue: {f.f.number})")
+                lines.append(f"            {c}{f.c} = {f.encode_single('v', types)}")
+            lines.append("        case nil: break")
+            lines.append("        }")
+    return lines
+
+
+def borrows_field(f, types):
+    """Whether the borrowing fill points this field at Swift storage: repeated scalars whose Swift and C
+    types are the same (Float, UInt32, ...), and singular nested messages that borrow (oneof members and
+    elements of repeated messages are copied, which keeps the nesting of borrow scopes fixed)."""
+    if f.in_oneof:
+        return False
+    if f.repeated:
+        return f.f.type in SCALARS
+    return f.is_message() and is_borrowing(f.f.type_name, types)
+
+
+def is_borrowing(full_name, types, visiting=()):
+    """Whether a message has a field its borrowing fill points at Swift storage (memoised in types)."""
+    memo = types.setdefault("__borrowing__", {})
+    if full_name not in memo:
+        if full_name in visiting:
+            return False
+        f, _, _ = types[full_name]
+        m = next(x for x in f.fdp.message_type if x.name == types[full_name][2])
+        memo[full_name] = any(
+            not fd.HasField("oneof_index") and (
+                (fd.label == FD.LABEL_REPEATED and fd.type in SCALARS)
+                or (fd.label != FD.LABEL_REPEATED and fd.type == FD.TYPE_MESSAGE
+                    and is_borrowing(fd.type_name, types, visiting + (full_name,))))
+            for fd in m.field)
+    return memo[full_name]
 
 
 def write_descriptor_c(raw, c_dir):

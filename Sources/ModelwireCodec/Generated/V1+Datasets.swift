@@ -86,15 +86,15 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__upload_dataset_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__upload_dataset_request__get_packed_size, pack: modelwire__v1__upload_dataset_request__pack, body)
     }
 
     init(c: Modelwire__V1__UploadDatasetRequest) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "UploadDatasetRequest.name")
-        self.rows = try decodeMessage(c.rows, as: V1.Dataset.self)
-        self.replace = c.replace != 0
+        self.init(
+            name: try decodeString(c.name, field: "UploadDatasetRequest.name"),
+            rows: try decodeMessage(c.rows, as: V1.Dataset.self),
+            replace: c.replace != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -102,6 +102,15 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
         c.name = try arena.string(self.name, field: "UploadDatasetRequest.name")
         if let v = self.rows { c.rows = try arena.message(v) }
         c.replace = self.replace ? 1 : 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__upload_dataset_request__init(c)
+        c.pointee.name = try arena.string(self.name, field: "UploadDatasetRequest.name")
+        c.pointee.replace = self.replace ? 1 : 0
+        try arena.withMessage(self.rows, &c.pointee.rows) { () throws(CodecError) in
+            try body()
+        }
     }
 }
 
@@ -112,19 +121,19 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dataset_info__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__dataset_info__get_packed_size, pack: modelwire__v1__dataset_info__pack, body)
     }
 
     init(c: Modelwire__V1__DatasetInfo) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "DatasetInfo.name")
-        self.rows = c.rows
-        self.columns = c.columns
-        self.featureNames = try decodeStrings(c.feature_names, count: c.n_feature_names, field: "DatasetInfo.feature_names")
-        self.classNames = try decodeStrings(c.class_names, count: c.n_class_names, field: "DatasetInfo.class_names")
-        self.sizeBytes = c.size_bytes
-        self.createdUnixMs = c.created_unix_ms
+        self.init(
+            name: try decodeString(c.name, field: "DatasetInfo.name"),
+            rows: c.rows,
+            columns: c.columns,
+            featureNames: try decodeStrings(c.feature_names, count: c.n_feature_names, field: "DatasetInfo.feature_names"),
+            classNames: try decodeStrings(c.class_names, count: c.n_class_names, field: "DatasetInfo.class_names"),
+            sizeBytes: c.size_bytes,
+            createdUnixMs: c.created_unix_ms)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -148,7 +157,7 @@ extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_datasets_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__list_datasets_request__get_packed_size, pack: modelwire__v1__list_datasets_request__pack, body)
     }
 
@@ -168,13 +177,13 @@ extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_datasets_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__list_datasets_response__get_packed_size, pack: modelwire__v1__list_datasets_response__pack, body)
     }
 
     init(c: Modelwire__V1__ListDatasetsResponse) throws(CodecError) {
-        self.init()
-        self.datasets = try decodeMessages(c.datasets, count: c.n_datasets, as: V1.DatasetInfo.self)
+        self.init(
+            datasets: try decodeMessages(c.datasets, count: c.n_datasets, as: V1.DatasetInfo.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -191,13 +200,13 @@ extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_dataset_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__delete_dataset_request__get_packed_size, pack: modelwire__v1__delete_dataset_request__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteDatasetRequest) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "DeleteDatasetRequest.name")
+        self.init(
+            name: try decodeString(c.name, field: "DeleteDatasetRequest.name"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -213,7 +222,7 @@ extension V1.DeleteDatasetResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_dataset_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__delete_dataset_response__get_packed_size, pack: modelwire__v1__delete_dataset_response__pack, body)
     }
 

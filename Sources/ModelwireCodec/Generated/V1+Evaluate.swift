@@ -128,18 +128,21 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluate_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__evaluate_request__get_packed_size, pack: modelwire__v1__evaluate_request__pack, body)
     }
 
     init(c: Modelwire__V1__EvaluateRequest) throws(CodecError) {
-        self.init()
-        self.model = try decodeMessage(c.model, as: V1.ModelRef.self)
+        let field_model = try decodeMessage(c.model, as: V1.ModelRef.self)
+        var oneof_data: Data? = nil
         switch c.data_case.rawValue {
-        case 2: self.data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
-        case 3: self.data = .dataset(try decodeString(c.dataset, field: "EvaluateRequest.dataset"))
+        case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
+        case 3: oneof_data = .dataset(try decodeString(c.dataset, field: "EvaluateRequest.dataset"))
         default: break
         }
+        self.init(
+            model: field_model,
+            data: oneof_data)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -164,17 +167,17 @@ extension V1.ClassMetrics: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__class_metrics__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__class_metrics__get_packed_size, pack: modelwire__v1__class_metrics__pack, body)
     }
 
     init(c: Modelwire__V1__ClassMetrics) throws(CodecError) {
-        self.init()
-        self.label = try decodeString(c.label, field: "ClassMetrics.label")
-        self.precision = c.precision
-        self.recall = c.recall
-        self.f1 = c.f1
-        self.support = c.support
+        self.init(
+            label: try decodeString(c.label, field: "ClassMetrics.label"),
+            precision: c.precision,
+            recall: c.recall,
+            f1: c.f1,
+            support: c.support)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -194,14 +197,14 @@ extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__confusion_matrix__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__confusion_matrix__get_packed_size, pack: modelwire__v1__confusion_matrix__pack, body)
     }
 
     init(c: Modelwire__V1__ConfusionMatrix) throws(CodecError) {
-        self.init()
-        self.classes = c.classes
-        self.counts = decodeArray(c.counts, count: c.n_counts)
+        self.init(
+            classes: c.classes,
+            counts: decodeArray(c.counts, count: c.n_counts))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -209,6 +212,14 @@ extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible {
         c.classes = self.classes
         c.n_counts = self.counts.count
         c.counts = arena.array(self.counts)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__confusion_matrix__init(c)
+        c.pointee.classes = self.classes
+        try withBorrowedArray(self.counts, &c.pointee.n_counts, &c.pointee.counts) { () throws(CodecError) in
+            try body()
+        }
     }
 }
 
@@ -219,22 +230,27 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__classification_metrics__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__classification_metrics__get_packed_size, pack: modelwire__v1__classification_metrics__pack, body)
     }
 
     init(c: Modelwire__V1__ClassificationMetrics) throws(CodecError) {
-        self.init()
-        self.accuracy = c.accuracy
-        self.perClass = try decodeMessages(c.per_class, count: c.n_per_class, as: V1.ClassMetrics.self)
-        self.macro = try decodeMessage(c.macro, as: V1.ClassMetrics.self)
-        self.micro = try decodeMessage(c.micro, as: V1.ClassMetrics.self)
-        self.weighted = try decodeMessage(c.weighted, as: V1.ClassMetrics.self)
-        self.confusion = try decodeMessage(c.confusion, as: V1.ConfusionMatrix.self)
-        switch c.log_loss_option_case.rawValue {
-        case 2: self.logLoss = c.log_loss
-        default: break
-        }
+        let field_accuracy = c.accuracy
+        let field_per_class = try decodeMessages(c.per_class, count: c.n_per_class, as: V1.ClassMetrics.self)
+        let field_macro = try decodeMessage(c.macro, as: V1.ClassMetrics.self)
+        let field_micro = try decodeMessage(c.micro, as: V1.ClassMetrics.self)
+        let field_weighted = try decodeMessage(c.weighted, as: V1.ClassMetrics.self)
+        let field_confusion = try decodeMessage(c.confusion, as: V1.ConfusionMatrix.self)
+        var oneof_log_loss_option: Float? = nil
+        if c.log_loss_option_case.rawValue == 2 { oneof_log_loss_option = c.log_loss }
+        self.init(
+            accuracy: field_accuracy,
+            logLoss: oneof_log_loss_option,
+            perClass: field_per_class,
+            macro: field_macro,
+            micro: field_micro,
+            weighted: field_weighted,
+            confusion: field_confusion)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -251,6 +267,23 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
             c.log_loss = v
         }
     }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__classification_metrics__init(c)
+        c.pointee.accuracy = self.accuracy
+        c.pointee.n_per_class = self.perClass.count
+        c.pointee.per_class = try arena.messages(self.perClass)
+        if let v = self.macro { c.pointee.macro = try arena.message(v) }
+        if let v = self.micro { c.pointee.micro = try arena.message(v) }
+        if let v = self.weighted { c.pointee.weighted = try arena.message(v) }
+        if let v = self.logLoss {
+            c.pointee.log_loss_option_case = Modelwire__V1__ClassificationMetrics__LogLossOptionCase(rawValue: 2)
+            c.pointee.log_loss = v
+        }
+        try arena.withMessage(self.confusion, &c.pointee.confusion) { () throws(CodecError) in
+            try body()
+        }
+    }
 }
 
 extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible {
@@ -260,15 +293,15 @@ extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__regression_metrics__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__regression_metrics__get_packed_size, pack: modelwire__v1__regression_metrics__pack, body)
     }
 
     init(c: Modelwire__V1__RegressionMetrics) throws(CodecError) {
-        self.init()
-        self.mse = c.mse
-        self.mae = c.mae
-        self.r2 = c.r2
+        self.init(
+            mse: c.mse,
+            mae: c.mae,
+            r2: c.r2)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -286,18 +319,21 @@ extension V1.Evaluation: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluation__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__evaluation__get_packed_size, pack: modelwire__v1__evaluation__pack, body)
     }
 
     init(c: Modelwire__V1__Evaluation) throws(CodecError) {
-        self.init()
-        self.rows = c.rows
+        let field_rows = c.rows
+        var oneof_kind: Kind? = nil
         switch c.kind_case.rawValue {
-        case 2: self.kind = .classification(try decodeOneofMessage(c.classification, as: V1.ClassificationMetrics.self))
-        case 3: self.kind = .regression(try decodeOneofMessage(c.regression, as: V1.RegressionMetrics.self))
+        case 2: oneof_kind = .classification(try decodeOneofMessage(c.classification, as: V1.ClassificationMetrics.self))
+        case 3: oneof_kind = .regression(try decodeOneofMessage(c.regression, as: V1.RegressionMetrics.self))
         default: break
         }
+        self.init(
+            rows: field_rows,
+            kind: oneof_kind)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -322,15 +358,15 @@ extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluate_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__evaluate_response__get_packed_size, pack: modelwire__v1__evaluate_response__pack, body)
     }
 
     init(c: Modelwire__V1__EvaluateResponse) throws(CodecError) {
-        self.init()
-        self.model = try decodeString(c.model, field: "EvaluateResponse.model")
-        self.version = c.version
-        self.evaluation = try decodeMessage(c.evaluation, as: V1.Evaluation.self)
+        self.init(
+            model: try decodeString(c.model, field: "EvaluateResponse.model"),
+            version: c.version,
+            evaluation: try decodeMessage(c.evaluation, as: V1.Evaluation.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {

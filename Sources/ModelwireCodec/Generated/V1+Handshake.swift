@@ -132,16 +132,15 @@ extension V1.Credentials: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__credentials__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__credentials__get_packed_size, pack: modelwire__v1__credentials__pack, body)
     }
 
     init(c: Modelwire__V1__Credentials) throws(CodecError) {
-        self.init()
-        switch c.kind_case.rawValue {
-        case 1: self.bearerToken = try decodeString(c.bearer_token, field: "Credentials.bearer_token")
-        default: break
-        }
+        var oneof_kind: String? = nil
+        if c.kind_case.rawValue == 1 { oneof_kind = try decodeString(c.bearer_token, field: "Credentials.bearer_token") }
+        self.init(
+            bearerToken: oneof_kind)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -160,16 +159,16 @@ extension V1.ClientHello: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__client_hello__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__client_hello__get_packed_size, pack: modelwire__v1__client_hello__pack, body)
     }
 
     init(c: Modelwire__V1__ClientHello) throws(CodecError) {
-        self.init()
-        self.protocolVersions = decodeArray(c.protocol_versions, count: c.n_protocol_versions)
-        self.compression = decodeEnums(c.compression, count: c.n_compression) { V1.Compression(rawValue: Int32(bitPattern: $0.rawValue)) }
-        self.credentials = try decodeMessage(c.credentials, as: V1.Credentials.self)
-        self.clientName = try decodeString(c.client_name, field: "ClientHello.client_name")
+        self.init(
+            protocolVersions: decodeArray(c.protocol_versions, count: c.n_protocol_versions),
+            compression: decodeEnums(c.compression, count: c.n_compression) { V1.Compression(rawValue: Int32(bitPattern: $0.rawValue)) },
+            credentials: try decodeMessage(c.credentials, as: V1.Credentials.self),
+            clientName: try decodeString(c.client_name, field: "ClientHello.client_name"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -181,6 +180,17 @@ extension V1.ClientHello: ProtobufMessage, CMessageConvertible {
         if let v = self.credentials { c.credentials = try arena.message(v) }
         c.client_name = try arena.string(self.clientName, field: "ClientHello.client_name")
     }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__client_hello__init(c)
+        c.pointee.n_compression = self.compression.count
+        c.pointee.compression = arena.array(self.compression.map { Modelwire__V1__Compression(rawValue: UInt32(bitPattern: $0.rawValue)) })
+        if let v = self.credentials { c.pointee.credentials = try arena.message(v) }
+        c.pointee.client_name = try arena.string(self.clientName, field: "ClientHello.client_name")
+        try withBorrowedArray(self.protocolVersions, &c.pointee.n_protocol_versions, &c.pointee.protocol_versions) { () throws(CodecError) in
+            try body()
+        }
+    }
 }
 
 extension V1.Limits: ProtobufMessage, CMessageConvertible {
@@ -190,20 +200,20 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__limits__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__limits__get_packed_size, pack: modelwire__v1__limits__pack, body)
     }
 
     init(c: Modelwire__V1__Limits) throws(CodecError) {
-        self.init()
-        self.maxFrameBytes = c.max_frame_bytes
-        self.maxMessageBytes = c.max_message_bytes
-        self.maxDecompressionRatio = c.max_decompression_ratio
-        self.maxConcurrentCalls = c.max_concurrent_calls
-        self.compressionThresholdBytes = c.compression_threshold_bytes
-        self.idleTimeoutMs = c.idle_timeout_ms
-        self.maxRowsPerPredict = c.max_rows_per_predict
-        self.maxDatasetBytes = c.max_dataset_bytes
+        self.init(
+            maxFrameBytes: c.max_frame_bytes,
+            maxMessageBytes: c.max_message_bytes,
+            maxDecompressionRatio: c.max_decompression_ratio,
+            maxConcurrentCalls: c.max_concurrent_calls,
+            compressionThresholdBytes: c.compression_threshold_bytes,
+            idleTimeoutMs: c.idle_timeout_ms,
+            maxRowsPerPredict: c.max_rows_per_predict,
+            maxDatasetBytes: c.max_dataset_bytes)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -226,17 +236,17 @@ extension V1.ServerHello: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_hello__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__server_hello__get_packed_size, pack: modelwire__v1__server_hello__pack, body)
     }
 
     init(c: Modelwire__V1__ServerHello) throws(CodecError) {
-        self.init()
-        self.protocolVersion = c.protocol_version
-        self.compression = V1.Compression(rawValue: Int32(bitPattern: c.compression.rawValue))
-        self.limits = try decodeMessage(c.limits, as: V1.Limits.self)
-        self.serverName = try decodeString(c.server_name, field: "ServerHello.server_name")
-        self.schemaPackages = try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerHello.schema_packages")
+        self.init(
+            protocolVersion: c.protocol_version,
+            compression: V1.Compression(rawValue: Int32(bitPattern: c.compression.rawValue)),
+            limits: try decodeMessage(c.limits, as: V1.Limits.self),
+            serverName: try decodeString(c.server_name, field: "ServerHello.server_name"),
+            schemaPackages: try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerHello.schema_packages"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -257,14 +267,14 @@ extension V1.GoAway: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__go_away__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__go_away__get_packed_size, pack: modelwire__v1__go_away__pack, body)
     }
 
     init(c: Modelwire__V1__GoAway) throws(CodecError) {
-        self.init()
-        self.lastCallId = c.last_call_id
-        self.reason = try decodeString(c.reason, field: "GoAway.reason")
+        self.init(
+            lastCallId: c.last_call_id,
+            reason: try decodeString(c.reason, field: "GoAway.reason"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {

@@ -113,21 +113,21 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__job__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__job__get_packed_size, pack: modelwire__v1__job__pack, body)
     }
 
     init(c: Modelwire__V1__Job) throws(CodecError) {
-        self.init()
-        self.id = try decodeString(c.id, field: "Job.id")
-        self.model = try decodeString(c.model, field: "Job.model")
-        self.state = V1.JobState(rawValue: Int32(bitPattern: c.state.rawValue))
-        self.lastProgress = try decodeMessage(c.last_progress, as: V1.TrainProgress.self)
-        self.result = try decodeMessage(c.result, as: V1.TrainResult.self)
-        self.error = try decodeMessage(c.error, as: V1.Status.self)
-        self.createdUnixMs = c.created_unix_ms
-        self.startedUnixMs = c.started_unix_ms
-        self.finishedUnixMs = c.finished_unix_ms
+        self.init(
+            id: try decodeString(c.id, field: "Job.id"),
+            model: try decodeString(c.model, field: "Job.model"),
+            state: V1.JobState(rawValue: Int32(bitPattern: c.state.rawValue)),
+            lastProgress: try decodeMessage(c.last_progress, as: V1.TrainProgress.self),
+            result: try decodeMessage(c.result, as: V1.TrainResult.self),
+            error: try decodeMessage(c.error, as: V1.Status.self),
+            createdUnixMs: c.created_unix_ms,
+            startedUnixMs: c.started_unix_ms,
+            finishedUnixMs: c.finished_unix_ms)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -142,6 +142,21 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
         c.started_unix_ms = self.startedUnixMs
         c.finished_unix_ms = self.finishedUnixMs
     }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__job__init(c)
+        c.pointee.id = try arena.string(self.id, field: "Job.id")
+        c.pointee.model = try arena.string(self.model, field: "Job.model")
+        c.pointee.state = Modelwire__V1__JobState(rawValue: UInt32(bitPattern: self.state.rawValue))
+        if let v = self.lastProgress { c.pointee.last_progress = try arena.message(v) }
+        if let v = self.result { c.pointee.result = try arena.message(v) }
+        c.pointee.created_unix_ms = self.createdUnixMs
+        c.pointee.started_unix_ms = self.startedUnixMs
+        c.pointee.finished_unix_ms = self.finishedUnixMs
+        try arena.withMessage(self.error, &c.pointee.error) { () throws(CodecError) in
+            try body()
+        }
+    }
 }
 
 extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible {
@@ -151,13 +166,13 @@ extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__get_job_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__get_job_request__get_packed_size, pack: modelwire__v1__get_job_request__pack, body)
     }
 
     init(c: Modelwire__V1__GetJobRequest) throws(CodecError) {
-        self.init()
-        self.jobId = try decodeString(c.job_id, field: "GetJobRequest.job_id")
+        self.init(
+            jobId: try decodeString(c.job_id, field: "GetJobRequest.job_id"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -173,7 +188,7 @@ extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_jobs_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__list_jobs_request__get_packed_size, pack: modelwire__v1__list_jobs_request__pack, body)
     }
 
@@ -193,13 +208,13 @@ extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_jobs_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__list_jobs_response__get_packed_size, pack: modelwire__v1__list_jobs_response__pack, body)
     }
 
     init(c: Modelwire__V1__ListJobsResponse) throws(CodecError) {
-        self.init()
-        self.jobs = try decodeMessages(c.jobs, count: c.n_jobs, as: V1.Job.self)
+        self.init(
+            jobs: try decodeMessages(c.jobs, count: c.n_jobs, as: V1.Job.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -216,13 +231,13 @@ extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__watch_job_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__watch_job_request__get_packed_size, pack: modelwire__v1__watch_job_request__pack, body)
     }
 
     init(c: Modelwire__V1__WatchJobRequest) throws(CodecError) {
-        self.init()
-        self.jobId = try decodeString(c.job_id, field: "WatchJobRequest.job_id")
+        self.init(
+            jobId: try decodeString(c.job_id, field: "WatchJobRequest.job_id"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -238,13 +253,13 @@ extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__cancel_job_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__cancel_job_request__get_packed_size, pack: modelwire__v1__cancel_job_request__pack, body)
     }
 
     init(c: Modelwire__V1__CancelJobRequest) throws(CodecError) {
-        self.init()
-        self.jobId = try decodeString(c.job_id, field: "CancelJobRequest.job_id")
+        self.init(
+            jobId: try decodeString(c.job_id, field: "CancelJobRequest.job_id"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {

@@ -205,14 +205,14 @@ extension V1.Standardization: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__standardization__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__standardization__get_packed_size, pack: modelwire__v1__standardization__pack, body)
     }
 
     init(c: Modelwire__V1__Standardization) throws(CodecError) {
-        self.init()
-        self.mean = decodeArray(c.mean, count: c.n_mean)
-        self.scale = decodeArray(c.scale, count: c.n_scale)
+        self.init(
+            mean: decodeArray(c.mean, count: c.n_mean),
+            scale: decodeArray(c.scale, count: c.n_scale))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -221,6 +221,15 @@ extension V1.Standardization: ProtobufMessage, CMessageConvertible {
         c.mean = arena.array(self.mean)
         c.n_scale = self.scale.count
         c.scale = arena.array(self.scale)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__standardization__init(c)
+        try withBorrowedArray(self.mean, &c.pointee.n_mean, &c.pointee.mean) { () throws(CodecError) in
+            try withBorrowedArray(self.scale, &c.pointee.n_scale, &c.pointee.scale) { () throws(CodecError) in
+                try body()
+            }
+        }
     }
 }
 
@@ -231,17 +240,17 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_layer__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__dense_layer__get_packed_size, pack: modelwire__v1__dense_layer__pack, body)
     }
 
     init(c: Modelwire__V1__DenseLayer) throws(CodecError) {
-        self.init()
-        self.inputs = c.inputs
-        self.units = c.units
-        self.activation = V1.Activation(rawValue: Int32(bitPattern: c.activation.rawValue))
-        self.weights = decodeArray(c.weights, count: c.n_weights)
-        self.biases = decodeArray(c.biases, count: c.n_biases)
+        self.init(
+            inputs: c.inputs,
+            units: c.units,
+            activation: V1.Activation(rawValue: Int32(bitPattern: c.activation.rawValue)),
+            weights: decodeArray(c.weights, count: c.n_weights),
+            biases: decodeArray(c.biases, count: c.n_biases))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -254,6 +263,18 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
         c.n_biases = self.biases.count
         c.biases = arena.array(self.biases)
     }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__dense_layer__init(c)
+        c.pointee.inputs = self.inputs
+        c.pointee.units = self.units
+        c.pointee.activation = Modelwire__V1__Activation(rawValue: UInt32(bitPattern: self.activation.rawValue))
+        try withBorrowedArray(self.weights, &c.pointee.n_weights, &c.pointee.weights) { () throws(CodecError) in
+            try withBorrowedArray(self.biases, &c.pointee.n_biases, &c.pointee.biases) { () throws(CodecError) in
+                try body()
+            }
+        }
+    }
 }
 
 extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible {
@@ -263,14 +284,14 @@ extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_net_parameters__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__dense_net_parameters__get_packed_size, pack: modelwire__v1__dense_net_parameters__pack, body)
     }
 
     init(c: Modelwire__V1__DenseNetParameters) throws(CodecError) {
-        self.init()
-        self.layers = try decodeMessages(c.layers, count: c.n_layers, as: V1.DenseLayer.self)
-        self.loss = V1.Loss(rawValue: Int32(bitPattern: c.loss.rawValue))
+        self.init(
+            layers: try decodeMessages(c.layers, count: c.n_layers, as: V1.DenseLayer.self),
+            loss: V1.Loss(rawValue: Int32(bitPattern: c.loss.rawValue)))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -288,17 +309,17 @@ extension V1.LinearParameters: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__linear_parameters__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__linear_parameters__get_packed_size, pack: modelwire__v1__linear_parameters__pack, body)
     }
 
     init(c: Modelwire__V1__LinearParameters) throws(CodecError) {
-        self.init()
-        self.kind = V1.LinearKind(rawValue: Int32(bitPattern: c.kind.rawValue))
-        self.inputs = c.inputs
-        self.outputs = c.outputs
-        self.weights = decodeArray(c.weights, count: c.n_weights)
-        self.biases = decodeArray(c.biases, count: c.n_biases)
+        self.init(
+            kind: V1.LinearKind(rawValue: Int32(bitPattern: c.kind.rawValue)),
+            inputs: c.inputs,
+            outputs: c.outputs,
+            weights: decodeArray(c.weights, count: c.n_weights),
+            biases: decodeArray(c.biases, count: c.n_biases))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -311,6 +332,18 @@ extension V1.LinearParameters: ProtobufMessage, CMessageConvertible {
         c.n_biases = self.biases.count
         c.biases = arena.array(self.biases)
     }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__linear_parameters__init(c)
+        c.pointee.kind = Modelwire__V1__LinearKind(rawValue: UInt32(bitPattern: self.kind.rawValue))
+        c.pointee.inputs = self.inputs
+        c.pointee.outputs = self.outputs
+        try withBorrowedArray(self.weights, &c.pointee.n_weights, &c.pointee.weights) { () throws(CodecError) in
+            try withBorrowedArray(self.biases, &c.pointee.n_biases, &c.pointee.biases) { () throws(CodecError) in
+                try body()
+            }
+        }
+    }
 }
 
 extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
@@ -320,19 +353,19 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__tree_parameters__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__tree_parameters__get_packed_size, pack: modelwire__v1__tree_parameters__pack, body)
     }
 
     init(c: Modelwire__V1__TreeParameters) throws(CodecError) {
-        self.init()
-        self.criterion = V1.TreeCriterion(rawValue: Int32(bitPattern: c.criterion.rawValue))
-        self.outputs = c.outputs
-        self.feature = decodeArray(c.feature, count: c.n_feature)
-        self.threshold = decodeArray(c.threshold, count: c.n_threshold)
-        self.left = decodeArray(c.left, count: c.n_left)
-        self.right = decodeArray(c.right, count: c.n_right)
-        self.value = decodeArray(c.value, count: c.n_value)
+        self.init(
+            criterion: V1.TreeCriterion(rawValue: Int32(bitPattern: c.criterion.rawValue)),
+            outputs: c.outputs,
+            feature: decodeArray(c.feature, count: c.n_feature),
+            threshold: decodeArray(c.threshold, count: c.n_threshold),
+            left: decodeArray(c.left, count: c.n_left),
+            right: decodeArray(c.right, count: c.n_right),
+            value: decodeArray(c.value, count: c.n_value))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -350,6 +383,23 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
         c.n_value = self.value.count
         c.value = arena.array(self.value)
     }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__tree_parameters__init(c)
+        c.pointee.criterion = Modelwire__V1__TreeCriterion(rawValue: UInt32(bitPattern: self.criterion.rawValue))
+        c.pointee.outputs = self.outputs
+        try withBorrowedArray(self.feature, &c.pointee.n_feature, &c.pointee.feature) { () throws(CodecError) in
+            try withBorrowedArray(self.threshold, &c.pointee.n_threshold, &c.pointee.threshold) { () throws(CodecError) in
+                try withBorrowedArray(self.left, &c.pointee.n_left, &c.pointee.left) { () throws(CodecError) in
+                    try withBorrowedArray(self.right, &c.pointee.n_right, &c.pointee.right) { () throws(CodecError) in
+                        try withBorrowedArray(self.value, &c.pointee.n_value, &c.pointee.value) { () throws(CodecError) in
+                            try body()
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
@@ -359,31 +409,35 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_summary__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__training_summary__get_packed_size, pack: modelwire__v1__training_summary__pack, body)
     }
 
     init(c: Modelwire__V1__TrainingSummary) throws(CodecError) {
-        self.init()
-        self.epochsRun = c.epochs_run
-        self.trainingSamples = c.training_samples
-        self.durationSeconds = c.duration_seconds
-        self.earlyStopped = c.early_stopped != 0
-        self.options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
-        self.seed = c.seed
-        self.evaluation = try decodeMessage(c.evaluation, as: V1.Evaluation.self)
-        switch c.final_loss_option_case.rawValue {
-        case 4: self.finalLoss = c.final_loss
-        default: break
-        }
-        switch c.validation_loss_option_case.rawValue {
-        case 5: self.validationLoss = c.validation_loss
-        default: break
-        }
-        switch c.validation_accuracy_option_case.rawValue {
-        case 6: self.validationAccuracy = c.validation_accuracy
-        default: break
-        }
+        let field_epochs_run = c.epochs_run
+        let field_training_samples = c.training_samples
+        let field_duration_seconds = c.duration_seconds
+        let field_early_stopped = c.early_stopped != 0
+        let field_options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
+        let field_seed = c.seed
+        let field_evaluation = try decodeMessage(c.evaluation, as: V1.Evaluation.self)
+        var oneof_final_loss_option: Float? = nil
+        if c.final_loss_option_case.rawValue == 4 { oneof_final_loss_option = c.final_loss }
+        var oneof_validation_loss_option: Float? = nil
+        if c.validation_loss_option_case.rawValue == 5 { oneof_validation_loss_option = c.validation_loss }
+        var oneof_validation_accuracy_option: Float? = nil
+        if c.validation_accuracy_option_case.rawValue == 6 { oneof_validation_accuracy_option = c.validation_accuracy }
+        self.init(
+            epochsRun: field_epochs_run,
+            trainingSamples: field_training_samples,
+            durationSeconds: field_duration_seconds,
+            finalLoss: oneof_final_loss_option,
+            validationLoss: oneof_validation_loss_option,
+            validationAccuracy: oneof_validation_accuracy_option,
+            earlyStopped: field_early_stopped,
+            options: field_options,
+            seed: field_seed,
+            evaluation: field_evaluation)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -417,28 +471,40 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_file__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__model_file__get_packed_size, pack: modelwire__v1__model_file__pack, body)
     }
 
     init(c: Modelwire__V1__ModelFile) throws(CodecError) {
-        self.init()
-        self.formatVersion = c.format_version
-        self.name = try decodeString(c.name, field: "ModelFile.name")
-        self.version = c.version
-        self.createdUnixMs = c.created_unix_ms
-        self.task = V1.Task(rawValue: Int32(bitPattern: c.task.rawValue))
-        self.spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
-        self.featureNames = try decodeStrings(c.feature_names, count: c.n_feature_names, field: "ModelFile.feature_names")
-        self.classNames = try decodeStrings(c.class_names, count: c.n_class_names, field: "ModelFile.class_names")
-        self.standardization = try decodeMessage(c.standardization, as: V1.Standardization.self)
-        self.training = try decodeMessage(c.training, as: V1.TrainingSummary.self)
+        let field_format_version = c.format_version
+        let field_name = try decodeString(c.name, field: "ModelFile.name")
+        let field_version = c.version
+        let field_created_unix_ms = c.created_unix_ms
+        let field_task = V1.Task(rawValue: Int32(bitPattern: c.task.rawValue))
+        let field_spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
+        let field_feature_names = try decodeStrings(c.feature_names, count: c.n_feature_names, field: "ModelFile.feature_names")
+        let field_class_names = try decodeStrings(c.class_names, count: c.n_class_names, field: "ModelFile.class_names")
+        let field_standardization = try decodeMessage(c.standardization, as: V1.Standardization.self)
+        let field_training = try decodeMessage(c.training, as: V1.TrainingSummary.self)
+        var oneof_parameters: Parameters? = nil
         switch c.parameters_case.rawValue {
-        case 10: self.parameters = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetParameters.self))
-        case 11: self.parameters = .linear(try decodeOneofMessage(c.linear, as: V1.LinearParameters.self))
-        case 12: self.parameters = .tree(try decodeOneofMessage(c.tree, as: V1.TreeParameters.self))
+        case 10: oneof_parameters = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetParameters.self))
+        case 11: oneof_parameters = .linear(try decodeOneofMessage(c.linear, as: V1.LinearParameters.self))
+        case 12: oneof_parameters = .tree(try decodeOneofMessage(c.tree, as: V1.TreeParameters.self))
         default: break
         }
+        self.init(
+            formatVersion: field_format_version,
+            name: field_name,
+            version: field_version,
+            createdUnixMs: field_created_unix_ms,
+            task: field_task,
+            spec: field_spec,
+            featureNames: field_feature_names,
+            classNames: field_class_names,
+            standardization: field_standardization,
+            parameters: oneof_parameters,
+            training: field_training)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -466,6 +532,36 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 12)
             c.tree = try arena.message(v)
         case nil: break
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__model_file__init(c)
+        c.pointee.format_version = self.formatVersion
+        c.pointee.name = try arena.string(self.name, field: "ModelFile.name")
+        c.pointee.version = self.version
+        c.pointee.created_unix_ms = self.createdUnixMs
+        c.pointee.task = Modelwire__V1__Task(rawValue: UInt32(bitPattern: self.task.rawValue))
+        if let v = self.spec { c.pointee.spec = try arena.message(v) }
+        c.pointee.n_feature_names = self.featureNames.count
+        c.pointee.feature_names = try arena.strings(self.featureNames, field: "ModelFile.feature_names")
+        c.pointee.n_class_names = self.classNames.count
+        c.pointee.class_names = try arena.strings(self.classNames, field: "ModelFile.class_names")
+        if let v = self.training { c.pointee.training = try arena.message(v) }
+        switch self.parameters {
+        case .dense(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)
+            c.pointee.dense = try arena.message(v)
+        case .linear(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 11)
+            c.pointee.linear = try arena.message(v)
+        case .tree(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 12)
+            c.pointee.tree = try arena.message(v)
+        case nil: break
+        }
+        try arena.withMessage(self.standardization, &c.pointee.standardization) { () throws(CodecError) in
+            try body()
         }
     }
 }

@@ -182,24 +182,24 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_version_info__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__model_version_info__get_packed_size, pack: modelwire__v1__model_version_info__pack, body)
     }
 
     init(c: Modelwire__V1__ModelVersionInfo) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "ModelVersionInfo.name")
-        self.version = c.version
-        self.task = V1.Task(rawValue: Int32(bitPattern: c.task.rawValue))
-        self.spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
-        self.inputColumns = c.input_columns
-        self.featureNames = try decodeStrings(c.feature_names, count: c.n_feature_names, field: "ModelVersionInfo.feature_names")
-        self.classNames = try decodeStrings(c.class_names, count: c.n_class_names, field: "ModelVersionInfo.class_names")
-        self.createdUnixMs = c.created_unix_ms
-        self.trainingMetrics = try decodeMessage(c.training_metrics, as: V1.Evaluation.self)
-        self.parameterCount = c.parameter_count
-        self.fileBytes = c.file_bytes
-        self.aliases = try decodeStrings(c.aliases, count: c.n_aliases, field: "ModelVersionInfo.aliases")
+        self.init(
+            name: try decodeString(c.name, field: "ModelVersionInfo.name"),
+            version: c.version,
+            task: V1.Task(rawValue: Int32(bitPattern: c.task.rawValue)),
+            spec: try decodeMessage(c.spec, as: V1.ModelSpec.self),
+            inputColumns: c.input_columns,
+            featureNames: try decodeStrings(c.feature_names, count: c.n_feature_names, field: "ModelVersionInfo.feature_names"),
+            classNames: try decodeStrings(c.class_names, count: c.n_class_names, field: "ModelVersionInfo.class_names"),
+            createdUnixMs: c.created_unix_ms,
+            trainingMetrics: try decodeMessage(c.training_metrics, as: V1.Evaluation.self),
+            parameterCount: c.parameter_count,
+            fileBytes: c.file_bytes,
+            aliases: try decodeStrings(c.aliases, count: c.n_aliases, field: "ModelVersionInfo.aliases"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -229,14 +229,14 @@ extension V1.Alias: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__alias__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__alias__get_packed_size, pack: modelwire__v1__alias__pack, body)
     }
 
     init(c: Modelwire__V1__Alias) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "Alias.name")
-        self.version = c.version
+        self.init(
+            name: try decodeString(c.name, field: "Alias.name"),
+            version: c.version)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -253,15 +253,15 @@ extension V1.ModelSummary: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_summary__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__model_summary__get_packed_size, pack: modelwire__v1__model_summary__pack, body)
     }
 
     init(c: Modelwire__V1__ModelSummary) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "ModelSummary.name")
-        self.versions = try decodeMessages(c.versions, count: c.n_versions, as: V1.ModelVersionInfo.self)
-        self.aliases = try decodeMessages(c.aliases, count: c.n_aliases, as: V1.Alias.self)
+        self.init(
+            name: try decodeString(c.name, field: "ModelSummary.name"),
+            versions: try decodeMessages(c.versions, count: c.n_versions, as: V1.ModelVersionInfo.self),
+            aliases: try decodeMessages(c.aliases, count: c.n_aliases, as: V1.Alias.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -281,7 +281,7 @@ extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_models_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__list_models_request__get_packed_size, pack: modelwire__v1__list_models_request__pack, body)
     }
 
@@ -301,13 +301,13 @@ extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_models_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__list_models_response__get_packed_size, pack: modelwire__v1__list_models_response__pack, body)
     }
 
     init(c: Modelwire__V1__ListModelsResponse) throws(CodecError) {
-        self.init()
-        self.models = try decodeMessages(c.models, count: c.n_models, as: V1.ModelSummary.self)
+        self.init(
+            models: try decodeMessages(c.models, count: c.n_models, as: V1.ModelSummary.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -324,13 +324,13 @@ extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__describe_model_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__describe_model_request__get_packed_size, pack: modelwire__v1__describe_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__DescribeModelRequest) throws(CodecError) {
-        self.init()
-        self.model = try decodeMessage(c.model, as: V1.ModelRef.self)
+        self.init(
+            model: try decodeMessage(c.model, as: V1.ModelRef.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -346,17 +346,17 @@ extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_model_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__delete_model_request__get_packed_size, pack: modelwire__v1__delete_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteModelRequest) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "DeleteModelRequest.name")
-        switch c.selector_case.rawValue {
-        case 2: self.version = c.version
-        default: break
-        }
+        let field_name = try decodeString(c.name, field: "DeleteModelRequest.name")
+        var oneof_selector: UInt32? = nil
+        if c.selector_case.rawValue == 2 { oneof_selector = c.version }
+        self.init(
+            name: field_name,
+            version: oneof_selector)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -376,19 +376,26 @@ extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_model_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__delete_model_response__get_packed_size, pack: modelwire__v1__delete_model_response__pack, body)
     }
 
     init(c: Modelwire__V1__DeleteModelResponse) throws(CodecError) {
-        self.init()
-        self.deletedVersions = decodeArray(c.deleted_versions, count: c.n_deleted_versions)
+        self.init(
+            deletedVersions: decodeArray(c.deleted_versions, count: c.n_deleted_versions))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__delete_model_response__init(&c)
         c.n_deleted_versions = self.deletedVersions.count
         c.deleted_versions = arena.array(self.deletedVersions)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__delete_model_response__init(c)
+        try withBorrowedArray(self.deletedVersions, &c.pointee.n_deleted_versions, &c.pointee.deleted_versions) { () throws(CodecError) in
+            try body()
+        }
     }
 }
 
@@ -399,15 +406,15 @@ extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__set_alias_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__set_alias_request__get_packed_size, pack: modelwire__v1__set_alias_request__pack, body)
     }
 
     init(c: Modelwire__V1__SetAliasRequest) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "SetAliasRequest.name")
-        self.alias = try decodeString(c.alias, field: "SetAliasRequest.alias")
-        self.version = c.version
+        self.init(
+            name: try decodeString(c.name, field: "SetAliasRequest.name"),
+            alias: try decodeString(c.alias, field: "SetAliasRequest.alias"),
+            version: c.version)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -425,16 +432,15 @@ extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__set_alias_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__set_alias_response__get_packed_size, pack: modelwire__v1__set_alias_response__pack, body)
     }
 
     init(c: Modelwire__V1__SetAliasResponse) throws(CodecError) {
-        self.init()
-        switch c.previous_option_case.rawValue {
-        case 1: self.previousVersion = c.previous_version
-        default: break
-        }
+        var oneof_previous_option: UInt32? = nil
+        if c.previous_option_case.rawValue == 1 { oneof_previous_option = c.previous_version }
+        self.init(
+            previousVersion: oneof_previous_option)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -453,13 +459,13 @@ extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__export_model_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__export_model_request__get_packed_size, pack: modelwire__v1__export_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__ExportModelRequest) throws(CodecError) {
-        self.init()
-        self.model = try decodeMessage(c.model, as: V1.ModelRef.self)
+        self.init(
+            model: try decodeMessage(c.model, as: V1.ModelRef.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -475,15 +481,15 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__export_model_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__export_model_response__get_packed_size, pack: modelwire__v1__export_model_response__pack, body)
     }
 
     init(c: Modelwire__V1__ExportModelResponse) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "ExportModelResponse.name")
-        self.version = c.version
-        self.modelFile = decodeBytes(c.model_file)
+        self.init(
+            name: try decodeString(c.name, field: "ExportModelResponse.name"),
+            version: c.version,
+            modelFile: decodeBytes(c.model_file))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -501,14 +507,14 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__import_model_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__import_model_request__get_packed_size, pack: modelwire__v1__import_model_request__pack, body)
     }
 
     init(c: Modelwire__V1__ImportModelRequest) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "ImportModelRequest.name")
-        self.modelFile = decodeBytes(c.model_file)
+        self.init(
+            name: try decodeString(c.name, field: "ImportModelRequest.name"),
+            modelFile: decodeBytes(c.model_file))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {

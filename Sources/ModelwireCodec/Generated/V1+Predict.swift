@@ -83,15 +83,15 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__predict_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__predict_request__get_packed_size, pack: modelwire__v1__predict_request__pack, body)
     }
 
     init(c: Modelwire__V1__PredictRequest) throws(CodecError) {
-        self.init()
-        self.model = try decodeMessage(c.model, as: V1.ModelRef.self)
-        self.inputs = try decodeMessage(c.inputs, as: V1.Tensor.self)
-        self.includeProbabilities = c.include_probabilities != 0
+        self.init(
+            model: try decodeMessage(c.model, as: V1.ModelRef.self),
+            inputs: try decodeMessage(c.inputs, as: V1.Tensor.self),
+            includeProbabilities: c.include_probabilities != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -99,6 +99,15 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
         if let v = self.model { c.model = try arena.message(v) }
         if let v = self.inputs { c.inputs = try arena.message(v) }
         c.include_probabilities = self.includeProbabilities ? 1 : 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__predict_request__init(c)
+        if let v = self.model { c.pointee.model = try arena.message(v) }
+        c.pointee.include_probabilities = self.includeProbabilities ? 1 : 0
+        try arena.withMessage(self.inputs, &c.pointee.inputs) { () throws(CodecError) in
+            try body()
+        }
     }
 }
 
@@ -109,17 +118,17 @@ extension V1.CallTimings: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__call_timings__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__call_timings__get_packed_size, pack: modelwire__v1__call_timings__pack, body)
     }
 
     init(c: Modelwire__V1__CallTimings) throws(CodecError) {
-        self.init()
-        self.queueUs = c.queue_us
-        self.decodeUs = c.decode_us
-        self.computeUs = c.compute_us
-        self.encodeUs = c.encode_us
-        self.batchRows = c.batch_rows
+        self.init(
+            queueUs: c.queue_us,
+            decodeUs: c.decode_us,
+            computeUs: c.compute_us,
+            encodeUs: c.encode_us,
+            batchRows: c.batch_rows)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -139,20 +148,20 @@ extension V1.PredictResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__predict_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__predict_response__get_packed_size, pack: modelwire__v1__predict_response__pack, body)
     }
 
     init(c: Modelwire__V1__PredictResponse) throws(CodecError) {
-        self.init()
-        self.model = try decodeString(c.model, field: "PredictResponse.model")
-        self.version = c.version
-        self.classNames = try decodeStrings(c.class_names, count: c.n_class_names, field: "PredictResponse.class_names")
-        self.classIds = decodeArray(c.class_ids, count: c.n_class_ids)
-        self.scores = try decodeMessage(c.scores, as: V1.Tensor.self)
-        self.scoresAreProbabilities = c.scores_are_probabilities != 0
-        self.values = decodeArray(c.values, count: c.n_values)
-        self.timings = try decodeMessage(c.timings, as: V1.CallTimings.self)
+        self.init(
+            model: try decodeString(c.model, field: "PredictResponse.model"),
+            version: c.version,
+            classNames: try decodeStrings(c.class_names, count: c.n_class_names, field: "PredictResponse.class_names"),
+            classIds: decodeArray(c.class_ids, count: c.n_class_ids),
+            scores: try decodeMessage(c.scores, as: V1.Tensor.self),
+            scoresAreProbabilities: c.scores_are_probabilities != 0,
+            values: decodeArray(c.values, count: c.n_values),
+            timings: try decodeMessage(c.timings, as: V1.CallTimings.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -168,5 +177,22 @@ extension V1.PredictResponse: ProtobufMessage, CMessageConvertible {
         c.n_values = self.values.count
         c.values = arena.array(self.values)
         if let v = self.timings { c.timings = try arena.message(v) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__predict_response__init(c)
+        c.pointee.model = try arena.string(self.model, field: "PredictResponse.model")
+        c.pointee.version = self.version
+        c.pointee.n_class_names = self.classNames.count
+        c.pointee.class_names = try arena.strings(self.classNames, field: "PredictResponse.class_names")
+        c.pointee.scores_are_probabilities = self.scoresAreProbabilities ? 1 : 0
+        if let v = self.timings { c.pointee.timings = try arena.message(v) }
+        try withBorrowedArray(self.classIds, &c.pointee.n_class_ids, &c.pointee.class_ids) { () throws(CodecError) in
+            try arena.withMessage(self.scores, &c.pointee.scores) { () throws(CodecError) in
+                try withBorrowedArray(self.values, &c.pointee.n_values, &c.pointee.values) { () throws(CodecError) in
+                    try body()
+                }
+            }
+        }
     }
 }

@@ -75,7 +75,7 @@ extension V1.HealthRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__health_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__health_request__get_packed_size, pack: modelwire__v1__health_request__pack, body)
     }
 
@@ -95,18 +95,18 @@ extension V1.HealthResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__health_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__health_response__get_packed_size, pack: modelwire__v1__health_response__pack, body)
     }
 
     init(c: Modelwire__V1__HealthResponse) throws(CodecError) {
-        self.init()
-        self.live = c.live != 0
-        self.ready = c.ready != 0
-        self.draining = c.draining != 0
-        self.modelsLoaded = c.models_loaded
-        self.jobsRunning = c.jobs_running
-        self.jobsQueued = c.jobs_queued
+        self.init(
+            live: c.live != 0,
+            ready: c.ready != 0,
+            draining: c.draining != 0,
+            modelsLoaded: c.models_loaded,
+            jobsRunning: c.jobs_running,
+            jobsQueued: c.jobs_queued)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -127,7 +127,7 @@ extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_info_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__server_info_request__get_packed_size, pack: modelwire__v1__server_info_request__pack, body)
     }
 
@@ -147,19 +147,19 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_info_response__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__server_info_response__get_packed_size, pack: modelwire__v1__server_info_response__pack, body)
     }
 
     init(c: Modelwire__V1__ServerInfoResponse) throws(CodecError) {
-        self.init()
-        self.serverName = try decodeString(c.server_name, field: "ServerInfoResponse.server_name")
-        self.serverVersion = try decodeString(c.server_version, field: "ServerInfoResponse.server_version")
-        self.protocolVersions = decodeArray(c.protocol_versions, count: c.n_protocol_versions)
-        self.schemaPackages = try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerInfoResponse.schema_packages")
-        self.limits = try decodeMessage(c.limits, as: V1.Limits.self)
-        self.fileDescriptorSet = decodeBytes(c.file_descriptor_set)
-        self.startedUnixMs = c.started_unix_ms
+        self.init(
+            serverName: try decodeString(c.server_name, field: "ServerInfoResponse.server_name"),
+            serverVersion: try decodeString(c.server_version, field: "ServerInfoResponse.server_version"),
+            protocolVersions: decodeArray(c.protocol_versions, count: c.n_protocol_versions),
+            schemaPackages: try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerInfoResponse.schema_packages"),
+            limits: try decodeMessage(c.limits, as: V1.Limits.self),
+            fileDescriptorSet: decodeBytes(c.file_descriptor_set),
+            startedUnixMs: c.started_unix_ms)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -173,5 +173,19 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
         if let v = self.limits { c.limits = try arena.message(v) }
         c.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
         c.started_unix_ms = self.startedUnixMs
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__server_info_response__init(c)
+        c.pointee.server_name = try arena.string(self.serverName, field: "ServerInfoResponse.server_name")
+        c.pointee.server_version = try arena.string(self.serverVersion, field: "ServerInfoResponse.server_version")
+        c.pointee.n_schema_packages = self.schemaPackages.count
+        c.pointee.schema_packages = try arena.strings(self.schemaPackages, field: "ServerInfoResponse.schema_packages")
+        if let v = self.limits { c.pointee.limits = try arena.message(v) }
+        c.pointee.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
+        c.pointee.started_unix_ms = self.startedUnixMs
+        try withBorrowedArray(self.protocolVersions, &c.pointee.n_protocol_versions, &c.pointee.protocol_versions) { () throws(CodecError) in
+            try body()
+        }
     }
 }

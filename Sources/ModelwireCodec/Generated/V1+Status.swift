@@ -96,19 +96,21 @@ extension V1.Status: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__status__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__status__get_packed_size, pack: modelwire__v1__status__pack, body)
     }
 
     init(c: Modelwire__V1__Status) throws(CodecError) {
-        self.init()
-        self.code = V1.StatusCode(rawValue: Int32(bitPattern: c.code.rawValue))
-        self.message = try decodeString(c.message, field: "Status.message")
-        self.supportedProtocolVersions = decodeArray(c.supported_protocol_versions, count: c.n_supported_protocol_versions)
-        switch c.retry_after_case.rawValue {
-        case 3: self.retryAfterMs = c.retry_after_ms
-        default: break
-        }
+        let field_code = V1.StatusCode(rawValue: Int32(bitPattern: c.code.rawValue))
+        let field_message = try decodeString(c.message, field: "Status.message")
+        let field_supported_protocol_versions = decodeArray(c.supported_protocol_versions, count: c.n_supported_protocol_versions)
+        var oneof_retry_after: UInt32? = nil
+        if c.retry_after_case.rawValue == 3 { oneof_retry_after = c.retry_after_ms }
+        self.init(
+            code: field_code,
+            message: field_message,
+            retryAfterMs: oneof_retry_after,
+            supportedProtocolVersions: field_supported_protocol_versions)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -120,6 +122,19 @@ extension V1.Status: ProtobufMessage, CMessageConvertible {
         if let v = self.retryAfterMs {
             c.retry_after_case = Modelwire__V1__Status__RetryAfterCase(rawValue: 3)
             c.retry_after_ms = v
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__status__init(c)
+        c.pointee.code = Modelwire__V1__StatusCode(rawValue: UInt32(bitPattern: self.code.rawValue))
+        c.pointee.message = try arena.string(self.message, field: "Status.message")
+        if let v = self.retryAfterMs {
+            c.pointee.retry_after_case = Modelwire__V1__Status__RetryAfterCase(rawValue: 3)
+            c.pointee.retry_after_ms = v
+        }
+        try withBorrowedArray(self.supportedProtocolVersions, &c.pointee.n_supported_protocol_versions, &c.pointee.supported_protocol_versions) { () throws(CodecError) in
+            try body()
         }
     }
 }

@@ -72,14 +72,14 @@ extension V1.Tensor: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__tensor__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__tensor__get_packed_size, pack: modelwire__v1__tensor__pack, body)
     }
 
     init(c: Modelwire__V1__Tensor) throws(CodecError) {
-        self.init()
-        self.columns = c.columns
-        self.values = decodeArray(c.values, count: c.n_values)
+        self.init(
+            columns: c.columns,
+            values: decodeArray(c.values, count: c.n_values))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -87,6 +87,14 @@ extension V1.Tensor: ProtobufMessage, CMessageConvertible {
         c.columns = self.columns
         c.n_values = self.values.count
         c.values = arena.array(self.values)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__tensor__init(c)
+        c.pointee.columns = self.columns
+        try withBorrowedArray(self.values, &c.pointee.n_values, &c.pointee.values) { () throws(CodecError) in
+            try body()
+        }
     }
 }
 
@@ -97,18 +105,21 @@ extension V1.ModelRef: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_ref__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__model_ref__get_packed_size, pack: modelwire__v1__model_ref__pack, body)
     }
 
     init(c: Modelwire__V1__ModelRef) throws(CodecError) {
-        self.init()
-        self.name = try decodeString(c.name, field: "ModelRef.name")
+        let field_name = try decodeString(c.name, field: "ModelRef.name")
+        var oneof_selector: Selector? = nil
         switch c.selector_case.rawValue {
-        case 2: self.selector = .version(c.version)
-        case 3: self.selector = .alias(try decodeString(c.alias, field: "ModelRef.alias"))
+        case 2: oneof_selector = .version(c.version)
+        case 3: oneof_selector = .alias(try decodeString(c.alias, field: "ModelRef.alias"))
         default: break
         }
+        self.init(
+            name: field_name,
+            selector: oneof_selector)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -133,17 +144,17 @@ extension V1.Dataset: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dataset__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__dataset__get_packed_size, pack: modelwire__v1__dataset__pack, body)
     }
 
     init(c: Modelwire__V1__Dataset) throws(CodecError) {
-        self.init()
-        self.featureNames = try decodeStrings(c.feature_names, count: c.n_feature_names, field: "Dataset.feature_names")
-        self.features = try decodeMessage(c.features, as: V1.Tensor.self)
-        self.classNames = try decodeStrings(c.class_names, count: c.n_class_names, field: "Dataset.class_names")
-        self.classIds = decodeArray(c.class_ids, count: c.n_class_ids)
-        self.targets = decodeArray(c.targets, count: c.n_targets)
+        self.init(
+            featureNames: try decodeStrings(c.feature_names, count: c.n_feature_names, field: "Dataset.feature_names"),
+            features: try decodeMessage(c.features, as: V1.Tensor.self),
+            classNames: try decodeStrings(c.class_names, count: c.n_class_names, field: "Dataset.class_names"),
+            classIds: decodeArray(c.class_ids, count: c.n_class_ids),
+            targets: decodeArray(c.targets, count: c.n_targets))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -157,5 +168,20 @@ extension V1.Dataset: ProtobufMessage, CMessageConvertible {
         c.class_ids = arena.array(self.classIds)
         c.n_targets = self.targets.count
         c.targets = arena.array(self.targets)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__dataset__init(c)
+        c.pointee.n_feature_names = self.featureNames.count
+        c.pointee.feature_names = try arena.strings(self.featureNames, field: "Dataset.feature_names")
+        c.pointee.n_class_names = self.classNames.count
+        c.pointee.class_names = try arena.strings(self.classNames, field: "Dataset.class_names")
+        try arena.withMessage(self.features, &c.pointee.features) { () throws(CodecError) in
+            try withBorrowedArray(self.classIds, &c.pointee.n_class_ids, &c.pointee.class_ids) { () throws(CodecError) in
+                try withBorrowedArray(self.targets, &c.pointee.n_targets, &c.pointee.targets) { () throws(CodecError) in
+                    try body()
+                }
+            }
+        }
     }
 }

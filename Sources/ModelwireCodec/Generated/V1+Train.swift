@@ -396,14 +396,14 @@ extension V1.DenseLayerSpec: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_layer_spec__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__dense_layer_spec__get_packed_size, pack: modelwire__v1__dense_layer_spec__pack, body)
     }
 
     init(c: Modelwire__V1__DenseLayerSpec) throws(CodecError) {
-        self.init()
-        self.units = c.units
-        self.activation = V1.Activation(rawValue: Int32(bitPattern: c.activation.rawValue))
+        self.init(
+            units: c.units,
+            activation: V1.Activation(rawValue: Int32(bitPattern: c.activation.rawValue)))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -420,14 +420,14 @@ extension V1.DenseNetSpec: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_net_spec__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__dense_net_spec__get_packed_size, pack: modelwire__v1__dense_net_spec__pack, body)
     }
 
     init(c: Modelwire__V1__DenseNetSpec) throws(CodecError) {
-        self.init()
-        self.hidden = try decodeMessages(c.hidden, count: c.n_hidden, as: V1.DenseLayerSpec.self)
-        self.outputActivation = V1.Activation(rawValue: Int32(bitPattern: c.output_activation.rawValue))
+        self.init(
+            hidden: try decodeMessages(c.hidden, count: c.n_hidden, as: V1.DenseLayerSpec.self),
+            outputActivation: V1.Activation(rawValue: Int32(bitPattern: c.output_activation.rawValue)))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -445,7 +445,7 @@ extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__logistic_regression_spec__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__logistic_regression_spec__get_packed_size, pack: modelwire__v1__logistic_regression_spec__pack, body)
     }
 
@@ -465,7 +465,7 @@ extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__linear_svm_spec__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__linear_svm_spec__get_packed_size, pack: modelwire__v1__linear_svm_spec__pack, body)
     }
 
@@ -485,16 +485,16 @@ extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__decision_tree_spec__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__decision_tree_spec__get_packed_size, pack: modelwire__v1__decision_tree_spec__pack, body)
     }
 
     init(c: Modelwire__V1__DecisionTreeSpec) throws(CodecError) {
-        self.init()
-        self.criterion = V1.TreeCriterion(rawValue: Int32(bitPattern: c.criterion.rawValue))
-        self.maxDepth = c.max_depth
-        self.minSamplesSplit = c.min_samples_split
-        self.minSamplesLeaf = c.min_samples_leaf
+        self.init(
+            criterion: V1.TreeCriterion(rawValue: Int32(bitPattern: c.criterion.rawValue)),
+            maxDepth: c.max_depth,
+            minSamplesSplit: c.min_samples_split,
+            minSamplesLeaf: c.min_samples_leaf)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -513,20 +513,23 @@ extension V1.ModelSpec: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_spec__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__model_spec__get_packed_size, pack: modelwire__v1__model_spec__pack, body)
     }
 
     init(c: Modelwire__V1__ModelSpec) throws(CodecError) {
-        self.init()
-        self.task = V1.Task(rawValue: Int32(bitPattern: c.task.rawValue))
+        let field_task = V1.Task(rawValue: Int32(bitPattern: c.task.rawValue))
+        var oneof_family: Family? = nil
         switch c.family_case.rawValue {
-        case 2: self.family = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetSpec.self))
-        case 3: self.family = .logistic(try decodeOneofMessage(c.logistic, as: V1.LogisticRegressionSpec.self))
-        case 4: self.family = .linearSvm(try decodeOneofMessage(c.linear_svm, as: V1.LinearSvmSpec.self))
-        case 5: self.family = .tree(try decodeOneofMessage(c.tree, as: V1.DecisionTreeSpec.self))
+        case 2: oneof_family = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetSpec.self))
+        case 3: oneof_family = .logistic(try decodeOneofMessage(c.logistic, as: V1.LogisticRegressionSpec.self))
+        case 4: oneof_family = .linearSvm(try decodeOneofMessage(c.linear_svm, as: V1.LinearSvmSpec.self))
+        case 5: oneof_family = .tree(try decodeOneofMessage(c.tree, as: V1.DecisionTreeSpec.self))
         default: break
         }
+        self.init(
+            task: field_task,
+            family: oneof_family)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -557,18 +560,18 @@ extension V1.Optimizer: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__optimizer__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__optimizer__get_packed_size, pack: modelwire__v1__optimizer__pack, body)
     }
 
     init(c: Modelwire__V1__Optimizer) throws(CodecError) {
-        self.init()
-        self.kind = V1.OptimizerKind(rawValue: Int32(bitPattern: c.kind.rawValue))
-        self.learningRate = c.learning_rate
-        self.momentum = c.momentum
-        self.beta1 = c.beta1
-        self.beta2 = c.beta2
-        self.epsilon = c.epsilon
+        self.init(
+            kind: V1.OptimizerKind(rawValue: Int32(bitPattern: c.kind.rawValue)),
+            learningRate: c.learning_rate,
+            momentum: c.momentum,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            epsilon: c.epsilon)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -589,16 +592,16 @@ extension V1.EarlyStopping: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__early_stopping__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__early_stopping__get_packed_size, pack: modelwire__v1__early_stopping__pack, body)
     }
 
     init(c: Modelwire__V1__EarlyStopping) throws(CodecError) {
-        self.init()
-        self.monitor = V1.Monitor(rawValue: Int32(bitPattern: c.monitor.rawValue))
-        self.patience = c.patience
-        self.minDelta = c.min_delta
-        self.restoreBestWeights = c.restore_best_weights != 0
+        self.init(
+            monitor: V1.Monitor(rawValue: Int32(bitPattern: c.monitor.rawValue)),
+            patience: c.patience,
+            minDelta: c.min_delta,
+            restoreBestWeights: c.restore_best_weights != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -617,24 +620,31 @@ extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_options__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__training_options__get_packed_size, pack: modelwire__v1__training_options__pack, body)
     }
 
     init(c: Modelwire__V1__TrainingOptions) throws(CodecError) {
-        self.init()
-        self.optimizer = try decodeMessage(c.optimizer, as: V1.Optimizer.self)
-        self.epochs = c.epochs
-        self.batchSize = c.batch_size
-        self.validationSplit = c.validation_split
-        self.earlyStopping = try decodeMessage(c.early_stopping, as: V1.EarlyStopping.self)
-        self.l2 = c.l2
-        self.progressEveryBatches = c.progress_every_batches
-        self.disableStandardization = c.disable_standardization != 0
-        switch c.seed_option_case.rawValue {
-        case 6: self.seed = c.seed
-        default: break
-        }
+        let field_optimizer = try decodeMessage(c.optimizer, as: V1.Optimizer.self)
+        let field_epochs = c.epochs
+        let field_batch_size = c.batch_size
+        let field_validation_split = c.validation_split
+        let field_early_stopping = try decodeMessage(c.early_stopping, as: V1.EarlyStopping.self)
+        let field_l2 = c.l2
+        let field_progress_every_batches = c.progress_every_batches
+        let field_disable_standardization = c.disable_standardization != 0
+        var oneof_seed_option: UInt64? = nil
+        if c.seed_option_case.rawValue == 6 { oneof_seed_option = c.seed }
+        self.init(
+            optimizer: field_optimizer,
+            epochs: field_epochs,
+            batchSize: field_batch_size,
+            validationSplit: field_validation_split,
+            earlyStopping: field_early_stopping,
+            seed: oneof_seed_option,
+            l2: field_l2,
+            progressEveryBatches: field_progress_every_batches,
+            disableStandardization: field_disable_standardization)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -661,20 +671,25 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_request__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__train_request__get_packed_size, pack: modelwire__v1__train_request__pack, body)
     }
 
     init(c: Modelwire__V1__TrainRequest) throws(CodecError) {
-        self.init()
-        self.model = try decodeString(c.model, field: "TrainRequest.model")
-        self.spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
-        self.options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
+        let field_model = try decodeString(c.model, field: "TrainRequest.model")
+        let field_spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
+        let field_options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
+        var oneof_data: Data? = nil
         switch c.data_case.rawValue {
-        case 2: self.data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
-        case 3: self.data = .dataset(try decodeString(c.dataset, field: "TrainRequest.dataset"))
+        case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
+        case 3: oneof_data = .dataset(try decodeString(c.dataset, field: "TrainRequest.dataset"))
         default: break
         }
+        self.init(
+            model: field_model,
+            data: oneof_data,
+            spec: field_spec,
+            options: field_options)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -701,29 +716,36 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_progress__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__train_progress__get_packed_size, pack: modelwire__v1__train_progress__pack, body)
     }
 
     init(c: Modelwire__V1__TrainProgress) throws(CodecError) {
-        self.init()
-        self.epoch = c.epoch
-        self.epochs = c.epochs
-        self.batch = c.batch
-        self.batches = c.batches
-        self.loss = c.loss
-        self.accuracy = c.accuracy
-        self.samplesPerSecond = c.samples_per_second
-        self.etaSeconds = c.eta_seconds
-        self.epochEnd = c.epoch_end != 0
-        switch c.validation_loss_option_case.rawValue {
-        case 7: self.validationLoss = c.validation_loss
-        default: break
-        }
-        switch c.validation_accuracy_option_case.rawValue {
-        case 8: self.validationAccuracy = c.validation_accuracy
-        default: break
-        }
+        let field_epoch = c.epoch
+        let field_epochs = c.epochs
+        let field_batch = c.batch
+        let field_batches = c.batches
+        let field_loss = c.loss
+        let field_accuracy = c.accuracy
+        let field_samples_per_second = c.samples_per_second
+        let field_eta_seconds = c.eta_seconds
+        let field_epoch_end = c.epoch_end != 0
+        var oneof_validation_loss_option: Float? = nil
+        if c.validation_loss_option_case.rawValue == 7 { oneof_validation_loss_option = c.validation_loss }
+        var oneof_validation_accuracy_option: Float? = nil
+        if c.validation_accuracy_option_case.rawValue == 8 { oneof_validation_accuracy_option = c.validation_accuracy }
+        self.init(
+            epoch: field_epoch,
+            epochs: field_epochs,
+            batch: field_batch,
+            batches: field_batches,
+            loss: field_loss,
+            accuracy: field_accuracy,
+            validationLoss: oneof_validation_loss_option,
+            validationAccuracy: oneof_validation_accuracy_option,
+            samplesPerSecond: field_samples_per_second,
+            etaSeconds: field_eta_seconds,
+            epochEnd: field_epoch_end)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -755,19 +777,19 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_result__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__train_result__get_packed_size, pack: modelwire__v1__train_result__pack, body)
     }
 
     init(c: Modelwire__V1__TrainResult) throws(CodecError) {
-        self.init()
-        self.model = try decodeString(c.model, field: "TrainResult.model")
-        self.version = c.version
-        self.metrics = try decodeMessage(c.metrics, as: V1.Evaluation.self)
-        self.epochsRun = c.epochs_run
-        self.earlyStopped = c.early_stopped != 0
-        self.seed = c.seed
-        self.durationSeconds = c.duration_seconds
+        self.init(
+            model: try decodeString(c.model, field: "TrainResult.model"),
+            version: c.version,
+            metrics: try decodeMessage(c.metrics, as: V1.Evaluation.self),
+            epochsRun: c.epochs_run,
+            earlyStopped: c.early_stopped != 0,
+            seed: c.seed,
+            durationSeconds: c.duration_seconds)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -789,13 +811,13 @@ extension V1.JobAccepted: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__job_accepted__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__job_accepted__get_packed_size, pack: modelwire__v1__job_accepted__pack, body)
     }
 
     init(c: Modelwire__V1__JobAccepted) throws(CodecError) {
-        self.init()
-        self.queuePosition = c.queue_position
+        self.init(
+            queuePosition: c.queue_position)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -811,19 +833,22 @@ extension V1.TrainEvent: ProtobufMessage, CMessageConvertible {
         self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_event__unpack, as: Self.self)
     }
 
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R) throws(CodecError) -> R {
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
         try serializeMessage(self, packedSize: modelwire__v1__train_event__get_packed_size, pack: modelwire__v1__train_event__pack, body)
     }
 
     init(c: Modelwire__V1__TrainEvent) throws(CodecError) {
-        self.init()
-        self.jobId = try decodeString(c.job_id, field: "TrainEvent.job_id")
+        let field_job_id = try decodeString(c.job_id, field: "TrainEvent.job_id")
+        var oneof_event: Event? = nil
         switch c.event_case.rawValue {
-        case 2: self.event = .accepted(try decodeOneofMessage(c.accepted, as: V1.JobAccepted.self))
-        case 3: self.event = .progress(try decodeOneofMessage(c.progress, as: V1.TrainProgress.self))
-        case 4: self.event = .result(try decodeOneofMessage(c.result, as: V1.TrainResult.self))
+        case 2: oneof_event = .accepted(try decodeOneofMessage(c.accepted, as: V1.JobAccepted.self))
+        case 3: oneof_event = .progress(try decodeOneofMessage(c.progress, as: V1.TrainProgress.self))
+        case 4: oneof_event = .result(try decodeOneofMessage(c.result, as: V1.TrainResult.self))
         default: break
         }
+        self.init(
+            jobId: field_job_id,
+            event: oneof_event)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
