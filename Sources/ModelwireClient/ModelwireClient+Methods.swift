@@ -19,7 +19,8 @@ extension ModelwireClient {
     /// task per call. On a connected client with room, the request is encoded on the calling
     /// thread and the response decoded on the connection's event loop, where the future
     /// completes; called from that loop, a call costs no thread hop at all. Deadlines, retries
-    /// and errors are those of the async `predict` (which it falls back to while connecting).
+    /// and errors are those of the async `predict`, which takes over while connecting and after
+    /// a failed attempt (its retry policy decides from that failure).
     public func predictOnEventLoop(_ request: V1.PredictRequest, options: CallOptions = .defaults)
         -> EventLoopFuture<V1.PredictResponse>
     {

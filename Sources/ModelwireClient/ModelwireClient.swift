@@ -61,14 +61,22 @@ public final class ModelwireClient: Sendable {
     }
 
     /// Runs `attempt` until it succeeds or the retry policy gives up.
+    /// - Parameter failed: The outcome of a first attempt made elsewhere (`unaryOnEventLoop`):
+    ///   the policy continues from it instead of making a first attempt.
     func withRetries<R>(_ descriptor: MethodDescriptor, options: CallOptions, deadline: Deadline,
-                                _ attempt: (Deadline.Remaining) async throws -> R) async throws -> R {
+                        after failed: (any Error)? = nil,
+                        _ attempt: (Deadline.Remaining) async throws -> R) async throws -> R {
         let policy = options.retryPolicy ?? self.configuration.retryPolicy
         var number = 1
+        var earlier = failed
         while true {
             let error: ModelwireError
             let sent: Bool
             do {
+                if let failure = earlier {
+                    earlier = nil
+                    throw failure
+                }
                 return try await attempt(try deadline.remaining())
             } catch let failure as NotSent {
                 (error, sent) = (failure.error, false)
@@ -95,12 +103,16 @@ public final class ModelwireClient: Sendable {
     }
 
     /// A unary call with deadline, cancellation and retries.
+    /// - Parameters:
+    ///   - deadline: The call's deadline when it started elsewhere (`unaryOnEventLoop`).
+    ///   - failed: How that first attempt failed: retries continue from it.
     func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
-        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline? = nil
+        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline? = nil,
+        after failed: (any Error)? = nil
     ) async throws -> Response {
         let descriptor = Self.descriptor(method)
         let deadline = deadline ?? self.deadline(options)
-        return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
+        return try await self.withRetries(descriptor, options: options, deadline: deadline, after: failed) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
             let frame = try await connection.unary(descriptor, request, deadline: deadline)
             return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
@@ -109,8 +121,9 @@ public final class ModelwireClient: Sendable {
 
     /// The event-loop form of `unary`: on a ready connection with room, the call starts on the
     /// calling thread and completes on the connection's event loop, decoded there, with no task
-    /// and no hop; otherwise (connecting, every connection full, the request never sent) it
-    /// continues as the async call, with its waits and retries, under the same deadline.
+    /// and no hop. Otherwise (connecting, every connection full), and after a failed attempt, it
+    /// continues as the async call under the same deadline, whose retry policy decides from
+    /// that failure (a failure it does not retry is the result, as for the async call).
     func unaryOnEventLoop<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions
     ) -> EventLoopFuture<Response> {
@@ -126,11 +139,9 @@ public final class ModelwireClient: Sendable {
             switch outcome {
             case .success(let frame):
                 result.completeWith(Result { try Self.decode(frame, as: Response.self, codec: codec) })
-            case .failure(is NotSent):
-                result.completeWith(self.unaryInTask(method, request, as: Response.self, options: options,
-                                                     deadline: deadline, on: eventLoop))
             case .failure(let error):
-                result.fail(error)
+                result.completeWith(self.unaryInTask(method, request, as: Response.self, options: options,
+                                                     deadline: deadline, after: error, on: eventLoop))
             }
         }
         return result.futureResult
@@ -138,11 +149,11 @@ public final class ModelwireClient: Sendable {
 
     private func unaryInTask<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline,
-        on eventLoop: any EventLoop
+        after failed: (any Error)? = nil, on eventLoop: any EventLoop
     ) -> EventLoopFuture<Response> {
         let promise = eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
-            try await self.unary(method, request, as: Response.self, options: options, deadline: deadline)
+            try await self.unary(method, request, as: Response.self, options: options, deadline: deadline, after: failed)
         }
         return promise.futureResult
     }

@@ -24,20 +24,18 @@ enum ClosedLoop {
             (0..<concurrency).map { total / concurrency + ($0 < total % concurrency ? 1 : 0) }
         } else { Array(repeating: Int.max, count: concurrency) }
 
-        let workers: [EventLoopFuture<Recorder>]? = if case .eventLoop(let eventLoop) = driver {
-            quotas.enumerated().map { index, quota in
-                LoopWorker(client: client, workload: workload, eventLoop: eventLoop, first: index, quota: quota,
-                           window: window, options: plan.callOptions).start()
-            }
-        } else { nil }
-
         return await withTaskGroup(of: Recorder.self) { group in
-            if workers == nil {
-                for (index, quota) in quotas.enumerated() {
+            for (index, quota) in quotas.enumerated() {
+                switch driver {
+                case .tasks:
                     group.addTask {
                         await Self.worker(client: client, workload: workload, first: index, quota: quota,
                                           window: window, options: plan.callOptions)
                     }
+                case .eventLoop(let eventLoop):
+                    let recorder = LoopWorker(client: client, workload: workload, eventLoop: eventLoop, first: index,
+                                              quota: quota, window: window, options: plan.callOptions).start()
+                    group.addTask { (try? await recorder.get()) ?? Recorder() }  // a worker's future only ever succeeds
                 }
             }
             await MonotonicClock.sleep(until: window.start)
@@ -49,10 +47,6 @@ enum ClosedLoop {
             }
             var total = Recorder()
             for await recorder in group { total.merge(recorder) }
-            for worker in workers ?? [] {
-                // A worker's future only ever succeeds.
-                if let recorder = try? await worker.get() { total.merge(recorder) }
-            }
             let finished = MonotonicClock.now()
             let end = cpuEnd ?? cpu.snapshot()
             let elapsed = Double((window.end ?? finished) - window.start) / 1e9

@@ -182,6 +182,38 @@ import Testing
         }
     }
 
+    @Test func predictOnEventLoopRetriesWhatPredictRetries() async throws {
+        // One queued call per model version, held for 300 ms: of two calls sent together, the second
+        // is refused with resource_exhausted and a 300 ms retry hint.
+        try await TestServer.with(configure: {
+            $0.batching.maxQueueDelayMicroseconds = 300_000
+            $0.batching.maxQueuedCalls = 1
+        }) { server in
+            let (iris, expected) = try await Self.trainIris(on: server)
+            let request = V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1))
+            for policy in [RetryPolicy.defaults, .none] {
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+                let client = ModelwireClient(endpoints: [try Endpoint(parsing: server.endpoint)],
+                                             configuration: .defaults { $0.connectionsPerEndpoint = 1; $0.retryPolicy = policy },
+                                             eventLoopGroup: group, logger: TestServer.quiet)
+                _ = try await client.predict(request)  // connected
+                let loop = group.next()
+                let outcomes = try await loop.submit {
+                    [client.predictOnEventLoop(request), client.predictOnEventLoop(request)]
+                }.get()
+                #expect(try await outcomes[0].get().classIds == [expected[0]])
+                if policy == .none {
+                    let refused = await #expect(throws: ModelwireError.self) { try await outcomes[1].get() }
+                    #expect(refused?.code == .resourceExhausted && refused?.retryAfterMilliseconds != nil)
+                } else {
+                    #expect(try await outcomes[1].get().classIds == [expected[0]])  // retried after the hint
+                }
+                await client.shutdown()
+                try await group.shutdownGracefully()
+            }
+        }
+    }
+
     /// Trains a small iris model, then opens a raw connection; returns it with a 1-row predict payload.
     static func irisModelAndRawConnection(_ server: TestServer, _ iris: V1.Dataset) async throws -> (RawConnection, [UInt8]) {
         try await server.client { client in

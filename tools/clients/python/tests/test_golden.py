@@ -1,23 +1,19 @@
 """Every golden vector of proto/testdata/ both ways (PROTOCOL.md §13): decode, re-encode, same bytes."""
 import glob
 import os
+import sys
 import zlib
 
 import pytest
 
-from conftest import PROTO
+from conftest import PROTO, REPO
 from modelwire import frames as F
 from modelwire import pb
 
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from golden import read_vector  # noqa: E402  (the vector file format has one reader: tools/golden.py)
+
 VECTORS = sorted(glob.glob(os.path.join(PROTO, "testdata", "*.hex")))
-
-
-def read_vector(path):
-    comments, hexes = [], []
-    for line in open(path):
-        (comments if line.startswith("#") else hexes).append(line.strip())
-    message = next(c.split(":", 1)[1].strip() for c in comments if c.startswith("# message:"))
-    return message, bytes.fromhex(" ".join(hexes))
 
 
 def test_there_are_vectors():

@@ -93,8 +93,7 @@ struct NIOEchoLoad {
         guard a.count >= 6, let colon = a[1].lastIndex(of: ":"), let port = Int(a[1][a[1].index(after: colon)...]),
               let requestBytes = Int(a[2]), let concurrency = Int(a[3]), let warmup = Double(a[4]), let duration = Double(a[5])
         else {
-            print("usage: nio-echo-load HOST:PORT REQUEST_BYTES CONCURRENCY WARMUP_S DURATION_S [CPU_PID]")
-            exit(2)
+            exitWithUsage("nio-echo-load HOST:PORT REQUEST_BYTES CONCURRENCY WARMUP_S DURATION_S [CPU_PID]")
         }
         let host = String(a[1][..<colon])
         let cpuPID = a.count > 6 ? Int32(a[6]) ?? 0 : 0

@@ -31,8 +31,7 @@ struct NIOEchoServer {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let port = Int(arguments[1]), let size = Int(arguments[2]) else {
-            print("usage: nio-echo-server PORT RESPONSE_BYTES")
-            return
+            exitWithUsage("nio-echo-server PORT RESPONSE_BYTES")
         }
         let template = LengthPrefixedDecoder.message(bytes: size)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
