@@ -12,19 +12,18 @@ import Synchronization
 /// training jobs are cancelled cleanly).
 ///
 /// Run it as a `Service` in a `ServiceGroup` (graceful shutdown on SIGTERM/SIGINT), or call
-/// `run(onListening:)` directly, e.g. in tests, and cancel the task to stop it.
+/// `run()` directly, e.g. in tests, and cancel the task to stop it. Everything it starts (event
+/// loops, worker and training threads) is started in `run()` and released before `run()`
+/// returns or throws.
 public final class ModelServer: Service, Sendable {
     /// The version of this build.
     public static let version = "0.1.0"
 
     public let configuration: ServerConfiguration
-    private let context: ServerContext
     private let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
     private let onListening: (@Sendable (SocketAddress) -> Void)?
-    private let channels = ConnectionRegistry()
 
-    /// Creates a server; nothing is bound until `run()`.
+    /// Creates a server; nothing is started until `run()`.
     /// - Parameters:
     ///   - configuration: What to bind and serve.
     ///   - logger: Where the server logs (it never bootstraps logging itself).
@@ -33,78 +32,134 @@ public final class ModelServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        self.context = ServerContext(configuration: configuration, logger: logger)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
     }
 
     /// Binds, loads the repository, serves until graceful shutdown (or task cancellation), then drains.
+    /// - Throws: `ServerRuntimeError` when the address cannot be bound or the repository cannot be used.
     public func run() async throws {
-        try context.jobs.load()
-        try context.datasets.load()
+        let threads = max(1, configuration.eventLoopThreads)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let workers = NIOThreadPool(numberOfThreads: threads)
+        workers.start()
+        let service = ModelService(configuration: configuration, logger: logger)
+        let runtime = Runtime(group: group, workers: workers, service: service)
+        do {
+            try await serve(runtime)
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
+        await runtime.shutdown()
+        logger.info("stopped")
+    }
+
+    /// What one `run()` owns.
+    private struct Runtime: Sendable {
+        let group: MultiThreadedEventLoopGroup
+        let workers: NIOThreadPool
+        let service: ModelService
+        let connections = ConnectionRegistry()
+
+        /// Stops the jobs, the worker pool and the event loops.
+        func shutdown() async {
+            await service.jobs.shutdown()
+            try? await workers.shutdownGracefully()
+            try? await group.shutdownGracefully()
+        }
+    }
+
+    private func serve(_ runtime: Runtime) async throws {
+        let service = runtime.service
+        try await runtime.workers.runIfActive {
+            do {
+                try DurableFiles.makeDirectory(service.configuration.repositoryPath)
+                try service.jobs.load()
+                try service.datasets.load()
+            } catch {
+                throw ServerRuntimeError(.repositoryUnusable, "cannot use repository \(service.configuration.repositoryPath): \(error)",
+                                         cause: error)
+            }
+        }
+        let listener = try await bind(runtime)
+        guard let address = listener.localAddress else { throw ServerRuntimeError(.bindFailed, "bound without a local address") }
+        logger.info("listening", metadata: ["modelwire.address": "\(address)"])
+        onListening?(address)
+        let logger = self.logger
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                // Blocking disk reads: on the worker pool, while the listener already answers (not ready until loaded).
+                do { _ = try await runtime.workers.runIfActive { try service.repository.load() } } catch {
+                    logger.error("repository failed to load: \(error)")
+                }
+            }
+            await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    try? await listener.closeFuture.get()
+                } onCancel: {
+                    listener.close(promise: nil)
+                }
+            } onGracefulShutdown: {
+                listener.close(promise: nil)
+            }
+            await tasks.waitForAll()
+        }
+        await drain(runtime, listener: listener)
+    }
+
+    private func bind(_ runtime: Runtime) async throws -> any Channel {
+        let service = runtime.service
+        let workers = runtime.workers
         var batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>] = [:]
-        for loop in group.makeIterator() {
+        for loop in runtime.group.makeIterator() {
             let settings = configuration.batching
             batchers[ObjectIdentifier(loop)] = try await loop.submit {
                 NIOLoopBound(PredictBatcher(eventLoop: loop, settings: settings), eventLoop: loop)
             }.get()
         }
-        let server = self.context
-        let serverBatchers = batchers
+        let loopBatchers = batchers
         let logger = self.logger
         let limits = configuration.limits
-        let channels = self.channels
-        let bootstrap = ServerBootstrap(group: group)
+        let connections = runtime.connections
+        let bootstrap = ServerBootstrap(group: runtime.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let batcher = serverBatchers[ObjectIdentifier(channel.eventLoop)]!.value
+                    let batcher = loopBatchers[ObjectIdentifier(channel.eventLoop)]!.value
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeoutMilliseconds))))
                     try handlers.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadBytes: limits.maxFrameBytes)))
-                    try handlers.addHandler(ServerConnectionHandler(server: server, batcher: batcher, logger: logger))
-                    channels.add(channel)
+                    try handlers.addHandler(ServerConnectionHandler(service: service, workers: workers, batcher: batcher,
+                                                                    logger: logger))
+                    connections.add(channel)
                 }
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        guard let address = channel.localAddress else { throw ModelwireError(.internal, "bound without a local address") }
-        logger.info("listening", metadata: ["modelwire.address": "\(address)"])
-        onListening?(address)
-        let loadTask = Task.detached { [context] in
-            do { try context.repository.load() } catch { logger.error("repository failed to load: \(error)") }
+        do {
+            return try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+            throw ServerRuntimeError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(reason)",
+                                     cause: error)
         }
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                try? await channel.closeFuture.get()
-            } onCancel: {
-                channel.close(promise: nil)
-            }
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
-        }
-        await loadTask.value
-        await drain(listener: channel)
     }
 
-    /// Stops accepting, sends GOAWAY, waits for in-flight calls up to the grace period, cancels jobs.
-    private func drain(listener: any Channel) async {
-        context.isDraining = true
+    /// Stops accepting, sends GOAWAY, waits for the connections to close (their calls finish) up
+    /// to the grace period, then closes what is left.
+    private func drain(_ runtime: Runtime, listener: any Channel) async {
+        runtime.service.isDraining = true
         try? await listener.close()
-        let open = channels.all
+        let open = runtime.connections.all
         logger.info("draining", metadata: ["modelwire.connections": "\(open.count)"])
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.DrainEvent()) }
-        let deadline = ContinuousClock.now + .milliseconds(configuration.shutdownGracePeriodMilliseconds)
-        while !channels.all.isEmpty, ContinuousClock.now < deadline {
-            // Not Task.sleep: the task may be cancelled (that is how tests stop the server) and must still wait.
-            try? await group.any().scheduleTask(in: .milliseconds(20)) {}.futureResult.get()
-        }
-        for channel in channels.all { try? await channel.close() }
-        await context.jobs.shutdown()
-        try? await context.workers.shutdownGracefully()
-        try? await group.shutdownGracefully()
-        logger.info("stopped")
+        let loop = runtime.group.any()
+        let grace = TimeAmount.milliseconds(Int64(configuration.shutdownGracePeriodMilliseconds))
+        // Not Task.sleep: the task may be cancelled (that is how tests stop the server) and must still wait.
+        let timer = loop.scheduleTask(in: grace) { for channel in open { channel.close(promise: nil) } }
+        try? await EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop).get()
+        timer.cancel()
+        for channel in runtime.connections.all { try? await channel.close() }
     }
 }
 

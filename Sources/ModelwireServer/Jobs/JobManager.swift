@@ -244,12 +244,8 @@ final class JobManager: Sendable {
                 model: entry.name, version: entry.version, metrics: evaluation, epochsRun: UInt32(trained.snapshot.training.epochsRun),
                 earlyStopped: trained.snapshot.training.earlyStopped, seed: options.seed,
                 durationSeconds: Float(Date().timeIntervalSince(started))))
-        } catch let error as any ModelwireErrorConvertible {
-            if !(error is ModelwireError) { logger.error("job \(id) failed: \(error)") }
-            outcome = .failure(error.modelwireError)
         } catch {
-            logger.error("job \(id) failed: \(error)")
-            outcome = .failure(ModelwireError(.internal, "the job failed on the server (see its log)"))
+            outcome = .failure(ModelwireError(mapping: error, logger: logger, operation: "job \(id)"))
         }
         complete(id, outcome: outcome)
     }

@@ -12,11 +12,12 @@ import NIOCore
 /// pass costs microseconds, a wake-up of another thread ~100 µs on a small VM.
 ///
 /// Calls whose deadline passed while queued are answered deadline_exceeded and not computed;
-/// a full queue answers resource_exhausted with a retry hint instead of growing.
+/// a full queue answers resource_exhausted with a retry hint instead of growing. Answers go to
+/// each call's `PredictSink` (its connection), never to a concrete handler type.
 final class PredictBatcher {
     /// One queued call.
     struct Item {
-        let connection: ServerConnectionHandler
+        let sink: any PredictSink
         let callID: UInt32
         let rows: [Float]
         let rowCount: Int
@@ -49,19 +50,23 @@ final class PredictBatcher {
         let key = ObjectIdentifier(entry)
         var queue = queues[key] ?? Queue(entry: entry)
         guard queue.items.count < settings.maxQueuedCalls else {
-            item.connection.finishPredict(
+            item.sink.finishPredict(
                 item.callID,
                 .failure(ModelwireError(.resourceExhausted, "the predict queue of \(entry.name) v\(entry.version) is full",
                                         retryAfterMilliseconds: UInt32(max(5, settings.maxQueueDelayMicroseconds / 1000)))))
-            item.connection.flushIfNeeded()
+            item.sink.flushPredictAnswers()
             return
         }
         queue.items.append(item)
         queue.rows += item.rowCount
-        queues[key] = queue
         if queue.rows >= settings.maxBatchRows {
-            flush()
-        } else if !flushScheduled {
+            queues[key] = nil  // a full batch is computed now; other models' queues keep waiting for the round's end
+            compute(queue)
+            flushSinks(of: [queue])
+        } else {
+            queues[key] = queue
+        }
+        if !queues.isEmpty, !flushScheduled {
             flushScheduled = true
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             if settings.maxQueueDelayMicroseconds > 0 {
@@ -77,12 +82,17 @@ final class PredictBatcher {
         flushScheduled = false
         let pending = queues
         queues.removeAll(keepingCapacity: true)
-        var touched: [ObjectIdentifier: ServerConnectionHandler] = [:]
-        for queue in pending.values {
-            compute(queue)
-            for item in queue.items { touched[ObjectIdentifier(item.connection)] = item.connection }
+        for queue in pending.values { compute(queue) }
+        flushSinks(of: pending.values)
+    }
+
+    /// Flushes each connection that had a call in `queues`, once.
+    private func flushSinks(of queues: some Sequence<Queue>) {
+        var touched: [ObjectIdentifier: any PredictSink] = [:]
+        for queue in queues {
+            for item in queue.items { touched[ObjectIdentifier(item.sink)] = item.sink }
         }
-        for connection in touched.values { connection.flushIfNeeded() }
+        for sink in touched.values { sink.flushPredictAnswers() }
     }
 
     private func compute(_ queue: Queue) {
@@ -91,8 +101,8 @@ final class PredictBatcher {
         live.reserveCapacity(queue.items.count)
         for item in queue.items {
             if let deadline = item.deadline, deadline <= now {
-                item.connection.finishPredict(item.callID, .failure(ModelwireError(.deadlineExceeded, "the deadline passed while the call was queued")))
-            } else if item.connection.isOpen(item.callID) {
+                item.sink.finishPredict(item.callID, .failure(ModelwireError(.deadlineExceeded, "the deadline passed while the call was queued")))
+            } else if item.sink.isPredictOpen(item.callID) {
                 live.append(item)
             }
         }
@@ -117,29 +127,18 @@ final class PredictBatcher {
                 timings: V1.CallTimings(queueUs: UInt32(clamping: (start - item.enqueued).nanoseconds / 1000),
                                         decodeUs: item.decodeMicroseconds, computeUs: computeMicroseconds, batchRows: batchRows))
             offset += item.rowCount
-            item.connection.finishPredict(item.callID, .success(response))
+            item.sink.finishPredict(item.callID, .success(response))
         }
     }
 }
 
-/// Builds PredictResponses from a (possibly batched) prediction.
-enum PredictResponses {
-    /// The response for `rowRange` of `prediction`.
-    static func make(entry: ModelRepository.Entry, prediction: Prediction, rowRange: Range<Int>, includeScores: Bool,
-                     timings: V1.CallTimings) -> V1.PredictResponse {
-        var response = V1.PredictResponse(model: entry.name, version: entry.version, classNames: entry.model.snapshot.classNames,
-                                          timings: timings)
-        if prediction.values.isEmpty {
-            response.classIds = prediction.classIDs[rowRange].map { UInt32($0) }
-            if includeScores, let scores = prediction.scores {
-                let columns = scores.columns
-                response.scores = V1.Tensor(columns: UInt32(columns),
-                                            values: Array(scores.values[(rowRange.lowerBound * columns)..<(rowRange.upperBound * columns)]))
-                response.scoresAreProbabilities = prediction.areProbabilities
-            }
-        } else {
-            response.values = Array(prediction.values[rowRange])
-        }
-        return response
-    }
+/// Where a batched predict's answer goes: the connection the call came in on. Called on the
+/// batcher's event loop only.
+protocol PredictSink: AnyObject {
+    /// Whether call `callID` still waits for its answer (not cancelled, not timed out).
+    func isPredictOpen(_ callID: UInt32) -> Bool
+    /// Ends call `callID` with its response or an error.
+    func finishPredict(_ callID: UInt32, _ result: Result<V1.PredictResponse, ModelwireError>)
+    /// Flushes the answers written since the last flush (once per batch and connection).
+    func flushPredictAnswers()
 }

@@ -61,7 +61,10 @@ enum DurableFiles {
     /// Creates a directory (and its parents) if missing, making the new entry durable.
     static func makeDirectory(_ path: String) throws(Failure) {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw Failure(operation: "mkdir", path: path, errno: ENOTDIR) }
+            return
+        }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {

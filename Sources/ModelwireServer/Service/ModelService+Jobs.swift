@@ -1,0 +1,41 @@
+import ModelwireCodec
+import ModelwireProtocol
+
+extension ModelService {
+    /// A job's event stream as a call sees it: the job and the subscription to end on CANCEL.
+    struct JobSubscription: Sendable {
+        let job: String
+        let id: UInt64
+    }
+
+    /// Train: queues a job and streams its events (accepted, progress, result) to `subscriber`.
+    func train(_ request: V1.TrainRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
+        let (job, id) = try jobs.submit(request, subscriber: subscriber)
+        return JobSubscription(job: job, id: id)
+    }
+
+    /// WatchJob: the latest progress of a job at once (or its final state), then its events.
+    func watchJob(_ request: V1.WatchJobRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
+        JobSubscription(job: request.jobId, id: try jobs.watch(request.jobId, subscriber: subscriber))
+    }
+
+    /// GetJob: one job's record.
+    func getJob(_ request: V1.GetJobRequest, _ call: CallContext) throws -> V1.Job {
+        try jobs.job(request.jobId)
+    }
+
+    /// ListJobs: every known job, newest first.
+    func listJobs(_ request: V1.ListJobsRequest, _ call: CallContext) -> V1.ListJobsResponse {
+        V1.ListJobsResponse(jobs: jobs.list())
+    }
+
+    /// CancelJob: cancels a job and answers once it has stopped.
+    func cancelJob(_ request: V1.CancelJobRequest, _ call: CallContext) throws -> V1.Job {
+        try jobs.cancelAndWait(request.jobId)
+    }
+
+    /// Stops delivering a job's events to a call that ended (the job goes on).
+    func unsubscribe(_ subscription: JobSubscription) {
+        jobs.unsubscribe(subscription.job, subscription.id)
+    }
+}

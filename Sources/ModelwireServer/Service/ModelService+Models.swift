@@ -1,0 +1,65 @@
+import ModelwireCodec
+import ModelwireData
+import ModelwireML
+import ModelwireProtocol
+
+extension ModelService {
+    /// ListModels: every model with its versions and aliases.
+    func listModels(_ request: V1.ListModelsRequest, _ call: CallContext) -> V1.ListModelsResponse {
+        V1.ListModelsResponse(models: repository.list())
+    }
+
+    /// DescribeModel: one version's metadata.
+    func describeModel(_ request: V1.DescribeModelRequest, _ call: CallContext) throws -> V1.ModelVersionInfo {
+        try repository.describe(request.model)
+    }
+
+    /// DeleteModel: one version, or every version of a model.
+    func deleteModel(_ request: V1.DeleteModelRequest, _ call: CallContext) throws -> V1.DeleteModelResponse {
+        V1.DeleteModelResponse(deletedVersions: try repository.delete(name: request.name, version: request.version))
+    }
+
+    /// SetAlias: points an alias at a version; answers the version it pointed at before.
+    func setAlias(_ request: V1.SetAliasRequest, _ call: CallContext) throws -> V1.SetAliasResponse {
+        V1.SetAliasResponse(previousVersion: try repository.setAlias(name: request.name, alias: request.alias,
+                                                                    version: request.version))
+    }
+
+    /// ExportModel: a version's model file as stored.
+    func exportModel(_ request: V1.ExportModelRequest, _ call: CallContext) throws -> V1.ExportModelResponse {
+        try repository.export(request.model)
+    }
+
+    /// ImportModel: a model file (from ExportModel or another language) stored as a new version.
+    func importModel(_ request: V1.ImportModelRequest, _ call: CallContext) throws -> V1.ModelVersionInfo {
+        let file: V1.ModelFile
+        do { file = try V1.ModelFile(serializedBytes: request.modelFile) } catch {
+            throw ModelwireError(.invalidArgument, "model_file is not a modelwire.v1.ModelFile: \(error)")
+        }
+        let name = request.name.isEmpty ? file.name : request.name
+        _ = try ModelRepository.entry(bytes: request.modelFile, name: name.isEmpty ? "import" : name, version: 1)
+        try call.checkActive()
+        let entry = try repository.store(file, name: name)
+        return try repository.describe(V1.ModelRef(name: entry.name, selector: .version(entry.version)))
+    }
+
+    /// Evaluate: metrics of a model version on inline rows or a stored dataset.
+    func evaluate(_ request: V1.EvaluateRequest, _ call: CallContext) throws -> V1.EvaluateResponse {
+        let entry = try repository.resolve(request.model)
+        let wire: V1.Dataset = switch request.data {
+        case .inlineData(let d)?: d
+        case .dataset(let name)?: try datasets.dataset(named: name)
+        case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
+        }
+        try call.checkActive()
+        let dataset = try Dataset(wire: wire, requireTwoClasses: false)
+        try call.checkActive()
+        let evaluation: TrainedModel.Evaluation
+        do { evaluation = try entry.model.evaluate(dataset) } catch {
+            throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) cannot evaluate these rows: \(error)")
+        }
+        try call.checkActive()
+        return V1.EvaluateResponse(model: entry.name, version: entry.version,
+                                   evaluation: evaluation.wire(rows: dataset.rows, classNames: entry.model.snapshot.classNames))
+    }
+}

@@ -1,0 +1,105 @@
+import ModelwireCodec
+import ModelwireProtocol
+
+/// One row of the service's method table: the method, the role a caller needs, and the body
+/// that serves it with where it runs. A new method is one `ModelService` function plus one row
+/// of `ServiceMethod.v1`; the connection handler needs no change.
+struct ServiceMethod: Sendable {
+    /// What a caller must be allowed to do (checked once authentication exists; PROTOCOL.md §5).
+    enum Role: Int, Comparable, Sendable {
+        /// Predict, describe and list models, health, server info.
+        case predict = 1
+        /// Also train, evaluate, jobs and datasets.
+        case train = 2
+        /// Also delete, alias, import, export and every transform.
+        case admin = 3
+
+        static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// Where a unary body runs.
+    enum Execution: Sendable {
+        /// On the connection's event loop: only for bodies that never block (in-memory lookups).
+        case eventLoop
+        /// On the worker pool: anything that touches the disk or computes for long.
+        case workerPool
+    }
+
+    /// A decoded request bound to its body, run once with the call's context.
+    typealias Work = @Sendable (CallContext) throws -> any ProtobufMessage
+    /// Decodes a request frame and binds it to the body.
+    typealias Prepare = @Sendable (ModelService, Frame, FramePayloadCodec) throws(ModelwireError) -> Work
+    /// Decodes a request frame and subscribes the call to a job's events.
+    typealias Subscribe = @Sendable (ModelService, Frame, FramePayloadCodec, @escaping JobManager.Subscriber) throws
+        -> ModelService.JobSubscription
+
+    /// How the method is served.
+    enum Body: Sendable {
+        /// Predict: the hot path, served by the connection and the loop's batcher.
+        case predict
+        /// One request, one response.
+        case unary(Execution, Prepare)
+        /// One request, the events of a training job.
+        case jobStream(Subscribe)
+        /// Dataset chunks assembled by `ModelService.DatasetUpload`, then stored.
+        case datasetUpload
+    }
+
+    let descriptor: MethodDescriptor
+    let role: Role
+    let body: Body
+
+    /// The row of a method that `MethodDescriptor.lookup` found.
+    static func lookup(_ descriptor: MethodDescriptor) -> ServiceMethod {
+        v1[Int(descriptor.id) - 0x0101]
+    }
+
+    /// Every method of modelwire.v1, in id order (the same order as `MethodDescriptor.v1`).
+    static let v1: [ServiceMethod] = [
+        row(.predict, .predict, .predict),
+        row(.train, .train, .jobStream(subscribe(ModelService.train))),
+        row(.evaluate, .train, unary(.workerPool, ModelService.evaluate)),
+        row(.getJob, .train, unary(.eventLoop, ModelService.getJob)),
+        row(.listJobs, .train, unary(.eventLoop, ModelService.listJobs)),
+        row(.watchJob, .train, .jobStream(subscribe(ModelService.watchJob))),
+        row(.cancelJob, .train, unary(.workerPool, ModelService.cancelJob)),
+        row(.uploadDataset, .train, .datasetUpload),
+        row(.listDatasets, .train, unary(.eventLoop, ModelService.listDatasets)),
+        row(.deleteDataset, .train, unary(.workerPool, ModelService.deleteDataset)),
+        row(.listModels, .predict, unary(.eventLoop, ModelService.listModels)),
+        row(.describeModel, .predict, unary(.eventLoop, ModelService.describeModel)),
+        row(.deleteModel, .admin, unary(.workerPool, ModelService.deleteModel)),
+        row(.setAlias, .admin, unary(.workerPool, ModelService.setAlias)),
+        row(.exportModel, .admin, unary(.workerPool, ModelService.exportModel)),
+        row(.importModel, .admin, unary(.workerPool, ModelService.importModel)),
+        row(.health, .predict, unary(.eventLoop, ModelService.health)),
+        row(.serverInfo, .predict, unary(.eventLoop, ModelService.serverInfo)),
+    ]
+
+    private static func row(_ method: V1.Method, _ role: Role, _ body: Body) -> ServiceMethod {
+        guard let descriptor = MethodDescriptor.v1.first(where: { $0.method == method }) else {
+            preconditionFailure("method \(method) has no descriptor")
+        }
+        return ServiceMethod(descriptor: descriptor, role: role, body: body)
+    }
+
+    private static func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ execution: Execution, _ body: @escaping @Sendable (ModelService) -> (Request, CallContext) throws -> Response
+    ) -> Body {
+        .unary(execution) { service, frame, codec throws(ModelwireError) in
+            let request = try decode(frame, Request.self, codec)
+            return { call in try body(service)(request, call) }
+        }
+    }
+
+    private static func subscribe<Request: ProtobufMessage>(
+        _ body: @escaping @Sendable (ModelService) -> (Request, @escaping JobManager.Subscriber) throws -> ModelService.JobSubscription
+    ) -> Subscribe {
+        { service, frame, codec, subscriber in try body(service)(decode(frame, Request.self, codec), subscriber) }
+    }
+
+    /// Decodes a request payload; a malformed one is the caller's error (invalid_argument etc.).
+    static func decode<M: ProtobufMessage>(_ frame: Frame, _ type: M.Type, _ codec: FramePayloadCodec) throws(ModelwireError) -> M {
+        do { return try codec.decode(frame, as: type) } catch { throw ModelwireError(status: error.status) }
+    }
+}
