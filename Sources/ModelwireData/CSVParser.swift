@@ -14,12 +14,16 @@ struct CSVParser {
         var end: Int
         /// The field holds `""`, which stands for one quote.
         var escapes: Bool
+        /// The field was quoted (its range is not trimmed yet).
+        var quoted: Bool
     }
 
     private let base: UnsafePointer<UInt8>
     private let count: Int
     /// The delimiter byte, given or detected.
     let delimiter: UInt8
+    /// Whether a tab is blank (trimmed) rather than the delimiter.
+    private let tabIsBlank: Bool
     /// Where the next row starts.
     private var position: Int
     /// The 1-based line at `position`.
@@ -35,6 +39,7 @@ struct CSVParser {
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         self.position = count >= 3 && (0 ..< 3).allSatisfy { buffer[$0] == bom[$0] } ? 3 : 0
         self.delimiter = delimiter?.byte ?? Self.detect(self.base, from: self.position, count: count)
+        self.tabIsBlank = self.delimiter != Self.tab
     }
 
     /// The most frequent detectable delimiter outside quotes on the first non-blank line
@@ -61,16 +66,9 @@ struct CSVParser {
         return candidates[tally.firstIndex(of: best)!]
     }
 
+    @inline(__always)
     private func isBlank(_ b: UInt8) -> Bool {
-        b == Self.space || b == Self.cr || (b == Self.tab && self.delimiter != Self.tab)
-    }
-
-    /// The trimmed byte range [start, end).
-    private func trimmed(_ start: Int, _ end: Int) -> (Int, Int) {
-        var (s, e) = (start, end)
-        while s < e, self.isBlank(self.base[s]) { s += 1 }
-        while e > s, self.isBlank(self.base[e - 1]) { e -= 1 }
-        return (s, e)
+        b <= Self.space && (b == Self.space || b == Self.cr || (b == Self.tab && self.tabIsBlank))
     }
 
     /// A field's text: unquoted, `""` read as `"`, spaces (and tabs) around it trimmed.
@@ -104,7 +102,7 @@ struct CSVParser {
                     blank = false
                     let (openLine, column) = (self.line, fields.count + 1)
                     i += 1
-                    var field = Field(start: i, end: i, escapes: false)
+                    var field = Field(start: i, end: i, escapes: false, quoted: true)
                     while true {
                         guard i < self.count else {
                             throw DatasetError(.malformedQuote, line: openLine, column: column,
@@ -133,10 +131,16 @@ struct CSVParser {
                     fields.append(field)
                 } else {
                     let start = i
-                    while i < self.count, self.base[i] != self.delimiter, self.base[i] != Self.newline { i += 1 }
-                    let (s, e) = self.trimmed(start, i)
-                    if s != e { blank = false }
-                    fields.append(Field(start: s, end: e, escapes: false))
+                    let (base, count, delimiter) = (self.base, self.count, self.delimiter)
+                    while i < count {
+                        let b = base[i]
+                        if b == delimiter || b == Self.newline { break }
+                        i += 1
+                    }
+                    var e = i  // leading blanks were skipped above
+                    while e > start, self.isBlank(self.base[e - 1]) { e -= 1 }
+                    if start != e { blank = false }
+                    fields.append(Field(start: start, end: e, escapes: false, quoted: false))
                 }
                 if i < self.count, self.base[i] == self.delimiter {
                     blank = false
@@ -196,14 +200,17 @@ struct CSVParser {
     }
 
     /// The content range with blanks trimmed (a quoted field's spaces inside the quotes too).
+    @inline(__always)
     private func contentRange(_ field: Field) -> (Int, Int) {
         var (s, e) = (field.start, field.end)
+        if !field.quoted { return (s, e) }  // trimmed when read
         while s < e, self.base[s] == Self.space || self.base[s] == Self.tab || self.base[s] == Self.cr { s += 1 }
         while e > s, self.base[e - 1] == Self.space || self.base[e - 1] == Self.tab || self.base[e - 1] == Self.cr { e -= 1 }
         return (s, e)
     }
 
     /// `strtof` of a field's whole content, or `nil` when it is not exactly one number.
+    @inline(__always)
     private func parse(_ field: Field) -> Float? {
         if field.escapes { return nil }
         let (s, e) = self.contentRange(field)
@@ -221,18 +228,22 @@ struct CSVParser {
 
     private func isNumber(_ field: Field) -> Bool { self.parse(field) != nil }
 
-    /// A field as a finite number.
-    /// - Throws: `.nonNumeric` or `.nonFinite`, naming the line, column and column name.
-    func number(_ field: Field, line: Int, column: Int, name: String) throws(DatasetError) -> Float {
-        guard let value = self.parse(field) else {
-            throw DatasetError(.nonNumeric, line: line, column: column,
-                               message: "line \(line), column \(column) ('\(name)'): '\(self.text(field))' is not a number")
-        }
-        guard value.isFinite else {
-            throw DatasetError(.nonFinite, line: line, column: column,
-                               message: "line \(line), column \(column) ('\(name)'): '\(self.text(field))' is not finite")
-        }
+    /// A field as a finite number, or `nil` (then ``numberError(_:line:column:names:)`` says why).
+    @inline(__always)
+    func finiteNumber(_ field: Field) -> Float? {
+        guard let value = self.parse(field), value.isFinite else { return nil }
         return value
+    }
+
+    /// Why a field is not a finite number: `.nonNumeric` or `.nonFinite`, naming the line, column and column name.
+    func numberError(_ field: Field, line: Int, column: Int, names: [String]) -> DatasetError {
+        let name = names[column - 1], text = self.text(field)
+        if self.parse(field) == nil {
+            return DatasetError(.nonNumeric, line: line, column: column,
+                                message: "line \(line), column \(column) ('\(name)'): '\(text)' is not a number")
+        }
+        return DatasetError(.nonFinite, line: line, column: column,
+                            message: "line \(line), column \(column) ('\(name)'): '\(text)' is not finite")
     }
 
     /// Runs `body` on a parser over `bytes`, which must end with one extra 0 byte.

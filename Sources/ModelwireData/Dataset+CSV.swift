@@ -130,7 +130,10 @@ extension Dataset {
                     }
                     continue
                 }
-                output.features.append(try parser.number(field, line: line, column: column + 1, name: names[column]))
+                guard let value = parser.finiteNumber(field) else {
+                    throw parser.numberError(field, line: line, column: column + 1, names: names)
+                }
+                output.features.append(value)
             }
             output.lineNumbers.append(line)
         }

@@ -54,7 +54,10 @@ public struct FeatureRows: Sendable, Equatable {
                     throw parser.raggedRow(line: line, got: fields.count, expected: header.count, hasHeader: format.hasHeader)
                 }
                 for column in columns {
-                    values.append(try parser.number(fields[column], line: line, column: column + 1, name: header[column]))
+                    guard let value = parser.finiteNumber(fields[column]) else {
+                        throw parser.numberError(fields[column], line: line, column: column + 1, names: header)
+                    }
+                    values.append(value)
                 }
             }
             guard !values.isEmpty else {
