@@ -172,8 +172,10 @@ func readFile(_ path: String) throws -> [UInt8] {
     do { return try readFileContents(path) } catch { throw CLIError(error.description) }
 }
 
+/// Writes a file.
+/// - Throws: `CLIError` with the reason: `cannot write out.bin: permission denied` (or `no such file`, `is a directory`, ...).
 func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    guard let file = fopen(path, "wb") else { throw CLIError("cannot write \(path)") }
+    guard let file = fopen(path, "wb") else { throw CLIError("cannot write \(path): \(FileReadError.reason(errno: errno))") }
     defer { fclose(file) }
     guard bytes.isEmpty || fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw CLIError("short write to \(path)") }
 }

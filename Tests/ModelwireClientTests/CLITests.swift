@@ -148,6 +148,10 @@ import Darwin
         let importDirectory = #expect(throws: CLIError.self) { try readFile("/tmp") }
         #expect(importDirectory?.message == "cannot read /tmp: is a directory")
         #expect(FileReadError.reason(errno: EACCES) == "permission denied")
+        let export = #expect(throws: CLIError.self) { try writeFile("/tmp", [1]) }
+        #expect(export?.message == "cannot write /tmp: is a directory")
+        let exportMissing = #expect(throws: CLIError.self) { try writeFile("/nonexistent/m.bin", [1]) }
+        #expect(exportMissing?.message == "cannot write /nonexistent/m.bin: no such file")
         if getuid() != 0 {  // root reads any file: the mode cannot refuse it
             let path = "/tmp/modelwire-cli-test-\(getpid()).csv"
             #expect(FileManagerless.write(path, "x,label\n1,a\n2,b\n"))
