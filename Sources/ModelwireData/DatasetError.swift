@@ -7,13 +7,14 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case emptyFile, wrongColumnCount, nonNumeric, nonFinite, singleClass
             case missingLabelColumn, unreadableFile, invalidSplit, unknownClass
+            case malformedQuote, duplicateName, numericHeader
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
-        /// The file has no header, or a header and no data rows.
+        /// The file has no header, or a header and no data rows (or a wire dataset has no rows).
         public static let emptyFile = Code(.emptyFile)
-        /// A row has more or fewer fields than the header.
+        /// A row has more or fewer fields than the header (or feature values do not fill whole rows).
         public static let wrongColumnCount = Code(.wrongColumnCount)
         /// A feature (or a regression target) is not a number.
         public static let nonNumeric = Code(.nonNumeric)
@@ -29,6 +30,12 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidSplit = Code(.invalidSplit)
         /// A label is not among a model's classes, or the features do not match the model's.
         public static let unknownClass = Code(.unknownClass)
+        /// A quoted field is never closed, or text follows its closing quote.
+        public static let malformedQuote = Code(.malformedQuote)
+        /// Two header columns have the same name (after trimming spaces).
+        public static let duplicateName = Code(.duplicateName)
+        /// Every field of the header row is a number: the file seems to have no header.
+        public static let numericHeader = Code(.numericHeader)
 
         /// The code's name, e.g. `nonNumeric`.
         public var description: String { self.base.rawValue }

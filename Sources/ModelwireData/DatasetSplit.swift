@@ -28,9 +28,7 @@ public struct DatasetSplit: Sendable, Hashable {
     ///   - rows: The dataset's row count; every index must be below it.
     /// - Throws: `DatasetError` with `.unreadableFile` or `.invalidSplit`.
     public init(contentsOfJSON path: String, rows: Int) throws(DatasetError) {
-        guard let bytes = readFileBytes(path) else {
-            throw DatasetError(.unreadableFile, message: "cannot read \(path)")
-        }
+        let bytes = try readFileBytes(path)
         let data = Data(bytes)
         let file: File
         do {

@@ -31,7 +31,8 @@ extension ModelwireCommand {
             enum Task: String, ExpressibleByArgument, CaseIterable { case classification, regression }
             @OptionGroup var client: ClientOptions
             @Option(help: "Dataset name.") var name: String
-            @Option(help: ArgumentHelp("A CSV file with a header row.", valueName: "file.csv")) var data: String
+            @Option(help: ArgumentHelp("A CSV file with a header row, or - for stdin.", valueName: "file.csv|-")) var data: String
+            @OptionGroup var csv: CSVInputOptions
             @Option(help: "The label column's name (default: the last column).") var label: String?
             @Option(help: "What the label column holds.") var task: Task = .classification
             @Flag(help: "Replace an existing dataset of that name.") var replace = false
@@ -39,7 +40,8 @@ extension ModelwireCommand {
             func run() async throws {
                 try await self.client.run("datasets upload") { client in
                     let rows = try DataInput.labelled(path: self.data, label: self.label,
-                                                      task: self.task == .regression ? .regression : .classification)
+                                                      task: self.task == .regression ? .regression : .classification,
+                                                      format: self.csv.format)
                     let info = try await client.uploadDataset(name: self.name, dataset: rows, replace: self.replace,
                                                               options: self.client.callOptions)
                     if self.client.json { self.client.emit(Shapes.dataset(info)) } else {

@@ -11,7 +11,9 @@ extension ModelwireCommand {
         @OptionGroup var client: ClientOptions
         @Option(help: "Model name.") var model: String
         @Option(help: "Version number or alias (default: the latest).") var version: String?
-        @Option(help: ArgumentHelp("Labelled rows: a CSV file with a header row.", valueName: "file.csv")) var data: String?
+        @Option(help: ArgumentHelp("Labelled rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
+        var data: String?
+        @OptionGroup var csv: CSVInputOptions
         @Option(help: "Evaluate on an uploaded dataset instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
 
@@ -30,7 +32,7 @@ extension ModelwireCommand {
                 if let path = self.data {
                     // The model's task decides how the label column is read.
                     let info = try await client.describeModel(ref, options: self.client.callOptions)
-                    let rows = try DataInput.labelled(path: path, label: self.label, task: info.task)
+                    let rows = try DataInput.labelled(path: path, label: self.label, task: info.task, format: self.csv.format)
                     uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
                     data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
                 } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelwireClient
 import ModelwireCodec
+import ModelwireData
 
 #if canImport(Glibc)
 import Glibc
@@ -165,23 +166,16 @@ extension ModelwireCommand {
 }
 
 /// The bytes of a file, or of stdin for `-`.
+/// - Throws: `CLIError` with the reason: `cannot read nope.csv: no such file` (or `permission denied`, `is a directory`, ...).
 func readFile(_ path: String) throws -> [UInt8] {
-    guard let file = path == "-" ? fdopen(STDIN_FILENO, "rb") : fopen(path, "rb") else {
-        throw CLIError("cannot read \(path)")
-    }
-    defer { if path != "-" { fclose(file) } }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n == 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return bytes
+    if path == "-" { return try DataInput.standardInput() }
+    do { return try readFileContents(path) } catch { throw CLIError(error.description) }
 }
 
+/// Writes a file.
+/// - Throws: `CLIError` with the reason: `cannot write out.bin: permission denied` (or `no such file`, `is a directory`, ...).
 func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    guard let file = fopen(path, "wb") else { throw CLIError("cannot write \(path)") }
+    guard let file = fopen(path, "wb") else { throw CLIError("cannot write \(path): \(FileReadError.reason(errno: errno))") }
     defer { fclose(file) }
     guard bytes.isEmpty || fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw CLIError("short write to \(path)") }
 }

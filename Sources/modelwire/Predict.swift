@@ -1,6 +1,8 @@
 import ArgumentParser
 import ModelwireClient
 import ModelwireCodec
+import ModelwireData
+import ModelwireDataWire
 
 extension ModelwireCommand {
     /// `modelwire predict`: labels (and probabilities) for rows from a CSV file or stdin.
@@ -17,6 +19,7 @@ extension ModelwireCommand {
         @Option(help: "Model name.") var model: String
         @Option(help: "Version number or alias (default: the latest).") var version: String?
         @Option(help: ArgumentHelp("Rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-")) var data: String
+        @OptionGroup var csv: CSVInputOptions
         @Option(help: "The label column to ignore, when the file has one.") var label: String?
         @Flag(help: "Also print per-class probabilities (decision scores for svm models).") var probabilities = false
         @Option(help: "Rows per call.") var batchRows: Int = 8192
@@ -31,17 +34,17 @@ extension ModelwireCommand {
                 var ref = try modelRef(self.model, self.version)
                 let info = try await client.describeModel(ref, options: self.client.callOptions)
                 ref.selector = .version(info.version)  // every batch on the same version, even if an alias moves
-                let text = try DataInput.text(path: self.data)
-                let (rows, values) = try DataInput.features(csv: text, model: info, labelColumn: self.label)
-                let columns = Int(info.inputColumns)
+                let input = try DataInput.features(path: self.data, model: info, labelColumn: self.label,
+                                                   format: self.csv.format)
+                let rows = input.rows
                 var merged = V1.PredictResponse()
                 var scores: [Float] = []
                 var start = 0
                 while start < rows {
                     let end = min(rows, start + self.batchRows)
-                    let response = try await client.predict(
-                        model: ref, columns: columns, values: Array(values[start * columns ..< end * columns]),
-                        includeProbabilities: self.probabilities, options: self.client.callOptions)
+                    let request = V1.PredictRequest(model: ref, inputs: V1.Tensor(input, rows: start ..< end),
+                                                    includeProbabilities: self.probabilities)
+                    let response = try await client.predict(request, options: self.client.callOptions)
                     if start == 0 {
                         merged = response
                         merged.classIds = []

@@ -9,7 +9,8 @@ extension ModelwireCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a model from a CSV file (or an uploaded dataset) and follow its progress.",
             discussion: """
-                The CSV has a header row; the label column is --label or the last one. Rows are sent inline
+                The CSV has a header row (or --no-header); the label column is --label or the last one; the
+                delimiter is --delimiter or detected (, ; tab). Rows are sent inline
                 with the call; files above 8 MiB of features are uploaded as a temporary dataset first.
                 Interrupting the command detaches from the job, which keeps running (see `jobs watch`).
                 """)
@@ -26,7 +27,9 @@ extension ModelwireCommand {
         @OptionGroup var client: ClientOptions
 
         @Option(help: "Model name; the trained model becomes its next version.") var model: String
-        @Option(help: ArgumentHelp("Training data: a CSV file with a header row.", valueName: "file.csv")) var data: String?
+        @Option(help: ArgumentHelp("Training data: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
+        var data: String?
+        @OptionGroup var csv: CSVInputOptions
         @Option(help: "Train on a dataset uploaded with `datasets upload` instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
         @Option(help: "What the model predicts.") var task: Task = .classification
@@ -132,7 +135,8 @@ extension ModelwireCommand {
                 let data: V1.TrainRequest.Data
                 if let path = self.data {
                     let rows = try DataInput.labelled(path: path, label: self.label,
-                                                      task: self.task == .regression ? .regression : .classification)
+                                                      task: self.task == .regression ? .regression : .classification,
+                                                      format: self.csv.format)
                     uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
                     data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
                 } else {

@@ -1,6 +1,14 @@
+import ArgumentParser
 import ModelwireCodec
+import ModelwireData
 @testable import modelwire
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The CLI's pure parts: argument hoisting, predict's column selection, and the fixed JSON shapes.
 @Suite struct CLITests {
@@ -32,6 +40,128 @@ import Testing
         #expect(throws: CLIError.self) { try DataInput.features(csv: "x\n1\n", model: unnamed, labelColumn: nil) }
         #expect(throws: CLIError.self) { try DataInput.features(csv: "x,y\n1,nan\n", model: unnamed, labelColumn: nil) }
         #expect(throws: CLIError.self) { try DataInput.features(csv: "x,y\n", model: unnamed, labelColumn: nil) }
+    }
+
+    @Test("predict reads with ModelwireData's reader: semicolons, tabs, quotes, BOM, CRLF")
+    func predictReadsRFC4180() throws {
+        let semicolon = try DataInput.features(csv: "b;label;a\n2;x;1\n4;y;3\n", model: Self.model, labelColumn: nil)
+        #expect(semicolon.values == [1, 2, 3, 4])
+        let tab = try DataInput.features(csv: "\u{FEFF}a\tb\r\n\"1\"\t2\r\n", model: Self.model, labelColumn: nil)
+        #expect(tab.values == [1, 2])
+        let quoted = try DataInput.features(csv: "\" a \",\"b\",label\n1,2,\"x, y\"\n", model: Self.model, labelColumn: nil)
+        #expect(quoted.values == [1, 2])
+        let duplicate = #expect(throws: CLIError.self) {
+            try DataInput.features(csv: "a,b,a\n1,2,3\n", model: Self.model, labelColumn: nil)
+        }
+        #expect(duplicate?.message.contains("'a' twice") == true)
+        let ragged = #expect(throws: CLIError.self) {
+            try DataInput.features(csv: "a,b\n1,2\n3\n", model: Self.model, labelColumn: nil)
+        }
+        #expect(ragged?.message.hasPrefix("line 3, column 2:") == true)
+    }
+
+    @Test("--delimiter and --no-header: predict without a header, and a numeric header refused")
+    func predictDelimiterAndNoHeader() throws {
+        let unnamed = V1.ModelVersionInfo(name: "m", version: 1, inputColumns: 2)
+        let numeric = #expect(throws: CLIError.self) {
+            try DataInput.features(csv: "1.5,2\n3,4\n", model: unnamed, labelColumn: nil)
+        }
+        #expect(numeric?.message.contains("seems to have no header") == true)
+        let headerless = try DataInput.features(csv: "1.5,2\n3,4\n", model: unnamed, labelColumn: nil,
+                                                format: CSVFormat(hasHeader: false))
+        #expect(headerless.rows == 2)
+        #expect(headerless.values == [1.5, 2, 3, 4])
+        let pipe = try DataInput.features(csv: "x|y\n1|2\n", model: unnamed, labelColumn: nil,
+                                          format: CSVFormat(delimiter: CSVDelimiter("|")))
+        #expect(pipe.values == [1, 2])
+    }
+
+    @Test("--delimiter and --no-header parse on train, evaluate, predict and datasets upload")
+    func csvFlags() throws {
+        let train = try ModelwireCommand.Train.parse(["--model", "m", "--data", "x.csv", "--delimiter", ";", "--no-header"])
+        #expect(train.csv.format == CSVFormat(delimiter: .semicolon, hasHeader: false))
+        let evaluate = try ModelwireCommand.Evaluate.parse(["--model", "m", "--data", "x.csv", "--delimiter", "tab"])
+        #expect(evaluate.csv.format == CSVFormat(delimiter: .tab, hasHeader: true))
+        let predict = try ModelwireCommand.Predict.parse(["--model", "m", "--data", "-", "--no-header"])
+        #expect(predict.csv.format == CSVFormat(delimiter: nil, hasHeader: false))
+        let upload = try ModelwireCommand.Datasets.Upload.parse(["--name", "d", "--data", "x.csv", "--delimiter", "|"])
+        #expect(upload.csv.format == CSVFormat(delimiter: CSVDelimiter("|"), hasHeader: true))
+        #expect(try ModelwireCommand.Train.parse(["--model", "m", "--data", "x.csv"]).csv.format == .standard)
+        #expect(throws: (any Error).self) {
+            try ModelwireCommand.Train.parse(["--model", "m", "--data", "x.csv", "--delimiter", "ab"])
+        }
+        #expect(throws: (any Error).self) {
+            try ModelwireCommand.Predict.parse(["--model", "m", "--data", "x.csv", "--delimiter", "1"])
+        }
+    }
+
+    @Test("labelled rows (train, evaluate, datasets upload) honour --delimiter and --no-header")
+    func labelledFormat() throws {
+        let rows = try DataInput.labelled(path: "-", label: nil, task: .classification,
+                                          format: CSVFormat(delimiter: .semicolon, hasHeader: false),
+                                          standardInput: { Array("1;2;a\n3;4;b\n".utf8) })
+        #expect(rows.featureNames == ["f1", "f2"])
+        #expect(rows.features == V1.Tensor(columns: 2, values: [1, 2, 3, 4]))
+        #expect(rows.classNames == ["a", "b"])
+        let numeric = #expect(throws: DatasetError.self) {
+            try DataInput.labelled(path: "-", label: nil, task: .classification,
+                                   standardInput: { Array("1,2,0\n3,4,1\n".utf8) })
+        }
+        #expect(numeric?.code == .numericHeader)
+    }
+
+    @Test("--data - reads stdin for train, evaluate and datasets upload, as for predict")
+    func stdinData() throws {
+        for arguments in [["train", "--model", "m"], ["evaluate", "--model", "m"], ["datasets", "upload", "--name", "d"],
+                          ["predict", "--model", "m"]] {
+            let command = try ModelwireCommand.parseAsRoot(arguments + ["--data", "-"])
+            let data = (command as? ModelwireCommand.Train)?.data ?? (command as? ModelwireCommand.Evaluate)?.data
+                ?? (command as? ModelwireCommand.Datasets.Upload)?.data ?? (command as? ModelwireCommand.Predict)?.data
+            #expect(data == "-", "\(arguments)")
+        }
+        var read = 0
+        let stdin = { () throws -> [UInt8] in read += 1; return Array("x,y,label\n1,2,0\n3,4,1\n".utf8) }
+        let regression = try DataInput.labelled(path: "-", label: "x", task: .regression, standardInput: stdin)
+        #expect(regression.targets == [1, 3])
+        #expect(regression.featureNames == ["y", "label"])
+        let labelled = try DataInput.labelled(path: "-", label: nil, task: .classification, standardInput: stdin)
+        #expect(labelled.classIds == [0, 1])
+        let predict = try DataInput.features(path: "-", model: Self.model, labelColumn: nil, standardInput: stdin)
+        #expect(predict.values == [1, 2, 3, 4])
+        #expect(read == 3)
+    }
+
+    @Test("an unreadable --data file says why: no such file, is a directory, permission denied")
+    func unreadableReasons() throws {
+        let missing = #expect(throws: DatasetError.self) {
+            try DataInput.labelled(path: "nope.csv", label: nil, task: .classification)
+        }
+        #expect(missing?.message == "cannot read nope.csv: no such file")
+        let predictMissing = #expect(throws: CLIError.self) {
+            try DataInput.features(path: "nope.csv", model: Self.model, labelColumn: nil)
+        }
+        #expect(predictMissing?.message == "cannot read nope.csv: no such file")
+        let directory = #expect(throws: DatasetError.self) {
+            try DataInput.labelled(path: "/tmp", label: nil, task: .classification)
+        }
+        #expect(directory?.message == "cannot read /tmp: is a directory")
+        let importDirectory = #expect(throws: CLIError.self) { try readFile("/tmp") }
+        #expect(importDirectory?.message == "cannot read /tmp: is a directory")
+        #expect(FileReadError.reason(errno: EACCES) == "permission denied")
+        let export = #expect(throws: CLIError.self) { try writeFile("/tmp", [1]) }
+        #expect(export?.message == "cannot write /tmp: is a directory")
+        let exportMissing = #expect(throws: CLIError.self) { try writeFile("/nonexistent/m.bin", [1]) }
+        #expect(exportMissing?.message == "cannot write /nonexistent/m.bin: no such file")
+        if getuid() != 0 {  // root reads any file: the mode cannot refuse it
+            let path = "/tmp/modelwire-cli-test-\(getpid()).csv"
+            #expect(FileManagerless.write(path, "x,label\n1,a\n2,b\n"))
+            defer { unlink(path) }
+            chmod(path, 0)
+            let denied = #expect(throws: DatasetError.self) {
+                try DataInput.labelled(path: path, label: nil, task: .classification)
+            }
+            #expect(denied?.message == "cannot read \(path): permission denied")
+        }
     }
 
     @Test("evaluate --json has the documented keys, log_loss null without probabilities")
@@ -77,5 +207,14 @@ import Testing
         #expect(try modelRef("m", "3").selector == .version(3))
         #expect(try modelRef("m", "production").selector == .alias("production"))
         #expect(try modelRef("m", nil).selector == nil)
+    }
+}
+
+/// Writes a small file with POSIX calls (the test target does not import Foundation).
+enum FileManagerless {
+    static func write(_ path: String, _ text: String) -> Bool {
+        guard let file = fopen(path, "wb") else { return false }
+        defer { fclose(file) }
+        return fputs(text, file) >= 0
     }
 }

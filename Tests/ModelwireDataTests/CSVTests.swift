@@ -45,7 +45,7 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
     @Test("bad CSV files fail with the line and column", arguments: [
         ("empty.csv", DatasetError.Code.emptyFile, nil, nil),
         ("header-only.csv", .emptyFile, nil, nil),
-        ("wrong-column-count.csv", .wrongColumnCount, 4, nil),
+        ("wrong-column-count.csv", .wrongColumnCount, 4, 3),  // column: the first missing field
         ("non-numeric.csv", .nonNumeric, 3, 2),
         ("nan.csv", .nonFinite, 3, 2),
         ("infinite.csv", .nonFinite, 4, 1),

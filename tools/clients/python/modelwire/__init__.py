@@ -8,7 +8,7 @@
 """
 from ._schema import pb
 from .client import METHOD, Client, Connection, ResponseStream
-from .data import dataset, first_rows, read_csv, rows, tensor
+from .data import CSVError, dataset, first_rows, read_csv, rows, tensor
 from .errors import *  # noqa: F401,F403
 from .errors import BY_CODE, ModelwireError, error_for_status
 

@@ -1,5 +1,6 @@
 """Tensors and datasets in wire form from numpy arrays, lists or CSV files."""
 import csv
+import io
 import math
 
 from ._schema import pb
@@ -82,19 +83,136 @@ def dataset(features, labels=None, class_names=None, feature_names=None, targets
     return d
 
 
-def read_csv(path, label_column=-1, regression=False):
-    """A `Dataset` from a CSV file with a header row and the label in `label_column` (data/*.csv)."""
-    with open(path, newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        label_index = label_column % len(header)
-        features, labels = [], []
-        for row in reader:
-            if not row:
+class CSVError(ValueError):
+    """A CSV file that `read_csv` cannot read: `line` and `column` (1-based) point at the problem, when there is one."""
+
+    def __init__(self, message, line=None, column=None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+DELIMITERS = (",", ";", "\t")  # what detection chooses among, in the order that breaks ties
+
+
+def detect_delimiter(text):
+    """The most frequent of `,` `;` and tab outside quotes on the first non-blank line (ties in that order; none: `,`).
+
+    The same rule as the Swift reader (ModelwireData's CSVFormat).
+    """
+    tally = dict.fromkeys(DELIMITERS, 0)
+    quoted = saw_text = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            saw_text = True
+        elif not quoted and ch == "\n":
+            if saw_text or any(tally.values()):
+                break
+        elif not quoted and ch in tally:
+            tally[ch] += 1
+        elif ch not in " \r":
+            saw_text = True
+    best = max(tally.values())
+    return next(d for d in DELIMITERS if tally[d] == best) if best else ","
+
+
+def _is_number(text):
+    if not text or "_" in text:
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _rows(text, delimiter):
+    """(line, fields) of every non-blank row; `line` is the 1-based line the row starts on. Fields are trimmed."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True)
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CSVError(f"line {reader.line_num}: {error}", line=reader.line_num) from None
+        start, line = line, reader.line_num + 1
+        fields = [field.strip(" \t\r") for field in row]
+        if not fields or fields == [""]:
+            continue
+        yield start, fields
+
+
+def _table(text, delimiter=None, has_header=True):
+    """The header's names (or f1..fn) and an iterator over (line, fields) data rows, with the Swift reader's rules."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    delimiter = delimiter or detect_delimiter(text)
+    rows = _rows(text, delimiter)
+    first = next(rows, None)
+    if first is None:
+        raise CSVError("the file is empty: expected a header row" if has_header else "the file is empty")
+    line, fields = first
+    if not has_header:
+        def data():
+            yield first
+            yield from rows
+        return [f"f{i + 1}" for i in range(len(fields))], delimiter, data()
+    if all(_is_number(f) for f in fields):
+        shown = ", ".join(fields[:4]) + (", ..." if len(fields) > 4 else "")
+        raise CSVError(f"line {line}: every field of the header row is a number ({shown}): the file seems to have "
+                       "no header; add a header row, or read it with has_header=False", line=line)
+    seen = {}
+    for column, name in enumerate(fields):
+        if name in seen:
+            raise CSVError(f"line {line}: the header names '{name}' twice (columns {seen[name] + 1} and {column + 1})",
+                           line=line, column=column + 1)
+        seen[name] = column
+    return fields, delimiter, rows
+
+
+def read_csv(path, label_column=-1, regression=False, delimiter=None, has_header=True):
+    """A `Dataset` from a CSV file (data/*.csv), read with the Swift reader's rules (RFC 4180).
+
+    The label is `label_column`: an index (default the last column) or a header name. Fields may
+    be quoted (`""` is a quote; delimiters and line breaks allowed inside); a UTF-8 BOM, CRLF, blank
+    lines and spaces around fields are accepted. The delimiter is `delimiter`, else detected from
+    the first line among `,` `;` and tab. Header names are trimmed and must be distinct; a header
+    of numbers only is refused (the file seems to have no header): pass `has_header=False`, and
+    the columns are named f1, f2, ... Raises `CSVError` (a ValueError) naming the line and column.
+    """
+    with open(path, "rb") as fh:
+        text = fh.read().decode("utf-8")
+    names, delimiter, rows = _table(text, delimiter, has_header)
+    if len(names) < 2:
+        raise CSVError(f"line 1: the header needs at least one feature and a label (delimiter {delimiter!r})", line=1)
+    if isinstance(label_column, str):
+        if label_column not in names:
+            raise CSVError(f"no column named '{label_column}' in the header ({', '.join(names)})")
+        label_index = names.index(label_column)
+    else:
+        label_index = label_column % len(names)
+    features, labels = [], []
+    for line, row in rows:
+        if len(row) != len(names):
+            column = len(row) + 1 if len(row) < len(names) else len(names) + 1
+            what = "the header has" if has_header else "the first row has"
+            raise CSVError(f"line {line}, column {column}: {len(row)} fields, {what} {len(names)}", line=line, column=column)
+        labels.append(row[label_index])
+        values = []
+        for i, v in enumerate(row):
+            if i == label_index:
                 continue
-            labels.append(row[label_index].strip())
-            features.append([float(v) for i, v in enumerate(row) if i != label_index])
-    feature_names = [name for i, name in enumerate(header) if i != label_index]
+            if not _is_number(v):
+                raise CSVError(f"line {line}, column {i + 1} ('{names[i]}'): '{v}' is not a number", line=line, column=i + 1)
+            values.append(float(v))
+        features.append(values)
+    if not labels:
+        raise CSVError("the file has a header and no data rows")
+    feature_names = [name for i, name in enumerate(names) if i != label_index]
     if regression:
         return dataset(features, targets=[float(v) for v in labels], feature_names=feature_names)
     return dataset(features, labels, feature_names=feature_names)
