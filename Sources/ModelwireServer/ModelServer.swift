@@ -76,7 +76,8 @@ public final class ModelServer: Service, Sendable {
                 try service.jobs.load()
                 try service.datasets.load()
             } catch {
-                throw ServerRuntimeError(.repositoryUnusable, "cannot use repository \(service.configuration.repositoryPath): \(error)",
+                let reason = (error as? DurableFiles.Failure)?.reason ?? "\(error)"
+                throw ServerRuntimeError(.repositoryUnusable, "cannot use repository \(service.configuration.repositoryPath): \(reason)",
                                          cause: error)
             }
         }

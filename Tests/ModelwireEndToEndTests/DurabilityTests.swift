@@ -91,14 +91,34 @@ struct ServerProcess {
     let process: Process
     let endpoint: String
 
-    init(repository: String) throws {
+    /// The executable built beside the test bundle.
+    static var executable: URL {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var executable = directory.appendingPathComponent("modelwire-server")
+        let executable = directory.appendingPathComponent("modelwire-server")
         if !FileManager.default.fileExists(atPath: executable.path) {  // swift test runs the bundle from .build/<triple>/debug
-            executable = directory.deletingLastPathComponent().appendingPathComponent("modelwire-server")
+            return directory.deletingLastPathComponent().appendingPathComponent("modelwire-server")
         }
-        process = Process()
+        return executable
+    }
+
+    /// Runs the executable to its end: exit status and standard error.
+    static func runToExit(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
         process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    init(repository: String) throws {
+        process = Process()
+        process.executableURL = Self.executable
         process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"]
         let output = Pipe()
         process.standardOutput = output

@@ -12,6 +12,8 @@ enum DurableFiles {
         let path: String
         let errno: Int32
         var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+        /// The system's reason, as an operator reads it ("not a directory").
+        var reason: String { String(cString: strerror(errno)).lowercased() }
 
         var modelwireError: ModelwireError {
             errno == ENOSPC || errno == EDQUOT
