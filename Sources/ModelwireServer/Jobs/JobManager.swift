@@ -10,6 +10,10 @@ import Synchronization
 /// Training jobs: a queue, at most `maxConcurrentJobs` running on dedicated threads (never on an
 /// event loop), progress fanned out to any number of watchers, records kept in
 /// `<root>/.jobs/<id>.pb` (a `V1.Job`) so that a restart shows interrupted jobs as failed.
+///
+/// Over 300 lines on purpose: the queue, the runner, the fan-out to watchers and the records all
+/// read and write one `Mutex`-protected `State`, and splitting them would spread that lock's
+/// invariants over several files.
 final class JobManager: Sendable {
     /// Receives a job's events: `event` for progress/accepted/result, `error` when it fails or is
     /// cancelled; `finished` on the last call. Called on the training thread or the caller's.
@@ -322,13 +326,4 @@ final class JobManager: Sendable {
     }
 
     private static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
-}
-
-extension V1.TrainProgress {
-    init(_ p: TrainingProgress) {
-        self.init(epoch: UInt32(p.epoch), epochs: UInt32(p.epochs), batch: UInt32(p.batch), batches: UInt32(p.batchesPerEpoch),
-                  loss: p.loss, accuracy: p.accuracy ?? 0, validationLoss: p.validationLoss,
-                  validationAccuracy: p.validationAccuracy, samplesPerSecond: Float(p.samplesPerSecond),
-                  etaSeconds: Float(p.estimatedSecondsRemaining), epochEnd: p.kind == .epochEnd)
-    }
 }
