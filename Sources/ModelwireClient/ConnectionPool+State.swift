@@ -73,6 +73,17 @@ extension ConnectionPool {
             }
         }
 
+        /// What every mutation keeps true (checked by `assert` after each, in debug builds).
+        private func invariantsHold() -> Bool {
+            self.nextEndpoint >= 0 && self.nextEndpoint < self.endpoints.count
+                && self.endpoints.allSatisfy { endpoint in
+                    endpoint.slots.count == self.policy.slotsPerEndpoint
+                        && endpoint.nextSlot >= 0 && endpoint.nextSlot < endpoint.slots.count
+                        && endpoint.failures >= 0
+                        && endpoint.slots.allSatisfy { $0.connection == nil || $0.connecting == nil }
+                }
+        }
+
         // MARK: picking a connection
 
         /// What a caller who wants a connection does next.
@@ -96,6 +107,7 @@ extension ConnectionPool {
         ///   - now: The current time.
         ///   - makePending: Makes the handle of a new connect (called only for `.connect`).
         mutating func pick(now: ContinuousClock.Instant, makePending: () -> Pending) -> Pick {
+            defer { assert(self.invariantsHold()) }
             guard !self.isClosed else { return .refuse(ModelwireError(.unavailable, "client is shut down")) }
             self.releaseUnusableConnections(now: now)
             guard let e = self.nextAdmittedEndpoint(now: now) else { return .refuse(self.unreachableError(now: now)) }
@@ -217,6 +229,7 @@ extension ConnectionPool {
         /// The connect `pick` asked for into `slot` succeeded: the slot holds `connection`, and its
         /// endpoint's failures are forgotten.
         mutating func connectSucceeded(_ slot: SlotID, connection: Pooled) -> OnConnected {
+            defer { assert(self.invariantsHold()) }
             self.endpoints[slot.endpoint].slots[slot.slot] = Slot(connection: connection, connecting: nil)
             self.endpoints[slot.endpoint].failures = 0
             self.endpoints[slot.endpoint].ejectedUntil = nil
@@ -238,6 +251,7 @@ extension ConnectionPool {
         ///   - limit: The limit the connect was given (the first caller's remaining deadline).
         mutating func connectFailed(_ slot: SlotID, reason: String, limit: Duration?,
                                     now: ContinuousClock.Instant) -> OnConnectFailed {
+            defer { assert(self.invariantsHold()) }
             self.endpoints[slot.endpoint].slots[slot.slot].connecting = nil
             if let limit, limit < self.policy.connectTimeout { return .deadlineExceeded }
             self.endpoints[slot.endpoint].failures += 1
