@@ -99,12 +99,14 @@ final class ConnectionPool: Sendable {
                 throw notSent
             }
         }
+        // This caller's call, reserved before other callers can see the connection (so they
+        // cannot fill it past the server's max_concurrent_calls first).
+        connection.inFlight.add(1, ordering: .relaxed)
         let action = self.locked.withLock { $0.state.connectSucceeded(slot, connection: connection) }
         switch action {
         case .use: break
         case .closeThenUse: connection.close()
         }
-        connection.inFlight.add(1, ordering: .relaxed)  // this caller's call
         pending.succeed(connection)
         self.wakeWaiters()
         return connection
