@@ -7,14 +7,20 @@ extension ConnectionPool {
     /// what a finished connect changes. No I/O, no lock, no clock: the caller passes `now`, holds
     /// the lock around every mutating method, and performs the returned action outside it
     /// (connect, wait, close, throw), in the shape of `CallTable` and grpc-swift-2's state machines.
+    /// The one thing read from outside is each connection's own state (`PooledConnection`: its
+    /// in-flight count and whether it drains), which its event loop and its calls update without
+    /// the pool's lock.
     ///
     /// Policy (unchanged from the pool that had it inline):
     /// - Endpoints are taken round-robin, skipping ejected ones; within an endpoint its slots
     ///   (`connectionsPerEndpoint`) are taken round-robin too.
-    /// - A pick prefers the endpoint's round-robin slot, then any live slot of that endpoint with
-    ///   room, then connects an empty slot of that endpoint, then takes any live connection with
-    ///   room on another admitted endpoint, and otherwise reports `full` (the caller waits for a
-    ///   call to end).
+    /// - A pick takes a live connection with room on the chosen endpoint, trying its slots from the
+    ///   round-robin one. With no live connection there, it connects that slot (or waits for the
+    ///   connect already running in it). With every live one full, it connects an empty slot of
+    ///   that endpoint; with none empty, it takes any live connection with room on another
+    ///   admitted endpoint, and otherwise reports `full` (the caller waits for a call to end).
+    ///   So an endpoint's further connections open only when calls arrive while its first one is
+    ///   connecting, or when the open ones are full.
     /// - A failed connect ejects its endpoint for `initialEjection`, doubled per consecutive
     ///   failure up to `maxEjection`; once that passes the endpoint is admitted again, and a
     ///   successful connect resets the count. A connect cut short by the caller's own deadline
