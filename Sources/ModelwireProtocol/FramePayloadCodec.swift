@@ -62,6 +62,7 @@ public struct FramePayloadCodec: Sendable, Hashable {
     ///   - maxMessageBytes: The largest encoded message the peer accepts (its `max_message_bytes`).
     ///   - maxPayloadBytes: The largest frame payload the peer accepts (its `max_frame_bytes`).
     /// - Throws: `WriteFailure`; `buffer` is left as it was.
+    @inline(__always)  // into the public writeFrame above, which the server calls per response
     package func writeFrame<M: ProtobufMessage>(
         _ message: M, kind: Frame.Kind, flags: Frame.Flags, method: UInt16, callID: UInt32,
         timeoutMilliseconds: UInt32, maxMessageBytes: Int, maxPayloadBytes: Int, into buffer: inout ByteBuffer
