@@ -14,6 +14,9 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
+/// `strict`, and a plain `import` is internal: what a library's public API needs from another
+/// module is marked `public import`, so nothing else leaks into its interface.
+let strictInternalImports: [SwiftSetting] = strict + [.enableUpcomingFeature("InternalImportsByDefault")]
 
 let package = Package(
     name: "Modelwire",
@@ -46,7 +49,8 @@ let package = Package(
         // Swift libraries, in dependency order (DESIGN.md §1).
         .target(name: "ModelwireCodec", dependencies: ["CModelwireProtobuf", "CProtobufC", "CModelwireZlib"],
                 swiftSettings: strict),
-        .target(name: "ModelwireProtocol", dependencies: ["ModelwireCodec", nioCore], swiftSettings: strict),
+        .target(name: "ModelwireProtocol", dependencies: ["ModelwireCodec", nioCore],
+                swiftSettings: strictInternalImports),
         .target(name: "ModelwireData", swiftSettings: strict),
         // Dataset <-> V1.Dataset and feature rows -> V1.Tensor: the one mapping the server and the CLI share.
         .target(name: "ModelwireDataWire", dependencies: ["ModelwireData", "ModelwireCodec"], swiftSettings: strict),
@@ -57,7 +61,7 @@ let package = Package(
                                nioCore, nioPosix, logging, serviceLifecycle],
                 swiftSettings: strict),
         .target(name: "ModelwireClient", dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging],
-                swiftSettings: strict),
+                swiftSettings: strictInternalImports),
 
         // Executables: wiring only.
         .executableTarget(name: "modelwire-server",

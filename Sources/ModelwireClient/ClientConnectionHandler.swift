@@ -1,53 +1,7 @@
 import Logging
-public import ModelwireCodec
-public import ModelwireProtocol
-public import NIOCore
-
-/// Where a call's responses go. Completed exactly once, on the event loop.
-public enum ResponseSink: Sendable {
-    /// A single response (unary and client-streaming calls): called once with the final MESSAGE
-    /// frame or an error, on the event loop.
-    case callback(@Sendable (Result<Frame, any Error>) -> Void)
-    /// Every response frame of a call, then the end (server streaming; client streaming uploads).
-    case stream(AsyncThrowingStream<Frame, any Error>.Continuation)
-
-    func deliver(_ frame: Frame, final: Bool) {
-        switch self {
-        case .callback(let done):
-            done(.success(frame))
-        case .stream(let c):
-            c.yield(frame)
-            if final { c.finish() }
-        }
-    }
-
-    func fail(_ error: ModelwireError) {
-        switch self {
-        case .callback(let done): done(.failure(error))
-        case .stream(let c): c.finish(throwing: error)
-        }
-    }
-}
-
-/// What a caller asks the connection handler to do (written into the channel from any thread).
-public enum ClientRequest: Sendable {
-    /// Opens a call: register `sink` under `callID`, then send `frame` (an encoded REQUEST).
-    /// A `timeout` arms a local deadline that fails the call with `deadlineExceeded` and sends CANCEL.
-    case start(callID: UInt32, shape: MethodDescriptor.Shape, frame: ByteBuffer, timeout: TimeAmount?, sink: ResponseSink)
-    /// Sends a further frame (an encoded client-stream MESSAGE) on an open call; the write fails
-    /// when the call has already ended.
-    case send(callID: UInt32, frame: ByteBuffer)
-    /// The caller gave up: fail the call with `cancelled` and send CANCEL.
-    case cancel(callID: UInt32)
-}
-
-/// What the handler tells its connection about the connection as a whole.
-public enum ClientConnectionEvent: Sendable, Equatable {
-    /// The server sent GOAWAY: open no new calls here.
-    case draining
-    /// The connection is closed; every open call has been failed.
-    case closed
-}
+import ModelwireCodec
+import ModelwireProtocol
+import NIOCore
 
 /// The client end of one Modelwire connection: handshake, the call table, PING/PONG, GOAWAY,
 /// local deadlines and connection loss. Everything runs on the channel's event loop; callers
@@ -55,10 +9,14 @@ public enum ClientConnectionEvent: Sendable, Equatable {
 /// directly from the event loop (no further hop).
 ///
 /// Pipeline: `ByteToMessageHandler(FrameDecoder(...))` then this handler.
-public final class ClientConnectionHandler: ChannelDuplexHandler {
-    public typealias InboundIn = Frame
-    public typealias OutboundIn = ClientRequest
-    public typealias OutboundOut = ByteBuffer
+///
+/// Over 300 lines on purpose: one handler whose event paths (handshake, calls, flush coalescing,
+/// deadlines, keepalive, failure) share its private state. What is pure lives apart: the call
+/// table (`CallTable`), and what callers write into the channel (`ClientRequest.swift`).
+final class ClientConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = ClientRequest
+    typealias OutboundOut = ByteBuffer
 
     private enum HandshakeState {
         case awaitingHello
@@ -106,7 +64,7 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     ///     event-loop tick (real connections); off, every flush is immediate (an EmbeddedChannel,
     ///     whose tests read the bytes right after each write).
     ///   - onEvent: Called on the event loop when the connection drains or closes.
-    public init(hello: V1.ClientHello, helloPromise: EventLoopPromise<V1.ServerHello>?, codec: FramePayloadCodec,
+    init(hello: V1.ClientHello, helloPromise: EventLoopPromise<V1.ServerHello>?, codec: FramePayloadCodec,
                 keepalive: TimeAmount? = nil, logger: Logger, coalesceFlushes: Bool = false,
                 onEvent: @escaping @Sendable (ClientConnectionEvent) -> Void = { _ in }) {
         self.coalesceFlushes = coalesceFlushes
@@ -119,15 +77,15 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Calls open now (for tests and diagnostics).
-    public var openCalls: Int { self.table.count }
+    var openCalls: Int { self.table.count }
 
     // MARK: lifecycle
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { self.sendHello(context: context) }
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    func channelActive(context: ChannelHandlerContext) {
         self.sendHello(context: context)
         context.fireChannelActive()
     }
@@ -147,12 +105,12 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    func channelInactive(context: ChannelHandlerContext) {
         self.connectionEnded(context: context, ModelwireError(.unavailable, "connection closed by the server"))
         context.fireChannelInactive()
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let message: String
         if let wire = error as? WireError {
             message = "framing error from the server: \(wire)"
@@ -162,13 +120,13 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
         self.failConnection(context: context, ModelwireError(.unavailable, message))
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    func handlerRemoved(context: ChannelHandlerContext) {
         self.connectionEnded(context: context, ModelwireError(.unavailable, "connection closed"))
     }
 
     // MARK: inbound
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
         self.framesSinceTick &+= 1
         switch self.handshake {
@@ -263,7 +221,7 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: outbound
 
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch self.unwrapOutboundIn(data) {
         case .start(let callID, let shape, let frame, let timeout, let sink):
             // The handler owns the sink from here on: the write promise succeeds at once, and the
@@ -301,7 +259,7 @@ public final class ClientConnectionHandler: ChannelDuplexHandler {
     /// writes already waiting on the event loop, so calls started together from other threads
     /// leave in one `write` syscall instead of one each (under concurrency that syscall was the
     /// client's largest cost; a lone call only waits for the rest of the current loop tick).
-    public func flush(context: ChannelHandlerContext) {
+    func flush(context: ChannelHandlerContext) {
         self.flushesDeferred &+= 1
         guard self.coalesceFlushes, self.flushesDeferred < Self.maxDeferredFlushes else {
             self.flushesDeferred = 0

@@ -9,27 +9,29 @@ struct NotSent: Error {
 }
 
 extension Connection {
-    /// Encodes one frame of a call on the caller's thread.
+    /// Encodes one frame of a call on the caller's thread, within the server's limits: the
+    /// message is packed once, and not at all when its size already breaks a limit.
+    /// - Throws: `ModelwireError`: `resourceExhausted` for a message or frame over the server's
+    ///   limit, `invalidArgument` for a message protobuf-c cannot encode.
     func encode<M: ProtobufMessage>(_ message: M, kind: Frame.Kind, flags: Frame.Flags, method: UInt16,
                                     callID: UInt32, timeoutMilliseconds: UInt32) throws -> ByteBuffer {
         var buffer = self.channel.allocator.buffer(capacity: 256)
         do {
             try self.sendCodec.writeFrame(message, kind: kind, flags: flags, method: method, callID: callID,
-                                          timeoutMilliseconds: timeoutMilliseconds, into: &buffer)
+                                          timeoutMilliseconds: timeoutMilliseconds,
+                                          maxMessageBytes: self.serverLimits.maxMessageBytes,
+                                          maxPayloadBytes: self.serverLimits.maxFrameBytes, into: &buffer)
         } catch {
-            throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)")
-        }
-        let payload = buffer.readableBytes - Frame.headerSize
-        if buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)! & Frame.Flags.compressed.rawValue != 0 {
-            let size = (try? message.withSerialization { size, _ in size }) ?? 0
-            guard size <= self.serverLimits.maxMessageBytes else {
+            switch error {
+            case .codec(let error):
+                throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)")
+            case .messageTooLarge(let size, let limit):
                 throw ModelwireError(.resourceExhausted,
-                                     "request message of \(size) bytes exceeds the server's limit of \(self.serverLimits.maxMessageBytes) bytes")
+                                     "request message of \(size) bytes exceeds the server's limit of \(limit) bytes")
+            case .payloadTooLarge(let size, let limit):
+                throw ModelwireError(.resourceExhausted,
+                                     "request frame of \(size) bytes exceeds the server's limit of \(limit) bytes")
             }
-        }
-        guard payload <= self.serverLimits.maxFrameBytes else {
-            throw ModelwireError(.resourceExhausted,
-                                 "request frame of \(payload) bytes exceeds the server's limit of \(self.serverLimits.maxFrameBytes) bytes")
         }
         return buffer
     }

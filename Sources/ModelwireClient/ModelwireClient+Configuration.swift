@@ -74,16 +74,6 @@ extension ModelwireClient {
                 $0.maxMessageBytes = self.maxResponseMessageBytes
             }
         }
-
-        /// How long an endpoint is skipped after `failures` consecutive failed connects.
-        func ejection(afterFailures failures: Int) -> Duration {
-            var delay = self.initialEjection
-            for _ in 1..<max(1, failures) {
-                delay *= 2
-                if delay >= self.maxEjection { return self.maxEjection }
-            }
-            return min(delay, self.maxEjection)
-        }
     }
 
     /// Per-call settings.

@@ -2,7 +2,7 @@ public import Logging
 public import ModelwireCodec
 import ModelwireProtocol
 public import NIOCore
-import NIOPosix
+public import NIOPosix  // default arguments name MultiThreadedEventLoopGroup.singleton
 
 /// The Modelwire client other Swift services embed: async/await calls over a small pool of
 /// multiplexed connections to one or more servers.

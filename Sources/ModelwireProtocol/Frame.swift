@@ -48,6 +48,31 @@ public struct Frame: Sendable, Hashable {
 }
 
 extension Frame {
+    /// Where each header field starts, in bytes from the first byte of the frame (the table on
+    /// `Frame`). Every field is big-endian; the payload starts at `Frame.headerSize`.
+    public enum HeaderOffset {
+        /// `UInt16`: `Frame.magic`.
+        public static let magic = 0
+        /// `UInt8`: `Frame.formatVersion`.
+        public static let formatVersion = 2
+        /// `UInt8`: `Frame.Kind.rawValue`.
+        public static let kind = 3
+        /// `UInt8`: `Frame.Flags.rawValue`.
+        public static let flags = 4
+        /// `UInt8`: reserved, 0.
+        public static let reserved = 5
+        /// `UInt16`: the method id.
+        public static let method = 6
+        /// `UInt32`: the call id.
+        public static let callID = 8
+        /// `UInt32`: the timeout in milliseconds.
+        public static let timeoutMilliseconds = 12
+        /// `UInt32`: the payload length as sent.
+        public static let payloadLength = 16
+    }
+}
+
+extension Frame {
     /// What a frame does. Numbers are fixed by PROTOCOL.md; unknown kinds are a framing error.
     public struct Kind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public var rawValue: UInt8

@@ -28,36 +28,97 @@ public struct FramePayloadCodec: Sendable, Hashable {
         _ message: M, kind: Frame.Kind, flags: Frame.Flags = [], method: UInt16 = 0, callID: UInt32 = 0,
         timeoutMilliseconds: UInt32 = 0, into buffer: inout ByteBuffer
     ) throws(CodecError) {
+        do {
+            try self.writeFrame(message, kind: kind, flags: flags, method: method, callID: callID,
+                                timeoutMilliseconds: timeoutMilliseconds, maxMessageBytes: .max, maxPayloadBytes: .max,
+                                into: &buffer)
+        } catch {
+            switch error {
+            case .codec(let error): throw error
+            case .messageTooLarge, .payloadTooLarge: preconditionFailure("no limit was set")
+            }
+        }
+    }
+
+    /// Why `writeFrame(_:kind:flags:method:callID:timeoutMilliseconds:maxMessageBytes:maxPayloadBytes:into:)`
+    /// wrote nothing. Not API: the client maps it to its own errors.
+    package enum WriteFailure: Error, Hashable, Sendable {
+        /// The message cannot be encoded.
+        case codec(CodecError)
+        /// The encoded message is larger than the peer accepts after inflation.
+        case messageTooLarge(size: Int, limit: Int)
+        /// The payload as it would be sent (compressed or not) is larger than the peer's frame limit.
+        case payloadTooLarge(size: Int, limit: Int)
+    }
+
+    /// Appends a frame carrying `message` to `buffer`, as `writeFrame(_:kind:...into:)` does, if
+    /// it fits the peer's limits; the message is packed once, and not at all when its size alone
+    /// (known before packing) breaks a limit.
+    ///
+    /// Checked in this order: a payload that will not be compressed against `maxPayloadBytes`,
+    /// and the message against `maxMessageBytes`, both before anything is written; after
+    /// compression, the compressed payload against `maxPayloadBytes`.
+    /// - Parameters:
+    ///   - maxMessageBytes: The largest encoded message the peer accepts (its `max_message_bytes`).
+    ///   - maxPayloadBytes: The largest frame payload the peer accepts (its `max_frame_bytes`).
+    /// - Throws: `WriteFailure`; `buffer` is left as it was.
+    @inline(__always)  // into the public writeFrame above, which the server calls per response
+    package func writeFrame<M: ProtobufMessage>(
+        _ message: M, kind: Frame.Kind, flags: Frame.Flags, method: UInt16, callID: UInt32,
+        timeoutMilliseconds: UInt32, maxMessageBytes: Int, maxPayloadBytes: Int, into buffer: inout ByteBuffer
+    ) throws(WriteFailure) {
         let headerIndex = buffer.writerIndex
         let compress = self.peerAcceptsZlib
         let threshold = self.limits.compressionThresholdBytes
-        let sent: (length: Int, compressed: Bool) = try message.withSerialization { size, write in
-            buffer.writeFrameHeader(kind: kind, flags: [], method: method, callID: callID,
-                                    timeoutMilliseconds: timeoutMilliseconds, payloadLength: 0)
-            guard size > 0 else { return (0, false) }
-            let payloadIndex = buffer.writerIndex
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-                write(out.baseAddress!)
-                return size
-            }
-            guard compress, size >= threshold else { return (size, false) }
-            let offset = payloadIndex - buffer.readerIndex
-            let compressed: [UInt8]? = buffer.withUnsafeReadableBytes { readable in
-                let plain = UnsafeRawBufferPointer(rebasing: readable[offset...])
-                guard Compressibility.isWorthCompressing(plain) else { return nil }
-                return [UInt8](unsafeUninitializedCapacity: Zlib.compressBound(size)) { out, count in
-                    count = (try? Zlib.compress(plain, into: UnsafeMutableRawBufferPointer(out))) ?? 0
+        let sent: Result<(length: Int, compressed: Bool), WriteFailure>
+        do {
+            sent = try message.withSerialization { size, write in
+                let mayCompress = compress && size >= threshold
+                if !mayCompress, size > maxPayloadBytes {
+                    return .failure(.payloadTooLarge(size: size, limit: maxPayloadBytes))
                 }
+                if size > maxMessageBytes { return .failure(.messageTooLarge(size: size, limit: maxMessageBytes)) }
+                buffer.writeFrameHeader(kind: kind, flags: [], method: method, callID: callID,
+                                        timeoutMilliseconds: timeoutMilliseconds, payloadLength: 0)
+                guard size > 0 else { return .success((0, false)) }
+                let payloadIndex = buffer.writerIndex
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                    write(out.baseAddress!)
+                    return size
+                }
+                guard mayCompress else { return .success((size, false)) }
+                let offset = payloadIndex - buffer.readerIndex
+                let compressed: [UInt8]? = buffer.withUnsafeReadableBytes { readable in
+                    let plain = UnsafeRawBufferPointer(rebasing: readable[offset...])
+                    guard Compressibility.isWorthCompressing(plain) else { return nil }
+                    return [UInt8](unsafeUninitializedCapacity: Zlib.compressBound(size)) { out, count in
+                        count = (try? Zlib.compress(plain, into: UnsafeMutableRawBufferPointer(out))) ?? 0
+                    }
+                }
+                guard let compressed, !compressed.isEmpty, compressed.count < size else {
+                    return size > maxPayloadBytes ? .failure(.payloadTooLarge(size: size, limit: maxPayloadBytes))
+                        : .success((size, false))
+                }
+                guard compressed.count <= maxPayloadBytes else {
+                    return .failure(.payloadTooLarge(size: compressed.count, limit: maxPayloadBytes))
+                }
+                buffer.moveWriterIndex(to: payloadIndex)
+                buffer.writeBytes(compressed)
+                return .success((compressed.count, true))
             }
-            guard let compressed, !compressed.isEmpty, compressed.count < size else { return (size, false) }
-            buffer.moveWriterIndex(to: payloadIndex)
-            buffer.writeBytes(compressed)
-            return (compressed.count, true)
+        } catch {
+            throw .codec(error)
         }
-        var allFlags = flags
-        if sent.compressed { allFlags.insert(.compressed) }
-        buffer.setInteger(allFlags.rawValue, at: headerIndex + 4)
-        buffer.setInteger(UInt32(sent.length), at: headerIndex + 16)
+        switch sent {
+        case .success(let sent):
+            var allFlags = flags
+            if sent.compressed { allFlags.insert(.compressed) }
+            buffer.setInteger(allFlags.rawValue, at: headerIndex + Frame.HeaderOffset.flags)
+            buffer.setInteger(UInt32(sent.length), at: headerIndex + Frame.HeaderOffset.payloadLength)
+        case .failure(let failure):
+            buffer.moveWriterIndex(to: headerIndex)
+            throw failure
+        }
     }
 
     /// Decodes the payload of `frame` as an `M`, inflating it first when it is compressed.

@@ -1,4 +1,4 @@
-import ModelwireCodec
+public import ModelwireCodec
 
 /// Every limit a Modelwire endpoint enforces on a connection. All finite; exceeding one is a
 /// typed error, never a hang. Sent to clients in `V1.ServerHello.limits`.

@@ -1,4 +1,4 @@
-import ModelwireCodec
+public import ModelwireCodec
 
 /// A violation of the framing or handshake rules. The connection cannot continue: the receiver
 /// sends an ERROR frame on call id 0 describing it (when it can), then closes.
