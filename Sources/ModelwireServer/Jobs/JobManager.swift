@@ -41,6 +41,8 @@ final class JobManager: Sendable {
     private let threads: NIOThreadPool
     private let logger: Logger
     private let state = Mutex(State())
+    /// Signalled whenever a job ends (`cancelAndWait` waits on it instead of polling).
+    private let jobEnded = NSCondition()
     /// Finished jobs kept in memory and on disk.
     private let historyLimit = 200
 
@@ -162,13 +164,15 @@ final class JobManager: Sendable {
     /// Cancels a job and waits (blocking, on a worker thread) until a running one has stopped at its
     /// next batch boundary, so the answer shows the final state; gives up waiting after `timeout`.
     func cancelAndWait(_ jobID: String, timeout: Duration = .seconds(10)) throws(ModelwireError) -> V1.Job {
-        var job = try cancel(jobID)
-        let deadline = ContinuousClock.now + timeout
-        while job.state == .running, ContinuousClock.now < deadline {
-            usleep(2_000)
+        _ = try cancel(jobID)
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        jobEnded.lock()
+        defer { jobEnded.unlock() }
+        var job = try self.job(jobID)  // read under the condition's lock: an end signalled before this is not missed
+        while job.state == .running, jobEnded.wait(until: deadline) {
             job = try self.job(jobID)
         }
-        return job
+        return try self.job(jobID)
     }
 
     /// A job by id.
@@ -281,6 +285,9 @@ final class JobManager: Sendable {
             return record.job
         }
         if let job { persist(job) }
+        jobEnded.lock()
+        jobEnded.broadcast()
+        jobEnded.unlock()
         finish(id)
         pruneHistory()
         startQueuedJobs()
