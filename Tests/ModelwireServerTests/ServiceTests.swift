@@ -128,3 +128,22 @@ struct ServiceTests {
         }
     }
 }
+
+/// The alias rules of PROTOCOL.md §10.
+@Suite("Aliases")
+struct AliasRuleTests {
+    @Test("'latest' selects the newest version and cannot be set; an all-digit alias is refused")
+    func aliasRules() throws {
+        let service = try Fixtures.service()
+        _ = try service.repository.store(try Fixtures.modelFile(), name: "m")  // version 2
+        let latest = try service.describeModel(V1.DescribeModelRequest(model: V1.ModelRef(name: "m", selector: .alias("latest"))),
+                                               .detached)
+        #expect(latest.version == 2)
+        let reserved = thrownError { _ = try service.setAlias(V1.SetAliasRequest(name: "m", alias: "latest", version: 1), .detached) }
+        #expect(reserved?.code == .invalidArgument)
+        let digits = thrownError { _ = try service.setAlias(V1.SetAliasRequest(name: "m", alias: "2", version: 1), .detached) }
+        #expect(digits?.code == .invalidArgument)
+        #expect(digits?.message.contains("version number") == true)
+        #expect(try service.setAlias(V1.SetAliasRequest(name: "m", alias: "v2", version: 1), .detached).previousVersion == nil)
+    }
+}

@@ -60,6 +60,9 @@ final class ModelRepository: Sendable {
         self.logger = logger
     }
 
+    /// The alias every model has: its newest version (the same as no selector). Reserved.
+    static let latestAlias = "latest"
+
     /// Whether `load()` has finished.
     var isLoaded: Bool { state.withLock { $0.loaded } }
 
@@ -138,6 +141,8 @@ final class ModelRepository: Sendable {
                     return .failure(ModelwireError(.notFound, "model \"\(name)\" has no version \(v)"))
                 }
                 return .success(entry)
+            case .alias(Self.latestAlias)?:
+                return .success(record.versions[record.versions.keys.max()!]!)
             case .alias(let alias)?:
                 guard let v = record.aliases[alias], let entry = record.versions[v] else {
                     return .failure(ModelwireError(.notFound, "model \"\(name)\" has no alias \"\(alias)\""))
@@ -213,7 +218,12 @@ final class ModelRepository: Sendable {
     func setAlias(name: String, alias: String, version: UInt32) throws -> UInt32? {
         try ResourceName.validate(name, "model")
         try ResourceName.validate(alias, "alias")
-        guard alias != "latest" else { throw ModelwireError(.invalidArgument, "\"latest\" is reserved: it means no selector") }
+        guard alias != Self.latestAlias else {
+            throw ModelwireError(.invalidArgument, "\"latest\" is reserved: it always names the newest version")
+        }
+        guard !alias.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw ModelwireError(.invalidArgument, "alias \"\(alias)\" is all digits, which reads as a version number; add a letter")
+        }
         let result: Result<(UInt32?, [String: UInt32]), ModelwireError> = state.withLock { state in
             guard var record = state.models[name] else { return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist")) }
             guard record.versions[version] != nil else {
