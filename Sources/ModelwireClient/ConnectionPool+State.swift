@@ -210,14 +210,15 @@ extension ConnectionPool {
             return nil
         }
 
-        /// Every endpoint is ejected: say why each is, and when the first comes back.
+        /// Every endpoint is ejected: say why each is; when the first comes back is the retry hint
+        /// (not in the message: a caller that does not retry, like the CLI, makes no next attempt).
         private func unreachableError(now: ContinuousClock.Instant) -> ModelwireError {
             let soonest = self.endpoints.compactMap(\.ejectedUntil).min() ?? now
             let wait = now.duration(to: soonest)
             let ms = UInt32(clamping: max(1, wait.components.seconds * 1000
                                               + wait.components.attoseconds / 1_000_000_000_000_000))
             let names = self.endpoints.map { "\($0.endpoint): \($0.lastFailure ?? "unreachable")" }.joined(separator: "; ")
-            return ModelwireError(.unavailable, "no reachable server (\(names)); next attempt in \(ms) ms",
+            return ModelwireError(.unavailable, "no reachable server (\(names))",
                                   retryAfterMilliseconds: ms)
         }
 

@@ -7,7 +7,8 @@ extension ModelwireCommand {
     struct Datasets: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Upload, list and delete datasets stored on the server.",
-            subcommands: [List.self, Upload.self, Delete.self])
+            subcommands: [List.self, Upload.self, Delete.self],
+            defaultSubcommand: List.self)
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List stored datasets.")

@@ -6,7 +6,8 @@ extension ModelwireCommand {
     /// `modelwire jobs ...`: training jobs.
     struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List, watch and cancel training jobs.", subcommands: [List.self, Watch.self, Cancel.self])
+            abstract: "List, watch and cancel training jobs.", subcommands: [List.self, Watch.self, Cancel.self],
+            defaultSubcommand: List.self)
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")

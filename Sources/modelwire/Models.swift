@@ -14,7 +14,8 @@ extension ModelwireCommand {
     struct Models: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, describe, delete, alias, export and import models.",
-            subcommands: [List.self, Describe.self, Delete.self, Alias.self, Export.self, Import.self])
+            subcommands: [List.self, Describe.self, Delete.self, Alias.self, Export.self, Import.self],
+            defaultSubcommand: List.self)
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List every model with its versions and aliases.")

@@ -22,6 +22,17 @@ import Darwin
         #expect(ModelwireCommand.hoistingSharedOptions(["--version"]) == ["--version"])
     }
 
+    @Test("a command group with shared flags after it runs its list command: models, jobs, datasets")
+    func groupsTakeSharedFlags() throws {
+        for group in ["models", "jobs", "datasets"] {
+            let arguments = ModelwireCommand.hoistingSharedOptions(["--server", "h:1", "--json", group])
+            let command = try ModelwireCommand.parseAsRoot(arguments)
+            #expect("\(type(of: command))" == "List", "\(group) ran \(type(of: command))")
+        }
+        let models = try ModelwireCommand.parseAsRoot(ModelwireCommand.hoistingSharedOptions(["--server", "h:1", "models"]))
+        #expect((models as? ModelwireCommand.Models.List)?.client.server == "h:1")
+    }
+
     static let model = V1.ModelVersionInfo(name: "m", version: 2, inputColumns: 2, featureNames: ["a", "b"])
 
     @Test("predict picks the model's columns by name, in the model's order, ignoring the label")
