@@ -2,54 +2,154 @@ public import ModelwireCodec
 
 /// A violation of the framing or handshake rules. The connection cannot continue: the receiver
 /// sends an ERROR frame on call id 0 describing it (when it can), then closes.
-public enum WireError: Error, Hashable, Sendable {
-    /// The first bytes are not "MW": not a Modelwire peer.
-    case badMagic(UInt16)
-    /// A frame format version this implementation does not read.
-    case unsupportedFrameVersion(UInt8)
-    /// A frame kind frame format version 1 does not define.
-    case unknownFrameKind(UInt8)
-    /// Flag bits or the reserved byte that version 1 leaves zero were set.
-    case invalidFlags(UInt8)
-    /// The header announces a payload above the limit; rejected before the body is read.
-    case frameTooLarge(length: Int, limit: Int)
-    /// The stream ended inside a frame.
-    case truncated(bufferedBytes: Int)
-    /// A compressed payload could not be inflated within the limits.
-    case compression(CompressionError)
+///
+/// A struct with an extensible `code` (as grpc-swift's `RPCError.Code`): a kind added later breaks
+/// no caller's `switch`. Match `code` (or `status.code`); the detail properties are set for the
+/// codes that have them.
+public struct WireError: Error, Hashable, Sendable {
+    /// The kind of violation.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case badMagic, unsupportedFrameVersion, unknownFrameKind, invalidFlags, frameTooLarge, truncated
+            case compression, compressionNotNegotiated, malformedPayload, unexpectedFrame
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The first bytes are not "MW": not a Modelwire peer (`magic`).
+        public static let badMagic = Code(.badMagic)
+        /// A frame format version this implementation does not read (`version`).
+        public static let unsupportedFrameVersion = Code(.unsupportedFrameVersion)
+        /// A frame kind frame format version 1 does not define (`kind`).
+        public static let unknownFrameKind = Code(.unknownFrameKind)
+        /// Flag bits or the reserved byte that version 1 leaves zero were set (`flags`).
+        public static let invalidFlags = Code(.invalidFlags)
+        /// The header announces a payload above the limit; rejected before the body is read (`length`, `limit`).
+        public static let frameTooLarge = Code(.frameTooLarge)
+        /// The stream ended inside a frame (`bufferedBytes`).
+        public static let truncated = Code(.truncated)
+        /// A compressed payload could not be inflated within the limits (`compressionError`).
+        public static let compression = Code(.compression)
+        /// A compressed frame arrived although compression was not negotiated.
+        public static let compressionNotNegotiated = Code(.compressionNotNegotiated)
+        /// A control payload (HELLO, GOAWAY, ERROR) did not decode (`codecError`).
+        public static let malformedPayload = Code(.malformedPayload)
+        /// A frame arrived where the protocol does not allow it, e.g. a REQUEST before HELLO (`kind`, `reason`).
+        public static let unexpectedFrame = Code(.unexpectedFrame)
+
+        /// The code's name, e.g. `badMagic`: for logs and tests, not for people.
+        public var description: String { self.base.rawValue }
+    }
+
+    /// The kind of violation.
+    public let code: Code
+    /// `badMagic`: the first two bytes read (a single byte read is the high byte).
+    public let magic: UInt16?
+    /// `unsupportedFrameVersion`: the version the frame announced.
+    public let version: UInt8?
+    /// `unknownFrameKind`: the kind byte read; `unexpectedFrame`: the frame's kind.
+    public let kind: Frame.Kind?
+    /// `invalidFlags`: the flag byte and the reserved byte, or-ed.
+    public let flags: UInt8?
+    /// `frameTooLarge`: the payload length the header announced.
+    public let length: Int?
+    /// `frameTooLarge`: the largest payload accepted.
+    public let limit: Int?
+    /// `truncated`: the bytes of the partial frame.
+    public let bufferedBytes: Int?
+    /// `compression`: why inflating failed.
+    public let compressionError: CompressionError?
+    /// `malformedPayload`: why the control payload did not decode.
+    public let codecError: CodecError?
+    /// `unexpectedFrame`: why the frame is not allowed here.
+    public let reason: String?
+
+    private init(_ code: Code, magic: UInt16? = nil, version: UInt8? = nil, kind: Frame.Kind? = nil,
+                 flags: UInt8? = nil, length: Int? = nil, limit: Int? = nil, bufferedBytes: Int? = nil,
+                 compressionError: CompressionError? = nil, codecError: CodecError? = nil, reason: String? = nil) {
+        self.code = code
+        self.magic = magic
+        self.version = version
+        self.kind = kind
+        self.flags = flags
+        self.length = length
+        self.limit = limit
+        self.bufferedBytes = bufferedBytes
+        self.compressionError = compressionError
+        self.codecError = codecError
+        self.reason = reason
+    }
+
+    /// The first bytes are `magic`, not "MW".
+    public static func badMagic(_ magic: UInt16) -> WireError { WireError(.badMagic, magic: magic) }
+    /// The frame announces format version `version`.
+    public static func unsupportedFrameVersion(_ version: UInt8) -> WireError {
+        WireError(.unsupportedFrameVersion, version: version)
+    }
+    /// The frame's kind byte is `kind`, which version 1 does not define.
+    public static func unknownFrameKind(_ kind: UInt8) -> WireError {
+        WireError(.unknownFrameKind, kind: Frame.Kind(rawValue: kind))
+    }
+    /// The flag and reserved bytes, or-ed, are `flags`, with bits version 1 leaves zero.
+    public static func invalidFlags(_ flags: UInt8) -> WireError { WireError(.invalidFlags, flags: flags) }
+    /// The header announces a payload of `length` bytes, above `limit`.
+    public static func frameTooLarge(length: Int, limit: Int) -> WireError {
+        WireError(.frameTooLarge, length: length, limit: limit)
+    }
+    /// The stream ended with `bufferedBytes` bytes of a frame.
+    public static func truncated(bufferedBytes: Int) -> WireError {
+        WireError(.truncated, bufferedBytes: bufferedBytes)
+    }
+    /// A compressed payload could not be inflated, for `error`.
+    public static func compression(_ error: CompressionError) -> WireError {
+        WireError(.compression, compressionError: error)
+    }
     /// A compressed frame arrived although compression was not negotiated.
-    case compressionNotNegotiated
-    /// A control payload (HELLO, GOAWAY, ERROR) did not decode.
-    case malformedPayload(CodecError)
-    /// A frame arrived where the protocol does not allow it (e.g. a REQUEST before HELLO).
-    case unexpectedFrame(kind: Frame.Kind, reason: String)
+    public static let compressionNotNegotiated = WireError(.compressionNotNegotiated)
+    /// A control payload did not decode, for `error`.
+    public static func malformedPayload(_ error: CodecError) -> WireError {
+        WireError(.malformedPayload, codecError: error)
+    }
+    /// A frame of `kind` arrived where it is not allowed, for `reason`.
+    public static func unexpectedFrame(kind: Frame.Kind, reason: String) -> WireError {
+        WireError(.unexpectedFrame, kind: kind, reason: reason)
+    }
 }
 
 extension WireError: CustomStringConvertible {
+    /// A sentence for people, e.g. "frame payload of 1025 bytes exceeds the limit of 1024 bytes".
     public var description: String {
-        switch self {
-        case .badMagic(let m): "bad magic 0x\(String(m, radix: 16)): not a Modelwire frame"
-        case .unsupportedFrameVersion(let v): "unsupported frame version \(v); this peer reads version \(Frame.formatVersion)"
-        case .unknownFrameKind(let k): "unknown frame kind \(k)"
-        case .invalidFlags(let f): "undefined flag bits or reserved byte set: 0x\(String(f, radix: 16))"
-        case .frameTooLarge(let length, let limit): "frame payload of \(length) bytes exceeds the limit of \(limit) bytes"
-        case .truncated(let n): "connection ended inside a frame (\(n) bytes buffered)"
-        case .compression(let e): "compressed payload rejected: \(e)"
+        switch self.code {
+        case .badMagic: "bad magic 0x\(String(self.magic ?? 0, radix: 16)): not a Modelwire frame"
+        case .unsupportedFrameVersion:
+            "unsupported frame version \(self.version ?? 0); this peer reads version \(Frame.formatVersion)"
+        case .unknownFrameKind: "unknown frame kind \(self.kind?.rawValue ?? 0)"
+        case .invalidFlags: "undefined flag bits or reserved byte set: 0x\(String(self.flags ?? 0, radix: 16))"
+        case .frameTooLarge:
+            "frame payload of \(self.length ?? 0) bytes exceeds the limit of \(self.limit ?? 0) bytes"
+        case .truncated: "connection ended inside a frame (\(self.bufferedBytes ?? 0) bytes buffered)"
+        case .compression:
+            "compressed payload rejected: \(self.compressionError.map { "\($0)" } ?? "cannot inflate")"
         case .compressionNotNegotiated: "compressed frame received but compression was not negotiated"
-        case .malformedPayload(let e): "malformed control payload: \(e)"
-        case .unexpectedFrame(let kind, let reason): "unexpected \(kind) frame: \(reason)"
+        case .malformedPayload: "malformed control payload: \(self.codecError.map { "\($0)" } ?? "cannot decode")"
+        case .unexpectedFrame:
+            "unexpected \(self.kind.map { "\($0)" } ?? "") frame: \(self.reason ?? "not allowed here")"
+        default: "framing error"
         }
     }
 
     /// The status sent in the connection-level ERROR frame before closing.
     public var status: V1.Status {
-        switch self {
-        case .frameTooLarge, .compression(.tooLarge), .compression(.ratioExceeded):
-            V1.Status(code: .resourceExhausted, message: description)
-        case .unsupportedFrameVersion:
-            V1.Status(code: .unimplemented, message: description)
-        default:
-            V1.Status(code: .invalidArgument, message: description)
-        }
+        let exhausted = self.code == .frameTooLarge
+            || (self.code == .compression
+                && (self.compressionError?.code == .tooLarge || self.compressionError?.code == .ratioExceeded))
+        if exhausted { return V1.Status(code: .resourceExhausted, message: self.description) }
+        if self.code == .unsupportedFrameVersion { return V1.Status(code: .unimplemented, message: self.description) }
+        return V1.Status(code: .invalidArgument, message: self.description)
     }
+}
+
+extension WireError: ModelwireErrorConvertible {
+    /// The connection-level error this violation is reported as (`status`), with this error as its `cause`.
+    public var modelwireError: ModelwireError { ModelwireError(status: self.status, cause: self) }
 }

@@ -107,7 +107,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let wire = error as? WireError {
             logger.debug("framing error: \(wire)")
-            failConnection(ModelwireError(status: wire.status))
+            failConnection(wire.modelwireError)
         } else if let decoderError = error as? ByteToMessageDecoderError {
             failConnection(ModelwireError(.invalidArgument, "framing error: \(decoderError)"))
         } else {
