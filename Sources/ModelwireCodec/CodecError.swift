@@ -25,30 +25,48 @@ public struct CodecError: Error, Hashable, Sendable, CustomStringConvertible {
         public var description: String { self.base.rawValue }
     }
 
-    /// The kind of failure.
-    public let code: Code
-    /// `tooLarge`: the size of the input, in bytes.
-    public let size: Int?
-    /// `tooLarge`: the largest size accepted, in bytes.
-    public let limit: Int?
-    /// `invalidUTF8`, `embeddedNUL`: the field, as `Message.field`.
-    public let field: String?
+    // The code and its details in one private enum: the struct has the layout of the enum it
+    // replaced. With stored optionals instead (a struct three times the size) each successful
+    // decode ran 15-25 more instructions through the typed-throws paths (callgrind, release);
+    // this way it runs none.
+    private enum Storage: Hashable, Sendable {
+        case tooLarge(size: Int, limit: Int)
+        case malformed
+        case invalidUTF8(field: String)
+        case embeddedNUL(field: String)
+    }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
 
-    private init(_ code: Code, size: Int? = nil, limit: Int? = nil, field: String? = nil) {
-        self.code = code
-        self.size = size
-        self.limit = limit
-        self.field = field
+    /// The kind of failure.
+    public var code: Code {
+        switch self.storage {
+        case .tooLarge: .tooLarge
+        case .malformed: .malformed
+        case .invalidUTF8: .invalidUTF8
+        case .embeddedNUL: .embeddedNUL
+        }
+    }
+    /// `tooLarge`: the size of the input, in bytes.
+    public var size: Int? { if case .tooLarge(let size, _) = self.storage { size } else { nil } }
+    /// `tooLarge`: the largest size accepted, in bytes.
+    public var limit: Int? { if case .tooLarge(_, let limit) = self.storage { limit } else { nil } }
+    /// `invalidUTF8`, `embeddedNUL`: the field, as `Message.field`.
+    public var field: String? {
+        switch self.storage {
+        case .invalidUTF8(let field), .embeddedNUL(let field): field
+        default: nil
+        }
     }
 
     /// The input of `size` bytes is larger than `limit`; nothing was parsed.
-    public static func tooLarge(size: Int, limit: Int) -> CodecError { CodecError(.tooLarge, size: size, limit: limit) }
+    public static func tooLarge(size: Int, limit: Int) -> CodecError { CodecError(.tooLarge(size: size, limit: limit)) }
     /// The bytes are not a valid protobuf encoding of the message.
     public static let malformed = CodecError(.malformed)
     /// The string `field` holds bytes that are not UTF-8.
-    public static func invalidUTF8(field: String) -> CodecError { CodecError(.invalidUTF8, field: field) }
+    public static func invalidUTF8(field: String) -> CodecError { CodecError(.invalidUTF8(field: field)) }
     /// The string `field` contains U+0000.
-    public static func embeddedNUL(field: String) -> CodecError { CodecError(.embeddedNUL, field: field) }
+    public static func embeddedNUL(field: String) -> CodecError { CodecError(.embeddedNUL(field: field)) }
 
     /// A sentence for people, e.g. "message of 5 bytes exceeds the limit of 3 bytes".
     public var description: String {

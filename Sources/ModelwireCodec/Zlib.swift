@@ -26,31 +26,46 @@ public struct CompressionError: Error, Hashable, Sendable, CustomStringConvertib
         public var description: String { self.base.rawValue }
     }
 
-    /// The kind of failure.
-    public let code: Code
-    /// `tooLarge`: the largest inflated size in bytes; `ratioExceeded`: the largest inflated/compressed ratio.
-    public let limit: Int?
-    /// `corrupt`: what is wrong with the stream, as zlib or the reader says it.
-    public let reason: String?
-    /// `zlibFailure`: zlib's return code.
-    public let zlibReturnCode: Int32?
-
-    private init(_ code: Code, limit: Int? = nil, reason: String? = nil, zlibReturnCode: Int32? = nil) {
-        self.code = code
-        self.limit = limit
-        self.reason = reason
-        self.zlibReturnCode = zlibReturnCode
+    // The code and its details in one private enum: the struct is as small as the enum it replaced.
+    private enum Storage: Hashable, Sendable {
+        case tooLarge(limit: Int)
+        case ratioExceeded(limit: Int)
+        case corrupt(String)
+        case zlibFailure(Int32)
     }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
+
+    /// The kind of failure.
+    public var code: Code {
+        switch self.storage {
+        case .tooLarge: .tooLarge
+        case .ratioExceeded: .ratioExceeded
+        case .corrupt: .corrupt
+        case .zlibFailure: .zlibFailure
+        }
+    }
+    /// `tooLarge`: the largest inflated size in bytes; `ratioExceeded`: the largest inflated/compressed ratio.
+    public var limit: Int? {
+        switch self.storage {
+        case .tooLarge(let limit), .ratioExceeded(let limit): limit
+        default: nil
+        }
+    }
+    /// `corrupt`: what is wrong with the stream, as zlib or the reader says it.
+    public var reason: String? { if case .corrupt(let reason) = self.storage { reason } else { nil } }
+    /// `zlibFailure`: zlib's return code.
+    public var zlibReturnCode: Int32? { if case .zlibFailure(let rc) = self.storage { rc } else { nil } }
 
     /// Inflating would exceed `limit` bytes.
-    public static func tooLarge(limit: Int) -> CompressionError { CompressionError(.tooLarge, limit: limit) }
+    public static func tooLarge(limit: Int) -> CompressionError { CompressionError(.tooLarge(limit: limit)) }
     /// Inflating would exceed `limit` times the compressed size.
-    public static func ratioExceeded(limit: Int) -> CompressionError { CompressionError(.ratioExceeded, limit: limit) }
+    public static func ratioExceeded(limit: Int) -> CompressionError { CompressionError(.ratioExceeded(limit: limit)) }
     /// The stream is not valid zlib, for `reason`.
-    public static func corrupt(_ reason: String) -> CompressionError { CompressionError(.corrupt, reason: reason) }
+    public static func corrupt(_ reason: String) -> CompressionError { CompressionError(.corrupt(reason)) }
     /// zlib returned `returnCode`.
     public static func zlibFailure(_ returnCode: Int32) -> CompressionError {
-        CompressionError(.zlibFailure, zlibReturnCode: returnCode)
+        CompressionError(.zlibFailure(returnCode))
     }
 
     /// A sentence for people, e.g. "corrupt compressed data: truncated zlib stream".

@@ -168,27 +168,36 @@ public struct FramePayloadError: Error, Hashable, Sendable, CustomStringConverti
         public var description: String { self.base.rawValue }
     }
 
-    /// The kind of failure.
-    public let code: Code
-    /// `compression`: why inflating failed.
-    public let compressionError: CompressionError?
-    /// `codec`: why the bytes are not a message.
-    public let codecError: CodecError?
-
-    private init(_ code: Code, compressionError: CompressionError? = nil, codecError: CodecError? = nil) {
-        self.code = code
-        self.compressionError = compressionError
-        self.codecError = codecError
+    // The code and its underlying error in one private enum: as small as the enum it replaced.
+    private enum Storage: Hashable, Sendable {
+        case compression(CompressionError)
+        case compressionNotNegotiated
+        case codec(CodecError)
     }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
+
+    /// The kind of failure.
+    public var code: Code {
+        switch self.storage {
+        case .compression: .compression
+        case .compressionNotNegotiated: .compressionNotNegotiated
+        case .codec: .codec
+        }
+    }
+    /// `compression`: why inflating failed.
+    public var compressionError: CompressionError? { if case .compression(let e) = self.storage { e } else { nil } }
+    /// `codec`: why the bytes are not a message.
+    public var codecError: CodecError? { if case .codec(let e) = self.storage { e } else { nil } }
 
     /// Inflation failed, for `error`.
     public static func compression(_ error: CompressionError) -> FramePayloadError {
-        FramePayloadError(.compression, compressionError: error)
+        FramePayloadError(.compression(error))
     }
     /// A compressed payload although compression was not negotiated.
     public static let compressionNotNegotiated = FramePayloadError(.compressionNotNegotiated)
     /// The (inflated) bytes are not a valid message, for `error`.
-    public static func codec(_ error: CodecError) -> FramePayloadError { FramePayloadError(.codec, codecError: error) }
+    public static func codec(_ error: CodecError) -> FramePayloadError { FramePayloadError(.codec(error)) }
 
     /// The status a server answers with when a call's payload fails this way.
     public var status: V1.Status {

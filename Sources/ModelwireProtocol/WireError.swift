@@ -41,78 +41,91 @@ public struct WireError: Error, Hashable, Sendable {
         public var description: String { self.base.rawValue }
     }
 
-    /// The kind of violation.
-    public let code: Code
-    /// `badMagic`: the first two bytes read (a single byte read is the high byte).
-    public let magic: UInt16?
-    /// `unsupportedFrameVersion`: the version the frame announced.
-    public let version: UInt8?
-    /// `unknownFrameKind`: the kind byte read; `unexpectedFrame`: the frame's kind.
-    public let kind: Frame.Kind?
-    /// `invalidFlags`: the flag byte and the reserved byte, or-ed.
-    public let flags: UInt8?
-    /// `frameTooLarge`: the payload length the header announced.
-    public let length: Int?
-    /// `frameTooLarge`: the largest payload accepted.
-    public let limit: Int?
-    /// `truncated`: the bytes of the partial frame.
-    public let bufferedBytes: Int?
-    /// `compression`: why inflating failed.
-    public let compressionError: CompressionError?
-    /// `malformedPayload`: why the control payload did not decode.
-    public let codecError: CodecError?
-    /// `unexpectedFrame`: why the frame is not allowed here.
-    public let reason: String?
-
-    private init(_ code: Code, magic: UInt16? = nil, version: UInt8? = nil, kind: Frame.Kind? = nil,
-                 flags: UInt8? = nil, length: Int? = nil, limit: Int? = nil, bufferedBytes: Int? = nil,
-                 compressionError: CompressionError? = nil, codecError: CodecError? = nil, reason: String? = nil) {
-        self.code = code
-        self.magic = magic
-        self.version = version
-        self.kind = kind
-        self.flags = flags
-        self.length = length
-        self.limit = limit
-        self.bufferedBytes = bufferedBytes
-        self.compressionError = compressionError
-        self.codecError = codecError
-        self.reason = reason
+    // The code and its details in one private enum: the struct is as small as the enum it replaced.
+    private enum Storage: Hashable, Sendable {
+        case badMagic(UInt16)
+        case unsupportedFrameVersion(UInt8)
+        case unknownFrameKind(UInt8)
+        case invalidFlags(UInt8)
+        case frameTooLarge(length: Int, limit: Int)
+        case truncated(bufferedBytes: Int)
+        case compression(CompressionError)
+        case compressionNotNegotiated
+        case malformedPayload(CodecError)
+        case unexpectedFrame(kind: Frame.Kind, reason: String)
     }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
+
+    /// The kind of violation.
+    public var code: Code {
+        switch self.storage {
+        case .badMagic: .badMagic
+        case .unsupportedFrameVersion: .unsupportedFrameVersion
+        case .unknownFrameKind: .unknownFrameKind
+        case .invalidFlags: .invalidFlags
+        case .frameTooLarge: .frameTooLarge
+        case .truncated: .truncated
+        case .compression: .compression
+        case .compressionNotNegotiated: .compressionNotNegotiated
+        case .malformedPayload: .malformedPayload
+        case .unexpectedFrame: .unexpectedFrame
+        }
+    }
+    /// `badMagic`: the first two bytes read (a single byte read is the high byte).
+    public var magic: UInt16? { if case .badMagic(let magic) = self.storage { magic } else { nil } }
+    /// `unsupportedFrameVersion`: the version the frame announced.
+    public var version: UInt8? { if case .unsupportedFrameVersion(let version) = self.storage { version } else { nil } }
+    /// `unknownFrameKind`: the kind byte read; `unexpectedFrame`: the frame's kind.
+    public var kind: Frame.Kind? {
+        switch self.storage {
+        case .unknownFrameKind(let kind): Frame.Kind(rawValue: kind)
+        case .unexpectedFrame(let kind, _): kind
+        default: nil
+        }
+    }
+    /// `invalidFlags`: the flag byte and the reserved byte, or-ed.
+    public var flags: UInt8? { if case .invalidFlags(let flags) = self.storage { flags } else { nil } }
+    /// `frameTooLarge`: the payload length the header announced.
+    public var length: Int? { if case .frameTooLarge(let length, _) = self.storage { length } else { nil } }
+    /// `frameTooLarge`: the largest payload accepted.
+    public var limit: Int? { if case .frameTooLarge(_, let limit) = self.storage { limit } else { nil } }
+    /// `truncated`: the bytes of the partial frame.
+    public var bufferedBytes: Int? { if case .truncated(let count) = self.storage { count } else { nil } }
+    /// `compression`: why inflating failed.
+    public var compressionError: CompressionError? { if case .compression(let e) = self.storage { e } else { nil } }
+    /// `malformedPayload`: why the control payload did not decode.
+    public var codecError: CodecError? { if case .malformedPayload(let e) = self.storage { e } else { nil } }
+    /// `unexpectedFrame`: why the frame is not allowed here.
+    public var reason: String? { if case .unexpectedFrame(_, let reason) = self.storage { reason } else { nil } }
 
     /// The first bytes are `magic`, not "MW".
-    public static func badMagic(_ magic: UInt16) -> WireError { WireError(.badMagic, magic: magic) }
+    public static func badMagic(_ magic: UInt16) -> WireError { WireError(.badMagic(magic)) }
     /// The frame announces format version `version`.
     public static func unsupportedFrameVersion(_ version: UInt8) -> WireError {
-        WireError(.unsupportedFrameVersion, version: version)
+        WireError(.unsupportedFrameVersion(version))
     }
     /// The frame's kind byte is `kind`, which version 1 does not define.
-    public static func unknownFrameKind(_ kind: UInt8) -> WireError {
-        WireError(.unknownFrameKind, kind: Frame.Kind(rawValue: kind))
-    }
+    public static func unknownFrameKind(_ kind: UInt8) -> WireError { WireError(.unknownFrameKind(kind)) }
     /// The flag and reserved bytes, or-ed, are `flags`, with bits version 1 leaves zero.
-    public static func invalidFlags(_ flags: UInt8) -> WireError { WireError(.invalidFlags, flags: flags) }
+    public static func invalidFlags(_ flags: UInt8) -> WireError { WireError(.invalidFlags(flags)) }
     /// The header announces a payload of `length` bytes, above `limit`.
     public static func frameTooLarge(length: Int, limit: Int) -> WireError {
-        WireError(.frameTooLarge, length: length, limit: limit)
+        WireError(.frameTooLarge(length: length, limit: limit))
     }
     /// The stream ended with `bufferedBytes` bytes of a frame.
     public static func truncated(bufferedBytes: Int) -> WireError {
-        WireError(.truncated, bufferedBytes: bufferedBytes)
+        WireError(.truncated(bufferedBytes: bufferedBytes))
     }
     /// A compressed payload could not be inflated, for `error`.
-    public static func compression(_ error: CompressionError) -> WireError {
-        WireError(.compression, compressionError: error)
-    }
+    public static func compression(_ error: CompressionError) -> WireError { WireError(.compression(error)) }
     /// A compressed frame arrived although compression was not negotiated.
     public static let compressionNotNegotiated = WireError(.compressionNotNegotiated)
     /// A control payload did not decode, for `error`.
-    public static func malformedPayload(_ error: CodecError) -> WireError {
-        WireError(.malformedPayload, codecError: error)
-    }
+    public static func malformedPayload(_ error: CodecError) -> WireError { WireError(.malformedPayload(error)) }
     /// A frame of `kind` arrived where it is not allowed, for `reason`.
     public static func unexpectedFrame(kind: Frame.Kind, reason: String) -> WireError {
-        WireError(.unexpectedFrame, kind: kind, reason: reason)
+        WireError(.unexpectedFrame(kind: kind, reason: reason))
     }
 }
 
