@@ -70,11 +70,11 @@ public struct CodecError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// A sentence for people, e.g. "message of 5 bytes exceeds the limit of 3 bytes".
     public var description: String {
-        switch self.code {
-        case .tooLarge: "message of \(self.size ?? 0) bytes exceeds the limit of \(self.limit ?? 0) bytes"
-        case .invalidUTF8: "field \(self.field ?? "?") is not valid UTF-8"
-        case .embeddedNUL: "field \(self.field ?? "?") contains U+0000, which protobuf cannot carry"
-        default: "the bytes are not a valid protobuf encoding"
+        switch self.storage {
+        case .tooLarge(let size, let limit): "message of \(size) bytes exceeds the limit of \(limit) bytes"
+        case .malformed: "the bytes are not a valid protobuf encoding"
+        case .invalidUTF8(let field): "field \(field) is not valid UTF-8"
+        case .embeddedNUL(let field): "field \(field) contains U+0000, which protobuf cannot carry"
         }
     }
 }

@@ -70,11 +70,11 @@ public struct CompressionError: Error, Hashable, Sendable, CustomStringConvertib
 
     /// A sentence for people, e.g. "corrupt compressed data: truncated zlib stream".
     public var description: String {
-        switch self.code {
-        case .tooLarge: "inflated size exceeds the limit of \(self.limit ?? 0) bytes"
-        case .ratioExceeded: "inflates more than \(self.limit ?? 0)x: rejected as a decompression bomb"
-        case .corrupt: "corrupt compressed data: \(self.reason ?? "invalid zlib data")"
-        default: "zlib failed with return code \(self.zlibReturnCode ?? 0)"
+        switch self.storage {
+        case .tooLarge(let limit): "inflated size exceeds the limit of \(limit) bytes"
+        case .ratioExceeded(let limit): "inflates more than \(limit)x: rejected as a decompression bomb"
+        case .corrupt(let reason): "corrupt compressed data: \(reason)"
+        case .zlibFailure(let rc): "zlib failed with return code \(rc)"
         }
     }
 }

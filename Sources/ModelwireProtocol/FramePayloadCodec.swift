@@ -201,37 +201,33 @@ public struct FramePayloadError: Error, Hashable, Sendable, CustomStringConverti
 
     /// The status a server answers with when a call's payload fails this way.
     public var status: V1.Status {
-        if let e = self.compressionError, self.code == .compression {
-            switch e.code {
+        switch self.storage {
+        case .compression(let e):
+            switch e.code {  // CompressionError's codes are open: a new one is a corrupt payload until mapped
             case .tooLarge:
-                return V1.Status(code: .resourceExhausted,
-                                 message: "message inflates past the limit of \(e.limit ?? 0) bytes")
+                V1.Status(code: .resourceExhausted, message: "message inflates past the limit of \(e.limit ?? 0) bytes")
             case .ratioExceeded:
-                let limit = e.limit ?? 0
-                return V1.Status(code: .resourceExhausted,
-                                 message: "message inflates more than \(limit)x: rejected as a decompression bomb")
+                V1.Status(code: .resourceExhausted,
+                          message: "message inflates more than \(e.limit ?? 0)x: rejected as a decompression bomb")
             case .corrupt:
-                return V1.Status(code: .invalidArgument,
-                                 message: "corrupt compressed payload: \(e.reason ?? "invalid zlib data")")
+                V1.Status(code: .invalidArgument,
+                          message: "corrupt compressed payload: \(e.reason ?? "invalid zlib data")")
             default:
-                return V1.Status(code: .invalidArgument, message: "corrupt compressed payload: \(e)")
+                V1.Status(code: .invalidArgument, message: "corrupt compressed payload: \(e)")
             }
-        }
-        if let e = self.codecError, self.code == .codec {
-            switch e.code {
+        case .compressionNotNegotiated:
+            V1.Status(code: .invalidArgument, message: "compressed payload but compression was not negotiated")
+        case .codec(let e):
+            switch e.code {  // likewise: a new CodecError code is a malformed message until mapped
             case .tooLarge:
-                return V1.Status(code: .resourceExhausted,
-                                 message: "message of \(e.size ?? 0) bytes exceeds the limit of \(e.limit ?? 0) bytes")
+                V1.Status(code: .resourceExhausted,
+                          message: "message of \(e.size ?? 0) bytes exceeds the limit of \(e.limit ?? 0) bytes")
             case .invalidUTF8:
-                return V1.Status(code: .invalidArgument, message: "field \(e.field ?? "?") is not valid UTF-8")
+                V1.Status(code: .invalidArgument, message: "field \(e.field ?? "?") is not valid UTF-8")
             default:
-                return V1.Status(code: .invalidArgument, message: "malformed message: \(e)")
+                V1.Status(code: .invalidArgument, message: "malformed message: \(e)")
             }
         }
-        if self.code == .compressionNotNegotiated {
-            return V1.Status(code: .invalidArgument, message: "compressed payload but compression was not negotiated")
-        }
-        return V1.Status(code: .invalidArgument, message: "malformed message")
     }
 
     /// A sentence for people: the message of `status`, e.g. "message inflates past the limit of 1024 bytes".

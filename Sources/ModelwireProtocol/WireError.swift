@@ -132,33 +132,34 @@ public struct WireError: Error, Hashable, Sendable {
 extension WireError: CustomStringConvertible {
     /// A sentence for people, e.g. "frame payload of 1025 bytes exceeds the limit of 1024 bytes".
     public var description: String {
-        switch self.code {
-        case .badMagic: "bad magic 0x\(String(self.magic ?? 0, radix: 16)): not a Modelwire frame"
-        case .unsupportedFrameVersion:
-            "unsupported frame version \(self.version ?? 0); this peer reads version \(Frame.formatVersion)"
-        case .unknownFrameKind: "unknown frame kind \(self.kind?.rawValue ?? 0)"
-        case .invalidFlags: "undefined flag bits or reserved byte set: 0x\(String(self.flags ?? 0, radix: 16))"
-        case .frameTooLarge:
-            "frame payload of \(self.length ?? 0) bytes exceeds the limit of \(self.limit ?? 0) bytes"
-        case .truncated: "connection ended inside a frame (\(self.bufferedBytes ?? 0) bytes buffered)"
-        case .compression:
-            "compressed payload rejected: \(self.compressionError.map { "\($0)" } ?? "cannot inflate")"
+        switch self.storage {
+        case .badMagic(let magic): "bad magic 0x\(String(magic, radix: 16)): not a Modelwire frame"
+        case .unsupportedFrameVersion(let version):
+            "unsupported frame version \(version); this peer reads version \(Frame.formatVersion)"
+        case .unknownFrameKind(let kind): "unknown frame kind \(kind)"
+        case .invalidFlags(let flags): "undefined flag bits or reserved byte set: 0x\(String(flags, radix: 16))"
+        case .frameTooLarge(let length, let limit):
+            "frame payload of \(length) bytes exceeds the limit of \(limit) bytes"
+        case .truncated(let count): "connection ended inside a frame (\(count) bytes buffered)"
+        case .compression(let error): "compressed payload rejected: \(error)"
         case .compressionNotNegotiated: "compressed frame received but compression was not negotiated"
-        case .malformedPayload: "malformed control payload: \(self.codecError.map { "\($0)" } ?? "cannot decode")"
-        case .unexpectedFrame:
-            "unexpected \(self.kind.map { "\($0)" } ?? "") frame: \(self.reason ?? "not allowed here")"
-        default: "framing error"
+        case .malformedPayload(let error): "malformed control payload: \(error)"
+        case .unexpectedFrame(let kind, let reason): "unexpected \(kind) frame: \(reason)"
         }
     }
 
     /// The status sent in the connection-level ERROR frame before closing.
     public var status: V1.Status {
-        let exhausted = self.code == .frameTooLarge
-            || (self.code == .compression
-                && (self.compressionError?.code == .tooLarge || self.compressionError?.code == .ratioExceeded))
-        if exhausted { return V1.Status(code: .resourceExhausted, message: self.description) }
-        if self.code == .unsupportedFrameVersion { return V1.Status(code: .unimplemented, message: self.description) }
-        return V1.Status(code: .invalidArgument, message: self.description)
+        switch self.storage {
+        case .frameTooLarge:
+            V1.Status(code: .resourceExhausted, message: self.description)
+        case .compression(let error) where error.code == .tooLarge || error.code == .ratioExceeded:
+            V1.Status(code: .resourceExhausted, message: self.description)
+        case .unsupportedFrameVersion:
+            V1.Status(code: .unimplemented, message: self.description)
+        default:
+            V1.Status(code: .invalidArgument, message: self.description)
+        }
     }
 }
 
