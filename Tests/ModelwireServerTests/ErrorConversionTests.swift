@@ -3,6 +3,7 @@ import ModelwireData
 import ModelwireProtocol
 @testable import ModelwireServer
 import NIOCore
+import NIOEmbedded
 import Testing
 
 /// Where the server wraps another error in a `ModelwireError`: the status is the wrapped error's
@@ -34,5 +35,36 @@ struct ErrorConversionTests {
         }
         #expect(error == ModelwireError(.invalidArgument, "model m v1 expects 2 features, got 3"))
         #expect((error?.cause as? DatasetError)?.code == .featureCountMismatch)
+    }
+}
+
+/// The connection-level errors the server sends before closing: sentences, with the status of
+/// the violation.
+@Suite("Connection error messages")
+struct ConnectionErrorMessageTests {
+    @Test("bytes that are not a frame get ERROR on call 0 with the WireError's status")
+    func badMagicIsReportedAsItsStatus() throws {
+        let harness = try ConnectionHandlerTests.Harness()
+        try harness.channel.writeInbound(ByteBuffer(bytes: Array("GET / HTTP/1.1\r\n".utf8)))
+        harness.channel.embeddedEventLoop.run()
+        let frames = try harness.written()
+        #expect(frames.map(\.kind) == [.error])
+        let status = try harness.codec.decode(try #require(frames.first), as: V1.Status.self)
+        #expect(status == WireError.badMagic(0x4745).status)
+        #expect(status.message == "bad magic 0x4745: not a Modelwire frame")
+    }
+
+    @Test("a decoder error from NIO is described in a sentence, not by its case name")
+    func decoderErrorIsASentence() throws {
+        let harness = try ConnectionHandlerTests.Harness()
+        try harness.handshake()
+        let leftover = ByteToMessageDecoderError.leftoverDataWhenDone(ByteBuffer(bytes: [1, 2, 3]))
+        harness.channel.pipeline.fireErrorCaught(leftover)
+        harness.channel.embeddedEventLoop.run()
+        let frames = try harness.written()
+        #expect(frames.map(\.kind) == [.error])
+        let status = try harness.codec.decode(try #require(frames.first), as: V1.Status.self)
+        #expect(status == V1.Status(code: .invalidArgument,
+                                    message: "framing error: connection ended inside a frame (3 bytes buffered)"))
     }
 }
