@@ -99,7 +99,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         do {
             try self.codec.writeFrame(self.hello, kind: .hello, into: &buffer)
         } catch {
-            self.failConnection(context: context, ModelwireError(.invalidArgument, "cannot encode ClientHello: \(error)"))
+            self.failConnection(context: context,
+                                ModelwireError(.invalidArgument, "cannot encode ClientHello: \(error)", cause: error))
             return
         }
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
@@ -117,7 +118,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         } else {
             message = "connection error: \(error)"
         }
-        self.failConnection(context: context, ModelwireError(.unavailable, message))
+        self.failConnection(context: context, ModelwireError(.unavailable, message, cause: error))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -148,7 +149,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 self.startKeepalive(context: context)
                 self.helloPromise?.succeed(serverHello)
             } catch {
-                self.failConnection(context: context, ModelwireError(.unavailable, "undecodable ServerHello: \(error)"))
+                self.failConnection(context: context,
+                                    ModelwireError(.unavailable, "undecodable ServerHello: \(error)", cause: error))
             }
         case .error:
             let error = self.decodeStatus(frame) ?? ModelwireError(.unavailable, "the server refused the handshake")

@@ -24,7 +24,7 @@ extension Connection {
         } catch {
             switch error {
             case .codec(let error):
-                throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)")
+                throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)", cause: error)
             case .messageTooLarge(let size, let limit):
                 throw ModelwireError(.resourceExhausted,
                                      "request message of \(size) bytes exceeds the server's limit of \(limit) bytes")
@@ -80,7 +80,8 @@ extension Connection {
         } else {
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenFailure { error in  // the handler never saw the call
-                finish(.failure(NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)"))))
+                let closed = ModelwireError(.unavailable, "connection closed: \(error)", cause: error)
+                finish(.failure(NotSent(error: closed)))
             }
             channel.writeAndFlush(start, promise: written)
         }
@@ -139,7 +140,7 @@ extension Connection {
                                     sink: .stream(continuation)))
         } catch {
             continuation.finish(throwing: ModelwireError(.unavailable, "connection closed"))
-            throw NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)"))
+            throw NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)", cause: error))
         }
         return (id, stream)
     }

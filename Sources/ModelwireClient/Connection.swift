@@ -135,7 +135,7 @@ final class Connection: Sendable {
             timeout.cancel()
             channel.close(promise: nil)
             if let error = error as? ModelwireError { throw error }
-            throw ModelwireError(.unavailable, "handshake with \(endpoint) failed: \(error)")
+            throw ModelwireError(.unavailable, "handshake with \(endpoint) failed: \(error)", cause: error)
         }
     }
 

@@ -162,7 +162,7 @@ final class ConnectionPool: Sendable {
     private static func notSent(_ error: any Error) -> NotSent {
         if let error = error as? NotSent { return error }
         if let error = error as? ModelwireError { return NotSent(error: error) }
-        return NotSent(error: ModelwireError(.unavailable, "\(error)"))
+        return NotSent(error: ModelwireError(.unavailable, "\(error)", cause: error))
     }
 
     /// Closes every connection; later calls fail with `unavailable`.

@@ -85,7 +85,7 @@ public final class ModelwireClient: Sendable {
             } catch is CancellationError {
                 throw ModelwireError(.cancelled, "call cancelled")
             } catch {
-                throw ModelwireError(.internal, "\(error)")
+                throw ModelwireError(.internal, "\(error)", cause: error)
             }
             if Task.isCancelled { throw ModelwireError(.cancelled, "call cancelled") }
             guard error.code != .cancelled, error.code != .deadlineExceeded,
@@ -184,7 +184,7 @@ public final class ModelwireClient: Sendable {
         } catch {
             // PROTOCOL.md §9: past a limit → resource_exhausted; corrupt or undecodable → invalid_argument.
             let status = error.status
-            throw ModelwireError(status.code, "response \(Response.self) rejected: \(status.message)")
+            throw ModelwireError(status.code, "response \(Response.self) rejected: \(status.message)", cause: error)
         }
     }
 }

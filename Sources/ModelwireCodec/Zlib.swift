@@ -1,15 +1,82 @@
 internal import CModelwireZlib
 
-/// Why a zlib payload could not be compressed or inflated.
-public enum CompressionError: Error, Hashable, Sendable {
-    /// Inflating would exceed the size limit; inflation stopped there (memory stays bounded).
-    case tooLarge(limit: Int)
-    /// Inflating would exceed the allowed inflated/compressed ratio (a decompression bomb).
-    case ratioExceeded(limit: Int)
-    /// The bytes are not a valid zlib stream, or it ends early, or bytes follow its end.
-    case corrupt(String)
-    /// zlib itself failed (out of memory or an internal error), with its return code.
-    case zlibFailure(Int32)
+/// Why a zlib payload could not be inflated (or, never in practice, deflated).
+///
+/// A struct with an extensible `code` (as grpc-swift's `RPCError.Code`): a kind added later breaks
+/// no caller's `switch`. Match `code`; the detail properties are set for the codes that have them.
+public struct CompressionError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case tooLarge, ratioExceeded, corrupt, zlibFailure
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// Inflating would exceed the size limit; inflation stopped there, so memory stays bounded (`limit`).
+        public static let tooLarge = Code(.tooLarge)
+        /// Inflating would exceed the allowed inflated/compressed ratio: a decompression bomb (`limit`).
+        public static let ratioExceeded = Code(.ratioExceeded)
+        /// The bytes are not a valid zlib stream, or it ends early, or bytes follow its end (`reason`).
+        public static let corrupt = Code(.corrupt)
+        /// zlib itself failed (out of memory or an internal error) (`zlibReturnCode`).
+        public static let zlibFailure = Code(.zlibFailure)
+
+        /// The code's name, e.g. `ratioExceeded`: for logs and tests, not for people.
+        public var description: String { self.base.rawValue }
+    }
+
+    // The code and its details in one private enum: the struct is as small as the enum it replaced.
+    private enum Storage: Hashable, Sendable {
+        case tooLarge(limit: Int)
+        case ratioExceeded(limit: Int)
+        case corrupt(String)
+        case zlibFailure(Int32)
+    }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
+
+    /// The kind of failure.
+    public var code: Code {
+        switch self.storage {
+        case .tooLarge: .tooLarge
+        case .ratioExceeded: .ratioExceeded
+        case .corrupt: .corrupt
+        case .zlibFailure: .zlibFailure
+        }
+    }
+    /// `tooLarge`: the largest inflated size in bytes; `ratioExceeded`: the largest inflated/compressed ratio.
+    public var limit: Int? {
+        switch self.storage {
+        case .tooLarge(let limit), .ratioExceeded(let limit): limit
+        default: nil
+        }
+    }
+    /// `corrupt`: what is wrong with the stream, as zlib or the reader says it.
+    public var reason: String? { if case .corrupt(let reason) = self.storage { reason } else { nil } }
+    /// `zlibFailure`: zlib's return code.
+    public var zlibReturnCode: Int32? { if case .zlibFailure(let rc) = self.storage { rc } else { nil } }
+
+    /// Inflating would exceed `limit` bytes.
+    public static func tooLarge(limit: Int) -> CompressionError { CompressionError(.tooLarge(limit: limit)) }
+    /// Inflating would exceed `limit` times the compressed size.
+    public static func ratioExceeded(limit: Int) -> CompressionError { CompressionError(.ratioExceeded(limit: limit)) }
+    /// The stream is not valid zlib, for `reason`.
+    public static func corrupt(_ reason: String) -> CompressionError { CompressionError(.corrupt(reason)) }
+    /// zlib returned `returnCode`.
+    public static func zlibFailure(_ returnCode: Int32) -> CompressionError {
+        CompressionError(.zlibFailure(returnCode))
+    }
+
+    /// A sentence for people, e.g. "corrupt compressed data: truncated zlib stream".
+    public var description: String {
+        switch self.storage {
+        case .tooLarge(let limit): "inflated size exceeds the limit of \(limit) bytes"
+        case .ratioExceeded(let limit): "inflates more than \(limit)x: rejected as a decompression bomb"
+        case .corrupt(let reason): "corrupt compressed data: \(reason)"
+        case .zlibFailure(let rc): "zlib failed with return code \(rc)"
+        }
+    }
 }
 
 /// zlib (RFC 1950) compression of frame payloads, with limits enforced while inflating.

@@ -7,7 +7,7 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case emptyFile, wrongColumnCount, nonNumeric, nonFinite, singleClass
             case missingLabelColumn, unreadableFile, invalidSplit, unknownClass
-            case malformedQuote, duplicateName, numericHeader
+            case malformedQuote, duplicateName, numericHeader, featureCountMismatch
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -28,7 +28,7 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unreadableFile = Code(.unreadableFile)
         /// A split file is malformed or names a row that does not exist.
         public static let invalidSplit = Code(.invalidSplit)
-        /// A label is not among a model's classes, or the features do not match the model's.
+        /// A label is not among a model's classes, or the targets do not fit the model's task.
         public static let unknownClass = Code(.unknownClass)
         /// A quoted field is never closed, or text follows its closing quote.
         public static let malformedQuote = Code(.malformedQuote)
@@ -36,6 +36,8 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let duplicateName = Code(.duplicateName)
         /// Every field of the header row is a number: the file seems to have no header.
         public static let numericHeader = Code(.numericHeader)
+        /// The rows have more or fewer features than the model expects.
+        public static let featureCountMismatch = Code(.featureCountMismatch)
 
         /// The code's name, e.g. `nonNumeric`.
         public var description: String { self.base.rawValue }
@@ -63,6 +65,6 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `message`, prefixed with the code.
-    public var description: String { "\(self.code): \(self.message)" }
+    /// `message`: a sentence for people, without the code's name (match `code` for that).
+    public var description: String { self.message }
 }

@@ -86,10 +86,12 @@ public struct TrainedModel: Sendable {
     /// - Parameter dataset: Raw features (in the model's feature order) with targets of this
     ///   model's task; class labels are matched to the model's classes by name.
     /// - Returns: Classification metrics (log-loss only with probabilities) or regression metrics.
-    /// - Throws: `DatasetError.unknownClass` when the feature count, the task or a label does not fit the model.
+    /// - Throws: `DatasetError.featureCountMismatch` when the feature count does not fit the model, `.unknownClass`
+    ///   when the task or a label does not.
     public func evaluate(_ dataset: Dataset) throws(DatasetError) -> Evaluation {
         guard dataset.columns == self.featureCount else {
-            throw DatasetError(.unknownClass, message: "the dataset has \(dataset.columns) features, the model \(self.featureCount)")
+            throw DatasetError(.featureCountMismatch,
+                               message: "expects \(self.featureCount) features, got \(dataset.columns)")
         }
         switch self.snapshot.task {
         case .classification:

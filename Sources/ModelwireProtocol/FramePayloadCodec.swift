@@ -144,31 +144,97 @@ public struct FramePayloadCodec: Sendable, Hashable {
 
 /// Why a frame's payload could not become a message. For a call payload this fails the call
 /// (invalid_argument or resource_exhausted); for a control payload it closes the connection.
-public enum FramePayloadError: Error, Hashable, Sendable {
-    /// Inflation hit a limit or the zlib stream is corrupt.
-    case compression(CompressionError)
+///
+/// A struct with an extensible `code` (as grpc-swift's `RPCError.Code`): a kind added later breaks
+/// no caller's `switch`. Match `code` (or `status.code`); the underlying error is set for the
+/// codes that have one.
+public struct FramePayloadError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case compression, compressionNotNegotiated, codec
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// Inflation hit a limit or the zlib stream is corrupt (`compressionError`).
+        public static let compression = Code(.compression)
+        /// A compressed payload although compression was not negotiated.
+        public static let compressionNotNegotiated = Code(.compressionNotNegotiated)
+        /// The (inflated) bytes are not a valid message (`codecError`).
+        public static let codec = Code(.codec)
+
+        /// The code's name, e.g. `codec`: for logs and tests, not for people.
+        public var description: String { self.base.rawValue }
+    }
+
+    // The code and its underlying error in one private enum: as small as the enum it replaced.
+    private enum Storage: Hashable, Sendable {
+        case compression(CompressionError)
+        case compressionNotNegotiated
+        case codec(CodecError)
+    }
+    private let storage: Storage
+    private init(_ storage: Storage) { self.storage = storage }
+
+    /// The kind of failure.
+    public var code: Code {
+        switch self.storage {
+        case .compression: .compression
+        case .compressionNotNegotiated: .compressionNotNegotiated
+        case .codec: .codec
+        }
+    }
+    /// `compression`: why inflating failed.
+    public var compressionError: CompressionError? { if case .compression(let e) = self.storage { e } else { nil } }
+    /// `codec`: why the bytes are not a message.
+    public var codecError: CodecError? { if case .codec(let e) = self.storage { e } else { nil } }
+
+    /// Inflation failed, for `error`.
+    public static func compression(_ error: CompressionError) -> FramePayloadError {
+        FramePayloadError(.compression(error))
+    }
     /// A compressed payload although compression was not negotiated.
-    case compressionNotNegotiated
-    /// The (inflated) bytes are not a valid message.
-    case codec(CodecError)
+    public static let compressionNotNegotiated = FramePayloadError(.compressionNotNegotiated)
+    /// The (inflated) bytes are not a valid message, for `error`.
+    public static func codec(_ error: CodecError) -> FramePayloadError { FramePayloadError(.codec(error)) }
 
     /// The status a server answers with when a call's payload fails this way.
     public var status: V1.Status {
-        switch self {
-        case .compression(.tooLarge(let limit)):
-            V1.Status(code: .resourceExhausted, message: "message inflates past the limit of \(limit) bytes")
-        case .compression(.ratioExceeded(let limit)):
-            V1.Status(code: .resourceExhausted, message: "message inflates more than \(limit)x: rejected as a decompression bomb")
+        switch self.storage {
         case .compression(let e):
-            V1.Status(code: .invalidArgument, message: "corrupt compressed payload: \(e)")
+            switch e.code {  // CompressionError's codes are open: a new one is a corrupt payload until mapped
+            case .tooLarge:
+                V1.Status(code: .resourceExhausted, message: "message inflates past the limit of \(e.limit ?? 0) bytes")
+            case .ratioExceeded:
+                V1.Status(code: .resourceExhausted,
+                          message: "message inflates more than \(e.limit ?? 0)x: rejected as a decompression bomb")
+            case .corrupt:
+                V1.Status(code: .invalidArgument,
+                          message: "corrupt compressed payload: \(e.reason ?? "invalid zlib data")")
+            default:
+                V1.Status(code: .invalidArgument, message: "corrupt compressed payload: \(e)")
+            }
         case .compressionNotNegotiated:
             V1.Status(code: .invalidArgument, message: "compressed payload but compression was not negotiated")
-        case .codec(.tooLarge(let size, let limit)):
-            V1.Status(code: .resourceExhausted, message: "message of \(size) bytes exceeds the limit of \(limit) bytes")
-        case .codec(.invalidUTF8(let field)):
-            V1.Status(code: .invalidArgument, message: "field \(field) is not valid UTF-8")
         case .codec(let e):
-            V1.Status(code: .invalidArgument, message: "malformed message: \(e)")
+            switch e.code {  // likewise: a new CodecError code is a malformed message until mapped
+            case .tooLarge:
+                V1.Status(code: .resourceExhausted,
+                          message: "message of \(e.size ?? 0) bytes exceeds the limit of \(e.limit ?? 0) bytes")
+            case .invalidUTF8:
+                V1.Status(code: .invalidArgument, message: "field \(e.field ?? "?") is not valid UTF-8")
+            default:
+                V1.Status(code: .invalidArgument, message: "malformed message: \(e)")
+            }
         }
     }
+
+    /// A sentence for people: the message of `status`, e.g. "message inflates past the limit of 1024 bytes".
+    public var description: String { self.status.message }
+}
+
+extension FramePayloadError: ModelwireErrorConvertible {
+    /// The error a call fails with when its payload fails this way (`status`), with this error as its `cause`.
+    public var modelwireError: ModelwireError { ModelwireError(status: self.status, cause: self) }
 }

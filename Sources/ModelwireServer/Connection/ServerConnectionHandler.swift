@@ -107,9 +107,16 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let wire = error as? WireError {
             logger.debug("framing error: \(wire)")
-            failConnection(ModelwireError(status: wire.status))
+            failConnection(wire.modelwireError)
         } else if let decoderError = error as? ByteToMessageDecoderError {
-            failConnection(ModelwireError(.invalidArgument, "framing error: \(decoderError)"))
+            // A sentence, not NIO's case name (nor a dump of the bytes it carries).
+            var detail = "the byte stream cannot be cut into frames"
+            if case .dataReceivedInErrorState(let first as WireError, _) = decoderError {
+                detail = "\(first)"
+            } else if case .leftoverDataWhenDone(let rest) = decoderError {
+                detail = "connection ended inside a frame (\(rest.readableBytes) bytes buffered)"
+            }
+            failConnection(ModelwireError(.invalidArgument, "framing error: \(detail)", cause: decoderError))
         } else {
             logger.debug("connection error: \(error)")
             context.close(promise: nil)

@@ -275,13 +275,14 @@ final class ModelRepository: Sendable {
     static func entry(bytes: [UInt8], name: String, version: UInt32) throws -> Entry {
         let file: V1.ModelFile
         do { file = try V1.ModelFile(serializedBytes: bytes) } catch {
-            throw ModelwireError(.invalidArgument, "not a model file: \(error)")
+            throw ModelwireError(.invalidArgument, "not a model file: \(error)", cause: error)
         }
         let model: TrainedModel
         do { model = try TrainedModel(snapshot: try file.snapshot()) } catch let error as ModelwireError {
             throw error
         } catch {
-            throw ModelwireError(.invalidArgument, "invalid model file: \(error)")
+            let reason = (error as? TrainingError)?.message ?? "\(error)"
+            throw ModelwireError(.invalidArgument, "invalid model file: \(reason)", cause: error)
         }
         var metadata = file
         metadata.parameters = nil

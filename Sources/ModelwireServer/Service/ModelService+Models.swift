@@ -34,7 +34,8 @@ extension ModelService {
     func importModel(_ request: V1.ImportModelRequest, _ call: CallContext) throws -> V1.ModelVersionInfo {
         let file: V1.ModelFile
         do { file = try V1.ModelFile(serializedBytes: request.modelFile) } catch {
-            throw ModelwireError(.invalidArgument, "model_file is not a modelwire.v1.ModelFile: \(error)")
+            throw ModelwireError(.invalidArgument, "model_file is not a modelwire.v1.ModelFile: \(error)",
+                                 cause: error)
         }
         let name = request.name.isEmpty ? file.name : request.name
         _ = try ModelRepository.entry(bytes: request.modelFile, name: name.isEmpty ? "import" : name, version: 1)
@@ -56,7 +57,9 @@ extension ModelService {
         try call.checkActive()
         let evaluation: TrainedModel.Evaluation
         do { evaluation = try entry.model.evaluate(dataset) } catch {
-            throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) cannot evaluate these rows: \(error)")
+            let reason = error.code == .featureCountMismatch
+                ? error.message : "cannot evaluate these rows: \(error.message)"
+            throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) \(reason)", cause: error)
         }
         try call.checkActive()
         return V1.EvaluateResponse(model: entry.name, version: entry.version,

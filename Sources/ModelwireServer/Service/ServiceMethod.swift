@@ -100,6 +100,6 @@ struct ServiceMethod: Sendable {
 
     /// Decodes a request payload; a malformed one is the caller's error (invalid_argument etc.).
     static func decode<M: ProtobufMessage>(_ frame: Frame, _ type: M.Type, _ codec: FramePayloadCodec) throws(ModelwireError) -> M {
-        do { return try codec.decode(frame, as: type) } catch { throw ModelwireError(status: error.status) }
+        do { return try codec.decode(frame, as: type) } catch { throw error.modelwireError }
     }
 }
