@@ -84,5 +84,8 @@ let package = Package(
                     dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
                                    "modelwire-server", "modelwire-load", logging, nioCore, nioPosix],
                     swiftSettings: strict),
+        // Replays Fuzz/Crashes/<target>/ through the fuzz targets' own bodies (Fuzz/Sources/FuzzHarness).
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore],
+                    path: ".", sources: ["Tests/FuzzRegressionTests", "Fuzz/Sources/FuzzHarness"], swiftSettings: strict),
     ]
 )
