@@ -18,7 +18,8 @@ let package = Package(
                 .product(name: "ModelwireProtocol", package: "Modelwire"),
                 .product(name: "ModelwireCodec", package: "Modelwire"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]),
+            ]
+        ),
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["FuzzHarness"]),
         .executableTarget(name: "FuzzMethodBody", dependencies: ["FuzzHarness"]),
     ]

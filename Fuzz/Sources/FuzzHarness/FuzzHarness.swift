@@ -10,7 +10,10 @@ import NIOCore
 /// typed decode errors are fine, a crash, leak or hang is a bug in the code under test.
 public enum FuzzHarness {
     /// Limits of both targets: small frames so the fuzzer reaches the interesting paths.
-    public static let limits = ProtocolLimits.defaults { $0.maxFrameBytes = 1 << 16; $0.maxMessageBytes = 1 << 20 }
+    public static let limits = ProtocolLimits.defaults {
+        $0.maxFrameBytes = 1 << 16
+        $0.maxMessageBytes = 1 << 20
+    }
 
     /// FuzzFrameDecoder: the input is a byte stream as a server reads it. Frames are cut with the
     /// real decoder and limits; each payload is inflated (with the limits) and decoded as the
@@ -43,7 +46,9 @@ public enum FuzzHarness {
                 findings.append("frame \(index): payload of \(frame.payload.readableBytes) bytes is over the limit")
             }
             if consumed != Frame.headerSize + frame.payload.readableBytes {
-                findings.append("frame \(index): consumed \(consumed) bytes for a \(frame.payload.readableBytes)-byte payload")
+                findings.append(
+                    "frame \(index): consumed \(consumed) bytes for a \(frame.payload.readableBytes)-byte payload"
+                )
             }
             var rewritten = ByteBuffer()
             rewritten.writeFrame(frame)
@@ -73,7 +78,7 @@ public enum FuzzHarness {
         var findings: [String] = []
         for type in [method.requestType, method.responseType] {
             guard let message = try? type.init(serializedBytes: body, maxSize: limits.maxMessageBytes) else { continue }
-            if let finding = reencodingFinding(message, as: type) { findings.append("\(method.name): \(finding)") }
+            if let finding = reencodingFinding(message, type) { findings.append("\(method.name): \(finding)") }
         }
         return findings
     }
@@ -82,23 +87,27 @@ public enum FuzzHarness {
         var messages: [(any ProtobufMessage)?] = []
         switch frame.kind {
         case .hello:
-            messages = [try? codec.decode(frame, as: V1.ClientHello.self), try? codec.decode(frame, as: V1.ServerHello.self)]
+            messages = [
+                try? codec.decode(frame, as: V1.ClientHello.self), try? codec.decode(frame, as: V1.ServerHello.self),
+            ]
         case .error:
             messages = [try? codec.decode(frame, as: V1.Status.self)]
         case .goAway:
             messages = [try? codec.decode(frame, as: V1.GoAway.self)]
         case .request, .message:
             guard let method = MethodDescriptor.lookup(frame.method) else { return [] }
-            messages = [try? codec.decodeAny(frame, as: method.requestType),
-                        try? codec.decodeAny(frame, as: method.responseType)]
+            messages = [
+                try? codec.decodeAny(frame, as: method.requestType),
+                try? codec.decodeAny(frame, as: method.responseType),
+            ]
         default:
             return []
         }
-        return messages.compactMap { $0 }.compactMap { reencodingFinding($0, as: type(of: $0)) }
+        return messages.compactMap { $0 }.compactMap { reencodingFinding($0, type(of: $0)) }
     }
 
     /// nil when `message` encodes, its encoding decodes, and that encodes to the same bytes.
-    private static func reencodingFinding(_ message: any ProtobufMessage, as type: any ProtobufMessage.Type) -> String? {
+    private static func reencodingFinding(_ message: any ProtobufMessage, _ type: any ProtobufMessage.Type) -> String? {
         guard let first = try? message.serializedBytes() else { return nil }  // e.g. an embedded NUL cannot re-encode
         guard let again = try? type.init(serializedBytes: first, maxSize: .max) else {
             return "\(type): its own encoding does not decode"
