@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // libFuzzer targets, kept out of the main build. Run them with `tools/fuzz TARGET SECONDS`.
 // Their bodies are in Sources/FuzzHarness, which the root package's FuzzRegressionTests also
-// compiles to replay Crashes/<target>/ in swift test.
+// compiles (through a symlink) to replay Crashes/<target>/ in swift test.
 import PackageDescription
 
 let package = Package(

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 // Replays every committed input of Fuzz/Crashes/<target>/ through the fuzz target's own body
-// (Fuzz/Sources/FuzzHarness/FuzzHarness.swift, compiled into this target by the root
-// Package.swift), in name order, once each: deterministic, like libFuzzer's `-runs=0` replay, but
+// (Fuzz/Sources/FuzzHarness/FuzzHarness.swift, compiled into this target through the symlink
+// FuzzHarness.swift beside this file), in name order, once each: deterministic, like libFuzzer's `-runs=0` replay, but
 // in swift test so CI runs it. A crash fails the run; a broken invariant fails the input's test.
 // tools/fuzz writes new crashing inputs there; commit them with the fix.
 

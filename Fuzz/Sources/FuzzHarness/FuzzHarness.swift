@@ -1,7 +1,8 @@
 // The bodies of the fuzz targets, shared by the libFuzzer executables of Fuzz/ (which crash on a
 // finding) and by Tests/FuzzRegressionTests (which replays Fuzz/Crashes/<target>/ in swift test
-// and reports findings as test failures). The root Package.swift compiles this file into the
-// test target, so keep it to the public API of ModelwireProtocol, ModelwireCodec and NIOCore.
+// and reports findings as test failures). Tests/FuzzRegressionTests/FuzzHarness.swift is a
+// symlink to this file, so the root package compiles it into the test target: keep it to the
+// public API of ModelwireProtocol, ModelwireCodec and NIOCore.
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
