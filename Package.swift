@@ -98,5 +98,8 @@ let package = Package(
                     dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
                                    "modelwire-server", "modelwire-load", logging, nioCore, nioPosix],
                     swiftSettings: strict),
+        // Replays Fuzz/Crashes/<target>/ through the fuzz targets' own bodies (FuzzHarness.swift: a symlink).
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore],
+                    swiftSettings: strict),
     ]
 )
