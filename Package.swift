@@ -47,59 +47,110 @@ let package = Package(
         .target(name: "CModelwireProtobuf", dependencies: ["CProtobufC"]),
 
         // Swift libraries, in dependency order (DESIGN.md §1).
-        .target(name: "ModelwireCodec", dependencies: ["CModelwireProtobuf", "CProtobufC", "CModelwireZlib"],
-                swiftSettings: strict),
-        .target(name: "ModelwireProtocol", dependencies: ["ModelwireCodec", nioCore],
-                swiftSettings: strictInternalImports),
+        .target(
+            name: "ModelwireCodec",
+            dependencies: ["CModelwireProtobuf", "CProtobufC", "CModelwireZlib"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ModelwireProtocol",
+            dependencies: ["ModelwireCodec", nioCore],
+            swiftSettings: strictInternalImports
+        ),
         .target(name: "ModelwireData", swiftSettings: strict),
         // Dataset <-> V1.Dataset and feature rows -> V1.Tensor: the one mapping the server and the CLI share.
         .target(name: "ModelwireDataWire", dependencies: ["ModelwireData", "ModelwireCodec"], swiftSettings: strict),
         .target(name: "ModelwireML", dependencies: ["ModelwireData", "CModelwireKernels"], swiftSettings: strict),
 
-        .target(name: "ModelwireServer",
-                dependencies: ["ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
-                               nioCore, nioPosix, logging, serviceLifecycle],
-                swiftSettings: strict),
-        .target(name: "ModelwireClient", dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging],
-                swiftSettings: strictInternalImports),
+        .target(
+            name: "ModelwireServer",
+            dependencies: [
+                "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
+                nioCore, nioPosix, logging, serviceLifecycle,
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ModelwireClient",
+            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging],
+            swiftSettings: strictInternalImports
+        ),
 
         // Executables: wiring only.
-        .executableTarget(name: "modelwire-server",
-                          dependencies: ["ModelwireServer", "ModelwireProtocol", nioCore, argumentParser, logging, serviceLifecycle,
-                                         .product(name: "UnixSignals", package: "swift-service-lifecycle")],
-                          swiftSettings: strict),
-        .executableTarget(name: "modelwire",
-                          dependencies: ["ModelwireClient", "ModelwireData", "ModelwireDataWire", argumentParser, logging,
-                                         "ModelwireCodec"],
-                          path: "Sources/modelwire", swiftSettings: strict),
-        .executableTarget(name: "modelwire-load",
-                          dependencies: ["ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData", argumentParser,
-                                         logging, .product(name: "Histogram", package: "hdrhistogram-swift"), nioCore, nioPosix],
-                          path: "Sources/modelwire-load", swiftSettings: strict),
+        .executableTarget(
+            name: "modelwire-server",
+            dependencies: [
+                "ModelwireServer", "ModelwireProtocol", nioCore, argumentParser, logging, serviceLifecycle,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "modelwire",
+            dependencies: [
+                "ModelwireClient", "ModelwireData", "ModelwireDataWire", argumentParser, logging,
+                "ModelwireCodec",
+            ],
+            path: "Sources/modelwire",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "modelwire-load",
+            dependencies: [
+                "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData", argumentParser,
+                logging, .product(name: "Histogram", package: "hdrhistogram-swift"), nioCore, nioPosix,
+            ],
+            path: "Sources/modelwire-load",
+            swiftSettings: strict
+        ),
 
         // Tests: one target per library.
         .testTarget(name: "ModelwireCodecTests", dependencies: ["ModelwireCodec"], swiftSettings: strict),
-        .testTarget(name: "ModelwireProtocolTests",
-                    dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, nioTestUtils],
-                    swiftSettings: strict),
-        .testTarget(name: "ModelwireDataTests", dependencies: ["ModelwireData", "ModelwireDataWire", "ModelwireCodec"],
-                    swiftSettings: strict),
-        .testTarget(name: "ModelwireMLTests", dependencies: ["ModelwireML", "ModelwireData"],
-                    resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "ModelwireClientTests",
-                    dependencies: ["ModelwireClient", "ModelwireProtocol", "ModelwireCodec", "ModelwireData", "modelwire", nioCore,
-                                   nioEmbedded, nioPosix, logging, argumentParser],
-                    swiftSettings: strict),
-        .testTarget(name: "ModelwireServerTests",
-                    dependencies: ["ModelwireServer", "ModelwireProtocol", "ModelwireCodec", "ModelwireML", "ModelwireData",
-                                   "ModelwireDataWire", logging, nioCore, nioEmbedded, nioPosix],
-                    swiftSettings: strict),
-        .testTarget(name: "ModelwireEndToEndTests",
-                    dependencies: ["ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
-                                   "modelwire-server", "modelwire-load", logging, nioCore, nioPosix],
-                    swiftSettings: strict),
+        .testTarget(
+            name: "ModelwireProtocolTests",
+            dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore, nioEmbedded, nioTestUtils],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelwireDataTests",
+            dependencies: ["ModelwireData", "ModelwireDataWire", "ModelwireCodec"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelwireMLTests",
+            dependencies: ["ModelwireML", "ModelwireData"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelwireClientTests",
+            dependencies: [
+                "ModelwireClient", "ModelwireProtocol", "ModelwireCodec", "ModelwireData", "modelwire", nioCore,
+                nioEmbedded, nioPosix, logging, argumentParser,
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelwireServerTests",
+            dependencies: [
+                "ModelwireServer", "ModelwireProtocol", "ModelwireCodec", "ModelwireML", "ModelwireData",
+                "ModelwireDataWire", logging, nioCore, nioEmbedded, nioPosix,
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelwireEndToEndTests",
+            dependencies: [
+                "ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
+                "modelwire-server", "modelwire-load", logging, nioCore, nioPosix,
+            ],
+            swiftSettings: strict
+        ),
         // Replays Fuzz/Crashes/<target>/ through the fuzz targets' own bodies (FuzzHarness.swift: a symlink).
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore],
-                    swiftSettings: strict),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore],
+            swiftSettings: strict
+        ),
     ]
 )

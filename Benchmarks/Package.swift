@@ -23,7 +23,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "CodecBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // protobuf-c (ModelwireCodec) against swift-protobuf on the same Predict messages.
         .executableTarget(
             name: "CodecComparisonBenchmarks",
@@ -33,6 +34,7 @@ let package = Package(
                 .product(name: "BenchMessages", package: "grpc"),
             ],
             path: "CodecComparisonBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

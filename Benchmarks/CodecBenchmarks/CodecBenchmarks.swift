@@ -9,7 +9,11 @@ func predictRequest(rows: Int) -> V1.PredictRequest {
     var generator = SystemRandomNumberGenerator()
     return V1.PredictRequest(
         model: V1.ModelRef(name: "synthetic", selector: .version(1)),
-        inputs: V1.Tensor(columns: 100, values: (0..<rows * 100).map { _ in Float.random(in: -3...3, using: &generator) }))
+        inputs: V1.Tensor(
+            columns: 100,
+            values: (0..<rows * 100).map { _ in Float.random(in: -3...3, using: &generator) }
+        )
+    )
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -18,7 +22,8 @@ let benchmarks: @Sendable () -> Void = {
         warmupIterations: 10,
         scalingFactor: .kilo,
         maxDuration: .seconds(2),
-        maxIterations: 1_000_000)
+        maxIterations: 1_000_000
+    )
 
     for rows in [1, 32, 1024] {
         let request = predictRequest(rows: rows)
@@ -40,7 +45,12 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("memcpy.twice.\(rows)x100", configuration: .init(scalingFactor: scaling)) { benchmark in
             for _ in benchmark.scaledIterations {
                 let out = [UInt8](unsafeUninitializedCapacity: bytes.count) { b, n in
-                    bytes.withUnsafeBytes { b.baseAddress!.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: $0.count) }
+                    bytes.withUnsafeBytes {
+                        b.baseAddress!.update(
+                            from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                            count: $0.count
+                        )
+                    }
                     n = bytes.count
                 }
                 blackHole(Array(out))
@@ -52,7 +62,14 @@ let benchmarks: @Sendable () -> Void = {
             var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 64)
             for _ in benchmark.scaledIterations {
                 buffer.clear()
-                try codec.writeFrame(request, kind: .request, flags: .endStream, method: 0x0101, callID: 1, into: &buffer)
+                try codec.writeFrame(
+                    request,
+                    kind: .request,
+                    flags: .endStream,
+                    method: 0x0101,
+                    callID: 1,
+                    into: &buffer
+                )
                 blackHole(buffer.readableBytes)
             }
         }

@@ -51,8 +51,14 @@ struct CallTable<Sink> {
         case .closed:
             return .reject(sink, ModelwireError(.unavailable, "connection closed"))
         case .draining:
-            return .reject(sink, ModelwireError(.unavailable, "connection is draining (GOAWAY received)",
-                                                retryAfterMilliseconds: 0))
+            return .reject(
+                sink,
+                ModelwireError(
+                    .unavailable,
+                    "connection is draining (GOAWAY received)",
+                    retryAfterMilliseconds: 0
+                )
+            )
         case .active:
             break
         }
@@ -90,8 +96,11 @@ struct CallTable<Sink> {
             return .deliver(entry.sink, final: false)
         case .unary, .clientStreaming:
             self.calls[callID] = nil
-            return .fail(entry.sink, ModelwireError(.internal, "protocol violation: a second response on a single-response call"),
-                         sendCancel: true)
+            return .fail(
+                entry.sink,
+                ModelwireError(.internal, "protocol violation: a second response on a single-response call"),
+                sendCancel: true
+            )
         }
     }
 
@@ -132,8 +141,16 @@ struct CallTable<Sink> {
         var failed: [(Sink, ModelwireError)] = []
         for (id, entry) in self.calls where id > lastCallID {
             self.calls[id] = nil
-            failed.append((entry.sink, ModelwireError(.unavailable, "server is draining; call \(id) was not accepted",
-                                                      retryAfterMilliseconds: 0)))
+            failed.append(
+                (
+                    entry.sink,
+                    ModelwireError(
+                        .unavailable,
+                        "server is draining; call \(id) was not accepted",
+                        retryAfterMilliseconds: 0
+                    )
+                )
+            )
         }
         return (failed, self.calls.isEmpty)
     }

@@ -64,9 +64,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     ///     event-loop tick (real connections); off, every flush is immediate (an EmbeddedChannel,
     ///     whose tests read the bytes right after each write).
     ///   - onEvent: Called on the event loop when the connection drains or closes.
-    init(hello: V1.ClientHello, helloPromise: EventLoopPromise<V1.ServerHello>?, codec: FramePayloadCodec,
-                keepalive: TimeAmount? = nil, logger: Logger, coalesceFlushes: Bool = false,
-                onEvent: @escaping @Sendable (ClientConnectionEvent) -> Void = { _ in }) {
+    init(
+        hello: V1.ClientHello,
+        helloPromise: EventLoopPromise<V1.ServerHello>?,
+        codec: FramePayloadCodec,
+        keepalive: TimeAmount? = nil,
+        logger: Logger,
+        coalesceFlushes: Bool = false,
+        onEvent: @escaping @Sendable (ClientConnectionEvent) -> Void = { _ in }
+    ) {
         self.coalesceFlushes = coalesceFlushes
         self.hello = hello
         self.helloPromise = helloPromise
@@ -99,8 +105,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         do {
             try self.codec.writeFrame(self.hello, kind: .hello, into: &buffer)
         } catch {
-            self.failConnection(context: context,
-                                ModelwireError(.invalidArgument, "cannot encode ClientHello: \(error)", cause: error))
+            self.failConnection(
+                context: context,
+                ModelwireError(.invalidArgument, "cannot encode ClientHello: \(error)", cause: error)
+            )
             return
         }
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
@@ -149,8 +157,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 self.startKeepalive(context: context)
                 self.helloPromise?.succeed(serverHello)
             } catch {
-                self.failConnection(context: context,
-                                    ModelwireError(.unavailable, "undecodable ServerHello: \(error)", cause: error))
+                self.failConnection(
+                    context: context,
+                    ModelwireError(.unavailable, "undecodable ServerHello: \(error)", cause: error)
+                )
             }
         case .error:
             let error = self.decodeStatus(frame) ?? ModelwireError(.unavailable, "the server refused the handshake")
@@ -159,8 +169,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.connectionEnded(context: context, error)
             context.close(promise: nil)
         default:
-            self.failConnection(context: context,
-                                ModelwireError(.unavailable, "protocol violation: \(frame.kind) before the server's HELLO"))
+            self.failConnection(
+                context: context,
+                ModelwireError(.unavailable, "protocol violation: \(frame.kind) before the server's HELLO")
+            )
         }
     }
 
@@ -170,7 +182,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let action = self.table.receiveMessage(frame.callID, endStream: frame.flags.contains(.endStream))
             self.perform(action, callID: frame.callID, frame: frame, context: context)
         case .error where frame.callID != 0:
-            let error = self.decodeStatus(frame)
+            let error =
+                self.decodeStatus(frame)
                 ?? ModelwireError(.internal, "undecodable ERROR payload on call \(frame.callID)")
             let action = self.table.receiveError(frame.callID, error)
             self.perform(action, callID: frame.callID, frame: frame, context: context)
@@ -178,7 +191,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let status = self.decodeStatus(frame)
             let reason = status.map { "\($0.code) (\($0.code.rawValue)): \($0.message)" } ?? "undecodable status"
             self.logger.debug("connection error from server", metadata: ["modelwire.reason": "\(reason)"])
-            self.failConnection(context: context, ModelwireError(.unavailable, "the server closed the connection: \(reason)"))
+            self.failConnection(
+                context: context,
+                ModelwireError(.unavailable, "the server closed the connection: \(reason)")
+            )
         case .ping:
             var pong = context.channel.allocator.buffer(capacity: Frame.headerSize + frame.payload.readableBytes)
             pong.writeFrame(Frame(kind: .pong, payload: frame.payload))
@@ -187,21 +203,30 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.pingOutstanding = false
         case .goAway:
             let goAway = (try? self.codec.decode(frame, as: V1.GoAway.self)) ?? V1.GoAway(lastCallId: UInt32.max)
-            self.logger.debug("server draining", metadata: [
-                "modelwire.last_call_id": "\(goAway.lastCallId)", "modelwire.reason": "\(goAway.reason)",
-            ])
+            self.logger.debug(
+                "server draining",
+                metadata: [
+                    "modelwire.last_call_id": "\(goAway.lastCallId)", "modelwire.reason": "\(goAway.reason)",
+                ]
+            )
             let (failed, idle) = self.table.goAway(lastCallID: goAway.lastCallId)
             for (sink, error) in failed { sink.fail(error) }
             self.onEvent(.draining)
             if idle { context.close(promise: nil) }
         default:
-            self.failConnection(context: context,
-                                ModelwireError(.unavailable, "protocol violation: unexpected \(frame.kind) frame from the server"))
+            self.failConnection(
+                context: context,
+                ModelwireError(.unavailable, "protocol violation: unexpected \(frame.kind) frame from the server")
+            )
         }
     }
 
-    private func perform(_ action: CallTable<ResponseSink>.ReceiveAction, callID: UInt32, frame: Frame,
-                         context: ChannelHandlerContext) {
+    private func perform(
+        _ action: CallTable<ResponseSink>.ReceiveAction,
+        callID: UInt32,
+        frame: Frame,
+        context: ChannelHandlerContext
+    ) {
         switch action {
         case .deliver(let sink, let final):
             if final { self.deadlines.removeValue(forKey: callID) }
@@ -283,7 +308,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func writeCancel(context: ChannelHandlerContext, callID: UInt32) {
         guard context.channel.isActive else { return }
         var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize)
-        buffer.writeFrameHeader(kind: .cancel, flags: [], method: 0, callID: callID, timeoutMilliseconds: 0, payloadLength: 0)
+        buffer.writeFrameHeader(
+            kind: .cancel,
+            flags: [],
+            method: 0,
+            callID: callID,
+            timeoutMilliseconds: 0,
+            payloadLength: 0
+        )
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
     }
 
@@ -312,7 +344,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         for (callID, deadline) in expired {
             self.deadlines[callID] = nil
             guard let sink = self.table.timeOut(callID) else { continue }
-            sink.fail(ModelwireError(.deadlineExceeded, "deadline of \(deadline.timeout.nanoseconds / 1_000_000) ms exceeded"))
+            sink.fail(
+                ModelwireError(.deadlineExceeded, "deadline of \(deadline.timeout.nanoseconds / 1_000_000) ms exceeded")
+            )
             self.writeCancel(context: context, callID: callID)
         }
         if let earliest = self.deadlines.values.min(by: { $0.at < $1.at }) {
@@ -340,7 +374,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             return
         }
         if self.pingOutstanding {
-            self.failConnection(context: context, ModelwireError(.unavailable, "no PONG from the server: connection presumed dead"))
+            self.failConnection(
+                context: context,
+                ModelwireError(.unavailable, "no PONG from the server: connection presumed dead")
+            )
             return
         }
         self.pingOutstanding = true

@@ -32,7 +32,13 @@ enum ResponseSink: Sendable {
 enum ClientRequest: Sendable {
     /// Opens a call: register `sink` under `callID`, then send `frame` (an encoded REQUEST).
     /// A `timeout` arms a local deadline that fails the call with `deadlineExceeded` and sends CANCEL.
-    case start(callID: UInt32, shape: MethodDescriptor.Shape, frame: ByteBuffer, timeout: TimeAmount?, sink: ResponseSink)
+    case start(
+        callID: UInt32,
+        shape: MethodDescriptor.Shape,
+        frame: ByteBuffer,
+        timeout: TimeAmount?,
+        sink: ResponseSink
+    )
     /// Sends a further frame (an encoded client-stream MESSAGE) on an open call; the write fails
     /// when the call has already ended.
     case send(callID: UInt32, frame: ByteBuffer)

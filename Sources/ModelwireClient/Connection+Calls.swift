@@ -1,7 +1,7 @@
-import Synchronization
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
+import Synchronization
 
 /// A failure before the request reached the server: safe to retry for any method.
 struct NotSent: Error {
@@ -13,24 +13,41 @@ extension Connection {
     /// message is packed once, and not at all when its size already breaks a limit.
     /// - Throws: `ModelwireError`: `resourceExhausted` for a message or frame over the server's
     ///   limit, `invalidArgument` for a message protobuf-c cannot encode.
-    func encode<M: ProtobufMessage>(_ message: M, kind: Frame.Kind, flags: Frame.Flags, method: UInt16,
-                                    callID: UInt32, timeoutMilliseconds: UInt32) throws -> ByteBuffer {
+    func encode<M: ProtobufMessage>(
+        _ message: M,
+        kind: Frame.Kind,
+        flags: Frame.Flags,
+        method: UInt16,
+        callID: UInt32,
+        timeoutMilliseconds: UInt32
+    ) throws -> ByteBuffer {
         var buffer = self.channel.allocator.buffer(capacity: 256)
         do {
-            try self.sendCodec.writeFrame(message, kind: kind, flags: flags, method: method, callID: callID,
-                                          timeoutMilliseconds: timeoutMilliseconds,
-                                          maxMessageBytes: self.serverLimits.maxMessageBytes,
-                                          maxPayloadBytes: self.serverLimits.maxFrameBytes, into: &buffer)
+            try self.sendCodec.writeFrame(
+                message,
+                kind: kind,
+                flags: flags,
+                method: method,
+                callID: callID,
+                timeoutMilliseconds: timeoutMilliseconds,
+                maxMessageBytes: self.serverLimits.maxMessageBytes,
+                maxPayloadBytes: self.serverLimits.maxFrameBytes,
+                into: &buffer
+            )
         } catch {
             switch error {
             case .codec(let error):
                 throw ModelwireError(.invalidArgument, "cannot encode the request: \(error)", cause: error)
             case .messageTooLarge(let size, let limit):
-                throw ModelwireError(.resourceExhausted,
-                                     "request message of \(size) bytes exceeds the server's limit of \(limit) bytes")
+                throw ModelwireError(
+                    .resourceExhausted,
+                    "request message of \(size) bytes exceeds the server's limit of \(limit) bytes"
+                )
             case .payloadTooLarge(let size, let limit):
-                throw ModelwireError(.resourceExhausted,
-                                     "request frame of \(size) bytes exceeds the server's limit of \(limit) bytes")
+                throw ModelwireError(
+                    .resourceExhausted,
+                    "request frame of \(size) bytes exceeds the server's limit of \(limit) bytes"
+                )
             }
         }
         return buffer
@@ -52,16 +69,26 @@ extension Connection {
     /// - Returns: The call id (0 when the call failed before it got one).
     /// - Important: The pool reserved capacity for this call; it is released on every path.
     @discardableResult
-    func startUnary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request, deadline: Deadline,
-                                               completion: @escaping @Sendable (Result<Frame, any Error>) -> Void) -> UInt32 {
+    func startUnary<Request: ProtobufMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        deadline: Deadline,
+        completion: @escaping @Sendable (Result<Frame, any Error>) -> Void
+    ) -> UInt32 {
         let id: UInt32
         let timeout: Deadline.Remaining
         let frame: ByteBuffer
         do {
             timeout = try deadline.remaining()
             id = try self.callID()
-            frame = try self.encode(request, kind: .request, flags: .endStream, method: method.id, callID: id,
-                                    timeoutMilliseconds: timeout.wireMilliseconds)
+            frame = try self.encode(
+                request,
+                kind: .request,
+                flags: .endStream,
+                method: method.id,
+                callID: id,
+                timeoutMilliseconds: timeout.wireMilliseconds
+            )
         } catch {
             self.release()
             completion(.failure(error))
@@ -71,8 +98,13 @@ extension Connection {
             self.release()
             completion(result)
         }
-        let start = ClientRequest.start(callID: id, shape: .unary, frame: frame, timeout: timeout.timeAmount,
-                                        sink: .callback(finish))
+        let start = ClientRequest.start(
+            callID: id,
+            shape: .unary,
+            frame: frame,
+            timeout: timeout.timeAmount,
+            sink: .callback(finish)
+        )
         let channel = self.channel
         if channel.eventLoop.inEventLoop && channel.isActive {
             // The handler is in the pipeline and takes the call synchronously: the sink is its.
@@ -91,8 +123,11 @@ extension Connection {
     /// A unary call from a task: cancelling the task cancels the call (CANCEL is sent).
     /// - Returns: The final MESSAGE frame (its payload still encoded).
     /// - Important: The pool reserved capacity for this call; it is released on every path.
-    func unary<Request: ProtobufMessage>(_ method: MethodDescriptor, _ request: Request,
-                                          deadline: Deadline) async throws -> Frame {
+    func unary<Request: ProtobufMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        deadline: Deadline
+    ) async throws -> Frame {
         if Task.isCancelled {
             self.release()
             throw ModelwireError(.cancelled, "call cancelled")
@@ -116,8 +151,11 @@ extension Connection {
     /// - Returns: The call id and its response frames. Dropping or cancelling the iteration sends CANCEL.
     /// - Important: The pool reserved capacity for this call; it is released when the stream
     ///   ends, or here when the call does not start.
-    func openStream(_ method: MethodDescriptor, deadline: Deadline,
-                    firstFrame: (UInt32, Deadline.Remaining) throws -> ByteBuffer)
+    func openStream(
+        _ method: MethodDescriptor,
+        deadline: Deadline,
+        firstFrame: (UInt32, Deadline.Remaining) throws -> ByteBuffer
+    )
         async throws -> (UInt32, AsyncThrowingStream<Frame, any Error>)
     {
         var handedOff = false
@@ -136,8 +174,14 @@ extension Connection {
         }
         do {
             try await channel.writeAndFlush(
-                ClientRequest.start(callID: id, shape: method.shape, frame: frame, timeout: timeout.timeAmount,
-                                    sink: .stream(continuation)))
+                ClientRequest.start(
+                    callID: id,
+                    shape: method.shape,
+                    frame: frame,
+                    timeout: timeout.timeAmount,
+                    sink: .stream(continuation)
+                )
+            )
         } catch {
             continuation.finish(throwing: ModelwireError(.unavailable, "connection closed"))
             throw NotSent(error: ModelwireError(.unavailable, "connection closed: \(error)", cause: error))

@@ -36,8 +36,15 @@ final class Connection: Sendable {
     /// Called when a call ends on a full connection, or the connection closes: capacity may be free.
     let onRelease: @Sendable () -> Void
 
-    private init(endpoint: Endpoint, channel: any Channel, serverHello: V1.ServerHello, compress: Bool,
-                 receiveLimits: ProtocolLimits, state: StateBox, onRelease: @escaping @Sendable () -> Void) {
+    private init(
+        endpoint: Endpoint,
+        channel: any Channel,
+        serverHello: V1.ServerHello,
+        compress: Bool,
+        receiveLimits: ProtocolLimits,
+        state: StateBox,
+        onRelease: @escaping @Sendable () -> Void
+    ) {
         self.onRelease = onRelease
         self.endpoint = endpoint
         self.channel = channel
@@ -59,8 +66,11 @@ final class Connection: Sendable {
     func tryReserve() -> Bool {
         var current = self.inFlight.load(ordering: .relaxed)
         while current < self.serverLimits.maxConcurrentCalls {
-            let (exchanged, original) = self.inFlight.compareExchange(expected: current, desired: current + 1,
-                                                                       ordering: .relaxed)
+            let (exchanged, original) = self.inFlight.compareExchange(
+                expected: current,
+                desired: current + 1,
+                ordering: .relaxed
+            )
             if exchanged { return true }
             current = original
         }
@@ -75,13 +85,21 @@ final class Connection: Sendable {
     /// - Throws: `ModelwireError`: `unavailable` when the endpoint cannot be reached in time, or
     ///   the server's handshake error.
     /// - Parameter limit: A shorter bound than `configuration.connectTimeout` (the first caller's deadline).
-    static func connect(to endpoint: Endpoint, configuration: ModelwireClient.Configuration, limit: Duration? = nil,
-                        group: any EventLoopGroup, logger: Logger,
-                        onRelease: @escaping @Sendable () -> Void = {}) async throws -> Connection {
+    static func connect(
+        to endpoint: Endpoint,
+        configuration: ModelwireClient.Configuration,
+        limit: Duration? = nil,
+        group: any EventLoopGroup,
+        logger: Logger,
+        onRelease: @escaping @Sendable () -> Void = {}
+    ) async throws -> Connection {
         let state = StateBox()
         let receiveLimits = configuration.receiveLimits
-        let hello = Handshake.clientHello(clientName: configuration.clientName, acceptsZlib: configuration.compression,
-                                          credentials: configuration.bearerToken.map { V1.Credentials(bearerToken: $0) })
+        let hello = Handshake.clientHello(
+            clientName: configuration.clientName,
+            acceptsZlib: configuration.compression,
+            credentials: configuration.bearerToken.map { V1.Credentials(bearerToken: $0) }
+        )
         let keepalive = configuration.keepaliveInterval.map(TimeAmount.init)
         let connectTimeout = TimeAmount(min(configuration.connectTimeout, limit ?? configuration.connectTimeout))
         let eventLoop = group.next()
@@ -96,8 +114,12 @@ final class Connection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let codec = FramePayloadCodec(limits: receiveLimits, peerAcceptsZlib: false)
                     let handler = ClientConnectionHandler(
-                        hello: hello, helloPromise: helloPromise, codec: codec, keepalive: keepalive,
-                        logger: handlerLogger, coalesceFlushes: true,
+                        hello: hello,
+                        helloPromise: helloPromise,
+                        codec: codec,
+                        keepalive: keepalive,
+                        logger: handlerLogger,
+                        coalesceFlushes: true,
                         onEvent: { event in
                             switch event {
                             case .draining: state.value.store(1, ordering: .relaxed)
@@ -105,7 +127,8 @@ final class Connection: Sendable {
                                 state.value.store(2, ordering: .relaxed)
                                 onRelease()
                             }
-                        })
+                        }
+                    )
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(FrameDecoder(maxPayloadBytes: receiveLimits.maxFrameBytes)),
                         handler,
@@ -128,9 +151,15 @@ final class Connection: Sendable {
             let serverHello = try await helloPromise.futureResult.get()
             timeout.cancel()
             connectionLogger.debug("connected", metadata: ["modelwire.server": "\(serverHello.serverName)"])
-            return Connection(endpoint: endpoint, channel: channel, serverHello: serverHello,
-                              compress: configuration.compression, receiveLimits: receiveLimits, state: state,
-                              onRelease: onRelease)
+            return Connection(
+                endpoint: endpoint,
+                channel: channel,
+                serverHello: serverHello,
+                compress: configuration.compression,
+                receiveLimits: receiveLimits,
+                state: state,
+                onRelease: onRelease
+            )
         } catch {
             timeout.cancel()
             channel.close(promise: nil)

@@ -33,9 +33,12 @@ extension ConnectionPool.State {
         }
 
         init(_ configuration: ModelwireClient.Configuration) {
-            self.init(slotsPerEndpoint: configuration.connectionsPerEndpoint,
-                      initialEjection: configuration.initialEjection, maxEjection: configuration.maxEjection,
-                      connectTimeout: configuration.connectTimeout)
+            self.init(
+                slotsPerEndpoint: configuration.connectionsPerEndpoint,
+                initialEjection: configuration.initialEjection,
+                maxEjection: configuration.maxEjection,
+                connectTimeout: configuration.connectTimeout
+            )
         }
 
         /// How long an endpoint is skipped after `failures` consecutive failed connects:

@@ -165,7 +165,8 @@ extension ConnectionPool {
                 for slotStep in 0..<slotCount {
                     let s = (self.endpoints[e].nextSlot + slotStep) % slotCount
                     guard let connection = self.endpoints[e].slots[s].connection, connection.isUsable,
-                          connection.tryReserve() else { continue }
+                        connection.tryReserve()
+                    else { continue }
                     self.nextEndpoint = (e + 1) % count
                     self.endpoints[e].nextSlot = (s + 1) % slotCount
                     return connection
@@ -177,12 +178,14 @@ extension ConnectionPool {
         /// Whether a caller waiting after `.full` could now get a connection or a slot to connect
         /// (or must hear that the pool closed).
         func hasCapacity(now: ContinuousClock.Instant) -> Bool {
-            self.isClosed || self.endpoints.contains { endpoint in
-                !endpoint.isEjected(at: now) && endpoint.slots.contains { slot in
-                    guard let connection = slot.connection else { return slot.connecting == nil }
-                    return !connection.isUsable || connection.hasCapacity
+            self.isClosed
+                || self.endpoints.contains { endpoint in
+                    !endpoint.isEjected(at: now)
+                        && endpoint.slots.contains { slot in
+                            guard let connection = slot.connection else { return slot.connecting == nil }
+                            return !connection.isUsable || connection.hasCapacity
+                        }
                 }
-            }
         }
 
         /// Empties the slots of connections that closed or drain. A server that sent GOAWAY is
@@ -215,11 +218,21 @@ extension ConnectionPool {
         private func unreachableError(now: ContinuousClock.Instant) -> ModelwireError {
             let soonest = self.endpoints.compactMap(\.ejectedUntil).min() ?? now
             let wait = now.duration(to: soonest)
-            let ms = UInt32(clamping: max(1, wait.components.seconds * 1000
-                                              + wait.components.attoseconds / 1_000_000_000_000_000))
-            let names = self.endpoints.map { "\($0.endpoint): \($0.lastFailure ?? "unreachable")" }.joined(separator: "; ")
-            return ModelwireError(.unavailable, "no reachable server (\(names))",
-                                  retryAfterMilliseconds: ms)
+            let ms = UInt32(
+                clamping: max(
+                    1,
+                    wait.components.seconds * 1000
+                        + wait.components.attoseconds / 1_000_000_000_000_000
+                )
+            )
+            let names = self.endpoints.map { "\($0.endpoint): \($0.lastFailure ?? "unreachable")" }.joined(
+                separator: "; "
+            )
+            return ModelwireError(
+                .unavailable,
+                "no reachable server (\(names))",
+                retryAfterMilliseconds: ms
+            )
         }
 
         // MARK: connect outcomes
@@ -256,8 +269,12 @@ extension ConnectionPool {
         /// - Parameters:
         ///   - reason: What went wrong, as the caller's error says it (shown to callers refused while ejected).
         ///   - limit: The limit the connect was given (the first caller's remaining deadline).
-        mutating func connectFailed(_ slot: SlotID, reason: String, limit: Duration?,
-                                    now: ContinuousClock.Instant) -> OnConnectFailed {
+        mutating func connectFailed(
+            _ slot: SlotID,
+            reason: String,
+            limit: Duration?,
+            now: ContinuousClock.Instant
+        ) -> OnConnectFailed {
             defer { assert(self.invariantsHold()) }
             self.endpoints[slot.endpoint].slots[slot.slot].connecting = nil
             if let limit, limit < self.policy.connectTimeout { return .deadlineExceeded }

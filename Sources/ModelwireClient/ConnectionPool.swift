@@ -28,7 +28,8 @@ final class ConnectionPool: Sendable {
     let group: any EventLoopGroup
     private let logger: Logger
 
-    init(endpoints: [Endpoint], configuration: ModelwireClient.Configuration, group: any EventLoopGroup, logger: Logger) {
+    init(endpoints: [Endpoint], configuration: ModelwireClient.Configuration, group: any EventLoopGroup, logger: Logger)
+    {
         self.locked = Mutex(Locked(state: PoolState(endpoints: endpoints, policy: .init(configuration))))
         self.configuration = configuration
         self.group = group
@@ -72,13 +73,22 @@ final class ConnectionPool: Sendable {
 
     /// Connects `slot` for the caller `pick` chose, and settles the outcome with the state.
     /// - Returns: The connection, with one call of capacity reserved for this caller.
-    private func connect(_ slot: PoolState.SlotID, _ endpoint: Endpoint, _ pending: EventLoopPromise<Connection>,
-                         limit: Duration?) async throws -> Connection {
+    private func connect(
+        _ slot: PoolState.SlotID,
+        _ endpoint: Endpoint,
+        _ pending: EventLoopPromise<Connection>,
+        limit: Duration?
+    ) async throws -> Connection {
         let connection: Connection
         do {
-            connection = try await Connection.connect(to: endpoint, configuration: self.configuration, limit: limit,
-                                                      group: self.group, logger: self.logger,
-                                                      onRelease: { [weak self] in self?.wakeWaiters() })
+            connection = try await Connection.connect(
+                to: endpoint,
+                configuration: self.configuration,
+                limit: limit,
+                group: self.group,
+                logger: self.logger,
+                onRelease: { [weak self] in self?.wakeWaiters() }
+            )
         } catch {
             let notSent = Self.notSent(error)
             let action = self.locked.withLock {
@@ -91,9 +101,12 @@ final class ConnectionPool: Sendable {
                 self.wakeWaiters()
                 throw failure
             case .ejected(let ejection):
-                self.logger.debug("connect failed; endpoint ejected", metadata: [
-                    "modelwire.endpoint": "\(endpoint)", "modelwire.ejection": "\(ejection)", "error": "\(error)",
-                ])
+                self.logger.debug(
+                    "connect failed; endpoint ejected",
+                    metadata: [
+                        "modelwire.endpoint": "\(endpoint)", "modelwire.ejection": "\(ejection)", "error": "\(error)",
+                    ]
+                )
                 pending.fail(error)
                 self.wakeWaiters()
                 throw notSent
@@ -140,7 +153,10 @@ final class ConnectionPool: Sendable {
         }
         if Task.isCancelled { throw ModelwireError(.cancelled, "call cancelled") }
         if let limit, ContinuousClock.now - start >= limit {
-            throw ModelwireError(.deadlineExceeded, "deadline exceeded waiting for a connection with room for another call")
+            throw ModelwireError(
+                .deadlineExceeded,
+                "deadline exceeded waiting for a connection with room for another call"
+            )
         }
     }
 

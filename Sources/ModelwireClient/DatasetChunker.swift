@@ -16,13 +16,23 @@ public enum DatasetChunker {
     ///   - maxChunkBytes: The largest encoded chunk wanted. A single row larger than that still
     ///     goes in a chunk of its own.
     /// - Returns: The requests to send, first to last.
-    public static func chunks(name: String, dataset: V1.Dataset, replace: Bool, maxChunkBytes: Int)
+    public static func chunks(
+        name: String,
+        dataset: V1.Dataset,
+        replace: Bool,
+        maxChunkBytes: Int
+    )
         -> [V1.UploadDatasetRequest]
     {
         let columns = Int(dataset.features?.columns ?? 0)
         let values = dataset.features?.values ?? []
         let rows = columns > 0 ? values.count / columns : max(dataset.classIds.count, dataset.targets.count)
-        let rowsPerChunk = Self.rowsPerChunk(name: name, dataset: dataset, columns: columns, maxChunkBytes: maxChunkBytes)
+        let rowsPerChunk = Self.rowsPerChunk(
+            name: name,
+            dataset: dataset,
+            columns: columns,
+            maxChunkBytes: maxChunkBytes
+        )
         guard rows > rowsPerChunk else {
             return [V1.UploadDatasetRequest(name: name, rows: dataset, replace: replace)]
         }
@@ -32,7 +42,7 @@ public enum DatasetChunker {
         while start < rows {
             let end = min(rows, start + rowsPerChunk)
             var part = V1.Dataset(featureNames: dataset.featureNames, classNames: dataset.classNames)
-            part.features = V1.Tensor(columns: UInt32(columns), values: Array(values[start * columns ..< end * columns]))
+            part.features = V1.Tensor(columns: UInt32(columns), values: Array(values[start * columns..<end * columns]))
             if !dataset.classIds.isEmpty { part.classIds = Array(dataset.classIds[start..<end]) }
             if !dataset.targets.isEmpty { part.targets = Array(dataset.targets[start..<end]) }
             chunks.append(V1.UploadDatasetRequest(name: name, rows: part, replace: replace && start == 0))
@@ -47,7 +57,8 @@ public enum DatasetChunker {
         let rowBytes = columns * 4 + (dataset.classIds.isEmpty ? 0 : 5) + (dataset.targets.isEmpty ? 0 : 4)
         // Fixed part: the name, the feature and class names (each with tag and length), the
         // tags and length prefixes of the packed fields and the nested messages.
-        let names = dataset.featureNames.reduce(0) { $0 + $1.utf8.count + 6 }
+        let names =
+            dataset.featureNames.reduce(0) { $0 + $1.utf8.count + 6 }
             + dataset.classNames.reduce(0) { $0 + $1.utf8.count + 6 }
         let overhead = name.utf8.count + names + 64
         guard rowBytes > 0 else { return Int.max }

@@ -1,4 +1,5 @@
 import ModelwireCodec
+import ModelwireProtocol
 import NIOCore
 
 /// A call's deadline as an instant on the continuous clock, shared by every attempt of the call.
@@ -29,7 +30,9 @@ struct Deadline: Sendable {
     func remaining() throws -> Remaining {
         guard let instant else { return Remaining(duration: nil) }
         let left = ContinuousClock.now.duration(to: instant)
-        guard left > .zero else { throw ModelwireError(.deadlineExceeded, "deadline exceeded before the call was sent") }
+        guard left > .zero else {
+            throw ModelwireError(.deadlineExceeded, "deadline exceeded before the call was sent")
+        }
         return Remaining(duration: left)
     }
 
@@ -39,5 +42,3 @@ struct Deadline: Sendable {
         return ContinuousClock.now.advanced(by: delay) >= instant
     }
 }
-
-import ModelwireProtocol

@@ -35,10 +35,20 @@ extension ModelwireClient {
 
         /// The documented defaults.
         public static let defaults = Configuration(
-            connectionsPerEndpoint: 2, connectTimeout: .seconds(5), defaultTimeout: .seconds(30), retryPolicy: .defaults,
-            compression: true, initialEjection: .milliseconds(200), maxEjection: .seconds(10),
-            keepaliveInterval: .seconds(60), maxResponseFrameBytes: 64 << 20, maxResponseMessageBytes: 256 << 20,
-            uploadChunkBytes: 1 << 20, clientName: "modelwire-swift/0.1", bearerToken: nil)
+            connectionsPerEndpoint: 2,
+            connectTimeout: .seconds(5),
+            defaultTimeout: .seconds(30),
+            retryPolicy: .defaults,
+            compression: true,
+            initialEjection: .milliseconds(200),
+            maxEjection: .seconds(10),
+            keepaliveInterval: .seconds(60),
+            maxResponseFrameBytes: 64 << 20,
+            maxResponseMessageBytes: 256 << 20,
+            uploadChunkBytes: 1 << 20,
+            clientName: "modelwire-swift/0.1",
+            bearerToken: nil
+        )
 
         /// The defaults changed by `configure`.
         public static func defaults(_ configure: (inout Configuration) -> Void) -> Configuration {
@@ -48,10 +58,21 @@ extension ModelwireClient {
         }
 
         /// Creates a configuration; prefer `.defaults` or `.defaults { $0.x = ... }`.
-        public init(connectionsPerEndpoint: Int, connectTimeout: Duration, defaultTimeout: Duration?,
-                    retryPolicy: RetryPolicy, compression: Bool, initialEjection: Duration, maxEjection: Duration,
-                    keepaliveInterval: Duration?, maxResponseFrameBytes: Int, maxResponseMessageBytes: Int,
-                    uploadChunkBytes: Int, clientName: String, bearerToken: String?) {
+        public init(
+            connectionsPerEndpoint: Int,
+            connectTimeout: Duration,
+            defaultTimeout: Duration?,
+            retryPolicy: RetryPolicy,
+            compression: Bool,
+            initialEjection: Duration,
+            maxEjection: Duration,
+            keepaliveInterval: Duration?,
+            maxResponseFrameBytes: Int,
+            maxResponseMessageBytes: Int,
+            uploadChunkBytes: Int,
+            clientName: String,
+            bearerToken: String?
+        ) {
             self.connectionsPerEndpoint = connectionsPerEndpoint
             self.connectTimeout = connectTimeout
             self.defaultTimeout = defaultTimeout

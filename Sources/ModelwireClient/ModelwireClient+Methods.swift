@@ -1,6 +1,6 @@
 public import ModelwireCodec
-public import NIOCore
 import ModelwireProtocol
+public import NIOCore
 
 /// One typed method per modelwire.v1 call. Each throws `ModelwireError` with the call's status.
 extension ModelwireClient {
@@ -11,7 +11,10 @@ extension ModelwireClient {
     ///   - request: The model reference, the rows as a flat row-major tensor, and whether to return probabilities.
     ///   - options: Deadline and retries.
     /// - Returns: Class ids and names (classification) or values (regression), with scores on request.
-    public func predict(_ request: V1.PredictRequest, options: CallOptions = .defaults) async throws -> V1.PredictResponse {
+    public func predict(
+        _ request: V1.PredictRequest,
+        options: CallOptions = .defaults
+    ) async throws -> V1.PredictResponse {
         try await self.unary(.predict, request, as: V1.PredictResponse.self, options: options)
     }
 
@@ -21,17 +24,31 @@ extension ModelwireClient {
     /// completes; called from that loop, a call costs no thread hop at all. Deadlines, retries
     /// and errors are those of the async `predict`, which takes over while connecting and after
     /// a failed attempt (its retry policy decides from that failure).
-    public func predictOnEventLoop(_ request: V1.PredictRequest, options: CallOptions = .defaults)
+    public func predictOnEventLoop(
+        _ request: V1.PredictRequest,
+        options: CallOptions = .defaults
+    )
         -> EventLoopFuture<V1.PredictResponse>
     {
         self.unaryOnEventLoop(.predict, request, as: V1.PredictResponse.self, options: options)
     }
 
     /// Runs a model on rows: `rows` of `columns` values each, flat and row-major.
-    public func predict(model: V1.ModelRef, columns: Int, values: [Float], includeProbabilities: Bool = false,
-                        options: CallOptions = .defaults) async throws -> V1.PredictResponse {
-        try await self.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: UInt32(columns), values: values),
-                                                 includeProbabilities: includeProbabilities), options: options)
+    public func predict(
+        model: V1.ModelRef,
+        columns: Int,
+        values: [Float],
+        includeProbabilities: Bool = false,
+        options: CallOptions = .defaults
+    ) async throws -> V1.PredictResponse {
+        try await self.predict(
+            V1.PredictRequest(
+                model: model,
+                inputs: V1.Tensor(columns: UInt32(columns), values: values),
+                includeProbabilities: includeProbabilities
+            ),
+            options: options
+        )
     }
 
     /// Starts a training job and follows it (`Train`, not idempotent: retried only when the
@@ -43,7 +60,10 @@ extension ModelwireClient {
     }
 
     /// Evaluates a model on labelled rows (`Evaluate`).
-    public func evaluate(_ request: V1.EvaluateRequest, options: CallOptions = .defaults) async throws -> V1.EvaluateResponse {
+    public func evaluate(
+        _ request: V1.EvaluateRequest,
+        options: CallOptions = .defaults
+    ) async throws -> V1.EvaluateResponse {
         try await self.unary(.evaluate, request, as: V1.EvaluateResponse.self, options: options)
     }
 
@@ -81,17 +101,35 @@ extension ModelwireClient {
     ///   - replace: Replace an existing dataset of that name (else `alreadyExists`).
     ///   - options: Deadline (default: the configuration's) and retries.
     /// - Returns: The stored dataset's description.
-    public func uploadDataset(name: String, dataset: V1.Dataset, replace: Bool = false,
-                              options: CallOptions = .defaults) async throws -> V1.DatasetInfo {
+    public func uploadDataset(
+        name: String,
+        dataset: V1.Dataset,
+        replace: Bool = false,
+        options: CallOptions = .defaults
+    ) async throws -> V1.DatasetInfo {
         let descriptor = MethodDescriptor.lookup(UInt16(truncatingIfNeeded: V1.Method.uploadDataset.rawValue))!
         let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
-            let chunkBytes = max(4096, min(self.configuration.uploadChunkBytes, connection.serverLimits.maxFrameBytes / 2))
-            let chunks = DatasetChunker.chunks(name: name, dataset: dataset, replace: replace, maxChunkBytes: chunkBytes)
+            let chunkBytes = max(
+                4096,
+                min(self.configuration.uploadChunkBytes, connection.serverLimits.maxFrameBytes / 2)
+            )
+            let chunks = DatasetChunker.chunks(
+                name: name,
+                dataset: dataset,
+                replace: replace,
+                maxChunkBytes: chunkBytes
+            )
             let (id, responses) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in
-                try connection.encode(chunks[0], kind: .request, flags: chunks.count == 1 ? .endStream : [],
-                                      method: descriptor.id, callID: id, timeoutMilliseconds: remaining.wireMilliseconds)
+                try connection.encode(
+                    chunks[0],
+                    kind: .request,
+                    flags: chunks.count == 1 ? .endStream : [],
+                    method: descriptor.id,
+                    callID: id,
+                    timeoutMilliseconds: remaining.wireMilliseconds
+                )
             }
             var iterator = responses.makeAsyncIterator()
             for index in chunks.indices.dropFirst() {
@@ -99,9 +137,14 @@ extension ModelwireClient {
                     connection.cancel(callID: id)
                     throw ModelwireError(.cancelled, "upload cancelled")
                 }
-                let frame = try connection.encode(chunks[index], kind: .message,
-                                                  flags: index == chunks.count - 1 ? .endStream : [],
-                                                  method: 0, callID: id, timeoutMilliseconds: 0)
+                let frame = try connection.encode(
+                    chunks[index],
+                    kind: .message,
+                    flags: index == chunks.count - 1 ? .endStream : [],
+                    method: 0,
+                    callID: id,
+                    timeoutMilliseconds: 0
+                )
                 do {
                     try await connection.send(callID: id, frame: frame)
                 } catch {
@@ -115,52 +158,101 @@ extension ModelwireClient {
 
     /// The stored datasets (`ListDatasets`).
     public func listDatasets(options: CallOptions = .defaults) async throws -> [V1.DatasetInfo] {
-        try await self.unary(.listDatasets, V1.ListDatasetsRequest(), as: V1.ListDatasetsResponse.self, options: options).datasets
+        try await self.unary(
+            .listDatasets,
+            V1.ListDatasetsRequest(),
+            as: V1.ListDatasetsResponse.self,
+            options: options
+        ).datasets
     }
 
     /// Deletes a dataset (`DeleteDataset`).
     public func deleteDataset(name: String, options: CallOptions = .defaults) async throws {
-        _ = try await self.unary(.deleteDataset, V1.DeleteDatasetRequest(name: name), as: V1.DeleteDatasetResponse.self,
-                                 options: options)
+        _ = try await self.unary(
+            .deleteDataset,
+            V1.DeleteDatasetRequest(name: name),
+            as: V1.DeleteDatasetResponse.self,
+            options: options
+        )
     }
 
     // MARK: models
 
     /// Every model with its versions and aliases, sorted by name (`ListModels`).
     public func listModels(options: CallOptions = .defaults) async throws -> [V1.ModelSummary] {
-        try await self.unary(.listModels, V1.ListModelsRequest(), as: V1.ListModelsResponse.self, options: options).models
+        try await self.unary(.listModels, V1.ListModelsRequest(), as: V1.ListModelsResponse.self, options: options)
+            .models
     }
 
     /// One version's metadata (`DescribeModel`); the latest when `model` has no selector.
-    public func describeModel(_ model: V1.ModelRef, options: CallOptions = .defaults) async throws -> V1.ModelVersionInfo {
-        try await self.unary(.describeModel, V1.DescribeModelRequest(model: model), as: V1.ModelVersionInfo.self,
-                             options: options)
+    public func describeModel(
+        _ model: V1.ModelRef,
+        options: CallOptions = .defaults
+    ) async throws -> V1.ModelVersionInfo {
+        try await self.unary(
+            .describeModel,
+            V1.DescribeModelRequest(model: model),
+            as: V1.ModelVersionInfo.self,
+            options: options
+        )
     }
 
     /// Deletes one version, or the whole model when `version` is nil (`DeleteModel`).
     /// - Returns: The versions deleted.
-    public func deleteModel(name: String, version: UInt32? = nil, options: CallOptions = .defaults) async throws -> [UInt32] {
-        try await self.unary(.deleteModel, V1.DeleteModelRequest(name: name, version: version),
-                             as: V1.DeleteModelResponse.self, options: options).deletedVersions
+    public func deleteModel(
+        name: String,
+        version: UInt32? = nil,
+        options: CallOptions = .defaults
+    ) async throws -> [UInt32] {
+        try await self.unary(
+            .deleteModel,
+            V1.DeleteModelRequest(name: name, version: version),
+            as: V1.DeleteModelResponse.self,
+            options: options
+        ).deletedVersions
     }
 
     /// Sets or moves an alias (`SetAlias`); rollback is moving it back.
     /// - Returns: The version the alias pointed to before, if any.
-    public func setAlias(model: String, alias: String, version: UInt32, options: CallOptions = .defaults) async throws -> UInt32? {
-        try await self.unary(.setAlias, V1.SetAliasRequest(name: model, alias: alias, version: version),
-                             as: V1.SetAliasResponse.self, options: options).previousVersion
+    public func setAlias(
+        model: String,
+        alias: String,
+        version: UInt32,
+        options: CallOptions = .defaults
+    ) async throws -> UInt32? {
+        try await self.unary(
+            .setAlias,
+            V1.SetAliasRequest(name: model, alias: alias, version: version),
+            as: V1.SetAliasResponse.self,
+            options: options
+        ).previousVersion
     }
 
     /// A version's model file, byte for byte as stored (`ExportModel`).
-    public func exportModel(_ model: V1.ModelRef, options: CallOptions = .defaults) async throws -> V1.ExportModelResponse {
-        try await self.unary(.exportModel, V1.ExportModelRequest(model: model), as: V1.ExportModelResponse.self,
-                             options: options)
+    public func exportModel(
+        _ model: V1.ModelRef,
+        options: CallOptions = .defaults
+    ) async throws -> V1.ExportModelResponse {
+        try await self.unary(
+            .exportModel,
+            V1.ExportModelRequest(model: model),
+            as: V1.ExportModelResponse.self,
+            options: options
+        )
     }
 
     /// Stores a model file as the next version of `name` (`ImportModel`; empty name = the file's own).
-    public func importModel(name: String, modelFile: [UInt8], options: CallOptions = .defaults) async throws -> V1.ModelVersionInfo {
-        try await self.unary(.importModel, V1.ImportModelRequest(name: name, modelFile: modelFile),
-                             as: V1.ModelVersionInfo.self, options: options)
+    public func importModel(
+        name: String,
+        modelFile: [UInt8],
+        options: CallOptions = .defaults
+    ) async throws -> V1.ModelVersionInfo {
+        try await self.unary(
+            .importModel,
+            V1.ImportModelRequest(name: name, modelFile: modelFile),
+            as: V1.ModelVersionInfo.self,
+            options: options
+        )
     }
 
     // MARK: server

@@ -29,20 +29,32 @@ public final class ModelwireClient: Sendable {
     ///   - eventLoopGroup: Where connections run; NIO's shared singleton by default.
     ///   - logger: Connection events at debug level.
     /// - Precondition: `endpoints` is not empty.
-    public init(endpoints: [Endpoint], configuration: Configuration = .defaults,
-                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+    public init(
+        endpoints: [Endpoint],
+        configuration: Configuration = .defaults,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
         precondition(!endpoints.isEmpty, "a ModelwireClient needs at least one endpoint")
         self.endpoints = endpoints
         self.configuration = configuration
         self.logger = logger
-        self.pool = ConnectionPool(endpoints: endpoints, configuration: configuration, group: eventLoopGroup, logger: logger)
+        self.pool = ConnectionPool(
+            endpoints: endpoints,
+            configuration: configuration,
+            group: eventLoopGroup,
+            logger: logger
+        )
     }
 
     /// Creates a client from `host:port` strings.
     /// - Throws: `ModelwireError` (`invalidArgument`) for an address that does not parse, or none at all.
-    public convenience init(endpoints: [String], configuration: Configuration = .defaults,
-                            eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                            logger: Logger) throws {
+    public convenience init(
+        endpoints: [String],
+        configuration: Configuration = .defaults,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) throws {
         var parsed: [Endpoint] = []
         for text in endpoints { parsed.append(try Endpoint(parsing: text)) }
         guard !parsed.isEmpty else { throw ModelwireError(.invalidArgument, "no server address given") }
@@ -63,9 +75,13 @@ public final class ModelwireClient: Sendable {
     /// Runs `attempt` until it succeeds or the retry policy gives up.
     /// - Parameter failed: The outcome of a first attempt made elsewhere (`unaryOnEventLoop`):
     ///   the policy continues from it instead of making a first attempt.
-    func withRetries<R>(_ descriptor: MethodDescriptor, options: CallOptions, deadline: Deadline,
-                        after failed: (any Error)? = nil,
-                        _ attempt: (Deadline.Remaining) async throws -> R) async throws -> R {
+    func withRetries<R>(
+        _ descriptor: MethodDescriptor,
+        options: CallOptions,
+        deadline: Deadline,
+        after failed: (any Error)? = nil,
+        _ attempt: (Deadline.Remaining) async throws -> R
+    ) async throws -> R {
         let policy = options.retryPolicy ?? self.configuration.retryPolicy
         var number = 1
         var earlier = failed
@@ -89,12 +105,20 @@ public final class ModelwireClient: Sendable {
             }
             if Task.isCancelled { throw ModelwireError(.cancelled, "call cancelled") }
             guard error.code != .cancelled, error.code != .deadlineExceeded,
-                  let delay = policy.delay(after: error, attempt: number, idempotent: descriptor.idempotent, requestSent: sent),
-                  !deadline.wouldExpire(after: delay)
+                let delay = policy.delay(
+                    after: error,
+                    attempt: number,
+                    idempotent: descriptor.idempotent,
+                    requestSent: sent
+                ),
+                !deadline.wouldExpire(after: delay)
             else { throw error }
-            self.logger.debug("retrying call", metadata: [
-                "modelwire.method": "\(descriptor.name)", "modelwire.attempt": "\(number + 1)", "error": "\(error)",
-            ])
+            self.logger.debug(
+                "retrying call",
+                metadata: [
+                    "modelwire.method": "\(descriptor.name)", "modelwire.attempt": "\(number + 1)", "error": "\(error)",
+                ]
+            )
             number += 1
             if delay > .zero {
                 do { try await Task.sleep(for: delay) } catch { throw ModelwireError(.cancelled, "call cancelled") }
@@ -107,12 +131,17 @@ public final class ModelwireClient: Sendable {
     ///   - deadline: The call's deadline when it started elsewhere (`unaryOnEventLoop`).
     ///   - failed: How that first attempt failed: retries continue from it.
     func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
-        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline? = nil,
+        _ method: V1.Method,
+        _ request: Request,
+        as: Response.Type,
+        options: CallOptions,
+        deadline: Deadline? = nil,
         after failed: (any Error)? = nil
     ) async throws -> Response {
         let descriptor = Self.descriptor(method)
         let deadline = deadline ?? self.deadline(options)
-        return try await self.withRetries(descriptor, options: options, deadline: deadline, after: failed) { remaining in
+        return try await self.withRetries(descriptor, options: options, deadline: deadline, after: failed) {
+            remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
             let frame = try await connection.unary(descriptor, request, deadline: deadline)
             return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
@@ -125,12 +154,21 @@ public final class ModelwireClient: Sendable {
     /// continues as the async call under the same deadline, whose retry policy decides from
     /// that failure (a failure it does not retry is the result, as for the async call).
     func unaryOnEventLoop<Request: ProtobufMessage, Response: ProtobufMessage>(
-        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions
+        _ method: V1.Method,
+        _ request: Request,
+        as: Response.Type,
+        options: CallOptions
     ) -> EventLoopFuture<Response> {
         let deadline = self.deadline(options)
         guard let connection = self.pool.readyConnection() else {
-            return self.unaryInTask(method, request, as: Response.self, options: options, deadline: deadline,
-                                    on: self.pool.group.any())
+            return self.unaryInTask(
+                method,
+                request,
+                as: Response.self,
+                options: options,
+                deadline: deadline,
+                on: self.pool.group.any()
+            )
         }
         let codec = connection.receiveCodec
         let eventLoop = connection.channel.eventLoop
@@ -140,20 +178,41 @@ public final class ModelwireClient: Sendable {
             case .success(let frame):
                 result.completeWith(Result { try Self.decode(frame, as: Response.self, codec: codec) })
             case .failure(let error):
-                result.completeWith(self.unaryInTask(method, request, as: Response.self, options: options,
-                                                     deadline: deadline, after: error, on: eventLoop))
+                result.completeWith(
+                    self.unaryInTask(
+                        method,
+                        request,
+                        as: Response.self,
+                        options: options,
+                        deadline: deadline,
+                        after: error,
+                        on: eventLoop
+                    )
+                )
             }
         }
         return result.futureResult
     }
 
     private func unaryInTask<Request: ProtobufMessage, Response: ProtobufMessage>(
-        _ method: V1.Method, _ request: Request, as: Response.Type, options: CallOptions, deadline: Deadline,
-        after failed: (any Error)? = nil, on eventLoop: any EventLoop
+        _ method: V1.Method,
+        _ request: Request,
+        as: Response.Type,
+        options: CallOptions,
+        deadline: Deadline,
+        after failed: (any Error)? = nil,
+        on eventLoop: any EventLoop
     ) -> EventLoopFuture<Response> {
         let promise = eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
-            try await self.unary(method, request, as: Response.self, options: options, deadline: deadline, after: failed)
+            try await self.unary(
+                method,
+                request,
+                as: Response.self,
+                options: options,
+                deadline: deadline,
+                after: failed
+            )
         }
         return promise.futureResult
     }
@@ -163,22 +222,34 @@ public final class ModelwireClient: Sendable {
     }
 
     /// Opens a server-streaming call (retried only while opening).
-    func serverStream<Request: ProtobufMessage>(_ method: V1.Method, _ request: Request,
-                                                options: CallOptions) async throws -> TrainEvents {
+    func serverStream<Request: ProtobufMessage>(
+        _ method: V1.Method,
+        _ request: Request,
+        options: CallOptions
+    ) async throws -> TrainEvents {
         let descriptor = Self.descriptor(method)
         let deadline = Deadline(timeout: options.timeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
             let (_, frames) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in
-                try connection.encode(request, kind: .request, flags: .endStream, method: descriptor.id, callID: id,
-                                      timeoutMilliseconds: remaining.wireMilliseconds)
+                try connection.encode(
+                    request,
+                    kind: .request,
+                    flags: .endStream,
+                    method: descriptor.id,
+                    callID: id,
+                    timeoutMilliseconds: remaining.wireMilliseconds
+                )
             }
             return TrainEvents(frames: frames, codec: connection.receiveCodec)
         }
     }
 
-    static func decode<Response: ProtobufMessage>(_ frame: Frame, as: Response.Type,
-                                                  codec: FramePayloadCodec) throws -> Response {
+    static func decode<Response: ProtobufMessage>(
+        _ frame: Frame,
+        as: Response.Type,
+        codec: FramePayloadCodec
+    ) throws -> Response {
         do {
             return try codec.decode(frame, as: Response.self)
         } catch {
@@ -199,13 +270,19 @@ public final class ModelwireClient: Sendable {
 /// - Returns: What `body` returns.
 /// - Throws: `ModelwireError` for bad addresses, or what `body` throws.
 public func withModelwireClient<Result>(
-    endpoints: [String], configuration: ModelwireClient.Configuration = .defaults,
-    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+    endpoints: [String],
+    configuration: ModelwireClient.Configuration = .defaults,
+    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+    logger: Logger,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (ModelwireClient) async throws -> Result
 ) async throws -> Result {
-    let client = try ModelwireClient(endpoints: endpoints, configuration: configuration,
-                                     eventLoopGroup: eventLoopGroup, logger: logger)
+    let client = try ModelwireClient(
+        endpoints: endpoints,
+        configuration: configuration,
+        eventLoopGroup: eventLoopGroup,
+        logger: logger
+    )
     do {
         let result = try await body(client)
         await client.shutdown()

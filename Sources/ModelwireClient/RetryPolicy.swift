@@ -21,7 +21,8 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maxBackoff: Duration
 
     /// Creates a policy.
-    public init(maxAttempts: Int = 3, initialBackoff: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(5)) {
+    public init(maxAttempts: Int = 3, initialBackoff: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(5))
+    {
         self.maxAttempts = max(1, maxAttempts)
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff

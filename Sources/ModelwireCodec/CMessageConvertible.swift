@@ -14,13 +14,21 @@ protocol CMessageConvertible: ProtobufMessage {
     /// Fills `c` like `fill(_:_:)`, except that repeated scalar fields (and those of singular nested
     /// messages) point at the arrays' own storage instead of copies, and calls `body` while they do.
     /// The C struct must not be used after `body` returns.
-    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError)
+    func fill(
+        _ c: UnsafeMutablePointer<CStruct>,
+        _ arena: CodecArena,
+        then body: () throws(CodecError) -> Void
+    ) throws(CodecError)
 }
 
 extension CMessageConvertible {
     /// Messages without repeated scalars have nothing to borrow: the copying fill.
     @inline(__always)
-    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+    func fill(
+        _ c: UnsafeMutablePointer<CStruct>,
+        _ arena: CodecArena,
+        then body: () throws(CodecError) -> Void
+    ) throws(CodecError) {
         try self.fill(&c.pointee, arena)
         try body()
     }
@@ -70,7 +78,9 @@ func serializeMessage<M: CMessageConvertible>(
 /// Points a C repeated scalar field (`n_x`, `x`) at `array`'s storage while `body` runs.
 @inline(__always)
 func withBorrowedArray<T: BitwiseCopyable>(
-    _ array: [T], _ count: UnsafeMutablePointer<Int>, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<T>?>,
+    _ array: [T],
+    _ count: UnsafeMutablePointer<Int>,
+    _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<T>?>,
     _ body: () throws(CodecError) -> Void
 ) throws(CodecError) {
     try array.withUnsafeBufferPointer { (buffer) throws(CodecError) in
@@ -98,7 +108,11 @@ func decodeBytes(_ b: ProtobufCBinaryData) -> [UInt8] {
 }
 
 /// A repeated string field, validated as UTF-8.
-func decodeStrings(_ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, count: Int, field: String) throws(CodecError) -> [String] {
+func decodeStrings(
+    _ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    count: Int,
+    field: String
+) throws(CodecError) -> [String] {
     guard let p, count > 0 else { return [] }
     // reserveCapacity + append, not Array(unsafeUninitializedCapacity:): that one calls the stdlib's
     // unspecialised allocator, which looks up the array's generic metadata on every call.
@@ -115,20 +129,28 @@ func decodeEnums<C, E>(_ p: UnsafeMutablePointer<C>?, count: Int, _ convert: (C)
 }
 
 /// An optional nested message.
-func decodeMessage<M: CMessageConvertible>(_ p: UnsafeMutablePointer<M.CStruct>?, as type: M.Type) throws(CodecError) -> M? {
+func decodeMessage<M: CMessageConvertible>(
+    _ p: UnsafeMutablePointer<M.CStruct>?,
+    as type: M.Type
+) throws(CodecError) -> M? {
     guard let p else { return nil }
     return try M(c: p.pointee)
 }
 
 /// The message member of a oneof whose case is set (protobuf-c always sets its pointer).
-func decodeOneofMessage<M: CMessageConvertible>(_ p: UnsafeMutablePointer<M.CStruct>?, as type: M.Type) throws(CodecError) -> M {
+func decodeOneofMessage<M: CMessageConvertible>(
+    _ p: UnsafeMutablePointer<M.CStruct>?,
+    as type: M.Type
+) throws(CodecError) -> M {
     guard let p else { throw .malformed }
     return try M(c: p.pointee)
 }
 
 /// A repeated message field.
 func decodeMessages<M: CMessageConvertible>(
-    _ p: UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>?, count: Int, as type: M.Type
+    _ p: UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>?,
+    count: Int,
+    as type: M.Type
 ) throws(CodecError) -> [M] {
     guard let p, count > 0 else { return [] }
     var out: [M] = []

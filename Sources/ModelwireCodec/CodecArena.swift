@@ -69,10 +69,12 @@ struct CodecArena {
     @inline(__always)
     func string(_ string: String, field: String) throws(CodecError) -> UnsafeMutablePointer<CChar> {
         // Native strings (all of them on Linux) lend their UTF-8 without a copy or a retain.
-        let copy = string.utf8.withContiguousStorageIfAvailable { self.cString($0) } ?? {
-            var string = string
-            return string.withUTF8 { self.cString($0) }
-        }()
+        let copy =
+            string.utf8.withContiguousStorageIfAvailable { self.cString($0) }
+            ?? {
+                var string = string
+                return string.withUTF8 { self.cString($0) }
+            }()
         guard let copy else { throw .embeddedNUL(field: field) }
         return copy
     }
@@ -106,7 +108,10 @@ struct CodecArena {
     }
 
     /// C strings for a repeated string field.
-    func strings(_ strings: [String], field: String) throws(CodecError) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
+    func strings(
+        _ strings: [String],
+        field: String
+    ) throws(CodecError) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
         guard !strings.isEmpty else { return nil }
         let p = self.allocate(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride * strings.count)
             .bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: strings.count)
@@ -138,7 +143,9 @@ struct CodecArena {
     /// `slot` stays nil when `message` is nil.
     @inline(__always)
     func withMessage<M: CMessageConvertible>(
-        _ message: M?, _ slot: UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>, _ body: () throws(CodecError) -> Void
+        _ message: M?,
+        _ slot: UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>,
+        _ body: () throws(CodecError) -> Void
     ) throws(CodecError) {
         guard let message else { return try body() }
         let p = self.cStruct(M.self)
@@ -147,7 +154,9 @@ struct CodecArena {
     }
 
     /// The array of C struct pointers of a repeated message field.
-    func messages<M: CMessageConvertible>(_ messages: [M]) throws(CodecError) -> UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>? {
+    func messages<M: CMessageConvertible>(
+        _ messages: [M]
+    ) throws(CodecError) -> UnsafeMutablePointer<UnsafeMutablePointer<M.CStruct>?>? {
         guard !messages.isEmpty else { return nil }
         let p = self.allocate(MemoryLayout<UnsafeMutablePointer<M.CStruct>?>.stride * messages.count)
             .bindMemory(to: UnsafeMutablePointer<M.CStruct>?.self, capacity: messages.count)

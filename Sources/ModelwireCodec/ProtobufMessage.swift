@@ -36,7 +36,9 @@ extension ProtobufMessage {
     /// `ByteBuffer`, a compressor's input) without an intermediate array.
     /// - Throws: `CodecError.embeddedNUL` when a string cannot be carried by protobuf-c.
     @inlinable
-    public func withSerialization<R>(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R)
+    public func withSerialization<R>(
+        _ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> R
+    )
         throws(CodecError) -> R
     {
         var result: R?

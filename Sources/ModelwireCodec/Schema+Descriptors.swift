@@ -7,6 +7,11 @@ extension V1 {
     /// The `google.protobuf.FileDescriptorSet` of proto/ (with imports and comments), as
     /// `protoc --descriptor_set_out` wrote it when the code was generated.
     public static var fileDescriptorSet: [UInt8] {
-        Array(UnsafeBufferPointer(start: CModelwireProtobuf_fileDescriptorSet(), count: CModelwireProtobuf_fileDescriptorSetSize()))
+        Array(
+            UnsafeBufferPointer(
+                start: CModelwireProtobuf_fileDescriptorSet(),
+                count: CModelwireProtobuf_fileDescriptorSetSize()
+            )
+        )
     }
 }

@@ -94,7 +94,9 @@ public enum Zlib {
     /// - Returns: The number of bytes written.
     /// - Throws: `CompressionError.zlibFailure` if zlib fails (it cannot for a large enough destination).
     public static func compress(
-        _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, level: Int32 = 1
+        _ source: UnsafeRawBufferPointer,
+        into destination: UnsafeMutableRawBufferPointer,
+        level: Int32 = 1
     ) throws(CompressionError) -> Int {
         precondition(destination.count >= compressBound(source.count), "destination smaller than compressBound")
         var written = uLongf(destination.count)
@@ -103,9 +105,14 @@ public enum Zlib {
         let windowBits = Int32(min(15, max(9, Int.bitWidth - max(source.count - 1, 1).leadingZeroBitCount)))
         let rc = withUnsafeMutablePointer(to: &empty) { emptyPointer in
             CModelwireZlib_compress(
-                destination.baseAddress!.assumingMemoryBound(to: UInt8.self), &written,
-                source.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyPointer), uLong(source.count), level,
-                windowBits, max(1, windowBits - 7))
+                destination.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                &written,
+                source.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyPointer),
+                uLong(source.count),
+                level,
+                windowBits,
+                max(1, windowBits - 7)
+            )
         }
         guard rc == Z_OK else { throw .zlibFailure(rc) }
         return Int(written)
@@ -116,7 +123,9 @@ public enum Zlib {
         var failure: CompressionError?
         let out = [UInt8](unsafeUninitializedCapacity: compressBound(source.count)) { buffer, count in
             source.withUnsafeBytes { raw in
-                do throws(CompressionError) { count = try compress(raw, into: UnsafeMutableRawBufferPointer(buffer), level: level) } catch {
+                do throws(CompressionError) {
+                    count = try compress(raw, into: UnsafeMutableRawBufferPointer(buffer), level: level)
+                } catch {
                     failure = error
                     count = 0
                 }
@@ -139,8 +148,15 @@ public enum Zlib {
     ///   - maxSize: The largest acceptable inflated size.
     ///   - maxRatio: The largest acceptable inflated size / compressed size.
     /// - Throws: `CompressionError.tooLarge`, `.ratioExceeded` or `.corrupt`.
-    public static func decompress(_ source: UnsafeRawBufferPointer, maxSize: Int, maxRatio: Int) throws(CompressionError) -> [UInt8] {
-        let limit = min(maxSize, source.count.multipliedReportingOverflow(by: maxRatio).overflow ? .max : source.count * maxRatio)
+    public static func decompress(
+        _ source: UnsafeRawBufferPointer,
+        maxSize: Int,
+        maxRatio: Int
+    ) throws(CompressionError) -> [UInt8] {
+        let limit = min(
+            maxSize,
+            source.count.multipliedReportingOverflow(by: maxRatio).overflow ? .max : source.count * maxRatio
+        )
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)  // zlib keeps this address in its state
         stream.initialize(to: z_stream())
         defer { stream.deallocate() }
@@ -148,7 +164,8 @@ public enum Zlib {
         defer { inflateEnd(stream) }
         var empty: UInt8 = 0
         return try withUnsafeMutablePointer(to: &empty) { (emptyPointer) throws(CompressionError) -> [UInt8] in
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: source.baseAddress?.assumingMemoryBound(to: Bytef.self)) ?? emptyPointer
+            stream.pointee.next_in =
+                UnsafeMutablePointer(mutating: source.baseAddress?.assumingMemoryBound(to: Bytef.self)) ?? emptyPointer
             stream.pointee.avail_in = uInt(source.count)
             var output: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: min(64 * 1024, max(limit, 1)) + 1)

@@ -28,7 +28,7 @@ public struct CSVDelimiter: Sendable, Hashable, CustomStringConvertible {
             guard text.utf8.count == 1, let byte = text.utf8.first, byte > 0x20, byte < 0x7F else { return nil }
             let scalar = Unicode.Scalar(byte)
             guard !Character(scalar).isLetter, !Character(scalar).isNumber,
-                  !["\"", ".", "+", "-"].contains(Character(scalar))
+                !["\"", ".", "+", "-"].contains(Character(scalar))
             else { return nil }
             self.init(byte: byte)
         }

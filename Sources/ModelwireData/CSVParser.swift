@@ -37,7 +37,7 @@ struct CSVParser {
         self.base = buffer.baseAddress!
         self.count = count
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-        self.position = count >= 3 && (0 ..< 3).allSatisfy { buffer[$0] == bom[$0] } ? 3 : 0
+        self.position = count >= 3 && (0..<3).allSatisfy { buffer[$0] == bom[$0] } ? 3 : 0
         self.delimiter = delimiter?.byte ?? Self.detect(self.base, from: self.position, count: count)
         self.tabIsBlank = self.delimiter != Self.tab
     }
@@ -47,7 +47,9 @@ struct CSVParser {
     private static func detect(_ base: UnsafePointer<UInt8>, from start: Int, count: Int) -> UInt8 {
         let candidates = CSVDelimiter.detectable.map(\.byte)
         var tally = [Int](repeating: 0, count: candidates.count)
-        var i = start, quoted = false, sawText = false
+        var i = start
+        var quoted = false
+        var sawText = false
         while i < count {
             let b = base[i]
             if b == quote {
@@ -74,10 +76,11 @@ struct CSVParser {
     /// A field's text: unquoted, `""` read as `"`, spaces (and tabs) around it trimmed.
     func text(_ field: Field) -> String {
         let raw = UnsafeBufferPointer(start: self.base + field.start, count: field.end - field.start)
-        var s = 0, e = raw.count
+        var s = 0
+        var e = raw.count
         while s < e, raw[s] == Self.space || raw[s] == Self.tab { s += 1 }
         while e > s, raw[e - 1] == Self.space || raw[e - 1] == Self.tab { e -= 1 }
-        guard field.escapes else { return String(decoding: UnsafeBufferPointer(rebasing: raw[s ..< e]), as: UTF8.self) }
+        guard field.escapes else { return String(decoding: UnsafeBufferPointer(rebasing: raw[s..<e]), as: UTF8.self) }
         var bytes = [UInt8]()
         bytes.reserveCapacity(e - s)
         var i = s
@@ -105,8 +108,12 @@ struct CSVParser {
                     var field = Field(start: i, end: i, escapes: false, quoted: true)
                     while true {
                         guard i < self.count else {
-                            throw DatasetError(.malformedQuote, line: openLine, column: column,
-                                               message: "line \(openLine), column \(column): the quoted field is never closed")
+                            throw DatasetError(
+                                .malformedQuote,
+                                line: openLine,
+                                column: column,
+                                message: "line \(openLine), column \(column): the quoted field is never closed"
+                            )
                         }
                         let b = self.base[i]
                         if b == Self.quote {
@@ -124,9 +131,13 @@ struct CSVParser {
                     }
                     while i < self.count, self.isBlank(self.base[i]) { i += 1 }
                     if i < self.count, self.base[i] != self.delimiter, self.base[i] != Self.newline {
-                        throw DatasetError(.malformedQuote, line: self.line, column: column,
-                                           message: "line \(self.line), column \(column): text after the closing quote "
-                                               + "(a quote inside a quoted field is written twice: \"\")")
+                        throw DatasetError(
+                            .malformedQuote,
+                            line: self.line,
+                            column: column,
+                            message: "line \(self.line), column \(column): text after the closing quote "
+                                + "(a quote inside a quoted field is written twice: \"\")"
+                        )
                     }
                     fields.append(field)
                 } else {
@@ -167,24 +178,35 @@ struct CSVParser {
         var fields = [Field]()
         let saved = self
         guard let headerLine = try self.nextRow(into: &fields) else {
-            throw DatasetError(.emptyFile, message: hasHeader ? "the file is empty: expected a header row" : "the file is empty")
+            throw DatasetError(
+                .emptyFile,
+                message: hasHeader ? "the file is empty: expected a header row" : "the file is empty"
+            )
         }
         guard hasHeader else {
             self = saved
-            return ((1 ... fields.count).map { "f\($0)" }, headerLine)
+            return ((1...fields.count).map { "f\($0)" }, headerLine)
         }
         let names = fields.map(self.text)
         if fields.allSatisfy({ self.isNumber($0) }) {
             let shown = names.prefix(4).joined(separator: ", ") + (names.count > 4 ? ", ..." : "")
-            throw DatasetError(.numericHeader, line: headerLine,
-                               message: "line \(headerLine): every field of the header row is a number (\(shown)): "
-                                   + "the file seems to have no header; add a header row, or read it as headerless (--no-header)")
+            throw DatasetError(
+                .numericHeader,
+                line: headerLine,
+                message: "line \(headerLine): every field of the header row is a number (\(shown)): "
+                    + "the file seems to have no header; add a header row, or read it as headerless (--no-header)"
+            )
         }
         var seen = [String: Int]()
         for (column, name) in names.enumerated() {
             if let first = seen[name] {
-                throw DatasetError(.duplicateName, line: headerLine, column: column + 1,
-                                   message: "line \(headerLine): the header names '\(name)' twice (columns \(first + 1) and \(column + 1))")
+                throw DatasetError(
+                    .duplicateName,
+                    line: headerLine,
+                    column: column + 1,
+                    message:
+                        "line \(headerLine): the header names '\(name)' twice (columns \(first + 1) and \(column + 1))"
+                )
             }
             seen[name] = column
         }
@@ -194,9 +216,13 @@ struct CSVParser {
     /// The `.wrongColumnCount` error of a row with `got` fields where the header has `expected`.
     func raggedRow(line: Int, got: Int, expected: Int, hasHeader: Bool) -> DatasetError {
         let column = got < expected ? got + 1 : expected + 1
-        return DatasetError(.wrongColumnCount, line: line, column: column,
-                            message: "line \(line), column \(column): \(got) fields, "
-                                + (hasHeader ? "the header has \(expected)" : "the first row has \(expected)"))
+        return DatasetError(
+            .wrongColumnCount,
+            line: line,
+            column: column,
+            message: "line \(line), column \(column): \(got) fields, "
+                + (hasHeader ? "the header has \(expected)" : "the first row has \(expected)")
+        )
     }
 
     /// The content range with blanks trimmed (a quoted field's spaces inside the quotes too).
@@ -205,7 +231,9 @@ struct CSVParser {
         var (s, e) = (field.start, field.end)
         if !field.quoted { return (s, e) }  // trimmed when read
         while s < e, self.base[s] == Self.space || self.base[s] == Self.tab || self.base[s] == Self.cr { s += 1 }
-        while e > s, self.base[e - 1] == Self.space || self.base[e - 1] == Self.tab || self.base[e - 1] == Self.cr { e -= 1 }
+        while e > s, self.base[e - 1] == Self.space || self.base[e - 1] == Self.tab || self.base[e - 1] == Self.cr {
+            e -= 1
+        }
         return (s, e)
     }
 
@@ -237,18 +265,30 @@ struct CSVParser {
 
     /// Why a field is not a finite number: `.nonNumeric` or `.nonFinite`, naming the line, column and column name.
     func numberError(_ field: Field, line: Int, column: Int, names: [String]) -> DatasetError {
-        let name = names[column - 1], text = self.text(field)
+        let name = names[column - 1]
+        let text = self.text(field)
         if self.parse(field) == nil {
-            return DatasetError(.nonNumeric, line: line, column: column,
-                                message: "line \(line), column \(column) ('\(name)'): '\(text)' is not a number")
+            return DatasetError(
+                .nonNumeric,
+                line: line,
+                column: column,
+                message: "line \(line), column \(column) ('\(name)'): '\(text)' is not a number"
+            )
         }
-        return DatasetError(.nonFinite, line: line, column: column,
-                            message: "line \(line), column \(column) ('\(name)'): '\(text)' is not finite")
+        return DatasetError(
+            .nonFinite,
+            line: line,
+            column: column,
+            message: "line \(line), column \(column) ('\(name)'): '\(text)' is not finite"
+        )
     }
 
     /// Runs `body` on a parser over `bytes`, which must end with one extra 0 byte.
-    static func with<T>(_ bytes: [UInt8], delimiter: CSVDelimiter?,
-                        _ body: (inout CSVParser) throws(DatasetError) -> T) throws(DatasetError) -> T {
+    static func with<T>(
+        _ bytes: [UInt8],
+        delimiter: CSVDelimiter?,
+        _ body: (inout CSVParser) throws(DatasetError) -> T
+    ) throws(DatasetError) -> T {
         try bytes.withUnsafeBufferPointer { buffer throws(DatasetError) in
             var parser = CSVParser(buffer, count: buffer.count - 1, delimiter: delimiter)
             return try body(&parser)

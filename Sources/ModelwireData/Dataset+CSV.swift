@@ -98,15 +98,21 @@ extension Dataset {
         let hasHeader = options.format.hasHeader
         let (names, headerLine) = try parser.header(hasHeader: hasHeader)
         guard names.count >= 2 else {
-            throw DatasetError(.wrongColumnCount, line: headerLine,
-                               message: "line \(headerLine): " + (hasHeader ? "the header" : "a row")
-                                   + " needs at least one feature and a label (delimiter '\(CSVDelimiter.name(parser.delimiter))')")
+            throw DatasetError(
+                .wrongColumnCount,
+                line: headerLine,
+                message: "line \(headerLine): " + (hasHeader ? "the header" : "a row")
+                    + " needs at least one feature and a label (delimiter '\(CSVDelimiter.name(parser.delimiter))')"
+            )
         }
         let labelIndex: Int
         if let wanted = options.labelColumn {
             guard let found = names.firstIndex(of: wanted) else {
-                throw DatasetError(.missingLabelColumn, line: headerLine,
-                                   message: "no column named '\(wanted)' in the header (\(names.joined(separator: ", ")))")
+                throw DatasetError(
+                    .missingLabelColumn,
+                    line: headerLine,
+                    message: "no column named '\(wanted)' in the header (\(names.joined(separator: ", ")))"
+                )
             }
             labelIndex = found
         } else {
@@ -153,12 +159,22 @@ extension Dataset {
             values.reserveCapacity(labels.count)
             for (row, label) in labels.enumerated() {
                 guard let value = Float(label) else {
-                    throw DatasetError(.nonNumeric, line: parsed.lineNumbers[row], column: labelIndex + 1,
-                                       message: "line \(parsed.lineNumbers[row]), column \(labelIndex + 1) ('\(names[labelIndex])'): '\(label)' is not a number")
+                    throw DatasetError(
+                        .nonNumeric,
+                        line: parsed.lineNumbers[row],
+                        column: labelIndex + 1,
+                        message:
+                            "line \(parsed.lineNumbers[row]), column \(labelIndex + 1) ('\(names[labelIndex])'): '\(label)' is not a number"
+                    )
                 }
                 guard value.isFinite else {
-                    throw DatasetError(.nonFinite, line: parsed.lineNumbers[row], column: labelIndex + 1,
-                                       message: "line \(parsed.lineNumbers[row]), column \(labelIndex + 1) ('\(names[labelIndex])'): '\(label)' is not finite")
+                    throw DatasetError(
+                        .nonFinite,
+                        line: parsed.lineNumbers[row],
+                        column: labelIndex + 1,
+                        message:
+                            "line \(parsed.lineNumbers[row]), column \(labelIndex + 1) ('\(names[labelIndex])'): '\(label)' is not finite"
+                    )
                 }
                 values.append(value)
             }
@@ -166,13 +182,20 @@ extension Dataset {
         case .classification:
             let distinct = Set(labels)
             guard distinct.count >= 2 else {
-                throw DatasetError(.singleClass, column: labelIndex + 1,
-                                   message: "column \(labelIndex + 1) ('\(names[labelIndex])') holds a single class ('\(labels[0])'): classification needs two or more")
+                throw DatasetError(
+                    .singleClass,
+                    column: labelIndex + 1,
+                    message:
+                        "column \(labelIndex + 1) ('\(names[labelIndex])') holds a single class ('\(labels[0])'): classification needs two or more"
+                )
             }
             let classNames = Self.sortedClassNames(distinct)
             let id = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($0.element, $0.offset) })
-            self.init(featureNames: featureNames, features: features,
-                      targets: .classes(names: classNames, ids: labels.map { id[$0]! }))
+            self.init(
+                featureNames: featureNames,
+                features: features,
+                targets: .classes(names: classNames, ids: labels.map { id[$0]! })
+            )
         }
     }
 

@@ -67,7 +67,7 @@ public struct Dataset: Sendable, Equatable {
     /// - Parameter row: A row index.
     /// - Returns: `columns` values.
     public func featureRow(_ row: Int) -> ArraySlice<Float> {
-        self.features[row * self.columns ..< (row + 1) * self.columns]
+        self.features[row * self.columns..<(row + 1) * self.columns]
     }
 
     /// A dataset holding the given rows, in the given order (class names are kept whole).
@@ -77,14 +77,20 @@ public struct Dataset: Sendable, Equatable {
         let c = self.columns
         var features = [Float]()
         features.reserveCapacity(indices.count * c)
-        for i in indices { features += self.features[i * c ..< (i + 1) * c] }
+        for i in indices { features += self.features[i * c..<(i + 1) * c] }
         switch self.targets {
         case .classes(let names, let ids):
-            return Dataset(featureNames: self.featureNames, features: features,
-                           targets: .classes(names: names, ids: indices.map { ids[$0] }))
+            return Dataset(
+                featureNames: self.featureNames,
+                features: features,
+                targets: .classes(names: names, ids: indices.map { ids[$0] })
+            )
         case .values(let values):
-            return Dataset(featureNames: self.featureNames, features: features,
-                           targets: .values(indices.map { values[$0] }))
+            return Dataset(
+                featureNames: self.featureNames,
+                features: features,
+                targets: .values(indices.map { values[$0] })
+            )
         }
     }
 

@@ -34,7 +34,10 @@ public struct DatasetSplit: Sendable, Hashable {
         do {
             file = try JSONDecoder().decode(File.self, from: data)
         } catch {
-            throw DatasetError(.invalidSplit, message: "\(path): expected {\"train\": [...], \"test\": [...]}: \(error)")
+            throw DatasetError(
+                .invalidSplit,
+                message: "\(path): expected {\"train\": [...], \"test\": [...]}: \(error)"
+            )
         }
         for index in file.train + file.test where index < 0 || index >= rows {
             throw DatasetError(.invalidSplit, message: "\(path): row index \(index) is outside 0..<\(rows)")
@@ -61,9 +64,10 @@ public struct DatasetSplit: Sendable, Hashable {
             for (row, id) in ids.enumerated() { byClass[id].append(row) }
             groups = byClass
         case .values:
-            groups = [Array(0 ..< dataset.rows)]
+            groups = [Array(0..<dataset.rows)]
         }
-        var train = [Int](), test = [Int]()
+        var train = [Int]()
+        var test = [Int]()
         for group in groups {
             let shuffled = group.shuffled(using: &generator)
             var testCount = Int((Double(group.count) * testFraction).rounded())

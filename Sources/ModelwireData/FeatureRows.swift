@@ -26,7 +26,7 @@ public struct FeatureRows: Sendable, Equatable {
     /// - Parameter row: A row index.
     /// - Returns: `columns` values.
     public func row(_ row: Int) -> ArraySlice<Float> {
-        self.values[row * self.columns ..< (row + 1) * self.columns]
+        self.values[row * self.columns..<(row + 1) * self.columns]
     }
 
     /// Reads CSV bytes with ModelwireData's reader (RFC 4180, see ``CSVFormat``), keeping the
@@ -38,8 +38,11 @@ public struct FeatureRows: Sendable, Equatable {
     ///   - choose: Given the header's names (`f1`...`fn` without a header), the indices of the columns to keep.
     /// - Throws: `DatasetError` with `.emptyFile`, `.duplicateName`, `.numericHeader`, `.malformedQuote`,
     ///   `.wrongColumnCount`, `.nonNumeric` or `.nonFinite` (line and column set), or what `choose` throws.
-    public init(csvBytes: [UInt8], format: CSVFormat = .standard,
-                columns choose: ([String]) throws(DatasetError) -> [Int]) throws(DatasetError) {
+    public init(
+        csvBytes: [UInt8],
+        format: CSVFormat = .standard,
+        columns choose: ([String]) throws(DatasetError) -> [Int]
+    ) throws(DatasetError) {
         var bytes = csvBytes
         bytes.append(0)  // strtof stops at the terminator after the last field
         let (names, values) = try CSVParser.with(bytes, delimiter: format.delimiter) {
@@ -51,7 +54,12 @@ public struct FeatureRows: Sendable, Equatable {
             var fields = [CSVParser.Field]()
             while let line = try parser.nextRow(into: &fields) {
                 guard fields.count == header.count else {
-                    throw parser.raggedRow(line: line, got: fields.count, expected: header.count, hasHeader: format.hasHeader)
+                    throw parser.raggedRow(
+                        line: line,
+                        got: fields.count,
+                        expected: header.count,
+                        hasHeader: format.hasHeader
+                    )
                 }
                 for column in columns {
                     guard let value = parser.finiteNumber(fields[column]) else {
@@ -70,8 +78,11 @@ public struct FeatureRows: Sendable, Equatable {
 
     /// Reads a CSV file: see ``init(csvBytes:format:columns:)``.
     /// - Throws: `DatasetError`: `.unreadableFile` with the reason, or as ``init(csvBytes:format:columns:)``.
-    public init(contentsOfCSV path: String, format: CSVFormat = .standard,
-                columns choose: ([String]) throws(DatasetError) -> [Int]) throws(DatasetError) {
+    public init(
+        contentsOfCSV path: String,
+        format: CSVFormat = .standard,
+        columns choose: ([String]) throws(DatasetError) -> [Int]
+    ) throws(DatasetError) {
         try self.init(csvBytes: try readFileBytes(path), format: format, columns: choose)
     }
 
@@ -87,19 +98,26 @@ public struct FeatureRows: Sendable, Equatable {
     ///   - featureCount: The model's number of input columns.
     ///   - labelColumn: The label column's name, if the caller knows it.
     /// - Returns: Column indices into `header`.
-    public static func modelColumns(header: [String], featureNames: [String], featureCount: Int,
-                                    labelColumn: String?) -> [Int]? {
+    public static func modelColumns(
+        header: [String],
+        featureNames: [String],
+        featureCount: Int,
+        labelColumn: String?
+    ) -> [Int]? {
         if !featureNames.isEmpty, Set(featureNames).isSubset(of: Set(header)) {
             let index = Dictionary(header.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
             return featureNames.map { index[$0]! }
         }
         guard featureCount > 0 else { return nil }
-        if header.count == featureCount { return Array(0 ..< featureCount) }
+        if header.count == featureCount { return Array(0..<featureCount) }
         if header.count == featureCount + 1 {
-            let label = labelColumn.flatMap { header.firstIndex(of: $0) }
-                ?? ["label", "target", "class"].lazy.compactMap { wanted in header.firstIndex { $0.lowercased() == wanted } }.first
+            let label =
+                labelColumn.flatMap { header.firstIndex(of: $0) }
+                ?? ["label", "target", "class"].lazy.compactMap { wanted in
+                    header.firstIndex { $0.lowercased() == wanted }
+                }.first
                 ?? header.count - 1
-            return (0 ..< header.count).filter { $0 != label }
+            return (0..<header.count).filter { $0 != label }
         }
         return nil
     }

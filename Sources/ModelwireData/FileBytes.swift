@@ -77,7 +77,7 @@ public func readAll(_ fd: Int32, path: String, extraZero: Bool = false) throws(F
             throw FileReadError(path: path, reason: FileReadError.reason(errno: errno))
         }
         if n == 0 { break }
-        bytes.append(contentsOf: chunk[0 ..< n])
+        bytes.append(contentsOf: chunk[0..<n])
     }
     if extraZero { bytes.append(0) }
     return bytes

@@ -11,8 +11,12 @@ extension V1.Dataset {
         let features = V1.Tensor(columns: UInt32(dataset.columns), values: dataset.features)
         switch dataset.targets {
         case .classes(let names, let ids):
-            self.init(featureNames: dataset.featureNames, features: features, classNames: names,
-                      classIds: ids.map { UInt32($0) })
+            self.init(
+                featureNames: dataset.featureNames,
+                features: features,
+                classNames: names,
+                classIds: ids.map { UInt32($0) }
+            )
         case .values(let values):
             self.init(featureNames: dataset.featureNames, features: features, targets: values)
         }
@@ -25,9 +29,11 @@ extension V1.Tensor {
     ///   - rows: The rows.
     ///   - range: The rows to take (default all).
     public init(_ rows: FeatureRows, rows range: Range<Int>? = nil) {
-        let range = range ?? 0 ..< rows.rows
-        self.init(columns: UInt32(rows.columns),
-                  values: Array(rows.values[range.lowerBound * rows.columns ..< range.upperBound * rows.columns]))
+        let range = range ?? 0..<rows.rows
+        self.init(
+            columns: UInt32(rows.columns),
+            values: Array(rows.values[range.lowerBound * rows.columns..<range.upperBound * rows.columns])
+        )
     }
 }
 
@@ -43,24 +49,33 @@ extension Dataset {
     public init(validating wire: V1.Dataset, requireTwoClasses: Bool = true) throws(DatasetError) {
         let features = wire.features ?? V1.Tensor()
         let columns = Int(features.columns)
-        guard columns > 0, !features.values.isEmpty else { throw DatasetError(.emptyFile, message: "the dataset is empty") }
+        guard columns > 0, !features.values.isEmpty else {
+            throw DatasetError(.emptyFile, message: "the dataset is empty")
+        }
         guard features.values.count % columns == 0 else {
-            throw DatasetError(.wrongColumnCount,
-                               message: "\(features.values.count) feature values do not fill rows of \(columns) columns")
+            throw DatasetError(
+                .wrongColumnCount,
+                message: "\(features.values.count) feature values do not fill rows of \(columns) columns"
+            )
         }
         let rows = features.values.count / columns
         if let bad = features.values.firstIndex(where: { !$0.isFinite }) {
-            throw DatasetError(.nonFinite, message: "row \(bad / columns + 1), column \(bad % columns + 1) is NaN or infinite")
+            throw DatasetError(
+                .nonFinite,
+                message: "row \(bad / columns + 1), column \(bad % columns + 1) is NaN or infinite"
+            )
         }
-        let names = wire.featureNames.isEmpty ? (0 ..< columns).map { "f\($0)" } : wire.featureNames
+        let names = wire.featureNames.isEmpty ? (0..<columns).map { "f\($0)" } : wire.featureNames
         guard names.count == columns else {
             throw DatasetError(.wrongColumnCount, message: "\(names.count) feature names for \(columns) columns")
         }
         let targets: Targets
         if wire.classNames.isEmpty {
             guard wire.targets.count == rows else {
-                throw DatasetError(.wrongColumnCount,
-                                   message: "\(wire.targets.count) targets for \(rows) rows (and no class names)")
+                throw DatasetError(
+                    .wrongColumnCount,
+                    message: "\(wire.targets.count) targets for \(rows) rows (and no class names)"
+                )
             }
             guard wire.targets.allSatisfy(\.isFinite) else {
                 throw DatasetError(.nonFinite, message: "a target is NaN or infinite")
@@ -71,11 +86,16 @@ extension Dataset {
                 throw DatasetError(.wrongColumnCount, message: "\(wire.classIds.count) class ids for \(rows) rows")
             }
             if let outOfRange = wire.classIds.first(where: { Int($0) >= wire.classNames.count }) {
-                throw DatasetError(.unknownClass,
-                                   message: "class id \(outOfRange) but only \(wire.classNames.count) class names")
+                throw DatasetError(
+                    .unknownClass,
+                    message: "class id \(outOfRange) but only \(wire.classNames.count) class names"
+                )
             }
             guard !requireTwoClasses || Set(wire.classIds).count >= 2 else {
-                throw DatasetError(.singleClass, message: "the dataset has only one class; classification needs at least two")
+                throw DatasetError(
+                    .singleClass,
+                    message: "the dataset has only one class; classification needs at least two"
+                )
             }
             targets = .classes(names: wire.classNames, ids: wire.classIds.map { Int($0) })
         }

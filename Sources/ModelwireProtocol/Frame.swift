@@ -36,8 +36,14 @@ public struct Frame: Sendable, Hashable {
     public var payload: ByteBuffer
 
     /// Creates a frame.
-    public init(kind: Kind, flags: Flags = [], method: UInt16 = 0, callID: UInt32 = 0,
-                timeoutMilliseconds: UInt32 = 0, payload: ByteBuffer) {
+    public init(
+        kind: Kind,
+        flags: Flags = [],
+        method: UInt16 = 0,
+        callID: UInt32 = 0,
+        timeoutMilliseconds: UInt32 = 0,
+        payload: ByteBuffer
+    ) {
         self.kind = kind
         self.flags = flags
         self.method = method

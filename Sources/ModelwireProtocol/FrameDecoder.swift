@@ -35,9 +35,12 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         if readable == 1, let first = buffer.getInteger(at: start, as: UInt8.self), first != UInt8(Frame.magic >> 8) {
             throw .badMagic(UInt16(first) << 8)
         }
-        guard let (_, version, kind, flags, reserved, method, callID, timeout, length) = buffer.getMultipleIntegers(
-            at: start, as: (UInt16, UInt8, UInt8, UInt8, UInt8, UInt16, UInt32, UInt32, UInt32).self
-        ) else { return nil }
+        guard
+            let (_, version, kind, flags, reserved, method, callID, timeout, length) = buffer.getMultipleIntegers(
+                at: start,
+                as: (UInt16, UInt8, UInt8, UInt8, UInt8, UInt16, UInt32, UInt32, UInt32).self
+            )
+        else { return nil }
         guard version == Frame.formatVersion else { throw .unsupportedFrameVersion(version) }
         let frameKind = Frame.Kind(rawValue: kind)
         guard Frame.Kind.allKnown.contains(frameKind) else { throw .unknownFrameKind(kind) }
@@ -48,8 +51,14 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         guard readable >= Frame.headerSize + Int(length) else { return nil }  // wait for the body
         buffer.moveReaderIndex(forwardBy: Frame.headerSize)
         let payload = buffer.readSlice(length: Int(length))!  // length checked on the line above
-        return Frame(kind: frameKind, flags: Frame.Flags(rawValue: flags), method: method, callID: callID,
-                     timeoutMilliseconds: timeout, payload: payload)
+        return Frame(
+            kind: frameKind,
+            flags: Frame.Flags(rawValue: flags),
+            method: method,
+            callID: callID,
+            timeoutMilliseconds: timeout,
+            payload: payload
+        )
     }
 
     /// At end of stream: a complete frame is still returned; a partial one is `WireError.truncated`.

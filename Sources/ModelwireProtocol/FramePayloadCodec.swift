@@ -1,5 +1,5 @@
-public import NIOCore
 public import ModelwireCodec
+public import NIOCore
 
 /// Turns messages into frame payloads and back: protobuf-c encoding straight into the
 /// outgoing `ByteBuffer`, zlib above a size threshold, and bounded inflation on the way in.
@@ -25,13 +25,26 @@ public struct FramePayloadCodec: Sendable, Hashable {
     /// (`Compressibility`), it is replaced by its zlib compression, unless that is not smaller.
     /// - Throws: `CodecError.embeddedNUL` for strings protobuf-c cannot carry; nothing is written then.
     public func writeFrame<M: ProtobufMessage>(
-        _ message: M, kind: Frame.Kind, flags: Frame.Flags = [], method: UInt16 = 0, callID: UInt32 = 0,
-        timeoutMilliseconds: UInt32 = 0, into buffer: inout ByteBuffer
+        _ message: M,
+        kind: Frame.Kind,
+        flags: Frame.Flags = [],
+        method: UInt16 = 0,
+        callID: UInt32 = 0,
+        timeoutMilliseconds: UInt32 = 0,
+        into buffer: inout ByteBuffer
     ) throws(CodecError) {
         do {
-            try self.writeFrame(message, kind: kind, flags: flags, method: method, callID: callID,
-                                timeoutMilliseconds: timeoutMilliseconds, maxMessageBytes: .max, maxPayloadBytes: .max,
-                                into: &buffer)
+            try self.writeFrame(
+                message,
+                kind: kind,
+                flags: flags,
+                method: method,
+                callID: callID,
+                timeoutMilliseconds: timeoutMilliseconds,
+                maxMessageBytes: .max,
+                maxPayloadBytes: .max,
+                into: &buffer
+            )
         } catch {
             switch error {
             case .codec(let error): throw error
@@ -64,8 +77,15 @@ public struct FramePayloadCodec: Sendable, Hashable {
     /// - Throws: `WriteFailure`; `buffer` is left as it was.
     @inline(__always)  // into the public writeFrame above, which the server calls per response
     package func writeFrame<M: ProtobufMessage>(
-        _ message: M, kind: Frame.Kind, flags: Frame.Flags, method: UInt16, callID: UInt32,
-        timeoutMilliseconds: UInt32, maxMessageBytes: Int, maxPayloadBytes: Int, into buffer: inout ByteBuffer
+        _ message: M,
+        kind: Frame.Kind,
+        flags: Frame.Flags,
+        method: UInt16,
+        callID: UInt32,
+        timeoutMilliseconds: UInt32,
+        maxMessageBytes: Int,
+        maxPayloadBytes: Int,
+        into buffer: inout ByteBuffer
     ) throws(WriteFailure) {
         let headerIndex = buffer.writerIndex
         let compress = self.peerAcceptsZlib
@@ -78,8 +98,14 @@ public struct FramePayloadCodec: Sendable, Hashable {
                     return .failure(.payloadTooLarge(size: size, limit: maxPayloadBytes))
                 }
                 if size > maxMessageBytes { return .failure(.messageTooLarge(size: size, limit: maxMessageBytes)) }
-                buffer.writeFrameHeader(kind: kind, flags: [], method: method, callID: callID,
-                                        timeoutMilliseconds: timeoutMilliseconds, payloadLength: 0)
+                buffer.writeFrameHeader(
+                    kind: kind,
+                    flags: [],
+                    method: method,
+                    callID: callID,
+                    timeoutMilliseconds: timeoutMilliseconds,
+                    payloadLength: 0
+                )
                 guard size > 0 else { return .success((0, false)) }
                 let payloadIndex = buffer.writerIndex
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
@@ -96,7 +122,8 @@ public struct FramePayloadCodec: Sendable, Hashable {
                     }
                 }
                 guard let compressed, !compressed.isEmpty, compressed.count < size else {
-                    return size > maxPayloadBytes ? .failure(.payloadTooLarge(size: size, limit: maxPayloadBytes))
+                    return size > maxPayloadBytes
+                        ? .failure(.payloadTooLarge(size: size, limit: maxPayloadBytes))
                         : .success((size, false))
                 }
                 guard compressed.count <= maxPayloadBytes else {
@@ -129,10 +156,16 @@ public struct FramePayloadCodec: Sendable, Hashable {
             let inflated: [UInt8]
             do {
                 inflated = try frame.payload.withUnsafeReadableBytes { (raw) throws(CompressionError) -> [UInt8] in
-                    try Zlib.decompress(raw, maxSize: self.limits.maxMessageBytes, maxRatio: self.limits.maxDecompressionRatio)
+                    try Zlib.decompress(
+                        raw,
+                        maxSize: self.limits.maxMessageBytes,
+                        maxRatio: self.limits.maxDecompressionRatio
+                    )
                 }
             } catch { throw .compression(error) }
-            do { return try M(serializedBytes: inflated, maxSize: self.limits.maxMessageBytes) } catch { throw .codec(error) }
+            do { return try M(serializedBytes: inflated, maxSize: self.limits.maxMessageBytes) } catch {
+                throw .codec(error)
+            }
         }
         do {
             return try frame.payload.withUnsafeReadableBytes { (raw) throws(CodecError) -> M in
@@ -207,11 +240,15 @@ public struct FramePayloadError: Error, Hashable, Sendable, CustomStringConverti
             case .tooLarge:
                 V1.Status(code: .resourceExhausted, message: "message inflates past the limit of \(e.limit ?? 0) bytes")
             case .ratioExceeded:
-                V1.Status(code: .resourceExhausted,
-                          message: "message inflates more than \(e.limit ?? 0)x: rejected as a decompression bomb")
+                V1.Status(
+                    code: .resourceExhausted,
+                    message: "message inflates more than \(e.limit ?? 0)x: rejected as a decompression bomb"
+                )
             case .corrupt:
-                V1.Status(code: .invalidArgument,
-                          message: "corrupt compressed payload: \(e.reason ?? "invalid zlib data")")
+                V1.Status(
+                    code: .invalidArgument,
+                    message: "corrupt compressed payload: \(e.reason ?? "invalid zlib data")"
+                )
             default:
                 V1.Status(code: .invalidArgument, message: "corrupt compressed payload: \(e)")
             }
@@ -220,8 +257,10 @@ public struct FramePayloadError: Error, Hashable, Sendable, CustomStringConverti
         case .codec(let e):
             switch e.code {  // likewise: a new CodecError code is a malformed message until mapped
             case .tooLarge:
-                V1.Status(code: .resourceExhausted,
-                          message: "message of \(e.size ?? 0) bytes exceeds the limit of \(e.limit ?? 0) bytes")
+                V1.Status(
+                    code: .resourceExhausted,
+                    message: "message of \(e.size ?? 0) bytes exceeds the limit of \(e.limit ?? 0) bytes"
+                )
             case .invalidUTF8:
                 V1.Status(code: .invalidArgument, message: "field \(e.field ?? "?") is not valid UTF-8")
             default:

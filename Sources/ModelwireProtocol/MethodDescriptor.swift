@@ -37,9 +37,23 @@ public struct MethodDescriptor: Sendable {
         .init(.listJobs, "ListJobs", .unary, true, V1.ListJobsRequest.self, V1.ListJobsResponse.self),
         .init(.watchJob, "WatchJob", .serverStreaming, true, V1.WatchJobRequest.self, V1.TrainEvent.self),
         .init(.cancelJob, "CancelJob", .unary, true, V1.CancelJobRequest.self, V1.Job.self),
-        .init(.uploadDataset, "UploadDataset", .clientStreaming, false, V1.UploadDatasetRequest.self, V1.DatasetInfo.self),
+        .init(
+            .uploadDataset,
+            "UploadDataset",
+            .clientStreaming,
+            false,
+            V1.UploadDatasetRequest.self,
+            V1.DatasetInfo.self
+        ),
         .init(.listDatasets, "ListDatasets", .unary, true, V1.ListDatasetsRequest.self, V1.ListDatasetsResponse.self),
-        .init(.deleteDataset, "DeleteDataset", .unary, true, V1.DeleteDatasetRequest.self, V1.DeleteDatasetResponse.self),
+        .init(
+            .deleteDataset,
+            "DeleteDataset",
+            .unary,
+            true,
+            V1.DeleteDatasetRequest.self,
+            V1.DeleteDatasetResponse.self
+        ),
         .init(.listModels, "ListModels", .unary, true, V1.ListModelsRequest.self, V1.ListModelsResponse.self),
         .init(.describeModel, "DescribeModel", .unary, true, V1.DescribeModelRequest.self, V1.ModelVersionInfo.self),
         .init(.deleteModel, "DeleteModel", .unary, true, V1.DeleteModelRequest.self, V1.DeleteModelResponse.self),
@@ -57,8 +71,14 @@ public struct MethodDescriptor: Sendable {
         return v1[index]
     }
 
-    private init(_ method: V1.Method, _ name: String, _ shape: Shape, _ idempotent: Bool,
-                 _ request: any ProtobufMessage.Type, _ response: any ProtobufMessage.Type) {
+    private init(
+        _ method: V1.Method,
+        _ name: String,
+        _ shape: Shape,
+        _ idempotent: Bool,
+        _ request: any ProtobufMessage.Type,
+        _ response: any ProtobufMessage.Type
+    ) {
         self.method = method
         self.name = name
         self.shape = shape

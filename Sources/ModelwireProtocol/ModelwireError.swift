@@ -24,8 +24,13 @@ public struct ModelwireError: Error, Hashable, Sendable, CustomStringConvertible
     /// Creates an error.
     /// - Parameter cause: The error this one wraps, if any; it stays local.
     /// - Precondition: `code` is not `.ok`.
-    public init(_ code: V1.StatusCode, _ message: String, retryAfterMilliseconds: UInt32? = nil,
-                supportedProtocolVersions: [UInt32] = [], cause: (any Error)? = nil) {
+    public init(
+        _ code: V1.StatusCode,
+        _ message: String,
+        retryAfterMilliseconds: UInt32? = nil,
+        supportedProtocolVersions: [UInt32] = [],
+        cause: (any Error)? = nil
+    ) {
         precondition(code != .ok, "ModelwireError cannot carry status ok")
         self.code = code
         self.message = message
@@ -37,9 +42,13 @@ public struct ModelwireError: Error, Hashable, Sendable, CustomStringConvertible
     /// The error an ERROR frame's status stands for (an `ok` status from a faulty peer becomes `unknown`).
     /// - Parameter cause: The local error this status was made from, if any (it is not in `status`).
     public init(status: V1.Status, cause: (any Error)? = nil) {
-        self.init(status.code == .ok ? .unknown : status.code, status.message,
-                  retryAfterMilliseconds: status.retryAfterMs,
-                  supportedProtocolVersions: status.supportedProtocolVersions, cause: cause)
+        self.init(
+            status.code == .ok ? .unknown : status.code,
+            status.message,
+            retryAfterMilliseconds: status.retryAfterMs,
+            supportedProtocolVersions: status.supportedProtocolVersions,
+            cause: cause
+        )
     }
 
     /// Equal when `code`, `message` and the hints are; `cause` is not compared.
@@ -58,8 +67,12 @@ public struct ModelwireError: Error, Hashable, Sendable, CustomStringConvertible
 
     /// The status to send in an ERROR frame.
     public var status: V1.Status {
-        V1.Status(code: code, message: message, retryAfterMs: retryAfterMilliseconds,
-                  supportedProtocolVersions: supportedProtocolVersions)
+        V1.Status(
+            code: code,
+            message: message,
+            retryAfterMs: retryAfterMilliseconds,
+            supportedProtocolVersions: supportedProtocolVersions
+        )
     }
 
     public var description: String { "\(code) (\(code.rawValue)): \(message)" }

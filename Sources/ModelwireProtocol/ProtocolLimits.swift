@@ -22,9 +22,15 @@ public struct ProtocolLimits: Sendable, Hashable {
 
     /// The documented defaults (PROTOCOL.md §"Limits").
     public static let defaults = ProtocolLimits(
-        maxFrameBytes: 16 << 20, maxMessageBytes: 64 << 20, maxDecompressionRatio: 200, maxConcurrentCalls: 256,
-        compressionThresholdBytes: 1024, idleTimeoutMilliseconds: 300_000, maxRowsPerPredict: 65_536,
-        maxDatasetBytes: 256 << 20)
+        maxFrameBytes: 16 << 20,
+        maxMessageBytes: 64 << 20,
+        maxDecompressionRatio: 200,
+        maxConcurrentCalls: 256,
+        compressionThresholdBytes: 1024,
+        idleTimeoutMilliseconds: 300_000,
+        maxRowsPerPredict: 65_536,
+        maxDatasetBytes: 256 << 20
+    )
 
     /// The defaults changed by `configure`.
     public static func defaults(configure: (inout ProtocolLimits) -> Void) -> ProtocolLimits {
@@ -34,8 +40,16 @@ public struct ProtocolLimits: Sendable, Hashable {
     }
 
     /// Creates limits; prefer `.defaults` or `.defaults { ... }`.
-    public init(maxFrameBytes: Int, maxMessageBytes: Int, maxDecompressionRatio: Int, maxConcurrentCalls: Int,
-                compressionThresholdBytes: Int, idleTimeoutMilliseconds: Int, maxRowsPerPredict: Int, maxDatasetBytes: Int) {
+    public init(
+        maxFrameBytes: Int,
+        maxMessageBytes: Int,
+        maxDecompressionRatio: Int,
+        maxConcurrentCalls: Int,
+        compressionThresholdBytes: Int,
+        idleTimeoutMilliseconds: Int,
+        maxRowsPerPredict: Int,
+        maxDatasetBytes: Int
+    ) {
         self.maxFrameBytes = maxFrameBytes
         self.maxMessageBytes = maxMessageBytes
         self.maxDecompressionRatio = maxDecompressionRatio
@@ -48,26 +62,32 @@ public struct ProtocolLimits: Sendable, Hashable {
 
     /// The limits as carried in a ServerHello.
     public var message: V1.Limits {
-        V1.Limits(maxFrameBytes: Self.clamp(maxFrameBytes), maxMessageBytes: Self.clamp(maxMessageBytes),
-                  maxDecompressionRatio: Self.clamp(maxDecompressionRatio),
-                  maxConcurrentCalls: Self.clamp(maxConcurrentCalls),
-                  compressionThresholdBytes: Self.clamp(compressionThresholdBytes),
-                  idleTimeoutMs: Self.clamp(idleTimeoutMilliseconds), maxRowsPerPredict: Self.clamp(maxRowsPerPredict),
-                  maxDatasetBytes: Self.clamp(maxDatasetBytes))
+        V1.Limits(
+            maxFrameBytes: Self.clamp(maxFrameBytes),
+            maxMessageBytes: Self.clamp(maxMessageBytes),
+            maxDecompressionRatio: Self.clamp(maxDecompressionRatio),
+            maxConcurrentCalls: Self.clamp(maxConcurrentCalls),
+            compressionThresholdBytes: Self.clamp(compressionThresholdBytes),
+            idleTimeoutMs: Self.clamp(idleTimeoutMilliseconds),
+            maxRowsPerPredict: Self.clamp(maxRowsPerPredict),
+            maxDatasetBytes: Self.clamp(maxDatasetBytes)
+        )
     }
 
     /// Limits as a server announced them (a zero field keeps the local default).
     public init(_ message: V1.Limits) {
         func pick(_ v: UInt32, _ d: Int) -> Int { v == 0 ? d : Int(v) }
         let d = Self.defaults
-        self.init(maxFrameBytes: pick(message.maxFrameBytes, d.maxFrameBytes),
-                  maxMessageBytes: pick(message.maxMessageBytes, d.maxMessageBytes),
-                  maxDecompressionRatio: pick(message.maxDecompressionRatio, d.maxDecompressionRatio),
-                  maxConcurrentCalls: pick(message.maxConcurrentCalls, d.maxConcurrentCalls),
-                  compressionThresholdBytes: pick(message.compressionThresholdBytes, d.compressionThresholdBytes),
-                  idleTimeoutMilliseconds: pick(message.idleTimeoutMs, d.idleTimeoutMilliseconds),
-                  maxRowsPerPredict: pick(message.maxRowsPerPredict, d.maxRowsPerPredict),
-                  maxDatasetBytes: pick(message.maxDatasetBytes, d.maxDatasetBytes))
+        self.init(
+            maxFrameBytes: pick(message.maxFrameBytes, d.maxFrameBytes),
+            maxMessageBytes: pick(message.maxMessageBytes, d.maxMessageBytes),
+            maxDecompressionRatio: pick(message.maxDecompressionRatio, d.maxDecompressionRatio),
+            maxConcurrentCalls: pick(message.maxConcurrentCalls, d.maxConcurrentCalls),
+            compressionThresholdBytes: pick(message.compressionThresholdBytes, d.compressionThresholdBytes),
+            idleTimeoutMilliseconds: pick(message.idleTimeoutMs, d.idleTimeoutMilliseconds),
+            maxRowsPerPredict: pick(message.maxRowsPerPredict, d.maxRowsPerPredict),
+            maxDatasetBytes: pick(message.maxDatasetBytes, d.maxDatasetBytes)
+        )
     }
 
     private static func clamp(_ v: Int) -> UInt32 { UInt32(clamping: v) }

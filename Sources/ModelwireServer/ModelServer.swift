@@ -28,7 +28,11 @@ public final class ModelServer: Service, Sendable {
     ///   - configuration: What to bind and serve.
     ///   - logger: Where the server logs (it never bootstraps logging itself).
     ///   - onListening: Called once with the bound address (useful with port 0).
-    public init(configuration: ServerConfiguration, logger: Logger, onListening: (@Sendable (SocketAddress) -> Void)? = nil) {
+    public init(
+        configuration: ServerConfiguration,
+        logger: Logger,
+        onListening: (@Sendable (SocketAddress) -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
@@ -77,12 +81,17 @@ public final class ModelServer: Service, Sendable {
                 try service.datasets.load()
             } catch {
                 let reason = (error as? DurableFiles.Failure)?.reason ?? "\(error)"
-                throw ServerRuntimeError(.repositoryUnusable, "cannot use repository \(service.configuration.repositoryPath): \(reason)",
-                                         cause: error)
+                throw ServerRuntimeError(
+                    .repositoryUnusable,
+                    "cannot use repository \(service.configuration.repositoryPath): \(reason)",
+                    cause: error
+                )
             }
         }
         let listener = try await bind(runtime)
-        guard let address = listener.localAddress else { throw ServerRuntimeError(.bindFailed, "bound without a local address") }
+        guard let address = listener.localAddress else {
+            throw ServerRuntimeError(.bindFailed, "bound without a local address")
+        }
         logger.info("listening", metadata: ["modelwire.address": "\(address)"])
         onListening?(address)
         let logger = self.logger
@@ -130,10 +139,18 @@ public final class ModelServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let batcher = loopBatchers[ObjectIdentifier(channel.eventLoop)]!.value
                     let handlers = channel.pipeline.syncOperations
-                    try handlers.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeoutMilliseconds))))
+                    try handlers.addHandler(
+                        IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeoutMilliseconds)))
+                    )
                     try handlers.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadBytes: limits.maxFrameBytes)))
-                    try handlers.addHandler(ServerConnectionHandler(service: service, workers: workers, batcher: batcher,
-                                                                    logger: logger))
+                    try handlers.addHandler(
+                        ServerConnectionHandler(
+                            service: service,
+                            workers: workers,
+                            batcher: batcher,
+                            logger: logger
+                        )
+                    )
                     connections.add(channel)
                 }
             }
@@ -141,8 +158,11 @@ public final class ModelServer: Service, Sendable {
             return try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         } catch {
             let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
-            throw ServerRuntimeError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(reason)",
-                                     cause: error)
+            throw ServerRuntimeError(
+                .bindFailed,
+                "cannot listen on \(configuration.host):\(configuration.port): \(reason)",
+                cause: error
+            )
         }
     }
 

@@ -45,8 +45,12 @@ public struct ServerConfiguration: Sendable, Hashable {
         /// costs more than the compute); larger ones run on the worker pool. Default 64.
         public var inlineMaxRows: Int
 
-        public static let defaults = Batching(maxBatchRows: 256, maxQueueDelayMicroseconds: 0, maxQueuedCalls: 1024,
-                                              inlineMaxRows: 64)
+        public static let defaults = Batching(
+            maxBatchRows: 256,
+            maxQueueDelayMicroseconds: 0,
+            maxQueuedCalls: 1024,
+            inlineMaxRows: 64
+        )
 
         public init(maxBatchRows: Int, maxQueueDelayMicroseconds: Int, maxQueuedCalls: Int, inlineMaxRows: Int) {
             self.maxBatchRows = maxBatchRows
@@ -62,11 +66,20 @@ public struct ServerConfiguration: Sendable, Hashable {
     }
 
     /// Creates a configuration with the documented defaults.
-    public init(host: String = "127.0.0.1", port: Int = ServerConfiguration.defaultPort, repositoryPath: String,
-                limits: ProtocolLimits = .defaults, eventLoopThreads: Int = System.coreCount, batching: Batching = .defaults,
-                maxConcurrentJobs: Int = 1, datasetQuotaBytes: Int = 1 << 30, shutdownGracePeriodMilliseconds: Int = 10_000,
-                handshakeTimeoutMilliseconds: Int = 10_000, serverName: String = "modelwire-server",
-                serverVersion: String = ModelServer.version) {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = ServerConfiguration.defaultPort,
+        repositoryPath: String,
+        limits: ProtocolLimits = .defaults,
+        eventLoopThreads: Int = System.coreCount,
+        batching: Batching = .defaults,
+        maxConcurrentJobs: Int = 1,
+        datasetQuotaBytes: Int = 1 << 30,
+        shutdownGracePeriodMilliseconds: Int = 10_000,
+        handshakeTimeoutMilliseconds: Int = 10_000,
+        serverName: String = "modelwire-server",
+        serverVersion: String = ModelServer.version
+    ) {
         self.host = host
         self.port = port
         self.repositoryPath = repositoryPath

@@ -16,25 +16,45 @@ enum ClosedLoop {
         case eventLoop(any EventLoop)
     }
 
-    static func run(client: ModelwireClient, workload: Workload, concurrency: Int, plan: StepPlan,
-                    driver: Driver, cpu: ProcessCPU) async -> StepMeasurement {
+    static func run(
+        client: ModelwireClient,
+        workload: Workload,
+        concurrency: Int,
+        plan: StepPlan,
+        driver: Driver,
+        cpu: ProcessCPU
+    ) async -> StepMeasurement {
         let start = MonotonicClock.now()
         let window = Window(start: start + UInt64(plan.warmupSeconds * 1e9), plan: plan)
-        let quotas: [Int] = if case .calls(let total) = plan.length {
-            (0..<concurrency).map { total / concurrency + ($0 < total % concurrency ? 1 : 0) }
-        } else { Array(repeating: Int.max, count: concurrency) }
+        let quotas: [Int] =
+            if case .calls(let total) = plan.length {
+                (0..<concurrency).map { total / concurrency + ($0 < total % concurrency ? 1 : 0) }
+            } else { Array(repeating: Int.max, count: concurrency) }
 
         return await withTaskGroup(of: Recorder.self) { group in
             for (index, quota) in quotas.enumerated() {
                 switch driver {
                 case .tasks:
                     group.addTask {
-                        await Self.worker(client: client, workload: workload, first: index, quota: quota,
-                                          window: window, options: plan.callOptions)
+                        await Self.worker(
+                            client: client,
+                            workload: workload,
+                            first: index,
+                            quota: quota,
+                            window: window,
+                            options: plan.callOptions
+                        )
                     }
                 case .eventLoop(let eventLoop):
-                    let recorder = LoopWorker(client: client, workload: workload, eventLoop: eventLoop, first: index,
-                                              quota: quota, window: window, options: plan.callOptions).start()
+                    let recorder = LoopWorker(
+                        client: client,
+                        workload: workload,
+                        eventLoop: eventLoop,
+                        first: index,
+                        quota: quota,
+                        window: window,
+                        options: plan.callOptions
+                    ).start()
                     group.addTask { (try? await recorder.get()) ?? Recorder() }  // a worker's future only ever succeeds
                 }
             }
@@ -50,8 +70,11 @@ enum ClosedLoop {
             let finished = MonotonicClock.now()
             let end = cpuEnd ?? cpu.snapshot()
             let elapsed = Double((window.end ?? finished) - window.start) / 1e9
-            return StepMeasurement(recorder: total, elapsedSeconds: elapsed,
-                                   cpuSeconds: ProcessCPU.difference(from: cpuStart, to: end))
+            return StepMeasurement(
+                recorder: total,
+                elapsedSeconds: elapsed,
+                cpuSeconds: ProcessCPU.difference(from: cpuStart, to: end)
+            )
         }
     }
 
@@ -76,8 +99,14 @@ enum ClosedLoop {
         enum Outcome { case warmUp, measured, past }
     }
 
-    private static func worker(client: ModelwireClient, workload: Workload, first: Int, quota: Int,
-                               window: Window, options: ModelwireClient.CallOptions) async -> Recorder {
+    private static func worker(
+        client: ModelwireClient,
+        workload: Workload,
+        first: Int,
+        quota: Int,
+        window: Window,
+        options: ModelwireClient.CallOptions
+    ) async -> Recorder {
         var recorder = Recorder()
         var call = first
         var measured = 0
@@ -87,7 +116,9 @@ enum ClosedLoop {
             let request = workload.request(call)
             call &+= 1
             let outcome: Result<V1.PredictResponse, any Error>
-            do { outcome = .success(try await client.predict(request, options: options)) } catch { outcome = .failure(error) }
+            do { outcome = .success(try await client.predict(request, options: options)) } catch {
+                outcome = .failure(error)
+            }
             let done = MonotonicClock.now()
             switch window.classify(done) {
             case .warmUp: continue
@@ -119,8 +150,15 @@ private final class LoopWorker: @unchecked Sendable {
     /// start the next one recursively.
     private var starting = false
 
-    init(client: ModelwireClient, workload: Workload, eventLoop: any EventLoop, first: Int, quota: Int,
-         window: ClosedLoop.Window, options: ModelwireClient.CallOptions) {
+    init(
+        client: ModelwireClient,
+        workload: Workload,
+        eventLoop: any EventLoop,
+        first: Int,
+        quota: Int,
+        window: ClosedLoop.Window,
+        options: ModelwireClient.CallOptions
+    ) {
         self.client = client
         self.workload = workload
         self.eventLoop = eventLoop

@@ -36,7 +36,8 @@ struct LoadCommand: AsyncParsableCommand {
               modelwire-load --train-reference --concurrency 1,16,64 --rows 1
               modelwire-load --model digits --data data/digits.csv --rows 32 --rate 500,1000 --arrivals poisson
               modelwire-load --concurrency 64 --duration 10 --json > result.json
-            """)
+            """
+    )
 
     @Option(help: ArgumentHelp("Server address.", valueName: "host:port"))
     var server: String = "127.0.0.1:\(Endpoint.defaultPort)"
@@ -53,8 +54,12 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Features per row for random inputs (ignored with --data).")
     var columns: Int = ReferenceModel.features
 
-    @Option(help: ArgumentHelp("Take feature rows from this CSV (last column = label, ignored) instead of random ones.",
-                               valueName: "file.csv"))
+    @Option(
+        help: ArgumentHelp(
+            "Take feature rows from this CSV (last column = label, ignored) instead of random ones.",
+            valueName: "file.csv"
+        )
+    )
     var data: String?
 
     @Flag(help: "Ask for per-class probabilities too (a bigger response).")
@@ -99,19 +104,28 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Epochs for --train-reference.")
     var trainEpochs: Int = 3
 
-    @Option(help: ArgumentHelp("Also report the CPU time of this process (e.g. the server) over each window.",
-                               valueName: "pid[,pid...]"))
+    @Option(
+        help: ArgumentHelp(
+            "Also report the CPU time of this process (e.g. the server) over each window.",
+            valueName: "pid[,pid...]"
+        )
+    )
     var cpuPid: String?
 
     @Flag(help: "Print the results as JSON on stdout (the table goes to stderr).")
     var json = false
 
-    @Option(help: ArgumentHelp("""
-        How closed-loop workers call the client: event-loop = ModelwireClient.predictOnEventLoop, \
-        each worker a chain of callbacks on the client's single event-loop thread (no task, no thread \
-        hop per call); async = a Swift task per worker awaiting ModelwireClient.predict on Swift's \
-        global pool, the client on NIO's shared loops (what an app gets by default). Open loop always uses async.
-        """, valueName: "event-loop|async"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            How closed-loop workers call the client: event-loop = ModelwireClient.predictOnEventLoop, \
+            each worker a chain of callbacks on the client's single event-loop thread (no task, no thread \
+            hop per call); async = a Swift task per worker awaiting ModelwireClient.predict on Swift's \
+            global pool, the client on NIO's shared loops (what an app gets by default). Open loop always uses async.
+            """,
+            valueName: "event-loop|async"
+        )
+    )
     var api: API = .eventLoop
 
     @Option(help: "Client log level (trace, debug, info, notice, warning, error, critical).")
@@ -125,7 +139,9 @@ struct LoadCommand: AsyncParsableCommand {
 
     func validate() throws {
         do { _ = try Endpoint(parsing: self.server) } catch { throw ValidationError("--server: \(error.message)") }
-        if self.concurrency != nil && self.rate != nil { throw ValidationError("give --concurrency or --rate, not both") }
+        if self.concurrency != nil && self.rate != nil {
+            throw ValidationError("give --concurrency or --rate, not both")
+        }
         if let list = self.concurrency, (try? Self.integers(list))?.allSatisfy({ $0 > 0 }) != true {
             throw ValidationError("--concurrency: a comma-separated list of positive integers")
         }
@@ -138,7 +154,9 @@ struct LoadCommand: AsyncParsableCommand {
             throw ValidationError("--warmup must be >= 0, --duration and --timeout > 0")
         }
         if let calls, calls <= 0 { throw ValidationError("--calls must be positive") }
-        if let list = self.cpuPid, (try? Self.integers(list)) == nil { throw ValidationError("--cpu-pid: a list of process ids") }
+        if let list = self.cpuPid, (try? Self.integers(list)) == nil {
+            throw ValidationError("--cpu-pid: a list of process ids")
+        }
     }
 
     func run() async throws {
@@ -155,10 +173,15 @@ struct LoadCommand: AsyncParsableCommand {
             $0.defaultTimeout = .milliseconds(Int64(self.timeout * 1000))
         }
         let report = Report(toStandardError: self.json)
-        let group: MultiThreadedEventLoopGroup = self.api == .eventLoop
+        let group: MultiThreadedEventLoopGroup =
+            self.api == .eventLoop
             ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : .singleton
-        let client = try ModelwireClient(endpoints: [self.server], configuration: configuration, eventLoopGroup: group,
-                                         logger: logger)
+        let client = try ModelwireClient(
+            endpoints: [self.server],
+            configuration: configuration,
+            eventLoopGroup: group,
+            logger: logger
+        )
         let driver: ClosedLoop.Driver = self.api == .eventLoop ? .eventLoop(group.next()) : .tasks
         do {
             let (steps, sizes) = try await self.runSteps(client: client, driver: driver, report: report)
@@ -175,52 +198,108 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     /// Runs every step; returns the results and the request/response sizes of the first call.
-    private func runSteps(client: ModelwireClient, driver: ClosedLoop.Driver, report: Report) async throws -> ([StepResult], [String: String]) {
+    private func runSteps(
+        client: ModelwireClient,
+        driver: ClosedLoop.Driver,
+        report: Report
+    ) async throws -> ([StepResult], [String: String]) {
         if self.trainReference {
-            report.note("training the reference net (\(self.trainRows) synthetic rows, \(self.trainEpochs) epochs) as \(self.model)...")
-            let version = try await ReferenceModel.train(client: client, model: self.model, rows: self.trainRows,
-                                                         epochs: self.trainEpochs, seed: self.seed)
+            report.note(
+                "training the reference net (\(self.trainRows) synthetic rows, \(self.trainEpochs) epochs) as \(self.model)..."
+            )
+            let version = try await ReferenceModel.train(
+                client: client,
+                model: self.model,
+                rows: self.trainRows,
+                epochs: self.trainEpochs,
+                seed: self.seed
+            )
             report.note("trained \(self.model) version \(version)")
         }
         let modelRef = V1.ModelRef(name: self.model, selector: self.version.map { .version($0) })
-        let workload = try self.data.map {
-            try Workload.csv(path: $0, model: modelRef, rows: self.rows, includeProbabilities: self.includeProbabilities)
-        } ?? Workload.random(model: modelRef, rows: self.rows, columns: self.columns, seed: self.seed,
-                             includeProbabilities: self.includeProbabilities)
+        let workload =
+            try self.data.map {
+                try Workload.csv(
+                    path: $0,
+                    model: modelRef,
+                    rows: self.rows,
+                    includeProbabilities: self.includeProbabilities
+                )
+            }
+            ?? Workload.random(
+                model: modelRef,
+                rows: self.rows,
+                columns: self.columns,
+                seed: self.seed,
+                includeProbabilities: self.includeProbabilities
+            )
         // One call first: a missing model or a bad shape fails here, clearly, instead of as a table of errors.
         let probe = try await client.predict(workload.request(0))
         let responseBytes = (try? probe.serializedBytes().count) ?? 0
         let sizes = ["requestBytes": "\(workload.requestBytes)", "responseBytes": "\(responseBytes)"]
-        report.note("\(self.model) v\(probe.version): \(workload.rows) rows x \(workload.columns) features from \(workload.source), "
-                    + "\(workload.requestBytes)/\(responseBytes) request/response bytes, compression \(self.compression.rawValue), "
-                    + "\(self.connections) connection(s), warm-up \(self.warmup) s, "
-                    + (self.calls.map { "\($0) calls" } ?? "\(self.duration) s") + " per step")
+        report.note(
+            "\(self.model) v\(probe.version): \(workload.rows) rows x \(workload.columns) features from \(workload.source), "
+                + "\(workload.requestBytes)/\(responseBytes) request/response bytes, compression \(self.compression.rawValue), "
+                + "\(self.connections) connection(s), warm-up \(self.warmup) s, "
+                + (self.calls.map { "\($0) calls" } ?? "\(self.duration) s") + " per step"
+        )
 
-        let plan = StepPlan(warmupSeconds: self.warmup,
-                            length: self.calls.map { StepPlan.Length.calls($0) } ?? .duration(seconds: self.duration),
-                            callOptions: .init(timeout: .milliseconds(Int64(self.timeout * 1000))))
+        let plan = StepPlan(
+            warmupSeconds: self.warmup,
+            length: self.calls.map { StepPlan.Length.calls($0) } ?? .duration(seconds: self.duration),
+            callOptions: .init(timeout: .milliseconds(Int64(self.timeout * 1000)))
+        )
         let cpu = ProcessCPU(watching: try self.cpuPid.map(Self.integers)?.map { Int32($0) } ?? [])
         var results: [StepResult] = []
         report.header()
         if let rates = try self.rate.map(Self.numbers) {
             for rate in rates {
                 let load = Self.loadAverage()
-                let m = await OpenLoop.run(client: client, workload: workload, rate: rate, arrivals: self.arrivals,
-                                           seed: self.seed, plan: plan, cpu: cpu)
-                let result = StepResult(mode: "open", concurrency: nil, rate: rate, arrivals: self.arrivals.rawValue,
-                                        connections: self.connections, rows: workload.rows, compression: self.compression == .on,
-                                        load: load, measurement: m)
+                let m = await OpenLoop.run(
+                    client: client,
+                    workload: workload,
+                    rate: rate,
+                    arrivals: self.arrivals,
+                    seed: self.seed,
+                    plan: plan,
+                    cpu: cpu
+                )
+                let result = StepResult(
+                    mode: "open",
+                    concurrency: nil,
+                    rate: rate,
+                    arrivals: self.arrivals.rawValue,
+                    connections: self.connections,
+                    rows: workload.rows,
+                    compression: self.compression == .on,
+                    load: load,
+                    measurement: m
+                )
                 report.row(result)
                 results.append(result)
             }
         } else {
             for concurrency in try Self.integers(self.concurrency ?? "16") {
                 let load = Self.loadAverage()
-                let m = await ClosedLoop.run(client: client, workload: workload, concurrency: concurrency, plan: plan,
-                                             driver: driver, cpu: cpu)
-                let result = StepResult(mode: "closed", concurrency: concurrency, rate: nil, arrivals: nil,
-                                        connections: self.connections, rows: workload.rows, compression: self.compression == .on,
-                                        load: load, measurement: m)
+                let m = await ClosedLoop.run(
+                    client: client,
+                    workload: workload,
+                    concurrency: concurrency,
+                    plan: plan,
+                    driver: driver,
+                    cpu: cpu
+                )
+                let result = StepResult(
+                    mode: "closed",
+                    concurrency: concurrency,
+                    rate: nil,
+                    arrivals: nil,
+                    connections: self.connections,
+                    rows: workload.rows,
+                    compression: self.compression == .on,
+                    load: load,
+                    measurement: m
+                )
                 report.row(result)
                 results.append(result)
             }
@@ -229,22 +308,28 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     private var configurationSummary: [String: String] {
-        ["server": self.server, "model": self.model, "version": self.version.map(String.init) ?? "latest",
-         "rows": "\(self.rows)", "data": self.data ?? "random", "compression": self.compression.rawValue,
-         "connections": "\(self.connections)", "api": self.api.rawValue, "warmupSeconds": "\(self.warmup)",
-         "length": self.calls.map { "\($0) calls" } ?? "\(self.duration) s", "seed": "\(self.seed)"]
+        [
+            "server": self.server, "model": self.model, "version": self.version.map(String.init) ?? "latest",
+            "rows": "\(self.rows)", "data": self.data ?? "random", "compression": self.compression.rawValue,
+            "connections": "\(self.connections)", "api": self.api.rawValue, "warmupSeconds": "\(self.warmup)",
+            "length": self.calls.map { "\($0) calls" } ?? "\(self.duration) s", "seed": "\(self.seed)",
+        ]
     }
 
     static func integers(_ list: String) throws -> [Int] {
         try list.split(separator: ",").map {
-            guard let value = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("not an integer: \($0)") }
+            guard let value = Int($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("not an integer: \($0)")
+            }
             return value
         }
     }
 
     static func numbers(_ list: String) throws -> [Double] {
         try list.split(separator: ",").map {
-            guard let value = Double($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("not a number: \($0)") }
+            guard let value = Double($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("not a number: \($0)")
+            }
             return value
         }
     }

@@ -2,6 +2,7 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireData
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #else
@@ -17,16 +18,24 @@ enum OpenLoop {
         case constant, poisson
     }
 
-    static func run(client: ModelwireClient, workload: Workload, rate: Double, arrivals: Arrivals, seed: UInt64,
-                    plan: StepPlan, cpu: ProcessCPU) async -> StepMeasurement {
+    static func run(
+        client: ModelwireClient,
+        workload: Workload,
+        rate: Double,
+        arrivals: Arrivals,
+        seed: UInt64,
+        plan: StepPlan,
+        cpu: ProcessCPU
+    ) async -> StepMeasurement {
         let shared = SharedRecorder()
         let start = MonotonicClock.now()
         let measuredStart = start + UInt64(plan.warmupSeconds * 1e9)
         let measuredCalls: Int? = if case .calls(let count) = plan.length { count } else { nil }
-        let measuredEnd: UInt64 = switch plan.length {
-        case .duration(let seconds): measuredStart + UInt64(seconds * 1e9)
-        case .calls(let count): measuredStart + UInt64(Double(count) / rate * 1e9)
-        }
+        let measuredEnd: UInt64 =
+            switch plan.length {
+            case .duration(let seconds): measuredStart + UInt64(seconds * 1e9)
+            case .calls(let count): measuredStart + UInt64(Double(count) / rate * 1e9)
+            }
         var rng = SeededGenerator(seed: seed)
         let meanGap = 1e9 / rate
         var cpuStart: [String: Double] = [:]
@@ -56,7 +65,9 @@ enum OpenLoop {
                     do {
                         let response = try await client.predict(request, options: plan.callOptions)
                         let done = MonotonicClock.now()
-                        if measured { shared.withLock { $0.recordSuccess(nanoseconds: done &- due, response: response) } }
+                        if measured {
+                            shared.withLock { $0.recordSuccess(nanoseconds: done &- due, response: response) }
+                        }
                     } catch {
                         if measured { shared.withLock { $0.recordFailure(error) } }
                     }
@@ -71,8 +82,11 @@ enum OpenLoop {
         }
         if !cpuStart.isEmpty { cpuEnd = cpuEnd.isEmpty ? cpu.snapshot() : cpuEnd }
         let elapsed = Double(measuredEnd - measuredStart) / 1e9
-        return StepMeasurement(recorder: shared.withLock { $0 }, elapsedSeconds: elapsed,
-                               cpuSeconds: ProcessCPU.difference(from: cpuStart, to: cpuEnd))
+        return StepMeasurement(
+            recorder: shared.withLock { $0 },
+            elapsedSeconds: elapsed,
+            cpuSeconds: ProcessCPU.difference(from: cpuStart, to: cpuEnd)
+        )
     }
 
     /// log(U) for U uniform in (0, 1]: an exponential gap is −mean·log(U).

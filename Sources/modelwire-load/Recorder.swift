@@ -18,7 +18,11 @@ struct Recorder: Sendable {
 
     static func makeHistogram() -> Histogram<UInt64> {
         // 1 ns .. 10 min, three significant digits.
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+        Histogram<UInt64>(
+            lowestDiscernibleValue: 1,
+            highestTrackableValue: 600_000_000_000,
+            numberOfSignificantValueDigits: .three
+        )
     }
 
     mutating func recordSuccess(nanoseconds: UInt64, response: V1.PredictResponse) {
@@ -36,7 +40,11 @@ struct Recorder: Sendable {
 
     mutating func recordFailure(_ error: any Error) {
         let key: String
-        if let error = error as? ModelwireError { key = error.code.description } else { key = "client(\(type(of: error)))" }
+        if let error = error as? ModelwireError {
+            key = error.code.description
+        } else {
+            key = "client(\(type(of: error)))"
+        }
         self.errors[key, default: 0] += 1
     }
 
@@ -81,8 +89,11 @@ struct ServerTimings: Sendable {
 extension Recorder {
     /// A histogram of microsecond values (server queue times).
     struct ServerHistogram: Sendable {
-        var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000,
-                                          numberOfSignificantValueDigits: .three)
+        var histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1,
+            highestTrackableValue: 600_000_000,
+            numberOfSignificantValueDigits: .three
+        )
         mutating func record(_ value: UInt64) { _ = self.histogram.record(value) }
         mutating func merge(_ other: ServerHistogram) { self.histogram.add(other.histogram) }
     }

@@ -25,26 +25,49 @@ enum ReferenceModel {
             classIDs.append(UInt32(label))
             for column in 0..<features { values.append(centres[label * features + column] + rng.nextGaussian()) }
         }
-        return V1.Dataset(featureNames: (0..<features).map { "f\($0)" },
-                          features: V1.Tensor(columns: UInt32(features), values: values),
-                          classNames: (0..<classes).map { "class\($0)" }, classIds: classIDs)
+        return V1.Dataset(
+            featureNames: (0..<features).map { "f\($0)" },
+            features: V1.Tensor(columns: UInt32(features), values: values),
+            classNames: (0..<classes).map { "class\($0)" },
+            classIds: classIDs
+        )
     }
 
     /// The train request for the reference net.
     static func trainRequest(model: String, rows: Int, epochs: Int, seed: UInt64) -> V1.TrainRequest {
-        let relu = V1.Activation(rawValue: 1), softmax = V1.Activation(rawValue: 4)
-        let spec = V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64, activation: relu),
-                                            V1.DenseLayerSpec(units: 64, activation: relu)],
-                                   outputActivation: softmax)
-        return V1.TrainRequest(model: model, data: .inlineData(dataset(rows: rows, seed: seed)),
-                               spec: V1.ModelSpec(family: .dense(spec)),
-                               options: V1.TrainingOptions(optimizer: V1.Optimizer(kind: V1.OptimizerKind(rawValue: 0),
-                                                                                   learningRate: 0.01),
-                                                           epochs: UInt32(epochs), batchSize: 64, seed: seed))
+        let relu = V1.Activation(rawValue: 1)
+        let softmax = V1.Activation(rawValue: 4)
+        let spec = V1.DenseNetSpec(
+            hidden: [
+                V1.DenseLayerSpec(units: 64, activation: relu),
+                V1.DenseLayerSpec(units: 64, activation: relu),
+            ],
+            outputActivation: softmax
+        )
+        return V1.TrainRequest(
+            model: model,
+            data: .inlineData(dataset(rows: rows, seed: seed)),
+            spec: V1.ModelSpec(family: .dense(spec)),
+            options: V1.TrainingOptions(
+                optimizer: V1.Optimizer(
+                    kind: V1.OptimizerKind(rawValue: 0),
+                    learningRate: 0.01
+                ),
+                epochs: UInt32(epochs),
+                batchSize: 64,
+                seed: seed
+            )
+        )
     }
 
     /// Trains the reference net as a new version of `model` and returns (version, final metrics text).
-    static func train(client: ModelwireClient, model: String, rows: Int, epochs: Int, seed: UInt64) async throws -> UInt32 {
+    static func train(
+        client: ModelwireClient,
+        model: String,
+        rows: Int,
+        epochs: Int,
+        seed: UInt64
+    ) async throws -> UInt32 {
         let request = trainRequest(model: model, rows: rows, epochs: epochs, seed: seed)
         for try await event in try await client.train(request, options: .init(timeout: .seconds(600))) {
             if case .result(let result)? = event.event { return result.version }

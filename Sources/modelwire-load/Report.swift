@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,25 +10,43 @@ struct Report {
     let toStandardError: Bool
 
     func header() {
-        self.emit(Self.pad(["step", "conns", "rows", "calls", "errors", "calls/s", "p50 ms", "p90 ms", "p99 ms",
-                            "p99.9 ms", "max ms", "srv queue µs", "decode", "compute", "encode", "batch rows", "cpu s (self, others)",
-                            "load"]))
+        self.emit(
+            Self.pad([
+                "step", "conns", "rows", "calls", "errors", "calls/s", "p50 ms", "p90 ms", "p99 ms",
+                "p99.9 ms", "max ms", "srv queue µs", "decode", "compute", "encode", "batch rows",
+                "cpu s (self, others)",
+                "load",
+            ])
+        )
     }
 
     func row(_ r: StepResult) {
         let step = r.mode == "closed" ? "c=\(r.concurrency ?? 0)" : "rate=\(Int(r.rate ?? 0))/\(r.arrivals ?? "")"
-        let server = r.server.map {
-            [Self.f($0.queueMeanUs, 1), Self.f($0.decodeMeanUs, 1), Self.f($0.computeMeanUs, 1), Self.f($0.encodeMeanUs, 1),
-             Self.f($0.batchRowsMean, 1)]
-        } ?? ["-", "-", "-", "-", "-"]
+        let server =
+            r.server.map {
+                [
+                    Self.f($0.queueMeanUs, 1), Self.f($0.decodeMeanUs, 1), Self.f($0.computeMeanUs, 1),
+                    Self.f($0.encodeMeanUs, 1),
+                    Self.f($0.batchRowsMean, 1),
+                ]
+            } ?? ["-", "-", "-", "-", "-"]
         let cpu = ([r.cpuSeconds["self"]] + r.cpuSeconds.keys.filter { $0 != "self" }.sorted().map { r.cpuSeconds[$0] })
             .map { $0.map { Self.f($0, 2) } ?? "-" }.joined(separator: ",")
-        self.emit(Self.pad([step, "\(r.connections)", "\(r.rows)", "\(r.calls)", "\(r.errors.values.reduce(0, +))",
-                            Self.f(r.throughput, 0), Self.f(r.latency.p50Ms, 3), Self.f(r.latency.p90Ms, 3),
-                            Self.f(r.latency.p99Ms, 3), Self.f(r.latency.p999Ms, 3), Self.f(r.latency.maxMs, 3)]
-                           + server + [cpu, r.load.prefix(1).map { Self.f($0, 2) }.joined()]))
+        self.emit(
+            Self.pad(
+                [
+                    step, "\(r.connections)", "\(r.rows)", "\(r.calls)", "\(r.errors.values.reduce(0, +))",
+                    Self.f(r.throughput, 0), Self.f(r.latency.p50Ms, 3), Self.f(r.latency.p90Ms, 3),
+                    Self.f(r.latency.p99Ms, 3), Self.f(r.latency.p999Ms, 3), Self.f(r.latency.maxMs, 3),
+                ]
+                    + server + [cpu, r.load.prefix(1).map { Self.f($0, 2) }.joined()]
+            )
+        )
         if !r.errors.isEmpty {
-            self.emit("  errors: " + r.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            self.emit(
+                "  errors: "
+                    + r.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            )
         }
     }
 

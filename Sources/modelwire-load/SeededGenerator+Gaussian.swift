@@ -1,9 +1,10 @@
+import ModelwireData
+
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
-import ModelwireData
 
 extension SeededGenerator {
     /// A standard normal sample (Box–Muller), for random features and the synthetic dataset.

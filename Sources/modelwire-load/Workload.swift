@@ -17,12 +17,21 @@ struct Workload: Sendable {
     static let distinctRequests = 64
 
     /// Random standard-normal features from a seeded generator.
-    static func random(model: V1.ModelRef, rows: Int, columns: Int, seed: UInt64, includeProbabilities: Bool) -> Workload {
+    static func random(
+        model: V1.ModelRef,
+        rows: Int,
+        columns: Int,
+        seed: UInt64,
+        includeProbabilities: Bool
+    ) -> Workload {
         var rng = SeededGenerator(seed: seed)
         let requests = (0..<distinctRequests).map { _ in
             let values = (0..<(rows * columns)).map { _ in rng.nextGaussian() }
-            return V1.PredictRequest(model: model, inputs: V1.Tensor(columns: UInt32(columns), values: values),
-                                     includeProbabilities: includeProbabilities)
+            return V1.PredictRequest(
+                model: model,
+                inputs: V1.Tensor(columns: UInt32(columns), values: values),
+                includeProbabilities: includeProbabilities
+            )
         }
         return Workload(requests: requests, rows: rows, columns: columns, source: "random (seed \(seed))")
     }
@@ -43,8 +52,11 @@ struct Workload: Sendable {
                 values.append(contentsOf: dataset.features[start..<(start + columns)])
                 next = (next + 1) % dataset.rows
             }
-            return V1.PredictRequest(model: model, inputs: V1.Tensor(columns: UInt32(columns), values: values),
-                                     includeProbabilities: includeProbabilities)
+            return V1.PredictRequest(
+                model: model,
+                inputs: V1.Tensor(columns: UInt32(columns), values: values),
+                includeProbabilities: includeProbabilities
+            )
         }
         return Workload(requests: requests, rows: rows, columns: columns, source: path)
     }

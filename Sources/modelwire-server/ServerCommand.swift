@@ -27,23 +27,31 @@ struct ServerCommand: AsyncParsableCommand {
             Options:
             \(ServerOption.helpText)
             """,
-        version: ModelServer.version)
+        version: ModelServer.version
+    )
 
     @Option(help: "A JSON file of options (keys as the long option names; also MODELWIRE_CONFIG).") var config: String?
 
-    @Argument(parsing: .allUnrecognized,
-              help: ArgumentHelp("Server options, each --name value or --name=value (listed below).", valueName: "options"))
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp("Server options, each --name value or --name=value (listed below).", valueName: "options")
+    )
     var options: [String] = []
 
     func run() async throws {
         // Keep large message buffers (a 1024-row predict is ~400 KB) on the heap: with glibc's
         // defaults each one is an mmap/munmap or a heap trim, and the page faults cost ~10x the
         // encode+decode itself (tools/bench-codec measures both; the same values are set there).
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 32 << 20)
-        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
+        let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
+        _ = glibcMallopt(mmapThreshold, 32 << 20)
+        _ = glibcMallopt(trimThreshold, 256 << 20)
         let environment = ProcessInfo.processInfo.environment
-        let settings = try ServerSettings.parse(arguments: options, configFile: config ?? environment["MODELWIRE_CONFIG"],
-                                                environment: environment)
+        let settings = try ServerSettings.parse(
+            arguments: options,
+            configFile: config ?? environment["MODELWIRE_CONFIG"],
+            environment: environment
+        )
         let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -59,8 +67,13 @@ struct ServerCommand: AsyncParsableCommand {
             fflush(nil)  // stdout may be a pipe: the address line must not wait in a buffer
             if let portFile { try? (text + "\n").write(toFile: portFile, atomically: true, encoding: .utf8) }
         }
-        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [server],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         do {
             try await group.run()
         } catch let error as ServerRuntimeError {

@@ -19,38 +19,64 @@ struct ServerOption: Sendable {
     /// Every option, in `--help` order.
     static let all: [ServerOption] = [
         text("host", "ADDRESS", "Address to bind (default 127.0.0.1, loopback only).") { $0.configuration.host = $1 },
-        int("port", 0...65535, "TCP port; 0 picks a free one (default \(ServerConfiguration.defaultPort)).") { $0.port = $1 },
-        text("repository", "DIR", "Model repository directory: models, datasets and job records (default ./modelwire-repository).") {
+        int("port", 0...65535, "TCP port; 0 picks a free one (default \(ServerConfiguration.defaultPort)).") {
+            $0.port = $1
+        },
+        text(
+            "repository",
+            "DIR",
+            "Model repository directory: models, datasets and job records (default ./modelwire-repository)."
+        ) {
             $0.configuration.repositoryPath = $1
         },
         text("port-file", "FILE", "Also write the listening address (host:port) to this file.") { $0.portFile = $1 },
-        int("max-concurrent-jobs", 1...64, "Training jobs run at once; others queue (default 1).") { $0.maxConcurrentJobs = $1 },
-        int("event-loop-threads", 1...256, "Network threads (default: the number of cores).") { $0.eventLoopThreads = $1 },
-        int("max-batch-rows", 1...1_000_000, "Rows per dynamic predict batch (default 256).") { $0.batching.maxBatchRows = $1 },
+        int("max-concurrent-jobs", 1...64, "Training jobs run at once; others queue (default 1).") {
+            $0.maxConcurrentJobs = $1
+        },
+        int("event-loop-threads", 1...256, "Network threads (default: the number of cores).") {
+            $0.eventLoopThreads = $1
+        },
+        int("max-batch-rows", 1...1_000_000, "Rows per dynamic predict batch (default 256).") {
+            $0.batching.maxBatchRows = $1
+        },
         int("max-queue-delay-us", 0...1_000_000, "How long a predict may wait for a batch, in µs (default 0).") {
             $0.batching.maxQueueDelayMicroseconds = $1
         },
-        int("max-queued-calls", 1...1_000_000, "Queued predicts per model version before resource_exhausted (default 1024).") {
+        int(
+            "max-queued-calls",
+            1...1_000_000,
+            "Queued predicts per model version before resource_exhausted (default 1024)."
+        ) {
             $0.batching.maxQueuedCalls = $1
         },
         int("inline-max-rows", 0...1_000_000, "Predicts up to this many rows run on the network thread (default 64).") {
             $0.batching.inlineMaxRows = $1
         },
-        int("max-frame-bytes", 1024...Int(UInt32.max), "Largest frame payload (default 16 MiB).") { $0.limits.maxFrameBytes = $1 },
+        int("max-frame-bytes", 1024...Int(UInt32.max), "Largest frame payload (default 16 MiB).") {
+            $0.limits.maxFrameBytes = $1
+        },
         int("max-message-bytes", 1024...Int(UInt32.max), "Largest message after inflation (default 64 MiB).") {
             $0.limits.maxMessageBytes = $1
         },
-        int("max-concurrent-calls", 1...100_000, "Open calls per connection (default 256).") { $0.limits.maxConcurrentCalls = $1 },
+        int("max-concurrent-calls", 1...100_000, "Open calls per connection (default 256).") {
+            $0.limits.maxConcurrentCalls = $1
+        },
         int("idle-timeout-ms", 1000...Int(UInt32.max), "Close connections idle this long (default 300000).") {
             $0.limits.idleTimeoutMilliseconds = $1
         },
-        int("dataset-quota-bytes", 0...Int.max, "Total size of uploaded datasets (default 1 GiB).") { $0.datasetQuotaBytes = $1 },
+        int("dataset-quota-bytes", 0...Int.max, "Total size of uploaded datasets (default 1 GiB).") {
+            $0.datasetQuotaBytes = $1
+        },
         int("grace-period-ms", 0...3_600_000, "Time in-flight calls get to finish on shutdown (default 10000).") {
             $0.shutdownGracePeriodMilliseconds = $1
         },
-        text("log-level", "LEVEL", "trace, debug, info, notice, warning, error or critical (default info).") { values, text in
+        text("log-level", "LEVEL", "trace, debug, info, notice, warning, error or critical (default info).") {
+            values,
+            text in
             guard let level = ServerSettings.LogLevel(rawValue: text) else {
-                throw ValidationError("log-level must be one of trace, debug, info, notice, warning, error, critical; got \"\(text)\"")
+                throw ValidationError(
+                    "log-level must be one of trace, debug, info, notice, warning, error, critical; got \"\(text)\""
+                )
             }
             values.logLevel = level
         },
@@ -58,19 +84,31 @@ struct ServerOption: Sendable {
 
     /// The `--help` lines of every option: the flag and its variable, then what it does.
     static var helpText: String {
-        all.map { "  --\($0.key) <\($0.valueName)>   (\($0.environmentVariable))\n      \($0.help)" }.joined(separator: "\n")
+        all.map { "  --\($0.key) <\($0.valueName)>   (\($0.environmentVariable))\n      \($0.help)" }.joined(
+            separator: "\n"
+        )
     }
 
-    private static func text(_ key: String, _ valueName: String, _ help: String,
-                             _ apply: @escaping @Sendable (inout ServerSettings.Values, String) throws -> Void) -> ServerOption {
+    private static func text(
+        _ key: String,
+        _ valueName: String,
+        _ help: String,
+        _ apply: @escaping @Sendable (inout ServerSettings.Values, String) throws -> Void
+    ) -> ServerOption {
         ServerOption(key: key, valueName: valueName, help: help, apply: apply)
     }
 
-    private static func int(_ key: String, _ range: ClosedRange<Int>, _ help: String,
-                            _ set: @escaping @Sendable (inout ServerConfiguration, Int) -> Void) -> ServerOption {
+    private static func int(
+        _ key: String,
+        _ range: ClosedRange<Int>,
+        _ help: String,
+        _ set: @escaping @Sendable (inout ServerConfiguration, Int) -> Void
+    ) -> ServerOption {
         ServerOption(key: key, valueName: "N", help: help) { values, text in
             guard let value = Int(text), range.contains(value) else {
-                throw ValidationError("\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+                throw ValidationError(
+                    "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\""
+                )
             }
             set(&values.configuration, value)
         }

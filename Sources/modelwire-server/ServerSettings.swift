@@ -53,7 +53,9 @@ enum ServerSettings {
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
-            guard argument.hasPrefix("--") else { throw ValidationError("unexpected argument \"\(argument)\" (see --help)") }
+            guard argument.hasPrefix("--") else {
+                throw ValidationError("unexpected argument \"\(argument)\" (see --help)")
+            }
             let body = argument.dropFirst(2)
             let key = body.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
             guard let option = ServerOption.all.first(where: { $0.key == key }) else {

@@ -13,15 +13,25 @@ import Darwin
 
 /// Flags every command takes.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Server address host:port; several, comma separated, are used round-robin.",
-                                            valueName: "host:port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Server address host:port; several, comma separated, are used round-robin.",
+            valueName: "host:port"
+        )
+    )
     var server: String = "127.0.0.1:\(Endpoint.defaultPort)"
 
     @Flag(name: .long, help: "Print machine-readable JSON (shapes in docs/cli.md).")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Deadline of each call in seconds (server-streaming calls: none unless given).",
-                                            valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Deadline of each call in seconds (server-streaming calls: none unless given).",
+            valueName: "seconds"
+        )
+    )
     var timeout: Double?
 
     @Flag(name: .long, help: "Log connection events to stderr.")
@@ -115,7 +125,9 @@ enum Output {
     /// Columns padded to their widest cell.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
         func format(_ row: [String]) -> String {
             row.enumerated().map { i, cell in
                 i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)

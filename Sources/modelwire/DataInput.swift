@@ -12,17 +12,26 @@ import Darwin
 
 /// `--delimiter` and `--no-header`: how the CSV of `--data` is laid out (ModelwireData's `CSVFormat`).
 struct CSVInputOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The CSV's field delimiter: , ; tab or another punctuation character "
-                                   + "(default: detected from the first line, among , ; and tab).",
-                               valueName: "char"))
+    @Option(
+        help: ArgumentHelp(
+            "The CSV's field delimiter: , ; tab or another punctuation character "
+                + "(default: detected from the first line, among , ; and tab).",
+            valueName: "char"
+        )
+    )
     var delimiter: String?
 
-    @Flag(help: "The CSV has no header row: its columns are named f1, f2, ... (a label is the last column unless --label fN).")
+    @Flag(
+        help:
+            "The CSV has no header row: its columns are named f1, f2, ... (a label is the last column unless --label fN)."
+    )
     var noHeader = false
 
     func validate() throws {
         if let delimiter, CSVDelimiter(delimiter) == nil {
-            throw ValidationError("--delimiter: '\(delimiter)' is not a delimiter: give , ; tab or one punctuation character")
+            throw ValidationError(
+                "--delimiter: '\(delimiter)' is not a delimiter: give , ; tab or one punctuation character"
+            )
         }
     }
 
@@ -40,11 +49,20 @@ enum DataInput {
     /// - Parameters:
     ///   - path: A file, or `-` for stdin.
     ///   - standardInput: Reads stdin (replaced in tests).
-    static func labelled(path: String, label: String?, task: V1.Task, format: CSVFormat = .standard,
-                         standardInput: () throws -> [UInt8] = DataInput.standardInput) throws -> V1.Dataset {
-        let options = Dataset.CSVOptions(labelColumn: label, task: task == .regression ? .regression : .classification,
-                                         format: format)
-        let dataset = path == "-"
+    static func labelled(
+        path: String,
+        label: String?,
+        task: V1.Task,
+        format: CSVFormat = .standard,
+        standardInput: () throws -> [UInt8] = DataInput.standardInput
+    ) throws -> V1.Dataset {
+        let options = Dataset.CSVOptions(
+            labelColumn: label,
+            task: task == .regression ? .regression : .classification,
+            format: format
+        )
+        let dataset =
+            path == "-"
             ? try Dataset(csvBytes: try standardInput(), options: options)
             : try Dataset(contentsOfCSV: path, options: options)
         return V1.Dataset(dataset)
@@ -61,10 +79,19 @@ enum DataInput {
     }
 
     /// Feature rows for predict from a CSV file or stdin (`-`), in the model's column order.
-    static func features(path: String, model: V1.ModelVersionInfo, labelColumn: String?, format: CSVFormat = .standard,
-                         standardInput: () throws -> [UInt8] = DataInput.standardInput) throws -> FeatureRows {
-        try self.features(csvBytes: path == "-" ? try standardInput() : try readFile(path), model: model,
-                          labelColumn: labelColumn, format: format)
+    static func features(
+        path: String,
+        model: V1.ModelVersionInfo,
+        labelColumn: String?,
+        format: CSVFormat = .standard,
+        standardInput: () throws -> [UInt8] = DataInput.standardInput
+    ) throws -> FeatureRows {
+        try self.features(
+            csvBytes: path == "-" ? try standardInput() : try readFile(path),
+            model: model,
+            labelColumn: labelColumn,
+            format: format
+        )
     }
 
     /// Feature rows for predict from CSV bytes, in the model's column order (`FeatureRows.modelColumns`):
@@ -72,17 +99,30 @@ enum DataInput {
     /// ignored); otherwise the model's column count, or one more, whose extra column (`--label`,
     /// else one named label/target/class, else the last) is the label and is ignored.
     /// - Throws: `CLIError` naming the line and column of a bad value, or the column counts.
-    static func features(csvBytes: [UInt8], model: V1.ModelVersionInfo, labelColumn: String?,
-                         format: CSVFormat = .standard) throws -> FeatureRows {
+    static func features(
+        csvBytes: [UInt8],
+        model: V1.ModelVersionInfo,
+        labelColumn: String?,
+        format: CSVFormat = .standard
+    ) throws -> FeatureRows {
         let expected = Int(model.inputColumns)
         do {
             return try FeatureRows(csvBytes: csvBytes, format: format) { header throws(DatasetError) in
-                guard let columns = FeatureRows.modelColumns(header: header, featureNames: model.featureNames,
-                                                             featureCount: expected, labelColumn: labelColumn)
+                guard
+                    let columns = FeatureRows.modelColumns(
+                        header: header,
+                        featureNames: model.featureNames,
+                        featureCount: expected,
+                        labelColumn: labelColumn
+                    )
                 else {
-                    throw DatasetError(.wrongColumnCount, line: 1, message:
-                        "the input has \(header.count) columns; model '\(model.name)' version \(model.version) expects "
-                            + "\(expected) features (optionally plus a label column)")
+                    throw DatasetError(
+                        .wrongColumnCount,
+                        line: 1,
+                        message:
+                            "the input has \(header.count) columns; model '\(model.name)' version \(model.version) expects "
+                            + "\(expected) features (optionally plus a label column)"
+                    )
                 }
                 return columns
             }
@@ -92,15 +132,23 @@ enum DataInput {
     }
 
     /// `features(csvBytes:...)` of text, as rows and values.
-    static func features(csv: String, model: V1.ModelVersionInfo, labelColumn: String?,
-                         format: CSVFormat = .standard) throws -> (rows: Int, values: [Float]) {
+    static func features(
+        csv: String,
+        model: V1.ModelVersionInfo,
+        labelColumn: String?,
+        format: CSVFormat = .standard
+    ) throws -> (rows: Int, values: [Float]) {
         let rows = try self.features(csvBytes: Array(csv.utf8), model: model, labelColumn: labelColumn, format: format)
         return (rows.rows, rows.values)
     }
 
     /// Where a call's rows come from: inline, or uploaded first when too large for one frame.
     /// - Returns: The dataset name to reference (nil = send inline) and whether to delete it afterwards.
-    static func stage(_ dataset: V1.Dataset, client: ModelwireClient, options: ModelwireClient.CallOptions)
+    static func stage(
+        _ dataset: V1.Dataset,
+        client: ModelwireClient,
+        options: ModelwireClient.CallOptions
+    )
         async throws -> String?
     {
         guard estimatedBytes(dataset) > inlineLimitBytes else { return nil }

@@ -8,7 +8,8 @@ extension ModelwireCommand {
         static let configuration = CommandConfiguration(
             abstract: "Upload, list and delete datasets stored on the server.",
             subcommands: [List.self, Upload.self, Delete.self],
-            defaultSubcommand: List.self)
+            defaultSubcommand: List.self
+        )
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List stored datasets.")
@@ -17,22 +18,39 @@ extension ModelwireCommand {
             func run() async throws {
                 try await self.client.run("datasets list") { client in
                     let datasets = try await client.listDatasets(options: self.client.callOptions)
-                    if self.client.json { self.client.emit(.object([("datasets", .array(datasets.map(Shapes.dataset)))])); return }
-                    guard !datasets.isEmpty else { Output.line("no datasets"); return }
-                    Output.line(Output.table(["DATASET", "ROWS", "COLUMNS", "CLASSES", "SIZE", "CREATED"], datasets.map {
-                        [$0.name, String($0.rows), String($0.columns), $0.classNames.isEmpty ? "-" : String($0.classNames.count),
-                         Output.bytes($0.sizeBytes), Output.date($0.createdUnixMs)]
-                    }))
+                    if self.client.json {
+                        self.client.emit(.object([("datasets", .array(datasets.map(Shapes.dataset)))]))
+                        return
+                    }
+                    guard !datasets.isEmpty else {
+                        Output.line("no datasets")
+                        return
+                    }
+                    Output.line(
+                        Output.table(
+                            ["DATASET", "ROWS", "COLUMNS", "CLASSES", "SIZE", "CREATED"],
+                            datasets.map {
+                                [
+                                    $0.name, String($0.rows), String($0.columns),
+                                    $0.classNames.isEmpty ? "-" : String($0.classNames.count),
+                                    Output.bytes($0.sizeBytes), Output.date($0.createdUnixMs),
+                                ]
+                            }
+                        )
+                    )
                 }
             }
         }
 
         struct Upload: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Upload a labelled CSV file as a named dataset (sent in chunks).")
+            static let configuration = CommandConfiguration(
+                abstract: "Upload a labelled CSV file as a named dataset (sent in chunks)."
+            )
             enum Task: String, ExpressibleByArgument, CaseIterable { case classification, regression }
             @OptionGroup var client: ClientOptions
             @Option(help: "Dataset name.") var name: String
-            @Option(help: ArgumentHelp("A CSV file with a header row, or - for stdin.", valueName: "file.csv|-")) var data: String
+            @Option(help: ArgumentHelp("A CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
+            var data: String
             @OptionGroup var csv: CSVInputOptions
             @Option(help: "The label column's name (default: the last column).") var label: String?
             @Option(help: "What the label column holds.") var task: Task = .classification
@@ -40,13 +58,24 @@ extension ModelwireCommand {
 
             func run() async throws {
                 try await self.client.run("datasets upload") { client in
-                    let rows = try DataInput.labelled(path: self.data, label: self.label,
-                                                      task: self.task == .regression ? .regression : .classification,
-                                                      format: self.csv.format)
-                    let info = try await client.uploadDataset(name: self.name, dataset: rows, replace: self.replace,
-                                                              options: self.client.callOptions)
-                    if self.client.json { self.client.emit(Shapes.dataset(info)) } else {
-                        Output.line("uploaded \(info.name): \(info.rows) rows, \(info.columns) columns, \(Output.bytes(info.sizeBytes))")
+                    let rows = try DataInput.labelled(
+                        path: self.data,
+                        label: self.label,
+                        task: self.task == .regression ? .regression : .classification,
+                        format: self.csv.format
+                    )
+                    let info = try await client.uploadDataset(
+                        name: self.name,
+                        dataset: rows,
+                        replace: self.replace,
+                        options: self.client.callOptions
+                    )
+                    if self.client.json {
+                        self.client.emit(Shapes.dataset(info))
+                    } else {
+                        Output.line(
+                            "uploaded \(info.name): \(info.rows) rows, \(info.columns) columns, \(Output.bytes(info.sizeBytes))"
+                        )
                     }
                 }
             }
@@ -60,7 +89,9 @@ extension ModelwireCommand {
             func run() async throws {
                 try await self.client.run("datasets delete") { client in
                     try await client.deleteDataset(name: self.name, options: self.client.callOptions)
-                    if self.client.json { self.client.emit(.object([("deleted", .string(self.name))])) } else {
+                    if self.client.json {
+                        self.client.emit(.object([("deleted", .string(self.name))]))
+                    } else {
                         Output.line("deleted dataset \(self.name)")
                     }
                 }

@@ -6,12 +6,16 @@ extension ModelwireCommand {
     /// `modelwire evaluate`: metrics of a model on labelled rows.
     struct Evaluate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Evaluate a model on a labelled CSV file: per-class precision, recall, F1, support, confusion matrix.")
+            abstract:
+                "Evaluate a model on a labelled CSV file: per-class precision, recall, F1, support, confusion matrix."
+        )
 
         @OptionGroup var client: ClientOptions
         @Option(help: "Model name.") var model: String
         @Option(help: "Version number or alias (default: the latest).") var version: String?
-        @Option(help: ArgumentHelp("Labelled rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
+        @Option(
+            help: ArgumentHelp("Labelled rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-")
+        )
         var data: String?
         @OptionGroup var csv: CSVInputOptions
         @Option(help: "Evaluate on an uploaded dataset instead of --data.") var dataset: String?
@@ -32,7 +36,12 @@ extension ModelwireCommand {
                 if let path = self.data {
                     // The model's task decides how the label column is read.
                     let info = try await client.describeModel(ref, options: self.client.callOptions)
-                    let rows = try DataInput.labelled(path: path, label: self.label, task: info.task, format: self.csv.format)
+                    let rows = try DataInput.labelled(
+                        path: path,
+                        label: self.label,
+                        task: info.task,
+                        format: self.csv.format
+                    )
                     uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
                     data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
                 } else {
@@ -41,14 +50,19 @@ extension ModelwireCommand {
                 defer {}
                 let response: V1.EvaluateResponse
                 do {
-                    response = try await client.evaluate(V1.EvaluateRequest(model: ref, data: data), options: self.client.callOptions)
+                    response = try await client.evaluate(
+                        V1.EvaluateRequest(model: ref, data: data),
+                        options: self.client.callOptions
+                    )
                 } catch {
                     if let uploaded { try? await client.deleteDataset(name: uploaded) }
                     throw error
                 }
                 if let uploaded { try? await client.deleteDataset(name: uploaded) }
                 if self.client.json {
-                    var fields: [(String, JSON)] = [("model", .string(response.model)), ("version", .uint(UInt64(response.version)))]
+                    var fields: [(String, JSON)] = [
+                        ("model", .string(response.model)), ("version", .uint(UInt64(response.version))),
+                    ]
                     if case .object(let metrics) = Shapes.evaluation(response.evaluation) { fields += metrics }
                     self.client.emit(.object(fields))
                 } else {

@@ -5,7 +5,9 @@ import ModelwireCodec
 extension ModelwireCommand {
     /// `modelwire info`: what the server is and the limits it enforces.
     struct Info: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the server's name, version, protocol and limits.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the server's name, version, protocol and limits."
+        )
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
@@ -14,18 +16,22 @@ extension ModelwireCommand {
                 let l = i.limits ?? V1.Limits()
                 let limits: [(String, UInt32)] = [
                     ("max_frame_bytes", l.maxFrameBytes), ("max_message_bytes", l.maxMessageBytes),
-                    ("max_decompression_ratio", l.maxDecompressionRatio), ("max_concurrent_calls", l.maxConcurrentCalls),
+                    ("max_decompression_ratio", l.maxDecompressionRatio),
+                    ("max_concurrent_calls", l.maxConcurrentCalls),
                     ("compression_threshold_bytes", l.compressionThresholdBytes), ("idle_timeout_ms", l.idleTimeoutMs),
                     ("max_rows_per_predict", l.maxRowsPerPredict), ("max_dataset_bytes", l.maxDatasetBytes),
                 ]
                 if self.client.json {
-                    self.client.emit(.object([
-                        ("server_name", .string(i.serverName)), ("server_version", .string(i.serverVersion)),
-                        ("protocol_versions", .uints(i.protocolVersions)), ("schema_packages", .strings(i.schemaPackages)),
-                        ("limits", .object(limits.map { ($0.0, JSON.uint(UInt64($0.1))) })),
-                        ("file_descriptor_set_bytes", .uint(UInt64(i.fileDescriptorSet.count))),
-                        ("started_unix_ms", .uint(i.startedUnixMs)),
-                    ]))
+                    self.client.emit(
+                        .object([
+                            ("server_name", .string(i.serverName)), ("server_version", .string(i.serverVersion)),
+                            ("protocol_versions", .uints(i.protocolVersions)),
+                            ("schema_packages", .strings(i.schemaPackages)),
+                            ("limits", .object(limits.map { ($0.0, JSON.uint(UInt64($0.1))) })),
+                            ("file_descriptor_set_bytes", .uint(UInt64(i.fileDescriptorSet.count))),
+                            ("started_unix_ms", .uint(i.startedUnixMs)),
+                        ])
+                    )
                     return
                 }
                 var lines = [

@@ -87,8 +87,9 @@ enum Shapes {
         case .classification(let c):
             let classes = Int(c.confusion?.classes ?? 0)
             let counts = c.confusion?.counts ?? []
-            let matrix: [JSON] = classes > 0 && counts.count == classes * classes
-                ? (0..<classes).map { r in JSON.uints(Array(counts[r * classes ..< (r + 1) * classes])) } : []
+            let matrix: [JSON] =
+                classes > 0 && counts.count == classes * classes
+                ? (0..<classes).map { r in JSON.uints(Array(counts[r * classes..<(r + 1) * classes])) } : []
             return .object([
                 ("task", .string("classification")),
                 ("rows", .uint(evaluation.rows)),
@@ -96,16 +97,26 @@ enum Shapes {
                 ("log_loss", .optional(c.logLoss)),
                 ("macro", averages(c.macro)),
                 ("weighted", averages(c.weighted)),
-                ("per_class", .array(c.perClass.map { m in
-                    .object([("label", .string(m.label)), ("precision", .float(m.precision)), ("recall", .float(m.recall)),
-                             ("f1", .float(m.f1)), ("support", .uint(m.support))])
-                })),
+                (
+                    "per_class",
+                    .array(
+                        c.perClass.map { m in
+                            .object([
+                                ("label", .string(m.label)), ("precision", .float(m.precision)),
+                                ("recall", .float(m.recall)),
+                                ("f1", .float(m.f1)), ("support", .uint(m.support)),
+                            ])
+                        }
+                    )
+                ),
                 ("labels", .strings(c.perClass.map(\.label))),
                 ("confusion_matrix", .array(matrix)),
             ])
         case .regression(let r):
-            return .object([("task", .string("regression")), ("rows", .uint(evaluation.rows)), ("mse", .float(r.mse)),
-                            ("mae", .float(r.mae)), ("r2", .float(r.r2))])
+            return .object([
+                ("task", .string("regression")), ("rows", .uint(evaluation.rows)), ("mse", .float(r.mse)),
+                ("mae", .float(r.mae)), ("r2", .float(r.r2)),
+            ])
         case nil:
             return .object([("rows", .uint(evaluation.rows))])
         }
@@ -168,7 +179,11 @@ enum Shapes {
             ("id", .string(j.id)), ("model", .string(j.model)), ("state", .string(j.state.description)),
             ("last_progress", j.lastProgress.map { progress($0, jobID: j.id) } ?? .null),
             ("result", j.result.map { result($0, jobID: j.id) } ?? .null),
-            ("error", j.error.map { .object([("code", .string(Names.status($0.code))), ("message", .string($0.message))]) } ?? .null),
+            (
+                "error",
+                j.error.map { .object([("code", .string(Names.status($0.code))), ("message", .string($0.message))]) }
+                    ?? .null
+            ),
             ("created_unix_ms", .uint(j.createdUnixMs)), ("started_unix_ms", .uint(j.startedUnixMs)),
             ("finished_unix_ms", .uint(j.finishedUnixMs)),
         ])
@@ -187,9 +202,11 @@ enum Shapes {
 enum Names {
     /// The snake_case name of a status code, as in PROTOCOL.md §9 (lower case).
     static func status(_ code: V1.StatusCode) -> String {
-        let names = ["ok", "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
-                     "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
-                     "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"]
+        let names = [
+            "ok", "cancelled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+            "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
+            "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated",
+        ]
         let raw = Int(code.rawValue)
         return names.indices.contains(raw) ? names[raw] : "code_\(raw)"
     }
@@ -198,7 +215,8 @@ enum Names {
 
     static func family(_ spec: V1.ModelSpec?) -> String {
         switch spec?.family {
-        case .dense(let d): d.hidden.isEmpty ? "mlp" : "mlp(\(d.hidden.map { String($0.units) }.joined(separator: ",")))"
+        case .dense(let d):
+            d.hidden.isEmpty ? "mlp" : "mlp(\(d.hidden.map { String($0.units) }.joined(separator: ",")))"
         case .logistic: "logistic"
         case .linearSvm: "svm"
         case .tree(let t): t.maxDepth > 0 ? "tree(depth \(t.maxDepth))" : "tree"

@@ -15,7 +15,8 @@ extension ModelwireCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, describe, delete, alias, export and import models.",
             subcommands: [List.self, Describe.self, Delete.self, Alias.self, Export.self, Import.self],
-            defaultSubcommand: List.self)
+            defaultSubcommand: List.self
+        )
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List every model with its versions and aliases.")
@@ -25,29 +26,49 @@ extension ModelwireCommand {
                 try await self.client.run("models list") { client in
                     let models = try await client.listModels(options: self.client.callOptions)
                     if self.client.json {
-                        self.client.emit(.object([("models", .array(models.map { m in
+                        self.client.emit(
                             .object([
-                                ("name", .string(m.name)),
-                                ("aliases", .object(m.aliases.map { ($0.name, JSON.uint(UInt64($0.version))) })),
-                                ("versions", .array(m.versions.map(Shapes.version))),
+                                (
+                                    "models",
+                                    .array(
+                                        models.map { m in
+                                            .object([
+                                                ("name", .string(m.name)),
+                                                (
+                                                    "aliases",
+                                                    .object(m.aliases.map { ($0.name, JSON.uint(UInt64($0.version))) })
+                                                ),
+                                                ("versions", .array(m.versions.map(Shapes.version))),
+                                            ])
+                                        }
+                                    )
+                                )
                             ])
-                        }))]))
+                        )
                         return
                     }
-                    guard !models.isEmpty else { Output.line("no models"); return }
+                    guard !models.isEmpty else {
+                        Output.line("no models")
+                        return
+                    }
                     var rows: [[String]] = []
                     for m in models {
                         for v in m.versions {
-                            let metric: String = switch v.trainingMetrics?.kind {
-                            case .classification(let c): "acc \(Output.fixed(c.accuracy))"
-                            case .regression(let r): "r2 \(Output.fixed(r.r2))"
-                            case nil: "-"
-                            }
-                            rows.append([m.name, String(v.version), Names.task(v.task), Names.family(v.spec), metric,
-                                         Output.date(v.createdUnixMs), v.aliases.joined(separator: ",")])
+                            let metric: String =
+                                switch v.trainingMetrics?.kind {
+                                case .classification(let c): "acc \(Output.fixed(c.accuracy))"
+                                case .regression(let r): "r2 \(Output.fixed(r.r2))"
+                                case nil: "-"
+                                }
+                            rows.append([
+                                m.name, String(v.version), Names.task(v.task), Names.family(v.spec), metric,
+                                Output.date(v.createdUnixMs), v.aliases.joined(separator: ","),
+                            ])
                         }
                     }
-                    Output.line(Output.table(["MODEL", "VERSION", "TASK", "FAMILY", "TRAINING", "CREATED", "ALIASES"], rows))
+                    Output.line(
+                        Output.table(["MODEL", "VERSION", "TASK", "FAMILY", "TRAINING", "CREATED", "ALIASES"], rows)
+                    )
                 }
             }
         }
@@ -62,8 +83,14 @@ extension ModelwireCommand {
 
             func run() async throws {
                 try await self.client.run("models describe") { client in
-                    let v = try await client.describeModel(try modelRef(self.model, self.version), options: self.client.callOptions)
-                    if self.client.json { self.client.emit(Shapes.version(v)); return }
+                    let v = try await client.describeModel(
+                        try modelRef(self.model, self.version),
+                        options: self.client.callOptions
+                    )
+                    if self.client.json {
+                        self.client.emit(Shapes.version(v))
+                        return
+                    }
                     var lines = [
                         "model       \(v.name)", "version     \(v.version)", "task        \(Names.task(v.task))",
                         "family      \(Names.family(v.spec))", "inputs      \(v.inputColumns) columns",
@@ -74,7 +101,9 @@ extension ModelwireCommand {
                     if !v.classNames.isEmpty { lines.append("classes     \(v.classNames.joined(separator: ", "))") }
                     if !v.featureNames.isEmpty {
                         let shown = v.featureNames.prefix(8).joined(separator: ", ")
-                        lines.append("features    \(shown)\(v.featureNames.count > 8 ? ", ... (\(v.featureNames.count))" : "")")
+                        lines.append(
+                            "features    \(shown)\(v.featureNames.count > 8 ? ", ... (\(v.featureNames.count))" : "")"
+                        )
                     }
                     if let metrics = v.trainingMetrics { lines.append("training    \(Report.brief(metrics))") }
                     Output.line(lines.joined(separator: "\n"))
@@ -83,18 +112,28 @@ extension ModelwireCommand {
         }
 
         struct Delete: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Delete one version, or the whole model when no --version is given.")
+            static let configuration = CommandConfiguration(
+                abstract: "Delete one version, or the whole model when no --version is given."
+            )
             @OptionGroup var client: ClientOptions
             @Option(help: "Model name.") var model: String
             @Option(help: "The version to delete (default: every version).") var version: UInt32?
 
             func run() async throws {
                 try await self.client.run("models delete") { client in
-                    let deleted = try await client.deleteModel(name: self.model, version: self.version, options: self.client.callOptions)
+                    let deleted = try await client.deleteModel(
+                        name: self.model,
+                        version: self.version,
+                        options: self.client.callOptions
+                    )
                     if self.client.json {
-                        self.client.emit(.object([("model", .string(self.model)), ("deleted_versions", .uints(deleted))]))
+                        self.client.emit(
+                            .object([("model", .string(self.model)), ("deleted_versions", .uints(deleted))])
+                        )
                     } else {
-                        Output.line("deleted \(self.model) version\(deleted.count == 1 ? "" : "s") \(deleted.map(String.init).joined(separator: ", "))")
+                        Output.line(
+                            "deleted \(self.model) version\(deleted.count == 1 ? "" : "s") \(deleted.map(String.init).joined(separator: ", "))"
+                        )
                     }
                 }
             }
@@ -102,7 +141,8 @@ extension ModelwireCommand {
 
         struct Alias: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Point an alias (e.g. production) at a version; rollback is moving it back.")
+                abstract: "Point an alias (e.g. production) at a version; rollback is moving it back."
+            )
             @OptionGroup var client: ClientOptions
             @Option(help: "Model name.") var model: String
             @Option(help: "Alias name.") var alias: String
@@ -110,12 +150,20 @@ extension ModelwireCommand {
 
             func run() async throws {
                 try await self.client.run("models alias") { client in
-                    let previous = try await client.setAlias(model: self.model, alias: self.alias, version: self.version,
-                                                             options: self.client.callOptions)
+                    let previous = try await client.setAlias(
+                        model: self.model,
+                        alias: self.alias,
+                        version: self.version,
+                        options: self.client.callOptions
+                    )
                     if self.client.json {
-                        self.client.emit(.object([("model", .string(self.model)), ("alias", .string(self.alias)),
-                                                  ("version", .uint(UInt64(self.version))),
-                                                  ("previous_version", previous.map { .uint(UInt64($0)) } ?? .null)]))
+                        self.client.emit(
+                            .object([
+                                ("model", .string(self.model)), ("alias", .string(self.alias)),
+                                ("version", .uint(UInt64(self.version))),
+                                ("previous_version", previous.map { .uint(UInt64($0)) } ?? .null),
+                            ])
+                        )
                     } else {
                         let from = previous.map { " (was version \($0))" } ?? ""
                         Output.line("\(self.model)@\(self.alias) -> version \(self.version)\(from)")
@@ -125,7 +173,9 @@ extension ModelwireCommand {
         }
 
         struct Export: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Write a version's model file (a modelwire.v1.ModelFile) to disk.")
+            static let configuration = CommandConfiguration(
+                abstract: "Write a version's model file (a modelwire.v1.ModelFile) to disk."
+            )
             @OptionGroup var client: ClientOptions
             @Option(help: "Model name.") var model: String
             @Option(help: "Version number or alias (default: the latest).") var version: String?
@@ -135,20 +185,31 @@ extension ModelwireCommand {
 
             func run() async throws {
                 try await self.client.run("models export") { client in
-                    let r = try await client.exportModel(try modelRef(self.model, self.version), options: self.client.callOptions)
+                    let r = try await client.exportModel(
+                        try modelRef(self.model, self.version),
+                        options: self.client.callOptions
+                    )
                     try writeFile(self.output, r.modelFile)
                     if self.client.json {
-                        self.client.emit(.object([("model", .string(r.name)), ("version", .uint(UInt64(r.version))),
-                                                  ("bytes", .uint(UInt64(r.modelFile.count))), ("path", .string(self.output))]))
+                        self.client.emit(
+                            .object([
+                                ("model", .string(r.name)), ("version", .uint(UInt64(r.version))),
+                                ("bytes", .uint(UInt64(r.modelFile.count))), ("path", .string(self.output)),
+                            ])
+                        )
                     } else {
-                        Output.line("wrote \(r.name) version \(r.version) to \(self.output) (\(Output.bytes(UInt64(r.modelFile.count))))")
+                        Output.line(
+                            "wrote \(r.name) version \(r.version) to \(self.output) (\(Output.bytes(UInt64(r.modelFile.count))))"
+                        )
                     }
                 }
             }
         }
 
         struct Import: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Store a model file as the next version of a model.")
+            static let configuration = CommandConfiguration(
+                abstract: "Store a model file as the next version of a model."
+            )
             @OptionGroup var client: ClientOptions
             @Option(name: [.short, .long], help: "The model file to read.") var file: String
             @Option(help: "Model name (default: the name inside the file).") var model: String = ""
@@ -156,8 +217,14 @@ extension ModelwireCommand {
             func run() async throws {
                 try await self.client.run("models import") { client in
                     let bytes = try readFile(self.file)
-                    let v = try await client.importModel(name: self.model, modelFile: bytes, options: self.client.callOptions)
-                    if self.client.json { self.client.emit(Shapes.version(v)) } else {
+                    let v = try await client.importModel(
+                        name: self.model,
+                        modelFile: bytes,
+                        options: self.client.callOptions
+                    )
+                    if self.client.json {
+                        self.client.emit(Shapes.version(v))
+                    } else {
                         Output.line("imported \(self.file) as \(v.name) version \(v.version)")
                     }
                 }
@@ -176,7 +243,11 @@ func readFile(_ path: String) throws -> [UInt8] {
 /// Writes a file.
 /// - Throws: `CLIError` with the reason: `cannot write out.bin: permission denied` (or `no such file`, `is a directory`, ...).
 func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    guard let file = fopen(path, "wb") else { throw CLIError("cannot write \(path): \(FileReadError.reason(errno: errno))") }
+    guard let file = fopen(path, "wb") else {
+        throw CLIError("cannot write \(path): \(FileReadError.reason(errno: errno))")
+    }
     defer { fclose(file) }
-    guard bytes.isEmpty || fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw CLIError("short write to \(path)") }
+    guard bytes.isEmpty || fwrite(bytes, 1, bytes.count, file) == bytes.count else {
+        throw CLIError("short write to \(path)")
+    }
 }

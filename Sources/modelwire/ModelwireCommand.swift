@@ -12,7 +12,10 @@ struct ModelwireCommand: AsyncParsableCommand {
             and message on stderr), 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Models.self, Jobs.self, Datasets.self, Health.self, Info.self])
+        subcommands: [
+            Train.self, Evaluate.self, Predict.self, Models.self, Jobs.self, Datasets.self, Health.self, Info.self,
+        ]
+    )
 
     /// Lets the shared flags come before the subcommand (`modelwire --server h:p models list`).
     static func main() async {
@@ -32,7 +35,8 @@ struct ModelwireCommand: AsyncParsableCommand {
                 hoisted += [argument, arguments[index + 1]]
                 index += 2
             } else if argument.hasPrefix("--server=") || argument.hasPrefix("--timeout=") || argument == "--json"
-                        || argument == "--verbose" {
+                || argument == "--verbose"
+            {
                 hoisted.append(argument)
                 index += 1
             } else {

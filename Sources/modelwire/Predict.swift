@@ -13,12 +13,14 @@ extension ModelwireCommand {
                 Columns are matched by the model's feature names when the header has them; otherwise the file
                 has the model's column count, or one more (the label: --label, else a column named label, target or class,
                 or the last). Prints one label per row (regression: one value per row).
-                """)
+                """
+        )
 
         @OptionGroup var client: ClientOptions
         @Option(help: "Model name.") var model: String
         @Option(help: "Version number or alias (default: the latest).") var version: String?
-        @Option(help: ArgumentHelp("Rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-")) var data: String
+        @Option(help: ArgumentHelp("Rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
+        var data: String
         @OptionGroup var csv: CSVInputOptions
         @Option(help: "The label column to ignore, when the file has one.") var label: String?
         @Flag(help: "Also print per-class probabilities (decision scores for svm models).") var probabilities = false
@@ -34,16 +36,23 @@ extension ModelwireCommand {
                 var ref = try modelRef(self.model, self.version)
                 let info = try await client.describeModel(ref, options: self.client.callOptions)
                 ref.selector = .version(info.version)  // every batch on the same version, even if an alias moves
-                let input = try DataInput.features(path: self.data, model: info, labelColumn: self.label,
-                                                   format: self.csv.format)
+                let input = try DataInput.features(
+                    path: self.data,
+                    model: info,
+                    labelColumn: self.label,
+                    format: self.csv.format
+                )
                 let rows = input.rows
                 var merged = V1.PredictResponse()
                 var scores: [Float] = []
                 var start = 0
                 while start < rows {
                     let end = min(rows, start + self.batchRows)
-                    let request = V1.PredictRequest(model: ref, inputs: V1.Tensor(input, rows: start ..< end),
-                                                    includeProbabilities: self.probabilities)
+                    let request = V1.PredictRequest(
+                        model: ref,
+                        inputs: V1.Tensor(input, rows: start..<end),
+                        includeProbabilities: self.probabilities
+                    )
                     let response = try await client.predict(request, options: self.client.callOptions)
                     if start == 0 {
                         merged = response
@@ -71,9 +80,16 @@ extension ModelwireCommand {
                     fields.append(("labels", .strings(labels)))
                     fields.append(("class_names", .strings(r.classNames)))
                     if self.probabilities, classes > 0 {
-                        fields.append(("probabilities", .array((0..<scores.count / classes).map {
-                            JSON.floats(scores[$0 * classes ..< ($0 + 1) * classes])
-                        })))
+                        fields.append(
+                            (
+                                "probabilities",
+                                .array(
+                                    (0..<scores.count / classes).map {
+                                        JSON.floats(scores[$0 * classes..<($0 + 1) * classes])
+                                    }
+                                )
+                            )
+                        )
                         fields.append(("scores_are_probabilities", .bool(r.scoresAreProbabilities)))
                     }
                 }
@@ -87,11 +103,15 @@ extension ModelwireCommand {
                 return
             }
             if self.probabilities, classes > 0, scores.count == rows * classes {
-                lines.append((["label"] + r.classNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
-                    .joined(separator: "\t"))
+                lines.append(
+                    (["label"] + r.classNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
+                        .joined(separator: "\t")
+                )
                 for (row, label) in labels.enumerated() {
-                    lines.append(([label] + scores[row * classes ..< (row + 1) * classes].map { Output.fixed($0) })
-                        .joined(separator: "\t"))
+                    lines.append(
+                        ([label] + scores[row * classes..<(row + 1) * classes].map { Output.fixed($0) })
+                            .joined(separator: "\t")
+                    )
                 }
             } else {
                 for label in labels { lines.append(label) }

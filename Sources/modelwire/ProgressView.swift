@@ -32,8 +32,12 @@ struct ProgressView {
         switch event.event {
         case .accepted(let accepted):
             if self.json {
-                Output.line(JSON.object([("event", .string("accepted")), ("job_id", .string(event.jobId)),
-                                         ("queue_position", .uint(UInt64(accepted.queuePosition)))]).rendered)
+                Output.line(
+                    JSON.object([
+                        ("event", .string("accepted")), ("job_id", .string(event.jobId)),
+                        ("queue_position", .uint(UInt64(accepted.queuePosition))),
+                    ]).rendered
+                )
             } else {
                 let queue = accepted.queuePosition == 0 ? "starting now" : "queue position \(accepted.queuePosition)"
                 Output.line("job \(event.jobId) accepted (\(queue))")

@@ -11,7 +11,8 @@ enum Report {
             if let m = c.macro { text += ", macro F1 \(Output.fixed(m.f1))" }
             return text
         case .regression(let r):
-            return "mse \(Output.fixed(r.mse)), mae \(Output.fixed(r.mae)), r2 \(Output.fixed(r.r2)) on \(evaluation.rows) rows"
+            return
+                "mse \(Output.fixed(r.mse)), mae \(Output.fixed(r.mae)), r2 \(Output.fixed(r.r2)) on \(evaluation.rows) rows"
         case nil:
             return "\(evaluation.rows) rows"
         }
@@ -22,7 +23,9 @@ enum Report {
         guard case .classification(let c) = evaluation.kind else { return brief(evaluation) }
         var lines: [String] = []
         lines.append("accuracy  \(Output.fixed(c.accuracy))   (\(evaluation.rows) rows)")
-        lines.append("log loss  \(c.logLoss.map { Output.fixed($0) } ?? "n/a (model gives decision scores, not probabilities)")")
+        lines.append(
+            "log loss  \(c.logLoss.map { Output.fixed($0) } ?? "n/a (model gives decision scores, not probabilities)")"
+        )
         lines.append("")
         var rows = c.perClass.map { m in
             [m.label, Output.fixed(m.precision), Output.fixed(m.recall), Output.fixed(m.f1), String(m.support)]
@@ -30,11 +33,16 @@ enum Report {
         rows.append(["", "", "", "", ""])
         for (name, m) in [("macro avg", c.macro), ("weighted avg", c.weighted)] {
             if let m {
-                rows.append([name, Output.fixed(m.precision), Output.fixed(m.recall), Output.fixed(m.f1), String(evaluation.rows)])
+                rows.append([
+                    name, Output.fixed(m.precision), Output.fixed(m.recall), Output.fixed(m.f1),
+                    String(evaluation.rows),
+                ])
             }
         }
         lines.append(rightAligned(["class", "precision", "recall", "f1", "support"], rows))
-        if let confusion = c.confusion, confusion.classes > 0, confusion.counts.count == Int(confusion.classes * confusion.classes) {
+        if let confusion = c.confusion, confusion.classes > 0,
+            confusion.counts.count == Int(confusion.classes * confusion.classes)
+        {
             let n = Int(confusion.classes)
             let labels = c.perClass.count == n ? c.perClass.map(\.label) : (0..<n).map(String.init)
             lines.append("")
@@ -48,7 +56,9 @@ enum Report {
     /// A table whose first column is left-aligned and the others right-aligned.
     static func rightAligned(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
         func format(_ row: [String]) -> String {
             row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))

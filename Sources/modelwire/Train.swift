@@ -13,28 +13,34 @@ extension ModelwireCommand {
                 delimiter is --delimiter or detected (, ; tab). Rows are sent inline
                 with the call; files above 8 MiB of features are uploaded as a temporary dataset first.
                 Interrupting the command detaches from the job, which keeps running (see `jobs watch`).
-                """)
+                """
+        )
 
         enum Task: String, ExpressibleByArgument, CaseIterable { case classification, regression }
         enum Family: String, ExpressibleByArgument, CaseIterable { case mlp, logistic, svm, tree }
         enum ActivationName: String, ExpressibleByArgument, CaseIterable { case relu, tanh, sigmoid }
         enum OptimizerName: String, ExpressibleByArgument, CaseIterable { case adam, sgd, momentum, nesterov, gd }
         enum MonitorName: String, ExpressibleByArgument, CaseIterable {
-            case validationLoss = "val-loss", validationAccuracy = "val-accuracy", trainingLoss = "train-loss"
+            case validationLoss = "val-loss"
+            case validationAccuracy = "val-accuracy"
+            case trainingLoss = "train-loss"
         }
         enum CriterionName: String, ExpressibleByArgument, CaseIterable { case gini, entropy, mse }
 
         @OptionGroup var client: ClientOptions
 
         @Option(help: "Model name; the trained model becomes its next version.") var model: String
-        @Option(help: ArgumentHelp("Training data: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
+        @Option(
+            help: ArgumentHelp("Training data: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-")
+        )
         var data: String?
         @OptionGroup var csv: CSVInputOptions
         @Option(help: "Train on a dataset uploaded with `datasets upload` instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
         @Option(help: "What the model predicts.") var task: Task = .classification
         @Option(help: "Model family: mlp (dense network), logistic, svm (linear), tree.") var family: Family = .mlp
-        @Option(help: ArgumentHelp("Hidden layer sizes of an mlp, comma separated.", valueName: "64,64")) var hidden: String = "64,64"
+        @Option(help: ArgumentHelp("Hidden layer sizes of an mlp, comma separated.", valueName: "64,64")) var hidden:
+            String = "64,64"
         @Option(help: "Activation of the hidden layers.") var activation: ActivationName = .relu
         @Option(help: "Epochs (default 10).") var epochs: UInt32?
         @Option(help: "Mini-batch size (default 32).") var batchSize: UInt32?
@@ -84,47 +90,68 @@ extension ModelwireCommand {
             var spec = V1.ModelSpec(task: task)
             switch self.family {
             case .mlp:
-                let activation: V1.Activation = switch self.activation {
-                case .relu: .relu
-                case .tanh: .tanh
-                case .sigmoid: .sigmoid
-                }
-                spec.family = .dense(V1.DenseNetSpec(hidden: try self.hiddenLayers().map {
-                    V1.DenseLayerSpec(units: $0, activation: activation)
-                }))
+                let activation: V1.Activation =
+                    switch self.activation {
+                    case .relu: .relu
+                    case .tanh: .tanh
+                    case .sigmoid: .sigmoid
+                    }
+                spec.family = .dense(
+                    V1.DenseNetSpec(
+                        hidden: try self.hiddenLayers().map {
+                            V1.DenseLayerSpec(units: $0, activation: activation)
+                        }
+                    )
+                )
             case .logistic: spec.family = .logistic(V1.LogisticRegressionSpec())
             case .svm: spec.family = .linearSvm(V1.LinearSvmSpec())
             case .tree:
-                let criterion: V1.TreeCriterion = switch self.criterion {
-                case .entropy: .entropy
-                case .mse: .mse
-                case .gini: .gini
-                case nil: task == .regression ? .mse : .gini
+                let criterion: V1.TreeCriterion =
+                    switch self.criterion {
+                    case .entropy: .entropy
+                    case .mse: .mse
+                    case .gini: .gini
+                    case nil: task == .regression ? .mse : .gini
+                    }
+                spec.family = .tree(
+                    V1.DecisionTreeSpec(
+                        criterion: criterion,
+                        maxDepth: self.maxDepth ?? 0,
+                        minSamplesSplit: self.minSamplesSplit ?? 0,
+                        minSamplesLeaf: self.minSamplesLeaf ?? 0
+                    )
+                )
+            }
+            let kind: V1.OptimizerKind =
+                switch self.optimizer {
+                case .adam: .adam
+                case .sgd: .sgd
+                case .momentum: .momentum
+                case .nesterov: .nesterov
+                case .gd: .gd
                 }
-                spec.family = .tree(V1.DecisionTreeSpec(criterion: criterion, maxDepth: self.maxDepth ?? 0,
-                                                        minSamplesSplit: self.minSamplesSplit ?? 0,
-                                                        minSamplesLeaf: self.minSamplesLeaf ?? 0))
-            }
-            let kind: V1.OptimizerKind = switch self.optimizer {
-            case .adam: .adam
-            case .sgd: .sgd
-            case .momentum: .momentum
-            case .nesterov: .nesterov
-            case .gd: .gd
-            }
             var options = V1.TrainingOptions(
                 optimizer: V1.Optimizer(kind: kind, learningRate: self.learningRate ?? 0, momentum: self.momentum ?? 0),
-                epochs: self.epochs ?? 0, batchSize: self.batchSize ?? 0, validationSplit: self.validationSplit ?? 0,
-                seed: self.seed, l2: self.l2 ?? 0, progressEveryBatches: self.progressEvery ?? 0,
-                disableStandardization: self.noStandardize)
+                epochs: self.epochs ?? 0,
+                batchSize: self.batchSize ?? 0,
+                validationSplit: self.validationSplit ?? 0,
+                seed: self.seed,
+                l2: self.l2 ?? 0,
+                progressEveryBatches: self.progressEvery ?? 0,
+                disableStandardization: self.noStandardize
+            )
             if let patience = self.patience {
-                let monitor: V1.Monitor = switch self.monitor {
-                case .validationLoss: .validationLoss
-                case .validationAccuracy: .validationAccuracy
-                case .trainingLoss: .trainingLoss
-                }
-                options.earlyStopping = V1.EarlyStopping(monitor: monitor, patience: patience,
-                                                         restoreBestWeights: self.restoreBestWeights)
+                let monitor: V1.Monitor =
+                    switch self.monitor {
+                    case .validationLoss: .validationLoss
+                    case .validationAccuracy: .validationAccuracy
+                    case .trainingLoss: .trainingLoss
+                    }
+                options.earlyStopping = V1.EarlyStopping(
+                    monitor: monitor,
+                    patience: patience,
+                    restoreBestWeights: self.restoreBestWeights
+                )
             }
             return V1.TrainRequest(model: self.model, data: data, spec: spec, options: options)
         }
@@ -134,9 +161,12 @@ extension ModelwireCommand {
                 var uploaded: String?
                 let data: V1.TrainRequest.Data
                 if let path = self.data {
-                    let rows = try DataInput.labelled(path: path, label: self.label,
-                                                      task: self.task == .regression ? .regression : .classification,
-                                                      format: self.csv.format)
+                    let rows = try DataInput.labelled(
+                        path: path,
+                        label: self.label,
+                        task: self.task == .regression ? .regression : .classification,
+                        format: self.csv.format
+                    )
                     uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
                     data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
                 } else {

@@ -1,8 +1,9 @@
 import ArgumentParser
 import ModelwireCodec
 import ModelwireData
-@testable import modelwire
 import Testing
+
+@testable import modelwire
 
 #if canImport(Glibc)
 import Glibc
@@ -14,11 +15,15 @@ import Darwin
 @Suite struct CLITests {
     @Test("shared flags before the subcommand move after it")
     func hoisting() {
-        #expect(ModelwireCommand.hoistingSharedOptions(["--server", "h:1", "--json", "models", "list"])
-            == ["models", "list", "--server", "h:1", "--json"])
+        #expect(
+            ModelwireCommand.hoistingSharedOptions(["--server", "h:1", "--json", "models", "list"])
+                == ["models", "list", "--server", "h:1", "--json"]
+        )
         #expect(ModelwireCommand.hoistingSharedOptions(["--server=h:1", "health"]) == ["health", "--server=h:1"])
-        #expect(ModelwireCommand.hoistingSharedOptions(["predict", "--json", "--model", "m"])
-            == ["predict", "--json", "--model", "m"])
+        #expect(
+            ModelwireCommand.hoistingSharedOptions(["predict", "--json", "--model", "m"])
+                == ["predict", "--json", "--model", "m"]
+        )
         #expect(ModelwireCommand.hoistingSharedOptions(["--version"]) == ["--version"])
     }
 
@@ -29,7 +34,9 @@ import Darwin
             let command = try ModelwireCommand.parseAsRoot(arguments)
             #expect("\(type(of: command))" == "List", "\(group) ran \(type(of: command))")
         }
-        let models = try ModelwireCommand.parseAsRoot(ModelwireCommand.hoistingSharedOptions(["--server", "h:1", "models"]))
+        let models = try ModelwireCommand.parseAsRoot(
+            ModelwireCommand.hoistingSharedOptions(["--server", "h:1", "models"])
+        )
         #expect((models as? ModelwireCommand.Models.List)?.client.server == "h:1")
     }
 
@@ -37,7 +44,11 @@ import Darwin
 
     @Test("predict picks the model's columns by name, in the model's order, ignoring the label")
     func columnsByName() throws {
-        let (rows, values) = try DataInput.features(csv: "b,label,a\n2,x,1\n4,y,3\n", model: Self.model, labelColumn: nil)
+        let (rows, values) = try DataInput.features(
+            csv: "b,label,a\n2,x,1\n4,y,3\n",
+            model: Self.model,
+            labelColumn: nil
+        )
         #expect(rows == 2)
         #expect(values == [1, 2, 3, 4])
     }
@@ -59,7 +70,11 @@ import Darwin
         #expect(semicolon.values == [1, 2, 3, 4])
         let tab = try DataInput.features(csv: "\u{FEFF}a\tb\r\n\"1\"\t2\r\n", model: Self.model, labelColumn: nil)
         #expect(tab.values == [1, 2])
-        let quoted = try DataInput.features(csv: "\" a \",\"b\",label\n1,2,\"x, y\"\n", model: Self.model, labelColumn: nil)
+        let quoted = try DataInput.features(
+            csv: "\" a \",\"b\",label\n1,2,\"x, y\"\n",
+            model: Self.model,
+            labelColumn: nil
+        )
         #expect(quoted.values == [1, 2])
         let duplicate = #expect(throws: CLIError.self) {
             try DataInput.features(csv: "a,b,a\n1,2,3\n", model: Self.model, labelColumn: nil)
@@ -78,18 +93,28 @@ import Darwin
             try DataInput.features(csv: "1.5,2\n3,4\n", model: unnamed, labelColumn: nil)
         }
         #expect(numeric?.message.contains("seems to have no header") == true)
-        let headerless = try DataInput.features(csv: "1.5,2\n3,4\n", model: unnamed, labelColumn: nil,
-                                                format: CSVFormat(hasHeader: false))
+        let headerless = try DataInput.features(
+            csv: "1.5,2\n3,4\n",
+            model: unnamed,
+            labelColumn: nil,
+            format: CSVFormat(hasHeader: false)
+        )
         #expect(headerless.rows == 2)
         #expect(headerless.values == [1.5, 2, 3, 4])
-        let pipe = try DataInput.features(csv: "x|y\n1|2\n", model: unnamed, labelColumn: nil,
-                                          format: CSVFormat(delimiter: CSVDelimiter("|")))
+        let pipe = try DataInput.features(
+            csv: "x|y\n1|2\n",
+            model: unnamed,
+            labelColumn: nil,
+            format: CSVFormat(delimiter: CSVDelimiter("|"))
+        )
         #expect(pipe.values == [1, 2])
     }
 
     @Test("--delimiter and --no-header parse on train, evaluate, predict and datasets upload")
     func csvFlags() throws {
-        let train = try ModelwireCommand.Train.parse(["--model", "m", "--data", "x.csv", "--delimiter", ";", "--no-header"])
+        let train = try ModelwireCommand.Train.parse([
+            "--model", "m", "--data", "x.csv", "--delimiter", ";", "--no-header",
+        ])
         #expect(train.csv.format == CSVFormat(delimiter: .semicolon, hasHeader: false))
         let evaluate = try ModelwireCommand.Evaluate.parse(["--model", "m", "--data", "x.csv", "--delimiter", "tab"])
         #expect(evaluate.csv.format == CSVFormat(delimiter: .tab, hasHeader: true))
@@ -108,30 +133,44 @@ import Darwin
 
     @Test("labelled rows (train, evaluate, datasets upload) honour --delimiter and --no-header")
     func labelledFormat() throws {
-        let rows = try DataInput.labelled(path: "-", label: nil, task: .classification,
-                                          format: CSVFormat(delimiter: .semicolon, hasHeader: false),
-                                          standardInput: { Array("1;2;a\n3;4;b\n".utf8) })
+        let rows = try DataInput.labelled(
+            path: "-",
+            label: nil,
+            task: .classification,
+            format: CSVFormat(delimiter: .semicolon, hasHeader: false),
+            standardInput: { Array("1;2;a\n3;4;b\n".utf8) }
+        )
         #expect(rows.featureNames == ["f1", "f2"])
         #expect(rows.features == V1.Tensor(columns: 2, values: [1, 2, 3, 4]))
         #expect(rows.classNames == ["a", "b"])
         let numeric = #expect(throws: DatasetError.self) {
-            try DataInput.labelled(path: "-", label: nil, task: .classification,
-                                   standardInput: { Array("1,2,0\n3,4,1\n".utf8) })
+            try DataInput.labelled(
+                path: "-",
+                label: nil,
+                task: .classification,
+                standardInput: { Array("1,2,0\n3,4,1\n".utf8) }
+            )
         }
         #expect(numeric?.code == .numericHeader)
     }
 
     @Test("--data - reads stdin for train, evaluate and datasets upload, as for predict")
     func stdinData() throws {
-        for arguments in [["train", "--model", "m"], ["evaluate", "--model", "m"], ["datasets", "upload", "--name", "d"],
-                          ["predict", "--model", "m"]] {
+        for arguments in [
+            ["train", "--model", "m"], ["evaluate", "--model", "m"], ["datasets", "upload", "--name", "d"],
+            ["predict", "--model", "m"],
+        ] {
             let command = try ModelwireCommand.parseAsRoot(arguments + ["--data", "-"])
-            let data = (command as? ModelwireCommand.Train)?.data ?? (command as? ModelwireCommand.Evaluate)?.data
+            let data =
+                (command as? ModelwireCommand.Train)?.data ?? (command as? ModelwireCommand.Evaluate)?.data
                 ?? (command as? ModelwireCommand.Datasets.Upload)?.data ?? (command as? ModelwireCommand.Predict)?.data
             #expect(data == "-", "\(arguments)")
         }
         var read = 0
-        let stdin = { () throws -> [UInt8] in read += 1; return Array("x,y,label\n1,2,0\n3,4,1\n".utf8) }
+        let stdin = { () throws -> [UInt8] in
+            read += 1
+            return Array("x,y,label\n1,2,0\n3,4,1\n".utf8)
+        }
         let regression = try DataInput.labelled(path: "-", label: "x", task: .regression, standardInput: stdin)
         #expect(regression.targets == [1, 3])
         #expect(regression.featureNames == ["y", "label"])
@@ -178,26 +217,36 @@ import Darwin
     @Test("evaluate --json has the documented keys, log_loss null without probabilities")
     func evaluationShape() {
         var metrics = V1.ClassificationMetrics(accuracy: 0.5)
-        metrics.perClass = [V1.ClassMetrics(label: "a", precision: 1, recall: 0.5, f1: 0.25, support: 2),
-                            V1.ClassMetrics(label: "b", precision: 0, recall: 0, f1: 0, support: 0)]
+        metrics.perClass = [
+            V1.ClassMetrics(label: "a", precision: 1, recall: 0.5, f1: 0.25, support: 2),
+            V1.ClassMetrics(label: "b", precision: 0, recall: 0, f1: 0, support: 0),
+        ]
         metrics.macro = V1.ClassMetrics(precision: 0.5, recall: 0.25, f1: 0.125)
         metrics.weighted = V1.ClassMetrics(precision: 1, recall: 0.5, f1: 0.25)
         metrics.confusion = V1.ConfusionMatrix(classes: 2, counts: [1, 1, 0, 0])
         let json = Shapes.evaluation(V1.Evaluation(rows: 2, kind: .classification(metrics))).rendered
-        #expect(json == """
-            {"task":"classification","rows":2,"accuracy":0.5,"log_loss":null,\
-            "macro":{"precision":0.5,"recall":0.25,"f1":0.125},"weighted":{"precision":1.0,"recall":0.5,"f1":0.25},\
-            "per_class":[{"label":"a","precision":1.0,"recall":0.5,"f1":0.25,"support":2},\
-            {"label":"b","precision":0.0,"recall":0.0,"f1":0.0,"support":0}],"labels":["a","b"],\
-            "confusion_matrix":[[1,1],[0,0]]}
-            """)
+        #expect(
+            json == """
+                {"task":"classification","rows":2,"accuracy":0.5,"log_loss":null,\
+                "macro":{"precision":0.5,"recall":0.25,"f1":0.125},"weighted":{"precision":1.0,"recall":0.5,"f1":0.25},\
+                "per_class":[{"label":"a","precision":1.0,"recall":0.5,"f1":0.25,"support":2},\
+                {"label":"b","precision":0.0,"recall":0.0,"f1":0.0,"support":0}],"labels":["a","b"],\
+                "confusion_matrix":[[1,1],[0,0]]}
+                """
+        )
     }
 
     @Test("train --json's final object carries model, version and metrics")
     func resultShape() {
-        let result = V1.TrainResult(model: "m", version: 3, metrics: V1.Evaluation(rows: 1, kind: .regression(.init(mse: 1))))
+        let result = V1.TrainResult(
+            model: "m",
+            version: 3,
+            metrics: V1.Evaluation(rows: 1, kind: .regression(.init(mse: 1)))
+        )
         let json = Shapes.result(result, jobID: "j").rendered
-        #expect(json.hasPrefix(#"{"event":"result","job_id":"j","model":"m","version":3,"metrics":{"task":"regression""#))
+        #expect(
+            json.hasPrefix(#"{"event":"result","job_id":"j","model":"m","version":3,"metrics":{"task":"regression""#)
+        )
     }
 
     @Test("JSON strings are escaped; non-finite numbers are null")

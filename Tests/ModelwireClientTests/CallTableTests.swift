@@ -1,7 +1,8 @@
-@testable import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import Testing
+
+@testable import ModelwireClient
 
 @Suite struct CallTableTests {
     typealias Table = CallTable<String>
@@ -9,11 +10,20 @@ import Testing
     @Test("unary: open, then the final message delivers and closes the call")
     func unary() {
         var table = Table()
-        guard case .send = table.open(1, shape: .unary, sink: "a") else { Issue.record("not opened"); return }
+        guard case .send = table.open(1, shape: .unary, sink: "a") else {
+            Issue.record("not opened")
+            return
+        }
         #expect(table.count == 1)
-        guard case .deliver("a", final: true) = table.receiveMessage(1, endStream: true) else { Issue.record("no delivery"); return }
+        guard case .deliver("a", final: true) = table.receiveMessage(1, endStream: true) else {
+            Issue.record("no delivery")
+            return
+        }
         #expect(table.count == 0)
-        guard case .ignore = table.receiveMessage(1, endStream: true) else { Issue.record("late frame not ignored"); return }
+        guard case .ignore = table.receiveMessage(1, endStream: true) else {
+            Issue.record("late frame not ignored")
+            return
+        }
     }
 
     @Test("responses are matched by call id, in any order")
@@ -22,7 +32,9 @@ import Testing
         for (id, sink) in [(1, "a"), (2, "b"), (3, "c")] { _ = table.open(UInt32(id), shape: .unary, sink: sink) }
         var delivered: [String] = []
         for id: UInt32 in [3, 1, 2] {
-            if case .deliver(let sink, final: true) = table.receiveMessage(id, endStream: true) { delivered.append(sink) }
+            if case .deliver(let sink, final: true) = table.receiveMessage(id, endStream: true) {
+                delivered.append(sink)
+            }
         }
         #expect(delivered == ["c", "a", "b"])
     }
@@ -32,9 +44,15 @@ import Testing
         var table = Table()
         _ = table.open(7, shape: .serverStreaming, sink: "s")
         for _ in 0..<3 {
-            guard case .deliver("s", final: false) = table.receiveMessage(7, endStream: false) else { Issue.record("x"); return }
+            guard case .deliver("s", final: false) = table.receiveMessage(7, endStream: false) else {
+                Issue.record("x")
+                return
+            }
         }
-        guard case .deliver("s", final: true) = table.receiveMessage(7, endStream: true) else { Issue.record("y"); return }
+        guard case .deliver("s", final: true) = table.receiveMessage(7, endStream: true) else {
+            Issue.record("y")
+            return
+        }
         #expect(table.count == 0)
     }
 
@@ -43,7 +61,8 @@ import Testing
         var table = Table()
         _ = table.open(1, shape: .unary, sink: "a")
         guard case .fail("a", let error, sendCancel: true) = table.receiveMessage(1, endStream: false) else {
-            Issue.record("not failed"); return
+            Issue.record("not failed")
+            return
         }
         #expect(error.code == .internal)
     }
@@ -54,7 +73,10 @@ import Testing
         _ = table.open(1, shape: .unary, sink: "a")
         _ = table.open(2, shape: .unary, sink: "b")
         let notFound = ModelwireError(.notFound, "no model")
-        guard case .fail("b", notFound, sendCancel: false) = table.receiveError(2, notFound) else { Issue.record("x"); return }
+        guard case .fail("b", notFound, sendCancel: false) = table.receiveError(2, notFound) else {
+            Issue.record("x")
+            return
+        }
         #expect(table.isOpen(1))
     }
 
@@ -62,8 +84,14 @@ import Testing
     func duplicates() {
         var table = Table()
         _ = table.open(1, shape: .unary, sink: "a")
-        guard case .reject("b", _) = table.open(1, shape: .unary, sink: "b") else { Issue.record("dup"); return }
-        guard case .reject("z", _) = table.open(0, shape: .unary, sink: "z") else { Issue.record("zero"); return }
+        guard case .reject("b", _) = table.open(1, shape: .unary, sink: "b") else {
+            Issue.record("dup")
+            return
+        }
+        guard case .reject("z", _) = table.open(0, shape: .unary, sink: "z") else {
+            Issue.record("zero")
+            return
+        }
     }
 
     @Test("cancel removes the call; a cancel that overtakes its start refuses the start")
@@ -73,7 +101,10 @@ import Testing
         #expect(table.cancel(1) == "a")
         #expect(table.cancel(1) == nil)
         #expect(table.cancel(5) == nil)  // not started yet
-        guard case .reject("e", let error) = table.open(5, shape: .unary, sink: "e") else { Issue.record("x"); return }
+        guard case .reject("e", let error) = table.open(5, shape: .unary, sink: "e") else {
+            Issue.record("x")
+            return
+        }
         #expect(error.code == .cancelled)
     }
 
@@ -93,7 +124,10 @@ import Testing
         #expect(Set(failed.map(\.0)) == ["c3", "c4"])
         #expect(failed.allSatisfy { $0.1.code == .unavailable && $0.1.retryAfterMilliseconds == 0 })
         #expect(!idle)
-        guard case .reject(_, let error) = table.open(9, shape: .unary, sink: "n") else { Issue.record("opened"); return }
+        guard case .reject(_, let error) = table.open(9, shape: .unary, sink: "n") else {
+            Issue.record("opened")
+            return
+        }
         #expect(error.code == .unavailable)
         _ = table.receiveMessage(1, endStream: true)
         #expect(!table.isDrainedIdle)
@@ -107,6 +141,9 @@ import Testing
         _ = table.open(1, shape: .unary, sink: "a")
         _ = table.open(2, shape: .serverStreaming, sink: "b")
         #expect(Set(table.close(ModelwireError(.unavailable, "gone"))) == ["a", "b"])
-        guard case .reject = table.open(3, shape: .unary, sink: "c") else { Issue.record("opened"); return }
+        guard case .reject = table.open(3, shape: .unary, sink: "c") else {
+            Issue.record("opened")
+            return
+        }
     }
 }

@@ -1,10 +1,11 @@
-@testable import ModelwireClient
 import Logging
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import ModelwireClient
 
 /// The handler in an EmbeddedChannel: frames in, bytes out, no server, no threads.
 @Suite struct ClientConnectionHandlerTests {
@@ -23,10 +24,12 @@ import Testing
             self.helloPromise = self.channel.eventLoop.makePromise()
             let log = self.events
             self.handler = ClientConnectionHandler(
-                hello: Handshake.clientHello(clientName: "test"), helloPromise: self.helloPromise,
+                hello: Handshake.clientHello(clientName: "test"),
+                helloPromise: self.helloPromise,
                 codec: FramePayloadCodec(limits: .defaults, peerAcceptsZlib: false),
                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                onEvent: { log.events.append($0) })
+                onEvent: { log.events.append($0) }
+            )
             try self.channel.pipeline.syncOperations.addHandler(self.handler)
             try self.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7411)).wait()
         }
@@ -39,7 +42,12 @@ import Testing
             return frame
         }
 
-        func receive<M: ProtobufMessage>(_ kind: Frame.Kind, _ message: M, callID: UInt32 = 0, flags: Frame.Flags = []) throws {
+        func receive<M: ProtobufMessage>(
+            _ kind: Frame.Kind,
+            _ message: M,
+            callID: UInt32 = 0,
+            flags: Frame.Flags = []
+        ) throws {
             let payload = ByteBuffer(bytes: try message.serializedBytes())
             try self.channel.writeInbound(Frame(kind: kind, flags: flags, callID: callID, payload: payload))
         }
@@ -47,23 +55,41 @@ import Testing
         func handshake() throws {
             let hello = try #require(try self.sent())
             #expect(hello.kind == .hello)
-            try self.receive(.hello, V1.ServerHello(protocolVersion: 1, compression: .zlib, limits: ProtocolLimits.defaults.message))
+            try self.receive(
+                .hello,
+                V1.ServerHello(protocolVersion: 1, compression: .zlib, limits: ProtocolLimits.defaults.message)
+            )
             _ = try self.helloPromise.futureResult.wait()
         }
 
-        func start(_ id: UInt32, shape: MethodDescriptor.Shape = .unary, timeout: TimeAmount? = nil)
+        func start(
+            _ id: UInt32,
+            shape: MethodDescriptor.Shape = .unary,
+            timeout: TimeAmount? = nil
+        )
             throws -> AsyncThrowingStream<Frame, any Error>
         {
             let (stream, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream()
             var frame = ByteBuffer()
-            frame.writeFrame(Frame(kind: .request, flags: .endStream, method: 0x0111, callID: id, payload: ByteBuffer()))
-            try self.channel.writeOutbound(ClientRequest.start(callID: id, shape: shape, frame: frame, timeout: timeout,
-                                                               sink: .stream(continuation)))
+            frame.writeFrame(
+                Frame(kind: .request, flags: .endStream, method: 0x0111, callID: id, payload: ByteBuffer())
+            )
+            try self.channel.writeOutbound(
+                ClientRequest.start(
+                    callID: id,
+                    shape: shape,
+                    frame: frame,
+                    timeout: timeout,
+                    sink: .stream(continuation)
+                )
+            )
             return stream
         }
     }
 
-    static func collect(_ stream: AsyncThrowingStream<Frame, any Error>) async -> (frames: [Frame], error: ModelwireError?) {
+    static func collect(
+        _ stream: AsyncThrowingStream<Frame, any Error>
+    ) async -> (frames: [Frame], error: ModelwireError?) {
         var frames: [Frame] = []
         do {
             for try await frame in stream { frames.append(frame) }
@@ -89,7 +115,10 @@ import Testing
     func handshakeError() throws {
         let h = try Harness()
         _ = try h.sent()
-        try h.receive(.error, V1.Status(code: .unimplemented, message: "no common version", supportedProtocolVersions: [2]))
+        try h.receive(
+            .error,
+            V1.Status(code: .unimplemented, message: "no common version", supportedProtocolVersions: [2])
+        )
         #expect {
             try h.helloPromise.futureResult.wait()
         } throws: { error in
@@ -103,12 +132,14 @@ import Testing
     func outOfOrder() async throws {
         let h = try Harness()
         try h.handshake()
-        let one = try h.start(1), two = try h.start(2)
+        let one = try h.start(1)
+        let two = try h.start(2)
         #expect(try h.sent()?.callID == 1)
         #expect(try h.sent()?.callID == 2)
         try h.receive(.message, V1.HealthResponse(live: true, modelsLoaded: 2), callID: 2, flags: .endStream)
         try h.receive(.message, V1.HealthResponse(live: true, modelsLoaded: 1), callID: 1, flags: .endStream)
-        let r1 = await Self.collect(one), r2 = await Self.collect(two)
+        let r1 = await Self.collect(one)
+        let r2 = await Self.collect(two)
         #expect(try V1.HealthResponse(serializedBytes: Array(buffer: r1.frames[0].payload)).modelsLoaded == 1)
         #expect(try V1.HealthResponse(serializedBytes: Array(buffer: r2.frames[0].payload)).modelsLoaded == 2)
         #expect(h.handler.openCalls == 0)
@@ -138,7 +169,8 @@ import Testing
     func goAway() async throws {
         let h = try Harness()
         try h.handshake()
-        let one = try h.start(1), two = try h.start(2)
+        let one = try h.start(1)
+        let two = try h.start(2)
         try h.receive(.goAway, V1.GoAway(lastCallId: 1, reason: "shutting down"))
         #expect(h.events.events == [.draining])
         let refused = try h.start(3)
@@ -157,10 +189,12 @@ import Testing
     func connectionLoss() async throws {
         let h = try Harness()
         try h.handshake()
-        let one = try h.start(1, shape: .serverStreaming), two = try h.start(2)
+        let one = try h.start(1, shape: .serverStreaming)
+        let two = try h.start(2)
         try h.receive(.message, V1.TrainEvent(jobId: "j"), callID: 1)
         try await h.channel.close().get()
-        let r1 = await Self.collect(one), r2 = await Self.collect(two)
+        let r1 = await Self.collect(one)
+        let r2 = await Self.collect(two)
         #expect(r1.frames.count == 1 && r1.error?.code == .unavailable)
         #expect(r2.error?.code == .unavailable)
         #expect(h.events.events.last == .closed)

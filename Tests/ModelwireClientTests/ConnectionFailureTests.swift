@@ -1,10 +1,11 @@
 import Logging
-@testable import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import ModelwireClient
 
 /// Failures the client meets on real loopback sockets before any server answers: a closed port
 /// (connect refused, endpoint ejection) and a listener that never says HELLO (handshake timeout).
@@ -30,9 +31,14 @@ import Testing
     @Test("an unreachable endpoint fails the call with unavailable and is ejected")
     func refused() async throws {
         let port = try await Self.closedPort()
-        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: port)],
-                                     configuration: .defaults { $0.retryPolicy = .none; $0.initialEjection = .seconds(5) },
-                                     logger: Self.quiet)
+        let client = ModelwireClient(
+            endpoints: [Endpoint(host: "127.0.0.1", port: port)],
+            configuration: .defaults {
+                $0.retryPolicy = .none
+                $0.initialEjection = .seconds(5)
+            },
+            logger: Self.quiet
+        )
         defer { Task { await client.shutdown() } }
         let error = await #expect(throws: ModelwireError.self) { try await client.health() }
         #expect(error?.code == .unavailable)
@@ -45,14 +51,17 @@ import Testing
 
     @Test("retries move on while endpoints are ejected, then give up within the attempt bound")
     func retriesBounded() async throws {
-        let a = try await Self.closedPort(), b = try await Self.closedPort()
+        let a = try await Self.closedPort()
+        let b = try await Self.closedPort()
         let client = ModelwireClient(
             endpoints: [Endpoint(host: "127.0.0.1", port: a), Endpoint(host: "127.0.0.1", port: b)],
             configuration: .defaults {
                 $0.retryPolicy = RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(1))
-                $0.initialEjection = .seconds(60)  // still ejected when checked, however slow a loaded machine makes the call
+                // still ejected when checked, however slow a loaded machine makes the call
+                $0.initialEjection = .seconds(60)
             },
-            logger: Self.quiet)
+            logger: Self.quiet
+        )
         defer { Task { await client.shutdown() } }
         let error = await #expect(throws: ModelwireError.self) { try await client.listModels() }
         #expect(error?.code == .unavailable)
@@ -63,13 +72,15 @@ import Testing
     func handshakeTimeout() async throws {
         let listener = try await Self.silentListener()
         let port = listener.localAddress!.port!
-        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: port)],
-                                     configuration: .defaults {
-                                         $0.retryPolicy = .none
-                                         $0.connectTimeout = .milliseconds(200)
-                                         $0.defaultTimeout = .seconds(60)
-                                     },
-                                     logger: Self.quiet)
+        let client = ModelwireClient(
+            endpoints: [Endpoint(host: "127.0.0.1", port: port)],
+            configuration: .defaults {
+                $0.retryPolicy = .none
+                $0.connectTimeout = .milliseconds(200)
+                $0.defaultTimeout = .seconds(60)
+            },
+            logger: Self.quiet
+        )
         let start = ContinuousClock.now
         let error = await #expect(throws: ModelwireError.self) { try await client.health() }
         // The handshake timer, not the call's deadline, ended it: its message, and long before 60 s
@@ -92,14 +103,17 @@ import Testing
     @Test("a deadline shorter than the connect fails with deadline_exceeded, not a hang")
     func deadlineWhileConnecting() async throws {
         let listener = try await Self.silentListener()
-        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
-                                     configuration: .defaults { $0.connectTimeout = .seconds(30) },
-                                     logger: Self.quiet)
+        let client = ModelwireClient(
+            endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
+            configuration: .defaults { $0.connectTimeout = .seconds(30) },
+            logger: Self.quiet
+        )
         let start = ContinuousClock.now
         let error = await #expect(throws: ModelwireError.self) {
             try await client.health(options: .init(timeout: .milliseconds(100)))
         }
-        #expect(ContinuousClock.now - start < .seconds(10))  // loose: the machine may be busy; the connect timeout is 30 s
+        // loose: the machine may be busy; the connect timeout is 30 s
+        #expect(ContinuousClock.now - start < .seconds(10))
         #expect(client.pool.ejectedEndpoints.isEmpty)
         // The connect gives up at the 100 ms deadline, not at the 30 s connect timeout, and ejects no one.
         #expect(error?.code == .deadlineExceeded)

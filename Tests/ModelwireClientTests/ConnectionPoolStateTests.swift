@@ -1,7 +1,8 @@
-@testable import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import Testing
+
+@testable import ModelwireClient
 
 /// The pool's decisions without sockets or clocks: fake connections, time passed in.
 @Suite struct ConnectionPoolStateTests {
@@ -36,9 +37,18 @@ import Testing
     static let b = Endpoint(host: "b", port: 2)
     static let c = Endpoint(host: "c", port: 3)
 
-    static func policy(slots: Int = 1, initial: Duration = .milliseconds(200), max: Duration = .seconds(10),
-                       connectTimeout: Duration = .seconds(5)) -> State.Policy {
-        State.Policy(slotsPerEndpoint: slots, initialEjection: initial, maxEjection: max, connectTimeout: connectTimeout)
+    static func policy(
+        slots: Int = 1,
+        initial: Duration = .milliseconds(200),
+        max: Duration = .seconds(10),
+        connectTimeout: Duration = .seconds(5)
+    ) -> State.Policy {
+        State.Policy(
+            slotsPerEndpoint: slots,
+            initialEjection: initial,
+            maxEjection: max,
+            connectTimeout: connectTimeout
+        )
     }
 
     /// A test clock: `t0` plus whatever the test advances.
@@ -56,8 +66,12 @@ import Testing
 
     // MARK: helpers that read a pick
 
-    func expectConnect(_ pick: State.Pick, _ endpoint: Endpoint, slot: Int,
-                       sourceLocation: SourceLocation = #_sourceLocation) -> (SlotID, String)? {
+    func expectConnect(
+        _ pick: State.Pick,
+        _ endpoint: Endpoint,
+        slot: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> (SlotID, String)? {
         guard case .connect(let id, let chosen, let pending) = pick else {
             Issue.record("expected a connect to \(endpoint), got \(pick)", sourceLocation: sourceLocation)
             return nil
@@ -114,7 +128,8 @@ import Testing
         _ = try #require(self.expectConnect(state.pick(now: now, makePending: names.next), Self.b, slot: 1))
         // Back at a's slot 0, whose connect is still running: wait for it, make no new connect.
         guard case .wait(let pending) = state.pick(now: now, makePending: names.next) else {
-            Issue.record("expected to wait for a0's connect"); return
+            Issue.record("expected to wait for a0's connect")
+            return
         }
         #expect(pending == a0.1)
         #expect(names.made == 4)
@@ -123,7 +138,9 @@ import Testing
     @Test("a live connection with room is preferred to connecting another slot")
     func liveConnectionBeforeNewConnect() throws {
         var state = State(endpoints: [Self.a], policy: Self.policy(slots: 2))
-        let (slot0, _) = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "p" }), Self.a, slot: 0))
+        let (slot0, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(0), makePending: { "p" }), Self.a, slot: 0)
+        )
         _ = state.connectSucceeded(slot0, connection: FakeConnection("a0", maxCalls: 10))
         for _ in 0..<3 { #expect(self.ready(state.pick(now: self.at(0), makePending: { "x" })) == "a0") }
     }
@@ -145,7 +162,8 @@ import Testing
         var state = State(endpoints: [Self.a], policy: Self.policy())
         #expect(state.readyConnection(now: self.at(0)) == nil)
         guard case .connect(let id, _, _) = state.pick(now: self.at(0), makePending: { "p" }) else {
-            Issue.record("expected a connect"); return
+            Issue.record("expected a connect")
+            return
         }
         #expect(state.readyConnection(now: self.at(0)) == nil)  // still connecting
         let connection = FakeConnection("a0")
@@ -175,7 +193,10 @@ import Testing
         let a0 = connections["a0"]!
         #expect(self.ready(state.pick(now: self.at(0), makePending: { "x" })) == "a0")
         #expect(a0.inFlight == 2)
-        guard case .full = state.pick(now: self.at(0), makePending: { "x" }) else { Issue.record("expected full"); return }
+        guard case .full = state.pick(now: self.at(0), makePending: { "x" }) else {
+            Issue.record("expected full")
+            return
+        }
         #expect(state.readyConnection(now: self.at(0)) == nil)
         #expect(!state.hasCapacity(now: self.at(0)))
         a0.inFlight -= 1  // a call ends
@@ -190,7 +211,10 @@ import Testing
         connections["b0"]!.inFlight = 0
         // Round-robin is at a, which is full: b0 takes the call.
         #expect(self.ready(state.pick(now: self.at(0), makePending: { "x" })) == "b0")
-        guard case .full = state.pick(now: self.at(0), makePending: { "x" }) else { Issue.record("expected full"); return }
+        guard case .full = state.pick(now: self.at(0), makePending: { "x" }) else {
+            Issue.record("expected full")
+            return
+        }
     }
 
     // MARK: ejection and backoff
@@ -198,17 +222,26 @@ import Testing
     @Test("a failed connect ejects its endpoint: calls go to the others, and fail fast when none is left")
     func ejectionOnFailure() throws {
         var state = State(endpoints: [Self.a, Self.b], policy: Self.policy())
-        let (slotA, _) = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "pa" }), Self.a, slot: 0))
-        #expect(state.connectFailed(slotA, reason: "connection refused", limit: nil, now: self.at(0))
-            == .ejected(for: .milliseconds(200)))
+        let (slotA, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(0), makePending: { "pa" }), Self.a, slot: 0)
+        )
+        #expect(
+            state.connectFailed(slotA, reason: "connection refused", limit: nil, now: self.at(0))
+                == .ejected(for: .milliseconds(200))
+        )
         #expect(state.ejectedEndpoints(now: self.at(0)) == [Self.a])
         // The next picks all go to b while a is out.
-        let (slotB, _) = try #require(self.expectConnect(state.pick(now: self.at(1), makePending: { "pb" }), Self.b, slot: 0))
+        let (slotB, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(1), makePending: { "pb" }), Self.b, slot: 0)
+        )
         guard case .wait("pb") = state.pick(now: self.at(2), makePending: { "x" }) else {
-            Issue.record("expected to wait for b's connect"); return
+            Issue.record("expected to wait for b's connect")
+            return
         }
-        #expect(state.connectFailed(slotB, reason: "connect timed out", limit: nil, now: self.at(50))
-            == .ejected(for: .milliseconds(200)))
+        #expect(
+            state.connectFailed(slotB, reason: "connect timed out", limit: nil, now: self.at(50))
+                == .ejected(for: .milliseconds(200))
+        )
         // Both out: refused at once, naming each endpoint's failure, with the soonest return as the hint.
         let error = try #require(self.refusal(state.pick(now: self.at(100), makePending: { "x" })))
         #expect(error.code == .unavailable)
@@ -223,7 +256,9 @@ import Testing
     func allEndpointsDown() throws {
         var state = State(endpoints: [Self.a, Self.b, Self.c], policy: Self.policy(initial: .seconds(1)))
         for endpoint in [Self.a, Self.b, Self.c] {
-            let (slot, _) = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "p" }), endpoint, slot: 0))
+            let (slot, _) = try #require(
+                self.expectConnect(state.pick(now: self.at(0), makePending: { "p" }), endpoint, slot: 0)
+            )
             _ = state.connectFailed(slot, reason: "connection refused", limit: nil, now: self.at(0))
         }
         #expect(state.ejectedEndpoints(now: self.at(0)) == [Self.a, Self.b, Self.c])
@@ -232,9 +267,12 @@ import Testing
         #expect(error.message.hasPrefix("no reachable server (a:1: connection refused; b:2: connection refused; c:3:"))
     }
 
-    @Test("consecutive failures double the ejection up to the cap", arguments: [
-        (1, 200), (2, 400), (3, 800), (4, 1000), (9, 1000),
-    ])
+    @Test(
+        "consecutive failures double the ejection up to the cap",
+        arguments: [
+            (1, 200), (2, 400), (3, 800), (4, 1000), (9, 1000),
+        ]
+    )
     func backoff(failures: Int, expectedMilliseconds: Int) {
         let policy = Self.policy(initial: .milliseconds(200), max: .seconds(1))
         #expect(policy.ejection(afterFailures: failures) == .milliseconds(expectedMilliseconds))
@@ -246,14 +284,26 @@ import Testing
         var now: Int64 = 0
         var ejections: [Duration] = []
         for _ in 0..<4 {
-            let (slot, _) = try #require(self.expectConnect(state.pick(now: self.at(now), makePending: { "p" }), Self.a, slot: 0))
-            guard case .ejected(let ejection) = state.connectFailed(slot, reason: "refused", limit: nil, now: self.at(now)) else {
-                Issue.record("not ejected"); return
+            let (slot, _) = try #require(
+                self.expectConnect(state.pick(now: self.at(now), makePending: { "p" }), Self.a, slot: 0)
+            )
+            guard
+                case .ejected(let ejection) = state.connectFailed(
+                    slot,
+                    reason: "refused",
+                    limit: nil,
+                    now: self.at(now)
+                )
+            else {
+                Issue.record("not ejected")
+                return
             }
             ejections.append(ejection)
             let ms = Int64(ejection.components.seconds * 1000 + ejection.components.attoseconds / 1_000_000_000_000_000)
             // Still out 1 ms before the end ...
-            #expect(self.refusal(state.pick(now: self.at(now + ms - 1), makePending: { "x" }))?.retryAfterMilliseconds == 1)
+            #expect(
+                self.refusal(state.pick(now: self.at(now + ms - 1), makePending: { "x" }))?.retryAfterMilliseconds == 1
+            )
             #expect(state.ejectedEndpoints(now: self.at(now + ms - 1)) == [Self.a])
             // ... and back in at the end.
             now += ms
@@ -261,25 +311,40 @@ import Testing
         }
         #expect(ejections == [.milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1)])
         // A successful connect forgets the failures: the next one is ejected for the initial period again.
-        let (slot, _) = try #require(self.expectConnect(state.pick(now: self.at(now), makePending: { "p" }), Self.a, slot: 0))
+        let (slot, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(now), makePending: { "p" }), Self.a, slot: 0)
+        )
         let connection = FakeConnection("a0")
         #expect(state.connectSucceeded(slot, connection: connection) == .use)
         connection.isClosed = true  // the connection dies later
-        let (again, _) = try #require(self.expectConnect(state.pick(now: self.at(now + 5), makePending: { "p" }), Self.a, slot: 0))
-        #expect(state.connectFailed(again, reason: "refused", limit: nil, now: self.at(now + 5)) == .ejected(for: .milliseconds(200)))
+        let (again, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(now + 5), makePending: { "p" }), Self.a, slot: 0)
+        )
+        #expect(
+            state.connectFailed(again, reason: "refused", limit: nil, now: self.at(now + 5))
+                == .ejected(for: .milliseconds(200))
+        )
     }
 
     @Test("a connect cut short by the caller's own deadline ejects no one and frees its slot")
     func callerDeadlineIsNotTheEndpointsFault() throws {
         var state = State(endpoints: [Self.a], policy: Self.policy(connectTimeout: .seconds(5)))
-        let (slot, _) = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "p1" }), Self.a, slot: 0))
-        #expect(state.connectFailed(slot, reason: "connect timed out", limit: .milliseconds(100), now: self.at(100))
-            == .deadlineExceeded)
+        let (slot, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(0), makePending: { "p1" }), Self.a, slot: 0)
+        )
+        #expect(
+            state.connectFailed(slot, reason: "connect timed out", limit: .milliseconds(100), now: self.at(100))
+                == .deadlineExceeded
+        )
         #expect(state.ejectedEndpoints(now: self.at(100)).isEmpty)
-        let (slot2, _) = try #require(self.expectConnect(state.pick(now: self.at(101), makePending: { "p2" }), Self.a, slot: 0))
+        let (slot2, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(101), makePending: { "p2" }), Self.a, slot: 0)
+        )
         // A limit as long as the connect timeout is the endpoint's failure.
-        #expect(state.connectFailed(slot2, reason: "connect timed out", limit: .seconds(5), now: self.at(5101))
-            == .ejected(for: .milliseconds(200)))
+        #expect(
+            state.connectFailed(slot2, reason: "connect timed out", limit: .seconds(5), now: self.at(5101))
+                == .ejected(for: .milliseconds(200))
+        )
     }
 
     @Test("a draining connection leaves its slot; with other endpoints, its endpoint sits out one initial ejection")
@@ -309,8 +374,12 @@ import Testing
     @Test("a closed pool refuses every call, hands back its connections, and closes connects that finish late")
     func closed() throws {
         var state = State(endpoints: [Self.a, Self.b], policy: Self.policy())
-        let (slotA, _) = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "pa" }), Self.a, slot: 0))
-        let (slotB, _) = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "pb" }), Self.b, slot: 0))
+        let (slotA, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(0), makePending: { "pa" }), Self.a, slot: 0)
+        )
+        let (slotB, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(0), makePending: { "pb" }), Self.b, slot: 0)
+        )
         let a0 = FakeConnection("a0")
         _ = state.connectSucceeded(slotA, connection: a0)
         #expect(state.close().map(\.name) == ["a0"])

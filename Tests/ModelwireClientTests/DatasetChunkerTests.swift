@@ -6,8 +6,10 @@ import Testing
     static func dataset(rows: Int, columns: Int, classification: Bool) -> V1.Dataset {
         var values: [Float] = []
         for r in 0..<rows { for c in 0..<columns { values.append(Float(r * 1000 + c)) } }
-        var dataset = V1.Dataset(featureNames: (0..<columns).map { "f\($0)" },
-                                 features: V1.Tensor(columns: UInt32(columns), values: values))
+        var dataset = V1.Dataset(
+            featureNames: (0..<columns).map { "f\($0)" },
+            features: V1.Tensor(columns: UInt32(columns), values: values)
+        )
         if classification {
             dataset.classNames = ["a", "b", "c"]
             dataset.classIds = (0..<rows).map { UInt32($0 % 3) }
@@ -17,14 +19,19 @@ import Testing
         return dataset
     }
 
-    @Test("chunks stay under the size limit and concatenate to the original", arguments: [
-        (1000, 16, true, 4096), (1000, 16, false, 4096), (37, 3, true, 200), (5000, 64, true, 65536),
-    ])
+    @Test(
+        "chunks stay under the size limit and concatenate to the original",
+        arguments: [
+            (1000, 16, true, 4096), (1000, 16, false, 4096), (37, 3, true, 200), (5000, 64, true, 65536),
+        ]
+    )
     func chunks(rows: Int, columns: Int, classification: Bool, limit: Int) throws {
         let dataset = Self.dataset(rows: rows, columns: columns, classification: classification)
         let chunks = DatasetChunker.chunks(name: "ds", dataset: dataset, replace: true, maxChunkBytes: limit)
         #expect(chunks.count > 1)
-        var values: [Float] = [], ids: [UInt32] = [], targets: [Float] = []
+        var values: [Float] = []
+        var ids: [UInt32] = []
+        var targets: [Float] = []
         for (index, chunk) in chunks.enumerated() {
             #expect(try chunk.serializedBytes().count <= limit)
             #expect(chunk.name == "ds")

@@ -1,8 +1,9 @@
-@testable import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 import Testing
+
+@testable import ModelwireClient
 
 /// A response the client cannot decode fails the call with the payload error's status, a
 /// sentence, and the `FramePayloadError` kept as `cause`.
@@ -13,8 +14,13 @@ import Testing
         let error = #expect(throws: ModelwireError.self) {
             _ = try ModelwireClient.decode(frame, as: V1.PredictResponse.self, codec: codec)
         }
-        #expect(error == ModelwireError(.resourceExhausted,
-                                        "response PredictResponse rejected: message of 3 bytes exceeds the limit of 2 bytes"))
+        #expect(
+            error
+                == ModelwireError(
+                    .resourceExhausted,
+                    "response PredictResponse rejected: message of 3 bytes exceeds the limit of 2 bytes"
+                )
+        )
         #expect(error?.cause as? FramePayloadError == .codec(.tooLarge(size: 3, limit: 2)))
     }
 }

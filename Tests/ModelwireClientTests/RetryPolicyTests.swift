@@ -39,10 +39,13 @@ import Testing
         #expect(policy.delay(after: error, attempt: 1, idempotent: idempotent, requestSent: true) == nil)
     }
 
-    @Test("call errors are never retried", arguments: [
-        V1.StatusCode.invalidArgument, .notFound, .alreadyExists, .failedPrecondition, .internal, .deadlineExceeded,
-        .cancelled,
-    ])
+    @Test(
+        "call errors are never retried",
+        arguments: [
+            V1.StatusCode.invalidArgument, .notFound, .alreadyExists, .failedPrecondition, .internal, .deadlineExceeded,
+            .cancelled,
+        ]
+    )
     func callErrors(code: V1.StatusCode) {
         let error = ModelwireError(code, "no")
         #expect(policy.delay(after: error, attempt: 1, idempotent: true, requestSent: true) == nil)

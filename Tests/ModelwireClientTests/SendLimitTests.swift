@@ -13,7 +13,10 @@ import Testing
 @Suite struct SendLimitTests {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Frames of 2 000 bytes, messages of 8 000 bytes.
-    static let limits = ProtocolLimits.defaults { $0.maxFrameBytes = 2000; $0.maxMessageBytes = 8000 }
+    static let limits = ProtocolLimits.defaults {
+        $0.maxFrameBytes = 2000
+        $0.maxMessageBytes = 8000
+    }
 
     /// The REQUEST frames the peer received (their flags).
     final class RequestLog: Sendable {
@@ -33,12 +36,21 @@ import Testing
             var out = context.channel.allocator.buffer(capacity: 128)
             switch frame.kind {
             case .hello:
-                let hello = V1.ServerHello(protocolVersion: 1, compression: .zlib, limits: SendLimitTests.limits.message)
+                let hello = V1.ServerHello(
+                    protocolVersion: 1,
+                    compression: .zlib,
+                    limits: SendLimitTests.limits.message
+                )
                 try? codec.writeFrame(hello, kind: .hello, into: &out)
             case .request:
                 self.log.flags.withLock { $0.append(frame.flags) }
-                try? codec.writeFrame(V1.PredictResponse(), kind: .message, flags: .endStream, callID: frame.callID,
-                                      into: &out)
+                try? codec.writeFrame(
+                    V1.PredictResponse(),
+                    kind: .message,
+                    flags: .endStream,
+                    callID: frame.callID,
+                    into: &out
+                )
             default:
                 return
             }
@@ -57,13 +69,15 @@ import Testing
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let client = ModelwireClient(endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
-                                     configuration: .defaults {
-                                         $0.retryPolicy = .none
-                                         $0.compression = compression
-                                         $0.connectionsPerEndpoint = 1
-                                     },
-                                     logger: Self.quiet)
+        let client = ModelwireClient(
+            endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
+            configuration: .defaults {
+                $0.retryPolicy = .none
+                $0.compression = compression
+                $0.connectionsPerEndpoint = 1
+            },
+            logger: Self.quiet
+        )
         do {
             try await body(client, log)
         } catch {
@@ -77,8 +91,10 @@ import Testing
 
     /// `count` small integer-valued features: about 4 bytes each, and very compressible.
     static func request(values count: Int) -> V1.PredictRequest {
-        V1.PredictRequest(model: V1.ModelRef(name: "m"),
-                          inputs: V1.Tensor(columns: 100, values: (0..<count).map { Float($0 % 13) }))
+        V1.PredictRequest(
+            model: V1.ModelRef(name: "m"),
+            inputs: V1.Tensor(columns: 100, values: (0..<count).map { Float($0 % 13) })
+        )
     }
 
     @Test("a message over the server's max_message_bytes is refused before it is sent")

@@ -6,7 +6,8 @@ import Testing
 func isSentence(_ text: String, codes: [String]) -> Bool {
     guard text.contains(" "), !codes.contains(text) else { return false }
     if codes.contains(where: { $0 != $0.lowercased() && text.contains($0) }) { return false }
-    return !text.contains(#/\w\(/#) && !["Error.", "ModelwireCodec.", "ModelwireProtocol."].contains { text.contains($0) }
+    return !text.contains(#/\w\(/#)
+        && !["Error.", "ModelwireCodec.", "ModelwireProtocol."].contains { text.contains($0) }
 }
 
 /// The public error values of the codec: code constants, details as properties, sentences.
@@ -23,7 +24,10 @@ func isSentence(_ text: String, codes: [String]) -> Bool {
         #expect(CodecError.invalidUTF8(field: "ModelRef.name").field == "ModelRef.name")
         #expect(CodecError.invalidUTF8(field: "a") != .embeddedNUL(field: "a"))
         #expect(CodecError.embeddedNUL(field: "a").code == .embeddedNUL)
-        #expect(Set(Self.codecCodes) == Set([CodecError.Code.tooLarge, .malformed, .invalidUTF8, .embeddedNUL].map(\.description)))
+        #expect(
+            Set(Self.codecCodes)
+                == Set([CodecError.Code.tooLarge, .malformed, .invalidUTF8, .embeddedNUL].map(\.description))
+        )
     }
 
     @Test func codecErrorDescriptionsAreSentences() {

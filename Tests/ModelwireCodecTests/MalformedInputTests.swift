@@ -1,10 +1,13 @@
-import Testing
 import ModelwireCodec
+import Testing
 
 @Suite struct MalformedInputTests {
     @Test func truncatedMessageIsMalformed() throws {
-        let bytes = try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: V1.Tensor(columns: 1, values: [1, 2]))
-            .serializedBytes()
+        let bytes = try V1.PredictRequest(
+            model: V1.ModelRef(name: "iris"),
+            inputs: V1.Tensor(columns: 1, values: [1, 2])
+        )
+        .serializedBytes()
         // Bytes 0..<8 are field 1 (the ModelRef), 8..<end field 2 (the Tensor): a cut at 8 is a valid shorter message.
         #expect(bytes[8] == 0x12)
         #expect(try V1.PredictRequest(serializedBytes: Array(bytes[..<8])).inputs == nil)
@@ -21,7 +24,9 @@ import ModelwireCodec
 
     @Test func sizeIsCheckedBeforeDecoding() {
         let bytes = [UInt8](repeating: 0, count: 100)
-        #expect(throws: CodecError.tooLarge(size: 100, limit: 99)) { try V1.Tensor(serializedBytes: bytes, maxSize: 99) }
+        #expect(throws: CodecError.tooLarge(size: 100, limit: 99)) {
+            try V1.Tensor(serializedBytes: bytes, maxSize: 99)
+        }
     }
 
     @Test func invalidUTF8IsRejectedNotReplaced() {
@@ -45,8 +50,10 @@ import ModelwireCodec
 
     @Test func largeMessagesSpillOutOfTheArenaAndRoundTrip() throws {
         let values = (0..<300_000).map { Float($0) * 0.5 }
-        let request = V1.PredictRequest(model: V1.ModelRef(name: String(repeating: "m", count: 64)),
-                                        inputs: V1.Tensor(columns: 100, values: values))
+        let request = V1.PredictRequest(
+            model: V1.ModelRef(name: String(repeating: "m", count: 64)),
+            inputs: V1.Tensor(columns: 100, values: values)
+        )
         let decoded = try V1.PredictRequest(serializedBytes: try request.serializedBytes())
         #expect(decoded == request)
     }

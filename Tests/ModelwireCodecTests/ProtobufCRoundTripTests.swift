@@ -1,5 +1,5 @@
-import Testing
 import ModelwireCodec
+import Testing
 
 /// Encoding goes through protobuf-c with arrays borrowed from the Swift values (`fill(_:_:then:)`) or
 /// copied into the arena (`fill(_:_:)`: oneof members, elements of repeated messages). Whatever protobuf-c
@@ -25,22 +25,52 @@ import ModelwireCodec
         let long = String(repeating: "é", count: 100)  // 200 UTF-8 bytes: a two-byte length prefix
         let messages: [any ProtobufMessage] = [
             V1.PredictRequest(),
-            V1.PredictRequest(model: V1.ModelRef(name: "reference", selector: .version(1)),
-                              inputs: V1.Tensor(columns: 100, values: (0..<100).map { Float($0) - 50 }), includeProbabilities: true),
-            V1.PredictRequest(model: V1.ModelRef(name: "", selector: .version(0)), inputs: V1.Tensor()),  // explicit zeros
-            V1.PredictRequest(model: V1.ModelRef(name: long, selector: .alias("")), inputs: V1.Tensor(values: [-0.0, .nan, .infinity])),
-            V1.PredictRequest(inputs: V1.Tensor(columns: .max, values: [Float](repeating: 1, count: 5000))),  // 3-byte lengths
-            V1.PredictResponse(model: "reference", version: 300, classNames: ["", "a", long, "ünï"], classIds: [0, 127, 128, 16_384, .max],
-                               scores: V1.Tensor(columns: 4, values: [0.25, 0.5]), scoresAreProbabilities: true,
-                               values: [-0.0, 1], timings: V1.CallTimings(queueUs: 0, decodeUs: 1, computeUs: .max, batchRows: 1024)),
+            V1.PredictRequest(
+                model: V1.ModelRef(name: "reference", selector: .version(1)),
+                inputs: V1.Tensor(columns: 100, values: (0..<100).map { Float($0) - 50 }),
+                includeProbabilities: true
+            ),
+            // explicit zeros
+            V1.PredictRequest(model: V1.ModelRef(name: "", selector: .version(0)), inputs: V1.Tensor()),
+            V1.PredictRequest(
+                model: V1.ModelRef(name: long, selector: .alias("")),
+                inputs: V1.Tensor(values: [-0.0, .nan, .infinity])
+            ),
+            // 3-byte lengths
+            V1.PredictRequest(inputs: V1.Tensor(columns: .max, values: [Float](repeating: 1, count: 5000))),
+            V1.PredictResponse(
+                model: "reference",
+                version: 300,
+                classNames: ["", "a", long, "ünï"],
+                classIds: [0, 127, 128, 16_384, .max],
+                scores: V1.Tensor(columns: 4, values: [0.25, 0.5]),
+                scoresAreProbabilities: true,
+                values: [-0.0, 1],
+                timings: V1.CallTimings(queueUs: 0, decodeUs: 1, computeUs: .max, batchRows: 1024)
+            ),
             V1.PredictResponse(timings: V1.CallTimings()),
             V1.Status(code: .resourceExhausted, message: "full", retryAfterMs: 0),
             V1.Status(code: V1.StatusCode(rawValue: -5), message: long),  // negative enum: 10-byte varint
             V1.Status(code: V1.StatusCode(rawValue: .max)),
-            V1.TreeParameters(criterion: .entropy, outputs: 2, feature: [0, -1, .min, .max], threshold: [0.5, -0.0],
-                              left: [1, -1], right: [2, -64, 64], value: [0.5]),
-            V1.TrainingSummary(epochsRun: 1, trainingSamples: .max, durationSeconds: -0.0, finalLoss: -0.0, validationLoss: 0,
-                               validationAccuracy: .nan, earlyStopped: true, seed: 1 << 40),
+            V1.TreeParameters(
+                criterion: .entropy,
+                outputs: 2,
+                feature: [0, -1, .min, .max],
+                threshold: [0.5, -0.0],
+                left: [1, -1],
+                right: [2, -64, 64],
+                value: [0.5]
+            ),
+            V1.TrainingSummary(
+                epochsRun: 1,
+                trainingSamples: .max,
+                durationSeconds: -0.0,
+                finalLoss: -0.0,
+                validationLoss: 0,
+                validationAccuracy: .nan,
+                earlyStopped: true,
+                seed: 1 << 40
+            ),
             V1.ImportModelRequest(modelFile: [0, 1, 2, 0, 255]),
             V1.ConfusionMatrix(counts: [0, 1, .max, 1 << 35]),
         ]
@@ -52,7 +82,8 @@ import ModelwireCodec
         let values: [Float] = [1, -2.5, .pi, 0, 1e-30, -.infinity]
         let tensor = try V1.Tensor(columns: 3, values: values).serializedBytes()
         let dataset = V1.Dataset(features: V1.Tensor(columns: 3, values: values))
-        let inline = try V1.TrainRequest(data: .inlineData(dataset)).serializedBytes()  // Dataset copied as a oneof member
+        // Dataset copied as a oneof member
+        let inline = try V1.TrainRequest(data: .inlineData(dataset)).serializedBytes()
         let borrowed = try dataset.serializedBytes()  // Dataset at the top: its Tensor borrowed
         #expect(inline.suffix(tensor.count) == tensor[...])
         #expect(borrowed.suffix(tensor.count) == tensor[...])
@@ -88,7 +119,10 @@ import ModelwireCodec
 
     static func varint(_ v: UInt64, into out: inout [UInt8]) {
         var v = v
-        while v >= 0x80 { out.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
         out.append(UInt8(v))
     }
 
@@ -102,13 +136,20 @@ import ModelwireCodec
             Self.varint(number << 3 | UInt64(wireType), into: &out)
             switch wireType {
             case 0:
-                let magnitudes: [UInt64] = [0, 1, 127, 128, 300, 1 << 31, 1 << 40, .max, UInt64(bitPattern: -1), UInt64(bitPattern: -300)]
-                Self.varint(rng.below(2) == 0 ? magnitudes[rng.below(magnitudes.count)] : rng.next() >> UInt64(rng.below(64)), into: &out)
+                let magnitudes: [UInt64] = [
+                    0, 1, 127, 128, 300, 1 << 31, 1 << 40, .max, UInt64(bitPattern: -1), UInt64(bitPattern: -300),
+                ]
+                Self.varint(
+                    rng.below(2) == 0 ? magnitudes[rng.below(magnitudes.count)] : rng.next() >> UInt64(rng.below(64)),
+                    into: &out
+                )
             case 1:
                 for _ in 0..<8 { out.append(UInt8(truncatingIfNeeded: rng.next())) }
             case 5:
                 let floats: [Float] = [0, -0.0, 1.5, .nan, -3]
-                let bits = rng.below(2) == 0 ? floats[rng.below(floats.count)].bitPattern : UInt32(truncatingIfNeeded: rng.next())
+                let bits =
+                    rng.below(2) == 0
+                    ? floats[rng.below(floats.count)].bitPattern : UInt32(truncatingIfNeeded: rng.next())
                 withUnsafeBytes(of: bits.littleEndian) { out += $0 }
             default:
                 var payload: [UInt8] = []

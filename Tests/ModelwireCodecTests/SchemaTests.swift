@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import ModelwireCodec
+import Testing
 
 @Suite struct SchemaTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

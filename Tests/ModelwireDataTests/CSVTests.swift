@@ -13,7 +13,9 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
         let iris = try Dataset(contentsOfCSV: repositoryRoot.appendingPathComponent("data/iris.csv").path)
         #expect(iris.rows == 150)
         #expect(iris.columns == 4)
-        #expect(iris.featureNames == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"])
+        #expect(
+            iris.featureNames == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+        )
         #expect(iris.classNames == ["0", "1", "2"])
         #expect(Array(iris.featureRow(0)) == [5.1, 3.5, 1.4, 0.2])
         #expect(iris.classIDs.filter { $0 == 2 }.count == 50)
@@ -42,15 +44,18 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
         #expect(throws: DatasetError.self) { try Dataset(csv: "x,y\n1,a\n", options: .init(task: .regression)) }
     }
 
-    @Test("bad CSV files fail with the line and column", arguments: [
-        ("empty.csv", DatasetError.Code.emptyFile, nil, nil),
-        ("header-only.csv", .emptyFile, nil, nil),
-        ("wrong-column-count.csv", .wrongColumnCount, 4, 3),  // column: the first missing field
-        ("non-numeric.csv", .nonNumeric, 3, 2),
-        ("nan.csv", .nonFinite, 3, 2),
-        ("infinite.csv", .nonFinite, 4, 1),
-        ("single-class.csv", .singleClass, nil, 3),
-    ] as [(String, DatasetError.Code, Int?, Int?)])
+    @Test(
+        "bad CSV files fail with the line and column",
+        arguments: [
+            ("empty.csv", DatasetError.Code.emptyFile, nil, nil),
+            ("header-only.csv", .emptyFile, nil, nil),
+            ("wrong-column-count.csv", .wrongColumnCount, 4, 3),  // column: the first missing field
+            ("non-numeric.csv", .nonNumeric, 3, 2),
+            ("nan.csv", .nonFinite, 3, 2),
+            ("infinite.csv", .nonFinite, 4, 1),
+            ("single-class.csv", .singleClass, nil, 3),
+        ] as [(String, DatasetError.Code, Int?, Int?)]
+    )
     func badFile(name: String, code: DatasetError.Code, line: Int?, column: Int?) throws {
         let error = #expect(throws: DatasetError.self) {
             try Dataset(contentsOfCSV: fixtures.appendingPathComponent(name).path)
@@ -62,7 +67,9 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
     }
 
     @Test func missingLabelColumnAndUnreadableFile() {
-        let missing = #expect(throws: DatasetError.self) { try Dataset(csv: "a,b\n1,2\n", options: .init(labelColumn: "y")) }
+        let missing = #expect(throws: DatasetError.self) {
+            try Dataset(csv: "a,b\n1,2\n", options: .init(labelColumn: "y"))
+        }
         #expect(missing?.code == .missingLabelColumn)
         let unreadable = #expect(throws: DatasetError.self) { try Dataset(contentsOfCSV: "/nonexistent/x.csv") }
         #expect(unreadable?.code == .unreadableFile)
@@ -71,8 +78,10 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
 
 @Suite struct SplitTests {
     @Test func readsBundledSplit() throws {
-        let split = try DatasetSplit(contentsOfJSON: repositoryRoot.appendingPathComponent("data/digits_split.json").path,
-                                     rows: 1797)
+        let split = try DatasetSplit(
+            contentsOfJSON: repositoryRoot.appendingPathComponent("data/digits_split.json").path,
+            rows: 1797
+        )
         #expect(split.train.count == 1437)
         #expect(split.test.count == 360)
         #expect(Set(split.train).isDisjoint(with: split.test))
@@ -93,7 +102,7 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
         #expect(a == b)
         #expect(a != c)
         #expect(a.test.count == 30)
-        for k in 0 ..< 3 { #expect(a.test.filter { iris.classIDs[$0] == k }.count == 10) }
+        for k in 0..<3 { #expect(a.test.filter { iris.classIDs[$0] == k }.count == 10) }
         #expect(Set(a.train + a.test).count == 150)
         let subset = iris.subset(a.test)
         #expect(subset.rows == 30)
@@ -112,9 +121,10 @@ let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/CSV")
     }
 
     @Test func seededGeneratorIsReproducible() {
-        var g1 = SeededGenerator(seed: 42), g2 = SeededGenerator(seed: 42)
-        let x = (0 ..< 4).map { _ in g1.next() }
-        #expect(x == (0 ..< 4).map { _ in g2.next() })
+        var g1 = SeededGenerator(seed: 42)
+        var g2 = SeededGenerator(seed: 42)
+        let x = (0..<4).map { _ in g1.next() }
+        #expect(x == (0..<4).map { _ in g2.next() })
         #expect(Set(x).count == 4)
         let u = g1.nextUnitFloat()
         #expect(u >= 0 && u < 1)

@@ -33,18 +33,30 @@ import Testing
         }
         let t = V1.Tensor(columns: 2, values: [1, 2, 3, 4])
         #expect(message(V1.Dataset()) == "the dataset is empty")
-        #expect(message(V1.Dataset(features: V1.Tensor(columns: 2, values: [1, 2, 3]), targets: [1]))
-            == "3 feature values do not fill rows of 2 columns")
-        #expect(message(V1.Dataset(features: V1.Tensor(columns: 2, values: [1, .nan, 3, 4]), targets: [1, 2]))
-            == "row 1, column 2 is NaN or infinite")
-        #expect(message(V1.Dataset(featureNames: ["a"], features: t, targets: [1, 2])) == "1 feature names for 2 columns")
+        #expect(
+            message(V1.Dataset(features: V1.Tensor(columns: 2, values: [1, 2, 3]), targets: [1]))
+                == "3 feature values do not fill rows of 2 columns"
+        )
+        #expect(
+            message(V1.Dataset(features: V1.Tensor(columns: 2, values: [1, .nan, 3, 4]), targets: [1, 2]))
+                == "row 1, column 2 is NaN or infinite"
+        )
+        #expect(
+            message(V1.Dataset(featureNames: ["a"], features: t, targets: [1, 2])) == "1 feature names for 2 columns"
+        )
         #expect(message(V1.Dataset(features: t, targets: [1])) == "1 targets for 2 rows (and no class names)")
         #expect(message(V1.Dataset(features: t, targets: [1, .infinity])) == "a target is NaN or infinite")
         #expect(message(V1.Dataset(features: t, classNames: ["a", "b"], classIds: [0])) == "1 class ids for 2 rows")
-        #expect(message(V1.Dataset(features: t, classNames: ["a"], classIds: [0, 1])) == "class id 1 but only 1 class names")
-        #expect(message(V1.Dataset(features: t, classNames: ["a", "b"], classIds: [1, 1]))
-            == "the dataset has only one class; classification needs at least two")
-        #expect(message(V1.Dataset(features: t, classNames: ["a", "b"], classIds: [1, 1]), requireTwoClasses: false) == nil)
+        #expect(
+            message(V1.Dataset(features: t, classNames: ["a"], classIds: [0, 1])) == "class id 1 but only 1 class names"
+        )
+        #expect(
+            message(V1.Dataset(features: t, classNames: ["a", "b"], classIds: [1, 1]))
+                == "the dataset has only one class; classification needs at least two"
+        )
+        #expect(
+            message(V1.Dataset(features: t, classNames: ["a", "b"], classIds: [1, 1]), requireTwoClasses: false) == nil
+        )
         #expect((try? Dataset(validating: V1.Dataset(features: t, targets: [1, 2])))?.featureNames == ["f0", "f1"])
     }
 
@@ -52,6 +64,6 @@ import Testing
     func tensor() {
         let rows = FeatureRows(names: ["a", "b"], values: [1, 2, 3, 4, 5, 6])
         #expect(V1.Tensor(rows) == V1.Tensor(columns: 2, values: [1, 2, 3, 4, 5, 6]))
-        #expect(V1.Tensor(rows, rows: 1 ..< 3) == V1.Tensor(columns: 2, values: [3, 4, 5, 6]))
+        #expect(V1.Tensor(rows, rows: 1..<3) == V1.Tensor(columns: 2, values: [3, 4, 5, 6]))
     }
 }

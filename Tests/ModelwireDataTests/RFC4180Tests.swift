@@ -21,7 +21,8 @@ import Darwin
 
     @Test("quoted fields: numbers, embedded delimiters, \"\" escapes and line breaks")
     func quotedFields() throws {
-        let csv = #""sepal, length","the ""width""",label"# + "\n"
+        let csv =
+            #""sepal, length","the ""width""",label"# + "\n"
             + #""14.2", 3 ,"a, b""# + "\n"
             + #"1.5,"2","line one"# + "\n" + #"line two""# + "\n"
             + #"" 7 ",8,"say ""hi""""# + "\n"
@@ -64,12 +65,17 @@ import Darwin
 
     @Test("an explicit delimiter wins over detection")
     func explicitDelimiter() throws {
-        let pipe = try Dataset(csv: "a|b|label\n1|2|x;y\n3|4|z\n", options: .init(format: .init(delimiter: CSVDelimiter("|"))))
+        let pipe = try Dataset(
+            csv: "a|b|label\n1|2|x;y\n3|4|z\n",
+            options: .init(format: .init(delimiter: CSVDelimiter("|")))
+        )
         #expect(pipe.featureNames == ["a", "b"])
         #expect(pipe.classNames == ["x;y", "z"])
         // Detection would take ';' (two of them) over ',' (one).
-        let comma = try Dataset(csv: "a;x,b;y;label\n1,2\n3,4\n",
-                                options: .init(format: .init(delimiter: .comma)))
+        let comma = try Dataset(
+            csv: "a;x,b;y;label\n1,2\n3,4\n",
+            options: .init(format: .init(delimiter: .comma))
+        )
         #expect(comma.featureNames == ["a;x"])
         #expect(comma.classNames == ["2", "4"])
         #expect(CSVDelimiter("tab") == .tab && CSVDelimiter("\\t") == .tab && CSVDelimiter("\t") == .tab)
@@ -104,12 +110,18 @@ import Darwin
 
     @Test("hasHeader: false reads every line as data and names the columns f1...fn")
     func noHeader() throws {
-        let d = try Dataset(csv: "14.23,1.71,0\n13.2,1.78,1\n12.1,1.2,0\n", options: .init(format: .init(hasHeader: false)))
+        let d = try Dataset(
+            csv: "14.23,1.71,0\n13.2,1.78,1\n12.1,1.2,0\n",
+            options: .init(format: .init(hasHeader: false))
+        )
         #expect(d.rows == 3)
         #expect(d.featureNames == ["f1", "f2"])
         #expect(d.features == [14.23, 1.71, 13.2, 1.78, 12.1, 1.2])
         #expect(d.classNames == ["0", "1"])
-        let first = try Dataset(csv: "0;1;2\n1;3;4\n", options: .init(labelColumn: "f1", format: .init(hasHeader: false)))
+        let first = try Dataset(
+            csv: "0;1;2\n1;3;4\n",
+            options: .init(labelColumn: "f1", format: .init(hasHeader: false))
+        )
         #expect(first.featureNames == ["f2", "f3"])
         #expect(first.classIDs == [0, 1])
         let ragged = #expect(throws: DatasetError.self) {
@@ -140,7 +152,9 @@ import Darwin
         }
         let headerOnly = #expect(throws: DatasetError.self) { try Dataset(csv: "a,label\r\n") }
         #expect(headerOnly?.code == .emptyFile)
-        let noHeader = #expect(throws: DatasetError.self) { try Dataset(csv: "", options: .init(format: .init(hasHeader: false))) }
+        let noHeader = #expect(throws: DatasetError.self) {
+            try Dataset(csv: "", options: .init(format: .init(hasHeader: false)))
+        }
         #expect(noHeader?.code == .emptyFile)
     }
 
@@ -210,26 +224,54 @@ import Darwin
 
     @Test("the model's columns: by name, by count, or count plus a label")
     func modelColumns() {
-        #expect(FeatureRows.modelColumns(header: ["b", "label", "a"], featureNames: ["a", "b"], featureCount: 2,
-                                         labelColumn: nil) == [2, 0])
-        #expect(FeatureRows.modelColumns(header: ["x", "y"], featureNames: [], featureCount: 2, labelColumn: nil) == [0, 1])
-        #expect(FeatureRows.modelColumns(header: ["Target", "x", "y"], featureNames: [], featureCount: 2,
-                                         labelColumn: nil) == [1, 2])
-        #expect(FeatureRows.modelColumns(header: ["t", "x", "y"], featureNames: [], featureCount: 2, labelColumn: "t") == [1, 2])
+        #expect(
+            FeatureRows.modelColumns(
+                header: ["b", "label", "a"],
+                featureNames: ["a", "b"],
+                featureCount: 2,
+                labelColumn: nil
+            ) == [2, 0]
+        )
+        #expect(
+            FeatureRows.modelColumns(header: ["x", "y"], featureNames: [], featureCount: 2, labelColumn: nil) == [0, 1]
+        )
+        #expect(
+            FeatureRows.modelColumns(
+                header: ["Target", "x", "y"],
+                featureNames: [],
+                featureCount: 2,
+                labelColumn: nil
+            ) == [1, 2]
+        )
+        #expect(
+            FeatureRows.modelColumns(header: ["t", "x", "y"], featureNames: [], featureCount: 2, labelColumn: "t") == [
+                1, 2,
+            ]
+        )
         #expect(FeatureRows.modelColumns(header: ["x"], featureNames: [], featureCount: 2, labelColumn: nil) == nil)
     }
 
     @Test("the same rules as datasets: no header, numeric header, duplicates, ragged rows, no rows")
     func sharedRules() throws {
         let all = { (_: [String]) throws(DatasetError) -> [Int] in [0, 1] }
-        let headerless = try FeatureRows(csvBytes: Array("1\t2\n3\t4\n".utf8), format: .init(hasHeader: false), columns: all)
+        let headerless = try FeatureRows(
+            csvBytes: Array("1\t2\n3\t4\n".utf8),
+            format: .init(hasHeader: false),
+            columns: all
+        )
         #expect(headerless.names == ["f1", "f2"])
         #expect(headerless.values == [1, 2, 3, 4])
-        let numeric = #expect(throws: DatasetError.self) { try FeatureRows(csvBytes: Array("1,2\n3,4\n".utf8), columns: all) }
+        let numeric = #expect(throws: DatasetError.self) {
+            try FeatureRows(csvBytes: Array("1,2\n3,4\n".utf8), columns: all)
+        }
         #expect(numeric?.code == .numericHeader)
-        let duplicate = #expect(throws: DatasetError.self) { try FeatureRows(csvBytes: Array("a,a\n3,4\n".utf8), columns: all) }
+        let duplicate = #expect(throws: DatasetError.self) {
+            try FeatureRows(csvBytes: Array("a,a\n3,4\n".utf8), columns: all)
+        }
         #expect(duplicate?.code == .duplicateName)
-        let ragged = #expect(throws: DatasetError.self) { try FeatureRows(csvBytes: Array("a,b\n3\n".utf8), columns: all) }
+        let ragged = #expect(throws: DatasetError.self) {
+            try FeatureRows(csvBytes: Array("a,b\n3\n".utf8), columns: all)
+        }
         #expect(ragged?.line == 2)
         #expect(ragged?.column == 2)
         let empty = #expect(throws: DatasetError.self) { try FeatureRows(csvBytes: Array("a,b\n".utf8), columns: all) }

@@ -14,34 +14,58 @@ import Testing
                 _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
                 let model = V1.ModelRef(name: "iris")
                 let wrong = await expectError(.invalidArgument) {
-                    _ = try await client.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 3, values: [1, 2, 3])))
+                    _ = try await client.predict(
+                        V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 3, values: [1, 2, 3]))
+                    )
                 }
                 #expect(wrong?.message.contains("expects 4 features") == true)
                 #expect(wrong?.message.contains("got 3") == true)
                 await expectError(.invalidArgument) {
-                    _ = try await client.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, .nan, 3, 4])))
+                    _ = try await client.predict(
+                        V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, .nan, 3, 4]))
+                    )
                 }
                 await expectError(.invalidArgument) {
-                    _ = try await client.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, 2, .infinity, 4])))
+                    _ = try await client.predict(
+                        V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, 2, .infinity, 4]))
+                    )
                 }
                 let located = await expectError(.invalidArgument) {
-                    _ = try await client.predict(V1.PredictRequest(model: model, inputs: V1.Tensor(columns: 4, values: [1, 2, 3, 4, 5, -.nan, 7, 8])))
+                    _ = try await client.predict(
+                        V1.PredictRequest(
+                            model: model,
+                            inputs: V1.Tensor(columns: 4, values: [1, 2, 3, 4, 5, -.nan, 7, 8])
+                        )
+                    )
                 }
                 #expect(located?.message.contains("row 2, feature 2") == true, "\(String(describing: located))")
                 await expectError(.notFound) {
-                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "nope"), inputs: Fixtures.rows(iris, 1)))
+                    _ = try await client.predict(
+                        V1.PredictRequest(model: V1.ModelRef(name: "nope"), inputs: Fixtures.rows(iris, 1))
+                    )
                 }
                 await expectError(.notFound) {
-                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris", selector: .version(9)),
-                                                                   inputs: Fixtures.rows(iris, 1)))
+                    _ = try await client.predict(
+                        V1.PredictRequest(
+                            model: V1.ModelRef(name: "iris", selector: .version(9)),
+                            inputs: Fixtures.rows(iris, 1)
+                        )
+                    )
                 }
                 await expectError(.notFound) {
-                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris", selector: .alias("canary")),
-                                                                   inputs: Fixtures.rows(iris, 1)))
+                    _ = try await client.predict(
+                        V1.PredictRequest(
+                            model: V1.ModelRef(name: "iris", selector: .alias("canary")),
+                            inputs: Fixtures.rows(iris, 1)
+                        )
+                    )
                 }
                 await expectError(.invalidArgument) { _ = try await client.describeModel(V1.ModelRef(name: "../etc")) }
                 // The server still serves.
-                try await #expect(await client.predict(V1.PredictRequest(model: model, inputs: Fixtures.rows(iris, 1))).classIds.count == 1)
+                try await #expect(
+                    await client.predict(V1.PredictRequest(model: model, inputs: Fixtures.rows(iris, 1))).classIds.count
+                        == 1
+                )
             }
         }
     }
@@ -50,16 +74,30 @@ import Testing
         try await TestServer.with { server in
             try await server.client { client in
                 let empty = V1.Dataset(features: V1.Tensor(columns: 2), classNames: ["a", "b"])
-                await expectError(.invalidArgument) { _ = try await client.trainToResult(Fixtures.trainRequest(model: "m", data: empty)) }
-                let oneClass = V1.Dataset(features: V1.Tensor(columns: 1, values: [1, 2, 3]), classNames: ["only"], classIds: [0, 0, 0])
+                await expectError(.invalidArgument) {
+                    _ = try await client.trainToResult(Fixtures.trainRequest(model: "m", data: empty))
+                }
+                let oneClass = V1.Dataset(
+                    features: V1.Tensor(columns: 1, values: [1, 2, 3]),
+                    classNames: ["only"],
+                    classIds: [0, 0, 0]
+                )
                 let error = await expectError(.invalidArgument) {
                     _ = try await client.trainToResult(Fixtures.trainRequest(model: "m", data: oneClass))
                 }
                 #expect(error?.message.contains("one class") == true)
-                let nan = V1.Dataset(features: V1.Tensor(columns: 1, values: [1, .nan]), classNames: ["a", "b"], classIds: [0, 1])
-                await expectError(.invalidArgument) { _ = try await client.trainToResult(Fixtures.trainRequest(model: "m", data: nan)) }
+                let nan = V1.Dataset(
+                    features: V1.Tensor(columns: 1, values: [1, .nan]),
+                    classNames: ["a", "b"],
+                    classIds: [0, 1]
+                )
                 await expectError(.invalidArgument) {
-                    _ = try await client.trainToResult(Fixtures.trainRequest(model: ".hidden", data: try Fixtures.dataset("iris")))
+                    _ = try await client.trainToResult(Fixtures.trainRequest(model: "m", data: nan))
+                }
+                await expectError(.invalidArgument) {
+                    _ = try await client.trainToResult(
+                        Fixtures.trainRequest(model: ".hidden", data: try Fixtures.dataset("iris"))
+                    )
                 }
                 await expectError(.notFound) {
                     _ = try await client.trainToResult(V1.TrainRequest(model: "m", data: .dataset("missing")))
@@ -101,8 +139,12 @@ import Testing
                 try afterHandshake.send((0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37) })
                 try #expect(afterHandshake.readUntilClosed())
                 // The client's pooled connections were untouched.
-                try await #expect(await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 2)))
-                    .classIds.count == 2)
+                try await #expect(
+                    await client.predict(
+                        V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 2))
+                    )
+                    .classIds.count == 2
+                )
             }
         }
     }

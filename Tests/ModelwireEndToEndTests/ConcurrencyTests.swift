@@ -14,8 +14,10 @@ import Testing
         let iris = try Fixtures.dataset("iris")
         let expected = try await server.client { client in
             _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 5))
-            return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150)))
-                .classIds
+            return try await client.predict(
+                V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 150))
+            )
+            .classIds
         }
         return (iris, expected)
     }
@@ -31,9 +33,19 @@ import Testing
                                 for i in 0..<40 {
                                     calls.addTask {
                                         let row = i % 150
-                                        let inputs = V1.Tensor(columns: 4, values: Array(iris.features!.values[(row * 4)..<(row * 4 + 4)]))
-                                        return (row, try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"),
-                                                                                                inputs: inputs)).classIds)
+                                        let inputs = V1.Tensor(
+                                            columns: 4,
+                                            values: Array(iris.features!.values[(row * 4)..<(row * 4 + 4)])
+                                        )
+                                        return (
+                                            row,
+                                            try await client.predict(
+                                                V1.PredictRequest(
+                                                    model: V1.ModelRef(name: "iris"),
+                                                    inputs: inputs
+                                                )
+                                            ).classIds
+                                        )
                                     }
                                 }
                                 for try await (row, ids) in calls { #expect(ids == [expected[row]]) }
@@ -50,31 +62,51 @@ import Testing
         try await TestServer.with { server in
             let (iris, expected) = try await Self.trainIris(on: server)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let client = ModelwireClient(endpoints: [try Endpoint(parsing: server.endpoint)],
-                                         configuration: .defaults { $0.connectionsPerEndpoint = 1 },
-                                         eventLoopGroup: group, logger: TestServer.quiet)
+            let client = ModelwireClient(
+                endpoints: [try Endpoint(parsing: server.endpoint)],
+                configuration: .defaults { $0.connectionsPerEndpoint = 1 },
+                eventLoopGroup: group,
+                logger: TestServer.quiet
+            )
             @Sendable func request(_ row: Int) -> V1.PredictRequest {
-                V1.PredictRequest(model: V1.ModelRef(name: "iris"),
-                                  inputs: V1.Tensor(columns: 4, values: Array(iris.features!.values[(row * 4)..<(row * 4 + 4)])))
+                V1.PredictRequest(
+                    model: V1.ModelRef(name: "iris"),
+                    inputs: V1.Tensor(columns: 4, values: Array(iris.features!.values[(row * 4)..<(row * 4 + 4)]))
+                )
             }
             // Not connected yet: the call takes the async path and still answers.
             #expect(try await client.predictOnEventLoop(request(0)).get().classIds == [expected[0]])
             // Connected: 150 calls started on the client's own event loop, completed there.
             let loop = group.next()
             let answers = try await loop.flatSubmit {
-                EventLoopFuture.whenAllSucceed((0..<150).map { row in
-                    client.predictOnEventLoop(request(row)).map { response -> UInt32? in
-                        loop.preconditionInEventLoop()
-                        return response.classIds.first
-                    }
-                }, on: loop)
+                EventLoopFuture.whenAllSucceed(
+                    (0..<150).map { row in
+                        client.predictOnEventLoop(request(row)).map { response -> UInt32? in
+                            loop.preconditionInEventLoop()
+                            return response.classIds.first
+                        }
+                    },
+                    on: loop
+                )
             }.get()
             #expect(answers == expected.map { Optional($0) })
             // Errors arrive as the async call's: the status code of the server's answer.
-            for (bad, code) in [(V1.PredictRequest(model: V1.ModelRef(name: "no-such-model"), inputs: V1.Tensor(columns: 4, values: [1, 2, 3, 4])),
-                                 V1.StatusCode.notFound),
-                                (V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: V1.Tensor(columns: 3, values: [1, 2, 3])),
-                                 .invalidArgument)] {
+            for (bad, code) in [
+                (
+                    V1.PredictRequest(
+                        model: V1.ModelRef(name: "no-such-model"),
+                        inputs: V1.Tensor(columns: 4, values: [1, 2, 3, 4])
+                    ),
+                    V1.StatusCode.notFound
+                ),
+                (
+                    V1.PredictRequest(
+                        model: V1.ModelRef(name: "iris"),
+                        inputs: V1.Tensor(columns: 3, values: [1, 2, 3])
+                    ),
+                    .invalidArgument
+                ),
+            ] {
                 do {
                     _ = try await client.predictOnEventLoop(bad).get()
                     Issue.record("\(bad) was answered")
@@ -93,22 +125,34 @@ import Testing
                 let iris = try Fixtures.dataset("iris")
                 _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
                 let digits = try Fixtures.dataset("digits")
-                let long = Fixtures.trainRequest(model: "digits", data: digits,
-                                                 spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])), epochs: 400)
+                let long = Fixtures.trainRequest(
+                    model: "digits",
+                    data: digits,
+                    spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])),
+                    epochs: 400
+                )
                 let events = try await client.train(long)
                 var iterator = events.makeAsyncIterator()
-                guard case .accepted? = try await iterator.next()?.event else { Issue.record("no accepted event"); return }
+                guard case .accepted? = try await iterator.next()?.event else {
+                    Issue.record("no accepted event")
+                    return
+                }
                 let jobID = try #require(try await client.listJobs().first { $0.model == "digits" }?.id)
                 var served = 0
-                while try await client.getJob(id: jobID).state != .running { try await Task.sleep(for: .milliseconds(5)) }
+                while try await client.getJob(id: jobID).state != .running {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 for _ in 0..<50 {
-                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)))
+                    _ = try await client.predict(
+                        V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1))
+                    )
                     served += 1
                 }
                 #expect(served == 50)
                 try await #expect(await client.getJob(id: jobID).state == .running)
                 // Leaving the stream only detaches; cancelling the job stops it.
-                try await #expect(await client.cancelJob(id: jobID).state == .cancelled)  // answered once the job has stopped
+                // CancelJob answers once the job has stopped.
+                try await #expect(await client.cancelJob(id: jobID).state == .cancelled)
                 try await #expect(await client.getJob(id: jobID).state == .cancelled)
                 try await #expect(await client.listModels().map(\.name) == ["iris"])
             }
@@ -120,7 +164,9 @@ import Testing
             try await server.client { client in
                 let iris = try Fixtures.dataset("iris")
                 let task = Task {
-                    for try await event in try await client.train(Fixtures.trainRequest(model: "iris", data: iris, epochs: 300)) {
+                    for try await event in try await client.train(
+                        Fixtures.trainRequest(model: "iris", data: iris, epochs: 300)
+                    ) {
                         if case .accepted? = event.event { return event.jobId }
                     }
                     return ""
@@ -152,8 +198,10 @@ import Testing
             #expect(status.code == .deadlineExceeded)
             // Without a deadline the same call waits for its batch and is answered.
             try await server.client { client in
-                let ok = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)),
-                                                  options: .init(timeout: .seconds(5)))
+                let ok = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)),
+                    options: .init(timeout: .seconds(5))
+                )
                 #expect((ok.timings?.queueUs ?? 0) >= 250_000)
             }
         }
@@ -193,9 +241,15 @@ import Testing
             let request = V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1))
             for policy in [RetryPolicy.defaults, .none] {
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-                let client = ModelwireClient(endpoints: [try Endpoint(parsing: server.endpoint)],
-                                             configuration: .defaults { $0.connectionsPerEndpoint = 1; $0.retryPolicy = policy },
-                                             eventLoopGroup: group, logger: TestServer.quiet)
+                let client = ModelwireClient(
+                    endpoints: [try Endpoint(parsing: server.endpoint)],
+                    configuration: .defaults {
+                        $0.connectionsPerEndpoint = 1
+                        $0.retryPolicy = policy
+                    },
+                    eventLoopGroup: group,
+                    logger: TestServer.quiet
+                )
                 _ = try await client.predict(request)  // connected
                 let loop = group.next()
                 let outcomes = try await loop.submit {
@@ -215,13 +269,19 @@ import Testing
     }
 
     /// Trains a small iris model, then opens a raw connection; returns it with a 1-row predict payload.
-    static func irisModelAndRawConnection(_ server: TestServer, _ iris: V1.Dataset) async throws -> (RawConnection, [UInt8]) {
+    static func irisModelAndRawConnection(
+        _ server: TestServer,
+        _ iris: V1.Dataset
+    ) async throws -> (RawConnection, [UInt8]) {
         try await server.client { client in
             _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
         }
         let raw = try RawConnection(server.endpoint)
         try raw.handshake()
-        return (raw, try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes())
+        return (
+            raw,
+            try V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)).serializedBytes()
+        )
     }
 
     @Test func aClientThatVanishesMidCallDoesNotDisturbTheServer() async throws {

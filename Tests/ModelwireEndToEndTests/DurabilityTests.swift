@@ -16,8 +16,13 @@ import Testing
                 _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 4))
                 _ = try await client.setAlias(model: "iris", alias: "production", version: 1)
                 _ = try await client.uploadDataset(name: "iris-data", dataset: iris)
-                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris", selector: .version(1)),
-                                                                  inputs: Fixtures.rows(iris, 10), includeProbabilities: true))
+                return try await client.predict(
+                    V1.PredictRequest(
+                        model: V1.ModelRef(name: "iris", selector: .version(1)),
+                        inputs: Fixtures.rows(iris, 10),
+                        includeProbabilities: true
+                    )
+                )
             }
         }
         try await TestServer.with(repository: repository) { server in
@@ -26,10 +31,18 @@ import Testing
                 #expect(models.first?.versions.map(\.version) == [1, 2])
                 #expect(models.first?.aliases == [V1.Alias(name: "production", version: 1)])
                 try await #expect(await client.listDatasets().map(\.name) == ["iris-data"])
-                let after = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris", selector: .alias("production")),
-                                                                       inputs: Fixtures.rows(iris, 10), includeProbabilities: true))
+                let after = try await client.predict(
+                    V1.PredictRequest(
+                        model: V1.ModelRef(name: "iris", selector: .alias("production")),
+                        inputs: Fixtures.rows(iris, 10),
+                        includeProbabilities: true
+                    )
+                )
                 #expect(after.scores == before.scores)  // bit for bit
-                try await #expect(await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2)).result.version == 3)
+                try await #expect(
+                    await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2)).result
+                        .version == 3
+                )
             }
         }
     }
@@ -44,7 +57,10 @@ import Testing
             }
         }
         try Data([0xFF, 0x00, 0x13]).write(to: URL(fileURLWithPath: "\(repository)/iris/2/model.pb"))
-        try FileManager.default.createDirectory(atPath: "\(repository)/iris/.staging-3-123", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: "\(repository)/iris/.staging-3-123",
+            withIntermediateDirectories: true
+        )
         try await TestServer.with(repository: repository) { server in
             try await server.client { client in
                 try await #expect(await client.listModels().first?.versions.map(\.version) == [1])
@@ -60,8 +76,12 @@ import Testing
         var process = try ServerProcess(repository: repository)
         let jobID = try await withModelwireClient(endpoints: [process.endpoint], logger: TestServer.quiet) { client in
             _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 3))
-            let long = Fixtures.trainRequest(model: "digits", data: digits,
-                                             spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])), epochs: 500)
+            let long = Fixtures.trainRequest(
+                model: "digits",
+                data: digits,
+                spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])),
+                epochs: 500
+            )
             var jobID = ""
             for try await event in try await client.train(long) {
                 jobID = event.jobId
@@ -78,7 +98,9 @@ import Testing
             let job = try await client.getJob(id: jobID)
             #expect(job.state == .failed)
             #expect(job.error?.message.contains("interrupted") == true)
-            _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1)))
+            _ = try await client.predict(
+                V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 1))
+            )
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: repository).filter { !$0.hasPrefix(".") }
         #expect(leftovers == ["iris"])
@@ -95,14 +117,18 @@ struct ServerProcess {
     static var executable: URL {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let executable = directory.appendingPathComponent("modelwire-server")
-        if !FileManager.default.fileExists(atPath: executable.path) {  // swift test runs the bundle from .build/<triple>/debug
+        // swift test runs the bundle from .build/<triple>/debug
+        if !FileManager.default.fileExists(atPath: executable.path) {
             return directory.deletingLastPathComponent().appendingPathComponent("modelwire-server")
         }
         return executable
     }
 
     /// Runs the executable to its end: exit status and standard error.
-    static func runToExit(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+    static func runToExit(
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) throws -> (status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

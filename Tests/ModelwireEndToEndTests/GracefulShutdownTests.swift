@@ -11,8 +11,12 @@ import Testing
         let digits = try Fixtures.dataset("digits")
         let process = try ServerProcess(repository: repository)
         let jobID = try await withModelwireClient(endpoints: [process.endpoint], logger: TestServer.quiet) { client in
-            let long = Fixtures.trainRequest(model: "digits", data: digits,
-                                             spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])), epochs: 500)
+            let long = Fixtures.trainRequest(
+                model: "digits",
+                data: digits,
+                spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])),
+                epochs: 500
+            )
             for try await event in try await client.train(long) {
                 if case .progress? = event.event { return event.jobId }
             }
@@ -22,18 +26,30 @@ import Testing
         let raw = try RawConnection(process.endpoint)
         try raw.handshake()
         let chunk = { (last: Bool) throws -> [UInt8] in
-            let payload = try V1.UploadDatasetRequest(name: "drained", rows: V1.Dataset(
-                features: V1.Tensor(columns: 1, values: [1, 2]), classNames: ["a", "b"], classIds: [0, 1])).serializedBytes()
+            let payload = try V1.UploadDatasetRequest(
+                name: "drained",
+                rows: V1.Dataset(
+                    features: V1.Tensor(columns: 1, values: [1, 2]),
+                    classNames: ["a", "b"],
+                    classIds: [0, 1]
+                )
+            ).serializedBytes()
             var frame = ByteBufferWriter()
-            frame.frameHeader(kind: last ? 3 : 2, flags: last ? 1 : 0, method: last ? 0 : 0x0108, callID: 1,
-                              length: UInt32(payload.count))
+            frame.frameHeader(
+                kind: last ? 3 : 2,
+                flags: last ? 1 : 0,
+                method: last ? 0 : 0x0108,
+                callID: 1,
+                length: UInt32(payload.count)
+            )
             return frame.bytes + payload
         }
         try raw.send(try chunk(false))
         var ping = ByteBufferWriter()
         ping.frameHeader(kind: 6, flags: 0, method: 0, callID: 0, length: 0)
         try raw.send(ping.bytes)
-        try #expect(raw.readFrame().kind == Frame.Kind.pong.rawValue)  // frames are handled in order: the upload is open
+        // frames are handled in order: the upload is open
+        try #expect(raw.readFrame().kind == Frame.Kind.pong.rawValue)
         kill(process.process.processIdentifier, SIGTERM)
         let goAway = try raw.readFrame()
         #expect(goAway.kind == Frame.Kind.goAway.rawValue)

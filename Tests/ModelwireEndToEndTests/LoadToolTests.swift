@@ -11,9 +11,11 @@ import Testing
         let server = try ServerProcess(repository: repository)
         defer { server.terminate() }
 
-        let closed = try Self.runLoad(["--server", server.endpoint, "--train-reference", "--train-rows", "500",
-                                       "--train-epochs", "1", "--concurrency", "1,4", "--rows", "2",
-                                       "--warmup", "0.2", "--duration", "1", "--json"])
+        let closed = try Self.runLoad([
+            "--server", server.endpoint, "--train-reference", "--train-rows", "500",
+            "--train-epochs", "1", "--concurrency", "1,4", "--rows", "2",
+            "--warmup", "0.2", "--duration", "1", "--json",
+        ])
         let closedSteps = try #require(closed["steps"] as? [[String: Any]])
         #expect(closedSteps.count == 2)
         #expect(closedSteps.map { $0["concurrency"] as? Int } == [1, 4])
@@ -22,16 +24,20 @@ import Testing
         #expect(Int(configuration["requestBytes"] ?? "") ?? 0 > 800)  // 2 rows x 100 floats
 
         // The same closed loop through the async API (a task per worker) and a call count.
-        let async = try Self.runLoad(["--server", server.endpoint, "--api", "async", "--concurrency", "3", "--calls", "90",
-                                      "--warmup", "0", "--json"])
+        let async = try Self.runLoad([
+            "--server", server.endpoint, "--api", "async", "--concurrency", "3", "--calls", "90",
+            "--warmup", "0", "--json",
+        ])
         let asyncSteps = try #require(async["steps"] as? [[String: Any]])
         #expect(asyncSteps.count == 1)
         try Self.check(asyncSteps[0])
         #expect(asyncSteps[0]["calls"] as? Int == 90)
         #expect((async["configuration"] as? [String: String])?["api"] == "async")
 
-        let open = try Self.runLoad(["--server", server.endpoint, "--rate", "200", "--arrivals", "poisson",
-                                     "--warmup", "0.2", "--duration", "1", "--json"])
+        let open = try Self.runLoad([
+            "--server", server.endpoint, "--rate", "200", "--arrivals", "poisson",
+            "--warmup", "0.2", "--duration", "1", "--json",
+        ])
         let openSteps = try #require(open["steps"] as? [[String: Any]])
         #expect(openSteps.count == 1)
         try Self.check(openSteps[0])
@@ -55,13 +61,15 @@ import Testing
     static func runLoad(_ arguments: [String]) throws -> [String: Any] {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         var executable = directory.appendingPathComponent("modelwire-load")
-        if !FileManager.default.fileExists(atPath: executable.path) {  // swift test runs the bundle from .build/<triple>/debug
+        // swift test runs the bundle from .build/<triple>/debug
+        if !FileManager.default.fileExists(atPath: executable.path) {
             executable = directory.deletingLastPathComponent().appendingPathComponent("modelwire-load")
         }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         try process.run()

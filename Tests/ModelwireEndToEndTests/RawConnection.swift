@@ -16,7 +16,9 @@ final class RawConnection {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else { throw ModelwireErrorForTests("connect failed: errno \(errno)") }
     }
@@ -82,7 +84,14 @@ final class RawConnection {
 struct ByteBufferWriter {
     var bytes: [UInt8] = []
 
-    mutating func frameHeader(kind: UInt8, flags: UInt8, method: UInt16, callID: UInt32, length: UInt32, timeout: UInt32 = 0) {
+    mutating func frameHeader(
+        kind: UInt8,
+        flags: UInt8,
+        method: UInt16,
+        callID: UInt32,
+        length: UInt32,
+        timeout: UInt32 = 0
+    ) {
         bytes += [0x4D, 0x57, 1, kind, flags, 0, UInt8(method >> 8), UInt8(method & 0xFF)]
         bytes += withUnsafeBytes(of: callID.bigEndian, Array.init)
         bytes += withUnsafeBytes(of: timeout.bigEndian, Array.init)

@@ -13,7 +13,9 @@ struct StartupFailureTests {
         let running = try ServerProcess(repository: repository)
         defer { running.terminate() }
         let port = try #require(running.endpoint.split(separator: ":").last.map(String.init))
-        let (status, stderr) = try ServerProcess.runToExit(["--port", port, "--repository", TestServer.temporaryDirectory()])
+        let (status, stderr) = try ServerProcess.runToExit([
+            "--port", port, "--repository", TestServer.temporaryDirectory(),
+        ])
         #expect(status == 1)
         #expect(stderr == "modelwire-server: cannot listen on 127.0.0.1:\(port): address already in use\n")
     }
@@ -22,7 +24,11 @@ struct StartupFailureTests {
     func busyPortInProcess() async throws {
         try await TestServer.with { server in
             let port = Int(server.endpoint.split(separator: ":").last!)!
-            let configuration = ServerConfiguration(host: "127.0.0.1", port: port, repositoryPath: TestServer.temporaryDirectory())
+            let configuration = ServerConfiguration(
+                host: "127.0.0.1",
+                port: port,
+                repositoryPath: TestServer.temporaryDirectory()
+            )
             let second = ModelServer(configuration: configuration, logger: TestServer.quiet)
             await #expect(throws: ServerRuntimeError.self) { try await second.run() }
             do { try await second.run() } catch let error as ServerRuntimeError { #expect(error.code == .bindFailed) }

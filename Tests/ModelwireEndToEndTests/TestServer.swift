@@ -16,8 +16,11 @@ struct TestServer {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Starts a server (on `repository`, or a new temporary one), runs `body`, then stops the server.
-    static func with<R>(repository: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in },
-                        _ body: (TestServer) async throws -> R) async throws -> R {
+    static func with<R>(
+        repository: String? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (TestServer) async throws -> R
+    ) async throws -> R {
         let path = repository ?? Self.temporaryDirectory()
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, repositoryPath: path)
         configuration.shutdownGracePeriodMilliseconds = 2_000
@@ -42,9 +45,16 @@ struct TestServer {
     }
 
     /// A client of this server, shut down after `body`.
-    func client<R>(configure: (inout ModelwireClient.Configuration) -> Void = { _ in },
-                   _ body: (ModelwireClient) async throws -> R) async throws -> R {
-        try await withModelwireClient(endpoints: [endpoint], configuration: .defaults(configure), logger: Self.quiet, body)
+    func client<R>(
+        configure: (inout ModelwireClient.Configuration) -> Void = { _ in },
+        _ body: (ModelwireClient) async throws -> R
+    ) async throws -> R {
+        try await withModelwireClient(
+            endpoints: [endpoint],
+            configuration: .defaults(configure),
+            logger: Self.quiet,
+            body
+        )
     }
 
     func waitUntilReady() async throws {
@@ -76,9 +86,12 @@ enum Fixtures {
 
     static func dataset(_ name: String) throws -> V1.Dataset {
         let dataset = try Dataset(contentsOfCSV: dataDirectory.appendingPathComponent("\(name).csv").path)
-        return V1.Dataset(featureNames: dataset.featureNames,
-                          features: V1.Tensor(columns: UInt32(dataset.columns), values: dataset.features),
-                          classNames: dataset.classNames, classIds: dataset.classIDs.map { UInt32($0) })
+        return V1.Dataset(
+            featureNames: dataset.featureNames,
+            features: V1.Tensor(columns: UInt32(dataset.columns), values: dataset.features),
+            classNames: dataset.classNames,
+            classIds: dataset.classIDs.map { UInt32($0) }
+        )
     }
 
     /// The first `count` rows of a dataset's features.
@@ -87,10 +100,22 @@ enum Fixtures {
         return V1.Tensor(columns: UInt32(columns), values: Array(dataset.features!.values.prefix(count * columns)))
     }
 
-    static func trainRequest(model: String, data: V1.Dataset, spec: V1.ModelSpec.Family = .logistic(V1.LogisticRegressionSpec()),
-                             epochs: UInt32 = 20) -> V1.TrainRequest {
-        V1.TrainRequest(model: model, data: .inlineData(data), spec: V1.ModelSpec(family: spec),
-                        options: V1.TrainingOptions(optimizer: V1.Optimizer(kind: .adam, learningRate: 0.05), epochs: epochs, seed: 7))
+    static func trainRequest(
+        model: String,
+        data: V1.Dataset,
+        spec: V1.ModelSpec.Family = .logistic(V1.LogisticRegressionSpec()),
+        epochs: UInt32 = 20
+    ) -> V1.TrainRequest {
+        V1.TrainRequest(
+            model: model,
+            data: .inlineData(data),
+            spec: V1.ModelSpec(family: spec),
+            options: V1.TrainingOptions(
+                optimizer: V1.Optimizer(kind: .adam, learningRate: 0.05),
+                epochs: epochs,
+                seed: 7
+            )
+        )
     }
 }
 
@@ -108,8 +133,11 @@ extension ModelwireClient {
 
 /// Expects `body` to throw a `ModelwireError` with `code`; returns it.
 @discardableResult
-func expectError(_ code: V1.StatusCode, sourceLocation: SourceLocation = #_sourceLocation,
-                 _ body: () async throws -> Void) async -> ModelwireError? {
+func expectError(
+    _ code: V1.StatusCode,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> ModelwireError? {
     do {
         try await body()
         Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)

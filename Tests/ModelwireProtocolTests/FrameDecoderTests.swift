@@ -6,11 +6,25 @@ import NIOTestUtils
 import Testing
 
 @Suite struct FrameDecoderTests {
-    static func frameBytes(kind: UInt8 = 2, flags: UInt8 = 1, version: UInt8 = 1, length: UInt32? = nil,
-                           payload: [UInt8] = [1, 2, 3]) -> [UInt8] {
+    static func frameBytes(
+        kind: UInt8 = 2,
+        flags: UInt8 = 1,
+        version: UInt8 = 1,
+        length: UInt32? = nil,
+        payload: [UInt8] = [1, 2, 3]
+    ) -> [UInt8] {
         var buffer = ByteBuffer()
-        buffer.writeMultipleIntegers(Frame.magic, version, kind, flags, UInt8(0), UInt16(0x0101), UInt32(1), UInt32(250),
-                                     length ?? UInt32(payload.count))
+        buffer.writeMultipleIntegers(
+            Frame.magic,
+            version,
+            kind,
+            flags,
+            UInt8(0),
+            UInt16(0x0101),
+            UInt32(1),
+            UInt32(250),
+            length ?? UInt32(payload.count)
+        )
         buffer.writeBytes(payload)
         return Array(buffer.readableBytesView)
     }
@@ -36,7 +50,8 @@ import Testing
         let expected = try frames.map { try #require(try Self.decode($0)) }
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: zip(frames, expected).map { (ByteBuffer(bytes: $0), [$1]) },
-            decoderFactory: { FrameDecoder(maxPayloadBytes: 1024) })
+            decoderFactory: { FrameDecoder(maxPayloadBytes: 1024) }
+        )
     }
 
     @Test func truncatedHeaderOrBodyWaitsThenFailsAtEndOfStream() throws {
@@ -46,7 +61,9 @@ import Testing
             var buffer = ByteBuffer(bytes: bytes[..<cut])
             #expect(try decoder.decode(buffer: &buffer) == nil)
             #expect(buffer.readerIndex == 0)
-            #expect(throws: WireError.truncated(bufferedBytes: cut)) { try decoder.decodeLast(buffer: &buffer, seenEOF: true) }
+            #expect(throws: WireError.truncated(bufferedBytes: cut)) {
+                try decoder.decodeLast(buffer: &buffer, seenEOF: true)
+            }
         }
     }
 
@@ -74,7 +91,9 @@ import Testing
 
     @Test func garbageOnAChannelFiresAnErrorInThePipeline() throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(maxPayloadBytes: 1024)))
-        #expect(throws: WireError.badMagic(0xDEAD)) { try channel.writeInbound(ByteBuffer(bytes: [0xDE, 0xAD, 0xBE, 0xEF])) }
+        #expect(throws: WireError.badMagic(0xDEAD)) {
+            try channel.writeInbound(ByteBuffer(bytes: [0xDE, 0xAD, 0xBE, 0xEF]))
+        }
         _ = try? channel.finish()
     }
 }

@@ -5,8 +5,10 @@ import Testing
 
 @Suite struct FramePayloadCodecTests {
     static func request(rows: Int) -> V1.PredictRequest {
-        V1.PredictRequest(model: V1.ModelRef(name: "m"),
-                          inputs: V1.Tensor(columns: 100, values: (0..<rows * 100).map { Float($0 % 13) }))
+        V1.PredictRequest(
+            model: V1.ModelRef(name: "m"),
+            inputs: V1.Tensor(columns: 100, values: (0..<rows * 100).map { Float($0 % 13) })
+        )
     }
 
     static func roundTrip(_ message: V1.PredictRequest, codec: FramePayloadCodec) throws -> (Frame, V1.PredictRequest) {
@@ -35,14 +37,22 @@ import Testing
         let frame = try #require(try FrameDecoder(maxPayloadBytes: 1 << 20).decodeOne(&buffer))
         #expect(frame.flags.contains(.compressed))
         #expect(frame.payload.readableBytes * 2 < (try info.serializedBytes().count))
-        #expect(try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true).decode(frame, as: V1.DatasetInfo.self) == info)
+        #expect(
+            try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true).decode(frame, as: V1.DatasetInfo.self)
+                == info
+        )
     }
 
     @Test func incompressiblePayloadsAreSentPlainWithoutDeflating() throws {
         var generator = SystemRandomNumberGenerator()
-        let random = V1.PredictRequest(model: V1.ModelRef(name: "m"),
-                                       inputs: V1.Tensor(columns: 100, values: (0..<6400).map { _ in Float.random(in: -1...1, using: &generator) }))
-        let (frame, decoded) = try Self.roundTrip(random, codec: FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true))
+        let random = V1.PredictRequest(
+            model: V1.ModelRef(name: "m"),
+            inputs: V1.Tensor(columns: 100, values: (0..<6400).map { _ in Float.random(in: -1...1, using: &generator) })
+        )
+        let (frame, decoded) = try Self.roundTrip(
+            random,
+            codec: FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true)
+        )
         #expect(!frame.flags.contains(.compressed))
         #expect(decoded == random)
     }
@@ -59,22 +69,38 @@ import Testing
             .writeFrame(Self.request(rows: 64), kind: .request, into: &buffer)
         let frame = try #require(try FrameDecoder(maxPayloadBytes: 1 << 20).decodeOne(&buffer))
         let strict = FramePayloadCodec(limits: .defaults, peerAcceptsZlib: false, acceptsZlib: false)
-        #expect(throws: FramePayloadError.compressionNotNegotiated) { try strict.decode(frame, as: V1.PredictRequest.self) }
+        #expect(throws: FramePayloadError.compressionNotNegotiated) {
+            try strict.decode(frame, as: V1.PredictRequest.self)
+        }
     }
 
     @Test func zlibBombInASmallFrameIsStoppedWithBoundedMemory() throws {
         // 64 MiB of zeros in a ~64 KiB frame: well under the frame limit, far over the message limit.
         let bomb = try Zlib.compress([UInt8](repeating: 0, count: 64 << 20), level: 9)
         var buffer = ByteBuffer()
-        buffer.writeFrame(Frame(kind: .request, flags: [.endStream, .compressed], method: 0x0101, callID: 1,
-                                payload: ByteBuffer(bytes: bomb)))
-        let limits = ProtocolLimits.defaults { $0.maxMessageBytes = 1 << 20; $0.maxDecompressionRatio = 1 << 20 }
+        buffer.writeFrame(
+            Frame(
+                kind: .request,
+                flags: [.endStream, .compressed],
+                method: 0x0101,
+                callID: 1,
+                payload: ByteBuffer(bytes: bomb)
+            )
+        )
+        let limits = ProtocolLimits.defaults {
+            $0.maxMessageBytes = 1 << 20
+            $0.maxDecompressionRatio = 1 << 20
+        }
         let frame = try #require(try FrameDecoder(maxPayloadBytes: limits.maxFrameBytes).decodeOne(&buffer))
         let codec = FramePayloadCodec(limits: limits, peerAcceptsZlib: true)
-        #expect(throws: FramePayloadError.compression(.tooLarge(limit: 1 << 20))) { try codec.decode(frame, as: V1.PredictRequest.self) }
+        #expect(throws: FramePayloadError.compression(.tooLarge(limit: 1 << 20))) {
+            try codec.decode(frame, as: V1.PredictRequest.self)
+        }
         #expect(FramePayloadError.compression(.tooLarge(limit: 1 << 20)).status.code == .resourceExhausted)
         let byRatio = FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true)
-        #expect(throws: FramePayloadError.compression(.ratioExceeded(limit: 200))) { try byRatio.decode(frame, as: V1.PredictRequest.self) }
+        #expect(throws: FramePayloadError.compression(.ratioExceeded(limit: 200))) {
+            try byRatio.decode(frame, as: V1.PredictRequest.self)
+        }
     }
 
     @Test func corruptZlibAndCorruptProtobufFailTheCallWithInvalidArgument() throws {
@@ -82,7 +108,9 @@ import Testing
         let corruptZlib = Frame(kind: .request, flags: .compressed, payload: ByteBuffer(bytes: [0x78, 0x9C, 1, 2, 3]))
         #expect(throws: FramePayloadError.self) { try codec.decode(corruptZlib, as: V1.PredictRequest.self) }
         let corruptProtobuf = Frame(kind: .request, payload: ByteBuffer(bytes: [0x0A, 0x7F, 0x01]))
-        #expect(throws: FramePayloadError.codec(.malformed)) { try codec.decode(corruptProtobuf, as: V1.PredictRequest.self) }
+        #expect(throws: FramePayloadError.codec(.malformed)) {
+            try codec.decode(corruptProtobuf, as: V1.PredictRequest.self)
+        }
         #expect(FramePayloadError.codec(.malformed).status.code == .invalidArgument)
         let badUTF8 = Frame(kind: .request, payload: ByteBuffer(bytes: [0x0A, 0x04, 0x0A, 0x02, 0xC3, 0x28]))
         #expect(throws: FramePayloadError.codec(.invalidUTF8(field: "ModelRef.name"))) {

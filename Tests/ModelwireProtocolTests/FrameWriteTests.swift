@@ -8,8 +8,14 @@ import Testing
     @Test("every named offset reads back the field written there")
     func offsetsMatchTheWrittenHeader() throws {
         var buffer = ByteBuffer()
-        buffer.writeFrameHeader(kind: .request, flags: [.endStream, .compressed], method: 0x0102, callID: 0xA1B2_C3D4,
-                                timeoutMilliseconds: 250, payloadLength: 0x0001_0203)
+        buffer.writeFrameHeader(
+            kind: .request,
+            flags: [.endStream, .compressed],
+            method: 0x0102,
+            callID: 0xA1B2_C3D4,
+            timeoutMilliseconds: 250,
+            payloadLength: 0x0001_0203
+        )
         #expect(buffer.readableBytes == Frame.headerSize)
         #expect(buffer.getInteger(at: Frame.HeaderOffset.magic, as: UInt16.self) == Frame.magic)
         #expect(buffer.getInteger(at: Frame.HeaderOffset.formatVersion, as: UInt8.self) == Frame.formatVersion)
@@ -29,16 +35,34 @@ import Testing
 @Suite struct FrameSendLimitTests {
     /// 64 rows of 100 small values: 25 600 bytes of floats, highly compressible.
     static let compressible = V1.PredictRequest(
-        model: V1.ModelRef(name: "m"), inputs: V1.Tensor(columns: 100, values: (0..<6400).map { Float($0 % 13) }))
+        model: V1.ModelRef(name: "m"),
+        inputs: V1.Tensor(columns: 100, values: (0..<6400).map { Float($0 % 13) })
+    )
     /// 1 row: about 420 bytes, under the compression threshold.
     static let small = V1.PredictRequest(
-        model: V1.ModelRef(name: "m"), inputs: V1.Tensor(columns: 100, values: (0..<100).map { Float($0) }))
+        model: V1.ModelRef(name: "m"),
+        inputs: V1.Tensor(columns: 100, values: (0..<100).map { Float($0) })
+    )
 
-    static func write(_ message: V1.PredictRequest, compress: Bool, maxMessage: Int, maxPayload: Int,
-                      into buffer: inout ByteBuffer) throws(FramePayloadCodec.WriteFailure) {
+    static func write(
+        _ message: V1.PredictRequest,
+        compress: Bool,
+        maxMessage: Int,
+        maxPayload: Int,
+        into buffer: inout ByteBuffer
+    ) throws(FramePayloadCodec.WriteFailure) {
         try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: compress)
-            .writeFrame(message, kind: .request, flags: .endStream, method: 0x0101, callID: 7, timeoutMilliseconds: 30,
-                        maxMessageBytes: maxMessage, maxPayloadBytes: maxPayload, into: &buffer)
+            .writeFrame(
+                message,
+                kind: .request,
+                flags: .endStream,
+                method: 0x0101,
+                callID: 7,
+                timeoutMilliseconds: 30,
+                maxMessageBytes: maxMessage,
+                maxPayloadBytes: maxPayload,
+                into: &buffer
+            )
     }
 
     @Test("within the limits, the bytes are exactly those of the unlimited writeFrame", arguments: [false, true])
@@ -46,8 +70,15 @@ import Testing
         for message in [Self.small, Self.compressible] {
             var unlimited = ByteBuffer()
             try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: compress)
-                .writeFrame(message, kind: .request, flags: .endStream, method: 0x0101, callID: 7, timeoutMilliseconds: 30,
-                            into: &unlimited)
+                .writeFrame(
+                    message,
+                    kind: .request,
+                    flags: .endStream,
+                    method: 0x0101,
+                    callID: 7,
+                    timeoutMilliseconds: 30,
+                    into: &unlimited
+                )
             var limited = ByteBuffer()
             try Self.write(message, compress: compress, maxMessage: 1 << 20, maxPayload: 1 << 20, into: &limited)
             #expect(limited == unlimited)
@@ -76,8 +107,10 @@ import Testing
         try Self.write(Self.compressible, compress: true, maxMessage: 1 << 20, maxPayload: 1000, into: &buffer)
         let frame = try #require(try FrameDecoder(maxPayloadBytes: 1000).decodeOne(&buffer))
         #expect(frame.flags == [.endStream, .compressed])
-        #expect(try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true).decode(frame, as: V1.PredictRequest.self)
-            == Self.compressible)
+        #expect(
+            try FramePayloadCodec(limits: .defaults, peerAcceptsZlib: true).decode(frame, as: V1.PredictRequest.self)
+                == Self.compressible
+        )
     }
 
     @Test("a compressed payload still over the frame limit is refused, and the buffer rolled back")
@@ -87,7 +120,10 @@ import Testing
             try Self.write(Self.compressible, compress: true, maxMessage: 1 << 20, maxPayload: 10, into: &buffer)
             Issue.record("written")
         } catch {
-            guard case .payloadTooLarge(let size, 10) = error else { Issue.record("\(error)"); return }
+            guard case .payloadTooLarge(let size, 10) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(size > 10)
         }
         #expect(buffer == ByteBuffer(bytes: [9]))

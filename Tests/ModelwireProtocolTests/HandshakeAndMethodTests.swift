@@ -10,7 +10,11 @@ import Testing
         #expect(zlib)
         #expect(answer.schemaPackages == ["modelwire.v1"])
         #expect(ProtocolLimits(try #require(answer.limits)) == .defaults)
-        let noZlib = try Handshake.negotiate(Handshake.clientHello(clientName: "c", acceptsZlib: false), limits: .defaults, serverName: "s")
+        let noZlib = try Handshake.negotiate(
+            Handshake.clientHello(clientName: "c", acceptsZlib: false),
+            limits: .defaults,
+            serverName: "s"
+        )
         #expect(!noZlib.clientAcceptsZlib)
     }
 

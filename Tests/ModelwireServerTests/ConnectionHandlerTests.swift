@@ -1,10 +1,11 @@
 import ModelwireCodec
 import ModelwireProtocol
-@testable import ModelwireServer
 import NIOCore
 import NIOEmbedded
 import NIOPosix
 import Testing
+
+@testable import ModelwireServer
 
 /// `ServerConnectionHandler` on an `EmbeddedChannel`: frames in, frames out, no socket.
 @Suite("ServerConnectionHandler")
@@ -22,18 +23,34 @@ struct ConnectionHandlerTests {
             let loop = channel.embeddedEventLoop
             let batcher = PredictBatcher(eventLoop: loop, settings: service.configuration.batching)
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadBytes: 1 << 24)))
-            try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(service: service, workers: workers,
-                                                                                   batcher: batcher, logger: Fixtures.quiet))
+            try channel.pipeline.syncOperations.addHandler(
+                ServerConnectionHandler(
+                    service: service,
+                    workers: workers,
+                    batcher: batcher,
+                    logger: Fixtures.quiet
+                )
+            )
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7411)).wait()
             #expect(channel.isActive)
         }
 
         deinit { try? workers.syncShutdownGracefully() }
 
-        func send<M: ProtobufMessage>(_ message: M, kind: Frame.Kind, method: V1.Method? = nil, callID: UInt32 = 0) throws {
+        func send<M: ProtobufMessage>(
+            _ message: M,
+            kind: Frame.Kind,
+            method: V1.Method? = nil,
+            callID: UInt32 = 0
+        ) throws {
             var buffer = ByteBuffer()
-            try codec.writeFrame(message, kind: kind, method: method.map { UInt16($0.rawValue) } ?? 0, callID: callID,
-                                 into: &buffer)
+            try codec.writeFrame(
+                message,
+                kind: kind,
+                method: method.map { UInt16($0.rawValue) } ?? 0,
+                callID: callID,
+                into: &buffer
+            )
             try channel.writeInbound(buffer)
             channel.embeddedEventLoop.run()
         }
@@ -93,8 +110,14 @@ struct ConnectionHandlerTests {
         try harness.handshake()
         var buffer = ByteBuffer()
         buffer.writeFrame(Frame(kind: .request, method: 0x01FE, callID: 1, payload: ByteBuffer()))
-        buffer.writeFrame(Frame(kind: .request, method: UInt16(V1.Method.describeModel.rawValue), callID: 2,
-                                payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])))
+        buffer.writeFrame(
+            Frame(
+                kind: .request,
+                method: UInt16(V1.Method.describeModel.rawValue),
+                callID: 2,
+                payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])
+            )
+        )
         try harness.channel.writeInbound(buffer)
         try harness.send(V1.HealthRequest(), kind: .request, method: .health, callID: 3)
         let frames = try harness.written()

@@ -1,10 +1,11 @@
 import ModelwireCodec
 import ModelwireData
 import ModelwireProtocol
-@testable import ModelwireServer
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import ModelwireServer
 
 /// Where the server wraps another error in a `ModelwireError`: the status is the wrapped error's
 /// mapping, the message a sentence, and the wrapped error is kept as `cause`.
@@ -15,7 +16,10 @@ struct ErrorConversionTests {
         let codec = FramePayloadCodec(limits: .defaults, peerAcceptsZlib: false)
         let corrupt = Frame(kind: .request, payload: ByteBuffer(bytes: [0x0A, 0x05, 0x01]))
         let malformed = thrownError { _ = try ServiceMethod.decode(corrupt, V1.PredictRequest.self, codec) }
-        #expect(malformed == ModelwireError(.invalidArgument, "malformed message: the bytes are not a valid protobuf encoding"))
+        #expect(
+            malformed
+                == ModelwireError(.invalidArgument, "malformed message: the bytes are not a valid protobuf encoding")
+        )
         #expect(malformed?.cause as? FramePayloadError == .codec(.malformed))
 
         let compressed = Frame(kind: .request, flags: .compressed, payload: ByteBuffer(bytes: [0x78, 0x9C, 0x01]))
@@ -28,10 +32,17 @@ struct ErrorConversionTests {
     @Test("evaluate on rows of another width says how many features the model expects, without a case name")
     func evaluateFeatureCountMessage() throws {
         let service = try Fixtures.service()
-        let rows = V1.Dataset(featureNames: ["a", "b", "c"], features: V1.Tensor(columns: 3, values: [1, 2, 3]),
-                              classNames: ["low"], classIds: [0])
+        let rows = V1.Dataset(
+            featureNames: ["a", "b", "c"],
+            features: V1.Tensor(columns: 3, values: [1, 2, 3]),
+            classNames: ["low"],
+            classIds: [0]
+        )
         let error = thrownError {
-            _ = try service.evaluate(V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows)), .detached)
+            _ = try service.evaluate(
+                V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows)),
+                .detached
+            )
         }
         #expect(error == ModelwireError(.invalidArgument, "model m v1 expects 2 features, got 3"))
         #expect((error?.cause as? DatasetError)?.code == .featureCountMismatch)
@@ -64,7 +75,12 @@ struct ConnectionErrorMessageTests {
         let frames = try harness.written()
         #expect(frames.map(\.kind) == [.error])
         let status = try harness.codec.decode(try #require(frames.first), as: V1.Status.self)
-        #expect(status == V1.Status(code: .invalidArgument,
-                                    message: "framing error: connection ended inside a frame (3 bytes buffered)"))
+        #expect(
+            status
+                == V1.Status(
+                    code: .invalidArgument,
+                    message: "framing error: connection ended inside a frame (3 bytes buffered)"
+                )
+        )
     }
 }

@@ -1,10 +1,11 @@
 import ModelwireCodec
 import ModelwireML
 import ModelwireProtocol
-@testable import ModelwireServer
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import ModelwireServer
 
 /// `PredictBatcher` on an embedded event loop, answering through a recording sink.
 @Suite("PredictBatcher")
@@ -23,14 +24,31 @@ struct PredictBatcherTests {
         func flushPredictAnswers() { flushes += 1 }
     }
 
-    static func item(_ sink: RecordingSink, _ id: UInt32, rows: [Float], deadline: NIODeadline? = nil) -> PredictBatcher.Item {
-        PredictBatcher.Item(sink: sink, callID: id, rows: rows, rowCount: rows.count / 2, includeScores: false,
-                            deadline: deadline, enqueued: .now(), decodeMicroseconds: 0)
+    static func item(
+        _ sink: RecordingSink,
+        _ id: UInt32,
+        rows: [Float],
+        deadline: NIODeadline? = nil
+    ) -> PredictBatcher.Item {
+        PredictBatcher.Item(
+            sink: sink,
+            callID: id,
+            rows: rows,
+            rowCount: rows.count / 2,
+            includeScores: false,
+            deadline: deadline,
+            enqueued: .now(),
+            decodeMicroseconds: 0
+        )
     }
 
     static func settings(maxBatchRows: Int = 256, maxQueuedCalls: Int = 1024) -> ServerConfiguration.Batching {
-        ServerConfiguration.Batching(maxBatchRows: maxBatchRows, maxQueueDelayMicroseconds: 0, maxQueuedCalls: maxQueuedCalls,
-                                     inlineMaxRows: 64)
+        ServerConfiguration.Batching(
+            maxBatchRows: maxBatchRows,
+            maxQueueDelayMicroseconds: 0,
+            maxQueuedCalls: maxQueuedCalls,
+            inlineMaxRows: 64
+        )
     }
 
     @Test("calls of one round are computed in one batch; each gets its own rows back; one flush per connection")
@@ -39,12 +57,14 @@ struct PredictBatcherTests {
         let entry = try Fixtures.entry()
         let batcher = PredictBatcher(eventLoop: loop, settings: Self.settings())
         let sink = RecordingSink()
-        let first: [Float] = [0, 0, 0.9, 0.9], second: [Float] = [1, 1]
+        let first: [Float] = [0, 0, 0.9, 0.9]
+        let second: [Float] = [1, 1]
         batcher.enqueue(Self.item(sink, 1, rows: first), entry: entry)
         batcher.enqueue(Self.item(sink, 3, rows: second), entry: entry)
         #expect(sink.answers.isEmpty)  // nothing before the round ends
         loop.run()
-        let one = try #require(try sink.answers[1]?.get()), three = try #require(try sink.answers[3]?.get())
+        let one = try #require(try sink.answers[1]?.get())
+        let three = try #require(try sink.answers[3]?.get())
         #expect(one.classIds == entry.model.predict(first).classIDs.map { UInt32($0) })
         #expect(three.classIds == entry.model.predict(second).classIDs.map { UInt32($0) })
         #expect(one.timings?.batchRows == 3 && three.timings?.batchRows == 3)
@@ -62,7 +82,10 @@ struct PredictBatcherTests {
         batcher.enqueue(Self.item(sink, 4, rows: [1, 1]), entry: entry)
         sink.closed.insert(2)
         loop.run()
-        guard case .failure(let expired)? = sink.answers[1] else { Issue.record("call 1 was computed"); return }
+        guard case .failure(let expired)? = sink.answers[1] else {
+            Issue.record("call 1 was computed")
+            return
+        }
         #expect(expired.code == .deadlineExceeded)
         #expect(sink.answers[2] == nil)
         #expect((try? sink.answers[4]?.get())?.timings?.batchRows == 1)
@@ -76,7 +99,10 @@ struct PredictBatcherTests {
         let sink = RecordingSink()
         batcher.enqueue(Self.item(sink, 1, rows: [0, 0]), entry: entry)
         batcher.enqueue(Self.item(sink, 2, rows: [0, 0]), entry: entry)
-        guard case .failure(let error)? = sink.answers[2] else { Issue.record("call 2 was queued"); return }
+        guard case .failure(let error)? = sink.answers[2] else {
+            Issue.record("call 2 was queued")
+            return
+        }
         #expect(error.code == .resourceExhausted)
         #expect((error.retryAfterMilliseconds ?? 0) >= 5)
         loop.run()
@@ -87,7 +113,8 @@ struct PredictBatcherTests {
     func fullBatchComputesOnlyItsQueue() throws {
         let loop = EmbeddedEventLoop()
         let batcher = PredictBatcher(eventLoop: loop, settings: Self.settings(maxBatchRows: 2))
-        let a = try Fixtures.entry(name: "a"), b = try Fixtures.entry(name: "b")
+        let a = try Fixtures.entry(name: "a")
+        let b = try Fixtures.entry(name: "b")
         let sink = RecordingSink()
         batcher.enqueue(Self.item(sink, 1, rows: [0, 0]), entry: b)
         batcher.enqueue(Self.item(sink, 2, rows: [0, 0]), entry: a)

@@ -5,8 +5,9 @@ import ModelwireData
 import ModelwireDataWire
 import ModelwireML
 import ModelwireProtocol
-@testable import ModelwireServer
 import Testing
+
+@testable import ModelwireServer
 
 /// `ModelService` bodies called directly, without a connection or a socket.
 @Suite("ModelService")
@@ -24,13 +25,22 @@ struct ServiceTests {
     @Test("predict is checked before it is computed: model, feature count, row limit, finite values")
     func preparePredictRefusesBadInput() throws {
         let service = try Fixtures.service { $0.limits.maxRowsPerPredict = 3 }
-        #expect(thrownError { _ = try service.preparePredict(V1.PredictRequest(model: V1.ModelRef(name: "nope"))) }?.code
-            == .notFound)
-        let wrongCount = thrownError { _ = try service.preparePredict(Fixtures.predictRequest(columns: 3, values: [1, 2, 3])) }
+        #expect(
+            thrownError { _ = try service.preparePredict(V1.PredictRequest(model: V1.ModelRef(name: "nope"))) }?.code
+                == .notFound
+        )
+        let wrongCount = thrownError {
+            _ = try service.preparePredict(Fixtures.predictRequest(columns: 3, values: [1, 2, 3]))
+        }
         #expect(wrongCount?.code == .invalidArgument)
         #expect(wrongCount?.message.contains("expects 2 features") == true)
-        #expect(thrownError { _ = try service.preparePredict(Fixtures.predictRequest(values: [])) }?.code == .invalidArgument)
-        let tooMany = thrownError { _ = try service.preparePredict(Fixtures.predictRequest(values: Array(repeating: 0, count: 8))) }
+        #expect(
+            thrownError { _ = try service.preparePredict(Fixtures.predictRequest(values: [])) }?.code
+                == .invalidArgument
+        )
+        let tooMany = thrownError {
+            _ = try service.preparePredict(Fixtures.predictRequest(values: Array(repeating: 0, count: 8)))
+        }
         #expect(tooMany?.code == .resourceExhausted)
         let nan = thrownError { _ = try service.preparePredict(Fixtures.predictRequest(values: [0, 0, 1, .nan])) }
         #expect(nan?.code == .invalidArgument)
@@ -47,7 +57,12 @@ struct ServiceTests {
         var request = Fixtures.predictRequest(values: values)
         request.includeProbabilities = true
         let prepared = try service.preparePredict(request)
-        let response = try service.predict(prepared, threads: 1, timings: V1.CallTimings(), CallContext(timeoutMilliseconds: 0))
+        let response = try service.predict(
+            prepared,
+            threads: 1,
+            timings: V1.CallTimings(),
+            CallContext(timeoutMilliseconds: 0)
+        )
         let direct = prepared.entry.model.predict(values)
         #expect(response.classIds == direct.classIDs.map { UInt32($0) })
         #expect(response.scores?.values == direct.scores?.values)
@@ -60,11 +75,16 @@ struct ServiceTests {
         let prepared = try service.preparePredict(Fixtures.predictRequest(values: [0, 0]))
         let cancelled = CallContext(timeoutMilliseconds: 0)
         cancelled.cancel()
-        #expect(thrownError { _ = try service.predict(prepared, threads: 1, timings: V1.CallTimings(), cancelled) }?.code == .cancelled)
+        #expect(
+            thrownError { _ = try service.predict(prepared, threads: 1, timings: V1.CallTimings(), cancelled) }?.code
+                == .cancelled
+        )
         let late = CallContext(timeoutMilliseconds: 1)
         usleep(5_000)
-        #expect(thrownError { _ = try service.predict(prepared, threads: 1, timings: V1.CallTimings(), late) }?.code
-            == .deadlineExceeded)
+        #expect(
+            thrownError { _ = try service.predict(prepared, threads: 1, timings: V1.CallTimings(), late) }?.code
+                == .deadlineExceeded
+        )
         let rows = V1.Dataset(Fixtures.dataset())
         let evaluate = V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows))
         #expect(thrownError { _ = try service.evaluate(evaluate, cancelled) }?.code == .cancelled)
@@ -74,10 +94,18 @@ struct ServiceTests {
     @Test("evaluate: rows of another width are invalid_argument")
     func evaluateRefusesOtherWidths() throws {
         let service = try Fixtures.service()
-        let rows = V1.Dataset(featureNames: ["a", "b", "c"], features: V1.Tensor(columns: 3, values: [1, 2, 3]),
-                              classNames: ["low"], classIds: [0])
-        let error = thrownError { _ = try service.evaluate(V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows)),
-                                                           .detached) }
+        let rows = V1.Dataset(
+            featureNames: ["a", "b", "c"],
+            features: V1.Tensor(columns: 3, values: [1, 2, 3]),
+            classNames: ["low"],
+            classIds: [0]
+        )
+        let error = thrownError {
+            _ = try service.evaluate(
+                V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows)),
+                .detached
+            )
+        }
         #expect(error?.code == .invalidArgument)
     }
 
@@ -89,14 +117,25 @@ struct ServiceTests {
         try upload.append(V1.UploadDatasetRequest(name: "d", rows: chunk), payloadBytes: 40)
         try upload.append(V1.UploadDatasetRequest(rows: chunk), payloadBytes: 40)
         #expect(upload.dataset.features?.values == [1, 2, 1, 2])
-        #expect(thrownError { try upload.append(V1.UploadDatasetRequest(name: "other"), payloadBytes: 1) }?.code == .invalidArgument)
-        #expect(thrownError { try upload.append(V1.UploadDatasetRequest(rows: chunk), payloadBytes: 40) }?.code == .resourceExhausted)
-        #expect(thrownError { _ = try service.startUpload(V1.UploadDatasetRequest(name: "../x")) }?.code == .invalidArgument)
-        let info = try service.saveUpload(try {
-            var small = try service.startUpload(V1.UploadDatasetRequest(name: "d"))
-            try small.append(V1.UploadDatasetRequest(rows: chunk), payloadBytes: 10)
-            return small
-        }(), .detached)
+        #expect(
+            thrownError { try upload.append(V1.UploadDatasetRequest(name: "other"), payloadBytes: 1) }?.code
+                == .invalidArgument
+        )
+        #expect(
+            thrownError { try upload.append(V1.UploadDatasetRequest(rows: chunk), payloadBytes: 40) }?.code
+                == .resourceExhausted
+        )
+        #expect(
+            thrownError { _ = try service.startUpload(V1.UploadDatasetRequest(name: "../x")) }?.code == .invalidArgument
+        )
+        let info = try service.saveUpload(
+            try {
+                var small = try service.startUpload(V1.UploadDatasetRequest(name: "d"))
+                try small.append(V1.UploadDatasetRequest(rows: chunk), payloadBytes: 10)
+                return small
+            }(),
+            .detached
+        )
         #expect(info.rows == 2)
         #expect(service.listDatasets(V1.ListDatasetsRequest(), .detached).datasets.map(\.name) == ["d"])
     }
@@ -104,10 +143,17 @@ struct ServiceTests {
     @Test("one error policy: typed errors keep their status, a full disk is resource_exhausted, anything else internal")
     func errorMapping() {
         struct Secret: Error {}
-        let passthrough = ModelwireError(mapping: ModelwireError(.notFound, "gone"), logger: Fixtures.quiet, operation: "x")
+        let passthrough = ModelwireError(
+            mapping: ModelwireError(.notFound, "gone"),
+            logger: Fixtures.quiet,
+            operation: "x"
+        )
         #expect(passthrough == ModelwireError(.notFound, "gone"))
-        let disk = ModelwireError(mapping: DurableFiles.Failure(operation: "write", path: "/secret/path", errno: ENOSPC),
-                                  logger: Fixtures.quiet, operation: "x")
+        let disk = ModelwireError(
+            mapping: DurableFiles.Failure(operation: "write", path: "/secret/path", errno: ENOSPC),
+            logger: Fixtures.quiet,
+            operation: "x"
+        )
         #expect(disk.code == .resourceExhausted)
         #expect(!disk.message.contains("/secret/path"))
         let other = ModelwireError(mapping: Secret(), logger: Fixtures.quiet, operation: "call 3 (Evaluate)")
@@ -118,11 +164,15 @@ struct ServiceTests {
     @Test("the method table has one row per method, in id order, each with its role")
     func methodTable() {
         #expect(ServiceMethod.v1.map(\.descriptor.method) == MethodDescriptor.v1.map(\.method))
-        for descriptor in MethodDescriptor.v1 { #expect(ServiceMethod.lookup(descriptor).descriptor.id == descriptor.id) }
+        for descriptor in MethodDescriptor.v1 {
+            #expect(ServiceMethod.lookup(descriptor).descriptor.id == descriptor.id)
+        }
         let admin: Set<V1.Method> = [.deleteModel, .setAlias, .importModel, .exportModel]
         let predict: Set<V1.Method> = [.predict, .listModels, .describeModel, .health, .serverInfo]
         for row in ServiceMethod.v1 {
-            let expected: ServiceMethod.Role = admin.contains(row.descriptor.method) ? .admin
+            let expected: ServiceMethod.Role =
+                admin.contains(row.descriptor.method)
+                ? .admin
                 : predict.contains(row.descriptor.method) ? .predict : .train
             #expect(row.role == expected, "\(row.descriptor.name)")
         }
@@ -136,14 +186,23 @@ struct AliasRuleTests {
     func aliasRules() throws {
         let service = try Fixtures.service()
         _ = try service.repository.store(try Fixtures.modelFile(), name: "m")  // version 2
-        let latest = try service.describeModel(V1.DescribeModelRequest(model: V1.ModelRef(name: "m", selector: .alias("latest"))),
-                                               .detached)
+        let latest = try service.describeModel(
+            V1.DescribeModelRequest(model: V1.ModelRef(name: "m", selector: .alias("latest"))),
+            .detached
+        )
         #expect(latest.version == 2)
-        let reserved = thrownError { _ = try service.setAlias(V1.SetAliasRequest(name: "m", alias: "latest", version: 1), .detached) }
+        let reserved = thrownError {
+            _ = try service.setAlias(V1.SetAliasRequest(name: "m", alias: "latest", version: 1), .detached)
+        }
         #expect(reserved?.code == .invalidArgument)
-        let digits = thrownError { _ = try service.setAlias(V1.SetAliasRequest(name: "m", alias: "2", version: 1), .detached) }
+        let digits = thrownError {
+            _ = try service.setAlias(V1.SetAliasRequest(name: "m", alias: "2", version: 1), .detached)
+        }
         #expect(digits?.code == .invalidArgument)
         #expect(digits?.message.contains("version number") == true)
-        #expect(try service.setAlias(V1.SetAliasRequest(name: "m", alias: "v2", version: 1), .detached).previousVersion == nil)
+        #expect(
+            try service.setAlias(V1.SetAliasRequest(name: "m", alias: "v2", version: 1), .detached).previousVersion
+                == nil
+        )
     }
 }

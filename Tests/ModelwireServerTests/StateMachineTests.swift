@@ -1,7 +1,8 @@
 import ModelwireCodec
 import ModelwireProtocol
-@testable import ModelwireServer
 import Testing
+
+@testable import ModelwireServer
 
 /// `ServerConnection.StateMachine`: every phase against every frame kind, and the call and
 /// drain transitions, with no channel.
@@ -12,7 +13,9 @@ struct StateMachineTests {
 
     /// The action a frame produced, reduced to its kind (so tables can compare them).
     enum Outcome: Hashable, CustomStringConvertible {
-        case ignore, handshake, open, reject(V1.StatusCode), continueStream, cancel, pong, close
+        case ignore, handshake, open
+        case reject(V1.StatusCode)
+        case continueStream, cancel, pong, close
         var description: String { "\(self)" }
     }
 
@@ -51,14 +54,19 @@ struct StateMachineTests {
     static let table: [(Phase, Frame.Kind, Outcome)] = [
         (.awaitingHello, .hello, .handshake), (.awaitingHello, .request, .close), (.awaitingHello, .message, .close),
         (.awaitingHello, .error, .close), (.awaitingHello, .cancel, .close), (.awaitingHello, .ping, .close),
-        (.awaitingHello, .pong, .close), (.awaitingHello, .goAway, .close), (.awaitingHello, Frame.Kind(rawValue: 99), .close),
-        (.ready, .hello, .close), (.ready, .request, .open), (.ready, .message, .continueStream), (.ready, .error, .close),
+        (.awaitingHello, .pong, .close), (.awaitingHello, .goAway, .close),
+        (.awaitingHello, Frame.Kind(rawValue: 99), .close),
+        (.ready, .hello, .close), (.ready, .request, .open), (.ready, .message, .continueStream),
+        (.ready, .error, .close),
         (.ready, .cancel, .cancel), (.ready, .ping, .pong), (.ready, .pong, .ignore), (.ready, .goAway, .close),
         (.ready, Frame.Kind(rawValue: 99), .close),
-        (.draining, .hello, .close), (.draining, .request, .reject(.unavailable)), (.draining, .message, .continueStream),
-        (.draining, .error, .close), (.draining, .cancel, .cancel), (.draining, .ping, .pong), (.draining, .pong, .ignore),
+        (.draining, .hello, .close), (.draining, .request, .reject(.unavailable)),
+        (.draining, .message, .continueStream),
+        (.draining, .error, .close), (.draining, .cancel, .cancel), (.draining, .ping, .pong),
+        (.draining, .pong, .ignore),
         (.draining, .goAway, .close), (.draining, Frame.Kind(rawValue: 99), .close),
-        (.closed, .hello, .ignore), (.closed, .request, .ignore), (.closed, .message, .ignore), (.closed, .error, .ignore),
+        (.closed, .hello, .ignore), (.closed, .request, .ignore), (.closed, .message, .ignore),
+        (.closed, .error, .ignore),
         (.closed, .cancel, .ignore), (.closed, .ping, .ignore), (.closed, .pong, .ignore), (.closed, .goAway, .ignore),
         (.closed, Frame.Kind(rawValue: 99), .ignore),
     ]
@@ -67,10 +75,11 @@ struct StateMachineTests {
     func phaseByKind(_ row: Int) {
         let (phase, kind, expected) = Self.table[row]
         var machine = Self.machine(in: phase)
-        let frame = switch kind {
-        case .request: Machine.Received(kind: kind, callID: 3, method: Self.healthMethod)
-        default: Machine.Received(kind: kind, callID: 1)
-        }
+        let frame =
+            switch kind {
+            case .request: Machine.Received(kind: kind, callID: 3, method: Self.healthMethod)
+            default: Machine.Received(kind: kind, callID: 1)
+            }
         #expect(Self.outcome(machine.receive(frame)) == expected, "\(phase) × \(kind)")
         if expected == .close { #expect(machine.phase == .closed) }
     }
@@ -87,7 +96,9 @@ struct StateMachineTests {
     @Test("REQUEST: call id 0 and a reused id close the connection; an unknown method fails only its call")
     func requestRules() {
         var machine = Self.machine(in: .ready)
-        #expect(Self.outcome(machine.receive(.init(kind: .request, callID: 9, method: 0x01FF))) == .reject(.unimplemented))
+        #expect(
+            Self.outcome(machine.receive(.init(kind: .request, callID: 9, method: 0x01FF))) == .reject(.unimplemented)
+        )
         #expect(machine.phase == .ready)
         #expect(!machine.isOpen(9))
         #expect(Self.outcome(machine.receive(.init(kind: .request, callID: 1, method: Self.healthMethod))) == .close)
@@ -99,9 +110,15 @@ struct StateMachineTests {
     func concurrencyLimit() {
         var machine = Self.machine(in: .ready)  // call 1 open
         for id in UInt32(2)...4 {
-            #expect(Self.outcome(machine.receive(.init(kind: .request, callID: id, method: Self.healthMethod))) == .open)
+            #expect(
+                Self.outcome(machine.receive(.init(kind: .request, callID: id, method: Self.healthMethod))) == .open
+            )
         }
-        guard case .rejectCall(5, let error) = machine.receive(.init(kind: .request, callID: 5, method: Self.healthMethod)) else {
+        guard
+            case .rejectCall(5, let error) = machine.receive(
+                .init(kind: .request, callID: 5, method: Self.healthMethod)
+            )
+        else {
             Issue.record("the fifth call was not refused")
             return
         }
@@ -165,8 +182,14 @@ struct StateMachineTests {
         _ = busy.receive(.init(kind: .request, callID: 5, method: Self.healthMethod))
         #expect(busy.drain() == .goAway(lastCallID: 5, closeAfterwards: false))
         #expect(busy.drain() == .none)
-        guard case .answer(_, closeAfterwards: false) = busy.finish(1) else { Issue.record("call 1 did not finish"); return }
-        guard case .answer(_, closeAfterwards: true) = busy.finish(5) else { Issue.record("the last call did not close"); return }
+        guard case .answer(_, closeAfterwards: false) = busy.finish(1) else {
+            Issue.record("call 1 did not finish")
+            return
+        }
+        guard case .answer(_, closeAfterwards: true) = busy.finish(5) else {
+            Issue.record("the last call did not close")
+            return
+        }
     }
 
     @Test("a HELLO while the server drains serves and sends GOAWAY at once")

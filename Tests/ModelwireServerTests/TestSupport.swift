@@ -4,6 +4,7 @@ import ModelwireCodec
 import ModelwireData
 import ModelwireML
 import ModelwireProtocol
+
 @testable import ModelwireServer
 
 /// Small models and services for the server's unit tests: no sockets, a temporary repository.
@@ -15,19 +16,34 @@ enum Fixtures {
         var features: [Float] = []
         var ids: [Int] = []
         for i in 0..<40 {
-            let x = Float(i % 10) / 10, y = Float(i / 10) / 4
+            let x = Float(i % 10) / 10
+            let y = Float(i / 10) / 4
             features += [x, y]
             ids.append(x + y < 1 ? 0 : 1)
         }
-        return Dataset(featureNames: ["x", "y"], features: features, targets: .classes(names: ["low", "high"], ids: ids))
+        return Dataset(
+            featureNames: ["x", "y"],
+            features: features,
+            targets: .classes(names: ["low", "high"], ids: ids)
+        )
     }
 
     /// The model file of a logistic regression trained on `dataset()`.
     static func modelFile(name: String = "m") throws -> V1.ModelFile {
-        let model = try Trainer.train(spec: .logistic(LinearSpec()), options: TrainingOptions(epochs: 30, batchSize: 8, seed: 1),
-                                      dataset: dataset())
-        return V1.ModelFile(snapshot: model.snapshot, name: name, version: 1, createdUnixMs: 0, spec: nil, options: nil,
-                            evaluation: nil)
+        let model = try Trainer.train(
+            spec: .logistic(LinearSpec()),
+            options: TrainingOptions(epochs: 30, batchSize: 8, seed: 1),
+            dataset: dataset()
+        )
+        return V1.ModelFile(
+            snapshot: model.snapshot,
+            name: name,
+            version: 1,
+            createdUnixMs: 0,
+            spec: nil,
+            options: nil,
+            evaluation: nil
+        )
     }
 
     /// A repository entry of `modelFile()`, for the batcher.
@@ -36,7 +52,10 @@ enum Fixtures {
     }
 
     /// A service on a new temporary repository, loaded, with one model "m" stored when `withModel`.
-    static func service(withModel: Bool = true, configure: (inout ServerConfiguration) -> Void = { _ in }) throws
+    static func service(
+        withModel: Bool = true,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws
         -> ModelService
     {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mw-server-\(UUID().uuidString)").path

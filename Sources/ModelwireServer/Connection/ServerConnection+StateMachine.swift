@@ -38,7 +38,13 @@ extension ServerConnection {
             var method: UInt16
             var payloadBytes: Int
 
-            init(kind: Frame.Kind, flags: Frame.Flags = [], callID: UInt32 = 0, method: UInt16 = 0, payloadBytes: Int = 0) {
+            init(
+                kind: Frame.Kind,
+                flags: Frame.Flags = [],
+                callID: UInt32 = 0,
+                method: UInt16 = 0,
+                payloadBytes: Int = 0
+            ) {
                 self.kind = kind
                 self.flags = flags
                 self.callID = callID
@@ -47,8 +53,13 @@ extension ServerConnection {
             }
 
             init(_ frame: Frame) {
-                self.init(kind: frame.kind, flags: frame.flags, callID: frame.callID, method: frame.method,
-                          payloadBytes: frame.payload.readableBytes)
+                self.init(
+                    kind: frame.kind,
+                    flags: frame.flags,
+                    callID: frame.callID,
+                    method: frame.method,
+                    payloadBytes: frame.payload.readableBytes
+                )
             }
         }
 
@@ -133,7 +144,9 @@ extension ServerConnection {
             case (.awaitingHello, .hello):
                 return .handshake
             case (.awaitingHello, _):
-                return closeConnection(ModelwireError(.invalidArgument, "the first frame must be HELLO, got \(frame.kind)"))
+                return closeConnection(
+                    ModelwireError(.invalidArgument, "the first frame must be HELLO, got \(frame.kind)")
+                )
             case (_, .request):
                 return openCall(frame)
             case (_, .message):
@@ -144,7 +157,9 @@ extension ServerConnection {
                 return .cancelCall(entry.call)
             case (_, .ping):
                 guard frame.payloadBytes <= maxPingBytes else {
-                    return closeConnection(ModelwireError(.invalidArgument, "a PING carries at most \(maxPingBytes) bytes"))
+                    return closeConnection(
+                        ModelwireError(.invalidArgument, "a PING carries at most \(maxPingBytes) bytes")
+                    )
                 }
                 return .pong
             case (_, .pong):
@@ -162,14 +177,26 @@ extension ServerConnection {
             }
             highestCallID = max(highestCallID, id)
             guard phase == .ready else {
-                return .rejectCall(id, ModelwireError(.unavailable, "the server is draining; reconnect", retryAfterMilliseconds: 0))
+                return .rejectCall(
+                    id,
+                    ModelwireError(.unavailable, "the server is draining; reconnect", retryAfterMilliseconds: 0)
+                )
             }
             guard let method = MethodDescriptor.lookup(frame.method) else {
-                return .rejectCall(id, ModelwireError(.unimplemented, "unknown method id 0x\(String(frame.method, radix: 16))"))
+                return .rejectCall(
+                    id,
+                    ModelwireError(.unimplemented, "unknown method id 0x\(String(frame.method, radix: 16))")
+                )
             }
             guard calls.count < maxConcurrentCalls else {
-                return .rejectCall(id, ModelwireError(.resourceExhausted, "more than \(maxConcurrentCalls) calls open on this connection",
-                                                      retryAfterMilliseconds: 1))
+                return .rejectCall(
+                    id,
+                    ModelwireError(
+                        .resourceExhausted,
+                        "more than \(maxConcurrentCalls) calls open on this connection",
+                        retryAfterMilliseconds: 1
+                    )
+                )
             }
             calls[id] = Entry(shape: method.shape, call: nil)
             return .openCall(method)

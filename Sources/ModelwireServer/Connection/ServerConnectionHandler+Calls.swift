@@ -44,7 +44,9 @@ extension ServerConnectionHandler {
         var resources = CallResources(context: call)
         if frame.timeoutMilliseconds > 0, let context {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            resources.deadlineTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(frame.timeoutMilliseconds))) {
+            resources.deadlineTimer = context.eventLoop.scheduleTask(
+                in: .milliseconds(Int64(frame.timeoutMilliseconds))
+            ) {
                 bound.value.fail(id, ModelwireError(.deadlineExceeded, "the call's deadline passed"))
                 bound.value.flushIfNeeded()
             }
@@ -53,8 +55,12 @@ extension ServerConnectionHandler {
     }
 
     /// Runs `work` on the worker pool and answers call `id` on this loop.
-    private func runOnWorkers(_ id: UInt32, _ method: ServiceMethod, resources: CallResources,
-                              _ work: @escaping @Sendable (CallContext) throws -> any ProtobufMessage) {
+    private func runOnWorkers(
+        _ id: UInt32,
+        _ method: ServiceMethod,
+        resources: CallResources,
+        _ work: @escaping @Sendable (CallContext) throws -> any ProtobufMessage
+    ) {
         guard let context, let call = resources.context else { return }
         state.setCall(id, resources)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -100,7 +106,15 @@ extension ServerConnectionHandler {
     /// Adds an upload chunk to open call `id`; the last one stores the dataset on the worker pool.
     func appendChunk(_ id: UInt32, _ chunk: V1.UploadDatasetRequest, frame: Frame) throws(ModelwireError) {
         // Taken out of the table while it grows, so that appending never copies the rows so far.
-        guard var upload = state.withCall(id, { call in defer { call?.upload = nil }; return call?.upload }) ?? nil else { return }
+        guard
+            var upload = state.withCall(
+                id,
+                { call in
+                    defer { call?.upload = nil }
+                    return call?.upload
+                }
+            ) ?? nil
+        else { return }
         try upload.append(chunk, payloadBytes: frame.payload.readableBytes)
         guard frame.flags.contains(.endStream) else {
             _ = state.withCall(id) { $0?.upload = upload }
@@ -122,11 +136,21 @@ extension ServerConnectionHandler {
             let prepared = try service.preparePredict(request)
             let decodeMicroseconds = UInt32(clamping: (NIODeadline.now() - start).nanoseconds / 1000)
             if prepared.rowCount <= service.configuration.batching.inlineMaxRows {
-                let deadline = frame.timeoutMilliseconds == 0 ? nil : start + .milliseconds(Int64(frame.timeoutMilliseconds))
-                batcher.enqueue(PredictBatcher.Item(sink: self, callID: id, rows: prepared.rows, rowCount: prepared.rowCount,
-                                                    includeScores: prepared.includeScores, deadline: deadline,
-                                                    enqueued: start, decodeMicroseconds: decodeMicroseconds),
-                                entry: prepared.entry)
+                let deadline =
+                    frame.timeoutMilliseconds == 0 ? nil : start + .milliseconds(Int64(frame.timeoutMilliseconds))
+                batcher.enqueue(
+                    PredictBatcher.Item(
+                        sink: self,
+                        callID: id,
+                        rows: prepared.rows,
+                        rowCount: prepared.rowCount,
+                        includeScores: prepared.includeScores,
+                        deadline: deadline,
+                        enqueued: start,
+                        decodeMicroseconds: decodeMicroseconds
+                    ),
+                    entry: prepared.entry
+                )
             } else {
                 offloadPredict(id, prepared, frame: frame, decodeMicroseconds: decodeMicroseconds)
             }
@@ -136,8 +160,12 @@ extension ServerConnectionHandler {
     }
 
     /// A large predict: computed on the worker pool (split over threads), answered on this loop.
-    private func offloadPredict(_ id: UInt32, _ prepared: ModelService.PreparedPredict, frame: Frame,
-                                decodeMicroseconds: UInt32) {
+    private func offloadPredict(
+        _ id: UInt32,
+        _ prepared: ModelService.PreparedPredict,
+        frame: Frame,
+        decodeMicroseconds: UInt32
+    ) {
         guard let context else { return }
         let call = CallContext(timeoutMilliseconds: frame.timeoutMilliseconds)
         state.setCall(id, CallResources(context: call))
@@ -147,10 +175,17 @@ extension ServerConnectionHandler {
         let service = self.service
         workers.runIfActive(eventLoop: context.eventLoop) { () throws(ModelwireError) -> V1.PredictResponse in
             let queued = UInt32(clamping: (NIODeadline.now() - enqueued).nanoseconds / 1000)
-            return try service.predict(prepared, threads: threads,
-                                       timings: V1.CallTimings(queueUs: queued, decodeUs: decodeMicroseconds), call)
+            return try service.predict(
+                prepared,
+                threads: threads,
+                timings: V1.CallTimings(queueUs: queued, decodeUs: decodeMicroseconds),
+                call
+            )
         }.whenComplete { result in
-            bound.value.finishPredict(id, result.mapError { $0 as? ModelwireError ?? ModelwireError(.internal, "predict failed") })
+            bound.value.finishPredict(
+                id,
+                result.mapError { $0 as? ModelwireError ?? ModelwireError(.internal, "predict failed") }
+            )
             bound.value.flushIfNeeded()
         }
     }

@@ -58,7 +58,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         let timeout = TimeAmount.milliseconds(Int64(service.configuration.handshakeTimeoutMilliseconds))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.failConnection(ModelwireError(.deadlineExceeded, "no HELLO within \(timeout.nanoseconds / 1_000_000) ms"))
+            bound.value.failConnection(
+                ModelwireError(.deadlineExceeded, "no HELLO within \(timeout.nanoseconds / 1_000_000) ms")
+            )
         }
     }
 
@@ -140,8 +142,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         handshakeTimer?.cancel()
         do {
             let hello = try ServiceMethod.decode(frame, V1.ClientHello.self, codec)
-            let (answer, zlib) = try Handshake.negotiate(hello, limits: service.configuration.limits,
-                                                         serverName: service.serverName)
+            let (answer, zlib) = try Handshake.negotiate(
+                hello,
+                limits: service.configuration.limits,
+                serverName: service.serverName
+            )
             codec.peerAcceptsZlib = zlib
             logger[metadataKey: "modelwire.client"] = "\(hello.clientName)"
             var buffer = ByteBuffer()
@@ -183,8 +188,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     private func sendGoAway(lastCallID: UInt32) {
         var buffer = ByteBuffer()
-        try? codec.writeFrame(V1.GoAway(lastCallId: lastCallID, reason: "the server is shutting down"), kind: .goAway,
-                              into: &buffer)
+        try? codec.writeFrame(
+            V1.GoAway(lastCallId: lastCallID, reason: "the server is shutting down"),
+            kind: .goAway,
+            into: &buffer
+        )
         write(buffer)
         flushIfNeeded()
     }
@@ -242,8 +250,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         } catch {
             logger.error("call \(id): response could not be encoded: \(error)")
             buffer.clear()
-            try? codec.writeFrame(ModelwireError(.internal, "the response could not be encoded").status, kind: .error, callID: id,
-                                  into: &buffer)
+            try? codec.writeFrame(
+                ModelwireError(.internal, "the response could not be encoded").status,
+                kind: .error,
+                callID: id,
+                into: &buffer
+            )
         }
         write(buffer)
     }

@@ -60,14 +60,19 @@ final class JobManager: Sendable {
     func load() throws {
         try DurableFiles.makeDirectory(directory)
         var records: [String: Record] = [:]
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".pb") {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".pb")
+        {
             guard var job = try? V1.Job(serializedBytes: DurableFiles.read("\(directory)/\(file)")) else {
                 logger.warning("jobs: \(file) is unreadable; skipped")
                 continue
             }
             if job.state == .queued || job.state == .running {
                 job.state = .failed
-                job.error = V1.Status(code: .aborted, message: "interrupted: the server stopped while the job was \(job.state == .queued ? "queued" : "running")")
+                job.error = V1.Status(
+                    code: .aborted,
+                    message:
+                        "interrupted: the server stopped while the job was \(job.state == .queued ? "queued" : "running")"
+                )
                 job.finishedUnixMs = Self.now()
                 persist(job)
             }
@@ -89,10 +94,13 @@ final class JobManager: Sendable {
         }
         _ = try ModelSpec(wire: request.spec)
         _ = try TrainingOptions(wire: request.options, defaultSeed: 0)
-        let id = "job-\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16))-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
+        let id =
+            "job-\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16))-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
         let job = V1.Job(id: id, model: request.model, state: .queued, createdUnixMs: Self.now())
         let (subscription, position) = try state.withLock { (state) throws(ModelwireError) -> (UInt64, Int) in
-            guard state.accepting else { throw ModelwireError(.unavailable, "the server is shutting down", retryAfterMilliseconds: 0) }
+            guard state.accepting else {
+                throw ModelwireError(.unavailable, "the server is shutting down", retryAfterMilliseconds: 0)
+            }
             var record = Record(job: job, request: request)
             let subscription = state.nextSubscription
             state.nextSubscription += 1
@@ -102,7 +110,11 @@ final class JobManager: Sendable {
             return (subscription, state.queue.count - 1 + state.running)
         }
         persist(job)
-        subscriber?(V1.TrainEvent(jobId: id, event: .accepted(V1.JobAccepted(queuePosition: UInt32(position)))), nil, false)
+        subscriber?(
+            V1.TrainEvent(jobId: id, event: .accepted(V1.JobAccepted(queuePosition: UInt32(position)))),
+            nil,
+            false
+        )
         startQueuedJobs()
         return (id, subscription)
     }
@@ -110,7 +122,9 @@ final class JobManager: Sendable {
     /// Reattaches to a job's events: the latest progress at once (or the final state), then new events.
     func watch(_ jobID: String, subscriber: @escaping Subscriber) throws(ModelwireError) -> UInt64 {
         let outcome: Result<(UInt64?, V1.Job), ModelwireError> = state.withLock { state in
-            guard var record = state.records[jobID] else { return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist")) }
+            guard var record = state.records[jobID] else {
+                return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist"))
+            }
             let finished = [.succeeded, .failed, .cancelled].contains(record.job.state)
             var subscription: UInt64?
             if !finished {
@@ -122,7 +136,9 @@ final class JobManager: Sendable {
             return .success((subscription, record.job))
         }
         let (subscription, job) = try outcome.get()
-        if let progress = job.lastProgress { subscriber(V1.TrainEvent(jobId: jobID, event: .progress(progress)), nil, false) }
+        if let progress = job.lastProgress {
+            subscriber(V1.TrainEvent(jobId: jobID, event: .progress(progress)), nil, false)
+        }
         if subscription == nil { Self.deliverFinal(job, to: subscriber) }
         return subscription ?? 0
     }
@@ -135,7 +151,9 @@ final class JobManager: Sendable {
     /// Cancels a queued or running job. Returns the job (its final state if it had already ended).
     func cancel(_ jobID: String) throws(ModelwireError) -> V1.Job {
         let outcome: Result<(V1.Job, Bool), ModelwireError> = state.withLock { state in
-            guard var record = state.records[jobID] else { return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist")) }
+            guard var record = state.records[jobID] else {
+                return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist"))
+            }
             switch record.job.state {
             case .queued:
                 state.queue.removeAll { $0 == jobID }
@@ -165,7 +183,9 @@ final class JobManager: Sendable {
     /// next batch boundary, so the answer shows the final state; gives up waiting after `timeout`.
     func cancelAndWait(_ jobID: String, timeout: Duration = .seconds(10)) throws(ModelwireError) -> V1.Job {
         _ = try cancel(jobID)
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        let deadline = Date().addingTimeInterval(
+            Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
+        )
         jobEnded.lock()
         defer { jobEnded.unlock() }
         var job = try self.job(jobID)  // read under the condition's lock: an end signalled before this is not missed
@@ -177,7 +197,9 @@ final class JobManager: Sendable {
 
     /// A job by id.
     func job(_ jobID: String) throws(ModelwireError) -> V1.Job {
-        guard let job = state.withLock({ $0.records[jobID]?.job }) else { throw ModelwireError(.notFound, "job \"\(jobID)\" does not exist") }
+        guard let job = state.withLock({ $0.records[jobID]?.job }) else {
+            throw ModelwireError(.notFound, "job \"\(jobID)\" does not exist")
+        }
         return job
     }
 
@@ -226,32 +248,55 @@ final class JobManager: Sendable {
         let started = Date()
         let outcome: Result<V1.TrainResult, ModelwireError>
         do {
-            let wireData: V1.Dataset = switch request.data {
-            case .inlineData(let d)?: d
-            case .dataset(let name)?: try datasets.dataset(named: name)
-            case nil: V1.Dataset()
-            }
+            let wireData: V1.Dataset =
+                switch request.data {
+                case .inlineData(let d)?: d
+                case .dataset(let name)?: try datasets.dataset(named: name)
+                case nil: V1.Dataset()
+                }
             let dataset = try Dataset(wire: wireData)
-            let seed = request.options?.seed ?? UInt64.random(in: 0 ... UInt64(UInt32.max))
+            let seed = request.options?.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
             let options = try TrainingOptions(wire: request.options, defaultSeed: seed)
             let spec = try ModelSpec(wire: request.spec)
             let trained: TrainedModel
             do {
-                trained = try Trainer.train(spec: spec, options: options, dataset: dataset,
-                                            progress: { [self] p in self.publish(id, progress: V1.TrainProgress(p)) },
-                                            isCancelled: { [self] in self.state.withLock { $0.records[id]?.cancelRequested ?? true } })
+                trained = try Trainer.train(
+                    spec: spec,
+                    options: options,
+                    dataset: dataset,
+                    progress: { [self] p in self.publish(id, progress: V1.TrainProgress(p)) },
+                    isCancelled: { [self] in self.state.withLock { $0.records[id]?.cancelRequested ?? true } }
+                )
             } catch {
-                throw error.code == .cancelled ? ModelwireError(.cancelled, "the job was cancelled")
+                throw error.code == .cancelled
+                    ? ModelwireError(.cancelled, "the job was cancelled")
                     : ModelwireError(.invalidArgument, "training failed: \(error.message)")
             }
-            let evaluation = try trained.evaluate(dataset).wire(rows: dataset.rows, classNames: trained.snapshot.classNames)
-            let file = V1.ModelFile(snapshot: trained.snapshot, name: request.model, version: 0, createdUnixMs: 0,
-                                    spec: request.spec, options: request.options, evaluation: evaluation)
+            let evaluation = try trained.evaluate(dataset).wire(
+                rows: dataset.rows,
+                classNames: trained.snapshot.classNames
+            )
+            let file = V1.ModelFile(
+                snapshot: trained.snapshot,
+                name: request.model,
+                version: 0,
+                createdUnixMs: 0,
+                spec: request.spec,
+                options: request.options,
+                evaluation: evaluation
+            )
             let entry = try repository.store(file, name: request.model)
-            outcome = .success(V1.TrainResult(
-                model: entry.name, version: entry.version, metrics: evaluation, epochsRun: UInt32(trained.snapshot.training.epochsRun),
-                earlyStopped: trained.snapshot.training.earlyStopped, seed: options.seed,
-                durationSeconds: Float(Date().timeIntervalSince(started))))
+            outcome = .success(
+                V1.TrainResult(
+                    model: entry.name,
+                    version: entry.version,
+                    metrics: evaluation,
+                    epochsRun: UInt32(trained.snapshot.training.epochsRun),
+                    earlyStopped: trained.snapshot.training.earlyStopped,
+                    seed: options.seed,
+                    durationSeconds: Float(Date().timeIntervalSince(started))
+                )
+            )
         } catch {
             outcome = .failure(ModelwireError(mapping: error, logger: logger, operation: "job \(id)"))
         }
@@ -308,7 +353,11 @@ final class JobManager: Sendable {
         if job.state == .succeeded, let result = job.result {
             subscriber(V1.TrainEvent(jobId: job.id, event: .result(result)), nil, true)
         } else {
-            subscriber(nil, ModelwireError(status: job.error ?? V1.Status(code: .unknown, message: "job \(job.id) ended")), true)
+            subscriber(
+                nil,
+                ModelwireError(status: job.error ?? V1.Status(code: .unknown, message: "job \(job.id) ended")),
+                true
+            )
         }
     }
 

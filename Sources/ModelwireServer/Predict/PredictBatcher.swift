@@ -52,8 +52,14 @@ final class PredictBatcher {
         guard queue.items.count < settings.maxQueuedCalls else {
             item.sink.finishPredict(
                 item.callID,
-                .failure(ModelwireError(.resourceExhausted, "the predict queue of \(entry.name) v\(entry.version) is full",
-                                        retryAfterMilliseconds: UInt32(max(5, settings.maxQueueDelayMicroseconds / 1000)))))
+                .failure(
+                    ModelwireError(
+                        .resourceExhausted,
+                        "the predict queue of \(entry.name) v\(entry.version) is full",
+                        retryAfterMilliseconds: UInt32(max(5, settings.maxQueueDelayMicroseconds / 1000))
+                    )
+                )
+            )
             item.sink.flushPredictAnswers()
             return
         }
@@ -70,7 +76,9 @@ final class PredictBatcher {
             flushScheduled = true
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             if settings.maxQueueDelayMicroseconds > 0 {
-                eventLoop.scheduleTask(in: .microseconds(Int64(settings.maxQueueDelayMicroseconds))) { bound.value.flush() }
+                eventLoop.scheduleTask(in: .microseconds(Int64(settings.maxQueueDelayMicroseconds))) {
+                    bound.value.flush()
+                }
             } else {
                 eventLoop.execute { bound.value.flush() }
             }
@@ -101,7 +109,10 @@ final class PredictBatcher {
         live.reserveCapacity(queue.items.count)
         for item in queue.items {
             if let deadline = item.deadline, deadline <= now {
-                item.sink.finishPredict(item.callID, .failure(ModelwireError(.deadlineExceeded, "the deadline passed while the call was queued")))
+                item.sink.finishPredict(
+                    item.callID,
+                    .failure(ModelwireError(.deadlineExceeded, "the deadline passed while the call was queued"))
+                )
             } else if item.sink.isPredictOpen(item.callID) {
                 live.append(item)
             }
@@ -122,10 +133,17 @@ final class PredictBatcher {
         var offset = 0
         for item in live {
             let response = PredictResponses.make(
-                entry: queue.entry, prediction: prediction, rowRange: offset..<(offset + item.rowCount),
+                entry: queue.entry,
+                prediction: prediction,
+                rowRange: offset..<(offset + item.rowCount),
                 includeScores: item.includeScores,
-                timings: V1.CallTimings(queueUs: UInt32(clamping: (start - item.enqueued).nanoseconds / 1000),
-                                        decodeUs: item.decodeMicroseconds, computeUs: computeMicroseconds, batchRows: batchRows))
+                timings: V1.CallTimings(
+                    queueUs: UInt32(clamping: (start - item.enqueued).nanoseconds / 1000),
+                    decodeUs: item.decodeMicroseconds,
+                    computeUs: computeMicroseconds,
+                    batchRows: batchRows
+                )
+            )
             offset += item.rowCount
             item.sink.finishPredict(item.callID, .success(response))
         }

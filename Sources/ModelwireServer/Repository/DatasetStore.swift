@@ -39,7 +39,9 @@ final class DatasetStore: Sendable {
                 let dataset = try V1.Dataset(serializedBytes: bytes)
                 let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(file)")
                 let created = (attributes?[.modificationDate] as? Date) ?? Date()
-                found[name] = Stored(info: Self.info(name: name, dataset: dataset, size: UInt64(bytes.count), created: created))
+                found[name] = Stored(
+                    info: Self.info(name: name, dataset: dataset, size: UInt64(bytes.count), created: created)
+                )
             } catch {
                 logger.warning("datasets: \(file) is unreadable (\(error)); skipped")
             }
@@ -58,8 +60,10 @@ final class DatasetStore: Sendable {
             throw ModelwireError(.alreadyExists, "dataset \"\(name)\" exists; upload with replace to overwrite it")
         }
         guard used + UInt64(bytes.count) <= quotaBytes else {
-            throw ModelwireError(.resourceExhausted,
-                                 "dataset quota of \(quotaBytes) bytes exceeded (\(used) used, \(bytes.count) more requested)")
+            throw ModelwireError(
+                .resourceExhausted,
+                "dataset quota of \(quotaBytes) bytes exceeded (\(used) used, \(bytes.count) more requested)"
+            )
         }
         try DurableFiles.write(bytes, to: "\(directory)/\(name).pb")
         let info = Self.info(name: name, dataset: dataset, size: UInt64(bytes.count), created: Date())
@@ -70,7 +74,9 @@ final class DatasetStore: Sendable {
     /// The rows of a stored dataset.
     func dataset(named name: String) throws -> V1.Dataset {
         try ResourceName.validate(name, "dataset")
-        guard state.withLock({ $0[name] != nil }) else { throw ModelwireError(.notFound, "dataset \"\(name)\" does not exist") }
+        guard state.withLock({ $0[name] != nil }) else {
+            throw ModelwireError(.notFound, "dataset \"\(name)\" does not exist")
+        }
         return try V1.Dataset(serializedBytes: try DurableFiles.read("\(directory)/\(name).pb"))
     }
 
@@ -81,7 +87,9 @@ final class DatasetStore: Sendable {
 
     func delete(name: String) throws {
         try ResourceName.validate(name, "dataset")
-        guard state.withLock({ $0[name] != nil }) else { throw ModelwireError(.notFound, "dataset \"\(name)\" does not exist") }
+        guard state.withLock({ $0[name] != nil }) else {
+            throw ModelwireError(.notFound, "dataset \"\(name)\" does not exist")
+        }
         try DurableFiles.remove("\(directory)/\(name).pb")
         state.withLock { $0[name] = nil }
     }
@@ -89,9 +97,15 @@ final class DatasetStore: Sendable {
     private static func info(name: String, dataset: V1.Dataset, size: UInt64, created: Date) -> V1.DatasetInfo {
         let columns = dataset.features?.columns ?? 0
         let rows = columns == 0 ? 0 : UInt64(dataset.features?.values.count ?? 0) / UInt64(columns)
-        return V1.DatasetInfo(name: name, rows: rows, columns: columns, featureNames: dataset.featureNames,
-                              classNames: dataset.classNames, sizeBytes: size,
-                              createdUnixMs: UInt64(created.timeIntervalSince1970 * 1000))
+        return V1.DatasetInfo(
+            name: name,
+            rows: rows,
+            columns: columns,
+            featureNames: dataset.featureNames,
+            classNames: dataset.classNames,
+            sizeBytes: size,
+            createdUnixMs: UInt64(created.timeIntervalSince1970 * 1000)
+        )
     }
 }
 
@@ -120,7 +134,9 @@ extension V1.Dataset {
             }
         }
         for id in chunk.classIds {
-            guard Int(id) < mapping.count else { throw ModelwireError(.invalidArgument, "class id \(id) has no class name") }
+            guard Int(id) < mapping.count else {
+                throw ModelwireError(.invalidArgument, "class id \(id) has no class name")
+            }
             classIds.append(mapping[Int(id)])
         }
     }

@@ -17,7 +17,11 @@ enum DurableFiles {
 
         var modelwireError: ModelwireError {
             errno == ENOSPC || errno == EDQUOT
-                ? ModelwireError(.resourceExhausted, "the model repository's disk is full", retryAfterMilliseconds: 60_000)
+                ? ModelwireError(
+                    .resourceExhausted,
+                    "the model repository's disk is full",
+                    retryAfterMilliseconds: 60_000
+                )
                 : ModelwireError(.internal, "a repository file operation failed (see the server log)")
         }
     }
@@ -86,7 +90,9 @@ enum DurableFiles {
 
     /// The whole content of a file.
     static func read(_ path: String) throws(Failure) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(operation: "read", path: path, errno: ENOENT) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(operation: "read", path: path, errno: ENOENT)
+        }
         return [UInt8](data)
     }
 }

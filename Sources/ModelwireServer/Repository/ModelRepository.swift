@@ -27,8 +27,14 @@ final class ModelRepository: Sendable {
         let fileBytes: UInt64
         let parameterCount: UInt64
 
-        init(name: String, version: UInt32, model: TrainedModel, metadata: V1.ModelFile, fileBytes: UInt64,
-             parameterCount: UInt64) {
+        init(
+            name: String,
+            version: UInt32,
+            model: TrainedModel,
+            metadata: V1.ModelFile,
+            fileBytes: UInt64,
+            parameterCount: UInt64
+        ) {
             self.name = name
             self.version = version
             self.model = model
@@ -115,22 +121,33 @@ final class ModelRepository: Sendable {
             $0.models = models
             $0.loaded = true
         }
-        logger.info("repository loaded", metadata: ["modelwire.repository": "\(root)",
-                                                    "modelwire.versions": "\(versionCount)"])
+        logger.info(
+            "repository loaded",
+            metadata: [
+                "modelwire.repository": "\(root)",
+                "modelwire.versions": "\(versionCount)",
+            ]
+        )
         return problems
     }
 
     /// The loaded version a reference names: an exact version, an alias, or the latest.
     /// - Throws: `ModelwireError` not_found (or unavailable while loading).
     func resolve(_ reference: V1.ModelRef?) throws(ModelwireError) -> Entry {
-        guard let reference, !reference.name.isEmpty else { throw ModelwireError(.invalidArgument, "no model name given") }
+        guard let reference, !reference.name.isEmpty else {
+            throw ModelwireError(.invalidArgument, "no model name given")
+        }
         let name = reference.name
         let result: Result<Entry, ModelwireError> = state.withLock { state in
             guard state.loaded else {
-                return .failure(ModelwireError(.unavailable, "the model repository is still loading", retryAfterMilliseconds: 100))
+                return .failure(
+                    ModelwireError(.unavailable, "the model repository is still loading", retryAfterMilliseconds: 100)
+                )
             }
             guard let record = state.models[name] else {
-                if let invalid = Result(catching: { () throws(ModelwireError) in try ResourceName.validate(name, "model") }).failure {
+                if let invalid = Result(catching: { () throws(ModelwireError) in
+                    try ResourceName.validate(name, "model")
+                }).failure {
                     return .failure(invalid)
                 }
                 return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist"))
@@ -193,9 +210,13 @@ final class ModelRepository: Sendable {
     func delete(name: String, version: UInt32?) throws -> [UInt32] {
         try ResourceName.validate(name, "model")
         let modelDirectory = "\(root)/\(name)"
-        guard let record = state.withLock({ $0.models[name] }) else { throw ModelwireError(.notFound, "model \"\(name)\" does not exist") }
+        guard let record = state.withLock({ $0.models[name] }) else {
+            throw ModelwireError(.notFound, "model \"\(name)\" does not exist")
+        }
         if let version {
-            guard record.versions[version] != nil else { throw ModelwireError(.notFound, "model \"\(name)\" has no version \(version)") }
+            guard record.versions[version] != nil else {
+                throw ModelwireError(.notFound, "model \"\(name)\" has no version \(version)")
+            }
             if record.versions.count == 1 { return try delete(name: name, version: nil) }
             try DurableFiles.remove("\(modelDirectory)/\(version)")
             let aliases = state.withLock { state -> [String: UInt32] in
@@ -222,10 +243,15 @@ final class ModelRepository: Sendable {
             throw ModelwireError(.invalidArgument, "\"latest\" is reserved: it always names the newest version")
         }
         guard !alias.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            throw ModelwireError(.invalidArgument, "alias \"\(alias)\" is all digits, which reads as a version number; add a letter")
+            throw ModelwireError(
+                .invalidArgument,
+                "alias \"\(alias)\" is all digits, which reads as a version number; add a letter"
+            )
         }
         let result: Result<(UInt32?, [String: UInt32]), ModelwireError> = state.withLock { state in
-            guard var record = state.models[name] else { return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist")) }
+            guard var record = state.models[name] else {
+                return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist"))
+            }
             guard record.versions[version] != nil else {
                 return .failure(ModelwireError(.notFound, "model \"\(name)\" has no version \(version)"))
             }
@@ -246,8 +272,11 @@ final class ModelRepository: Sendable {
                 let record = state.models[name]!
                 return V1.ModelSummary(
                     name: name,
-                    versions: record.versions.keys.sorted().map { Self.info(record.versions[$0]!, aliases: record.aliases) },
-                    aliases: record.aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) })
+                    versions: record.versions.keys.sorted().map {
+                        Self.info(record.versions[$0]!, aliases: record.aliases)
+                    },
+                    aliases: record.aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) }
+                )
             }
         }
     }
@@ -267,7 +296,10 @@ final class ModelRepository: Sendable {
     }
 
     private func writeAliases(name: String, aliases: [String: UInt32]) throws {
-        let summary = V1.ModelSummary(name: name, aliases: aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) })
+        let summary = V1.ModelSummary(
+            name: name,
+            aliases: aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) }
+        )
         try DurableFiles.write(try summary.serializedBytes(), to: "\(root)/\(name)/aliases.pb")
     }
 
@@ -288,17 +320,32 @@ final class ModelRepository: Sendable {
         metadata.parameters = nil
         metadata.name = name
         metadata.version = version
-        return Entry(name: name, version: version, model: model, metadata: metadata, fileBytes: UInt64(bytes.count),
-                     parameterCount: file.parameterCount)
+        return Entry(
+            name: name,
+            version: version,
+            model: model,
+            metadata: metadata,
+            fileBytes: UInt64(bytes.count),
+            parameterCount: file.parameterCount
+        )
     }
 
     private static func info(_ entry: Entry, aliases: [String: UInt32]) -> V1.ModelVersionInfo {
         let m = entry.metadata
         return V1.ModelVersionInfo(
-            name: entry.name, version: entry.version, task: m.task, spec: m.spec, inputColumns: UInt32(m.featureNames.count),
-            featureNames: m.featureNames, classNames: m.classNames, createdUnixMs: m.createdUnixMs,
-            trainingMetrics: m.training?.evaluation, parameterCount: entry.parameterCount, fileBytes: entry.fileBytes,
-            aliases: aliases.filter { $0.value == entry.version }.keys.sorted())
+            name: entry.name,
+            version: entry.version,
+            task: m.task,
+            spec: m.spec,
+            inputColumns: UInt32(m.featureNames.count),
+            featureNames: m.featureNames,
+            classNames: m.classNames,
+            createdUnixMs: m.createdUnixMs,
+            trainingMetrics: m.training?.evaluation,
+            parameterCount: entry.parameterCount,
+            fileBytes: entry.fileBytes,
+            aliases: aliases.filter { $0.value == entry.version }.keys.sorted()
+        )
     }
 }
 

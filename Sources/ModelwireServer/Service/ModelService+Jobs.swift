@@ -15,7 +15,8 @@ extension ModelService {
     }
 
     /// WatchJob: the latest progress of a job at once (or its final state), then its events.
-    func watchJob(_ request: V1.WatchJobRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
+    func watchJob(_ request: V1.WatchJobRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription
+    {
         JobSubscription(job: request.jobId, id: try jobs.watch(request.jobId, subscriber: subscriber))
     }
 

@@ -21,8 +21,13 @@ extension ModelService {
 
     /// SetAlias: points an alias at a version; answers the version it pointed at before.
     func setAlias(_ request: V1.SetAliasRequest, _ call: CallContext) throws -> V1.SetAliasResponse {
-        V1.SetAliasResponse(previousVersion: try repository.setAlias(name: request.name, alias: request.alias,
-                                                                    version: request.version))
+        V1.SetAliasResponse(
+            previousVersion: try repository.setAlias(
+                name: request.name,
+                alias: request.alias,
+                version: request.version
+            )
+        )
     }
 
     /// ExportModel: a version's model file as stored.
@@ -34,8 +39,11 @@ extension ModelService {
     func importModel(_ request: V1.ImportModelRequest, _ call: CallContext) throws -> V1.ModelVersionInfo {
         let file: V1.ModelFile
         do { file = try V1.ModelFile(serializedBytes: request.modelFile) } catch {
-            throw ModelwireError(.invalidArgument, "model_file is not a modelwire.v1.ModelFile: \(error)",
-                                 cause: error)
+            throw ModelwireError(
+                .invalidArgument,
+                "model_file is not a modelwire.v1.ModelFile: \(error)",
+                cause: error
+            )
         }
         let name = request.name.isEmpty ? file.name : request.name
         _ = try ModelRepository.entry(bytes: request.modelFile, name: name.isEmpty ? "import" : name, version: 1)
@@ -47,22 +55,27 @@ extension ModelService {
     /// Evaluate: metrics of a model version on inline rows or a stored dataset.
     func evaluate(_ request: V1.EvaluateRequest, _ call: CallContext) throws -> V1.EvaluateResponse {
         let entry = try repository.resolve(request.model)
-        let wire: V1.Dataset = switch request.data {
-        case .inlineData(let d)?: d
-        case .dataset(let name)?: try datasets.dataset(named: name)
-        case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
-        }
+        let wire: V1.Dataset =
+            switch request.data {
+            case .inlineData(let d)?: d
+            case .dataset(let name)?: try datasets.dataset(named: name)
+            case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
+            }
         try call.checkActive()
         let dataset = try Dataset(wire: wire, requireTwoClasses: false)
         try call.checkActive()
         let evaluation: TrainedModel.Evaluation
         do { evaluation = try entry.model.evaluate(dataset) } catch {
-            let reason = error.code == .featureCountMismatch
+            let reason =
+                error.code == .featureCountMismatch
                 ? error.message : "cannot evaluate these rows: \(error.message)"
             throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) \(reason)", cause: error)
         }
         try call.checkActive()
-        return V1.EvaluateResponse(model: entry.name, version: entry.version,
-                                   evaluation: evaluation.wire(rows: dataset.rows, classNames: entry.model.snapshot.classNames))
+        return V1.EvaluateResponse(
+            model: entry.name,
+            version: entry.version,
+            evaluation: evaluation.wire(rows: dataset.rows, classNames: entry.model.snapshot.classNames)
+        )
     }
 }

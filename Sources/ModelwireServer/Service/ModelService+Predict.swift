@@ -20,8 +20,10 @@ extension ModelService {
         let inputs = request.inputs ?? V1.Tensor()
         let columns = entry.model.featureCount
         guard Int(inputs.columns) == columns, inputs.values.count % columns == 0, !inputs.values.isEmpty else {
-            throw ModelwireError(.invalidArgument,
-                                 "model \(entry.name) v\(entry.version) expects \(columns) features per row, got \(inputs.columns) columns and \(inputs.values.count) values")
+            throw ModelwireError(
+                .invalidArgument,
+                "model \(entry.name) v\(entry.version) expects \(columns) features per row, got \(inputs.columns) columns and \(inputs.values.count) values"
+            )
         }
         let rows = inputs.values.count / columns
         let limit = configuration.limits.maxRowsPerPredict
@@ -29,9 +31,17 @@ extension ModelService {
             throw ModelwireError(.resourceExhausted, "\(rows) rows exceed the limit of \(limit) per call")
         }
         if let bad = Self.firstNonFinite(inputs.values) {
-            throw ModelwireError(.invalidArgument, "row \(bad / columns + 1), feature \(bad % columns + 1) is NaN or infinite")
+            throw ModelwireError(
+                .invalidArgument,
+                "row \(bad / columns + 1), feature \(bad % columns + 1) is NaN or infinite"
+            )
         }
-        return PreparedPredict(entry: entry, rows: inputs.values, rowCount: rows, includeScores: request.includeProbabilities)
+        return PreparedPredict(
+            entry: entry,
+            rows: inputs.values,
+            rowCount: rows,
+            includeScores: request.includeProbabilities
+        )
     }
 
     /// Computes a large predict (on the worker pool), in chunks of rows so that a cancelled or
@@ -39,8 +49,12 @@ extension ModelService {
     /// - Parameters:
     ///   - threads: Threads the forward pass may use.
     ///   - timings: Queue and decode times; the compute time and batch rows are filled in here.
-    func predict(_ prepared: PreparedPredict, threads: Int, timings: V1.CallTimings,
-                 _ call: CallContext) throws(ModelwireError) -> V1.PredictResponse {
+    func predict(
+        _ prepared: PreparedPredict,
+        threads: Int,
+        timings: V1.CallTimings,
+        _ call: CallContext
+    ) throws(ModelwireError) -> V1.PredictResponse {
         try call.checkActive()
         let columns = prepared.entry.model.featureCount
         let clock = ContinuousClock()
@@ -50,10 +64,17 @@ extension ModelService {
         while row < prepared.rowCount {
             try call.checkActive()
             let end = min(prepared.rowCount, row + Self.predictChunkRows)
-            let rows = row == 0 && end == prepared.rowCount ? prepared.rows
+            let rows =
+                row == 0 && end == prepared.rowCount
+                ? prepared.rows
                 : Array(prepared.rows[(row * columns)..<(end * columns)])
-            let chunk = PredictResponses.make(entry: prepared.entry, prediction: prepared.entry.model.predict(rows, threads: threads),
-                                              rowRange: 0..<(end - row), includeScores: prepared.includeScores, timings: timings)
+            let chunk = PredictResponses.make(
+                entry: prepared.entry,
+                prediction: prepared.entry.model.predict(rows, threads: threads),
+                rowRange: 0..<(end - row),
+                includeScores: prepared.includeScores,
+                timings: timings
+            )
             if row == 0 {
                 response = chunk
             } else {

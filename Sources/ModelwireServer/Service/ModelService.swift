@@ -26,16 +26,29 @@ final class ModelService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.repository = ModelRepository(root: configuration.repositoryPath, logger: logger)
-        self.datasets = DatasetStore(root: configuration.repositoryPath, quotaBytes: UInt64(configuration.datasetQuotaBytes),
-                                     logger: logger)
-        self.jobs = JobManager(root: configuration.repositoryPath, repository: repository, datasets: datasets,
-                               maxConcurrentJobs: configuration.maxConcurrentJobs, logger: logger)
+        self.datasets = DatasetStore(
+            root: configuration.repositoryPath,
+            quotaBytes: UInt64(configuration.datasetQuotaBytes),
+            logger: logger
+        )
+        self.jobs = JobManager(
+            root: configuration.repositoryPath,
+            repository: repository,
+            datasets: datasets,
+            maxConcurrentJobs: configuration.maxConcurrentJobs,
+            logger: logger
+        )
         let started = UInt64(Date().timeIntervalSince1970 * 1000)
         self.startedUnixMs = started
-        self.info = V1.ServerInfoResponse(serverName: configuration.serverName, serverVersion: configuration.serverVersion,
-                                          protocolVersions: Handshake.protocolVersions, schemaPackages: V1.schemaPackages,
-                                          limits: configuration.limits.message, fileDescriptorSet: V1.fileDescriptorSet,
-                                          startedUnixMs: started)
+        self.info = V1.ServerInfoResponse(
+            serverName: configuration.serverName,
+            serverVersion: configuration.serverVersion,
+            protocolVersions: Handshake.protocolVersions,
+            schemaPackages: V1.schemaPackages,
+            limits: configuration.limits.message,
+            fileDescriptorSet: V1.fileDescriptorSet,
+            startedUnixMs: started
+        )
     }
 
     /// Whether the server drains (no new calls; readiness false).

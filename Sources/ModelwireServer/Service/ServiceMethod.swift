@@ -30,7 +30,8 @@ struct ServiceMethod: Sendable {
     /// Decodes a request frame and binds it to the body.
     typealias Prepare = @Sendable (ModelService, Frame, FramePayloadCodec) throws(ModelwireError) -> Work
     /// Decodes a request frame and subscribes the call to a job's events.
-    typealias Subscribe = @Sendable (ModelService, Frame, FramePayloadCodec, @escaping JobManager.Subscriber) throws
+    typealias Subscribe =
+        @Sendable (ModelService, Frame, FramePayloadCodec, @escaping JobManager.Subscriber) throws
         -> ModelService.JobSubscription
 
     /// How the method is served.
@@ -84,7 +85,8 @@ struct ServiceMethod: Sendable {
     }
 
     private static func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
-        _ execution: Execution, _ body: @escaping @Sendable (ModelService) -> (Request, CallContext) throws -> Response
+        _ execution: Execution,
+        _ body: @escaping @Sendable (ModelService) -> (Request, CallContext) throws -> Response
     ) -> Body {
         .unary(execution) { service, frame, codec throws(ModelwireError) in
             let request = try decode(frame, Request.self, codec)
@@ -93,13 +95,19 @@ struct ServiceMethod: Sendable {
     }
 
     private static func subscribe<Request: ProtobufMessage>(
-        _ body: @escaping @Sendable (ModelService) -> (Request, @escaping JobManager.Subscriber) throws -> ModelService.JobSubscription
+        _ body:
+            @escaping @Sendable (ModelService) -> (Request, @escaping JobManager.Subscriber) throws ->
+            ModelService.JobSubscription
     ) -> Subscribe {
         { service, frame, codec, subscriber in try body(service)(decode(frame, Request.self, codec), subscriber) }
     }
 
     /// Decodes a request payload; a malformed one is the caller's error (invalid_argument etc.).
-    static func decode<M: ProtobufMessage>(_ frame: Frame, _ type: M.Type, _ codec: FramePayloadCodec) throws(ModelwireError) -> M {
+    static func decode<M: ProtobufMessage>(
+        _ frame: Frame,
+        _ type: M.Type,
+        _ codec: FramePayloadCodec
+    ) throws(ModelwireError) -> M {
         do { return try codec.decode(frame, as: type) } catch { throw error.modelwireError }
     }
 }

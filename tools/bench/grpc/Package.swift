@@ -9,7 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         // The swift-protobuf messages alone, for Benchmarks/ (codec: protobuf-c vs swift-protobuf).
-        .library(name: "BenchMessages", targets: ["BenchMessages"]),
+        .library(name: "BenchMessages", targets: ["BenchMessages"])
     ],
     dependencies: [
         .package(name: "Modelwire", path: "../../.."),
@@ -22,7 +22,8 @@ let package = Package(
     targets: [
         .target(
             name: "BenchMessages",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .target(
             name: "BenchProto",
             dependencies: [
@@ -30,7 +31,8 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]),
+            ]
+        ),
         .executableTarget(
             name: "grpc-bench-server",
             dependencies: [
@@ -39,7 +41,8 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ]
+        ),
         .executableTarget(
             name: "grpc-bench-load",
             dependencies: [
@@ -47,6 +50,7 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ]
+        ),
     ]
 )

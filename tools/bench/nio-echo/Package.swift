@@ -9,25 +9,28 @@ let package = Package(
     name: "bench-nio-echo",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")
     ],
     targets: [
         .target(
             name: "EchoWire",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
         .executableTarget(
             name: "nio-echo-server",
             dependencies: [
                 "EchoWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
         .executableTarget(
             name: "nio-echo-load",
             dependencies: [
                 "EchoWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
     ]
 )

@@ -9,7 +9,8 @@ public struct LengthPrefixedDecoder: ByteToMessageDecoder {
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
-              buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+            buffer.readableBytes >= 4 + Int(length)
+        else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4 + Int(length))
         context.fireChannelRead(Self.wrapInboundOut(Int(length)))
         return .continue

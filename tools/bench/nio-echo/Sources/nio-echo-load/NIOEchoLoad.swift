@@ -1,11 +1,12 @@
+import EchoWire
+import NIOCore
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
-import EchoWire
-import NIOCore
-import NIOPosix
 
 /// Closed-loop load for the echo servers, in SwiftNIO: CONCURRENCY requests in flight on one
 /// connection, each answer sends the next request; the requests sent while handling one read
@@ -25,7 +26,13 @@ final class LoadHandler: ChannelInboundHandler {
     var samples: [UInt64] = []
     var finished = false
 
-    init(request: ByteBuffer, concurrency: Int, measuredStart: UInt64, measuredEnd: UInt64, done: EventLoopPromise<[UInt64]>) {
+    init(
+        request: ByteBuffer,
+        concurrency: Int,
+        measuredStart: UInt64,
+        measuredEnd: UInt64,
+        done: EventLoopPromise<[UInt64]>
+    ) {
         self.request = request
         self.concurrency = concurrency
         self.measuredStart = measuredStart
@@ -91,7 +98,8 @@ struct NIOEchoLoad {
     static func main() throws {
         let a = CommandLine.arguments
         guard a.count >= 6, let colon = a[1].lastIndex(of: ":"), let port = Int(a[1][a[1].index(after: colon)...]),
-              let requestBytes = Int(a[2]), let concurrency = Int(a[3]), let warmup = Double(a[4]), let duration = Double(a[5])
+            let requestBytes = Int(a[2]), let concurrency = Int(a[3]), let warmup = Double(a[4]),
+            let duration = Double(a[5])
         else {
             exitWithUsage("nio-echo-load HOST:PORT REQUEST_BYTES CONCURRENCY WARMUP_S DURATION_S [CPU_PID]")
         }
@@ -110,8 +118,13 @@ struct NIOEchoLoad {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(LengthPrefixedDecoder()),
-                        LoadHandler(request: template, concurrency: concurrency, measuredStart: measuredStart,
-                                    measuredEnd: measuredEnd, done: done),
+                        LoadHandler(
+                            request: template,
+                            concurrency: concurrency,
+                            measuredStart: measuredStart,
+                            measuredEnd: measuredEnd,
+                            done: done
+                        ),
                     ])
                 }
             }
@@ -126,7 +139,8 @@ struct NIOEchoLoad {
         func pct(_ p: Double) -> Double {
             samples.isEmpty ? 0 : Double(samples[Int(p / 100 * Double(samples.count - 1))]) / 1e6
         }
-        let line = "{\"calls\": \(samples.count), \"seconds\": \(duration), \"throughput\": \(Double(samples.count) / duration), "
+        let line =
+            "{\"calls\": \(samples.count), \"seconds\": \(duration), \"throughput\": \(Double(samples.count) / duration), "
             + "\"p50Ms\": \(pct(50)), \"p90Ms\": \(pct(90)), \"p99Ms\": \(pct(99)), \"p999Ms\": \(pct(99.9)), "
             + "\"maxMs\": \(samples.last.map { Double($0) / 1e6 } ?? 0), "
             + "\"cpuSelf\": \(cpu1.0 - cpu0.0), \"cpuOther\": \(cpuPID > 0 ? cpu1.1 - cpu0.1 : 0)}"

@@ -1,11 +1,12 @@
+import EchoWire
+import NIOCore
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
-import EchoWire
-import NIOCore
-import NIOPosix
 
 /// Answers every request with the same fixed-size response; the answers to one read leave in one
 /// flush (as the C echo and modelwire-server do).
