@@ -3,9 +3,9 @@
 public enum ModelSpec: Sendable, Hashable {
     /// A dense network: hidden layers, then an output layer sized by the task.
     case dense(DenseNetSpec)
-    /// Multinomial logistic regression (softmax over one output per class).
+    /// Logistic regression: binomial for two classes, multinomial (softmax) for more.
     case logistic(LinearSpec)
-    /// A linear SVM with hinge loss, one-vs-rest.
+    /// A linear SVM (squared hinge or hinge), one-vs-rest.
     case svm(LinearSpec)
     /// A CART decision tree.
     case tree(TreeSpec)
@@ -52,14 +52,59 @@ public struct DenseNetSpec: Sendable, Hashable {
     }
 }
 
-/// A linear model's regularisation.
+/// A linear model's solver and regularisation.
+///
+/// Defaults are scikit-learn's: logistic regression is `LogisticRegression()` (L-BFGS on the
+/// full data, `C = 1`, `tol = 1e-4`, `max_iter = 100`), the SVM is `LinearSVC()` (dual
+/// coordinate descent, squared hinge, `C = 1`, `tol = 1e-4`, `max_iter = 1000`). `C` is the
+/// inverse regularisation strength of `½‖w‖² + C·Σᵢ lossᵢ`; on n training rows it is the
+/// mini-batch path's `l2 = 1 / (2·C·n)` (and `l2 = λ` is `C = 1 / (2·λ·n)`).
 public struct LinearSpec: Sendable, Hashable {
-    /// L2 coefficient λ: the penalty λ·Σw² is added to the mean loss (overrides `TrainingOptions.l2`).
+    /// How the weights are found.
+    public enum Solver: String, Sendable, Hashable, Codable {
+        /// L-BFGS on the full data to `tolerance` (logistic regression only).
+        case lbfgs
+        /// Dual coordinate descent with shrinking, one-vs-rest (linear SVM only).
+        case dualCoordinateDescent
+        /// The mini-batch loop of dense nets (`TrainingOptions` epochs, optimizer, batch size)
+        /// with the penalty `l2`; for data that does not fit in memory.
+        case sgd
+    }
+
+    /// The linear SVM's loss.
+    public enum SVMLoss: String, Sendable, Hashable, Codable {
+        /// max(0, 1 − y·s)² (LinearSVC's default).
+        case squaredHinge
+        /// max(0, 1 − y·s).
+        case hinge
+    }
+
+    /// The solver; `nil` means L-BFGS for logistic regression, dual coordinate descent for the SVM.
+    public var solver: Solver?
+    /// Inverse regularisation strength (> 0, finite), for `.lbfgs` and `.dualCoordinateDescent`.
+    public var c: Double
+    /// Stopping tolerance (> 0): the largest gradient component for L-BFGS, the projected
+    /// gradient spread for dual coordinate descent.
+    public var tolerance: Double
+    /// Iteration limit (≥ 1); `nil` means 100 for L-BFGS and 1000 for dual coordinate descent.
+    public var maxIterations: Int?
+    /// The SVM's loss for dual coordinate descent (the `.sgd` SVM uses the hinge).
+    public var svmLoss: SVMLoss
+    /// Whether dual coordinate descent shrinks the active set.
+    public var shrinking: Bool
+    /// L2 coefficient λ for `.sgd` only: the penalty λ·Σw² is added to the mean loss
+    /// (overrides `TrainingOptions.l2`).
     public var l2: Float
 
-    /// Creates a spec.
-    /// - Parameter l2: λ (default 1e-4).
-    public init(l2: Float = 1e-4) {
+    /// Creates a spec (scikit-learn's defaults, see the type's documentation).
+    public init(solver: Solver? = nil, c: Double = 1, tolerance: Double = 1e-4, maxIterations: Int? = nil,
+                svmLoss: SVMLoss = .squaredHinge, shrinking: Bool = true, l2: Float = 1e-4) {
+        self.solver = solver
+        self.c = c
+        self.tolerance = tolerance
+        self.maxIterations = maxIterations
+        self.svmLoss = svmLoss
+        self.shrinking = shrinking
         self.l2 = l2
     }
 }

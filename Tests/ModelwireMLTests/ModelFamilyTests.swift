@@ -28,9 +28,9 @@ import Testing
         #expect(abs(p[0, 0] + p[0, 1] - 1) < 1e-6)
     }
 
-    @Test func irisLogisticRegression() throws {
+    @Test func irisLogisticRegressionSGD() throws {
         let (train, test) = try bundled("iris")
-        let model = try Trainer.train(spec: .logistic(LinearSpec()),
+        let model = try Trainer.train(spec: .logistic(LinearSpec(solver: .sgd)),
                                       options: .defaults { $0.epochs = 100; $0.batchSize = 16; $0.optimizer.learningRate = 0.05 },
                                       dataset: train)
         #expect(try accuracy(model, on: test) >= 0.93)
@@ -41,7 +41,7 @@ import Testing
     @Test func linearSVM() throws {
         let (train, test) = try bundled("breast_cancer")
         let options = TrainingOptions.defaults { $0.epochs = 20; $0.optimizer = .init(kind: .sgd, learningRate: 0.01) }
-        let model = try Trainer.train(spec: .svm(LinearSpec(l2: 1e-3)), options: options, dataset: train)
+        let model = try Trainer.train(spec: .svm(LinearSpec(solver: .sgd, l2: 1e-3)), options: options, dataset: train)
         #expect(try accuracy(model, on: test) >= 0.94)
         #expect(model.predictProbabilities(test.features) == nil)
         #expect(model.decisionScores(test.features).columns == 1)
