@@ -143,10 +143,13 @@ public struct TreeParameters: Sendable, Equatable {
     public var right: [Int32]
     /// nodes × outputs, row-major: class probabilities at the node, or the regression value.
     public var value: [Float]
+    /// The training weight that reached each node (rows, counted with their bootstrap
+    /// multiplicity in a forest), or empty when not recorded.
+    public var weight: [Float]
 
     /// Creates parameters.
     public init(criterion: Criterion, outputs: Int, feature: [Int32], threshold: [Float], left: [Int32],
-                right: [Int32], value: [Float]) {
+                right: [Int32], value: [Float], weight: [Float] = []) {
         self.criterion = criterion
         self.outputs = outputs
         self.feature = feature
@@ -154,6 +157,7 @@ public struct TreeParameters: Sendable, Equatable {
         self.left = left
         self.right = right
         self.value = value
+        self.weight = weight
     }
 }
 

@@ -119,14 +119,36 @@ public struct TreeSpec: Sendable, Hashable {
     public var minSamplesSplit: Int
     /// Each child of a split keeps at least this many rows (≥ 1).
     public var minSamplesLeaf: Int
+    /// Histogram split finding on at most this many bins per feature (2...65535), or `nil`
+    /// for the exact sort-based search. A feature with at most `maxBins` distinct training
+    /// values gets one bin per value, where both searches grow the same tree.
+    public var maxBins: Int?
 
-    /// Creates a spec (scikit-learn's defaults: unlimited depth, 2, 1).
+    /// Creates a spec (scikit-learn's defaults: unlimited depth, 2, 1; 256 bins).
     public init(criterion: TreeParameters.Criterion? = nil, maxDepth: Int? = nil, minSamplesSplit: Int = 2,
-                minSamplesLeaf: Int = 1) {
+                minSamplesLeaf: Int = 1, maxBins: Int? = 256) {
         self.criterion = criterion
         self.maxDepth = maxDepth
         self.minSamplesSplit = minSamplesSplit
         self.minSamplesLeaf = minSamplesLeaf
+        self.maxBins = maxBins
+    }
+
+    /// Checks the limits.
+    /// - Throws: `TrainingError.invalidArgument` naming the first bad one.
+    func validate() throws(TrainingError) {
+        guard self.minSamplesSplit >= 2 else {
+            throw TrainingError(.invalidArgument, "minSamplesSplit must be ≥ 2, got \(self.minSamplesSplit)")
+        }
+        guard self.minSamplesLeaf >= 1 else {
+            throw TrainingError(.invalidArgument, "minSamplesLeaf must be ≥ 1, got \(self.minSamplesLeaf)")
+        }
+        if let maxDepth = self.maxDepth, maxDepth < 0 {
+            throw TrainingError(.invalidArgument, "maxDepth must be ≥ 0, got \(maxDepth)")
+        }
+        if let maxBins = self.maxBins, maxBins < 2 || maxBins > 65535 {
+            throw TrainingError(.invalidArgument, "maxBins must be in 2...65535, got \(maxBins)")
+        }
     }
 }
 

@@ -146,6 +146,7 @@ public struct TrainedModel: Sendable {
         case .tree(let p):
             let n = p.feature.count
             guard n > 0, p.threshold.count == n, p.left.count == n, p.right.count == n, p.value.count == n * p.outputs,
+                  p.weight.isEmpty || p.weight.count == n,
                   p.outputs == (s.task == .regression ? 1 : classes) else { throw fail("tree arrays have inconsistent sizes") }
             for i in 0 ..< n where p.feature[i] >= 0 {
                 guard Int(p.feature[i]) < inputs, p.left[i] > Int32(i), p.right[i] > Int32(i),
