@@ -18,6 +18,10 @@ public struct ModelSnapshot: Sendable, Equatable {
         case linear(LinearParameters)
         /// A CART decision tree.
         case tree(TreeParameters)
+        /// A random forest.
+        case forest(ForestParameters)
+        /// Gradient-boosted trees.
+        case gbdt(GradientBoostingParameters)
     }
 
     /// The task.
@@ -158,6 +162,49 @@ public struct TreeParameters: Sendable, Equatable {
         self.right = right
         self.value = value
         self.weight = weight
+    }
+}
+
+/// A random forest: its outputs are the mean of the trees' (class fractions or values).
+public struct ForestParameters: Sendable, Equatable {
+    /// The trees, all with the same criterion and outputs.
+    public var trees: [TreeParameters]
+
+    /// Creates parameters.
+    public init(trees: [TreeParameters]) {
+        self.trees = trees
+    }
+}
+
+/// Gradient-boosted trees: raw score k = `baseline[k]` + Σ over iterations of tree
+/// `iteration * outputs + k`'s leaf value (leaf values include the learning rate), then the
+/// loss's link: identity, the logistic function (one output: P(class 1)) or a softmax.
+public struct GradientBoostingParameters: Sendable, Equatable {
+    /// The loss the trees were fitted to.
+    public enum Loss: String, Sendable, Hashable, Codable {
+        /// ½(y − ŷ)² (regression).
+        case squaredError
+        /// Binary log loss on one raw score.
+        case logLoss
+        /// Multinomial log loss on one raw score per class.
+        case multinomial
+    }
+
+    /// The loss.
+    public var loss: Loss
+    /// Raw scores per row: 1, or the class count for `.multinomial`.
+    public var outputs: Int
+    /// The initial raw score per output.
+    public var baseline: [Float]
+    /// Iteration-major trees, `outputs` per iteration, each with one value per node (criterion mse).
+    public var trees: [TreeParameters]
+
+    /// Creates parameters.
+    public init(loss: Loss, outputs: Int, baseline: [Float], trees: [TreeParameters]) {
+        self.loss = loss
+        self.outputs = outputs
+        self.baseline = baseline
+        self.trees = trees
     }
 }
 

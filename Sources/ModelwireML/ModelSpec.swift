@@ -9,6 +9,10 @@ public enum ModelSpec: Sendable, Hashable {
     case svm(LinearSpec)
     /// A CART decision tree.
     case tree(TreeSpec)
+    /// A random forest of CART trees.
+    case forest(ForestSpec)
+    /// Histogram gradient-boosted trees.
+    case gbdt(GradientBoostingSpec)
 
     /// The reference network: two hidden layers of 64 relu units.
     public static let referenceNetwork = ModelSpec.dense(DenseNetSpec())
@@ -149,6 +153,102 @@ public struct TreeSpec: Sendable, Hashable {
         if let maxBins = self.maxBins, maxBins < 2 || maxBins > 65535 {
             throw TrainingError(.invalidArgument, "maxBins must be in 2...65535, got \(maxBins)")
         }
+    }
+}
+
+/// A random forest (scikit-learn's `RandomForestClassifier/Regressor` defaults): each tree
+/// is grown on a bootstrap sample of the rows, trying `maxFeatures` random features per split;
+/// predictions average the trees' class fractions (or values).
+public struct ForestSpec: Sendable, Hashable {
+    /// How many features each split tries.
+    public enum MaxFeatures: Sendable, Hashable {
+        /// ⌊√features⌋ (at least 1).
+        case sqrt
+        /// ⌊log₂ features⌋ (at least 1).
+        case log2
+        /// All features.
+        case all
+        /// This share of the features, in (0, 1] (at least 1 feature).
+        case fraction(Double)
+        /// This many features (1 ... features).
+        case count(Int)
+    }
+
+    /// Trees (1...10000).
+    public var trees: Int
+    /// Each tree's criterion and growth limits (unlimited depth by default) and histogram bins.
+    public var tree: TreeSpec
+    /// Features tried per split; `nil` means `.sqrt` for classification, `.all` for regression.
+    public var maxFeatures: MaxFeatures?
+    /// Grow each tree on a bootstrap sample (n rows drawn with replacement); else on all rows.
+    public var bootstrap: Bool
+    /// Threads growing trees at once (1...64). Each tree's randomness comes from the seed and
+    /// its index only, so the forest is the same for every thread count.
+    public var threads: Int
+
+    /// Creates a spec (scikit-learn's defaults: 100 trees, bootstrap, sqrt or all features).
+    public init(trees: Int = 100, tree: TreeSpec = TreeSpec(), maxFeatures: MaxFeatures? = nil, bootstrap: Bool = true,
+                threads: Int = 1) {
+        self.trees = trees
+        self.tree = tree
+        self.maxFeatures = maxFeatures
+        self.bootstrap = bootstrap
+        self.threads = threads
+    }
+}
+
+/// Histogram gradient-boosted trees (scikit-learn's `HistGradientBoostingClassifier/Regressor`
+/// defaults): each iteration fits one tree per output to the loss's gradients, leaf-wise up to
+/// `maxLeafNodes` leaves, with leaf values −G/(H + l2) shrunk by `learningRate`.
+public struct GradientBoostingSpec: Sendable, Hashable {
+    /// When to stop early on a held-out share of the training rows.
+    public enum EarlyStopping: Sendable, Hashable {
+        /// On when the training set has more than 10 000 rows (scikit-learn's "auto").
+        case auto
+        /// Always.
+        case on
+        /// Never: all `iterations` are run.
+        case off
+    }
+
+    /// Boosting iterations (1...100000).
+    public var iterations: Int
+    /// Shrinkage of every leaf value, in (0, 1].
+    public var learningRate: Double
+    /// The most leaves per tree (≥ 2), or `nil` for no limit.
+    public var maxLeafNodes: Int?
+    /// The deepest a leaf may be, or `nil` for no limit.
+    public var maxDepth: Int?
+    /// Each leaf keeps at least this many rows (≥ 1).
+    public var minSamplesLeaf: Int
+    /// L2 penalty on leaf values (≥ 0).
+    public var l2: Double
+    /// Bins per feature (2...65535; scikit-learn's 255).
+    public var maxBins: Int
+    /// Early stopping.
+    public var earlyStopping: EarlyStopping
+    /// The share of training rows held out for early stopping, in (0, 1).
+    public var validationFraction: Double
+    /// Stop when none of the last this many iterations improved the held-out loss by more than `tolerance`.
+    public var iterationsWithoutChange: Int
+    /// The improvement that counts.
+    public var tolerance: Double
+
+    /// Creates a spec (scikit-learn's defaults).
+    public init(iterations: Int = 100, learningRate: Double = 0.1, maxLeafNodes: Int? = 31, maxDepth: Int? = nil,
+                minSamplesLeaf: Int = 20, l2: Double = 0, maxBins: Int = 255, earlyStopping: EarlyStopping = .auto,
+                validationFraction: Double = 0.1, iterationsWithoutChange: Int = 10, tolerance: Double = 1e-7) {
+        self.iterations = iterations
+        self.learningRate = learningRate
+        self.maxLeafNodes = maxLeafNodes
+        self.maxDepth = maxDepth
+        self.minSamplesLeaf = minSamplesLeaf
+        self.l2 = l2
+        self.maxBins = maxBins
+        self.earlyStopping = earlyStopping
+        self.validationFraction = validationFraction
+        self.iterationsWithoutChange = iterationsWithoutChange
+        self.tolerance = tolerance
     }
 }
 

@@ -32,6 +32,12 @@ public struct TrainedModel: Sendable {
         case .tree(let p):
             self.model = DecisionTree(parameters: p)
             self.inputStandardization = st
+        case .forest(let p):
+            self.model = RandomForest(parameters: p)
+            self.inputStandardization = st
+        case .gbdt(let p):
+            self.model = GradientBoosting(parameters: p)
+            self.inputStandardization = st
         }
     }
 
@@ -144,14 +150,37 @@ public struct TrainedModel: Sendable {
                 throw fail("linear parameters have inconsistent sizes")
             }
         case .tree(let p):
-            let n = p.feature.count
-            guard n > 0, p.threshold.count == n, p.left.count == n, p.right.count == n, p.value.count == n * p.outputs,
-                  p.weight.isEmpty || p.weight.count == n,
-                  p.outputs == (s.task == .regression ? 1 : classes) else { throw fail("tree arrays have inconsistent sizes") }
-            for i in 0 ..< n where p.feature[i] >= 0 {
-                guard Int(p.feature[i]) < inputs, p.left[i] > Int32(i), p.right[i] > Int32(i),
-                      Int(p.left[i]) < n, Int(p.right[i]) < n else { throw fail("node \(i) has a bad feature or child") }
+            try Self.validate(p, inputs: inputs, outputs: s.task == .regression ? 1 : classes)
+        case .forest(let p):
+            guard !p.trees.isEmpty else { throw fail("a forest without trees") }
+            let criterion = p.trees[0].criterion
+            for tree in p.trees {
+                guard tree.criterion == criterion else { throw fail("forest trees with different criteria") }
+                try Self.validate(tree, inputs: inputs, outputs: s.task == .regression ? 1 : classes)
             }
+        case .gbdt(let p):
+            let expected = switch p.loss {
+            case .squaredError: s.task == .regression ? 1 : -1
+            case .logLoss: s.task == .classification && classes == 2 ? 1 : -1
+            case .multinomial: s.task == .classification && classes > 2 ? classes : -1
+            }
+            guard p.outputs == expected, p.baseline.count == p.outputs, p.trees.count % p.outputs == 0 else {
+                throw fail("gbdt loss \(p.loss) with \(p.outputs) outputs does not fit \(s.task) with \(classes) classes")
+            }
+            for tree in p.trees { try Self.validate(tree, inputs: inputs, outputs: 1) }
+        }
+    }
+
+    private static func validate(_ p: TreeParameters, inputs: Int, outputs: Int) throws(TrainingError) {
+        func fail(_ message: String) -> TrainingError { TrainingError(.invalidSnapshot, message) }
+        let n = p.feature.count
+        guard n > 0, p.threshold.count == n, p.left.count == n, p.right.count == n, p.value.count == n * p.outputs,
+              p.weight.isEmpty || p.weight.count == n, p.outputs == outputs else {
+            throw fail("tree arrays have inconsistent sizes")
+        }
+        for i in 0 ..< n where p.feature[i] >= 0 {
+            guard Int(p.feature[i]) < inputs, p.left[i] > Int32(i), p.right[i] > Int32(i),
+                  Int(p.left[i]) < n, Int(p.right[i]) < n else { throw fail("node \(i) has a bad feature or child") }
         }
     }
 }

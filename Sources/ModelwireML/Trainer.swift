@@ -5,7 +5,7 @@ public enum Trainer {
     /// Trains a model. Deterministic for a given `options.seed`.
     ///
     /// Steps: hold out `options.validationSplit` of the rows (after a seeded shuffle); fit the
-    /// standardisation on the remaining training rows only (not for trees); build and fit the
+    /// standardisation on the remaining training rows only (not for tree families); build and fit the
     /// model; package everything in a snapshot.
     /// - Parameters:
     ///   - spec: The model family and hyper-parameters.
@@ -50,8 +50,12 @@ public enum Trainer {
             model = try LinearModel(kind: kind, spec: linear, inputs: dataset.columns, classes: classes)
         case .tree(let tree):
             model = try DecisionTree(spec: tree, task: task, classes: classes)
+        case .forest(let forest):
+            model = try RandomForest(spec: forest, task: task, classes: classes)
+        case .gbdt(let gbdt):
+            model = try GradientBoosting(spec: gbdt, task: task, classes: classes)
         }
-        if options.standardize, !(model is DecisionTree) {
+        if options.standardize, !(model is DecisionTree || model is RandomForest || model is GradientBoosting) {
             let fitted = Standardization(fitting: training.features, columns: training.columns)
             training.features = fitted.apply(training.features)
             if let held = validation { validation?.features = fitted.apply(held.features) }

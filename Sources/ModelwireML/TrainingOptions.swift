@@ -1,7 +1,8 @@
 /// How to train: optimizer, epochs, batches, validation, early stopping, seed.
 ///
-/// Decision trees grow deterministically and read only `validationSplit` (for their
-/// validation metrics); every other field is for gradient-trained models.
+/// Tree families (tree, forest, gbdt) and the full-data linear solvers read only
+/// `validationSplit` (for their validation metrics), `seed` and `threads`; every other field
+/// is for mini-batch training.
 public struct TrainingOptions: Sendable, Hashable {
     /// Early stopping: end training when the monitored metric stops improving.
     public struct EarlyStopping: Sendable, Hashable {

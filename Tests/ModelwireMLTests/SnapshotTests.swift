@@ -9,9 +9,12 @@ import Testing
         ("logistic", .logistic(LinearSpec())),
         ("svm", .svm(LinearSpec())),
         ("tree", .tree(TreeSpec(maxDepth: 4))),
+        ("forest", .forest(ForestSpec(trees: 5, threads: 2))),
+        ("gbdt", .gbdt(GradientBoostingSpec(iterations: 5))),
+        ("exact tree", .tree(TreeSpec(maxBins: nil))),
     ]
 
-    @Test("snapshot round trips are bit-exact", arguments: 0 ..< 4)
+    @Test("snapshot round trips are bit-exact", arguments: 0 ..< 7)
     func roundTrip(index: Int) throws {
         let (train, test) = try bundled("iris")
         let model = try Trainer.train(spec: Self.specs[index].1, options: .defaults { $0.epochs = 3; $0.validationSplit = 0.2 },
