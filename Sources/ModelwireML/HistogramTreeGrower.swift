@@ -13,46 +13,38 @@ import ModelwireData
 /// Rows carry integer weights (bootstrap multiplicities); `minSamplesSplit`/`minSamplesLeaf`
 /// count distinct rows, as scikit-learn's.
 struct HistogramTreeGrower {
-    let bins: FeatureBins
-    let criterion: TreeParameters.Criterion
-    /// Values per leaf: the class count, or 1.
-    let outputs: Int
-    let spec: TreeSpec
+    private let statistics: BinStatistics
+    private let spec: TreeSpec
     /// Features tried per split (constant ones in the node do not count); `bins.columns` for all.
-    let maxFeatures: Int
-    let classIDs: [Int]
-    let targets: [Float]
-    let isCancelled: () -> Bool
+    private let maxFeatures: Int
+    private let isCancelled: () -> Bool
 
     private var feature = [Int32](), threshold = [Float](), left = [Int32](), right = [Int32](), value = [Float]()
     private var weight = [Float]()
     private var rowIndex = [Int32](), scratchIndex = [Int32]()
-    private var rowWeight = [Double]()
     private var featureOrder = [Int]()
     private var featureHistogram = [Double](), usedBins = [UInt64]()
     private var generator: SeededGenerator
 
-    /// Statistics per bin: class weights then the row count, or (count, Σw, Σwy, Σwy²).
-    private var stride: Int { self.criterion == .mse ? 4 : self.outputs + 1 }
-    private var countSlot: Int { self.criterion == .mse ? 0 : self.outputs }
+    private var bins: FeatureBins { self.statistics.bins }
+    private var criterion: TreeParameters.Criterion { self.statistics.criterion }
+    private var outputs: Int { self.statistics.outputs }
+    private var stride: Int { self.statistics.stride }
     private var fullHistogramRows: Int { 2 * self.bins.maxBinCount }
 
     init(bins: FeatureBins, criterion: TreeParameters.Criterion, outputs: Int, spec: TreeSpec, maxFeatures: Int,
          classIDs: [Int], targets: [Float], generator: SeededGenerator, isCancelled: @escaping () -> Bool) {
-        self.bins = bins
-        self.criterion = criterion
-        self.outputs = outputs
+        self.statistics = BinStatistics(bins: bins, criterion: criterion, outputs: outputs, minSamplesLeaf: spec.minSamplesLeaf,
+                                        classIDs: classIDs, targets: targets)
         self.spec = spec
         self.maxFeatures = maxFeatures
-        self.classIDs = classIDs
-        self.targets = targets
         self.generator = generator
         self.isCancelled = isCancelled
     }
 
     /// Grows the tree on rows with the given multiplicities (rows of weight 0 are left out).
     mutating func grow(rowWeights: [Double]) throws(TrainingError) -> TreeParameters {
-        self.rowWeight = rowWeights
+        self.statistics.rowWeight = rowWeights
         self.rowIndex = (0 ..< self.bins.rows).filter { rowWeights[$0] > 0 }.map { Int32($0) }
         self.scratchIndex = self.rowIndex
         self.featureOrder = Array(0 ..< self.bins.columns)
@@ -60,104 +52,11 @@ struct HistogramTreeGrower {
         self.usedBins = Array(repeating: 0, count: (self.bins.maxBinCount + 63) / 64)
         let n = self.rowIndex.count
         let root: [Double]? = self.maxFeatures == self.bins.columns && n >= self.fullHistogramRows
-            ? self.fullHistogram(0, n) : nil
+            ? self.statistics.fullHistogram(self.rowIndex[0 ..< n]) : nil
         try self.grow(0, n, depth: 0, histogram: root)
         return TreeParameters(criterion: self.criterion, outputs: self.outputs, feature: self.feature,
                               threshold: self.threshold, left: self.left, right: self.right, value: self.value,
                               weight: self.weight)
-    }
-
-    /// Adds row `r`'s statistics into `h` at `offset`.
-    @inline(__always)
-    private func add(_ r: Int, into h: UnsafeMutablePointer<Double>) {
-        let w = self.rowWeight[r]
-        if self.criterion == .mse {
-            let y = Double(self.targets[r])
-            h[0] += 1
-            h[1] += w
-            h[2] += w * y
-            h[3] += w * y * y
-        } else {
-            h[self.classIDs[r]] += w
-            h[self.outputs] += 1
-        }
-    }
-
-    /// Impurity × weight of a statistics vector (the exact tree's formulas), and its weight.
-    @inline(__always)
-    private func weightedImpurity(_ s: UnsafePointer<Double>) -> Double {
-        switch self.criterion {
-        case .gini:
-            var n = 0.0, sq = 0.0
-            for k in 0 ..< self.outputs { n += s[k]; sq += s[k] * s[k] }
-            return n > 0 ? n - sq / n : 0
-        case .entropy:
-            var n = 0.0
-            for k in 0 ..< self.outputs { n += s[k] }
-            var h = 0.0
-            for k in 0 ..< self.outputs where s[k] > 0 { h -= s[k] * log2(s[k] / n) }
-            return h
-        case .mse:
-            return s[1] > 0 ? max(s[3] - s[2] * s[2] / s[1], 0) : 0
-        }
-    }
-
-    private func totalWeight(_ s: UnsafePointer<Double>) -> Double {
-        if self.criterion == .mse { return s[1] }
-        var n = 0.0
-        for k in 0 ..< self.outputs { n += s[k] }
-        return n
-    }
-
-    /// A histogram of every feature for rows `rowIndex[start ..< end]`: features × maxBinCount × stride.
-    private func fullHistogram(_ start: Int, _ end: Int) -> [Double] {
-        let b = self.bins.maxBinCount, s = self.stride, rows = self.bins.rows
-        var h = [Double](repeating: 0, count: self.bins.columns * b * s)
-        h.withUnsafeMutableBufferPointer { hp in
-            self.bins.bins.withUnsafeBufferPointer { bp in
-                for f in 0 ..< self.bins.columns {
-                    let column = bp.baseAddress! + f * rows, base = hp.baseAddress! + f * b * s
-                    for i in start ..< end {
-                        let r = Int(self.rowIndex[i])
-                        self.add(r, into: base + Int(column[r]) * s)
-                    }
-                }
-            }
-        }
-        return h
-    }
-
-    /// The best split of a node: feature, last left bin, threshold, impurity sum.
-    private struct Split {
-        var feature: Int, leftBin: Int, threshold: Float, score: Double
-    }
-
-    /// Scans one feature's nonempty bins in ascending order, updating `best`.
-    /// - Returns: Whether the feature is constant in the node.
-    private func scan(feature f: Int, histogram h: UnsafePointer<Double>, nonempty: (inout Int) -> Int?,
-                      total: UnsafePointer<Double>, rows: Int, best: inout Split?,
-                      leftStats: UnsafeMutablePointer<Double>, rightStats: UnsafeMutablePointer<Double>) -> Bool {
-        let s = self.stride, countSlot = self.countSlot
-        leftStats.update(repeating: 0, count: s)
-        var cursor = 0, previous = -1, candidates = 0
-        while let bin = nonempty(&cursor) {
-            if previous >= 0 {
-                candidates += 1
-                let nLeft = Int(leftStats[countSlot])
-                if nLeft >= self.spec.minSamplesLeaf, rows - nLeft >= self.spec.minSamplesLeaf {
-                    for k in 0 ..< s { rightStats[k] = total[k] - leftStats[k] }
-                    let score = self.weightedImpurity(leftStats) + self.weightedImpurity(rightStats)
-                    if best == nil || score < best!.score - 1e-12 {
-                        best = Split(feature: f, leftBin: previous,
-                                     threshold: self.bins.threshold(feature: f, left: previous, right: bin), score: score)
-                    }
-                }
-            }
-            let cell = h + bin * s
-            for k in 0 ..< s { leftStats[k] += cell[k] }
-            previous = bin
-        }
-        return candidates == 0
     }
 
     private mutating func grow(_ start: Int, _ end: Int, depth: Int, histogram: [Double]?) throws(TrainingError) {
@@ -166,11 +65,12 @@ struct HistogramTreeGrower {
         }
         let s = self.stride, n = end - start
         var total = [Double](repeating: 0, count: s)
+        let statistics = self.statistics
         total.withUnsafeMutableBufferPointer { t in
-            for i in start ..< end { self.add(Int(self.rowIndex[i]), into: t.baseAddress!) }
+            for i in start ..< end { statistics.add(Int(self.rowIndex[i]), into: t.baseAddress!) }
         }
         let node = self.feature.count
-        let nodeWeight = total.withUnsafeBufferPointer { self.totalWeight($0.baseAddress!) }
+        let nodeWeight = total.withUnsafeBufferPointer { statistics.totalWeight($0.baseAddress!) }
         self.feature.append(-1)
         self.threshold.append(0)
         self.left.append(-1)
@@ -181,7 +81,7 @@ struct HistogramTreeGrower {
         } else {
             for k in 0 ..< self.outputs { self.value.append(Float(total[k] / max(nodeWeight, 1e-300))) }
         }
-        let impurity = total.withUnsafeBufferPointer { self.weightedImpurity($0.baseAddress!) }
+        let impurity = total.withUnsafeBufferPointer { statistics.weightedImpurity($0.baseAddress!) }
         if let maxDepth = self.spec.maxDepth, depth >= maxDepth { return }
         if n < self.spec.minSamplesSplit || n < 2 * self.spec.minSamplesLeaf || impurity <= 1e-12 * nodeWeight { return }
 
@@ -207,7 +107,7 @@ struct HistogramTreeGrower {
         var leftHistogram: [Double]?, rightHistogram: [Double]?
         if var parent = histogram, max(mid - start, end - mid) >= self.fullHistogramRows {
             let leftIsSmaller = mid - start <= end - mid
-            let small = leftIsSmaller ? self.fullHistogram(start, mid) : self.fullHistogram(mid, end)
+            let small = statistics.fullHistogram(leftIsSmaller ? self.rowIndex[start ..< mid] : self.rowIndex[mid ..< end])
             for i in parent.indices { parent[i] -= small[i] }
             let smallKept = min(mid - start, end - mid) >= self.fullHistogramRows ? small : nil
             (leftHistogram, rightHistogram) = leftIsSmaller ? (smallKept, parent) : (parent, smallKept)
@@ -221,10 +121,11 @@ struct HistogramTreeGrower {
     }
 
     /// The best split over the tried features, or nil when no split is valid.
-    private mutating func bestSplit(_ start: Int, _ end: Int, total: [Double], histogram: [Double]?) -> Split? {
+    private mutating func bestSplit(_ start: Int, _ end: Int, total: [Double], histogram: [Double]?) -> BinStatistics.Split? {
+        let statistics = self.statistics
         let columns = self.bins.columns, s = self.stride, b = self.bins.maxBinCount, rows = self.bins.rows
         let n = end - start
-        var best: Split?
+        var best: BinStatistics.Split?
         var tried = 0
         var leftStats = [Double](repeating: 0, count: s), rightStats = [Double](repeating: 0, count: s)
         let sampling = self.maxFeatures < columns
@@ -248,8 +149,8 @@ struct HistogramTreeGrower {
             if let histogram {
                 constant = histogram.withUnsafeBufferPointer { hp in
                     let base = hp.baseAddress! + f * b * s
-                    let countSlot = self.countSlot
-                    return self.scan(feature: f, histogram: base, nonempty: { cursor in
+                    let countSlot = statistics.countSlot
+                    return statistics.scan(feature: f, histogram: base, nonempty: { cursor in
                         while cursor < binCount {
                             defer { cursor += 1 }
                             if base[cursor * s + countSlot] > 0 { return cursor }
@@ -266,11 +167,11 @@ struct HistogramTreeGrower {
                             let column = bp.baseAddress! + f * rows, h = hp.baseAddress!
                             for i in start ..< end {
                                 let r = Int(self.rowIndex[i]), bin = Int(column[r])
-                                self.add(r, into: h + bin * s)
+                                statistics.add(r, into: h + bin * s)
                                 used[bin >> 6] |= 1 << UInt64(bin & 63)
                             }
                             var word = 0, bitsLeft = words > 0 ? used[0] : 0
-                            let result = self.scan(feature: f, histogram: h, nonempty: { _ in
+                            let result = statistics.scan(feature: f, histogram: h, nonempty: { _ in
                                 while bitsLeft == 0 {
                                     word += 1
                                     guard word < words else { return nil }
@@ -298,4 +199,125 @@ struct HistogramTreeGrower {
         }
         return best
     }
+}
+
+/// The per-tree constants of histogram statistics: which rows weigh what, how a bin's
+/// statistics are laid out and scored (a class, so the grower's hot loops share it by reference).
+private final class BinStatistics {
+    let bins: FeatureBins
+    let criterion: TreeParameters.Criterion
+    let outputs: Int
+    let minSamplesLeaf: Int
+    let classIDs: [Int]
+    let targets: [Float]
+    var rowWeight = [Double]()
+    /// Statistics per bin: class weights then the row count, or (count, Σw, Σwy, Σwy²).
+    let stride: Int
+    let countSlot: Int
+
+    init(bins: FeatureBins, criterion: TreeParameters.Criterion, outputs: Int, minSamplesLeaf: Int, classIDs: [Int],
+         targets: [Float]) {
+        self.bins = bins
+        self.criterion = criterion
+        self.outputs = outputs
+        self.minSamplesLeaf = minSamplesLeaf
+        self.classIDs = classIDs
+        self.targets = targets
+        self.stride = criterion == .mse ? 4 : outputs + 1
+        self.countSlot = criterion == .mse ? 0 : outputs
+    }
+
+    /// Adds row `r`'s statistics into `h` at `offset`.
+    @inline(__always)
+    func add(_ r: Int, into h: UnsafeMutablePointer<Double>) {
+        let w = self.rowWeight[r]
+        if self.criterion == .mse {
+            let y = Double(self.targets[r])
+            h[0] += 1
+            h[1] += w
+            h[2] += w * y
+            h[3] += w * y * y
+        } else {
+            h[self.classIDs[r]] += w
+            h[self.outputs] += 1
+        }
+    }
+
+    /// Impurity × weight of a statistics vector (the exact tree's formulas), and its weight.
+    @inline(__always)
+    func weightedImpurity(_ s: UnsafePointer<Double>) -> Double {
+        switch self.criterion {
+        case .gini:
+            var n = 0.0, sq = 0.0
+            for k in 0 ..< self.outputs { n += s[k]; sq += s[k] * s[k] }
+            return n > 0 ? n - sq / n : 0
+        case .entropy:
+            var n = 0.0
+            for k in 0 ..< self.outputs { n += s[k] }
+            var h = 0.0
+            for k in 0 ..< self.outputs where s[k] > 0 { h -= s[k] * log2(s[k] / n) }
+            return h
+        case .mse:
+            return s[1] > 0 ? max(s[3] - s[2] * s[2] / s[1], 0) : 0
+        }
+    }
+
+    func totalWeight(_ s: UnsafePointer<Double>) -> Double {
+        if self.criterion == .mse { return s[1] }
+        var n = 0.0
+        for k in 0 ..< self.outputs { n += s[k] }
+        return n
+    }
+
+    /// A histogram of every feature for `rows`: features × maxBinCount × stride.
+    func fullHistogram(_ nodeRows: ArraySlice<Int32>) -> [Double] {
+        let b = self.bins.maxBinCount, s = self.stride, rows = self.bins.rows
+        var h = [Double](repeating: 0, count: self.bins.columns * b * s)
+        h.withUnsafeMutableBufferPointer { hp in
+            self.bins.bins.withUnsafeBufferPointer { bp in
+                for f in 0 ..< self.bins.columns {
+                    let column = bp.baseAddress! + f * rows, base = hp.baseAddress! + f * b * s
+                    for row in nodeRows {
+                        let r = Int(row)
+                        self.add(r, into: base + Int(column[r]) * s)
+                    }
+                }
+            }
+        }
+        return h
+    }
+
+    /// The best split of a node: feature, last left bin, threshold, impurity sum.
+    struct Split {
+        var feature: Int, leftBin: Int, threshold: Float, score: Double
+    }
+
+    /// Scans one feature's nonempty bins in ascending order, updating `best`.
+    /// - Returns: Whether the feature is constant in the node.
+    func scan(feature f: Int, histogram h: UnsafePointer<Double>, nonempty: (inout Int) -> Int?,
+                      total: UnsafePointer<Double>, rows: Int, best: inout Split?,
+                      leftStats: UnsafeMutablePointer<Double>, rightStats: UnsafeMutablePointer<Double>) -> Bool {
+        let s = self.stride, countSlot = self.countSlot
+        leftStats.update(repeating: 0, count: s)
+        var cursor = 0, previous = -1, candidates = 0
+        while let bin = nonempty(&cursor) {
+            if previous >= 0 {
+                candidates += 1
+                let nLeft = Int(leftStats[countSlot])
+                if nLeft >= self.minSamplesLeaf, rows - nLeft >= self.minSamplesLeaf {
+                    for k in 0 ..< s { rightStats[k] = total[k] - leftStats[k] }
+                    let score = self.weightedImpurity(leftStats) + self.weightedImpurity(rightStats)
+                    if best == nil || score < best!.score - 1e-12 {
+                        best = Split(feature: f, leftBin: previous,
+                                     threshold: self.bins.threshold(feature: f, left: previous, right: bin), score: score)
+                    }
+                }
+            }
+            let cell = h + bin * s
+            for k in 0 ..< s { leftStats[k] += cell[k] }
+            previous = bin
+        }
+        return candidates == 0
+    }
+
 }

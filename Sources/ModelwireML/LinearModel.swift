@@ -15,10 +15,13 @@ public struct LinearModel: Model {
     ///   - spec: Solver and regularisation.
     ///   - inputs: Feature count.
     ///   - classes: Class count (≥ 2). A binary SVM has one output.
+    ///   - rows: Training rows (the SVM's default solver depends on rows vs features).
     /// - Throws: `TrainingError.invalidArgument` naming a bad parameter (`C`, `tolerance`,
     ///   `maxIterations`, a solver of the other family).
-    public init(kind: LinearParameters.Kind, spec: LinearSpec, inputs: Int, classes: Int) throws(TrainingError) {
-        let solver = spec.solver ?? (kind == .logistic ? .lbfgs : .dualCoordinateDescent)
+    public init(kind: LinearParameters.Kind, spec: LinearSpec, inputs: Int, classes: Int,
+                rows: Int) throws(TrainingError) {
+        let primal = kind == .logistic || (spec.svmLoss == .squaredHinge && rows > inputs)
+        let solver = spec.solver ?? (primal ? .lbfgs : .dualCoordinateDescent)
         guard spec.c > 0, spec.c.isFinite else { throw TrainingError(.invalidArgument, "C must be > 0 and finite, got \(spec.c)") }
         guard spec.tolerance > 0, spec.tolerance.isFinite else {
             throw TrainingError(.invalidArgument, "tolerance must be > 0 and finite, got \(spec.tolerance)")
@@ -29,7 +32,8 @@ public struct LinearModel: Model {
         guard spec.l2 >= 0, spec.l2.isFinite else { throw TrainingError(.invalidArgument, "l2 must be ≥ 0, got \(spec.l2)") }
         switch (kind, solver) {
         case (.logistic, .dualCoordinateDescent): throw TrainingError(.invalidArgument, "solver dualCoordinateDescent is for SVMs")
-        case (.svm, .lbfgs): throw TrainingError(.invalidArgument, "solver lbfgs is for logistic regression")
+        case (.svm, .lbfgs) where spec.svmLoss == .hinge:
+            throw TrainingError(.invalidArgument, "solver lbfgs needs the squared hinge (the hinge is not differentiable)")
         default: break
         }
         self.init(kind: kind, spec: spec, solver: solver, inputs: inputs, classes: classes)
@@ -100,10 +104,25 @@ public struct LinearModel: Model {
         return (result.iterations, result.value)
     }
 
-    /// Dual coordinate descent per class (one problem for two classes); returns the most passes
-    /// any class took and the summed primal objective ½‖w‖² + C·Σ loss over the classes.
+    /// Dual coordinate descent per class (one problem for two classes), or L-BFGS on the
+    /// primal of all classes; returns the most passes any class took (or the L-BFGS iterations)
+    /// and the summed primal objective ½‖w‖² + C·Σ loss over the classes.
     private mutating func fitSVM(_ training: Dataset, classes: Int, options: TrainingOptions,
                                  callbacks: TrainingCallbacks) throws(TrainingError) -> (Int, Double) {
+        if self.solver == .lbfgs {
+            let objective = SquaredHingeObjective(x: Matrix(rows: training.rows, columns: training.columns,
+                                                            values: training.features),
+                                                  classIDs: training.classIDs, classes: classes, c: self.spec.c,
+                                                  threads: options.threads)
+            let start = [Double](repeating: 0, count: objective.parameterCount)
+            let initial = objective.evaluate(start).1.reduce(0) { max($0, abs($1)) }
+            let lbfgs = LBFGS(tolerance: self.spec.tolerance * initial, maxIterations: self.spec.maxIterations ?? 1000)
+            let result = try lbfgs.minimize(from: start, objective: objective.evaluate, isCancelled: callbacks.isCancelled)
+            let d = training.columns, k = objective.outputs
+            self.network.setLayer(0, weights: result.x[0 ..< d * k].map { Float($0) },
+                                  biases: result.x[d * k ..< d * k + k].map { Float($0) })
+            return (result.iterations, result.value)
+        }
         let problem = DualCoordinateDescent.Problem(training)
         let solver = DualCoordinateDescent(c: self.spec.c, loss: self.spec.svmLoss, tolerance: self.spec.tolerance,
                                            maxIterations: self.spec.maxIterations ?? 1000, shrinking: self.spec.shrinking)

@@ -49,11 +49,15 @@ struct LogisticObjective {
                     p[j] = Double(z.values[r * k + j]) + parameters[d * k + j]
                     top = max(top, p[j])
                 }
+                loss += top - p[y]
                 var sum = 0.0
-                for j in 0 ..< k { sum += exp(p[j] - top) }
-                loss += top + log(sum) - p[y]
                 for j in 0 ..< k {
-                    let g = (exp(p[j] - top) / sum - (j == y ? 1 : 0)) * scale
+                    p[j] = exp(p[j] - top)
+                    sum += p[j]
+                }
+                loss += log(sum)
+                for j in 0 ..< k {
+                    let g = (p[j] / sum - (j == y ? 1 : 0)) * scale
                     residual.values[r * k + j] = Float(g)
                     interceptGradient[j] += g
                 }

@@ -59,14 +59,16 @@ public struct DenseNetSpec: Sendable, Hashable {
 /// A linear model's solver and regularisation.
 ///
 /// Defaults are scikit-learn's: logistic regression is `LogisticRegression()` (L-BFGS on the
-/// full data, `C = 1`, `tol = 1e-4`, `max_iter = 100`), the SVM is `LinearSVC()` (dual
-/// coordinate descent, squared hinge, `C = 1`, `tol = 1e-4`, `max_iter = 1000`). `C` is the
+/// full data, `C = 1`, `tol = 1e-4`, `max_iter = 100`), the SVM is `LinearSVC()` (squared
+/// hinge, `C = 1`, `tol = 1e-4`, `max_iter = 1000`, and like its `dual="auto"` the primal by
+/// L-BFGS when there are more training rows than features, else dual coordinate descent). `C` is the
 /// inverse regularisation strength of `½‖w‖² + C·Σᵢ lossᵢ`; on n training rows it is the
 /// mini-batch path's `l2 = 1 / (2·C·n)` (and `l2 = λ` is `C = 1 / (2·λ·n)`).
 public struct LinearSpec: Sendable, Hashable {
     /// How the weights are found.
     public enum Solver: String, Sendable, Hashable, Codable {
-        /// L-BFGS on the full data to `tolerance` (logistic regression only).
+        /// L-BFGS on the full data to `tolerance`: logistic regression, or the squared-hinge
+        /// SVM's primal (stopping when the largest gradient component has shrunk by `tolerance`).
         case lbfgs
         /// Dual coordinate descent with shrinking, one-vs-rest (linear SVM only).
         case dualCoordinateDescent
@@ -83,7 +85,8 @@ public struct LinearSpec: Sendable, Hashable {
         case hinge
     }
 
-    /// The solver; `nil` means L-BFGS for logistic regression, dual coordinate descent for the SVM.
+    /// The solver; `nil` means L-BFGS for logistic regression and, for the SVM, L-BFGS on the
+    /// primal with the squared hinge and more rows than features, else dual coordinate descent.
     public var solver: Solver?
     /// Inverse regularisation strength (> 0, finite), for `.lbfgs` and `.dualCoordinateDescent`.
     public var c: Double

@@ -47,7 +47,7 @@ public enum Trainer {
                 throw TrainingError(.invalidArgument, "logistic regression and SVMs need class labels")
             }
             let kind: LinearParameters.Kind = if case .svm = spec { .svm } else { .logistic }
-            model = try LinearModel(kind: kind, spec: linear, inputs: dataset.columns, classes: classes)
+            model = try LinearModel(kind: kind, spec: linear, inputs: dataset.columns, classes: classes, rows: training.rows)
         case .tree(let tree):
             model = try DecisionTree(spec: tree, task: task, classes: classes)
         case .forest(let forest):
