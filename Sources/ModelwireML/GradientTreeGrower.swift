@@ -103,24 +103,30 @@ struct GradientTreeGrower {
         return Result(tree: tree, leafRows: frontier.map { ($0.index, rowIndex[$0.start ..< $0.end]) })
     }
 
-    /// (Σg, Σh, rows) per feature and bin: features × maxBinCount × 3.
+    /// (Σg, Σh, rows) per feature and bin: features × maxBinCount × 3. The node's gradients and
+    /// hessians are gathered into row order once, so each feature's pass reads them in sequence.
     private func histogram(_ rows: ArraySlice<Int32>, gradients: [Float], hessians: [Float]) -> [Double] {
-        let b = self.bins.maxBinCount, n = self.bins.rows
+        let b = self.bins.maxBinCount, n = self.bins.rows, count = rows.count
         var h = [Double](repeating: 0, count: self.bins.columns * b * 3)
+        var ordered = [Float](repeating: 0, count: 2 * count)
+        rows.withUnsafeBufferPointer { rp in
+            for i in 0 ..< count {
+                let r = Int(rp[i])
+                ordered[2 * i] = gradients[r]
+                ordered[2 * i + 1] = hessians[r]
+            }
+        }
         h.withUnsafeMutableBufferPointer { hp in
             self.bins.bins.withUnsafeBufferPointer { bp in
-                gradients.withUnsafeBufferPointer { gp in
-                    hessians.withUnsafeBufferPointer { hs in
-                        rows.withUnsafeBufferPointer { rp in
-                            for f in 0 ..< self.bins.columns {
-                                let column = bp.baseAddress! + f * n, base = hp.baseAddress! + f * b * 3
-                                for i in 0 ..< rp.count {
-                                    let r = Int(rp[i])
-                                    let cell = base + Int(column[r]) * 3
-                                    cell[0] += Double(gp[r])
-                                    cell[1] += Double(hs[r])
-                                    cell[2] += 1
-                                }
+                ordered.withUnsafeBufferPointer { op in
+                    rows.withUnsafeBufferPointer { rp in
+                        for f in 0 ..< self.bins.columns {
+                            let column = bp.baseAddress! + f * n, base = hp.baseAddress! + f * b * 3
+                            for i in 0 ..< count {
+                                let cell = base + Int(column[Int(rp[i])]) * 3
+                                cell[0] += Double(op[2 * i])
+                                cell[1] += Double(op[2 * i + 1])
+                                cell[2] += 1
                             }
                         }
                     }

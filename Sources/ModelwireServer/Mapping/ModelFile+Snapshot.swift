@@ -21,6 +21,10 @@ extension V1.ModelFile {
         case .tree(let p):
             .tree(V1.TreeParameters(criterion: p.criterion.wire, outputs: UInt32(p.outputs), feature: p.feature,
                                     threshold: p.threshold, left: p.left, right: p.right, value: p.value))
+        case .forest, .gbdt:
+            // Unreachable: ModelSpec(wire:) has no forest or gbdt family until model_file.proto and
+            // train.proto get them (issue 16's schema follow-up); TreeParameters.weight is not stored yet either.
+            preconditionFailure("forest and gbdt models have no model file representation yet")
         }
         let t = s.training
         self.init(
