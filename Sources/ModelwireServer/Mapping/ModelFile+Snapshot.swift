@@ -19,12 +19,12 @@ extension V1.ModelFile {
             .linear(V1.LinearParameters(kind: p.kind == .svm ? .svm : .logistic, inputs: UInt32(p.inputs),
                                         outputs: UInt32(p.outputs), weights: p.weights, biases: p.biases))
         case .tree(let p):
-            .tree(V1.TreeParameters(criterion: p.criterion.wire, outputs: UInt32(p.outputs), feature: p.feature,
-                                    threshold: p.threshold, left: p.left, right: p.right, value: p.value))
-        case .forest, .gbdt:
-            // Unreachable: ModelSpec(wire:) has no forest or gbdt family until model_file.proto and
-            // train.proto get them (issue 16's schema follow-up); TreeParameters.weight is not stored yet either.
-            preconditionFailure("forest and gbdt models have no model file representation yet")
+            .tree(V1.TreeParameters(p))
+        case .forest(let p):
+            .forest(V1.ForestParameters(trees: p.trees.map(V1.TreeParameters.init)))
+        case .gbdt(let p):
+            .gbdt(V1.GradientBoostingParameters(loss: p.loss.wire, outputs: UInt32(p.outputs), baseline: p.baseline,
+                                                trees: p.trees.map(V1.TreeParameters.init)))
         }
         let t = s.training
         self.init(
@@ -59,9 +59,13 @@ extension V1.ModelFile {
             parameters = .linear(LinearParameters(kind: p.kind == .svm ? .svm : .logistic, inputs: Int(p.inputs),
                                                   outputs: Int(p.outputs), weights: p.weights, biases: p.biases))
         case .tree(let p)?:
-            parameters = .tree(TreeParameters(criterion: TreeParameters.Criterion(wire: p.criterion), outputs: Int(p.outputs),
-                                              feature: p.feature, threshold: p.threshold, left: p.left, right: p.right,
-                                              value: p.value))
+            parameters = .tree(TreeParameters(wire: p))
+        case .forest(let p)?:
+            parameters = .forest(ForestParameters(trees: p.trees.map(TreeParameters.init(wire:))))
+        case .gbdt(let p)?:
+            parameters = .gbdt(GradientBoostingParameters(loss: GradientBoostingParameters.Loss(wire: p.loss),
+                                                          outputs: Int(p.outputs), baseline: p.baseline,
+                                                          trees: p.trees.map(TreeParameters.init(wire:))))
         case nil:
             throw ModelwireError(.dataLoss, "the model file has no parameters")
         }
@@ -83,6 +87,8 @@ extension V1.ModelFile {
         case .dense(let p)?: UInt64(p.layers.reduce(0) { $0 + $1.weights.count + $1.biases.count })
         case .linear(let p)?: UInt64(p.weights.count + p.biases.count)
         case .tree(let p)?: UInt64(p.feature.count)
+        case .forest(let p)?: UInt64(p.trees.reduce(0) { $0 + $1.feature.count })
+        case .gbdt(let p)?: UInt64(p.trees.reduce(p.baseline.count) { $0 + $1.feature.count })
         case nil: 0
         }
     }
@@ -102,6 +108,38 @@ extension Loss {
         case .binaryCrossEntropy: .binaryCrossEntropy
         case .meanSquaredError: .meanSquaredError
         default: .sparseCategoricalCrossEntropy
+        }
+    }
+}
+
+extension V1.TreeParameters {
+    init(_ p: TreeParameters) {
+        self.init(criterion: p.criterion.wire, outputs: UInt32(p.outputs), feature: p.feature, threshold: p.threshold,
+                  left: p.left, right: p.right, value: p.value, weight: p.weight)
+    }
+}
+
+extension TreeParameters {
+    init(wire p: V1.TreeParameters) {
+        self.init(criterion: TreeParameters.Criterion(wire: p.criterion), outputs: Int(p.outputs), feature: p.feature,
+                  threshold: p.threshold, left: p.left, right: p.right, value: p.value, weight: p.weight)
+    }
+}
+
+extension GradientBoostingParameters.Loss {
+    init(wire: V1.BoostingLoss) {
+        switch wire {
+        case .logLoss: self = .logLoss
+        case .multinomial: self = .multinomial
+        default: self = .squaredError
+        }
+    }
+
+    var wire: V1.BoostingLoss {
+        switch self {
+        case .squaredError: .squaredError
+        case .logLoss: .logLoss
+        case .multinomial: .multinomial
         }
     }
 }

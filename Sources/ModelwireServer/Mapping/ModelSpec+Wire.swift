@@ -16,23 +16,67 @@ extension ModelSpec {
                 return DenseNetSpec.Layer(units: Int(layer.units), activation: Activation(wire: layer.activation) ?? .relu)
             }
             self = .dense(DenseNetSpec(hiddenLayers: layers, outputActivation: Activation(wire: dense.outputActivation)))
-        case .logistic?:
-            self = .logistic(LinearSpec())
-        case .linearSvm?:
-            self = .svm(LinearSpec())
+        case .logistic(let linear)?:
+            self = .logistic(LinearSpec(c: linear.c, tol: linear.tol, maxIter: linear.maxIter, solver: linear.solver,
+                                        hinge: false))
+        case .linearSvm(let linear)?:
+            self = .svm(LinearSpec(c: linear.c, tol: linear.tol, maxIter: linear.maxIter, solver: linear.solver,
+                                   hinge: linear.hinge))
         case .tree(let tree)?:
-            let criterion: TreeParameters.Criterion? = switch tree.criterion {
-            case .gini: nil  // the zero value: the task's default (gini, or mse for regression)
-            case .entropy: .entropy
-            case .mse: .mse
-            default: nil
+            self = .tree(TreeSpec(wire: tree))
+        case .forest(let forest)?:
+            // The ML core checks the ranges and names the parameter (trees 1...10000, threads 1...64).
+            self = .forest(ForestSpec(trees: forest.trees == 0 ? 100 : Int(forest.trees),
+                                      tree: TreeSpec(wire: forest.tree ?? V1.DecisionTreeSpec()),
+                                      maxFeatures: forest.maxFeatures == 0 ? nil : .fraction(Double(forest.maxFeatures)),
+                                      bootstrap: !forest.noBootstrap, threads: forest.threads == 0 ? 1 : Int(forest.threads)))
+        case .gbdt(let g)?:
+            let stopping: GradientBoostingSpec.EarlyStopping = switch g.earlyStopping {
+            case .on: .on
+            case .off: .off
+            default: .auto
             }
-            self = .tree(TreeSpec(criterion: criterion, maxDepth: tree.maxDepth == 0 ? nil : Int(tree.maxDepth),
-                                  minSamplesSplit: max(2, Int(tree.minSamplesSplit)),
-                                  minSamplesLeaf: max(1, Int(tree.minSamplesLeaf))))
+            self = .gbdt(GradientBoostingSpec(
+                iterations: g.iterations == 0 ? 100 : Int(g.iterations),
+                learningRate: g.learningRate == 0 ? 0.1 : Double(g.learningRate),
+                maxLeafNodes: g.maxLeafNodes == 0 ? 31 : Int(g.maxLeafNodes),
+                maxDepth: g.maxDepth == 0 ? nil : Int(g.maxDepth),
+                minSamplesLeaf: g.minSamplesLeaf == 0 ? 20 : Int(g.minSamplesLeaf), l2: Double(g.l2),
+                maxBins: g.maxBins == 0 ? 255 : Int(g.maxBins), earlyStopping: stopping,
+                validationFraction: g.validationFraction == 0 ? 0.1 : Double(g.validationFraction),
+                iterationsWithoutChange: g.iterationsWithoutChange == 0 ? 10 : Int(g.iterationsWithoutChange)))
         case nil:
             self = .referenceNetwork
         }
+    }
+}
+
+extension LinearSpec {
+    /// A linear spec from wire values (zero values: scikit-learn's defaults; ranges are checked by the ML core).
+    init(c: Float, tol: Float, maxIter: UInt32, solver: V1.LinearSolver, hinge: Bool) {
+        let chosen: Solver? = switch solver {
+        case .lbfgs: .lbfgs
+        case .dualCd: .dualCoordinateDescent
+        case .sgd: .sgd
+        default: nil
+        }
+        self.init(solver: chosen, c: c == 0 ? 1 : Double(c), tolerance: tol == 0 ? 1e-4 : Double(tol),
+                  maxIterations: maxIter == 0 ? nil : Int(maxIter), svmLoss: hinge ? .hinge : .squaredHinge)
+    }
+}
+
+extension TreeSpec {
+    /// A tree spec from wire values (zero values: scikit-learn's defaults, 256 bins).
+    init(wire tree: V1.DecisionTreeSpec) {
+        let criterion: TreeParameters.Criterion? = switch tree.criterion {
+        case .gini: nil  // the zero value: the task's default (gini, or mse for regression)
+        case .entropy: .entropy
+        case .mse: .mse
+        default: nil
+        }
+        self.init(criterion: criterion, maxDepth: tree.maxDepth == 0 ? nil : Int(tree.maxDepth),
+                  minSamplesSplit: max(2, Int(tree.minSamplesSplit)), minSamplesLeaf: max(1, Int(tree.minSamplesLeaf)),
+                  maxBins: tree.exact ? nil : tree.maxBins == 0 ? 256 : Int(tree.maxBins))
     }
 }
 

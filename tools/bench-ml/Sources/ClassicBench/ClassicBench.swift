@@ -4,14 +4,15 @@ import ModelwireML
 
 /// Release-built benchmark of the classic families (read by tools/bench-ml/classic.py): trains
 /// each family with its defaults on a bundled split and prints one JSON object per line,
-/// {"dataset", "family", "threads", "accuracy", "fit_s"}.
-/// usage: ClassicBench <data dir> <dataset> <family,family,...> [--threads N] [--trees N]
+/// {"dataset", "family", "threads", "accuracy", "fit_s", "cpu_s", "iterations"} (cpu_s: process CPU time,
+/// the fairer measure on a shared machine).
+/// usage: ClassicBench <data dir> <dataset> <family,family,...> [--threads N] [--trees N] [--seed N]
 @main
 struct ClassicBench {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 4 else {
-            FileHandle.standardError.write(Data("usage: ClassicBench <data dir> <dataset> <families> [--threads N] [--trees N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: ClassicBench <data dir> <dataset> <families> [--threads N] [--trees N] [--seed N]\n".utf8))
             exit(2)
         }
         let (dir, name) = (arguments[1], arguments[2])
@@ -36,12 +37,13 @@ struct ClassicBench {
                 FileHandle.standardError.write(Data("ClassicBench: unknown family \(family)\n".utf8))
                 exit(2)
             }
-            let start = Date()
-            let model = try Trainer.train(spec: spec, options: .defaults { $0.threads = threads }, dataset: train)
-            let fit = Date().timeIntervalSince(start)
+            let seed = UInt64(flag("--seed") ?? 0)
+            let start = Date(), cpuStart = clock()
+            let model = try Trainer.train(spec: spec, options: .defaults { $0.threads = threads; $0.seed = seed }, dataset: train)
+            let fit = Date().timeIntervalSince(start), cpu = Double(clock() - cpuStart) / Double(CLOCKS_PER_SEC)
             guard case .classification(let metrics) = try model.evaluate(test) else { fatalError("not a classifier") }
             let line: [String: Any] = ["dataset": name, "family": family, "threads": threads, "accuracy": metrics.accuracy,
-                                       "fit_s": fit, "iterations": model.snapshot.training.epochsRun]
+                                       "fit_s": fit, "cpu_s": cpu, "iterations": model.snapshot.training.epochsRun]
             let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
             FileHandle.standardOutput.write(json + Data("\n".utf8))
         }
