@@ -120,10 +120,13 @@ struct GradientTreeGrower {
             self.bins.bins.withUnsafeBufferPointer { bp in
                 ordered.withUnsafeBufferPointer { op in
                     rows.withUnsafeBufferPointer { rp in
+                        // The root holds every row in order: read its bins without the index.
+                        let inOrder = count == n
                         for f in 0 ..< self.bins.columns {
                             let column = bp.baseAddress! + f * n, base = hp.baseAddress! + f * b * 3
                             for i in 0 ..< count {
-                                let cell = base + Int(column[Int(rp[i])]) * 3
+                                let bin = Int(column[inOrder ? i : Int(rp[i])])
+                                let cell = base + bin * 3
                                 cell[0] += Double(op[2 * i])
                                 cell[1] += Double(op[2 * i + 1])
                                 cell[2] += 1
