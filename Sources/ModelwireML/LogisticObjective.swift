@@ -10,13 +10,28 @@ import ModelwireData
 /// not penalised). In terms of the mini-batch path's `λ·Σw²` added to the mean loss,
 /// `λ = 1 / (2·C·n)`. Two classes use one logit z (P(class 1) = σ(z), scikit-learn's binomial
 /// model); more use a softmax over one logit per class. Scores are products on the Float
-/// kernels; the loss, the softmax and the parameters are Double.
-struct LogisticObjective {
+/// kernels; the loss, the softmax and the parameters are Double. A class so that every
+/// evaluation reuses the same score and residual buffers.
+final class LogisticObjective {
     let x: Matrix
     let classIDs: [Int]
     let classes: Int
     let c: Double
     let threads: Int
+    private var w: Matrix, z: Matrix, residual: Matrix, gradientW: Matrix
+
+    init(x: Matrix, classIDs: [Int], classes: Int, c: Double, threads: Int) {
+        self.x = x
+        self.classIDs = classIDs
+        self.classes = classes
+        self.c = c
+        self.threads = threads
+        let k = classes == 2 ? 1 : classes
+        self.w = Matrix(rows: x.columns, columns: k)
+        self.z = Matrix(rows: x.rows, columns: k)
+        self.residual = Matrix(rows: x.rows, columns: k)
+        self.gradientW = Matrix(rows: x.columns, columns: k)
+    }
 
     /// Logits per row: 1 for two classes, else one per class.
     var outputs: Int { self.classes == 2 ? 1 : self.classes }
@@ -26,10 +41,21 @@ struct LogisticObjective {
     /// The objective and its gradient at `parameters`.
     func evaluate(_ parameters: [Double]) -> (Double, [Double]) {
         let n = self.x.rows, d = self.x.columns, k = self.outputs
-        let w = Matrix(rows: d, columns: k, values: parameters[0 ..< d * k].map { Float($0) })
-        var z = Matrix(rows: n, columns: k)
+        // The buffers move into locals for the loops (unique, so no copies) and back at the end.
+        let empty = Matrix(rows: 0, columns: 0)
+        var w = empty, z = empty, residual = empty, gradientW = empty
+        swap(&w, &self.w)
+        swap(&z, &self.z)
+        swap(&residual, &self.residual)
+        swap(&gradientW, &self.gradientW)
+        defer {
+            swap(&w, &self.w)
+            swap(&z, &self.z)
+            swap(&residual, &self.residual)
+            swap(&gradientW, &self.gradientW)
+        }
+        for i in 0 ..< d * k { w.values[i] = Float(parameters[i]) }
         z.multiplyAdd(self.x, w, beta: 0, threads: self.threads)
-        var residual = Matrix(rows: n, columns: k)
         var loss = 0.0
         var interceptGradient = [Double](repeating: 0, count: k)
         let scale = 1 / Double(n)
@@ -63,7 +89,6 @@ struct LogisticObjective {
                 }
             }
         }
-        var gradientW = Matrix(rows: d, columns: k)
         gradientW.multiplyAdd(self.x, transposed: true, residual, beta: 0, threads: self.threads)
         let penalty = 1 / (self.c * Double(n))
         var gradient = [Double](repeating: 0, count: self.parameterCount)
