@@ -227,7 +227,7 @@ private final class BinStatistics {
         self.countSlot = criterion == .mse ? 0 : outputs
     }
 
-    /// Adds row `r`'s statistics into `h` at `offset`.
+    /// Adds row `r`'s statistics into the vector at `h`.
     @inline(__always)
     func add(_ r: Int, into h: UnsafeMutablePointer<Double>) {
         let w = self.rowWeight[r]
@@ -243,7 +243,7 @@ private final class BinStatistics {
         }
     }
 
-    /// Impurity × weight of a statistics vector (the exact tree's formulas), and its weight.
+    /// Impurity × weight of a statistics vector (the exact tree's formulas).
     @inline(__always)
     func weightedImpurity(_ s: UnsafePointer<Double>) -> Double {
         switch self.criterion {
@@ -262,6 +262,7 @@ private final class BinStatistics {
         }
     }
 
+    /// The weight of a statistics vector.
     func totalWeight(_ s: UnsafePointer<Double>) -> Double {
         if self.criterion == .mse { return s[1] }
         var n = 0.0

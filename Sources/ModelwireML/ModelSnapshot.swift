@@ -225,13 +225,15 @@ public struct Standardization: Sendable, Equatable {
 
 /// How a training run went.
 public struct TrainingSummary: Sendable, Equatable {
-    /// Epochs completed (1 for a decision tree).
+    /// Epochs completed: 1 for a decision tree, the trees of a forest, the boosting iterations of
+    /// gbdt, the L-BFGS iterations or coordinate descent passes of the full-data linear solvers.
     public var epochsRun: Int
     /// Rows the model was fitted on (validation rows excluded).
     public var trainingSamples: Int
     /// Wall-clock seconds the fit took.
     public var durationSeconds: Double
-    /// The last epoch's mean training loss; absent for a tree.
+    /// The last epoch's mean training loss (the final objective of the full-data linear solvers,
+    /// gbdt's mean training loss); absent for a tree or forest.
     public var finalLoss: Float?
     /// The validation loss of the kept weights, when there was a validation split and the model has one.
     public var validationLoss: Float?
