@@ -58,14 +58,12 @@ public struct GradientBoosting: Model {
         let stopEarly = self.spec.earlyStopping == .on || (self.spec.earlyStopping == .auto && training.rows > 10_000)
         var fitRows = training, held: Dataset?
         if stopEarly {
-            var generator = SeededGenerator(seed: options.seed &+ 5)
-            let order = Array(0 ..< training.rows).shuffled(using: &generator)
-            let count = Int((Double(training.rows) * self.spec.validationFraction).rounded())
-            guard count > 0, count < training.rows else {
+            let (fit, heldOut) = Self.holdOut(training, fraction: self.spec.validationFraction, seed: options.seed &+ 5)
+            guard !heldOut.isEmpty, !fit.isEmpty else {
                 throw TrainingError(.invalidArgument, "validationFraction leaves no rows to stop early on or to fit")
             }
-            fitRows = training.subset(Array(order.prefix(training.rows - count)))
-            held = training.subset(Array(order.suffix(count)))
+            fitRows = training.subset(fit)
+            held = training.subset(heldOut)
         }
         let loss = self.boosted.loss, k = self.boosted.outputs, n = fitRows.rows
         let bins = FeatureBins(features: fitRows.features, rows: n, columns: fitRows.columns, maxBins: self.spec.maxBins)
@@ -137,6 +135,25 @@ public struct GradientBoosting: Model {
         return TreeFitting.finish(self, training: training, validation: validation, regression: loss == .squaredError,
                                   rounds: iterations, finalLoss: Float(Self.meanLoss(loss, raw: raw, targets: targets, outputs: k)),
                                   earlyStopped: earlyStopped, start: start, callbacks: callbacks)
+    }
+
+    /// Rows to fit and rows held out for early stopping: a seeded shuffle, stratified by class for
+    /// classification (as scikit-learn's), each class giving `fraction` of its rows (rounded).
+    static func holdOut(_ data: Dataset, fraction: Double, seed: UInt64) -> (fit: [Int], held: [Int]) {
+        var generator = SeededGenerator(seed: seed)
+        let groups: [[Int]] = if data.classNames.isEmpty {
+            [Array(0 ..< data.rows)]
+        } else {
+            (0 ..< data.classNames.count).map { c in data.classIDs.indices.filter { data.classIDs[$0] == c } }
+        }
+        var fit = [Int](), held = [Int]()
+        for group in groups {
+            let order = group.shuffled(using: &generator)
+            let count = Int((Double(order.count) * fraction).rounded())
+            fit += order.prefix(order.count - count)
+            held += order.suffix(count)
+        }
+        return (fit.sorted(), held.sorted())
     }
 
     /// scikit-learn's `_should_stop`: none of the last `patience` scores beats the one before
