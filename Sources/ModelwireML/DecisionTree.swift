@@ -4,9 +4,11 @@ import ModelwireData
 /// A CART decision tree: binary splits `x[f] <= threshold` chosen greedily to minimise the
 /// children's weighted impurity (gini or entropy for classes, mse for regression).
 ///
-/// Thresholds are midpoints between consecutive distinct training values, as in
-/// scikit-learn; features are tried in order and the first best split wins ties, so growth
-/// is deterministic. Leaves hold class fractions (or the mean target).
+/// Splits are found on histograms of binned features (`HistogramTreeGrower`, `TreeSpec.maxBins`)
+/// or, with `maxBins == nil`, by sorting each node's values. Thresholds are midpoints between
+/// consecutive distinct training values, as in scikit-learn; features are tried in order and
+/// the first best split wins ties, so growth is deterministic. Leaves hold class fractions
+/// (or the mean target); every node records the training rows that reached it.
 public struct DecisionTree: Model {
     /// The grown tree.
     public private(set) var tree: TreeParameters
@@ -23,13 +25,18 @@ public struct DecisionTree: Model {
         guard (criterion == .mse) == (task == .regression) else {
             throw TrainingError(.invalidArgument, "criterion \(criterion) does not fit \(task)")
         }
-        guard spec.minSamplesSplit >= 2, spec.minSamplesLeaf >= 1, (spec.maxDepth ?? 0) >= 0 else {
-            throw TrainingError(.invalidArgument, "minSamplesSplit must be ≥ 2, minSamplesLeaf ≥ 1, maxDepth ≥ 0")
-        }
+        try spec.validate()
         self.spec = spec
         let outputs = task == .classification ? classes : 1
-        self.tree = TreeParameters(criterion: criterion, outputs: outputs, feature: [-1], threshold: [0], left: [-1],
-                                   right: [-1], value: Array(repeating: 0, count: outputs))
+        self.tree = TreeParameters(
+            criterion: criterion,
+            outputs: outputs,
+            feature: [-1],
+            threshold: [0],
+            left: [-1],
+            right: [-1],
+            value: Array(repeating: 0, count: outputs)
+        )
     }
 
     /// Rebuilds a tree from snapshot parameters.
@@ -40,49 +47,70 @@ public struct DecisionTree: Model {
     }
 
     /// Grows the tree on the training rows (see `Model.fit`); one "epoch".
-    public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
-                             callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
+    public mutating func fit(
+        _ training: Dataset,
+        validation: Dataset?,
+        options: TrainingOptions,
+        callbacks: TrainingCallbacks
+    ) throws(TrainingError) -> TrainingSummary {
         let start = ContinuousClock.now
-        var grower = Grower(data: training, criterion: self.tree.criterion, outputs: self.tree.outputs, spec: self.spec,
-                            isCancelled: callbacks.isCancelled)
-        try grower.grow(Array(0 ..< training.rows), depth: 0)
-        self.tree = TreeParameters(criterion: self.tree.criterion, outputs: self.tree.outputs, feature: grower.feature,
-                                   threshold: grower.threshold, left: grower.left, right: grower.right, value: grower.value)
-        var validationAccuracy: Float?
-        var validationLoss: Float?
-        if let validation {
-            let out = self.outputs(Matrix(rows: validation.rows, columns: validation.columns, values: validation.features),
-                                   threads: 1)
-            if self.tree.criterion == .mse {
-                validationLoss = Float(zip(out.values, validation.targetValues).reduce(0.0) {
-                    $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1))
-                } / Double(max(validation.rows, 1)))
-            } else {
-                let predicted = out.argmaxPerRow()
-                let correct = zip(predicted, validation.classIDs).filter { $0.0 == $0.1 }.count
-                validationAccuracy = Float(correct) / Float(max(validation.rows, 1))
-            }
+        if let maxBins = self.spec.maxBins {
+            let bins = FeatureBins(
+                features: training.features,
+                rows: training.rows,
+                columns: training.columns,
+                maxBins: maxBins
+            )
+            var grower = HistogramTreeGrower(
+                bins: bins,
+                criterion: self.tree.criterion,
+                outputs: self.tree.outputs,
+                spec: self.spec,
+                maxFeatures: training.columns,
+                classIDs: training.classIDs,
+                targets: training.targetValues,
+                generator: SeededGenerator(seed: options.seed),
+                isCancelled: callbacks.isCancelled
+            )
+            self.tree = try grower.grow(rowWeights: Array(repeating: 1, count: training.rows))
+        } else {
+            var grower = Grower(
+                data: training,
+                criterion: self.tree.criterion,
+                outputs: self.tree.outputs,
+                spec: self.spec,
+                isCancelled: callbacks.isCancelled
+            )
+            try grower.grow(Array(0..<training.rows), depth: 0)
+            self.tree = TreeParameters(
+                criterion: self.tree.criterion,
+                outputs: self.tree.outputs,
+                feature: grower.feature,
+                threshold: grower.threshold,
+                left: grower.left,
+                right: grower.right,
+                value: grower.value,
+                weight: grower.weight
+            )
         }
-        let duration = seconds(since: start)
-        callbacks.progress(TrainingProgress(kind: .epochEnd, epoch: 1, epochs: 1, batch: 1, batchesPerEpoch: 1, loss: 0,
-                                            accuracy: nil, validationLoss: validationLoss,
-                                            validationAccuracy: validationAccuracy,
-                                            samplesPerSecond: duration > 0 ? Double(training.rows) / duration : 0,
-                                            estimatedSecondsRemaining: 0))
-        return TrainingSummary(epochsRun: 1, trainingSamples: training.rows, durationSeconds: duration,
-                               validationLoss: validationLoss, validationAccuracy: validationAccuracy)
+        return TreeFitting.finish(
+            self,
+            training: training,
+            validation: validation,
+            regression: self.tree.criterion == .mse,
+            rounds: 1,
+            start: start,
+            callbacks: callbacks
+        )
     }
 
     /// Raw outputs for standardised rows (see `Model.outputs`).
     public func outputs(_ rows: Matrix, threads: Int) -> Matrix {
         let t = self.tree
         var out = Matrix(rows: rows.rows, columns: t.outputs)
-        for r in 0 ..< rows.rows {
-            var node = 0
-            while t.feature[node] >= 0 {
-                node = Int(rows.values[r * rows.columns + Int(t.feature[node])] <= t.threshold[node] ? t.left[node] : t.right[node])
-            }
-            for c in 0 ..< t.outputs { out.values[r * t.outputs + c] = t.value[node * t.outputs + c] }
+        for r in 0..<rows.rows {
+            let node = t.leaf(of: rows.values[r * rows.columns..<(r + 1) * rows.columns])
+            for c in 0..<t.outputs { out.values[r * t.outputs + c] = t.value[node * t.outputs + c] }
         }
         return out
     }
@@ -92,6 +120,19 @@ public struct DecisionTree: Model {
 
     /// The learned parameters, as stored in a snapshot.
     public var parameters: ModelSnapshot.Parameters { .tree(self.tree) }
+}
+
+extension TreeParameters {
+    /// The leaf a row (of the tree's inputs) falls into.
+    @inline(__always)
+    func leaf(of row: ArraySlice<Float>) -> Int {
+        let base = row.startIndex
+        var node = 0
+        while self.feature[node] >= 0 {
+            node = Int(row[base + Int(self.feature[node])] <= self.threshold[node] ? self.left[node] : self.right[node])
+        }
+        return node
+    }
 }
 
 /// Grows the node arrays depth first (a node's index is assigned before its children's),
@@ -105,9 +146,15 @@ private struct Grower {
     let ids: [Int]
     let values: [Float]
     var feature = [Int32](), threshold = [Float](), left = [Int32](), right = [Int32](), value = [Float]()
+    var weight = [Float]()
 
-    init(data: Dataset, criterion: TreeParameters.Criterion, outputs: Int, spec: TreeSpec,
-         isCancelled: @escaping () -> Bool) {
+    init(
+        data: Dataset,
+        criterion: TreeParameters.Criterion,
+        outputs: Int,
+        spec: TreeSpec,
+        isCancelled: @escaping () -> Bool
+    ) {
         self.data = data
         self.criterion = criterion
         self.outputs = outputs
@@ -167,6 +214,7 @@ private struct Grower {
         self.threshold.append(0)
         self.left.append(-1)
         self.right.append(-1)
+        self.weight.append(Float(rows.count))
         if self.criterion == .mse {
             self.value.append(Float(stats.sum / max(stats.n, 1)))
         } else {
@@ -182,19 +230,20 @@ private struct Grower {
         var best: (score: Double, feature: Int, threshold: Float)?
         var pairs = [(value: Float, row: Int)]()
         pairs.reserveCapacity(n)
-        for f in 0 ..< columns {
+        for f in 0..<columns {
             pairs.removeAll(keepingCapacity: true)
             for r in rows { pairs.append((self.data.features[r * columns + f], r)) }
             pairs.sort { $0.value < $1.value || ($0.value == $1.value && $0.row < $1.row) }
             guard pairs[0].value < pairs[n - 1].value else { continue }
             var leftStats = self.emptyStats()
             var rightStats = stats
-            for i in 0 ..< n - 1 {
+            for i in 0..<n - 1 {
                 self.add(pairs[i].row, to: &leftStats)
                 self.remove(pairs[i].row, from: &rightStats)
                 let nLeft = i + 1
                 guard pairs[i].value < pairs[i + 1].value,
-                      nLeft >= self.spec.minSamplesLeaf, n - nLeft >= self.spec.minSamplesLeaf else { continue }
+                    nLeft >= self.spec.minSamplesLeaf, n - nLeft >= self.spec.minSamplesLeaf
+                else { continue }
                 let score = self.weightedImpurity(leftStats) + self.weightedImpurity(rightStats)
                 if best == nil || score < best!.score - 1e-12 {
                     var mid = pairs[i].value / 2 + pairs[i + 1].value / 2
@@ -204,9 +253,14 @@ private struct Grower {
             }
         }
         guard let best else { return node }
-        var leftRows = [Int](), rightRows = [Int]()
+        var leftRows = [Int]()
+        var rightRows = [Int]()
         for r in rows {
-            if self.data.features[r * columns + best.feature] <= best.threshold { leftRows.append(r) } else { rightRows.append(r) }
+            if self.data.features[r * columns + best.feature] <= best.threshold {
+                leftRows.append(r)
+            } else {
+                rightRows.append(r)
+            }
         }
         self.feature[Int(node)] = Int32(best.feature)
         self.threshold[Int(node)] = best.threshold

@@ -15,9 +15,15 @@ public struct DenseNetModel: Model {
     ///   - classes: The class count (ignored for regression).
     ///   - generator: The seeded generator for the initial weights.
     /// - Throws: `TrainingError.invalidArgument` for an output activation that does not fit the task.
-    public init(spec: DenseNetSpec, inputs: Int, task: ModelSnapshot.Task, classes: Int,
-                generator: inout SeededGenerator) throws(TrainingError) {
-        let output: (units: Int, activation: Activation), loss: Loss
+    public init(
+        spec: DenseNetSpec,
+        inputs: Int,
+        task: ModelSnapshot.Task,
+        classes: Int,
+        generator: inout SeededGenerator
+    ) throws(TrainingError) {
+        let output: (units: Int, activation: Activation)
+        let loss: Loss
         switch (task, spec.outputActivation ?? (task == .classification ? .softmax : .linear)) {
         case (.classification, .softmax):
             (output, loss) = ((classes, .softmax), .sparseCategoricalCrossEntropy)
@@ -26,7 +32,10 @@ public struct DenseNetModel: Model {
         case (.regression, let activation) where activation != .softmax:
             (output, loss) = ((1, activation), .meanSquaredError)
         case (_, let activation):
-            throw TrainingError(.invalidArgument, "output activation \(activation) does not fit \(task) with \(classes) classes")
+            throw TrainingError(
+                .invalidArgument,
+                "output activation \(activation) does not fit \(task) with \(classes) classes"
+            )
         }
         let layers = spec.hiddenLayers.map { (units: $0.units, activation: $0.activation) } + [output]
         self.network = DenseNetwork(inputs: inputs, layers: layers, loss: loss)
@@ -36,8 +45,11 @@ public struct DenseNetModel: Model {
     /// Rebuilds a model from snapshot parameters.
     /// - Parameter parameters: The layers and loss.
     public init(parameters: DenseNetParameters) {
-        var network = DenseNetwork(inputs: parameters.layers[0].inputs,
-                                   layers: parameters.layers.map { ($0.units, $0.activation) }, loss: parameters.loss)
+        var network = DenseNetwork(
+            inputs: parameters.layers[0].inputs,
+            layers: parameters.layers.map { ($0.units, $0.activation) },
+            loss: parameters.loss
+        )
         for (l, layer) in parameters.layers.enumerated() {
             network.setLayer(l, weights: layer.weights, biases: layer.biases)
         }
@@ -45,10 +57,19 @@ public struct DenseNetModel: Model {
     }
 
     /// Fits the model (see `Model.fit`).
-    public mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
-                             callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary {
-        var loop = GradientTraining(network: self.network, options: options, l2: options.l2,
-                                    isClassifier: self.network.loss != .meanSquaredError, producesProbabilities: true)
+    public mutating func fit(
+        _ training: Dataset,
+        validation: Dataset?,
+        options: TrainingOptions,
+        callbacks: TrainingCallbacks
+    ) throws(TrainingError) -> TrainingSummary {
+        var loop = GradientTraining(
+            network: self.network,
+            options: options,
+            l2: options.l2,
+            isClassifier: self.network.loss != .meanSquaredError,
+            producesProbabilities: true
+        )
         var generator = SeededGenerator(seed: options.seed &+ 1)
         let summary = try loop.run(training, validation: validation, callbacks: callbacks, generator: &generator)
         self.network = loop.network
@@ -65,12 +86,20 @@ public struct DenseNetModel: Model {
 
     /// The learned parameters, as stored in a snapshot.
     public var parameters: ModelSnapshot.Parameters {
-        .dense(DenseNetParameters(
-            layers: self.network.layers.indices.map { l in
-                let shape = self.network.layers[l]
-                return .init(inputs: shape.inputs, units: shape.units, activation: shape.activation,
-                             weights: self.network.weights(ofLayer: l), biases: self.network.biases(ofLayer: l))
-            },
-            loss: self.network.loss))
+        .dense(
+            DenseNetParameters(
+                layers: self.network.layers.indices.map { l in
+                    let shape = self.network.layers[l]
+                    return .init(
+                        inputs: shape.inputs,
+                        units: shape.units,
+                        activation: shape.activation,
+                        weights: self.network.weights(ofLayer: l),
+                        biases: self.network.biases(ofLayer: l)
+                    )
+                },
+                loss: self.network.loss
+            )
+        )
     }
 }

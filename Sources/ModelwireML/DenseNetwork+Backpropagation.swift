@@ -45,8 +45,14 @@ extension DenseNetwork {
     /// Runs a batch forward and backward: returns the mean loss (plus the L2 penalty
     /// `l2 · Σ w²` over weights, biases excluded, as Keras's `l2` regulariser does) and leaves
     /// ∂loss/∂parameters in `workspace.gradient` and each layer's outputs in `workspace.activations`.
-    func backpropagate(_ x: UnsafePointer<Float>, targets: UnsafePointer<Float>, rows: Int, l2: Float,
-                       workspace: BackpropagationWorkspace, threads: Int = 1) -> Float {
+    func backpropagate(
+        _ x: UnsafePointer<Float>,
+        targets: UnsafePointer<Float>,
+        rows: Int,
+        l2: Float,
+        workspace: BackpropagationWorkspace,
+        threads: Int = 1
+    ) -> Float {
         precondition(rows <= workspace.capacity && rows > 0, "batch larger than the workspace")
         return self.parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
@@ -55,11 +61,28 @@ extension DenseNetwork {
             var current = x
             for (l, layer) in self.layers.enumerated() {
                 let out = workspace.activations[l]
-                Kernels.gemm(transA: false, transB: false, m: rows, n: layer.units, k: layer.inputs,
-                             a: current, lda: layer.inputs, b: p + layer.weightOffset, ldb: layer.units,
-                             beta: 0, c: out, ldc: layer.units, threads: threads)
-                Kernels.biasActivation(out, rows: rows, columns: layer.units, bias: p + layer.biasOffset,
-                                       activation: layer.activation)
+                Kernels.gemm(
+                    transA: false,
+                    transB: false,
+                    m: rows,
+                    n: layer.units,
+                    k: layer.inputs,
+                    a: current,
+                    lda: layer.inputs,
+                    b: p + layer.weightOffset,
+                    ldb: layer.units,
+                    beta: 0,
+                    c: out,
+                    ldc: layer.units,
+                    threads: threads
+                )
+                Kernels.biasActivation(
+                    out,
+                    rows: rows,
+                    columns: layer.units,
+                    bias: p + layer.biasOffset,
+                    activation: layer.activation
+                )
                 current = UnsafePointer(out)
             }
             // Output delta: ∂loss/∂(pre-activation of the last layer).
@@ -69,44 +92,84 @@ extension DenseNetwork {
             var delta = workspace.deltas.0
             var spare = workspace.deltas.1
             let fused = self.loss.fusesWith(last.activation)
-            var loss = self.loss.lossAndGradient(outputs: output, targets: targets, rows: rows, columns: last.units,
-                                                 gradient: fused ? nil : delta)
+            var loss = self.loss.lossAndGradient(
+                outputs: output,
+                targets: targets,
+                rows: rows,
+                columns: last.units,
+                gradient: fused ? nil : delta
+            )
             if fused {
                 // softmax + cross-entropy and sigmoid + binary cross-entropy: (p − y) / rows.
                 let scale = 1 / Float(rows)
                 let n = rows * last.units
                 if self.loss == .sparseCategoricalCrossEntropy {
-                    for i in 0 ..< n { delta[i] = output[i] * scale }
-                    for r in 0 ..< rows { delta[r * last.units + Int(targets[r])] -= scale }
+                    for i in 0..<n { delta[i] = output[i] * scale }
+                    for r in 0..<rows { delta[r * last.units + Int(targets[r])] -= scale }
                 } else {
                     let perOutput = scale / Float(last.units)
-                    for i in 0 ..< n { delta[i] = (output[i] - targets[i / last.units]) * perOutput }
+                    for i in 0..<n { delta[i] = (output[i] - targets[i / last.units]) * perOutput }
                 }
             } else {
-                Kernels.activationBackward(delta, output: output, rows: rows, columns: last.units, activation: last.activation)
+                Kernels.activationBackward(
+                    delta,
+                    output: output,
+                    rows: rows,
+                    columns: last.units,
+                    activation: last.activation
+                )
             }
             // Backward through the layers.
             for l in stride(from: lastIndex, through: 0, by: -1) {
                 let layer = self.layers[l]
                 let input = l == 0 ? x : UnsafePointer(workspace.activations[l - 1])
-                Kernels.gemm(transA: true, transB: false, m: layer.inputs, n: layer.units, k: rows,
-                             a: input, lda: layer.inputs, b: delta, ldb: layer.units,
-                             beta: 0, c: g + layer.weightOffset, ldc: layer.units, threads: threads)
+                Kernels.gemm(
+                    transA: true,
+                    transB: false,
+                    m: layer.inputs,
+                    n: layer.units,
+                    k: rows,
+                    a: input,
+                    lda: layer.inputs,
+                    b: delta,
+                    ldb: layer.units,
+                    beta: 0,
+                    c: g + layer.weightOffset,
+                    ldc: layer.units,
+                    threads: threads
+                )
                 Kernels.columnSums(delta, rows: rows, columns: layer.units, into: g + layer.biasOffset)
                 if l > 0 {
-                    Kernels.gemm(transA: false, transB: true, m: rows, n: layer.inputs, k: layer.units,
-                                 a: delta, lda: layer.units, b: p + layer.weightOffset, ldb: layer.units,
-                                 beta: 0, c: spare, ldc: layer.inputs, threads: threads)
+                    Kernels.gemm(
+                        transA: false,
+                        transB: true,
+                        m: rows,
+                        n: layer.inputs,
+                        k: layer.units,
+                        a: delta,
+                        lda: layer.units,
+                        b: p + layer.weightOffset,
+                        ldb: layer.units,
+                        beta: 0,
+                        c: spare,
+                        ldc: layer.inputs,
+                        threads: threads
+                    )
                     let below = self.layers[l - 1]
-                    Kernels.activationBackward(spare, output: workspace.activations[l - 1], rows: rows,
-                                               columns: below.units, activation: below.activation)
+                    Kernels.activationBackward(
+                        spare,
+                        output: workspace.activations[l - 1],
+                        rows: rows,
+                        columns: below.units,
+                        activation: below.activation
+                    )
                     swap(&delta, &spare)
                 }
             }
             if l2 > 0 {
                 var penalty: Double = 0
                 for layer in self.layers {
-                    for i in layer.weightOffset ..< layer.biasOffset {
+                    for i in layer.weightOffset..<layer.biasOffset {
                         penalty += Double(p[i] * p[i])
                         g[i] += 2 * l2 * p[i]
                     }
@@ -128,7 +191,13 @@ extension DenseNetwork {
         let workspace = BackpropagationWorkspace(network: self, capacity: input.rows)
         let loss = input.values.withUnsafeBufferPointer { x in
             targets.withUnsafeBufferPointer { t in
-                self.backpropagate(x.baseAddress!, targets: t.baseAddress!, rows: input.rows, l2: l2, workspace: workspace)
+                self.backpropagate(
+                    x.baseAddress!,
+                    targets: t.baseAddress!,
+                    rows: input.rows,
+                    l2: l2,
+                    workspace: workspace
+                )
             }
         }
         return (loss, Array(UnsafeBufferPointer(start: workspace.gradient, count: workspace.parameterCount)))

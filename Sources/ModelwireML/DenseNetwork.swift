@@ -44,9 +44,12 @@ public struct DenseNetwork: Sendable, Equatable {
     public init(inputs: Int, layers: [(units: Int, activation: Activation)], loss: Loss) {
         precondition(inputs > 0 && !layers.isEmpty && layers.allSatisfy { $0.units > 0 }, "empty network")
         var shapes = [LayerShape]()
-        var width = inputs, offset = 0
+        var width = inputs
+        var offset = 0
         for layer in layers {
-            shapes.append(LayerShape(inputs: width, units: layer.units, activation: layer.activation, weightOffset: offset))
+            shapes.append(
+                LayerShape(inputs: width, units: layer.units, activation: layer.activation, weightOffset: offset)
+            )
             offset += width * layer.units + layer.units
             width = layer.units
         }
@@ -60,36 +63,40 @@ public struct DenseNetwork: Sendable, Equatable {
     ///   - initializer: Glorot (Xavier) uniform, limit √(6 / (fan_in + fan_out)), Keras's default
     ///     for every layer; or He uniform, limit √(6 / fan_in), on relu layers (Glorot elsewhere).
     ///   - generator: The seeded generator.
-    public mutating func initialize(_ initializer: WeightInitializer = .glorotUniform, using generator: inout SeededGenerator) {
+    public mutating func initialize(
+        _ initializer: WeightInitializer = .glorotUniform,
+        using generator: inout SeededGenerator
+    ) {
         for layer in self.layers {
-            let limit: Float = initializer == .heUniform && layer.activation == .relu
+            let limit: Float =
+                initializer == .heUniform && layer.activation == .relu
                 ? (6 / Float(layer.inputs)).squareRoot()
                 : (6 / Float(layer.inputs + layer.units)).squareRoot()
-            for i in 0 ..< layer.inputs * layer.units {
+            for i in 0..<layer.inputs * layer.units {
                 self.parameters[layer.weightOffset + i] = (generator.nextUnitFloat() * 2 - 1) * limit
             }
-            for j in 0 ..< layer.units { self.parameters[layer.biasOffset + j] = 0 }
+            for j in 0..<layer.units { self.parameters[layer.biasOffset + j] = 0 }
         }
     }
 
     /// The weights of layer `l`, inputs × units row-major.
     public func weights(ofLayer l: Int) -> [Float] {
         let layer = self.layers[l]
-        return Array(self.parameters[layer.weightOffset ..< layer.biasOffset])
+        return Array(self.parameters[layer.weightOffset..<layer.biasOffset])
     }
 
     /// The biases of layer `l`.
     public func biases(ofLayer l: Int) -> [Float] {
         let layer = self.layers[l]
-        return Array(self.parameters[layer.biasOffset ..< layer.biasOffset + layer.units])
+        return Array(self.parameters[layer.biasOffset..<layer.biasOffset + layer.units])
     }
 
     /// Replaces layer `l`'s weights and biases.
     mutating func setLayer(_ l: Int, weights: [Float], biases: [Float]) {
         let layer = self.layers[l]
         precondition(weights.count == layer.inputs * layer.units && biases.count == layer.units, "layer size")
-        self.parameters.replaceSubrange(layer.weightOffset ..< layer.biasOffset, with: weights)
-        self.parameters.replaceSubrange(layer.biasOffset ..< layer.biasOffset + layer.units, with: biases)
+        self.parameters.replaceSubrange(layer.weightOffset..<layer.biasOffset, with: weights)
+        self.parameters.replaceSubrange(layer.biasOffset..<layer.biasOffset + layer.units, with: biases)
     }
 
     /// Rows per block in `forward`: a block's activations stay in L1/L2 across layers.
@@ -103,7 +110,9 @@ public struct DenseNetwork: Sendable, Equatable {
     /// - Returns: rows × outputs.
     public func forward(_ input: Matrix, threads: Int = 1) -> Matrix {
         precondition(input.columns == self.inputs, "input width differs from the network's")
-        let rows = input.rows, outputs = self.outputs, inputs = self.inputs
+        let rows = input.rows
+        let outputs = self.outputs
+        let inputs = self.inputs
         var output = Matrix(rows: rows, columns: outputs)
         guard rows > 0 else { return output }
         let block = Self.forwardBlockRows
@@ -120,9 +129,13 @@ public struct DenseNetwork: Sendable, Equatable {
                         while b < blocks {
                             let start = b * block
                             let count = min(block, rows - start)
-                            self.forward(ux.pointer + start * inputs, rows: count, scratch: scratch.baseAddress!,
-                                         scratchSize: scratchSize,
-                                         output: UnsafeMutablePointer(mutating: uo.pointer) + start * outputs)
+                            self.forward(
+                                ux.pointer + start * inputs,
+                                rows: count,
+                                scratch: scratch.baseAddress!,
+                                scratchSize: scratchSize,
+                                output: UnsafeMutablePointer(mutating: uo.pointer) + start * outputs
+                            )
                             b += parts
                         }
                     }
@@ -134,19 +147,40 @@ public struct DenseNetwork: Sendable, Equatable {
     }
 
     /// Forward pass on raw storage: ping-pongs between two scratch halves, writes the last layer to `output`.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>, scratchSize: Int,
-                 output: UnsafeMutablePointer<Float>) {
+    func forward(
+        _ x: UnsafePointer<Float>,
+        rows: Int,
+        scratch: UnsafeMutablePointer<Float>,
+        scratchSize: Int,
+        output: UnsafeMutablePointer<Float>
+    ) {
         self.parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
             var current = x
             for (l, layer) in self.layers.enumerated() {
                 let last = l == self.layers.count - 1
                 let target = last ? output : scratch + (l % 2) * scratchSize
-                Kernels.gemm(transA: false, transB: false, m: rows, n: layer.units, k: layer.inputs,
-                             a: current, lda: layer.inputs, b: p + layer.weightOffset, ldb: layer.units,
-                             beta: 0, c: target, ldc: layer.units)
-                Kernels.biasActivation(target, rows: rows, columns: layer.units, bias: p + layer.biasOffset,
-                                       activation: layer.activation)
+                Kernels.gemm(
+                    transA: false,
+                    transB: false,
+                    m: rows,
+                    n: layer.units,
+                    k: layer.inputs,
+                    a: current,
+                    lda: layer.inputs,
+                    b: p + layer.weightOffset,
+                    ldb: layer.units,
+                    beta: 0,
+                    c: target,
+                    ldc: layer.units
+                )
+                Kernels.biasActivation(
+                    target,
+                    rows: rows,
+                    columns: layer.units,
+                    bias: p + layer.biasOffset,
+                    activation: layer.activation
+                )
                 current = UnsafePointer(target)
             }
         }

@@ -9,14 +9,39 @@ enum Kernels {
     /// C = alpha * op(A) * op(B) + beta * C on raw row-major storage, split over `threads`
     /// threads by rows of C when the product is large enough to pay for the hand-off.
     static func gemm(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
+        transA: Bool,
+        transB: Bool,
+        m: Int,
+        n: Int,
+        k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>,
+        lda: Int,
+        b: UnsafePointer<Float>,
+        ldb: Int,
+        beta: Float,
+        c: UnsafeMutablePointer<Float>,
+        ldc: Int,
+        threads: Int = 1
     ) {
         let work = m * n * k
         let parts = threads > 1 && m >= 64 && work >= 1 << 21 ? min(threads, m / 32) : 1
         if parts <= 1 {
-            let rc = CModelwireKernels_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            let rc = CModelwireKernels_sgemm(
+                transA ? 1 : 0,
+                transB ? 1 : 0,
+                m,
+                n,
+                k,
+                alpha,
+                a,
+                lda,
+                b,
+                ldb,
+                beta,
+                c,
+                ldc
+            )
             precondition(rc == 0, "sgemm: out of memory")
             return
         }
@@ -29,21 +54,44 @@ enum Kernels {
             let rows = min(step, m - start)
             guard rows > 0 else { return }
             let aStart = transA ? ua.pointer + start : ua.pointer + start * lda
-            let rc = CModelwireKernels_sgemm(transA ? 1 : 0, transB ? 1 : 0, rows, n, k, alpha, aStart, lda, ub.pointer, ldb,
-                                             beta, UnsafeMutablePointer(mutating: uc.pointer) + start * ldc, ldc)
+            let rc = CModelwireKernels_sgemm(
+                transA ? 1 : 0,
+                transB ? 1 : 0,
+                rows,
+                n,
+                k,
+                alpha,
+                aStart,
+                lda,
+                ub.pointer,
+                ldb,
+                beta,
+                UnsafeMutablePointer(mutating: uc.pointer) + start * ldc,
+                ldc
+            )
             precondition(rc == 0, "sgemm: out of memory")
         }
     }
 
     /// x = activation(x + bias) in place, row by row.
-    static func biasActivation(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
-                               bias: UnsafePointer<Float>?, activation: Activation) {
+    static func biasActivation(
+        _ x: UnsafeMutablePointer<Float>,
+        rows: Int,
+        columns: Int,
+        bias: UnsafePointer<Float>?,
+        activation: Activation
+    ) {
         CModelwireKernels_biasActivation(x, rows, columns, bias, Int32(activation.kernelCode))
     }
 
     /// grad = grad ⊙ activation'(…), from the activation's output y.
-    static func activationBackward(_ grad: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>,
-                                   rows: Int, columns: Int, activation: Activation) {
+    static func activationBackward(
+        _ grad: UnsafeMutablePointer<Float>,
+        output y: UnsafePointer<Float>,
+        rows: Int,
+        columns: Int,
+        activation: Activation
+    ) {
         CModelwireKernels_activationBackward(grad, y, rows, columns, Int32(activation.kernelCode))
     }
 

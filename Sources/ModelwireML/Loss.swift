@@ -28,8 +28,13 @@ public enum Loss: String, Sendable, Hashable, CaseIterable, Codable {
         let loss = outputs.values.withUnsafeBufferPointer { o in
             targets.withUnsafeBufferPointer { t in
                 gradient.values.withUnsafeMutableBufferPointer { g in
-                    self.lossAndGradient(outputs: o.baseAddress!, targets: t.baseAddress!, rows: outputs.rows,
-                                         columns: outputs.columns, gradient: g.baseAddress!)
+                    self.lossAndGradient(
+                        outputs: o.baseAddress!,
+                        targets: t.baseAddress!,
+                        rows: outputs.rows,
+                        columns: outputs.columns,
+                        gradient: g.baseAddress!
+                    )
                 }
             }
         }
@@ -37,15 +42,20 @@ public enum Loss: String, Sendable, Hashable, CaseIterable, Codable {
     }
 
     /// Mean loss over `rows`, writing ∂loss/∂outputs into `gradient` (may be nil to skip it).
-    func lossAndGradient(outputs o: UnsafePointer<Float>, targets t: UnsafePointer<Float>, rows: Int, columns: Int,
-                         gradient g: UnsafeMutablePointer<Float>?) -> Float {
+    func lossAndGradient(
+        outputs o: UnsafePointer<Float>,
+        targets t: UnsafePointer<Float>,
+        rows: Int,
+        columns: Int,
+        gradient g: UnsafeMutablePointer<Float>?
+    ) -> Float {
         let eps = Loss.epsilon
         let scale = 1 / Float(rows)
         var total: Double = 0
         switch self {
         case .sparseCategoricalCrossEntropy:
             g?.update(repeating: 0, count: rows * columns)
-            for r in 0 ..< rows {
+            for r in 0..<rows {
                 let y = Int(t[r])
                 let p = o[r * columns + y]
                 let clipped = min(max(p, eps), 1 - eps)
@@ -53,7 +63,7 @@ public enum Loss: String, Sendable, Hashable, CaseIterable, Codable {
                 if let g, p == clipped { g[r * columns + y] = -scale / p }
             }
         case .binaryCrossEntropy:
-            for i in 0 ..< rows * columns {
+            for i in 0..<rows * columns {
                 let y = t[i / columns]
                 let p = o[i]
                 let clipped = min(max(p, eps), 1 - eps)
@@ -64,16 +74,16 @@ public enum Loss: String, Sendable, Hashable, CaseIterable, Codable {
             }
             total /= Double(columns)
         case .meanSquaredError:
-            for i in 0 ..< rows * columns {
+            for i in 0..<rows * columns {
                 let d = o[i] - t[i]
                 total += Double(d * d)
                 g?[i] = 2 * d * scale / Float(columns)
             }
             total /= Double(columns)
         case .hinge:
-            for r in 0 ..< rows {
+            for r in 0..<rows {
                 let y = Int(t[r])
-                for c in 0 ..< columns {
+                for c in 0..<columns {
                     let sign: Float = columns == 1 ? (y == 1 ? 1 : -1) : (c == y ? 1 : -1)
                     let margin = 1 - sign * o[r * columns + c]
                     if margin > 0 { total += Double(margin) }

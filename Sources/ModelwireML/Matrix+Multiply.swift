@@ -11,8 +11,13 @@ extension Matrix {
     ///   - threads: Threads to split large products over (by rows of the result); 1 by default.
     /// - Returns: The product.
     /// - Precondition: The inner dimensions agree.
-    public static func multiply(_ a: Matrix, transposed transposeA: Bool = false,
-                                _ b: Matrix, transposed transposeB: Bool = false, threads: Int = 1) -> Matrix {
+    public static func multiply(
+        _ a: Matrix,
+        transposed transposeA: Bool = false,
+        _ b: Matrix,
+        transposed transposeB: Bool = false,
+        threads: Int = 1
+    ) -> Matrix {
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns
@@ -32,9 +37,15 @@ extension Matrix {
     ///   - beta: Scale of the current value (0 ignores it).
     ///   - threads: Threads to split large products over.
     /// - Precondition: The shapes agree.
-    public mutating func multiplyAdd(_ a: Matrix, transposed transposeA: Bool = false,
-                                     _ b: Matrix, transposed transposeB: Bool = false,
-                                     alpha: Float = 1, beta: Float = 1, threads: Int = 1) {
+    public mutating func multiplyAdd(
+        _ a: Matrix,
+        transposed transposeA: Bool = false,
+        _ b: Matrix,
+        transposed transposeB: Bool = false,
+        alpha: Float = 1,
+        beta: Float = 1,
+        threads: Int = 1
+    ) {
         let m = transposeA ? a.columns : a.rows
         let k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns
@@ -44,10 +55,22 @@ extension Matrix {
             b.values.withUnsafeBufferPointer { pb in
                 self.values.withUnsafeMutableBufferPointer { pc in
                     guard rows > 0, columns > 0 else { return }
-                    Kernels.gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                                 a: pa.baseAddress ?? UnsafePointer(pc.baseAddress!), lda: max(a.columns, 1),
-                                 b: pb.baseAddress ?? UnsafePointer(pc.baseAddress!), ldb: max(b.columns, 1),
-                                 beta: beta, c: pc.baseAddress!, ldc: columns, threads: threads)
+                    Kernels.gemm(
+                        transA: transposeA,
+                        transB: transposeB,
+                        m: m,
+                        n: n,
+                        k: k,
+                        alpha: alpha,
+                        a: pa.baseAddress ?? UnsafePointer(pc.baseAddress!),
+                        lda: max(a.columns, 1),
+                        b: pb.baseAddress ?? UnsafePointer(pc.baseAddress!),
+                        ldb: max(b.columns, 1),
+                        beta: beta,
+                        c: pc.baseAddress!,
+                        ldc: columns,
+                        threads: threads
+                    )
                 }
             }
         }

@@ -42,8 +42,8 @@ public struct Matrix: Sendable, Equatable {
     /// The transpose.
     public var transposed: Matrix {
         var result = Matrix(rows: self.columns, columns: self.rows)
-        for r in 0 ..< self.rows {
-            for c in 0 ..< self.columns { result.values[c * self.rows + r] = self.values[r * self.columns + c] }
+        for r in 0..<self.rows {
+            for c in 0..<self.columns { result.values[c * self.rows + r] = self.values[r * self.columns + c] }
         }
         return result
     }
@@ -62,8 +62,8 @@ public struct Matrix: Sendable, Equatable {
             }
             return out
         case .columns:
-            return (0 ..< self.rows).map { r in
-                self.values[r * self.columns ..< (r + 1) * self.columns].reduce(0, +)
+            return (0..<self.rows).map { r in
+                self.values[r * self.columns..<(r + 1) * self.columns].reduce(0, +)
             }
         }
     }
@@ -72,10 +72,10 @@ public struct Matrix: Sendable, Equatable {
     public func argmaxPerRow() -> [Int] {
         let columns = self.columns
         return self.values.withUnsafeBufferPointer { values in
-            (0 ..< self.rows).map { r in
+            (0..<self.rows).map { r in
                 let row = values.baseAddress! + r * columns
                 var best = 0
-                for c in 1 ..< max(columns, 1) where row[c] > row[best] { best = c }
+                for c in 1..<max(columns, 1) where row[c] > row[best] { best = c }
                 return best
             }
         }

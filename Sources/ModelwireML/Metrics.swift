@@ -54,36 +54,53 @@ public struct ClassificationMetrics: Sendable, Equatable {
         for (t, p) in zip(trueClasses, predictedClasses) { confusion[t][p] += 1 }
         self.confusionMatrix = confusion
         let n = trueClasses.count
-        let correct = (0 ..< classCount).reduce(0) { $0 + confusion[$1][$1] }
+        let correct = (0..<classCount).reduce(0) { $0 + confusion[$1][$1] }
         self.accuracy = n > 0 ? Double(correct) / Double(n) : 0
         var scores = [ClassScores]()
         var (tpSum, fpSum, fnSum) = (0, 0, 0)
-        for c in 0 ..< classCount {
+        for c in 0..<classCount {
             let tp = confusion[c][c]
-            let predicted = (0 ..< classCount).reduce(0) { $0 + confusion[$1][c] }
+            let predicted = (0..<classCount).reduce(0) { $0 + confusion[$1][c] }
             let support = confusion[c].reduce(0, +)
             let (fp, fn) = (predicted - tp, support - tp)
             tpSum += tp
             fpSum += fp
             fnSum += fn
-            scores.append(ClassScores(precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn),
-                                      f1: ratio(2 * tp, 2 * tp + fp + fn), support: support))
+            scores.append(
+                ClassScores(
+                    precision: ratio(tp, tp + fp),
+                    recall: ratio(tp, tp + fn),
+                    f1: ratio(2 * tp, 2 * tp + fp + fn),
+                    support: support
+                )
+            )
         }
         self.perClass = scores
         let k = Double(max(classCount, 1))
-        self.macro = Average(precision: scores.reduce(0) { $0 + $1.precision } / k,
-                             recall: scores.reduce(0) { $0 + $1.recall } / k,
-                             f1: scores.reduce(0) { $0 + $1.f1 } / k)
-        self.micro = Average(precision: ratio(tpSum, tpSum + fpSum), recall: ratio(tpSum, tpSum + fnSum),
-                             f1: ratio(2 * tpSum, 2 * tpSum + fpSum + fnSum))
+        self.macro = Average(
+            precision: scores.reduce(0) { $0 + $1.precision } / k,
+            recall: scores.reduce(0) { $0 + $1.recall } / k,
+            f1: scores.reduce(0) { $0 + $1.f1 } / k
+        )
+        self.micro = Average(
+            precision: ratio(tpSum, tpSum + fpSum),
+            recall: ratio(tpSum, tpSum + fnSum),
+            f1: ratio(2 * tpSum, 2 * tpSum + fpSum + fnSum)
+        )
         let total = Double(scores.reduce(0) { $0 + $1.support })
         func weightedMean(_ value: (ClassScores) -> Double) -> Double {
             total > 0 ? scores.reduce(0) { $0 + value($1) * Double($1.support) } / total : 0
         }
-        self.weighted = Average(precision: weightedMean(\.precision), recall: weightedMean(\.recall),
-                                f1: weightedMean(\.f1))
+        self.weighted = Average(
+            precision: weightedMean(\.precision),
+            recall: weightedMean(\.recall),
+            f1: weightedMean(\.f1)
+        )
         if let probabilities {
-            precondition(probabilities.rows == n && probabilities.columns == classCount, "probabilities are rows x classes")
+            precondition(
+                probabilities.rows == n && probabilities.columns == classCount,
+                "probabilities are rows x classes"
+            )
             let eps = Double(Float.ulpOfOne)
             var sum = 0.0
             for (r, t) in trueClasses.enumerated() {

@@ -13,8 +13,12 @@ public protocol Model: Sendable {
     ///   - callbacks: Progress reporting and cancellation.
     /// - Returns: A summary of the run.
     /// - Throws: `TrainingError` (`.cancelled` when `callbacks.isCancelled` returned true).
-    mutating func fit(_ training: Dataset, validation: Dataset?, options: TrainingOptions,
-                      callbacks: TrainingCallbacks) throws(TrainingError) -> TrainingSummary
+    mutating func fit(
+        _ training: Dataset,
+        validation: Dataset?,
+        options: TrainingOptions,
+        callbacks: TrainingCallbacks
+    ) throws(TrainingError) -> TrainingSummary
 
     /// The raw outputs for rows × inputs: class probabilities (a single column holds P(class 1)),
     /// SVM decision scores, or regression values.
@@ -38,8 +42,10 @@ public struct TrainingCallbacks {
     public var isCancelled: () -> Bool
 
     /// Creates callbacks.
-    public init(progress: @escaping (TrainingProgress) -> Void = { _ in },
-                isCancelled: @escaping () -> Bool = { false }) {
+    public init(
+        progress: @escaping (TrainingProgress) -> Void = { _ in },
+        isCancelled: @escaping () -> Bool = { false }
+    ) {
         self.progress = progress
         self.isCancelled = isCancelled
     }
@@ -68,7 +74,7 @@ extension Model {
 func expandBinary(_ outputs: Matrix) -> Matrix {
     guard outputs.columns == 1 else { return outputs }
     var m = Matrix(rows: outputs.rows, columns: 2)
-    for r in 0 ..< outputs.rows {
+    for r in 0..<outputs.rows {
         m[r, 0] = 1 - outputs.values[r]
         m[r, 1] = outputs.values[r]
     }

@@ -18,6 +18,10 @@ public struct ModelSnapshot: Sendable, Equatable {
         case linear(LinearParameters)
         /// A CART decision tree.
         case tree(TreeParameters)
+        /// A random forest.
+        case forest(ForestParameters)
+        /// Gradient-boosted trees.
+        case gbdt(GradientBoostingParameters)
     }
 
     /// The task.
@@ -34,8 +38,14 @@ public struct ModelSnapshot: Sendable, Equatable {
     public var training: TrainingSummary
 
     /// Creates a snapshot.
-    public init(task: Task, featureNames: [String], classNames: [String], standardization: Standardization?,
-                parameters: Parameters, training: TrainingSummary) {
+    public init(
+        task: Task,
+        featureNames: [String],
+        classNames: [String],
+        standardization: Standardization?,
+        parameters: Parameters,
+        training: TrainingSummary
+    ) {
         self.task = task
         self.featureNames = featureNames
         self.classNames = classNames
@@ -143,10 +153,21 @@ public struct TreeParameters: Sendable, Equatable {
     public var right: [Int32]
     /// nodes × outputs, row-major: class probabilities at the node, or the regression value.
     public var value: [Float]
+    /// The training weight that reached each node (rows, counted with their bootstrap
+    /// multiplicity in a forest), or empty when not recorded.
+    public var weight: [Float]
 
     /// Creates parameters.
-    public init(criterion: Criterion, outputs: Int, feature: [Int32], threshold: [Float], left: [Int32],
-                right: [Int32], value: [Float]) {
+    public init(
+        criterion: Criterion,
+        outputs: Int,
+        feature: [Int32],
+        threshold: [Float],
+        left: [Int32],
+        right: [Int32],
+        value: [Float],
+        weight: [Float] = []
+    ) {
         self.criterion = criterion
         self.outputs = outputs
         self.feature = feature
@@ -154,6 +175,50 @@ public struct TreeParameters: Sendable, Equatable {
         self.left = left
         self.right = right
         self.value = value
+        self.weight = weight
+    }
+}
+
+/// A random forest: its outputs are the mean of the trees' (class fractions or values).
+public struct ForestParameters: Sendable, Equatable {
+    /// The trees, all with the same criterion and outputs.
+    public var trees: [TreeParameters]
+
+    /// Creates parameters.
+    public init(trees: [TreeParameters]) {
+        self.trees = trees
+    }
+}
+
+/// Gradient-boosted trees: raw score k = `baseline[k]` + Σ over iterations of tree
+/// `iteration * outputs + k`'s leaf value (leaf values include the learning rate), then the
+/// loss's link: identity, the logistic function (one output: P(class 1)) or a softmax.
+public struct GradientBoostingParameters: Sendable, Equatable {
+    /// The loss the trees were fitted to.
+    public enum Loss: String, Sendable, Hashable, Codable {
+        /// ½(y − ŷ)² (regression).
+        case squaredError
+        /// Binary log loss on one raw score.
+        case logLoss
+        /// Multinomial log loss on one raw score per class.
+        case multinomial
+    }
+
+    /// The loss.
+    public var loss: Loss
+    /// Raw scores per row: 1, or the class count for `.multinomial`.
+    public var outputs: Int
+    /// The initial raw score per output.
+    public var baseline: [Float]
+    /// Iteration-major trees, `outputs` per iteration, each with one value per node (criterion mse).
+    public var trees: [TreeParameters]
+
+    /// Creates parameters.
+    public init(loss: Loss, outputs: Int, baseline: [Float], trees: [TreeParameters]) {
+        self.loss = loss
+        self.outputs = outputs
+        self.baseline = baseline
+        self.trees = trees
     }
 }
 
@@ -174,13 +239,15 @@ public struct Standardization: Sendable, Equatable {
 
 /// How a training run went.
 public struct TrainingSummary: Sendable, Equatable {
-    /// Epochs completed (1 for a decision tree).
+    /// Epochs completed: 1 for a decision tree, the trees of a forest, the boosting iterations of
+    /// gbdt, the L-BFGS iterations or coordinate descent passes of the full-data linear solvers.
     public var epochsRun: Int
     /// Rows the model was fitted on (validation rows excluded).
     public var trainingSamples: Int
     /// Wall-clock seconds the fit took.
     public var durationSeconds: Double
-    /// The last epoch's mean training loss; absent for a tree.
+    /// The last epoch's mean training loss (the final objective of the full-data linear solvers,
+    /// gbdt's mean training loss); absent for a tree or forest.
     public var finalLoss: Float?
     /// The validation loss of the kept weights, when there was a validation split and the model has one.
     public var validationLoss: Float?
@@ -190,8 +257,15 @@ public struct TrainingSummary: Sendable, Equatable {
     public var earlyStopped: Bool
 
     /// Creates a summary.
-    public init(epochsRun: Int, trainingSamples: Int, durationSeconds: Double, finalLoss: Float? = nil,
-                validationLoss: Float? = nil, validationAccuracy: Float? = nil, earlyStopped: Bool = false) {
+    public init(
+        epochsRun: Int,
+        trainingSamples: Int,
+        durationSeconds: Double,
+        finalLoss: Float? = nil,
+        validationLoss: Float? = nil,
+        validationAccuracy: Float? = nil,
+        earlyStopped: Bool = false
+    ) {
         self.epochsRun = epochsRun
         self.trainingSamples = trainingSamples
         self.durationSeconds = durationSeconds

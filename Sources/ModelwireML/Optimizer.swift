@@ -38,8 +38,14 @@ public struct OptimizerSettings: Sendable, Hashable {
     ///   - beta1: β1 (0.9).
     ///   - beta2: β2 (0.999).
     ///   - epsilon: ε (1e-7).
-    public init(kind: OptimizerKind = .adam, learningRate: Float = 0.001, momentum: Float = 0.9,
-                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+    public init(
+        kind: OptimizerKind = .adam,
+        learningRate: Float = 0.001,
+        momentum: Float = 0.9,
+        beta1: Float = 0.9,
+        beta2: Float = 0.999,
+        epsilon: Float = 1e-7
+    ) {
         self.kind = kind
         self.learningRate = learningRate
         self.momentum = momentum
@@ -76,13 +82,13 @@ struct Optimizer {
             let p = pp.baseAddress!
             switch s.kind {
             case .gradientDescent, .sgd:
-                for i in 0 ..< n { p[i] -= lr * g[i] }
+                for i in 0..<n { p[i] -= lr * g[i] }
             case .momentum, .nesterov:
                 let mu = s.momentum
                 let nesterov = s.kind == .nesterov
                 self.first.withUnsafeMutableBufferPointer { vv in
                     let v = vv.baseAddress!
-                    for i in 0 ..< n {
+                    for i in 0..<n {
                         v[i] = mu * v[i] - lr * g[i]
                         p[i] += nesterov ? mu * v[i] - lr * g[i] : v[i]
                     }
@@ -92,8 +98,17 @@ struct Optimizer {
                 let alpha = lr * (1 - pow(s.beta2, t)).squareRoot() / (1 - pow(s.beta1, t))
                 self.first.withUnsafeMutableBufferPointer { m in
                     self.second.withUnsafeMutableBufferPointer { v in
-                        CModelwireKernels_adamUpdate(p, g, m.baseAddress!, v.baseAddress!, n, alpha, 1 - s.beta1,
-                                                     1 - s.beta2, s.epsilon)
+                        CModelwireKernels_adamUpdate(
+                            p,
+                            g,
+                            m.baseAddress!,
+                            v.baseAddress!,
+                            n,
+                            alpha,
+                            1 - s.beta1,
+                            1 - s.beta2,
+                            s.epsilon
+                        )
                     }
                 }
             }

@@ -11,12 +11,12 @@ extension Standardization {
         let rows = features.count / max(columns, 1)
         var mean = [Double](repeating: 0, count: columns)
         var squares = [Double](repeating: 0, count: columns)
-        for r in 0 ..< rows {
-            for c in 0 ..< columns { mean[c] += Double(features[r * columns + c]) }
+        for r in 0..<rows {
+            for c in 0..<columns { mean[c] += Double(features[r * columns + c]) }
         }
-        for c in 0 ..< columns { mean[c] /= Double(max(rows, 1)) }
-        for r in 0 ..< rows {
-            for c in 0 ..< columns {
+        for c in 0..<columns { mean[c] /= Double(max(rows, 1)) }
+        for r in 0..<rows {
+            for c in 0..<columns {
                 let d = Double(features[r * columns + c]) - mean[c]
                 squares[c] += d * d
             }
@@ -39,7 +39,7 @@ extension Standardization {
                 self.scale.withUnsafeBufferPointer { s in
                     var i = 0
                     while i < o.count {
-                        for c in 0 ..< columns { o[i + c] = (o[i + c] - m[c]) / s[c] }
+                        for c in 0..<columns { o[i + c] = (o[i + c] - m[c]) / s[c] }
                         i += columns
                     }
                 }
@@ -55,12 +55,13 @@ extension Standardization {
     ///   - biases: One per output.
     /// - Returns: The folded weights and biases.
     public func folded(into weights: [Float], biases: [Float]) -> (weights: [Float], biases: [Float]) {
-        let inputs = self.mean.count, outputs = biases.count
+        let inputs = self.mean.count
+        let outputs = biases.count
         precondition(weights.count == inputs * outputs, "weights must be inputs x outputs")
         var w = weights
         var b = biases.map { Double($0) }
-        for i in 0 ..< inputs {
-            for j in 0 ..< outputs {
+        for i in 0..<inputs {
+            for j in 0..<outputs {
                 let scaled = Double(weights[i * outputs + j]) / Double(self.scale[i])
                 w[i * outputs + j] = Float(scaled)
                 b[j] -= Double(self.mean[i]) * scaled

@@ -22,9 +22,12 @@ extension TrainedModel {
             return Prediction(classIDs: [], scores: nil, areProbabilities: false, values: outputs.values)
         case .classification:
             let probabilities = self.producesProbabilities
-            return Prediction(classIDs: classes(fromOutputs: outputs, probabilities: probabilities),
-                              scores: probabilities ? expandBinary(outputs) : outputs, areProbabilities: probabilities,
-                              values: [])
+            return Prediction(
+                classIDs: classes(fromOutputs: outputs, probabilities: probabilities),
+                scores: probabilities ? expandBinary(outputs) : outputs,
+                areProbabilities: probabilities,
+                values: []
+            )
         }
     }
 }

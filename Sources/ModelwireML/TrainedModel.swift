@@ -22,7 +22,12 @@ public struct TrainedModel: Sendable {
         let st = snapshot.standardization
         switch snapshot.parameters {
         case .dense(var p):
-            if let st { (p.layers[0].weights, p.layers[0].biases) = st.folded(into: p.layers[0].weights, biases: p.layers[0].biases) }
+            if let st {
+                (p.layers[0].weights, p.layers[0].biases) = st.folded(
+                    into: p.layers[0].weights,
+                    biases: p.layers[0].biases
+                )
+            }
             self.model = DenseNetModel(parameters: p)
             self.inputStandardization = nil
         case .linear(var p):
@@ -31,6 +36,12 @@ public struct TrainedModel: Sendable {
             self.inputStandardization = nil
         case .tree(let p):
             self.model = DecisionTree(parameters: p)
+            self.inputStandardization = st
+        case .forest(let p):
+            self.model = RandomForest(parameters: p)
+            self.inputStandardization = st
+        case .gbdt(let p):
+            self.model = GradientBoosting(parameters: p)
             self.inputStandardization = st
         }
     }
@@ -49,8 +60,14 @@ public struct TrainedModel: Sendable {
     public func outputs(_ rows: [Float], threads: Int = 1) -> Matrix {
         precondition(rows.count % self.featureCount == 0, "rows must hold featureCount values each")
         let prepared = self.inputStandardization?.apply(rows) ?? rows
-        return self.model.outputs(Matrix(rows: rows.count / self.featureCount, columns: self.featureCount,
-                                         values: prepared), threads: threads)
+        return self.model.outputs(
+            Matrix(
+                rows: rows.count / self.featureCount,
+                columns: self.featureCount,
+                values: prepared
+            ),
+            threads: threads
+        )
     }
 
     /// Class probabilities, rows × classes, or `nil` for models without them (SVM, regression).
@@ -90,22 +107,31 @@ public struct TrainedModel: Sendable {
     ///   when the task or a label does not.
     public func evaluate(_ dataset: Dataset) throws(DatasetError) -> Evaluation {
         guard dataset.columns == self.featureCount else {
-            throw DatasetError(.featureCountMismatch,
-                               message: "expects \(self.featureCount) features, got \(dataset.columns)")
+            throw DatasetError(
+                .featureCountMismatch,
+                message: "expects \(self.featureCount) features, got \(dataset.columns)"
+            )
         }
         switch self.snapshot.task {
         case .classification:
             let matched = try dataset.reindexed(toClassNames: self.snapshot.classNames)
             let outputs = self.outputs(matched.features)
             let predicted = classes(fromOutputs: outputs, probabilities: self.model.producesProbabilities)
-            return .classification(ClassificationMetrics(
-                trueClasses: matched.classIDs, predictedClasses: predicted, classCount: self.snapshot.classNames.count,
-                probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil))
+            return .classification(
+                ClassificationMetrics(
+                    trueClasses: matched.classIDs,
+                    predictedClasses: predicted,
+                    classCount: self.snapshot.classNames.count,
+                    probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil
+                )
+            )
         case .regression:
             guard case .values(let values) = dataset.targets else {
                 throw DatasetError(.unknownClass, message: "a regression model needs numeric targets")
             }
-            return .regression(RegressionMetrics(trueValues: values, predictedValues: self.predictValues(dataset.features)))
+            return .regression(
+                RegressionMetrics(trueValues: values, predictedValues: self.predictValues(dataset.features))
+            )
         }
     }
 
@@ -130,11 +156,14 @@ public struct TrainedModel: Sendable {
         }
         switch s.parameters {
         case .dense(let p):
-            guard let first = p.layers.first, first.inputs == inputs else { throw fail("first layer's inputs differ from the features") }
+            guard let first = p.layers.first, first.inputs == inputs else {
+                throw fail("first layer's inputs differ from the features")
+            }
             var width = inputs
             for (l, layer) in p.layers.enumerated() {
                 guard layer.inputs == width, layer.units > 0, layer.weights.count == layer.inputs * layer.units,
-                      layer.biases.count == layer.units else { throw fail("layer \(l) has inconsistent sizes") }
+                    layer.biases.count == layer.units
+                else { throw fail("layer \(l) has inconsistent sizes") }
                 width = layer.units
             }
             let expected = s.task == .regression ? 1 : (p.loss == .binaryCrossEntropy ? 1 : classes)
@@ -142,17 +171,47 @@ public struct TrainedModel: Sendable {
         case .linear(let p):
             let expected = p.kind == .svm && classes == 2 ? 1 : classes
             guard s.task == .classification, p.inputs == inputs, p.outputs == expected,
-                  p.weights.count == p.inputs * p.outputs, p.biases.count == p.outputs else {
+                p.weights.count == p.inputs * p.outputs, p.biases.count == p.outputs
+            else {
                 throw fail("linear parameters have inconsistent sizes")
             }
         case .tree(let p):
-            let n = p.feature.count
-            guard n > 0, p.threshold.count == n, p.left.count == n, p.right.count == n, p.value.count == n * p.outputs,
-                  p.outputs == (s.task == .regression ? 1 : classes) else { throw fail("tree arrays have inconsistent sizes") }
-            for i in 0 ..< n where p.feature[i] >= 0 {
-                guard Int(p.feature[i]) < inputs, p.left[i] > Int32(i), p.right[i] > Int32(i),
-                      Int(p.left[i]) < n, Int(p.right[i]) < n else { throw fail("node \(i) has a bad feature or child") }
+            try Self.validate(p, inputs: inputs, outputs: s.task == .regression ? 1 : classes)
+        case .forest(let p):
+            guard !p.trees.isEmpty else { throw fail("a forest without trees") }
+            let criterion = p.trees[0].criterion
+            for tree in p.trees {
+                guard tree.criterion == criterion else { throw fail("forest trees with different criteria") }
+                try Self.validate(tree, inputs: inputs, outputs: s.task == .regression ? 1 : classes)
             }
+        case .gbdt(let p):
+            let expected =
+                switch p.loss {
+                case .squaredError: s.task == .regression ? 1 : -1
+                case .logLoss: s.task == .classification && classes == 2 ? 1 : -1
+                case .multinomial: s.task == .classification && classes > 2 ? classes : -1
+                }
+            guard p.outputs == expected, p.baseline.count == p.outputs, p.trees.count % p.outputs == 0 else {
+                throw fail(
+                    "gbdt loss \(p.loss) with \(p.outputs) outputs does not fit \(s.task) with \(classes) classes"
+                )
+            }
+            for tree in p.trees { try Self.validate(tree, inputs: inputs, outputs: 1) }
+        }
+    }
+
+    private static func validate(_ p: TreeParameters, inputs: Int, outputs: Int) throws(TrainingError) {
+        func fail(_ message: String) -> TrainingError { TrainingError(.invalidSnapshot, message) }
+        let n = p.feature.count
+        guard n > 0, p.threshold.count == n, p.left.count == n, p.right.count == n, p.value.count == n * p.outputs,
+            p.weight.isEmpty || p.weight.count == n, p.outputs == outputs
+        else {
+            throw fail("tree arrays have inconsistent sizes")
+        }
+        for i in 0..<n where p.feature[i] >= 0 {
+            guard Int(p.feature[i]) < inputs, p.left[i] > Int32(i), p.right[i] > Int32(i),
+                Int(p.left[i]) < n, Int(p.right[i]) < n
+            else { throw fail("node \(i) has a bad feature or child") }
         }
     }
 }

@@ -5,7 +5,7 @@ public enum Trainer {
     /// Trains a model. Deterministic for a given `options.seed`.
     ///
     /// Steps: hold out `options.validationSplit` of the rows (after a seeded shuffle); fit the
-    /// standardisation on the remaining training rows only (not for trees); build and fit the
+    /// standardisation on the remaining training rows only (not for tree families); build and fit the
     /// model; package everything in a snapshot.
     /// - Parameters:
     ///   - spec: The model family and hyper-parameters.
@@ -15,12 +15,18 @@ public enum Trainer {
     ///   - isCancelled: Checked between batches; returning true throws `TrainingError.cancelled`.
     /// - Returns: The trained model.
     /// - Throws: `TrainingError`.
-    public static func train(spec: ModelSpec, options: TrainingOptions = .defaults, dataset: Dataset,
-                             progress: @escaping (TrainingProgress) -> Void = { _ in },
-                             isCancelled: @escaping () -> Bool = { false }) throws(TrainingError) -> TrainedModel {
+    public static func train(
+        spec: ModelSpec,
+        options: TrainingOptions = .defaults,
+        dataset: Dataset,
+        progress: @escaping (TrainingProgress) -> Void = { _ in },
+        isCancelled: @escaping () -> Bool = { false }
+    ) throws(TrainingError) -> TrainedModel {
         let task: ModelSnapshot.Task = dataset.classNames.isEmpty ? .regression : .classification
         let classes = dataset.classNames.count
-        guard dataset.rows > 0, dataset.columns > 0 else { throw TrainingError(.invalidArgument, "the dataset is empty") }
+        guard dataset.rows > 0, dataset.columns > 0 else {
+            throw TrainingError(.invalidArgument, "the dataset is empty")
+        }
         guard options.validationSplit >= 0, options.validationSplit < 1 else {
             throw TrainingError(.invalidArgument, "validationSplit must be in [0, 1)")
         }
@@ -28,7 +34,7 @@ public enum Trainer {
         var validation: Dataset?
         if options.validationSplit > 0 {
             var generator = SeededGenerator(seed: options.seed &+ 2)
-            let order = Array(0 ..< dataset.rows).shuffled(using: &generator)
+            let order = Array(0..<dataset.rows).shuffled(using: &generator)
             let held = Int((Double(dataset.rows) * options.validationSplit).rounded())
             guard held > 0, held < dataset.rows else {
                 throw TrainingError(.invalidArgument, "validationSplit leaves no validation or no training rows")
@@ -41,26 +47,52 @@ public enum Trainer {
         var standardization: Standardization?
         switch spec {
         case .dense(let dense):
-            model = try DenseNetModel(spec: dense, inputs: dataset.columns, task: task, classes: classes, generator: &generator)
+            model = try DenseNetModel(
+                spec: dense,
+                inputs: dataset.columns,
+                task: task,
+                classes: classes,
+                generator: &generator
+            )
         case .logistic(let linear), .svm(let linear):
             guard task == .classification else {
                 throw TrainingError(.invalidArgument, "logistic regression and SVMs need class labels")
             }
             let kind: LinearParameters.Kind = if case .svm = spec { .svm } else { .logistic }
-            model = LinearModel(kind: kind, spec: linear, inputs: dataset.columns, classes: classes)
+            model = try LinearModel(
+                kind: kind,
+                spec: linear,
+                inputs: dataset.columns,
+                classes: classes,
+                rows: training.rows
+            )
         case .tree(let tree):
             model = try DecisionTree(spec: tree, task: task, classes: classes)
+        case .forest(let forest):
+            model = try RandomForest(spec: forest, task: task, classes: classes)
+        case .gbdt(let gbdt):
+            model = try GradientBoosting(spec: gbdt, task: task, classes: classes)
         }
-        if options.standardize, !(model is DecisionTree) {
+        if options.standardize, !(model is DecisionTree || model is RandomForest || model is GradientBoosting) {
             let fitted = Standardization(fitting: training.features, columns: training.columns)
             training.features = fitted.apply(training.features)
             if let held = validation { validation?.features = fitted.apply(held.features) }
             standardization = fitted
         }
-        let summary = try model.fit(training, validation: validation, options: options,
-                                    callbacks: TrainingCallbacks(progress: progress, isCancelled: isCancelled))
-        let snapshot = ModelSnapshot(task: task, featureNames: dataset.featureNames, classNames: dataset.classNames,
-                                     standardization: standardization, parameters: model.parameters, training: summary)
+        let summary = try model.fit(
+            training,
+            validation: validation,
+            options: options,
+            callbacks: TrainingCallbacks(progress: progress, isCancelled: isCancelled)
+        )
+        let snapshot = ModelSnapshot(
+            task: task,
+            featureNames: dataset.featureNames,
+            classNames: dataset.classNames,
+            standardization: standardization,
+            parameters: model.parameters,
+            training: summary
+        )
         do {
             return try TrainedModel(snapshot: snapshot)
         } catch {

@@ -1,7 +1,8 @@
 /// How to train: optimizer, epochs, batches, validation, early stopping, seed.
 ///
-/// Decision trees grow deterministically and read only `validationSplit` (for their
-/// validation metrics); every other field is for gradient-trained models.
+/// Tree families (tree, forest, gbdt) and the full-data linear solvers read only
+/// `validationSplit` (for their validation metrics), `seed` and `threads`; every other field
+/// is for mini-batch training.
 public struct TrainingOptions: Sendable, Hashable {
     /// Early stopping: end training when the monitored metric stops improving.
     public struct EarlyStopping: Sendable, Hashable {
@@ -29,8 +30,12 @@ public struct TrainingOptions: Sendable, Hashable {
         public var restoreBestWeights: Bool
 
         /// Creates settings.
-        public init(monitor: Metric = .validationLoss, patience: Int = 5, minDelta: Float = 0,
-                    restoreBestWeights: Bool = true) {
+        public init(
+            monitor: Metric = .validationLoss,
+            patience: Int = 5,
+            minDelta: Float = 0,
+            restoreBestWeights: Bool = true
+        ) {
             self.monitor = monitor
             self.patience = patience
             self.minDelta = minDelta
@@ -61,9 +66,18 @@ public struct TrainingOptions: Sendable, Hashable {
     public var threads: Int
 
     /// Creates options; the defaults are the reference run (Adam, 10 epochs, batch 32).
-    public init(optimizer: OptimizerSettings = .adam, epochs: Int = 10, batchSize: Int = 32,
-                validationSplit: Double = 0, earlyStopping: EarlyStopping? = nil, seed: UInt64 = 0,
-                l2: Float = 0, progressEveryBatches: Int = 0, standardize: Bool = true, threads: Int = 1) {
+    public init(
+        optimizer: OptimizerSettings = .adam,
+        epochs: Int = 10,
+        batchSize: Int = 32,
+        validationSplit: Double = 0,
+        earlyStopping: EarlyStopping? = nil,
+        seed: UInt64 = 0,
+        l2: Float = 0,
+        progressEveryBatches: Int = 0,
+        standardize: Bool = true,
+        threads: Int = 1
+    ) {
         self.optimizer = optimizer
         self.epochs = epochs
         self.batchSize = batchSize

@@ -32,9 +32,19 @@ public struct TrainingProgress: Sendable, Equatable {
     public var estimatedSecondsRemaining: Double
 
     /// Creates a report.
-    public init(kind: Kind, epoch: Int, epochs: Int, batch: Int, batchesPerEpoch: Int, loss: Float, accuracy: Float?,
-                validationLoss: Float?, validationAccuracy: Float?, samplesPerSecond: Double,
-                estimatedSecondsRemaining: Double) {
+    public init(
+        kind: Kind,
+        epoch: Int,
+        epochs: Int,
+        batch: Int,
+        batchesPerEpoch: Int,
+        loss: Float,
+        accuracy: Float?,
+        validationLoss: Float?,
+        validationAccuracy: Float?,
+        samplesPerSecond: Double,
+        estimatedSecondsRemaining: Double
+    ) {
         self.kind = kind
         self.epoch = epoch
         self.epochs = epochs

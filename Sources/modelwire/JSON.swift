@@ -158,6 +158,12 @@ enum Shapes {
             fields.append(("family", .string("tree")))
             fields.append(("criterion", .string(t.criterion.description)))
             fields.append(("max_depth", .uint(UInt64(t.maxDepth))))
+        case .forest(let f):
+            fields.append(("family", .string("forest")))
+            fields.append(("trees", .uint(UInt64(f.trees == 0 ? 100 : f.trees))))
+        case .gbdt(let g):
+            fields.append(("family", .string("gbdt")))
+            fields.append(("iterations", .uint(UInt64(g.iterations == 0 ? 100 : g.iterations))))
         case nil: fields.append(("family", .null))
         }
         return .object(fields)
@@ -220,6 +226,8 @@ enum Names {
         case .logistic: "logistic"
         case .linearSvm: "svm"
         case .tree(let t): t.maxDepth > 0 ? "tree(depth \(t.maxDepth))" : "tree"
+        case .forest(let f): "forest(\(f.trees == 0 ? 100 : f.trees) trees)"
+        case .gbdt(let g): "gbdt(\(g.iterations == 0 ? 100 : g.iterations) iterations)"
         case nil: "-"
         }
     }

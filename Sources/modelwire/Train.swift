@@ -17,7 +17,13 @@ extension ModelwireCommand {
         )
 
         enum Task: String, ExpressibleByArgument, CaseIterable { case classification, regression }
-        enum Family: String, ExpressibleByArgument, CaseIterable { case mlp, logistic, svm, tree }
+        enum Family: String, ExpressibleByArgument, CaseIterable { case mlp, logistic, svm, tree, forest, gbdt }
+        enum SolverName: String, ExpressibleByArgument, CaseIterable {
+            case auto, lbfgs
+            case dualCD = "dual-cd"
+            case sgd
+        }
+        enum EarlyStoppingName: String, ExpressibleByArgument, CaseIterable { case auto, on, off }
         enum ActivationName: String, ExpressibleByArgument, CaseIterable { case relu, tanh, sigmoid }
         enum OptimizerName: String, ExpressibleByArgument, CaseIterable { case adam, sgd, momentum, nesterov, gd }
         enum MonitorName: String, ExpressibleByArgument, CaseIterable {
@@ -38,7 +44,11 @@ extension ModelwireCommand {
         @Option(help: "Train on a dataset uploaded with `datasets upload` instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
         @Option(help: "What the model predicts.") var task: Task = .classification
-        @Option(help: "Model family: mlp (dense network), logistic, svm (linear), tree.") var family: Family = .mlp
+        @Option(
+            help:
+                "Model family: mlp (dense network), logistic, svm (linear), tree, forest (random forest), gbdt (gradient-boosted trees)."
+        )
+        var family: Family = .mlp
         @Option(help: ArgumentHelp("Hidden layer sizes of an mlp, comma separated.", valueName: "64,64")) var hidden:
             String = "64,64"
         @Option(help: "Activation of the hidden layers.") var activation: ActivationName = .relu
@@ -57,6 +67,41 @@ extension ModelwireCommand {
         @Option(help: "Tree: minimum rows to split a node.") var minSamplesSplit: UInt32?
         @Option(help: "Tree: minimum rows per leaf.") var minSamplesLeaf: UInt32?
         @Option(help: "Tree: split criterion (default gini; mse for regression).") var criterion: CriterionName?
+        @Option(help: "Tree/forest: histogram bins per feature, 2...65535 (default 256; gbdt 255).") var maxBins:
+            UInt32?
+        @Flag(help: "Tree: exact sort-based split search instead of histograms.") var exact = false
+        @Option(
+            name: [.customLong("C"), .customShort("C")],
+            help:
+                "logistic/svm: inverse regularisation strength C > 0 (default 1, scikit-learn's; l2 = 1/(2·C·rows) for --solver sgd)."
+        )
+        var inverseRegularization: Float?
+        @Option(
+            help:
+                "logistic/svm: solver (auto: lbfgs for logistic; svm: lbfgs on the primal when rows > features, else dual-cd; sgd: the optimizer's mini-batch loop)."
+        )
+        var solver: SolverName = .auto
+        @Option(help: "logistic/svm: convergence tolerance (default 1e-4).") var tol: Float?
+        @Option(help: "logistic/svm: iteration limit (default 100 logistic, 1000 svm).") var maxIter: UInt32?
+        @Flag(help: "svm: the hinge loss instead of the squared hinge (LinearSVC's default); dual-cd only.") var hinge =
+            false
+        @Option(help: "forest: trees, 1...10000 (default 100).") var trees: UInt32?
+        @Option(
+            help:
+                "forest: share of features tried per split, (0, 1] (default sqrt for classification, all for regression)."
+        )
+        var maxFeatures: Float?
+        @Flag(help: "forest: grow every tree on all rows instead of a bootstrap sample.") var noBootstrap = false
+        @Option(help: "forest: trees grown at once, 1...64 (default 1; the forest is the same for every count).")
+        var threads: UInt32?
+        @Option(
+            help:
+                "gbdt: boosting iterations (default 100). The learning rate is --learning-rate (default 0.1), leaf L2 --l2 (default 0), --max-depth (default unlimited), --min-samples-leaf (default 20)."
+        )
+        var iterations: UInt32?
+        @Option(help: "gbdt: most leaves per tree (default 31).") var maxLeafNodes: UInt32?
+        @Option(help: "gbdt: early stopping on 10% of the training rows (auto: on above 10000 rows).")
+        var earlyStopping: EarlyStoppingName = .auto
         @Option(help: "Also report progress every N batches (default: per epoch).") var progressEvery: UInt32?
         @Flag(help: "Do not standardise features.") var noStandardize = false
         @Flag(help: "Print the job id and return without following the job.") var detach = false
@@ -72,6 +117,27 @@ extension ModelwireCommand {
             if let rate = self.learningRate, !(rate > 0) { throw ValidationError("--learning-rate must be positive") }
             if self.epochs == 0 { throw ValidationError("--epochs must be at least 1") }
             if self.batchSize == 0 { throw ValidationError("--batch-size must be at least 1") }
+            if let bins = self.maxBins, !(2...65535).contains(bins) {
+                throw ValidationError("--max-bins must be in 2...65535")
+            }
+            if let c = self.inverseRegularization, !(c > 0 && c.isFinite) {
+                throw ValidationError("-C must be positive and finite")
+            }
+            if let tol = self.tol, !(tol > 0 && tol.isFinite) { throw ValidationError("--tol must be positive") }
+            if self.maxIter == 0 { throw ValidationError("--max-iter must be at least 1") }
+            if let trees = self.trees, !(1...10000).contains(trees) {
+                throw ValidationError("--trees must be in 1...10000")
+            }
+            if let share = self.maxFeatures, !(share > 0 && share <= 1) {
+                throw ValidationError("--max-features must be in (0, 1]")
+            }
+            if let threads = self.threads, !(1...64).contains(threads) {
+                throw ValidationError("--threads must be in 1...64")
+            }
+            if self.iterations == 0 { throw ValidationError("--iterations must be at least 1") }
+            if let leaves = self.maxLeafNodes, leaves < 2 {
+                throw ValidationError("--max-leaf-nodes must be at least 2")
+            }
         }
 
         func hiddenLayers() throws -> [UInt32] {
@@ -83,6 +149,33 @@ extension ModelwireCommand {
                 }
                 return units
             }
+        }
+
+        var wireSolver: V1.LinearSolver {
+            switch self.solver {
+            case .auto: .auto
+            case .lbfgs: .lbfgs
+            case .dualCD: .dualCd
+            case .sgd: .sgd
+            }
+        }
+
+        func treeSpec(task: V1.Task) -> V1.DecisionTreeSpec {
+            let criterion: V1.TreeCriterion =
+                switch self.criterion {
+                case .entropy: .entropy
+                case .mse: .mse
+                case .gini: .gini
+                case nil: task == .regression ? .mse : .gini
+                }
+            return V1.DecisionTreeSpec(
+                criterion: criterion,
+                maxDepth: self.maxDepth ?? 0,
+                minSamplesSplit: self.minSamplesSplit ?? 0,
+                minSamplesLeaf: self.minSamplesLeaf ?? 0,
+                maxBins: self.maxBins ?? 0,
+                exact: self.exact
+            )
         }
 
         func request(data: V1.TrainRequest.Data) throws -> V1.TrainRequest {
@@ -103,22 +196,54 @@ extension ModelwireCommand {
                         }
                     )
                 )
-            case .logistic: spec.family = .logistic(V1.LogisticRegressionSpec())
-            case .svm: spec.family = .linearSvm(V1.LinearSvmSpec())
+            case .logistic:
+                spec.family = .logistic(
+                    V1.LogisticRegressionSpec(
+                        c: self.inverseRegularization ?? 0,
+                        tol: self.tol ?? 0,
+                        maxIter: self.maxIter ?? 0,
+                        solver: self.wireSolver
+                    )
+                )
+            case .svm:
+                spec.family = .linearSvm(
+                    V1.LinearSvmSpec(
+                        c: self.inverseRegularization ?? 0,
+                        tol: self.tol ?? 0,
+                        maxIter: self.maxIter ?? 0,
+                        solver: self.wireSolver,
+                        hinge: self.hinge
+                    )
+                )
             case .tree:
-                let criterion: V1.TreeCriterion =
-                    switch self.criterion {
-                    case .entropy: .entropy
-                    case .mse: .mse
-                    case .gini: .gini
-                    case nil: task == .regression ? .mse : .gini
+                spec.family = .tree(self.treeSpec(task: task))
+            case .forest:
+                spec.family = .forest(
+                    V1.ForestSpec(
+                        tree: self.treeSpec(task: task),
+                        trees: self.trees ?? 0,
+                        maxFeatures: self.maxFeatures ?? 0,
+                        noBootstrap: self.noBootstrap,
+                        threads: self.threads ?? 0
+                    )
+                )
+            case .gbdt:
+                let stopping: V1.BoostingEarlyStopping =
+                    switch self.earlyStopping {
+                    case .auto: .auto
+                    case .on: .on
+                    case .off: .off
                     }
-                spec.family = .tree(
-                    V1.DecisionTreeSpec(
-                        criterion: criterion,
+                spec.family = .gbdt(
+                    V1.GradientBoostingSpec(
+                        iterations: self.iterations ?? 0,
+                        learningRate: self.learningRate ?? 0,
+                        maxLeafNodes: self.maxLeafNodes ?? 0,
                         maxDepth: self.maxDepth ?? 0,
-                        minSamplesSplit: self.minSamplesSplit ?? 0,
-                        minSamplesLeaf: self.minSamplesLeaf ?? 0
+                        minSamplesLeaf: self.minSamplesLeaf ?? 0,
+                        l2: self.l2 ?? 0,
+                        maxBins: self.maxBins ?? 0,
+                        earlyStopping: stopping
                     )
                 )
             }

@@ -1,25 +1,29 @@
 import CModelwireKernels
 import ModelwireData
-@testable import ModelwireML
 import Testing
+
+@testable import ModelwireML
 
 @Suite struct KernelTests {
     /// Reference product in Double.
     func naive(_ a: Matrix, _ ta: Bool, _ b: Matrix, _ tb: Bool) -> Matrix {
-        let A = ta ? a.transposed : a, B = tb ? b.transposed : b
+        let A = ta ? a.transposed : a
+        let B = tb ? b.transposed : b
         var c = Matrix(rows: A.rows, columns: B.columns)
-        for i in 0 ..< A.rows {
-            for j in 0 ..< B.columns {
+        for i in 0..<A.rows {
+            for j in 0..<B.columns {
                 var s = 0.0
-                for p in 0 ..< A.columns { s += Double(A[i, p]) * Double(B[p, j]) }
+                for p in 0..<A.columns { s += Double(A[i, p]) * Double(B[p, j]) }
                 c[i, j] = Float(s)
             }
         }
         return c
     }
 
-    @Test("matmul matches the reference in every transposed form",
-          arguments: [(1, 64, 100), (3, 17, 5), (37, 53, 29), (130, 40, 300), (7, 1030, 9)])
+    @Test(
+        "matmul matches the reference in every transposed form",
+        arguments: [(1, 64, 100), (3, 17, 5), (37, 53, 29), (130, 40, 300), (7, 1030, 9)]
+    )
     func multiply(m: Int, n: Int, k: Int) {
         var g = SeededGenerator(seed: UInt64(m * 1000 + n))
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -28,8 +32,10 @@ import Testing
             let c = Matrix.multiply(a, transposed: ta, b, transposed: tb)
             let expected = naive(a, ta, b, tb)
             #expect(c.rows == m && c.columns == n)
-            #expect(zip(c.values, expected.values).allSatisfy { isClose($0, $1, relative: 1e-4, absolute: 1e-4) },
-                    "transposeA \(ta) transposeB \(tb)")
+            #expect(
+                zip(c.values, expected.values).allSatisfy { isClose($0, $1, relative: 1e-4, absolute: 1e-4) },
+                "transposeA \(ta) transposeB \(tb)"
+            )
         }
     }
 
@@ -42,8 +48,22 @@ import Testing
             var results = [[Float]]()
             for useAVX: Int32 in [0, 1] {
                 var c = [Float](repeating: 0, count: m * n)
-                let rc = CModelwireKernels_sgemmUsing(useAVX, ta ? 1 : 0, tb ? 1 : 0, m, n, k, 1, a.values, a.columns,
-                                                      b.values, b.columns, 0, &c, n)
+                let rc = CModelwireKernels_sgemmUsing(
+                    useAVX,
+                    ta ? 1 : 0,
+                    tb ? 1 : 0,
+                    m,
+                    n,
+                    k,
+                    1,
+                    a.values,
+                    a.columns,
+                    b.values,
+                    b.columns,
+                    0,
+                    &c,
+                    n
+                )
                 #expect(rc == 0)
                 results.append(c)
             }
@@ -72,7 +92,11 @@ import Testing
         var c = c0
         c.multiplyAdd(a, b, alpha: 0.5, beta: 2, threads: 2)
         let product = naive(a, false, b, false)
-        #expect(zip(c.values, zip(product.values, c0.values)).allSatisfy { isClose($0, 0.5 * $1.0 + 2 * $1.1, absolute: 1e-4) })
+        #expect(
+            zip(c.values, zip(product.values, c0.values)).allSatisfy {
+                isClose($0, 0.5 * $1.0 + 2 * $1.1, absolute: 1e-4)
+            }
+        )
         #expect(Matrix.multiply(a, b, threads: 2) == Matrix.multiply(a, b, threads: 1))
     }
 
@@ -82,7 +106,7 @@ import Testing
         #expect(x.values == [0, 1, 1, 4, 0, 0])
         let s = Activation.softmax.apply(Matrix(rows: 2, columns: 3, values: [1, 2, 3, 1000, 1000, 1000]))
         #expect(isClose(s.values[0], 0.09003057) && isClose(s.values[2], 0.66524096))
-        #expect(s.values[3 ..< 6].allSatisfy { isClose($0, 1.0 / 3) })
+        #expect(s.values[3..<6].allSatisfy { isClose($0, 1.0 / 3) })
         let sig = Activation.sigmoid.apply(Matrix(rows: 1, columns: 3, values: [0, -100, 100]))
         #expect(sig.values == [0.5, 0, 1] || zip(sig.values, [0.5, 0, 1]).allSatisfy { isClose($0, $1) })
         let t = Activation.tanh.apply(Matrix(rows: 1, columns: 1, values: [0.5]))

@@ -1,6 +1,7 @@
 import Foundation
-@testable import ModelwireML
 import Testing
+
+@testable import ModelwireML
 
 /// Metrics against scikit-learn 1.9.1's values (Fixtures/metric-vectors.json, from
 /// ../shared/baselines/ml/metric_vectors.py).
@@ -14,7 +15,10 @@ import Testing
 
     func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-12 * max(1, abs(b)) }
 
-    @Test("classification metrics equal scikit-learn's", arguments: ["binary", "multiclass3", "multiclass10_zero_division"])
+    @Test(
+        "classification metrics equal scikit-learn's",
+        arguments: ["binary", "multiclass3", "multiclass10_zero_division"]
+    )
     func classification(name: String) throws {
         let c = try vectorCase(name)
         let labels = c["labels"] as! [Int]
@@ -22,10 +26,17 @@ import Testing
         let yTrue = (c["y_true"] as! [Int]).map { index[$0]! }
         let yPred = (c["y_pred"] as! [Int]).map { index[$0]! }
         let probabilityRows = c["y_prob"] as! [[Double]]
-        let probabilities = Matrix(rows: probabilityRows.count, columns: labels.count,
-                                   values: probabilityRows.flatMap { $0.map { Float($0) } })
-        let m = ClassificationMetrics(trueClasses: yTrue, predictedClasses: yPred, classCount: labels.count,
-                                      probabilities: probabilities)
+        let probabilities = Matrix(
+            rows: probabilityRows.count,
+            columns: labels.count,
+            values: probabilityRows.flatMap { $0.map { Float($0) } }
+        )
+        let m = ClassificationMetrics(
+            trueClasses: yTrue,
+            predictedClasses: yPred,
+            classCount: labels.count,
+            probabilities: probabilities
+        )
         #expect(close(m.accuracy, c["accuracy"] as! Double))
         let perClass = c["per_class"] as! [String: [Double]]
         #expect(zip(m.perClass.map(\.precision), perClass["precision"]!).allSatisfy(close))

@@ -1,7 +1,8 @@
 import Foundation
 import ModelwireData
-@testable import ModelwireML
 import Testing
+
+@testable import ModelwireML
 
 @Suite struct SnapshotTests {
     static let specs: [(String, ModelSpec)] = [
@@ -9,16 +10,26 @@ import Testing
         ("logistic", .logistic(LinearSpec())),
         ("svm", .svm(LinearSpec())),
         ("tree", .tree(TreeSpec(maxDepth: 4))),
+        ("forest", .forest(ForestSpec(trees: 5, threads: 2))),
+        ("gbdt", .gbdt(GradientBoostingSpec(iterations: 5))),
+        ("exact tree", .tree(TreeSpec(maxBins: nil))),
     ]
 
-    @Test("snapshot round trips are bit-exact", arguments: 0 ..< 4)
+    @Test("snapshot round trips are bit-exact", arguments: 0..<7)
     func roundTrip(index: Int) throws {
         let (train, test) = try bundled("iris")
-        let model = try Trainer.train(spec: Self.specs[index].1, options: .defaults { $0.epochs = 3; $0.validationSplit = 0.2 },
-                                      dataset: train)
+        let model = try Trainer.train(
+            spec: Self.specs[index].1,
+            options: .defaults {
+                $0.epochs = 3
+                $0.validationSplit = 0.2
+            },
+            dataset: train
+        )
         let rebuilt = try TrainedModel(snapshot: model.snapshot)
         #expect(rebuilt.snapshot == model.snapshot)
-        let a = model.outputs(test.features), b = rebuilt.outputs(test.features)
+        let a = model.outputs(test.features)
+        let b = rebuilt.outputs(test.features)
         #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern))
         #expect(model.snapshot.classNames == ["0", "1", "2"])
         #expect(model.snapshot.featureNames == train.featureNames)
@@ -27,16 +38,25 @@ import Testing
 
     @Test func denseLayoutIsInputsByUnits() throws {
         let (train, _) = try bundled("iris")
-        let model = try Trainer.train(spec: .dense(DenseNetSpec(hiddenLayers: [])), options: .defaults { $0.epochs = 1 },
-                                      dataset: train)
-        guard case .dense(let p) = model.snapshot.parameters else { Issue.record("not dense"); return }
+        let model = try Trainer.train(
+            spec: .dense(DenseNetSpec(hiddenLayers: [])),
+            options: .defaults { $0.epochs = 1 },
+            dataset: train
+        )
+        guard case .dense(let p) = model.snapshot.parameters else {
+            Issue.record("not dense")
+            return
+        }
         let layer = p.layers[0]
-        #expect(layer.inputs == 4 && layer.units == 3 && layer.weights.count == 12 && p.loss == .sparseCategoricalCrossEntropy)
+        #expect(
+            layer.inputs == 4 && layer.units == 3 && layer.weights.count == 12
+                && p.loss == .sparseCategoricalCrossEntropy
+        )
         // Recompute one row by hand from the documented layout.
         let row: [Float] = [5.1, 3.5, 1.4, 0.2]
         let st = try #require(model.snapshot.standardization)
-        let x = (0 ..< 4).map { (row[$0] - st.mean[$0]) / st.scale[$0] }
-        let z = (0 ..< 3).map { j in (0 ..< 4).reduce(layer.biases[j]) { $0 + x[$1] * layer.weights[$1 * 3 + j] } }
+        let x = (0..<4).map { (row[$0] - st.mean[$0]) / st.scale[$0] }
+        let z = (0..<3).map { j in (0..<4).reduce(layer.biases[j]) { $0 + x[$1] * layer.weights[$1 * 3 + j] } }
         let e = z.map { exp($0 - z.max()!) }
         let p0 = e[0] / e.reduce(0, +)
         #expect(abs(model.predictProbabilities(row)![0, 0] - p0) < 1e-5)
@@ -58,7 +78,11 @@ import Testing
 
     @Test func invalidSnapshotsAreRejected() throws {
         let (train, _) = try bundled("iris")
-        let model = try Trainer.train(spec: .logistic(LinearSpec()), options: .defaults { $0.epochs = 1 }, dataset: train)
+        let model = try Trainer.train(
+            spec: .logistic(LinearSpec()),
+            options: .defaults { $0.epochs = 1 },
+            dataset: train
+        )
         var broken = model.snapshot
         guard case .linear(var p) = broken.parameters else { return }
         p.weights.removeLast()

@@ -1,5 +1,6 @@
 import Foundation
 import ModelwireData
+
 @testable import ModelwireML
 
 /// The repository root, found from this file's path (Tests/ModelwireMLTests/TestSupport.swift).
@@ -10,8 +11,10 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appen
 /// A bundled dataset split into its fixed train and test parts.
 func bundled(_ name: String) throws -> (train: Dataset, test: Dataset) {
     let data = try Dataset(contentsOfCSV: repositoryRoot.appendingPathComponent("data/\(name).csv").path)
-    let split = try DatasetSplit(contentsOfJSON: repositoryRoot.appendingPathComponent("data/\(name)_split.json").path,
-                                 rows: data.rows)
+    let split = try DatasetSplit(
+        contentsOfJSON: repositoryRoot.appendingPathComponent("data/\(name)_split.json").path,
+        rows: data.rows
+    )
     return (data.subset(split.train), data.subset(split.test))
 }
 
@@ -23,7 +26,7 @@ func accuracy(_ model: TrainedModel, on test: Dataset) throws -> Double {
 
 /// A random matrix with entries in [-1, 1).
 func randomMatrix(rows: Int, columns: Int, generator: inout SeededGenerator) -> Matrix {
-    Matrix(rows: rows, columns: columns, values: (0 ..< rows * columns).map { _ in generator.nextUnitFloat() * 2 - 1 })
+    Matrix(rows: rows, columns: columns, values: (0..<rows * columns).map { _ in generator.nextUnitFloat() * 2 - 1 })
 }
 
 /// |a − b| ≤ absolute + relative · max(|a|, |b|).

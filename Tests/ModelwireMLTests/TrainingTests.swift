@@ -1,6 +1,7 @@
 import ModelwireData
-@testable import ModelwireML
 import Testing
+
+@testable import ModelwireML
 
 /// A box the test's closures share (tests run the training synchronously on one thread).
 final class Counter: @unchecked Sendable {
@@ -10,20 +11,43 @@ final class Counter: @unchecked Sendable {
 @Suite struct TrainingTests {
     @Test func sameSeedSameModelOtherSeedOtherModel() throws {
         let (train, _) = try bundled("iris")
-        let options = TrainingOptions.defaults { $0.epochs = 3; $0.seed = 42 }
+        let options = TrainingOptions.defaults {
+            $0.epochs = 3
+            $0.seed = 42
+        }
         let a = try Trainer.train(spec: .referenceNetwork, options: options, dataset: train)
         let b = try Trainer.train(spec: .referenceNetwork, options: options, dataset: train)
-        let c = try Trainer.train(spec: .referenceNetwork, options: .defaults { $0.epochs = 3; $0.seed = 43 }, dataset: train)
+        let c = try Trainer.train(
+            spec: .referenceNetwork,
+            options: .defaults {
+                $0.epochs = 3
+                $0.seed = 43
+            },
+            dataset: train
+        )
         #expect(a.snapshot.parameters == b.snapshot.parameters)
         #expect(a.snapshot.parameters != c.snapshot.parameters)
     }
 
     @Test func twoThreadsTrainTheSameModel() throws {
         let (train, _) = try bundled("digits")
-        let one = try Trainer.train(spec: .referenceNetwork, options: .defaults { $0.epochs = 2; $0.batchSize = 512 },
-                                    dataset: train)
-        let two = try Trainer.train(spec: .referenceNetwork,
-                                    options: .defaults { $0.epochs = 2; $0.batchSize = 512; $0.threads = 2 }, dataset: train)
+        let one = try Trainer.train(
+            spec: .referenceNetwork,
+            options: .defaults {
+                $0.epochs = 2
+                $0.batchSize = 512
+            },
+            dataset: train
+        )
+        let two = try Trainer.train(
+            spec: .referenceNetwork,
+            options: .defaults {
+                $0.epochs = 2
+                $0.batchSize = 512
+                $0.threads = 2
+            },
+            dataset: train
+        )
         #expect(one.snapshot.parameters == two.snapshot.parameters)
     }
 
@@ -31,10 +55,14 @@ final class Counter: @unchecked Sendable {
         let (train, _) = try bundled("digits")
         let checks = Counter()
         let error = #expect(throws: TrainingError.self) {
-            try Trainer.train(spec: .referenceNetwork, dataset: train, isCancelled: {
-                checks.value += 1
-                return checks.value > 5
-            })
+            try Trainer.train(
+                spec: .referenceNetwork,
+                dataset: train,
+                isCancelled: {
+                    checks.value += 1
+                    return checks.value > 5
+                }
+            )
         }
         #expect(error?.code == .cancelled)
         #expect(checks.value == 6)
@@ -44,10 +72,14 @@ final class Counter: @unchecked Sendable {
         let (train, _) = try bundled("breast_cancer")
         let checks = Counter()
         let error = #expect(throws: TrainingError.self) {
-            try Trainer.train(spec: .tree(TreeSpec()), dataset: train, isCancelled: {
-                checks.value += 1
-                return checks.value > 3
-            })
+            try Trainer.train(
+                spec: .tree(TreeSpec()),
+                dataset: train,
+                isCancelled: {
+                    checks.value += 1
+                    return checks.value > 3
+                }
+            )
         }
         #expect(error?.code == .cancelled)
         #expect(checks.value == 4)
@@ -56,9 +88,16 @@ final class Counter: @unchecked Sendable {
     @Test func progressReportsEpochsAndBatches() throws {
         let (train, _) = try bundled("iris")  // 120 rows: 4 batches of 32
         var reports = [TrainingProgress]()
-        _ = try Trainer.train(spec: .referenceNetwork,
-                              options: .defaults { $0.epochs = 2; $0.progressEveryBatches = 2; $0.validationSplit = 0.25 },
-                              dataset: train, progress: { reports.append($0) })
+        _ = try Trainer.train(
+            spec: .referenceNetwork,
+            options: .defaults {
+                $0.epochs = 2
+                $0.progressEveryBatches = 2
+                $0.validationSplit = 0.25
+            },
+            dataset: train,
+            progress: { reports.append($0) }
+        )
         // 90 training rows → 3 batches: one batch report (after batch 2) and one epoch report per epoch.
         #expect(reports.map(\.kind) == [.batch, .epochEnd, .batch, .epochEnd])
         let end = reports[3]
@@ -79,7 +118,9 @@ final class Counter: @unchecked Sendable {
                 $0.validationSplit = 0.2
                 $0.earlyStopping = .init(monitor: .validationLoss, patience: 3)
             },
-            dataset: train, progress: { if $0.kind == .epochEnd { losses.append($0.validationLoss!) } })
+            dataset: train,
+            progress: { if $0.kind == .epochEnd { losses.append($0.validationLoss!) } }
+        )
         let summary = model.snapshot.training
         #expect(summary.earlyStopped)
         #expect(summary.epochsRun < 200 && summary.epochsRun == losses.count)
@@ -91,9 +132,15 @@ final class Counter: @unchecked Sendable {
         let (train, _) = try bundled("iris")
         let rate: Float = kind == .adam ? 0.01 : 0.1
         var losses = [Float]()
-        _ = try Trainer.train(spec: .referenceNetwork,
-                              options: .defaults { $0.epochs = 8; $0.optimizer = .init(kind: kind, learningRate: rate) },
-                              dataset: train, progress: { losses.append($0.loss) })
+        _ = try Trainer.train(
+            spec: .referenceNetwork,
+            options: .defaults {
+                $0.epochs = 8
+                $0.optimizer = .init(kind: kind, learningRate: rate)
+            },
+            dataset: train,
+            progress: { losses.append($0.loss) }
+        )
         #expect(losses.count == 8)
         #expect(losses.last! < losses.first! * 0.8, "\(kind): \(losses)")
     }
@@ -105,18 +152,35 @@ final class Counter: @unchecked Sendable {
             return p.layers.flatMap(\.weights).reduce(0) { $0 + $1 * $1 }
         }
         let plain = try Trainer.train(spec: .referenceNetwork, options: .defaults { $0.epochs = 20 }, dataset: train)
-        let decayed = try Trainer.train(spec: .referenceNetwork, options: .defaults { $0.epochs = 20; $0.l2 = 0.01 }, dataset: train)
+        let decayed = try Trainer.train(
+            spec: .referenceNetwork,
+            options: .defaults {
+                $0.epochs = 20
+                $0.l2 = 0.01
+            },
+            dataset: train
+        )
         #expect(norm(decayed) < norm(plain))
     }
 
     @Test func standardizationIsFittedOnTrainingRowsOnly() throws {
-        let data = Dataset(featureNames: ["x"], features: [0, 2, 4, 6, 100, 100], targets: .classes(names: ["a", "b"], ids: [0, 1, 0, 1, 0, 1]))
+        let data = Dataset(
+            featureNames: ["x"],
+            features: [0, 2, 4, 6, 100, 100],
+            targets: .classes(names: ["a", "b"], ids: [0, 1, 0, 1, 0, 1])
+        )
         let st = Standardization(fitting: Array(data.features.prefix(4)), columns: 1)
         #expect(st.mean == [3])
         #expect(abs(st.scale[0] - 5.0.squareRoot().float) < 1e-6)
         #expect(Standardization(fitting: [5, 5, 5], columns: 1).scale == [1])
-        let model = try Trainer.train(spec: .logistic(LinearSpec()), options: .defaults { $0.epochs = 1; $0.validationSplit = 0.5 },
-                                      dataset: data)
+        let model = try Trainer.train(
+            spec: .logistic(LinearSpec()),
+            options: .defaults {
+                $0.epochs = 1
+                $0.validationSplit = 0.5
+            },
+            dataset: data
+        )
         // Three training rows only: the mean is theirs, not the full column's.
         #expect(model.snapshot.standardization!.mean[0] != Float(212.0 / 6))
         #expect(model.snapshot.training.trainingSamples == 3)
@@ -125,7 +189,11 @@ final class Counter: @unchecked Sendable {
     @Test func badOptionsAreRejected() throws {
         let (train, _) = try bundled("iris")
         let noValidation = #expect(throws: TrainingError.self) {
-            try Trainer.train(spec: .referenceNetwork, options: .defaults { $0.earlyStopping = .init() }, dataset: train)
+            try Trainer.train(
+                spec: .referenceNetwork,
+                options: .defaults { $0.earlyStopping = .init() },
+                dataset: train
+            )
         }
         #expect(noValidation?.code == .invalidArgument)
         #expect(throws: TrainingError.self) {

@@ -6,11 +6,23 @@ let package = Package(
     name: "bench-ml",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "Modelwire", path: "../.."),
+        .package(name: "Modelwire", path: "../..")
     ],
     targets: [
         .executableTarget(
             name: "MLBench",
+            dependencies: [
+                .product(name: "ModelwireML", package: "Modelwire"),
+                .product(name: "ModelwireData", package: "Modelwire"),
+            ],
+            swiftSettings: [
+                .swiftLanguageMode(.v6),
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
+        .executableTarget(
+            name: "ClassicBench",
             dependencies: [
                 .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "ModelwireData", package: "Modelwire"),

@@ -37,6 +37,27 @@ extension V1 {
         }
     }
 
+    /// The loss gradient-boosted trees were fitted to, and so the link from raw scores to outputs.
+    public struct BoostingLoss: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number on the wire; numbers this schema does not know are kept, not rejected.
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// Regression: identity.
+        public static let squaredError = BoostingLoss(rawValue: 0)
+        /// Two classes: one raw score, P(class 1) = logistic(score).
+        public static let logLoss = BoostingLoss(rawValue: 1)
+        /// More classes: one raw score per class, softmax.
+        public static let multinomial = BoostingLoss(rawValue: 2)
+        public var description: String {
+            switch rawValue {
+            case 0: "squaredError"
+            case 1: "logLoss"
+            case 2: "multinomial"
+            default: "BoostingLoss(\(rawValue))"
+            }
+        }
+    }
+
     /// Feature standardisation fitted on the training rows: x' = (x - mean) / scale.
     public struct Standardization: Sendable, Hashable {
         public var mean: [Float]
@@ -115,9 +136,11 @@ extension V1 {
         public var right: [Int32]
         /// nodes x outputs, row-major.
         public var value: [Float]
+        /// Training rows that reached each node (bootstrap multiplicity counted); empty if not recorded.
+        public var weight: [Float]
 
         /// Creates a `TreeParameters`; every argument defaults to the field's zero value.
-        public init(criterion: V1.TreeCriterion = V1.TreeCriterion(rawValue: 0), outputs: UInt32 = 0, feature: [Int32] = [], threshold: [Float] = [], left: [Int32] = [], right: [Int32] = [], value: [Float] = []) {
+        public init(criterion: V1.TreeCriterion = V1.TreeCriterion(rawValue: 0), outputs: UInt32 = 0, feature: [Int32] = [], threshold: [Float] = [], left: [Int32] = [], right: [Int32] = [], value: [Float] = [], weight: [Float] = []) {
             self.criterion = criterion
             self.outputs = outputs
             self.feature = feature
@@ -125,6 +148,38 @@ extension V1 {
             self.left = left
             self.right = right
             self.value = value
+            self.weight = weight
+        }
+    }
+
+    /// A random forest: its output is the mean of the trees' outputs.
+    public struct ForestParameters: Sendable, Hashable {
+        /// Same criterion and outputs.
+        public var trees: [V1.TreeParameters]
+
+        /// Creates a `ForestParameters`; every argument defaults to the field's zero value.
+        public init(trees: [V1.TreeParameters] = []) {
+            self.trees = trees
+        }
+    }
+
+    /// Gradient-boosted trees: raw score k = baseline[k] + the sum over iterations i of
+    /// trees[i * outputs + k]'s leaf value (leaf values include the learning rate).
+    public struct GradientBoostingParameters: Sendable, Hashable {
+        public var loss: V1.BoostingLoss
+        /// 1, or the classes for MULTINOMIAL.
+        public var outputs: UInt32
+        /// outputs.
+        public var baseline: [Float]
+        /// Iteration-major; one value per node (criterion MSE, outputs 1).
+        public var trees: [V1.TreeParameters]
+
+        /// Creates a `GradientBoostingParameters`; every argument defaults to the field's zero value.
+        public init(loss: V1.BoostingLoss = V1.BoostingLoss(rawValue: 0), outputs: UInt32 = 0, baseline: [Float] = [], trees: [V1.TreeParameters] = []) {
+            self.loss = loss
+            self.outputs = outputs
+            self.baseline = baseline
+            self.trees = trees
         }
     }
 
@@ -163,6 +218,8 @@ extension V1 {
             case dense(V1.DenseNetParameters)
             case linear(V1.LinearParameters)
             case tree(V1.TreeParameters)
+            case forest(V1.ForestParameters)
+            case gbdt(V1.GradientBoostingParameters)
         }
 
         /// 1.
@@ -365,7 +422,8 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
             threshold: decodeArray(c.threshold, count: c.n_threshold),
             left: decodeArray(c.left, count: c.n_left),
             right: decodeArray(c.right, count: c.n_right),
-            value: decodeArray(c.value, count: c.n_value))
+            value: decodeArray(c.value, count: c.n_value),
+            weight: decodeArray(c.weight, count: c.n_weight))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -382,6 +440,8 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
         c.right = arena.array(self.right)
         c.n_value = self.value.count
         c.value = arena.array(self.value)
+        c.n_weight = self.weight.count
+        c.weight = arena.array(self.weight)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
@@ -393,11 +453,77 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
                 try withBorrowedArray(self.left, &c.pointee.n_left, &c.pointee.left) { () throws(CodecError) in
                     try withBorrowedArray(self.right, &c.pointee.n_right, &c.pointee.right) { () throws(CodecError) in
                         try withBorrowedArray(self.value, &c.pointee.n_value, &c.pointee.value) { () throws(CodecError) in
-                            try body()
+                            try withBorrowedArray(self.weight, &c.pointee.n_weight, &c.pointee.weight) { () throws(CodecError) in
+                                try body()
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+extension V1.ForestParameters: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__ForestParameters
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__forest_parameters__unpack, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__forest_parameters__get_packed_size, pack: modelwire__v1__forest_parameters__pack, body)
+    }
+
+    init(c: Modelwire__V1__ForestParameters) throws(CodecError) {
+        self.init(
+            trees: try decodeMessages(c.trees, count: c.n_trees, as: V1.TreeParameters.self))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__forest_parameters__init(&c)
+        c.n_trees = self.trees.count
+        c.trees = try arena.messages(self.trees)
+    }
+}
+
+extension V1.GradientBoostingParameters: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__GradientBoostingParameters
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__gradient_boosting_parameters__unpack, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__gradient_boosting_parameters__get_packed_size, pack: modelwire__v1__gradient_boosting_parameters__pack, body)
+    }
+
+    init(c: Modelwire__V1__GradientBoostingParameters) throws(CodecError) {
+        self.init(
+            loss: V1.BoostingLoss(rawValue: Int32(bitPattern: c.loss.rawValue)),
+            outputs: c.outputs,
+            baseline: decodeArray(c.baseline, count: c.n_baseline),
+            trees: try decodeMessages(c.trees, count: c.n_trees, as: V1.TreeParameters.self))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__gradient_boosting_parameters__init(&c)
+        c.loss = Modelwire__V1__BoostingLoss(rawValue: UInt32(bitPattern: self.loss.rawValue))
+        c.outputs = self.outputs
+        c.n_baseline = self.baseline.count
+        c.baseline = arena.array(self.baseline)
+        c.n_trees = self.trees.count
+        c.trees = try arena.messages(self.trees)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__gradient_boosting_parameters__init(c)
+        c.pointee.loss = Modelwire__V1__BoostingLoss(rawValue: UInt32(bitPattern: self.loss.rawValue))
+        c.pointee.outputs = self.outputs
+        c.pointee.n_trees = self.trees.count
+        c.pointee.trees = try arena.messages(self.trees)
+        try withBorrowedArray(self.baseline, &c.pointee.n_baseline, &c.pointee.baseline) { () throws(CodecError) in
+            try body()
         }
     }
 }
@@ -491,6 +617,8 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case 10: oneof_parameters = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetParameters.self))
         case 11: oneof_parameters = .linear(try decodeOneofMessage(c.linear, as: V1.LinearParameters.self))
         case 12: oneof_parameters = .tree(try decodeOneofMessage(c.tree, as: V1.TreeParameters.self))
+        case 14: oneof_parameters = .forest(try decodeOneofMessage(c.forest, as: V1.ForestParameters.self))
+        case 15: oneof_parameters = .gbdt(try decodeOneofMessage(c.gbdt, as: V1.GradientBoostingParameters.self))
         default: break
         }
         self.init(
@@ -531,6 +659,12 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case .tree(let v)?:
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 12)
             c.tree = try arena.message(v)
+        case .forest(let v)?:
+            c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 14)
+            c.forest = try arena.message(v)
+        case .gbdt(let v)?:
+            c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 15)
+            c.gbdt = try arena.message(v)
         case nil: break
         }
     }
@@ -558,6 +692,12 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case .tree(let v)?:
             c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 12)
             c.pointee.tree = try arena.message(v)
+        case .forest(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 14)
+            c.pointee.forest = try arena.message(v)
+        case .gbdt(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 15)
+            c.pointee.gbdt = try arena.message(v)
         case nil: break
         }
         try arena.withMessage(self.standardization, &c.pointee.standardization) { () throws(CodecError) in

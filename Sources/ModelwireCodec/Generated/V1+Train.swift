@@ -47,6 +47,30 @@ extension V1 {
         }
     }
 
+    /// How a linear model is solved.
+    public struct LinearSolver: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number on the wire; numbers this schema does not know are kept, not rejected.
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// Logistic: L-BFGS. SVM: L-BFGS on the primal when rows > features, else dual CD (LinearSVC's dual="auto").
+        public static let auto = LinearSolver(rawValue: 0)
+        /// Full-data L-BFGS to tol (the SVM: squared hinge only).
+        public static let lbfgs = LinearSolver(rawValue: 1)
+        /// SVM only: dual coordinate descent with shrinking (liblinear).
+        public static let dualCd = LinearSolver(rawValue: 2)
+        /// The optimizer's mini-batch loop (TrainingOptions epochs, batch size, optimizer).
+        public static let sgd = LinearSolver(rawValue: 3)
+        public var description: String {
+            switch rawValue {
+            case 0: "auto"
+            case 1: "lbfgs"
+            case 2: "dualCd"
+            case 3: "sgd"
+            default: "LinearSolver(\(rawValue))"
+            }
+        }
+    }
+
     /// Split criterion of a decision tree.
     public struct TreeCriterion: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         /// The number on the wire; numbers this schema does not know are kept, not rejected.
@@ -63,6 +87,25 @@ extension V1 {
             case 1: "entropy"
             case 2: "mse"
             default: "TreeCriterion(\(rawValue))"
+            }
+        }
+    }
+
+    /// When gradient boosting stops early on a held-out share of the training rows.
+    public struct BoostingEarlyStopping: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number on the wire; numbers this schema does not know are kept, not rejected.
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// On above 10000 training rows (scikit-learn's "auto").
+        public static let auto = BoostingEarlyStopping(rawValue: 0)
+        public static let on = BoostingEarlyStopping(rawValue: 1)
+        public static let off = BoostingEarlyStopping(rawValue: 2)
+        public var description: String {
+            switch rawValue {
+            case 0: "auto"
+            case 1: "on"
+            case 2: "off"
+            default: "BoostingEarlyStopping(\(rawValue))"
             }
         }
     }
@@ -142,19 +185,47 @@ extension V1 {
         }
     }
 
-    /// Multinomial logistic regression, trained by the optimizer.
+    /// Logistic regression: binomial for two classes, multinomial (softmax) for more, minimising
+    /// 1/2 |W|^2 + C * sum of log losses (intercepts unpenalised) as scikit-learn's LogisticRegression().
+    /// Zero values mean its defaults. On n training rows, C is the SGD path's l2 = 1 / (2 C n).
     public struct LogisticRegressionSpec: Sendable, Hashable {
+        /// Inverse regularisation strength, > 0; 0 = 1.
+        public var c: Float
+        /// Largest gradient component at convergence; 0 = 1e-4.
+        public var tol: Float
+        /// 0 = 100.
+        public var maxIter: UInt32
+        public var solver: V1.LinearSolver
 
         /// Creates a `LogisticRegressionSpec`; every argument defaults to the field's zero value.
-        public init() {
+        public init(c: Float = 0, tol: Float = 0, maxIter: UInt32 = 0, solver: V1.LinearSolver = V1.LinearSolver(rawValue: 0)) {
+            self.c = c
+            self.tol = tol
+            self.maxIter = maxIter
+            self.solver = solver
         }
     }
 
-    /// Linear support vector machine: hinge loss, one-vs-rest; gives decision scores, not probabilities.
+    /// Linear support vector machine, one-vs-rest, decision scores (no probabilities):
+    /// 1/2 |w|^2 + C * sum of (squared) hinge losses, intercept penalised, as scikit-learn's LinearSVC().
     public struct LinearSvmSpec: Sendable, Hashable {
+        /// > 0; 0 = 1.
+        public var c: Float
+        /// 0 = 1e-4.
+        public var tol: Float
+        /// 0 = 1000.
+        public var maxIter: UInt32
+        public var solver: V1.LinearSolver
+        /// The hinge instead of the squared hinge (LinearSVC's default); dual CD only.
+        public var hinge: Bool
 
         /// Creates a `LinearSvmSpec`; every argument defaults to the field's zero value.
-        public init() {
+        public init(c: Float = 0, tol: Float = 0, maxIter: UInt32 = 0, solver: V1.LinearSolver = V1.LinearSolver(rawValue: 0), hinge: Bool = false) {
+            self.c = c
+            self.tol = tol
+            self.maxIter = maxIter
+            self.solver = solver
+            self.hinge = hinge
         }
     }
 
@@ -167,13 +238,81 @@ extension V1 {
         public var minSamplesSplit: UInt32
         /// 0 = 1.
         public var minSamplesLeaf: UInt32
+        /// Histogram bins per feature, 2..65535; 0 = 256.
+        public var maxBins: UInt32
+        /// Exact sort-based split search instead of histograms (max_bins then must be 0).
+        public var exact: Bool
 
         /// Creates a `DecisionTreeSpec`; every argument defaults to the field's zero value.
-        public init(criterion: V1.TreeCriterion = V1.TreeCriterion(rawValue: 0), maxDepth: UInt32 = 0, minSamplesSplit: UInt32 = 0, minSamplesLeaf: UInt32 = 0) {
+        public init(criterion: V1.TreeCriterion = V1.TreeCriterion(rawValue: 0), maxDepth: UInt32 = 0, minSamplesSplit: UInt32 = 0, minSamplesLeaf: UInt32 = 0, maxBins: UInt32 = 0, exact: Bool = false) {
             self.criterion = criterion
             self.maxDepth = maxDepth
             self.minSamplesSplit = minSamplesSplit
             self.minSamplesLeaf = minSamplesLeaf
+            self.maxBins = maxBins
+            self.exact = exact
+        }
+    }
+
+    /// A random forest (scikit-learn's RandomForestClassifier/Regressor): bootstrap rows, random
+    /// features per split, outputs averaged over the trees. Zero values mean its defaults.
+    public struct ForestSpec: Sendable, Hashable {
+        /// Each tree's criterion and limits (exact must be false).
+        public var tree: V1.DecisionTreeSpec?
+        /// 1..10000; 0 = 100.
+        public var trees: UInt32
+        /// Share of the features tried per split, (0, 1]; 0 = sqrt (classification) or all (regression).
+        public var maxFeatures: Float
+        /// Grow every tree on all rows.
+        public var noBootstrap: Bool
+        /// Trees grown at once, 1..64; 0 = 1. The forest is the same for every count.
+        public var threads: UInt32
+
+        /// Creates a `ForestSpec`; every argument defaults to the field's zero value.
+        public init(tree: V1.DecisionTreeSpec? = nil, trees: UInt32 = 0, maxFeatures: Float = 0, noBootstrap: Bool = false, threads: UInt32 = 0) {
+            self.tree = tree
+            self.trees = trees
+            self.maxFeatures = maxFeatures
+            self.noBootstrap = noBootstrap
+            self.threads = threads
+        }
+    }
+
+    /// Histogram gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier/Regressor).
+    /// Zero values mean its defaults.
+    public struct GradientBoostingSpec: Sendable, Hashable {
+        /// 1..100000; 0 = 100.
+        public var iterations: UInt32
+        /// 0 = 0.1.
+        public var learningRate: Float
+        /// 0 = 31.
+        public var maxLeafNodes: UInt32
+        /// 0 = unlimited.
+        public var maxDepth: UInt32
+        /// 0 = 20.
+        public var minSamplesLeaf: UInt32
+        /// L2 penalty on leaf values; 0 = none.
+        public var l2: Float
+        /// 2..65535; 0 = 255.
+        public var maxBins: UInt32
+        public var earlyStopping: V1.BoostingEarlyStopping
+        /// 0 = 0.1.
+        public var validationFraction: Float
+        /// 0 = 10.
+        public var iterationsWithoutChange: UInt32
+
+        /// Creates a `GradientBoostingSpec`; every argument defaults to the field's zero value.
+        public init(iterations: UInt32 = 0, learningRate: Float = 0, maxLeafNodes: UInt32 = 0, maxDepth: UInt32 = 0, minSamplesLeaf: UInt32 = 0, l2: Float = 0, maxBins: UInt32 = 0, earlyStopping: V1.BoostingEarlyStopping = V1.BoostingEarlyStopping(rawValue: 0), validationFraction: Float = 0, iterationsWithoutChange: UInt32 = 0) {
+            self.iterations = iterations
+            self.learningRate = learningRate
+            self.maxLeafNodes = maxLeafNodes
+            self.maxDepth = maxDepth
+            self.minSamplesLeaf = minSamplesLeaf
+            self.l2 = l2
+            self.maxBins = maxBins
+            self.earlyStopping = earlyStopping
+            self.validationFraction = validationFraction
+            self.iterationsWithoutChange = iterationsWithoutChange
         }
     }
 
@@ -184,6 +323,8 @@ extension V1 {
             case logistic(V1.LogisticRegressionSpec)
             case linearSvm(V1.LinearSvmSpec)
             case tree(V1.DecisionTreeSpec)
+            case forest(V1.ForestSpec)
+            case gbdt(V1.GradientBoostingSpec)
         }
 
         public var task: V1.Task
@@ -450,11 +591,19 @@ extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__LogisticRegressionSpec) throws(CodecError) {
-        self.init()
+        self.init(
+            c: c.c,
+            tol: c.tol,
+            maxIter: c.max_iter,
+            solver: V1.LinearSolver(rawValue: Int32(bitPattern: c.solver.rawValue)))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__logistic_regression_spec__init(&c)
+        c.c = self.c
+        c.tol = self.tol
+        c.max_iter = self.maxIter
+        c.solver = Modelwire__V1__LinearSolver(rawValue: UInt32(bitPattern: self.solver.rawValue))
     }
 }
 
@@ -470,11 +619,21 @@ extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__LinearSvmSpec) throws(CodecError) {
-        self.init()
+        self.init(
+            c: c.c,
+            tol: c.tol,
+            maxIter: c.max_iter,
+            solver: V1.LinearSolver(rawValue: Int32(bitPattern: c.solver.rawValue)),
+            hinge: c.hinge != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__linear_svm_spec__init(&c)
+        c.c = self.c
+        c.tol = self.tol
+        c.max_iter = self.maxIter
+        c.solver = Modelwire__V1__LinearSolver(rawValue: UInt32(bitPattern: self.solver.rawValue))
+        c.hinge = self.hinge ? 1 : 0
     }
 }
 
@@ -494,7 +653,9 @@ extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible {
             criterion: V1.TreeCriterion(rawValue: Int32(bitPattern: c.criterion.rawValue)),
             maxDepth: c.max_depth,
             minSamplesSplit: c.min_samples_split,
-            minSamplesLeaf: c.min_samples_leaf)
+            minSamplesLeaf: c.min_samples_leaf,
+            maxBins: c.max_bins,
+            exact: c.exact != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -503,6 +664,78 @@ extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible {
         c.max_depth = self.maxDepth
         c.min_samples_split = self.minSamplesSplit
         c.min_samples_leaf = self.minSamplesLeaf
+        c.max_bins = self.maxBins
+        c.exact = self.exact ? 1 : 0
+    }
+}
+
+extension V1.ForestSpec: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__ForestSpec
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__forest_spec__unpack, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__forest_spec__get_packed_size, pack: modelwire__v1__forest_spec__pack, body)
+    }
+
+    init(c: Modelwire__V1__ForestSpec) throws(CodecError) {
+        self.init(
+            tree: try decodeMessage(c.tree, as: V1.DecisionTreeSpec.self),
+            trees: c.trees,
+            maxFeatures: c.max_features,
+            noBootstrap: c.no_bootstrap != 0,
+            threads: c.threads)
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__forest_spec__init(&c)
+        if let v = self.tree { c.tree = try arena.message(v) }
+        c.trees = self.trees
+        c.max_features = self.maxFeatures
+        c.no_bootstrap = self.noBootstrap ? 1 : 0
+        c.threads = self.threads
+    }
+}
+
+extension V1.GradientBoostingSpec: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__GradientBoostingSpec
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__gradient_boosting_spec__unpack, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__gradient_boosting_spec__get_packed_size, pack: modelwire__v1__gradient_boosting_spec__pack, body)
+    }
+
+    init(c: Modelwire__V1__GradientBoostingSpec) throws(CodecError) {
+        self.init(
+            iterations: c.iterations,
+            learningRate: c.learning_rate,
+            maxLeafNodes: c.max_leaf_nodes,
+            maxDepth: c.max_depth,
+            minSamplesLeaf: c.min_samples_leaf,
+            l2: c.l2,
+            maxBins: c.max_bins,
+            earlyStopping: V1.BoostingEarlyStopping(rawValue: Int32(bitPattern: c.early_stopping.rawValue)),
+            validationFraction: c.validation_fraction,
+            iterationsWithoutChange: c.iterations_without_change)
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__gradient_boosting_spec__init(&c)
+        c.iterations = self.iterations
+        c.learning_rate = self.learningRate
+        c.max_leaf_nodes = self.maxLeafNodes
+        c.max_depth = self.maxDepth
+        c.min_samples_leaf = self.minSamplesLeaf
+        c.l2 = self.l2
+        c.max_bins = self.maxBins
+        c.early_stopping = Modelwire__V1__BoostingEarlyStopping(rawValue: UInt32(bitPattern: self.earlyStopping.rawValue))
+        c.validation_fraction = self.validationFraction
+        c.iterations_without_change = self.iterationsWithoutChange
     }
 }
 
@@ -525,6 +758,8 @@ extension V1.ModelSpec: ProtobufMessage, CMessageConvertible {
         case 3: oneof_family = .logistic(try decodeOneofMessage(c.logistic, as: V1.LogisticRegressionSpec.self))
         case 4: oneof_family = .linearSvm(try decodeOneofMessage(c.linear_svm, as: V1.LinearSvmSpec.self))
         case 5: oneof_family = .tree(try decodeOneofMessage(c.tree, as: V1.DecisionTreeSpec.self))
+        case 6: oneof_family = .forest(try decodeOneofMessage(c.forest, as: V1.ForestSpec.self))
+        case 7: oneof_family = .gbdt(try decodeOneofMessage(c.gbdt, as: V1.GradientBoostingSpec.self))
         default: break
         }
         self.init(
@@ -548,6 +783,12 @@ extension V1.ModelSpec: ProtobufMessage, CMessageConvertible {
         case .tree(let v)?:
             c.family_case = Modelwire__V1__ModelSpec__FamilyCase(rawValue: 5)
             c.tree = try arena.message(v)
+        case .forest(let v)?:
+            c.family_case = Modelwire__V1__ModelSpec__FamilyCase(rawValue: 6)
+            c.forest = try arena.message(v)
+        case .gbdt(let v)?:
+            c.family_case = Modelwire__V1__ModelSpec__FamilyCase(rawValue: 7)
+            c.gbdt = try arena.message(v)
         case nil: break
         }
     }

@@ -7,20 +7,51 @@ extension TrainedModel.Evaluation {
         switch self {
         case .classification(let m):
             let perClass = zip(classNames, m.perClass).map { name, s in
-                V1.ClassMetrics(label: name, precision: Float(s.precision), recall: Float(s.recall), f1: Float(s.f1),
-                                support: UInt64(s.support))
+                V1.ClassMetrics(
+                    label: name,
+                    precision: Float(s.precision),
+                    recall: Float(s.recall),
+                    f1: Float(s.f1),
+                    support: UInt64(s.support)
+                )
             }
             func average(_ a: ClassificationMetrics.Average) -> V1.ClassMetrics {
-                V1.ClassMetrics(precision: Float(a.precision), recall: Float(a.recall), f1: Float(a.f1), support: UInt64(rows))
+                V1.ClassMetrics(
+                    precision: Float(a.precision),
+                    recall: Float(a.recall),
+                    f1: Float(a.f1),
+                    support: UInt64(rows)
+                )
             }
-            let confusion = V1.ConfusionMatrix(classes: UInt32(classNames.count),
-                                               counts: m.confusionMatrix.flatMap { $0.map { UInt64($0) } })
-            return V1.Evaluation(rows: UInt64(rows), kind: .classification(V1.ClassificationMetrics(
-                accuracy: Float(m.accuracy), logLoss: m.logLoss.map { Float($0) }, perClass: perClass,
-                macro: average(m.macro), micro: average(m.micro), weighted: average(m.weighted), confusion: confusion)))
+            let confusion = V1.ConfusionMatrix(
+                classes: UInt32(classNames.count),
+                counts: m.confusionMatrix.flatMap { $0.map { UInt64($0) } }
+            )
+            return V1.Evaluation(
+                rows: UInt64(rows),
+                kind: .classification(
+                    V1.ClassificationMetrics(
+                        accuracy: Float(m.accuracy),
+                        logLoss: m.logLoss.map { Float($0) },
+                        perClass: perClass,
+                        macro: average(m.macro),
+                        micro: average(m.micro),
+                        weighted: average(m.weighted),
+                        confusion: confusion
+                    )
+                )
+            )
         case .regression(let m):
-            return V1.Evaluation(rows: UInt64(rows), kind: .regression(V1.RegressionMetrics(
-                mse: Float(m.meanSquaredError), mae: Float(m.meanAbsoluteError), r2: Float(m.r2))))
+            return V1.Evaluation(
+                rows: UInt64(rows),
+                kind: .regression(
+                    V1.RegressionMetrics(
+                        mse: Float(m.meanSquaredError),
+                        mae: Float(m.meanAbsoluteError),
+                        r2: Float(m.r2)
+                    )
+                )
+            )
         }
     }
 }

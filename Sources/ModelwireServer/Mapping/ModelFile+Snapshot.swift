@@ -5,35 +5,80 @@ import ModelwireProtocol
 /// The mapping between the ML core's `ModelSnapshot` and the protobuf model file (one to one).
 extension V1.ModelFile {
     /// The model file of a freshly trained (or imported) snapshot.
-    init(snapshot s: ModelSnapshot, name: String, version: UInt32, createdUnixMs: UInt64, spec: V1.ModelSpec?,
-         options: V1.TrainingOptions?, evaluation: V1.Evaluation?) {
-        let parameters: V1.ModelFile.Parameters = switch s.parameters {
-        case .dense(let p):
-            .dense(V1.DenseNetParameters(
-                layers: p.layers.map {
-                    V1.DenseLayer(inputs: UInt32($0.inputs), units: UInt32($0.units), activation: $0.activation.wire,
-                                  weights: $0.weights, biases: $0.biases)
-                },
-                loss: p.loss.wire))
-        case .linear(let p):
-            .linear(V1.LinearParameters(kind: p.kind == .svm ? .svm : .logistic, inputs: UInt32(p.inputs),
-                                        outputs: UInt32(p.outputs), weights: p.weights, biases: p.biases))
-        case .tree(let p):
-            .tree(V1.TreeParameters(criterion: p.criterion.wire, outputs: UInt32(p.outputs), feature: p.feature,
-                                    threshold: p.threshold, left: p.left, right: p.right, value: p.value))
-        }
+    init(
+        snapshot s: ModelSnapshot,
+        name: String,
+        version: UInt32,
+        createdUnixMs: UInt64,
+        spec: V1.ModelSpec?,
+        options: V1.TrainingOptions?,
+        evaluation: V1.Evaluation?
+    ) {
+        let parameters: V1.ModelFile.Parameters =
+            switch s.parameters {
+            case .dense(let p):
+                .dense(
+                    V1.DenseNetParameters(
+                        layers: p.layers.map {
+                            V1.DenseLayer(
+                                inputs: UInt32($0.inputs),
+                                units: UInt32($0.units),
+                                activation: $0.activation.wire,
+                                weights: $0.weights,
+                                biases: $0.biases
+                            )
+                        },
+                        loss: p.loss.wire
+                    )
+                )
+            case .linear(let p):
+                .linear(
+                    V1.LinearParameters(
+                        kind: p.kind == .svm ? .svm : .logistic,
+                        inputs: UInt32(p.inputs),
+                        outputs: UInt32(p.outputs),
+                        weights: p.weights,
+                        biases: p.biases
+                    )
+                )
+            case .tree(let p):
+                .tree(V1.TreeParameters(p))
+            case .forest(let p):
+                .forest(V1.ForestParameters(trees: p.trees.map(V1.TreeParameters.init)))
+            case .gbdt(let p):
+                .gbdt(
+                    V1.GradientBoostingParameters(
+                        loss: p.loss.wire,
+                        outputs: UInt32(p.outputs),
+                        baseline: p.baseline,
+                        trees: p.trees.map(V1.TreeParameters.init)
+                    )
+                )
+            }
         let t = s.training
         self.init(
-            formatVersion: 1, name: name, version: version, createdUnixMs: createdUnixMs,
-            task: s.task == .regression ? .regression : .classification, spec: spec,
-            featureNames: s.featureNames, classNames: s.classNames,
+            formatVersion: 1,
+            name: name,
+            version: version,
+            createdUnixMs: createdUnixMs,
+            task: s.task == .regression ? .regression : .classification,
+            spec: spec,
+            featureNames: s.featureNames,
+            classNames: s.classNames,
             standardization: s.standardization.map { V1.Standardization(mean: $0.mean, scale: $0.scale) },
             parameters: parameters,
             training: V1.TrainingSummary(
-                epochsRun: UInt32(clamping: t.epochsRun), trainingSamples: UInt64(t.trainingSamples),
-                durationSeconds: t.durationSeconds, finalLoss: t.finalLoss, validationLoss: t.validationLoss,
-                validationAccuracy: t.validationAccuracy, earlyStopped: t.earlyStopped, options: options,
-                evaluation: evaluation))
+                epochsRun: UInt32(clamping: t.epochsRun),
+                trainingSamples: UInt64(t.trainingSamples),
+                durationSeconds: t.durationSeconds,
+                finalLoss: t.finalLoss,
+                validationLoss: t.validationLoss,
+                validationAccuracy: t.validationAccuracy,
+                earlyStopped: t.earlyStopped,
+                options: options,
+                evaluation: evaluation
+            )
+        )
     }
 
     /// The snapshot stored in this file.
@@ -47,30 +92,60 @@ extension V1.ModelFile {
                 guard let activation = Activation(wire: layer.activation) else {
                     throw ModelwireError(.dataLoss, "layer activation \(layer.activation) is unknown")
                 }
-                layers.append(.init(inputs: Int(layer.inputs), units: Int(layer.units), activation: activation,
-                                    weights: layer.weights, biases: layer.biases))
+                layers.append(
+                    .init(
+                        inputs: Int(layer.inputs),
+                        units: Int(layer.units),
+                        activation: activation,
+                        weights: layer.weights,
+                        biases: layer.biases
+                    )
+                )
             }
             parameters = .dense(DenseNetParameters(layers: layers, loss: Loss(wire: p.loss)))
         case .linear(let p)?:
-            parameters = .linear(LinearParameters(kind: p.kind == .svm ? .svm : .logistic, inputs: Int(p.inputs),
-                                                  outputs: Int(p.outputs), weights: p.weights, biases: p.biases))
+            parameters = .linear(
+                LinearParameters(
+                    kind: p.kind == .svm ? .svm : .logistic,
+                    inputs: Int(p.inputs),
+                    outputs: Int(p.outputs),
+                    weights: p.weights,
+                    biases: p.biases
+                )
+            )
         case .tree(let p)?:
-            parameters = .tree(TreeParameters(criterion: TreeParameters.Criterion(wire: p.criterion), outputs: Int(p.outputs),
-                                              feature: p.feature, threshold: p.threshold, left: p.left, right: p.right,
-                                              value: p.value))
+            parameters = .tree(TreeParameters(wire: p))
+        case .forest(let p)?:
+            parameters = .forest(ForestParameters(trees: p.trees.map(TreeParameters.init(wire:))))
+        case .gbdt(let p)?:
+            parameters = .gbdt(
+                GradientBoostingParameters(
+                    loss: GradientBoostingParameters.Loss(wire: p.loss),
+                    outputs: Int(p.outputs),
+                    baseline: p.baseline,
+                    trees: p.trees.map(TreeParameters.init(wire:))
+                )
+            )
         case nil:
             throw ModelwireError(.dataLoss, "the model file has no parameters")
         }
         let t = self.training ?? V1.TrainingSummary()
         return ModelSnapshot(
-            task: self.task == .regression ? .regression : .classification, featureNames: self.featureNames,
+            task: self.task == .regression ? .regression : .classification,
+            featureNames: self.featureNames,
             classNames: self.classNames,
             standardization: self.standardization.map { Standardization(mean: $0.mean, scale: $0.scale) },
             parameters: parameters,
-            training: TrainingSummary(epochsRun: Int(t.epochsRun), trainingSamples: Int(t.trainingSamples),
-                                      durationSeconds: t.durationSeconds, finalLoss: t.finalLoss,
-                                      validationLoss: t.validationLoss, validationAccuracy: t.validationAccuracy,
-                                      earlyStopped: t.earlyStopped))
+            training: TrainingSummary(
+                epochsRun: Int(t.epochsRun),
+                trainingSamples: Int(t.trainingSamples),
+                durationSeconds: t.durationSeconds,
+                finalLoss: t.finalLoss,
+                validationLoss: t.validationLoss,
+                validationAccuracy: t.validationAccuracy,
+                earlyStopped: t.earlyStopped
+            )
+        )
     }
 
     /// Parameters stored (weights and biases, or tree nodes).
@@ -79,6 +154,8 @@ extension V1.ModelFile {
         case .dense(let p)?: UInt64(p.layers.reduce(0) { $0 + $1.weights.count + $1.biases.count })
         case .linear(let p)?: UInt64(p.weights.count + p.biases.count)
         case .tree(let p)?: UInt64(p.feature.count)
+        case .forest(let p)?: UInt64(p.trees.reduce(0) { $0 + $1.feature.count })
+        case .gbdt(let p)?: UInt64(p.trees.reduce(p.baseline.count) { $0 + $1.feature.count })
         case nil: 0
         }
     }
@@ -98,6 +175,54 @@ extension Loss {
         case .binaryCrossEntropy: .binaryCrossEntropy
         case .meanSquaredError: .meanSquaredError
         default: .sparseCategoricalCrossEntropy
+        }
+    }
+}
+
+extension V1.TreeParameters {
+    init(_ p: TreeParameters) {
+        self.init(
+            criterion: p.criterion.wire,
+            outputs: UInt32(p.outputs),
+            feature: p.feature,
+            threshold: p.threshold,
+            left: p.left,
+            right: p.right,
+            value: p.value,
+            weight: p.weight
+        )
+    }
+}
+
+extension TreeParameters {
+    init(wire p: V1.TreeParameters) {
+        self.init(
+            criterion: TreeParameters.Criterion(wire: p.criterion),
+            outputs: Int(p.outputs),
+            feature: p.feature,
+            threshold: p.threshold,
+            left: p.left,
+            right: p.right,
+            value: p.value,
+            weight: p.weight
+        )
+    }
+}
+
+extension GradientBoostingParameters.Loss {
+    init(wire: V1.BoostingLoss) {
+        switch wire {
+        case .logLoss: self = .logLoss
+        case .multinomial: self = .multinomial
+        default: self = .squaredError
+        }
+    }
+
+    var wire: V1.BoostingLoss {
+        switch self {
+        case .squaredError: .squaredError
+        case .logLoss: .logLoss
+        case .multinomial: .multinomial
         }
     }
 }

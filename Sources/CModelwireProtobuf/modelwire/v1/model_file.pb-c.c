@@ -232,6 +232,96 @@ void   modelwire__v1__tree_parameters__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__tree_parameters__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__forest_parameters__init
+                     (Modelwire__V1__ForestParameters         *message)
+{
+  static const Modelwire__V1__ForestParameters init_value = MODELWIRE__V1__FOREST_PARAMETERS__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__forest_parameters__get_packed_size
+                     (const Modelwire__V1__ForestParameters *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__forest_parameters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__forest_parameters__pack
+                     (const Modelwire__V1__ForestParameters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__forest_parameters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__forest_parameters__pack_to_buffer
+                     (const Modelwire__V1__ForestParameters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__forest_parameters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__ForestParameters *
+       modelwire__v1__forest_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__ForestParameters *)
+     protobuf_c_message_unpack (&modelwire__v1__forest_parameters__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__forest_parameters__free_unpacked
+                     (Modelwire__V1__ForestParameters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__forest_parameters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   modelwire__v1__gradient_boosting_parameters__init
+                     (Modelwire__V1__GradientBoostingParameters         *message)
+{
+  static const Modelwire__V1__GradientBoostingParameters init_value = MODELWIRE__V1__GRADIENT_BOOSTING_PARAMETERS__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__gradient_boosting_parameters__get_packed_size
+                     (const Modelwire__V1__GradientBoostingParameters *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_parameters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__gradient_boosting_parameters__pack
+                     (const Modelwire__V1__GradientBoostingParameters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_parameters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__gradient_boosting_parameters__pack_to_buffer
+                     (const Modelwire__V1__GradientBoostingParameters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_parameters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__GradientBoostingParameters *
+       modelwire__v1__gradient_boosting_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__GradientBoostingParameters *)
+     protobuf_c_message_unpack (&modelwire__v1__gradient_boosting_parameters__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__gradient_boosting_parameters__free_unpacked
+                     (Modelwire__V1__GradientBoostingParameters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_parameters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__training_summary__init
                      (Modelwire__V1__TrainingSummary         *message)
 {
@@ -604,7 +694,7 @@ const ProtobufCMessageDescriptor modelwire__v1__linear_parameters__descriptor =
   (ProtobufCMessageInit) modelwire__v1__linear_parameters__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__tree_parameters__field_descriptors[7] =
+static const ProtobufCFieldDescriptor modelwire__v1__tree_parameters__field_descriptors[8] =
 {
   {
     "criterion",
@@ -690,6 +780,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__tree_parameters__field_desc
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "weight",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__TreeParameters, n_weight),
+    offsetof(Modelwire__V1__TreeParameters, weight),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__tree_parameters__field_indices_by_name[] = {
   0,   /* field[0] = criterion */
@@ -699,11 +801,12 @@ static const unsigned modelwire__v1__tree_parameters__field_indices_by_name[] = 
   5,   /* field[5] = right */
   3,   /* field[3] = threshold */
   6,   /* field[6] = value */
+  7,   /* field[7] = weight */
 };
 static const ProtobufCIntRange modelwire__v1__tree_parameters__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__tree_parameters__descriptor =
 {
@@ -713,11 +816,126 @@ const ProtobufCMessageDescriptor modelwire__v1__tree_parameters__descriptor =
   "Modelwire__V1__TreeParameters",
   "modelwire.v1",
   sizeof(Modelwire__V1__TreeParameters),
-  7,
+  8,
   modelwire__v1__tree_parameters__field_descriptors,
   modelwire__v1__tree_parameters__field_indices_by_name,
   1,  modelwire__v1__tree_parameters__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__tree_parameters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__forest_parameters__field_descriptors[1] =
+{
+  {
+    "trees",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ForestParameters, n_trees),
+    offsetof(Modelwire__V1__ForestParameters, trees),
+    &modelwire__v1__tree_parameters__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__forest_parameters__field_indices_by_name[] = {
+  0,   /* field[0] = trees */
+};
+static const ProtobufCIntRange modelwire__v1__forest_parameters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__forest_parameters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.ForestParameters",
+  "ForestParameters",
+  "Modelwire__V1__ForestParameters",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__ForestParameters),
+  1,
+  modelwire__v1__forest_parameters__field_descriptors,
+  modelwire__v1__forest_parameters__field_indices_by_name,
+  1,  modelwire__v1__forest_parameters__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__forest_parameters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__gradient_boosting_parameters__field_descriptors[4] =
+{
+  {
+    "loss",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingParameters, loss),
+    &modelwire__v1__boosting_loss__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outputs",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingParameters, outputs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "baseline",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__GradientBoostingParameters, n_baseline),
+    offsetof(Modelwire__V1__GradientBoostingParameters, baseline),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trees",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__GradientBoostingParameters, n_trees),
+    offsetof(Modelwire__V1__GradientBoostingParameters, trees),
+    &modelwire__v1__tree_parameters__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__gradient_boosting_parameters__field_indices_by_name[] = {
+  2,   /* field[2] = baseline */
+  0,   /* field[0] = loss */
+  1,   /* field[1] = outputs */
+  3,   /* field[3] = trees */
+};
+static const ProtobufCIntRange modelwire__v1__gradient_boosting_parameters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_parameters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.GradientBoostingParameters",
+  "GradientBoostingParameters",
+  "Modelwire__V1__GradientBoostingParameters",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__GradientBoostingParameters),
+  4,
+  modelwire__v1__gradient_boosting_parameters__field_descriptors,
+  modelwire__v1__gradient_boosting_parameters__field_indices_by_name,
+  1,  modelwire__v1__gradient_boosting_parameters__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__gradient_boosting_parameters__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor modelwire__v1__training_summary__field_descriptors[10] =
@@ -875,7 +1093,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[13] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[15] =
 {
   {
     "format_version",
@@ -1033,13 +1251,39 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "forest",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ModelFile, parameters_case),
+    offsetof(Modelwire__V1__ModelFile, forest),
+    &modelwire__v1__forest_parameters__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gbdt",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ModelFile, parameters_case),
+    offsetof(Modelwire__V1__ModelFile, gbdt),
+    &modelwire__v1__gradient_boosting_parameters__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   7,   /* field[7] = class_names */
   3,   /* field[3] = created_unix_ms */
   9,   /* field[9] = dense */
   6,   /* field[6] = feature_names */
+  13,   /* field[13] = forest */
   0,   /* field[0] = format_version */
+  14,   /* field[14] = gbdt */
   10,   /* field[10] = linear */
   1,   /* field[1] = name */
   5,   /* field[5] = spec */
@@ -1052,7 +1296,7 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
 static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -1062,7 +1306,7 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  13,
+  15,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
   1,  modelwire__v1__model_file__number_ranges,
@@ -1125,5 +1369,35 @@ const ProtobufCEnumDescriptor modelwire__v1__linear_kind__descriptor =
   modelwire__v1__linear_kind__enum_values_by_name,
   1,
   modelwire__v1__linear_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue modelwire__v1__boosting_loss__enum_values_by_number[3] =
+{
+  { "BOOSTING_LOSS_SQUARED_ERROR", "MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_SQUARED_ERROR", 0 },
+  { "BOOSTING_LOSS_LOG_LOSS", "MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_LOG_LOSS", 1 },
+  { "BOOSTING_LOSS_MULTINOMIAL", "MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_MULTINOMIAL", 2 },
+};
+static const ProtobufCIntRange modelwire__v1__boosting_loss__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex modelwire__v1__boosting_loss__enum_values_by_name[3] =
+{
+  { "BOOSTING_LOSS_LOG_LOSS", 1 },
+  { "BOOSTING_LOSS_MULTINOMIAL", 2 },
+  { "BOOSTING_LOSS_SQUARED_ERROR", 0 },
+};
+const ProtobufCEnumDescriptor modelwire__v1__boosting_loss__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "modelwire.v1.BoostingLoss",
+  "BoostingLoss",
+  "Modelwire__V1__BoostingLoss",
+  "modelwire.v1",
+  3,
+  modelwire__v1__boosting_loss__enum_values_by_number,
+  3,
+  modelwire__v1__boosting_loss__enum_values_by_name,
+  1,
+  modelwire__v1__boosting_loss__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

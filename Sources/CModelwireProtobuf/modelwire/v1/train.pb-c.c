@@ -232,6 +232,96 @@ void   modelwire__v1__decision_tree_spec__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__decision_tree_spec__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__forest_spec__init
+                     (Modelwire__V1__ForestSpec         *message)
+{
+  static const Modelwire__V1__ForestSpec init_value = MODELWIRE__V1__FOREST_SPEC__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__forest_spec__get_packed_size
+                     (const Modelwire__V1__ForestSpec *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__forest_spec__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__forest_spec__pack
+                     (const Modelwire__V1__ForestSpec *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__forest_spec__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__forest_spec__pack_to_buffer
+                     (const Modelwire__V1__ForestSpec *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__forest_spec__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__ForestSpec *
+       modelwire__v1__forest_spec__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__ForestSpec *)
+     protobuf_c_message_unpack (&modelwire__v1__forest_spec__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__forest_spec__free_unpacked
+                     (Modelwire__V1__ForestSpec *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__forest_spec__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   modelwire__v1__gradient_boosting_spec__init
+                     (Modelwire__V1__GradientBoostingSpec         *message)
+{
+  static const Modelwire__V1__GradientBoostingSpec init_value = MODELWIRE__V1__GRADIENT_BOOSTING_SPEC__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__gradient_boosting_spec__get_packed_size
+                     (const Modelwire__V1__GradientBoostingSpec *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_spec__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__gradient_boosting_spec__pack
+                     (const Modelwire__V1__GradientBoostingSpec *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_spec__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__gradient_boosting_spec__pack_to_buffer
+                     (const Modelwire__V1__GradientBoostingSpec *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_spec__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__GradientBoostingSpec *
+       modelwire__v1__gradient_boosting_spec__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__GradientBoostingSpec *)
+     protobuf_c_message_unpack (&modelwire__v1__gradient_boosting_spec__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__gradient_boosting_spec__free_unpacked
+                     (Modelwire__V1__GradientBoostingSpec *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__gradient_boosting_spec__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__model_spec__init
                      (Modelwire__V1__ModelSpec         *message)
 {
@@ -739,9 +829,68 @@ const ProtobufCMessageDescriptor modelwire__v1__dense_net_spec__descriptor =
   (ProtobufCMessageInit) modelwire__v1__dense_net_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define modelwire__v1__logistic_regression_spec__field_descriptors NULL
-#define modelwire__v1__logistic_regression_spec__field_indices_by_name NULL
-#define modelwire__v1__logistic_regression_spec__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__logistic_regression_spec__field_descriptors[4] =
+{
+  {
+    "c",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LogisticRegressionSpec, c),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tol",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LogisticRegressionSpec, tol),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_iter",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LogisticRegressionSpec, max_iter),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "solver",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LogisticRegressionSpec, solver),
+    &modelwire__v1__linear_solver__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__logistic_regression_spec__field_indices_by_name[] = {
+  0,   /* field[0] = c */
+  2,   /* field[2] = max_iter */
+  3,   /* field[3] = solver */
+  1,   /* field[1] = tol */
+};
+static const ProtobufCIntRange modelwire__v1__logistic_regression_spec__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__logistic_regression_spec__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -750,16 +899,88 @@ const ProtobufCMessageDescriptor modelwire__v1__logistic_regression_spec__descri
   "Modelwire__V1__LogisticRegressionSpec",
   "modelwire.v1",
   sizeof(Modelwire__V1__LogisticRegressionSpec),
-  0,
+  4,
   modelwire__v1__logistic_regression_spec__field_descriptors,
   modelwire__v1__logistic_regression_spec__field_indices_by_name,
-  0,  modelwire__v1__logistic_regression_spec__number_ranges,
+  1,  modelwire__v1__logistic_regression_spec__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__logistic_regression_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define modelwire__v1__linear_svm_spec__field_descriptors NULL
-#define modelwire__v1__linear_svm_spec__field_indices_by_name NULL
-#define modelwire__v1__linear_svm_spec__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__linear_svm_spec__field_descriptors[5] =
+{
+  {
+    "c",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LinearSvmSpec, c),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tol",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LinearSvmSpec, tol),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_iter",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LinearSvmSpec, max_iter),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "solver",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LinearSvmSpec, solver),
+    &modelwire__v1__linear_solver__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hinge",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__LinearSvmSpec, hinge),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__linear_svm_spec__field_indices_by_name[] = {
+  0,   /* field[0] = c */
+  4,   /* field[4] = hinge */
+  2,   /* field[2] = max_iter */
+  3,   /* field[3] = solver */
+  1,   /* field[1] = tol */
+};
+static const ProtobufCIntRange modelwire__v1__linear_svm_spec__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__linear_svm_spec__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -768,14 +989,14 @@ const ProtobufCMessageDescriptor modelwire__v1__linear_svm_spec__descriptor =
   "Modelwire__V1__LinearSvmSpec",
   "modelwire.v1",
   sizeof(Modelwire__V1__LinearSvmSpec),
-  0,
+  5,
   modelwire__v1__linear_svm_spec__field_descriptors,
   modelwire__v1__linear_svm_spec__field_indices_by_name,
-  0,  modelwire__v1__linear_svm_spec__number_ranges,
+  1,  modelwire__v1__linear_svm_spec__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__linear_svm_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__decision_tree_spec__field_descriptors[4] =
+static const ProtobufCFieldDescriptor modelwire__v1__decision_tree_spec__field_descriptors[6] =
 {
   {
     "criterion",
@@ -825,9 +1046,35 @@ static const ProtobufCFieldDescriptor modelwire__v1__decision_tree_spec__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_bins",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DecisionTreeSpec, max_bins),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exact",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DecisionTreeSpec, exact),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__decision_tree_spec__field_indices_by_name[] = {
   0,   /* field[0] = criterion */
+  5,   /* field[5] = exact */
+  4,   /* field[4] = max_bins */
   1,   /* field[1] = max_depth */
   3,   /* field[3] = min_samples_leaf */
   2,   /* field[2] = min_samples_split */
@@ -835,7 +1082,7 @@ static const unsigned modelwire__v1__decision_tree_spec__field_indices_by_name[]
 static const ProtobufCIntRange modelwire__v1__decision_tree_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__decision_tree_spec__descriptor =
 {
@@ -845,14 +1092,259 @@ const ProtobufCMessageDescriptor modelwire__v1__decision_tree_spec__descriptor =
   "Modelwire__V1__DecisionTreeSpec",
   "modelwire.v1",
   sizeof(Modelwire__V1__DecisionTreeSpec),
-  4,
+  6,
   modelwire__v1__decision_tree_spec__field_descriptors,
   modelwire__v1__decision_tree_spec__field_indices_by_name,
   1,  modelwire__v1__decision_tree_spec__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__decision_tree_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_spec__field_descriptors[5] =
+static const ProtobufCFieldDescriptor modelwire__v1__forest_spec__field_descriptors[5] =
+{
+  {
+    "tree",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ForestSpec, tree),
+    &modelwire__v1__decision_tree_spec__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trees",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ForestSpec, trees),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_features",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ForestSpec, max_features),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_bootstrap",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ForestSpec, no_bootstrap),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "threads",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ForestSpec, threads),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__forest_spec__field_indices_by_name[] = {
+  2,   /* field[2] = max_features */
+  3,   /* field[3] = no_bootstrap */
+  4,   /* field[4] = threads */
+  0,   /* field[0] = tree */
+  1,   /* field[1] = trees */
+};
+static const ProtobufCIntRange modelwire__v1__forest_spec__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__forest_spec__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.ForestSpec",
+  "ForestSpec",
+  "Modelwire__V1__ForestSpec",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__ForestSpec),
+  5,
+  modelwire__v1__forest_spec__field_descriptors,
+  modelwire__v1__forest_spec__field_indices_by_name,
+  1,  modelwire__v1__forest_spec__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__forest_spec__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__gradient_boosting_spec__field_descriptors[10] =
+{
+  {
+    "iterations",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, iterations),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "learning_rate",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, learning_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_leaf_nodes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, max_leaf_nodes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_depth",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, max_depth),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_samples_leaf",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, min_samples_leaf),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "l2",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, l2),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_bins",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, max_bins),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "early_stopping",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, early_stopping),
+    &modelwire__v1__boosting_early_stopping__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validation_fraction",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, validation_fraction),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "iterations_without_change",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GradientBoostingSpec, iterations_without_change),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__gradient_boosting_spec__field_indices_by_name[] = {
+  7,   /* field[7] = early_stopping */
+  0,   /* field[0] = iterations */
+  9,   /* field[9] = iterations_without_change */
+  5,   /* field[5] = l2 */
+  1,   /* field[1] = learning_rate */
+  6,   /* field[6] = max_bins */
+  3,   /* field[3] = max_depth */
+  2,   /* field[2] = max_leaf_nodes */
+  4,   /* field[4] = min_samples_leaf */
+  8,   /* field[8] = validation_fraction */
+};
+static const ProtobufCIntRange modelwire__v1__gradient_boosting_spec__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_spec__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.GradientBoostingSpec",
+  "GradientBoostingSpec",
+  "Modelwire__V1__GradientBoostingSpec",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__GradientBoostingSpec),
+  10,
+  modelwire__v1__gradient_boosting_spec__field_descriptors,
+  modelwire__v1__gradient_boosting_spec__field_indices_by_name,
+  1,  modelwire__v1__gradient_boosting_spec__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__gradient_boosting_spec__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__model_spec__field_descriptors[7] =
 {
   {
     "task",
@@ -914,9 +1406,35 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_spec__field_descripto
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "forest",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ModelSpec, family_case),
+    offsetof(Modelwire__V1__ModelSpec, forest),
+    &modelwire__v1__forest_spec__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gbdt",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ModelSpec, family_case),
+    offsetof(Modelwire__V1__ModelSpec, gbdt),
+    &modelwire__v1__gradient_boosting_spec__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_spec__field_indices_by_name[] = {
   1,   /* field[1] = dense */
+  5,   /* field[5] = forest */
+  6,   /* field[6] = gbdt */
   3,   /* field[3] = linear_svm */
   2,   /* field[2] = logistic */
   0,   /* field[0] = task */
@@ -925,7 +1443,7 @@ static const unsigned modelwire__v1__model_spec__field_indices_by_name[] = {
 static const ProtobufCIntRange modelwire__v1__model_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_spec__descriptor =
 {
@@ -935,7 +1453,7 @@ const ProtobufCMessageDescriptor modelwire__v1__model_spec__descriptor =
   "Modelwire__V1__ModelSpec",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelSpec),
-  5,
+  7,
   modelwire__v1__model_spec__field_descriptors,
   modelwire__v1__model_spec__field_indices_by_name,
   1,  modelwire__v1__model_spec__number_ranges,
@@ -1817,6 +2335,38 @@ const ProtobufCEnumDescriptor modelwire__v1__activation__descriptor =
   modelwire__v1__activation__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue modelwire__v1__linear_solver__enum_values_by_number[4] =
+{
+  { "LINEAR_SOLVER_AUTO", "MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_AUTO", 0 },
+  { "LINEAR_SOLVER_LBFGS", "MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_LBFGS", 1 },
+  { "LINEAR_SOLVER_DUAL_CD", "MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_DUAL_CD", 2 },
+  { "LINEAR_SOLVER_SGD", "MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_SGD", 3 },
+};
+static const ProtobufCIntRange modelwire__v1__linear_solver__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex modelwire__v1__linear_solver__enum_values_by_name[4] =
+{
+  { "LINEAR_SOLVER_AUTO", 0 },
+  { "LINEAR_SOLVER_DUAL_CD", 2 },
+  { "LINEAR_SOLVER_LBFGS", 1 },
+  { "LINEAR_SOLVER_SGD", 3 },
+};
+const ProtobufCEnumDescriptor modelwire__v1__linear_solver__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "modelwire.v1.LinearSolver",
+  "LinearSolver",
+  "Modelwire__V1__LinearSolver",
+  "modelwire.v1",
+  4,
+  modelwire__v1__linear_solver__enum_values_by_number,
+  4,
+  modelwire__v1__linear_solver__enum_values_by_name,
+  1,
+  modelwire__v1__linear_solver__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue modelwire__v1__tree_criterion__enum_values_by_number[3] =
 {
   { "TREE_CRITERION_GINI", "MODELWIRE__V1__TREE_CRITERION__TREE_CRITERION_GINI", 0 },
@@ -1845,6 +2395,36 @@ const ProtobufCEnumDescriptor modelwire__v1__tree_criterion__descriptor =
   modelwire__v1__tree_criterion__enum_values_by_name,
   1,
   modelwire__v1__tree_criterion__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue modelwire__v1__boosting_early_stopping__enum_values_by_number[3] =
+{
+  { "BOOSTING_EARLY_STOPPING_AUTO", "MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_AUTO", 0 },
+  { "BOOSTING_EARLY_STOPPING_ON", "MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_ON", 1 },
+  { "BOOSTING_EARLY_STOPPING_OFF", "MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_OFF", 2 },
+};
+static const ProtobufCIntRange modelwire__v1__boosting_early_stopping__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex modelwire__v1__boosting_early_stopping__enum_values_by_name[3] =
+{
+  { "BOOSTING_EARLY_STOPPING_AUTO", 0 },
+  { "BOOSTING_EARLY_STOPPING_OFF", 2 },
+  { "BOOSTING_EARLY_STOPPING_ON", 1 },
+};
+const ProtobufCEnumDescriptor modelwire__v1__boosting_early_stopping__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "modelwire.v1.BoostingEarlyStopping",
+  "BoostingEarlyStopping",
+  "Modelwire__V1__BoostingEarlyStopping",
+  "modelwire.v1",
+  3,
+  modelwire__v1__boosting_early_stopping__enum_values_by_number,
+  3,
+  modelwire__v1__boosting_early_stopping__enum_values_by_name,
+  1,
+  modelwire__v1__boosting_early_stopping__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue modelwire__v1__optimizer_kind__enum_values_by_number[5] =

@@ -404,6 +404,8 @@ def _model_ref(name, version=None, alias=None):
 _FAMILIES = {"logistic": lambda: pb.ModelSpec(logistic=pb.LogisticRegressionSpec()),
              "linear_svm": lambda: pb.ModelSpec(linear_svm=pb.LinearSvmSpec()),
              "tree": lambda: pb.ModelSpec(tree=pb.DecisionTreeSpec()),
+             "forest": lambda: pb.ModelSpec(forest=pb.ForestSpec()),
+             "gbdt": lambda: pb.ModelSpec(gbdt=pb.GradientBoostingSpec()),
              "dense": lambda: pb.ModelSpec(dense=pb.DenseNetSpec())}
 
 
@@ -538,7 +540,7 @@ class Client:
         """Starts training: a ResponseStream of TrainEvent (accepted, progress..., result); `.wait()` returns the result.
 
         `data` is a Dataset, a dataset name, or (features, labels); `spec` a ModelSpec, "logistic",
-        "linear_svm", "tree", "dense" or a dict; `options` a TrainingOptions or a dict (proto JSON names).
+        "linear_svm", "tree", "forest", "gbdt", "dense" or a dict; `options` a TrainingOptions or a dict (proto JSON names).
         """
         request = pb.TrainRequest(model=model, spec=_spec(spec), options=_options(options))
         data = _data(data)

@@ -22,6 +22,8 @@ typedef struct Modelwire__V1__DenseLayer Modelwire__V1__DenseLayer;
 typedef struct Modelwire__V1__DenseNetParameters Modelwire__V1__DenseNetParameters;
 typedef struct Modelwire__V1__LinearParameters Modelwire__V1__LinearParameters;
 typedef struct Modelwire__V1__TreeParameters Modelwire__V1__TreeParameters;
+typedef struct Modelwire__V1__ForestParameters Modelwire__V1__ForestParameters;
+typedef struct Modelwire__V1__GradientBoostingParameters Modelwire__V1__GradientBoostingParameters;
 typedef struct Modelwire__V1__TrainingSummary Modelwire__V1__TrainingSummary;
 typedef struct Modelwire__V1__ModelFile Modelwire__V1__ModelFile;
 
@@ -42,6 +44,24 @@ typedef enum _Modelwire__V1__LinearKind {
   MODELWIRE__V1__LINEAR_KIND__LINEAR_KIND_SVM = 1
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__LINEAR_KIND)
 } Modelwire__V1__LinearKind;
+/*
+ * The loss gradient-boosted trees were fitted to, and so the link from raw scores to outputs.
+ */
+typedef enum _Modelwire__V1__BoostingLoss {
+  /*
+   * Regression: identity.
+   */
+  MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_SQUARED_ERROR = 0,
+  /*
+   * Two classes: one raw score, P(class 1) = logistic(score).
+   */
+  MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_LOG_LOSS = 1,
+  /*
+   * More classes: one raw score per class, softmax.
+   */
+  MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_MULTINOMIAL = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__BOOSTING_LOSS)
+} Modelwire__V1__BoostingLoss;
 
 /* --- messages --- */
 
@@ -157,10 +177,60 @@ struct  Modelwire__V1__TreeParameters
    */
   size_t n_value;
   float *value;
+  /*
+   * Training rows that reached each node (bootstrap multiplicity counted); empty if not recorded.
+   */
+  size_t n_weight;
+  float *weight;
 };
 #define MODELWIRE__V1__TREE_PARAMETERS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__tree_parameters__descriptor) \
-    , MODELWIRE__V1__TREE_CRITERION__TREE_CRITERION_GINI, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , MODELWIRE__V1__TREE_CRITERION__TREE_CRITERION_GINI, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * A random forest: its output is the mean of the trees' outputs.
+ */
+struct  Modelwire__V1__ForestParameters
+{
+  ProtobufCMessage base;
+  /*
+   * Same criterion and outputs.
+   */
+  size_t n_trees;
+  Modelwire__V1__TreeParameters **trees;
+};
+#define MODELWIRE__V1__FOREST_PARAMETERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__forest_parameters__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * Gradient-boosted trees: raw score k = baseline[k] + the sum over iterations i of
+ * trees[i * outputs + k]'s leaf value (leaf values include the learning rate).
+ */
+struct  Modelwire__V1__GradientBoostingParameters
+{
+  ProtobufCMessage base;
+  Modelwire__V1__BoostingLoss loss;
+  /*
+   * 1, or the classes for MULTINOMIAL.
+   */
+  uint32_t outputs;
+  /*
+   * outputs.
+   */
+  size_t n_baseline;
+  float *baseline;
+  /*
+   * Iteration-major; one value per node (criterion MSE, outputs 1).
+   */
+  size_t n_trees;
+  Modelwire__V1__TreeParameters **trees;
+};
+#define MODELWIRE__V1__GRADIENT_BOOSTING_PARAMETERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__gradient_boosting_parameters__descriptor) \
+    , MODELWIRE__V1__BOOSTING_LOSS__BOOSTING_LOSS_SQUARED_ERROR, 0, 0,NULL, 0,NULL }
 
 
 typedef enum {
@@ -219,7 +289,9 @@ typedef enum {
   MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET = 0,
   MODELWIRE__V1__MODEL_FILE__PARAMETERS_DENSE = 10,
   MODELWIRE__V1__MODEL_FILE__PARAMETERS_LINEAR = 11,
-  MODELWIRE__V1__MODEL_FILE__PARAMETERS_TREE = 12
+  MODELWIRE__V1__MODEL_FILE__PARAMETERS_TREE = 12,
+  MODELWIRE__V1__MODEL_FILE__PARAMETERS_FOREST = 14,
+  MODELWIRE__V1__MODEL_FILE__PARAMETERS_GBDT = 15
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__MODEL_FILE__PARAMETERS__CASE)
 } Modelwire__V1__ModelFile__ParametersCase;
 
@@ -258,6 +330,8 @@ struct  Modelwire__V1__ModelFile
     Modelwire__V1__DenseNetParameters *dense;
     Modelwire__V1__LinearParameters *linear;
     Modelwire__V1__TreeParameters *tree;
+    Modelwire__V1__ForestParameters *forest;
+    Modelwire__V1__GradientBoostingParameters *gbdt;
   };
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
@@ -360,6 +434,44 @@ Modelwire__V1__TreeParameters *
 void   modelwire__v1__tree_parameters__free_unpacked
                      (Modelwire__V1__TreeParameters *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__ForestParameters methods */
+void   modelwire__v1__forest_parameters__init
+                     (Modelwire__V1__ForestParameters         *message);
+size_t modelwire__v1__forest_parameters__get_packed_size
+                     (const Modelwire__V1__ForestParameters   *message);
+size_t modelwire__v1__forest_parameters__pack
+                     (const Modelwire__V1__ForestParameters   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__forest_parameters__pack_to_buffer
+                     (const Modelwire__V1__ForestParameters   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__ForestParameters *
+       modelwire__v1__forest_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__forest_parameters__free_unpacked
+                     (Modelwire__V1__ForestParameters *message,
+                      ProtobufCAllocator *allocator);
+/* Modelwire__V1__GradientBoostingParameters methods */
+void   modelwire__v1__gradient_boosting_parameters__init
+                     (Modelwire__V1__GradientBoostingParameters         *message);
+size_t modelwire__v1__gradient_boosting_parameters__get_packed_size
+                     (const Modelwire__V1__GradientBoostingParameters   *message);
+size_t modelwire__v1__gradient_boosting_parameters__pack
+                     (const Modelwire__V1__GradientBoostingParameters   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__gradient_boosting_parameters__pack_to_buffer
+                     (const Modelwire__V1__GradientBoostingParameters   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__GradientBoostingParameters *
+       modelwire__v1__gradient_boosting_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__gradient_boosting_parameters__free_unpacked
+                     (Modelwire__V1__GradientBoostingParameters *message,
+                      ProtobufCAllocator *allocator);
 /* Modelwire__V1__TrainingSummary methods */
 void   modelwire__v1__training_summary__init
                      (Modelwire__V1__TrainingSummary         *message);
@@ -415,6 +527,12 @@ typedef void (*Modelwire__V1__LinearParameters_Closure)
 typedef void (*Modelwire__V1__TreeParameters_Closure)
                  (const Modelwire__V1__TreeParameters *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__ForestParameters_Closure)
+                 (const Modelwire__V1__ForestParameters *message,
+                  void *closure_data);
+typedef void (*Modelwire__V1__GradientBoostingParameters_Closure)
+                 (const Modelwire__V1__GradientBoostingParameters *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__TrainingSummary_Closure)
                  (const Modelwire__V1__TrainingSummary *message,
                   void *closure_data);
@@ -429,11 +547,14 @@ typedef void (*Modelwire__V1__ModelFile_Closure)
 
 extern const ProtobufCEnumDescriptor    modelwire__v1__loss__descriptor;
 extern const ProtobufCEnumDescriptor    modelwire__v1__linear_kind__descriptor;
+extern const ProtobufCEnumDescriptor    modelwire__v1__boosting_loss__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__standardization__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__dense_layer__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__dense_net_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__linear_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__tree_parameters__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__forest_parameters__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor;
 

@@ -22,6 +22,8 @@ typedef struct Modelwire__V1__DenseNetSpec Modelwire__V1__DenseNetSpec;
 typedef struct Modelwire__V1__LogisticRegressionSpec Modelwire__V1__LogisticRegressionSpec;
 typedef struct Modelwire__V1__LinearSvmSpec Modelwire__V1__LinearSvmSpec;
 typedef struct Modelwire__V1__DecisionTreeSpec Modelwire__V1__DecisionTreeSpec;
+typedef struct Modelwire__V1__ForestSpec Modelwire__V1__ForestSpec;
+typedef struct Modelwire__V1__GradientBoostingSpec Modelwire__V1__GradientBoostingSpec;
 typedef struct Modelwire__V1__ModelSpec Modelwire__V1__ModelSpec;
 typedef struct Modelwire__V1__Optimizer Modelwire__V1__Optimizer;
 typedef struct Modelwire__V1__EarlyStopping Modelwire__V1__EarlyStopping;
@@ -65,6 +67,28 @@ typedef enum _Modelwire__V1__Activation {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__ACTIVATION)
 } Modelwire__V1__Activation;
 /*
+ * How a linear model is solved.
+ */
+typedef enum _Modelwire__V1__LinearSolver {
+  /*
+   * Logistic: L-BFGS. SVM: L-BFGS on the primal when rows > features, else dual CD (LinearSVC's dual="auto").
+   */
+  MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_AUTO = 0,
+  /*
+   * Full-data L-BFGS to tol (the SVM: squared hinge only).
+   */
+  MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_LBFGS = 1,
+  /*
+   * SVM only: dual coordinate descent with shrinking (liblinear).
+   */
+  MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_DUAL_CD = 2,
+  /*
+   * The optimizer's mini-batch loop (TrainingOptions epochs, batch size, optimizer).
+   */
+  MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_SGD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__LINEAR_SOLVER)
+} Modelwire__V1__LinearSolver;
+/*
  * Split criterion of a decision tree.
  */
 typedef enum _Modelwire__V1__TreeCriterion {
@@ -79,6 +103,18 @@ typedef enum _Modelwire__V1__TreeCriterion {
   MODELWIRE__V1__TREE_CRITERION__TREE_CRITERION_MSE = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TREE_CRITERION)
 } Modelwire__V1__TreeCriterion;
+/*
+ * When gradient boosting stops early on a held-out share of the training rows.
+ */
+typedef enum _Modelwire__V1__BoostingEarlyStopping {
+  /*
+   * On above 10000 training rows (scikit-learn's "auto").
+   */
+  MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_AUTO = 0,
+  MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_ON = 1,
+  MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_OFF = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__BOOSTING_EARLY_STOPPING)
+} Modelwire__V1__BoostingEarlyStopping;
 /*
  * Gradient-descent optimizer. Zero values mean the defaults given per field.
  */
@@ -163,27 +199,60 @@ struct  Modelwire__V1__DenseNetSpec
 
 
 /*
- * Multinomial logistic regression, trained by the optimizer.
+ * Logistic regression: binomial for two classes, multinomial (softmax) for more, minimising
+ * 1/2 |W|^2 + C * sum of log losses (intercepts unpenalised) as scikit-learn's LogisticRegression().
+ * Zero values mean its defaults. On n training rows, C is the SGD path's l2 = 1 / (2 C n).
  */
 struct  Modelwire__V1__LogisticRegressionSpec
 {
   ProtobufCMessage base;
+  /*
+   * Inverse regularisation strength, > 0; 0 = 1.
+   */
+  float c;
+  /*
+   * Largest gradient component at convergence; 0 = 1e-4.
+   */
+  float tol;
+  /*
+   * 0 = 100.
+   */
+  uint32_t max_iter;
+  Modelwire__V1__LinearSolver solver;
 };
 #define MODELWIRE__V1__LOGISTIC_REGRESSION_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__logistic_regression_spec__descriptor) \
-     }
+    , 0, 0, 0, MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_AUTO }
 
 
 /*
- * Linear support vector machine: hinge loss, one-vs-rest; gives decision scores, not probabilities.
+ * Linear support vector machine, one-vs-rest, decision scores (no probabilities):
+ * 1/2 |w|^2 + C * sum of (squared) hinge losses, intercept penalised, as scikit-learn's LinearSVC().
  */
 struct  Modelwire__V1__LinearSvmSpec
 {
   ProtobufCMessage base;
+  /*
+   * > 0; 0 = 1.
+   */
+  float c;
+  /*
+   * 0 = 1e-4.
+   */
+  float tol;
+  /*
+   * 0 = 1000.
+   */
+  uint32_t max_iter;
+  Modelwire__V1__LinearSolver solver;
+  /*
+   * The hinge instead of the squared hinge (LinearSVC's default); dual CD only.
+   */
+  protobuf_c_boolean hinge;
 };
 #define MODELWIRE__V1__LINEAR_SVM_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__linear_svm_spec__descriptor) \
-     }
+    , 0, 0, 0, MODELWIRE__V1__LINEAR_SOLVER__LINEAR_SOLVER_AUTO, 0 }
 
 
 /*
@@ -205,10 +274,101 @@ struct  Modelwire__V1__DecisionTreeSpec
    * 0 = 1.
    */
   uint32_t min_samples_leaf;
+  /*
+   * Histogram bins per feature, 2..65535; 0 = 256.
+   */
+  uint32_t max_bins;
+  /*
+   * Exact sort-based split search instead of histograms (max_bins then must be 0).
+   */
+  protobuf_c_boolean exact;
 };
 #define MODELWIRE__V1__DECISION_TREE_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__decision_tree_spec__descriptor) \
-    , MODELWIRE__V1__TREE_CRITERION__TREE_CRITERION_GINI, 0, 0, 0 }
+    , MODELWIRE__V1__TREE_CRITERION__TREE_CRITERION_GINI, 0, 0, 0, 0, 0 }
+
+
+/*
+ * A random forest (scikit-learn's RandomForestClassifier/Regressor): bootstrap rows, random
+ * features per split, outputs averaged over the trees. Zero values mean its defaults.
+ */
+struct  Modelwire__V1__ForestSpec
+{
+  ProtobufCMessage base;
+  /*
+   * Each tree's criterion and limits (exact must be false).
+   */
+  Modelwire__V1__DecisionTreeSpec *tree;
+  /*
+   * 1..10000; 0 = 100.
+   */
+  uint32_t trees;
+  /*
+   * Share of the features tried per split, (0, 1]; 0 = sqrt (classification) or all (regression).
+   */
+  float max_features;
+  /*
+   * Grow every tree on all rows.
+   */
+  protobuf_c_boolean no_bootstrap;
+  /*
+   * Trees grown at once, 1..64; 0 = 1. The forest is the same for every count.
+   */
+  uint32_t threads;
+};
+#define MODELWIRE__V1__FOREST_SPEC__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__forest_spec__descriptor) \
+    , NULL, 0, 0, 0, 0 }
+
+
+/*
+ * Histogram gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier/Regressor).
+ * Zero values mean its defaults.
+ */
+struct  Modelwire__V1__GradientBoostingSpec
+{
+  ProtobufCMessage base;
+  /*
+   * 1..100000; 0 = 100.
+   */
+  uint32_t iterations;
+  /*
+   * 0 = 0.1.
+   */
+  float learning_rate;
+  /*
+   * 0 = 31.
+   */
+  uint32_t max_leaf_nodes;
+  /*
+   * 0 = unlimited.
+   */
+  uint32_t max_depth;
+  /*
+   * 0 = 20.
+   */
+  uint32_t min_samples_leaf;
+  /*
+   * L2 penalty on leaf values; 0 = none.
+   */
+  float l2;
+  /*
+   * 2..65535; 0 = 255.
+   */
+  uint32_t max_bins;
+  Modelwire__V1__BoostingEarlyStopping early_stopping;
+  /*
+   * 0 = 0.1.
+   */
+  float validation_fraction;
+  /*
+   * 0 = 10.
+   */
+  uint32_t iterations_without_change;
+};
+#define MODELWIRE__V1__GRADIENT_BOOSTING_SPEC__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__gradient_boosting_spec__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, MODELWIRE__V1__BOOSTING_EARLY_STOPPING__BOOSTING_EARLY_STOPPING_AUTO, 0, 0 }
 
 
 typedef enum {
@@ -216,7 +376,9 @@ typedef enum {
   MODELWIRE__V1__MODEL_SPEC__FAMILY_DENSE = 2,
   MODELWIRE__V1__MODEL_SPEC__FAMILY_LOGISTIC = 3,
   MODELWIRE__V1__MODEL_SPEC__FAMILY_LINEAR_SVM = 4,
-  MODELWIRE__V1__MODEL_SPEC__FAMILY_TREE = 5
+  MODELWIRE__V1__MODEL_SPEC__FAMILY_TREE = 5,
+  MODELWIRE__V1__MODEL_SPEC__FAMILY_FOREST = 6,
+  MODELWIRE__V1__MODEL_SPEC__FAMILY_GBDT = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__MODEL_SPEC__FAMILY__CASE)
 } Modelwire__V1__ModelSpec__FamilyCase;
 
@@ -233,6 +395,8 @@ struct  Modelwire__V1__ModelSpec
     Modelwire__V1__LogisticRegressionSpec *logistic;
     Modelwire__V1__LinearSvmSpec *linear_svm;
     Modelwire__V1__DecisionTreeSpec *tree;
+    Modelwire__V1__ForestSpec *forest;
+    Modelwire__V1__GradientBoostingSpec *gbdt;
   };
 };
 #define MODELWIRE__V1__MODEL_SPEC__INIT \
@@ -613,6 +777,44 @@ Modelwire__V1__DecisionTreeSpec *
 void   modelwire__v1__decision_tree_spec__free_unpacked
                      (Modelwire__V1__DecisionTreeSpec *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__ForestSpec methods */
+void   modelwire__v1__forest_spec__init
+                     (Modelwire__V1__ForestSpec         *message);
+size_t modelwire__v1__forest_spec__get_packed_size
+                     (const Modelwire__V1__ForestSpec   *message);
+size_t modelwire__v1__forest_spec__pack
+                     (const Modelwire__V1__ForestSpec   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__forest_spec__pack_to_buffer
+                     (const Modelwire__V1__ForestSpec   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__ForestSpec *
+       modelwire__v1__forest_spec__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__forest_spec__free_unpacked
+                     (Modelwire__V1__ForestSpec *message,
+                      ProtobufCAllocator *allocator);
+/* Modelwire__V1__GradientBoostingSpec methods */
+void   modelwire__v1__gradient_boosting_spec__init
+                     (Modelwire__V1__GradientBoostingSpec         *message);
+size_t modelwire__v1__gradient_boosting_spec__get_packed_size
+                     (const Modelwire__V1__GradientBoostingSpec   *message);
+size_t modelwire__v1__gradient_boosting_spec__pack
+                     (const Modelwire__V1__GradientBoostingSpec   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__gradient_boosting_spec__pack_to_buffer
+                     (const Modelwire__V1__GradientBoostingSpec   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__GradientBoostingSpec *
+       modelwire__v1__gradient_boosting_spec__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__gradient_boosting_spec__free_unpacked
+                     (Modelwire__V1__GradientBoostingSpec *message,
+                      ProtobufCAllocator *allocator);
 /* Modelwire__V1__ModelSpec methods */
 void   modelwire__v1__model_spec__init
                      (Modelwire__V1__ModelSpec         *message);
@@ -801,6 +1003,12 @@ typedef void (*Modelwire__V1__LinearSvmSpec_Closure)
 typedef void (*Modelwire__V1__DecisionTreeSpec_Closure)
                  (const Modelwire__V1__DecisionTreeSpec *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__ForestSpec_Closure)
+                 (const Modelwire__V1__ForestSpec *message,
+                  void *closure_data);
+typedef void (*Modelwire__V1__GradientBoostingSpec_Closure)
+                 (const Modelwire__V1__GradientBoostingSpec *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__ModelSpec_Closure)
                  (const Modelwire__V1__ModelSpec *message,
                   void *closure_data);
@@ -836,7 +1044,9 @@ typedef void (*Modelwire__V1__TrainEvent_Closure)
 
 extern const ProtobufCEnumDescriptor    modelwire__v1__task__descriptor;
 extern const ProtobufCEnumDescriptor    modelwire__v1__activation__descriptor;
+extern const ProtobufCEnumDescriptor    modelwire__v1__linear_solver__descriptor;
 extern const ProtobufCEnumDescriptor    modelwire__v1__tree_criterion__descriptor;
+extern const ProtobufCEnumDescriptor    modelwire__v1__boosting_early_stopping__descriptor;
 extern const ProtobufCEnumDescriptor    modelwire__v1__optimizer_kind__descriptor;
 extern const ProtobufCEnumDescriptor    modelwire__v1__monitor__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__dense_layer_spec__descriptor;
@@ -844,6 +1054,8 @@ extern const ProtobufCMessageDescriptor modelwire__v1__dense_net_spec__descripto
 extern const ProtobufCMessageDescriptor modelwire__v1__logistic_regression_spec__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__linear_svm_spec__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__decision_tree_spec__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__forest_spec__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_spec__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__model_spec__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__optimizer__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__early_stopping__descriptor;
