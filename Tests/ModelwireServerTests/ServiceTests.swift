@@ -91,24 +91,6 @@ struct ServiceTests {
         #expect(try service.evaluate(evaluate, CallContext(timeoutMilliseconds: 0)).evaluation != nil)
     }
 
-    @Test("evaluate: rows of another width are invalid_argument")
-    func evaluateRefusesOtherWidths() throws {
-        let service = try Fixtures.service()
-        let rows = V1.Dataset(
-            featureNames: ["a", "b", "c"],
-            features: V1.Tensor(columns: 3, values: [1, 2, 3]),
-            classNames: ["low"],
-            classIds: [0]
-        )
-        let error = thrownError {
-            _ = try service.evaluate(
-                V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows)),
-                .detached
-            )
-        }
-        #expect(error?.code == .invalidArgument)
-    }
-
     @Test("an upload is assembled chunk by chunk within its limit, and names one dataset")
     func datasetUpload() throws {
         let service = try Fixtures.service { $0.limits.maxDatasetBytes = 100 }
