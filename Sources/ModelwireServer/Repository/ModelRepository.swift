@@ -15,35 +15,6 @@ import Synchronization
 ///
 /// Thread-safe: state lives in a `Mutex`; lookups on the predict hot path take it briefly.
 final class ModelRepository: Sendable {
-    /// A loaded model version.
-    /// A class, not a struct: every predict resolves one, and passing it on is then one retain
-    /// instead of a copy of the model, the snapshot and the metadata.
-    final class Entry: Sendable {
-        let name: String
-        let version: UInt32
-        let model: TrainedModel
-        /// The model file without its parameters (metadata for describe/list).
-        let metadata: V1.ModelFile
-        let fileBytes: UInt64
-        let parameterCount: UInt64
-
-        init(
-            name: String,
-            version: UInt32,
-            model: TrainedModel,
-            metadata: V1.ModelFile,
-            fileBytes: UInt64,
-            parameterCount: UInt64
-        ) {
-            self.name = name
-            self.version = version
-            self.model = model
-            self.metadata = metadata
-            self.fileBytes = fileBytes
-            self.parameterCount = parameterCount
-        }
-    }
-
     private struct ModelRecord {
         var versions: [UInt32: Entry] = [:]
         var aliases: [String: UInt32] = [:]
@@ -301,51 +272,6 @@ final class ModelRepository: Sendable {
             aliases: aliases.sorted { $0.key < $1.key }.map { V1.Alias(name: $0.key, version: $0.value) }
         )
         try DurableFiles.write(try summary.serializedBytes(), to: "\(root)/\(name)/aliases.pb")
-    }
-
-    /// Decodes and validates a model file into a servable entry.
-    static func entry(bytes: [UInt8], name: String, version: UInt32) throws -> Entry {
-        let file: V1.ModelFile
-        do { file = try V1.ModelFile(serializedBytes: bytes) } catch {
-            throw ModelwireError(.invalidArgument, "not a model file: \(error)", cause: error)
-        }
-        let model: TrainedModel
-        do { model = try TrainedModel(snapshot: try file.snapshot()) } catch let error as ModelwireError {
-            throw error
-        } catch {
-            let reason = (error as? TrainingError)?.message ?? "\(error)"
-            throw ModelwireError(.invalidArgument, "invalid model file: \(reason)", cause: error)
-        }
-        var metadata = file
-        metadata.parameters = nil
-        metadata.name = name
-        metadata.version = version
-        return Entry(
-            name: name,
-            version: version,
-            model: model,
-            metadata: metadata,
-            fileBytes: UInt64(bytes.count),
-            parameterCount: file.parameterCount
-        )
-    }
-
-    private static func info(_ entry: Entry, aliases: [String: UInt32]) -> V1.ModelVersionInfo {
-        let m = entry.metadata
-        return V1.ModelVersionInfo(
-            name: entry.name,
-            version: entry.version,
-            task: m.task,
-            spec: m.spec,
-            inputColumns: UInt32(m.featureNames.count),
-            featureNames: m.featureNames,
-            classNames: m.classNames,
-            createdUnixMs: m.createdUnixMs,
-            trainingMetrics: m.training?.evaluation,
-            parameterCount: entry.parameterCount,
-            fileBytes: entry.fileBytes,
-            aliases: aliases.filter { $0.value == entry.version }.keys.sorted()
-        )
     }
 }
 
