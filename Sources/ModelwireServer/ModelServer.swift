@@ -135,10 +135,17 @@ public final class ModelServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Unsent answers above 1 MiB make the channel unwritable: the connection stops reading
+            // (BackPressureHandler) and holds what it read until the peer reads again.
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: ChannelOptions.Types.WriteBufferWaterMark(low: 256 << 10, high: 1 << 20)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let batcher = loopBatchers[ObjectIdentifier(channel.eventLoop)]!.value
                     let handlers = channel.pipeline.syncOperations
+                    try handlers.addHandler(BackPressureHandler())
                     try handlers.addHandler(
                         IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeoutMilliseconds)))
                     )

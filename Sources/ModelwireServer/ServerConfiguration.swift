@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var shutdownGracePeriodMilliseconds: Int
     /// A connection that sends no HELLO for this long is closed. Default 10 s.
     public var handshakeTimeoutMilliseconds: Int
+    /// A connection whose peer reads none of its answers for this long is closed. Default 30 s.
+    public var stalledWriteTimeoutMilliseconds: Int
     /// Name and version announced in ServerHello and ServerInfo.
     public var serverName: String
     public var serverVersion: String
@@ -77,6 +79,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         datasetQuotaBytes: Int = 1 << 30,
         shutdownGracePeriodMilliseconds: Int = 10_000,
         handshakeTimeoutMilliseconds: Int = 10_000,
+        stalledWriteTimeoutMilliseconds: Int = 30_000,
         serverName: String = "modelwire-server",
         serverVersion: String = ModelServer.version
     ) {
@@ -90,6 +93,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.datasetQuotaBytes = datasetQuotaBytes
         self.shutdownGracePeriodMilliseconds = shutdownGracePeriodMilliseconds
         self.handshakeTimeoutMilliseconds = handshakeTimeoutMilliseconds
+        self.stalledWriteTimeoutMilliseconds = stalledWriteTimeoutMilliseconds
         self.serverName = serverName
         self.serverVersion = serverVersion
     }

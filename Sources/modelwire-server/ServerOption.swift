@@ -70,6 +70,13 @@ struct ServerOption: Sendable {
         int("grace-period-ms", 0...3_600_000, "Time in-flight calls get to finish on shutdown (default 10000).") {
             $0.shutdownGracePeriodMilliseconds = $1
         },
+        int(
+            "stalled-write-timeout-ms",
+            1000...3_600_000,
+            "Close a connection whose client reads no answers this long (default 30000)."
+        ) {
+            $0.stalledWriteTimeoutMilliseconds = $1
+        },
         text("log-level", "LEVEL", "trace, debug, info, notice, warning, error or critical (default info).") {
             values,
             text in

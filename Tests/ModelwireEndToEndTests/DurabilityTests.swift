@@ -142,10 +142,10 @@ struct ServerProcess {
         return (process.terminationStatus, text)
     }
 
-    init(repository: String) throws {
+    init(repository: String, extraArguments: [String] = []) throws {
         process = Process()
         process.executableURL = Self.executable
-        process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"]
+        process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()

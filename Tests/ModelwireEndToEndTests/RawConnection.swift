@@ -30,6 +30,14 @@ final class RawConnection {
         guard n == bytes.count else { throw ModelwireErrorForTests("send failed") }
     }
 
+    /// Sends what the socket takes now without blocking; returns the bytes taken (0 when full).
+    func sendWithoutBlocking(_ bytes: ArraySlice<UInt8>) throws -> Int {
+        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
+        guard n >= 0 else { throw ModelwireErrorForTests("send failed: errno \(errno)") }
+        return n
+    }
+
     func sendHello(_ hello: V1.ClientHello) throws {
         let payload = try hello.serializedBytes()
         var frame = ByteBufferWriter()

@@ -40,6 +40,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     var context: ChannelHandlerContext?
     private var needsFlush = false
     private var handshakeTimer: Scheduled<Void>?
+    /// Frames held while the channel is not writable (bounded: the socket is not read meanwhile).
+    private var deferred = CircularBuffer<Frame>()
+    private var stallTimer: Scheduled<Void>?
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
@@ -66,12 +69,49 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
+        stallTimer?.cancel()
+        deferred.removeAll()
         for call in state.closed() { release(call) }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        // A peer that does not read its answers: hold its frames (reading from the socket stops
+        // meanwhile, in BackPressureHandler) instead of answering into an ever-growing buffer.
+        guard deferred.isEmpty, context.channel.isWritable else {
+            deferred.append(frame)
+            armStallTimer(context)
+            return
+        }
+        process(frame)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            stallTimer?.cancel()
+            stallTimer = nil
+            while !deferred.isEmpty, context.channel.isWritable { process(deferred.removeFirst()) }
+            flushIfNeeded()
+        }
+        if !context.channel.isWritable { armStallTimer(context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Closes the connection when its peer has not read for `stalledWriteTimeoutMilliseconds`.
+    private func armStallTimer(_ context: ChannelHandlerContext) {
+        guard stallTimer == nil else { return }
+        let timeout = service.configuration.stalledWriteTimeoutMilliseconds
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        stallTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout))) {
+            let handler = bound.value
+            handler.logger.debug("closing a connection whose peer stopped reading for \(timeout) ms")
+            _ = handler.state.failConnection()  // an ERROR frame could not reach a peer that does not read
+            handler.context?.close(promise: nil)
+        }
+    }
+
+    private func process(_ frame: Frame) {
         switch state.receive(.init(frame)) {
         case .ignore:
             return
