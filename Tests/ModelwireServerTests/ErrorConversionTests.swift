@@ -32,8 +32,7 @@ struct ErrorConversionTests {
     @Test("evaluate on rows of another width says how many features the model expects, without a case name")
     func evaluateFeatureCountMessage() throws {
         let service = try Fixtures.service()
-        let rows = V1.Dataset(
-            featureNames: ["a", "b", "c"],
+        let rows = V1.Dataset(  // no feature names: matched by position (named rows are matched by name)
             features: V1.Tensor(columns: 3, values: [1, 2, 3]),
             classNames: ["low"],
             classIds: [0]

@@ -188,3 +188,58 @@ struct AliasRuleTests {
         )
     }
 }
+
+/// Evaluate matches columns by name (issue 11 item 1).
+@Suite("Columns by name")
+struct ColumnsByNameTests {
+    /// `Fixtures.dataset()` with its two columns swapped (names and values).
+    static func swapped() -> V1.Dataset {
+        let rows = V1.Dataset(Fixtures.dataset())
+        let values = rows.features!.values
+        var swapped: [Float] = []
+        for row in stride(from: 0, to: values.count, by: 2) { swapped += [values[row + 1], values[row]] }
+        var copy = rows
+        copy.featureNames = ["y", "x"]
+        copy.features = V1.Tensor(columns: 2, values: swapped)
+        return copy
+    }
+
+    @Test("the same columns in another order evaluate the same as in the model's order")
+    func reorderedColumnsEvaluateTheSame() throws {
+        let service = try Fixtures.service()
+        let inOrder = try service.evaluate(
+            V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(V1.Dataset(Fixtures.dataset()))),
+            .detached
+        )
+        let reordered = try service.evaluate(
+            V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(Self.swapped())),
+            .detached
+        )
+        #expect(reordered.evaluation == inOrder.evaluation)
+        var unnamed = Self.swapped()
+        unnamed.featureNames = []  // without names the columns are taken by position: a different answer
+        let positional = try service.evaluate(
+            V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(unnamed)),
+            .detached
+        )
+        #expect(positional.evaluation != inOrder.evaluation)
+    }
+
+    @Test("missing and unknown columns are invalid_argument naming them")
+    func missingAndExtraColumns() throws {
+        let service = try Fixtures.service()
+        var rows = Self.swapped()
+        rows.featureNames = ["y", "z"]
+        let error = thrownError {
+            _ = try service.evaluate(
+                V1.EvaluateRequest(model: V1.ModelRef(name: "m"), data: .inlineData(rows)),
+                .detached
+            )
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(
+            error?.message
+                == "model m v1 takes the features x, y; these rows lack x and have columns it does not know: z"
+        )
+    }
+}

@@ -62,7 +62,11 @@ extension ModelService {
             case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
             }
         try call.checkActive()
-        let dataset = try Dataset(wire: wire, requireTwoClasses: false)
+        let byName = try wire.aligned(
+            toFeatureNames: entry.model.snapshot.featureNames,
+            model: "model \(entry.name) v\(entry.version)"
+        )
+        let dataset = try Dataset(wire: byName, requireTwoClasses: false)
         try call.checkActive()
         let evaluation: TrainedModel.Evaluation
         do { evaluation = try entry.model.evaluate(dataset) } catch {
