@@ -243,3 +243,40 @@ struct ColumnsByNameTests {
         )
     }
 }
+
+/// Continuous labels are not trained as classes (issue 11 item 5).
+@Suite("Label kind")
+struct LabelKindTests {
+    static func rows(classNames: [String], rows: Int) -> V1.Dataset {
+        V1.Dataset(
+            featureNames: ["x"],
+            features: V1.Tensor(columns: 1, values: (0..<rows).map(Float.init)),
+            classNames: classNames,
+            classIds: (0..<rows).map { UInt32($0 % classNames.count) }
+        )
+    }
+
+    @Test("Train refuses a label that looks continuous, up front, and suggests regression")
+    func trainRefusesContinuousLabels() throws {
+        let service = try Fixtures.service()
+        let continuous = Self.rows(classNames: (0..<30).map { "\(Double($0) + 0.5)" }, rows: 60)
+        let error = thrownError {
+            _ = try service.train(
+                V1.TrainRequest(model: "c", data: .inlineData(continuous)),
+                subscriber: { _, _, _ in }
+            )
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("task regression") == true)
+        #expect(service.jobs.list().isEmpty)
+    }
+
+    @Test("categorical labels pass: names, few integers, many integers over many rows")
+    func categoricalLabelsPass() throws {
+        try Self.rows(classNames: ["setosa", "versicolor", "virginica"], rows: 30).checkClassLabelsAreCategorical()
+        try Self.rows(classNames: (0..<10).map(String.init), rows: 30).checkClassLabelsAreCategorical()
+        try Self.rows(classNames: (0..<30).map(String.init), rows: 3000).checkClassLabelsAreCategorical()
+        let integralButMany = Self.rows(classNames: (0..<214).map { "\($0 * 3 + 25)" }, rows: 442)  // diabetes' target
+        #expect(thrownError { try integralButMany.checkClassLabelsAreCategorical() }?.code == .invalidArgument)
+    }
+}

@@ -10,6 +10,7 @@ extension ModelService {
 
     /// Train: queues a job and streams its events (accepted, progress, result) to `subscriber`.
     func train(_ request: V1.TrainRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
+        if case .inlineData(let rows)? = request.data { try rows.checkClassLabelsAreCategorical() }  // stored ones: in the job
         let (job, id) = try jobs.submit(request, subscriber: subscriber)
         return JobSubscription(job: job, id: id)
     }
