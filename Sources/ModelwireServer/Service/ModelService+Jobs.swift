@@ -10,7 +10,8 @@ extension ModelService {
 
     /// Train: queues a job and streams its events (accepted, progress, result) to `subscriber`.
     func train(_ request: V1.TrainRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
-        if case .inlineData(let rows)? = request.data { try rows.checkClassLabelsAreCategorical() }  // stored ones: in the job
+        // Inline rows are checked here, before a job exists; stored datasets in the job.
+        if case .inlineData(let rows)? = request.data { try rows.checkClassLabelsAreCategorical() }
         let (job, id) = try jobs.submit(request, subscriber: subscriber)
         return JobSubscription(job: job, id: id)
     }
