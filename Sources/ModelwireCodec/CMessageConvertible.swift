@@ -1,3 +1,4 @@
+internal import CModelwireProtobuf
 internal import CProtobufC
 
 /// A Swift message value that maps field for field to the struct protoc-c generated for it.
@@ -36,13 +37,27 @@ extension CMessageConvertible {
 
 /// Decodes a top-level message with an arena allocator: protobuf-c's own allocations never reach malloc
 /// for small messages, and everything is released in one step after the copy into Swift values.
+///
+/// A string field whose wire bytes hold a NUL is refused before unpacking (protobuf-c would hand
+/// it over cut at the NUL: `x\0y` would read as `x`), found by a walk over the bytes that
+/// `descriptor` (the message's protobuf-c descriptor) drives.
 func decodeTopLevel<M: CMessageConvertible>(
     _ bytes: UnsafeRawBufferPointer,
     maxSize: Int,
     unpack: (UnsafeMutablePointer<ProtobufCAllocator>?, Int, UnsafePointer<UInt8>?) -> UnsafeMutablePointer<M.CStruct>?,
+    descriptor: ProtobufCMessageDescriptor,
     as type: M.Type
 ) throws(CodecError) -> M {
     guard bytes.count <= maxSize else { throw .tooLarge(size: bytes.count, limit: maxSize) }
+    var holder: UnsafePointer<ProtobufCMessageDescriptor>?
+    let nulField = withUnsafePointer(to: descriptor) { descriptor in
+        CModelwireProtobuf_firstStringWithNUL(
+            descriptor, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &holder)
+    }
+    if let nulField {
+        let message = holder.map { String(cString: $0.pointee.short_name) } ?? "\(M.self)"
+        throw .embeddedNUL(field: "\(message).\(String(cString: nulField))")
+    }
     return try withCodecArena { (arena) throws(CodecError) -> M in
         var allocator = arena.protobufAllocator
         var empty: UInt8 = 0

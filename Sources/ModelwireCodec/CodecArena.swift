@@ -1,3 +1,4 @@
+internal import CModelwireProtobuf
 internal import CProtobufC
 import Glibc
 

@@ -42,6 +42,26 @@ import Testing
         #expect(try V1.ModelRef(serializedBytes: bytes) == V1.ModelRef(name: "iris", selector: .version(2)))
     }
 
+    @Test("a NUL inside a string is refused on decode, at any depth, before protobuf-c cuts the string there")
+    func embeddedNULIsRejectedOnDecode() {
+        // ModelRef.name = "x\0y"; PredictRequest.model (field 1) = that ModelRef.
+        let modelRef: [UInt8] = [0x0A, 0x03, 0x78, 0x00, 0x79]
+        #expect(throws: CodecError.embeddedNUL(field: "ModelRef.name")) { try V1.ModelRef(serializedBytes: modelRef) }
+        #expect(throws: CodecError.embeddedNUL(field: "ModelRef.name")) {
+            try V1.PredictRequest(serializedBytes: [0x0A, UInt8(modelRef.count)] + modelRef)
+        }
+        // TrainRequest.model (field 1) = "name\0/../../tmp"; UploadDatasetRequest.name likewise.
+        let path = Array("name\u{0}/../../tmp".utf8)
+        #expect(throws: CodecError.embeddedNUL(field: "TrainRequest.model")) {
+            try V1.TrainRequest(serializedBytes: [0x0A, UInt8(path.count)] + path)
+        }
+        #expect(throws: CodecError.embeddedNUL(field: "UploadDatasetRequest.name")) {
+            try V1.UploadDatasetRequest(serializedBytes: [0x0A, UInt8(path.count)] + path)
+        }
+        // A NUL in a bytes field (ImportModelRequest.model_file) is data, not a string: accepted.
+        #expect((try? V1.ImportModelRequest(serializedBytes: [0x12, 0x02, 0x00, 0x00]))?.modelFile == [0, 0])
+    }
+
     @Test func embeddedNULCannotBeEncoded() {
         #expect(throws: CodecError.embeddedNUL(field: "ModelRef.name")) {
             try V1.ModelRef(name: "a\u{0}b").serializedBytes()

@@ -296,7 +296,7 @@ def gen_message(file, m, path, types, out, conv):
     conv.append(f"    typealias CStruct = {ct}")
     conv.append("")
     conv.append("    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {")
-    conv.append(f"        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: {cf}__unpack, as: Self.self)")
+    conv.append(f"        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: {cf}__unpack, descriptor: {cf}__descriptor, as: Self.self)")
     conv.append("    }")
     conv.append("")
     conv.append("    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {")

@@ -83,7 +83,7 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__UploadDatasetRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__upload_dataset_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__upload_dataset_request__unpack, descriptor: modelwire__v1__upload_dataset_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -118,7 +118,7 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DatasetInfo
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dataset_info__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dataset_info__unpack, descriptor: modelwire__v1__dataset_info__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -154,7 +154,7 @@ extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListDatasetsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_datasets_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_datasets_request__unpack, descriptor: modelwire__v1__list_datasets_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -174,7 +174,7 @@ extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListDatasetsResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_datasets_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_datasets_response__unpack, descriptor: modelwire__v1__list_datasets_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -197,7 +197,7 @@ extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteDatasetRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_dataset_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_dataset_request__unpack, descriptor: modelwire__v1__delete_dataset_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -219,7 +219,7 @@ extension V1.DeleteDatasetResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteDatasetResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_dataset_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_dataset_response__unpack, descriptor: modelwire__v1__delete_dataset_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

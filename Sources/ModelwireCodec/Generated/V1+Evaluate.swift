@@ -125,7 +125,7 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__EvaluateRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluate_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluate_request__unpack, descriptor: modelwire__v1__evaluate_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -164,7 +164,7 @@ extension V1.ClassMetrics: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ClassMetrics
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__class_metrics__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__class_metrics__unpack, descriptor: modelwire__v1__class_metrics__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -194,7 +194,7 @@ extension V1.ConfusionMatrix: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ConfusionMatrix
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__confusion_matrix__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__confusion_matrix__unpack, descriptor: modelwire__v1__confusion_matrix__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -227,7 +227,7 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ClassificationMetrics
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__classification_metrics__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__classification_metrics__unpack, descriptor: modelwire__v1__classification_metrics__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -290,7 +290,7 @@ extension V1.RegressionMetrics: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__RegressionMetrics
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__regression_metrics__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__regression_metrics__unpack, descriptor: modelwire__v1__regression_metrics__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -316,7 +316,7 @@ extension V1.Evaluation: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Evaluation
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluation__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluation__unpack, descriptor: modelwire__v1__evaluation__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -355,7 +355,7 @@ extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__EvaluateResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluate_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__evaluate_response__unpack, descriptor: modelwire__v1__evaluate_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

@@ -129,7 +129,7 @@ extension V1.Credentials: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Credentials
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__credentials__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__credentials__unpack, descriptor: modelwire__v1__credentials__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -156,7 +156,7 @@ extension V1.ClientHello: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ClientHello
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__client_hello__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__client_hello__unpack, descriptor: modelwire__v1__client_hello__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -197,7 +197,7 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Limits
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__limits__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__limits__unpack, descriptor: modelwire__v1__limits__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -233,7 +233,7 @@ extension V1.ServerHello: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ServerHello
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_hello__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_hello__unpack, descriptor: modelwire__v1__server_hello__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -264,7 +264,7 @@ extension V1.GoAway: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GoAway
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__go_away__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__go_away__unpack, descriptor: modelwire__v1__go_away__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

@@ -110,7 +110,7 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Job
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__job__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__job__unpack, descriptor: modelwire__v1__job__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -163,7 +163,7 @@ extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GetJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__get_job_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__get_job_request__unpack, descriptor: modelwire__v1__get_job_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -185,7 +185,7 @@ extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListJobsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_jobs_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_jobs_request__unpack, descriptor: modelwire__v1__list_jobs_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -205,7 +205,7 @@ extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListJobsResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_jobs_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_jobs_response__unpack, descriptor: modelwire__v1__list_jobs_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -228,7 +228,7 @@ extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__WatchJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__watch_job_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__watch_job_request__unpack, descriptor: modelwire__v1__watch_job_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -250,7 +250,7 @@ extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__CancelJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__cancel_job_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__cancel_job_request__unpack, descriptor: modelwire__v1__cancel_job_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

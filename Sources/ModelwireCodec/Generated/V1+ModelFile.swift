@@ -259,7 +259,7 @@ extension V1.Standardization: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Standardization
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__standardization__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__standardization__unpack, descriptor: modelwire__v1__standardization__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -294,7 +294,7 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseLayer
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_layer__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_layer__unpack, descriptor: modelwire__v1__dense_layer__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -338,7 +338,7 @@ extension V1.DenseNetParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseNetParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_net_parameters__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_net_parameters__unpack, descriptor: modelwire__v1__dense_net_parameters__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -363,7 +363,7 @@ extension V1.LinearParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__LinearParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__linear_parameters__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__linear_parameters__unpack, descriptor: modelwire__v1__linear_parameters__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -407,7 +407,7 @@ extension V1.TreeParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TreeParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__tree_parameters__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__tree_parameters__unpack, descriptor: modelwire__v1__tree_parameters__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -468,7 +468,7 @@ extension V1.ForestParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ForestParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__forest_parameters__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__forest_parameters__unpack, descriptor: modelwire__v1__forest_parameters__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -491,7 +491,7 @@ extension V1.GradientBoostingParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GradientBoostingParameters
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__gradient_boosting_parameters__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__gradient_boosting_parameters__unpack, descriptor: modelwire__v1__gradient_boosting_parameters__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -532,7 +532,7 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainingSummary
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_summary__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_summary__unpack, descriptor: modelwire__v1__training_summary__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -594,7 +594,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelFile
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_file__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_file__unpack, descriptor: modelwire__v1__model_file__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

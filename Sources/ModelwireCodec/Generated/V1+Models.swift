@@ -179,7 +179,7 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelVersionInfo
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_version_info__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_version_info__unpack, descriptor: modelwire__v1__model_version_info__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -226,7 +226,7 @@ extension V1.Alias: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Alias
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__alias__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__alias__unpack, descriptor: modelwire__v1__alias__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -250,7 +250,7 @@ extension V1.ModelSummary: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelSummary
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_summary__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_summary__unpack, descriptor: modelwire__v1__model_summary__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -278,7 +278,7 @@ extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListModelsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_models_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_models_request__unpack, descriptor: modelwire__v1__list_models_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -298,7 +298,7 @@ extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ListModelsResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_models_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__list_models_response__unpack, descriptor: modelwire__v1__list_models_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -321,7 +321,7 @@ extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DescribeModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__describe_model_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__describe_model_request__unpack, descriptor: modelwire__v1__describe_model_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -343,7 +343,7 @@ extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_model_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_model_request__unpack, descriptor: modelwire__v1__delete_model_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -373,7 +373,7 @@ extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DeleteModelResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_model_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__delete_model_response__unpack, descriptor: modelwire__v1__delete_model_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -403,7 +403,7 @@ extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__SetAliasRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__set_alias_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__set_alias_request__unpack, descriptor: modelwire__v1__set_alias_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -429,7 +429,7 @@ extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__SetAliasResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__set_alias_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__set_alias_response__unpack, descriptor: modelwire__v1__set_alias_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -456,7 +456,7 @@ extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ExportModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__export_model_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__export_model_request__unpack, descriptor: modelwire__v1__export_model_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -478,7 +478,7 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ExportModelResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__export_model_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__export_model_response__unpack, descriptor: modelwire__v1__export_model_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -504,7 +504,7 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ImportModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__import_model_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__import_model_request__unpack, descriptor: modelwire__v1__import_model_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

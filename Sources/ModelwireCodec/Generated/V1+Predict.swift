@@ -80,7 +80,7 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__PredictRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__predict_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__predict_request__unpack, descriptor: modelwire__v1__predict_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -115,7 +115,7 @@ extension V1.CallTimings: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__CallTimings
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__call_timings__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__call_timings__unpack, descriptor: modelwire__v1__call_timings__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -145,7 +145,7 @@ extension V1.PredictResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__PredictResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__predict_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__predict_response__unpack, descriptor: modelwire__v1__predict_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

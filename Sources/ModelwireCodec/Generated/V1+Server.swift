@@ -72,7 +72,7 @@ extension V1.HealthRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__HealthRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__health_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__health_request__unpack, descriptor: modelwire__v1__health_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -92,7 +92,7 @@ extension V1.HealthResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__HealthResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__health_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__health_response__unpack, descriptor: modelwire__v1__health_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -124,7 +124,7 @@ extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ServerInfoRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_info_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_info_request__unpack, descriptor: modelwire__v1__server_info_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -144,7 +144,7 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ServerInfoResponse
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_info_response__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__server_info_response__unpack, descriptor: modelwire__v1__server_info_response__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

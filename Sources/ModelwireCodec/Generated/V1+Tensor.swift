@@ -69,7 +69,7 @@ extension V1.Tensor: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Tensor
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__tensor__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__tensor__unpack, descriptor: modelwire__v1__tensor__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -102,7 +102,7 @@ extension V1.ModelRef: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelRef
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_ref__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_ref__unpack, descriptor: modelwire__v1__model_ref__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -141,7 +141,7 @@ extension V1.Dataset: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Dataset
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dataset__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dataset__unpack, descriptor: modelwire__v1__dataset__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {

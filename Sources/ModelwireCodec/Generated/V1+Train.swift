@@ -534,7 +534,7 @@ extension V1.DenseLayerSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseLayerSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_layer_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_layer_spec__unpack, descriptor: modelwire__v1__dense_layer_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -558,7 +558,7 @@ extension V1.DenseNetSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DenseNetSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_net_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__dense_net_spec__unpack, descriptor: modelwire__v1__dense_net_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -583,7 +583,7 @@ extension V1.LogisticRegressionSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__LogisticRegressionSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__logistic_regression_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__logistic_regression_spec__unpack, descriptor: modelwire__v1__logistic_regression_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -611,7 +611,7 @@ extension V1.LinearSvmSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__LinearSvmSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__linear_svm_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__linear_svm_spec__unpack, descriptor: modelwire__v1__linear_svm_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -641,7 +641,7 @@ extension V1.DecisionTreeSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__DecisionTreeSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__decision_tree_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__decision_tree_spec__unpack, descriptor: modelwire__v1__decision_tree_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -673,7 +673,7 @@ extension V1.ForestSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ForestSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__forest_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__forest_spec__unpack, descriptor: modelwire__v1__forest_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -703,7 +703,7 @@ extension V1.GradientBoostingSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GradientBoostingSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__gradient_boosting_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__gradient_boosting_spec__unpack, descriptor: modelwire__v1__gradient_boosting_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -743,7 +743,7 @@ extension V1.ModelSpec: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__ModelSpec
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_spec__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__model_spec__unpack, descriptor: modelwire__v1__model_spec__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -798,7 +798,7 @@ extension V1.Optimizer: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__Optimizer
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__optimizer__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__optimizer__unpack, descriptor: modelwire__v1__optimizer__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -830,7 +830,7 @@ extension V1.EarlyStopping: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__EarlyStopping
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__early_stopping__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__early_stopping__unpack, descriptor: modelwire__v1__early_stopping__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -858,7 +858,7 @@ extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainingOptions
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_options__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_options__unpack, descriptor: modelwire__v1__training_options__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -909,7 +909,7 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_request__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_request__unpack, descriptor: modelwire__v1__train_request__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -954,7 +954,7 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainProgress
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_progress__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_progress__unpack, descriptor: modelwire__v1__train_progress__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -1015,7 +1015,7 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainResult
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_result__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_result__unpack, descriptor: modelwire__v1__train_result__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -1049,7 +1049,7 @@ extension V1.JobAccepted: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__JobAccepted
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__job_accepted__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__job_accepted__unpack, descriptor: modelwire__v1__job_accepted__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
@@ -1071,7 +1071,7 @@ extension V1.TrainEvent: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainEvent
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
-        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_event__unpack, as: Self.self)
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__train_event__unpack, descriptor: modelwire__v1__train_event__descriptor, as: Self.self)
     }
 
     public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
