@@ -52,7 +52,11 @@ func decodeTopLevel<M: CMessageConvertible>(
     var holder: UnsafePointer<ProtobufCMessageDescriptor>?
     let nulField = withUnsafePointer(to: descriptor) { descriptor in
         CModelwireProtobuf_firstStringWithNUL(
-            descriptor, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &holder)
+            descriptor,
+            bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            bytes.count,
+            &holder
+        )
     }
     if let nulField {
         let message = holder.map { String(cString: $0.pointee.short_name) } ?? "\(M.self)"
