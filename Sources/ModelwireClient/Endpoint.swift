@@ -28,6 +28,12 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws(ModelwireError) {
         let trimmed = text.trimmingSpaces()
         guard !trimmed.isEmpty else { throw ModelwireError(.invalidArgument, "empty server address") }
+        if let scheme = trimmed.firstRange(of: "://") {
+            throw ModelwireError(
+                .invalidArgument,
+                "'\(text)': give host:port without '\(trimmed[..<scheme.upperBound])' (e.g. \(trimmed[scheme.upperBound...]))"
+            )
+        }
         var host: Substring
         var portText: Substring?
         if trimmed.hasPrefix("[") {

@@ -30,7 +30,7 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         let start = buffer.readerIndex
         let readable = buffer.readableBytes
         if readable >= 2, let magic = buffer.getInteger(at: start, as: UInt16.self), magic != Frame.magic {
-            throw .badMagic(magic)
+            throw .badMagic(magic, received: buffer.readableBytesView)
         }
         if readable == 1, let first = buffer.getInteger(at: start, as: UInt8.self), first != UInt8(Frame.magic >> 8) {
             throw .badMagic(UInt16(first) << 8)

@@ -43,7 +43,7 @@ public struct WireError: Error, Hashable, Sendable {
 
     // The code and its details in one private enum: the struct is as small as the enum it replaced.
     private enum Storage: Hashable, Sendable {
-        case badMagic(UInt16)
+        case badMagic(UInt16, text: String?)
         case unsupportedFrameVersion(UInt8)
         case unknownFrameKind(UInt8)
         case invalidFlags(UInt8)
@@ -73,7 +73,9 @@ public struct WireError: Error, Hashable, Sendable {
         }
     }
     /// `badMagic`: the first two bytes read (a single byte read is the high byte).
-    public var magic: UInt16? { if case .badMagic(let magic) = self.storage { magic } else { nil } }
+    public var magic: UInt16? { if case .badMagic(let magic, _) = self.storage { magic } else { nil } }
+    /// `badMagic`: the first line the peer sent, when it is text (an HTTP server's reply, say).
+    public var receivedText: String? { if case .badMagic(_, let text) = self.storage { text } else { nil } }
     /// `unsupportedFrameVersion`: the version the frame announced.
     public var version: UInt8? { if case .unsupportedFrameVersion(let version) = self.storage { version } else { nil } }
     /// `unknownFrameKind`: the kind byte read; `unexpectedFrame`: the frame's kind.
@@ -100,7 +102,13 @@ public struct WireError: Error, Hashable, Sendable {
     public var reason: String? { if case .unexpectedFrame(_, let reason) = self.storage { reason } else { nil } }
 
     /// The first bytes are `magic`, not "MW".
-    public static func badMagic(_ magic: UInt16) -> WireError { WireError(.badMagic(magic)) }
+    /// - Parameter received: The first bytes the peer sent (up to 64 are kept); when they are
+    ///   printable text, the description quotes their first line.
+    public static func badMagic(_ magic: UInt16, received: some Collection<UInt8> = EmptyCollection()) -> WireError {
+        let line = received.prefix(64).prefix { $0 != 0x0D && $0 != 0x0A }
+        let printable = !line.isEmpty && line.allSatisfy { (0x20...0x7E).contains($0) }
+        return WireError(.badMagic(magic, text: printable ? String(decoding: line, as: UTF8.self) : nil))
+    }
     /// The frame announces format version `version`.
     public static func unsupportedFrameVersion(_ version: UInt8) -> WireError {
         WireError(.unsupportedFrameVersion(version))
@@ -133,7 +141,9 @@ extension WireError: CustomStringConvertible {
     /// A sentence for people, e.g. "frame payload of 1025 bytes exceeds the limit of 1024 bytes".
     public var description: String {
         switch self.storage {
-        case .badMagic(let magic): "bad magic 0x\(String(magic, radix: 16)): not a Modelwire frame"
+        case .badMagic(let magic, let text?):
+            "not a Modelwire peer (got '\(text)'): bad magic 0x\(String(magic, radix: 16))"
+        case .badMagic(let magic, nil): "bad magic 0x\(String(magic, radix: 16)): not a Modelwire frame"
         case .unsupportedFrameVersion(let version):
             "unsupported frame version \(version); this peer reads version \(Frame.formatVersion)"
         case .unknownFrameKind(let kind): "unknown frame kind \(kind)"

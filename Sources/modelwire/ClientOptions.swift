@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import ModelwireClient
 import ModelwireCodec
@@ -16,11 +17,11 @@ struct ClientOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Server address host:port; several, comma separated, are used round-robin.",
+            "Server address host:port; several, comma separated, are used round-robin (default: $MODELWIRE_SERVER).",
             valueName: "host:port"
         )
     )
-    var server: String = "127.0.0.1:\(Endpoint.defaultPort)"
+    var server: String = ProcessInfo.processInfo.environment["MODELWIRE_SERVER"] ?? "127.0.0.1:\(Endpoint.defaultPort)"
 
     @Flag(name: .long, help: "Print machine-readable JSON (shapes in docs/cli.md).")
     var json = false

@@ -28,6 +28,41 @@ import Testing
             .bind(host: "127.0.0.1", port: 0).get()
     }
 
+    /// Answers every connection the way an HTTP server answers bytes it cannot parse, then closes.
+    final class HTTPReply: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let reply = ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            context.writeAndFlush(NIOAny(reply)).whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    @Test("a server that is not Modelwire (HTTP) fails the call at once, quoting what it said")
+    func notModelwire() async throws {
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(HTTPReply()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { listener.close(promise: nil) }
+        let client = ModelwireClient(
+            endpoints: [Endpoint(host: "127.0.0.1", port: listener.localAddress!.port!)],
+            configuration: .defaults { $0.retryPolicy = .none },
+            logger: Self.quiet
+        )
+        defer { Task { await client.shutdown() } }
+        let start = ContinuousClock.now
+        let error = await #expect(throws: ModelwireError.self) {
+            try await client.health(options: ModelwireClient.CallOptions(timeout: .seconds(30)))
+        }
+        #expect(
+            error?.message.contains("not a Modelwire peer (got 'HTTP/1.1 400 Bad Request')") == true,
+            "\(String(describing: error))"
+        )
+        #expect(ContinuousClock.now - start < .seconds(10))  // not the 30 s deadline
+    }
+
     @Test("an unreachable endpoint fails the call with unavailable and is ejected")
     func refused() async throws {
         let port = try await Self.closedPort()

@@ -33,6 +33,12 @@ import Testing
         }
     }
 
+    @Test("a URL is refused with what to write instead")
+    func url() {
+        let error = #expect(throws: ModelwireError.self) { try Endpoint(parsing: "http://127.0.0.1:7411") }
+        #expect(error?.message == "'http://127.0.0.1:7411': give host:port without 'http://' (e.g. 127.0.0.1:7411)")
+    }
+
     @Test("prints IPv6 hosts in brackets")
     func description() {
         #expect(Endpoint(host: "::1", port: 80).description == "[::1]:80")

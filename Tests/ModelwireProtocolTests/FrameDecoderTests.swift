@@ -69,7 +69,9 @@ import Testing
 
     @Test func badMagicIsRejectedFromItsFirstByte() {
         #expect(throws: WireError.badMagic(0x4700)) { try Self.decode(Array("G".utf8)) }
-        #expect(throws: WireError.badMagic(0x4745)) { try Self.decode(Array("GET / HTTP/1.1\r\n".utf8)) }
+        let http = Array("GET / HTTP/1.1\r\n".utf8)
+        #expect(throws: WireError.badMagic(0x4745, received: http)) { try Self.decode(http) }
+        #expect(WireError.badMagic(0x4745, received: http).receivedText == "GET / HTTP/1.1")
         #expect(throws: WireError.badMagic(0x4D00)) { try Self.decode([0x4D, 0x00]) }
     }
 

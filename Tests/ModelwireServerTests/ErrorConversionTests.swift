@@ -60,8 +60,8 @@ struct ConnectionErrorMessageTests {
         let frames = try harness.written()
         #expect(frames.map(\.kind) == [.error])
         let status = try harness.codec.decode(try #require(frames.first), as: V1.Status.self)
-        #expect(status == WireError.badMagic(0x4745).status)
-        #expect(status.message == "bad magic 0x4745: not a Modelwire frame")
+        #expect(status.code == WireError.badMagic(0x4745).status.code)
+        #expect(status.message == "not a Modelwire peer (got 'GET / HTTP/1.1'): bad magic 0x4745")
     }
 
     @Test("a decoder error from NIO is described in a sentence, not by its case name")

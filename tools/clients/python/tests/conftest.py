@@ -1,6 +1,6 @@
 """Starts the real modelwire-server (port 0, temporary repository) for the tests.
 
-The binary: $MODELWIRE_SERVER, else <repo>/.build/debug/modelwire-server (what tools/test builds).
+The binary: $MODELWIRE_SERVER_BIN, else <repo>/.build/debug/modelwire-server (what tools/test builds).
 """
 import os
 import signal
@@ -19,7 +19,7 @@ from modelwire import pb  # noqa: E402
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 DATA = os.path.join(REPO, "data")
 PROTO = os.path.join(REPO, "proto")
-SERVER = os.environ.get("MODELWIRE_SERVER") or os.path.join(REPO, ".build", "debug", "modelwire-server")
+SERVER = os.environ.get("MODELWIRE_SERVER_BIN") or os.path.join(REPO, ".build", "debug", "modelwire-server")
 
 
 class ServerProcess:
@@ -27,7 +27,7 @@ class ServerProcess:
 
     def __init__(self, repository, *args):
         if not os.access(SERVER, os.X_OK):
-            pytest.fail(f"no modelwire-server at {SERVER}: build it or set MODELWIRE_SERVER")
+            pytest.fail(f"no modelwire-server at {SERVER}: build it or set MODELWIRE_SERVER_BIN")
         self.repository = repository
         self.process = subprocess.Popen([SERVER, "--port", "0", "--repository", repository, "--log-level", "error",
                                          "--grace-period-ms", "2000", *args],
