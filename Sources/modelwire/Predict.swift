@@ -71,7 +71,10 @@ extension ModelwireCommand {
         func print(_ r: V1.PredictResponse, scores: [Float], rows: Int) {
             let regression = r.classIds.isEmpty && !r.values.isEmpty
             let labels = r.classIds.map { Int($0) < r.classNames.count ? r.classNames[Int($0)] : String($0) }
-            let classes = r.classNames.count
+            // Scores per row as the server sent them: one per class, or one decision score for a
+            // binary SVM (for the second class), never assumed from the class count.
+            let columns = Int(r.scores?.columns ?? 0)
+            let scoreNames = columns == r.classNames.count ? r.classNames : Array(r.classNames.suffix(columns))
             if self.client.json {
                 var fields: [(String, JSON)] = [("model", .string(r.model)), ("version", .uint(UInt64(r.version)))]
                 if regression {
@@ -79,13 +82,13 @@ extension ModelwireCommand {
                 } else {
                     fields.append(("labels", .strings(labels)))
                     fields.append(("class_names", .strings(r.classNames)))
-                    if self.probabilities, classes > 0 {
+                    if self.probabilities, columns > 0 {
                         fields.append(
                             (
                                 "probabilities",
                                 .array(
-                                    (0..<scores.count / classes).map {
-                                        JSON.floats(scores[$0 * classes..<($0 + 1) * classes])
+                                    (0..<scores.count / columns).map {
+                                        JSON.floats(scores[$0 * columns..<($0 + 1) * columns])
                                     }
                                 )
                             )
@@ -102,14 +105,14 @@ extension ModelwireCommand {
                 for value in r.values { lines.append("\(value)") }
                 return
             }
-            if self.probabilities, classes > 0, scores.count == rows * classes {
+            if self.probabilities, columns > 0, scores.count == rows * columns {
                 lines.append(
-                    (["label"] + r.classNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
+                    (["label"] + scoreNames.map { (r.scoresAreProbabilities ? "p(" : "score(") + $0 + ")" })
                         .joined(separator: "\t")
                 )
                 for (row, label) in labels.enumerated() {
                     lines.append(
-                        ([label] + scores[row * classes..<(row + 1) * classes].map { Output.fixed($0) })
+                        ([label] + scores[row * columns..<(row + 1) * columns].map { Output.fixed($0) })
                             .joined(separator: "\t")
                     )
                 }
