@@ -111,6 +111,7 @@ extension ModelwireCommand {
                 throw ValidationError("give exactly one of --data FILE.csv or --dataset NAME")
             }
             _ = try self.hiddenLayers()
+            try self.checkFlagsFitTheFamily()
             if let split = self.validationSplit, !(0...0.5).contains(split) {
                 throw ValidationError("--validation-split must be in [0, 0.5]")
             }
@@ -137,6 +138,35 @@ extension ModelwireCommand {
             if self.iterations == 0 { throw ValidationError("--iterations must be at least 1") }
             if let leaves = self.maxLeafNodes, leaves < 2 {
                 throw ValidationError("--max-leaf-nodes must be at least 2")
+            }
+        }
+
+        /// Refuses flags that the chosen family or task would ignore (the request cannot carry
+        /// them, so the server cannot see them; what the request carries the server checks).
+        func checkFlagsFitTheFamily() throws {
+            let trees: Set<Family> = [.tree, .forest, .gbdt]
+            func refuse(_ flag: String, _ families: String) throws {
+                throw ValidationError("\(flag) applies to \(families), not to --family \(self.family.rawValue)")
+            }
+            if self.maxDepth != nil, !trees.contains(self.family) { try refuse("--max-depth", "tree, forest and gbdt") }
+            if self.epochs != nil, trees.contains(self.family) {
+                try refuse("--epochs", "mlp, and logistic/svm with --solver sgd")
+            }
+            if self.trees != nil, self.family != .forest { try refuse("--trees", "forest") }
+            if self.iterations != nil || self.maxLeafNodes != nil, self.family != .gbdt {
+                try refuse("--iterations and --max-leaf-nodes", "gbdt")
+            }
+            if self.hidden != "64,64" || self.activation != .relu, self.family != .mlp {
+                try refuse("--hidden and --activation", "mlp")
+            }
+            switch (self.criterion, self.task) {
+            case (.gini?, .regression), (.entropy?, .regression):
+                throw ValidationError(
+                    "--criterion \(self.criterion!.rawValue) is for classification; regression trees use mse"
+                )
+            case (.mse?, .classification):
+                throw ValidationError("--criterion mse is for regression; classification trees use gini or entropy")
+            default: break
             }
         }
 

@@ -40,6 +40,26 @@ import Darwin
         #expect((models as? ModelwireCommand.Models.List)?.client.server == "h:1")
     }
 
+    @Test("train refuses flags its family or task would ignore")
+    func trainFlagsFitTheFamily() throws {
+        let base = ["--model", "m", "--data", "x.csv"]
+        for extra in [
+            ["--family", "mlp", "--max-depth", "3"], ["--family", "tree", "--epochs", "5"],
+            ["--family", "logistic", "--hidden", "8"], ["--family", "tree", "--trees", "10"],
+            ["--family", "tree", "--task", "regression", "--criterion", "gini"],
+            ["--family", "tree", "--criterion", "mse"],
+        ] {
+            #expect(throws: (any Error).self, "\(extra)") { try ModelwireCommand.Train.parse(base + extra) }
+        }
+        for extra in [
+            ["--family", "tree", "--max-depth", "3"], ["--family", "mlp", "--epochs", "5", "--hidden", "8"],
+            ["--family", "tree", "--task", "regression", "--criterion", "mse"],
+            ["--family", "forest", "--trees", "10"],
+        ] {
+            #expect(throws: Never.self, "\(extra)") { try ModelwireCommand.Train.parse(base + extra) }
+        }
+    }
+
     static let model = V1.ModelVersionInfo(name: "m", version: 2, inputColumns: 2, featureNames: ["a", "b"])
 
     @Test("predict picks the model's columns by name, in the model's order, ignoring the label")

@@ -280,3 +280,30 @@ struct LabelKindTests {
         #expect(thrownError { try integralButMany.checkClassLabelsAreCategorical() }?.code == .invalidArgument)
     }
 }
+
+/// Contradictions in a TrainRequest are refused before a job exists (issue 11 item 14).
+@Suite("Train request rules")
+struct TrainRequestRuleTests {
+    static let rows = V1.Dataset(Fixtures.dataset())
+
+    static func refusal(_ request: V1.TrainRequest) throws -> ModelwireError? {
+        let service = try Fixtures.service()
+        let error = thrownError { _ = try service.train(request, subscriber: { _, _, _ in }) }
+        #expect(service.jobs.list().isEmpty, "a job was accepted")
+        return error
+    }
+
+    @Test("regression with logistic or svm, regression on class labels, val-accuracy without a split")
+    func contradictions() throws {
+        let logistic = V1.ModelSpec(task: .regression, family: .logistic(V1.LogisticRegressionSpec()))
+        let e1 = try Self.refusal(V1.TrainRequest(model: "r", data: .inlineData(Self.rows), spec: logistic))
+        #expect(e1?.code == .invalidArgument && e1?.message.contains("family logistic") == true)
+        let tree = V1.ModelSpec(task: .regression, family: .tree(V1.DecisionTreeSpec()))
+        let e2 = try Self.refusal(V1.TrainRequest(model: "r", data: .inlineData(Self.rows), spec: tree))
+        #expect(e2?.message.contains("carry class labels") == true)
+        var options = V1.TrainingOptions()
+        options.earlyStopping = V1.EarlyStopping(monitor: .validationAccuracy)
+        let e3 = try Self.refusal(V1.TrainRequest(model: "r", data: .inlineData(Self.rows), options: options))
+        #expect(e3?.message.contains("needs a validation split") == true)
+    }
+}

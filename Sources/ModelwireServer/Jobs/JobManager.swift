@@ -254,6 +254,7 @@ final class JobManager: Sendable {
                 case .dataset(let name)?: try datasets.dataset(named: name)
                 case nil: V1.Dataset()
                 }
+            try request.checkConsistency(rows: wireData)
             try wireData.checkClassLabelsAreCategorical()
             let dataset = try Dataset(wire: wireData)
             let seed = request.options?.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))

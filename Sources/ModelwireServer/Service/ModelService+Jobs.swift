@@ -11,7 +11,10 @@ extension ModelService {
     /// Train: queues a job and streams its events (accepted, progress, result) to `subscriber`.
     func train(_ request: V1.TrainRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
         // Inline rows are checked here, before a job exists; stored datasets in the job.
-        if case .inlineData(let rows)? = request.data { try rows.checkClassLabelsAreCategorical() }
+        var inline: V1.Dataset?
+        if case .inlineData(let rows)? = request.data { inline = rows }
+        try request.checkConsistency(rows: inline)
+        try inline?.checkClassLabelsAreCategorical()
         let (job, id) = try jobs.submit(request, subscriber: subscriber)
         return JobSubscription(job: job, id: id)
     }

@@ -1,0 +1,49 @@
+import ModelwireCodec
+import ModelwireProtocol
+
+extension V1.TrainRequest {
+    /// Refuses a request whose parts contradict each other, before a job exists, so that every
+    /// client gets the same answer (issue 11 item 14): a regression task for a classifier-only
+    /// family, a regression task on rows that carry class labels, and early stopping on
+    /// validation accuracy without a validation split.
+    /// - Parameter rows: The inline rows, when the request carries them (stored datasets are
+    ///   checked when the job reads them).
+    /// - Throws: `ModelwireError` invalid_argument naming the fields that disagree.
+    func checkConsistency(rows: V1.Dataset?) throws(ModelwireError) {
+        let task = spec?.task ?? .classification
+        if task == .regression {
+            switch spec?.family {
+            case .logistic?, .linearSvm?:
+                throw ModelwireError(
+                    .invalidArgument,
+                    "task regression does not fit family \(Self.familyName(spec?.family)): it classifies; "
+                        + "use task classification, or family mlp, tree, forest or gbdt for regression"
+                )
+            default: break
+            }
+            if let rows, !rows.classNames.isEmpty {
+                throw ModelwireError(
+                    .invalidArgument,
+                    "task regression, but the rows carry class labels (\(rows.classNames.count) classes): "
+                        + "use task classification, or send numeric targets"
+                )
+            }
+        }
+        if let early = options?.earlyStopping, early.monitor == .validationAccuracy,
+            (options?.validationSplit ?? 0) <= 0
+        {
+            throw ModelwireError(
+                .invalidArgument,
+                "early stopping on validation accuracy needs a validation split (validation_split > 0)"
+            )
+        }
+    }
+
+    private static func familyName(_ family: V1.ModelSpec.Family?) -> String {
+        switch family {
+        case .logistic?: "logistic"
+        case .linearSvm?: "svm"
+        default: "\(String(describing: family))"
+        }
+    }
+}
