@@ -32,6 +32,8 @@ extension Connection {
                 timeoutMilliseconds: timeoutMilliseconds,
                 maxMessageBytes: self.serverLimits.maxMessageBytes,
                 maxPayloadBytes: self.serverLimits.maxFrameBytes,
+                maxRatio: self.serverLimits.maxDecompressionRatio,
+                ratioCheckMinBytes: self.serverLimits.ratioCheckMinBytes,
                 into: &buffer
             )
         } catch {

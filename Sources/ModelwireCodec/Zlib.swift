@@ -135,10 +135,20 @@ public enum Zlib {
         return out
     }
 
-    /// Inflates a zlib stream held in an array; see `decompress(_:maxSize:maxRatio:)` for the limits.
-    public static func decompress(_ source: [UInt8], maxSize: Int, maxRatio: Int) throws(CompressionError) -> [UInt8] {
+    /// Inflates a zlib stream held in an array; see `decompress(_:maxSize:maxRatio:ratioCheckMinBytes:)` for the limits.
+    public static func decompress(
+        _ source: [UInt8],
+        maxSize: Int,
+        maxRatio: Int,
+        ratioCheckMinBytes: Int = 0
+    ) throws(CompressionError) -> [UInt8] {
         try source.withUnsafeBufferPointer { (buffer) throws(CompressionError) -> [UInt8] in
-            try decompress(UnsafeRawBufferPointer(buffer), maxSize: maxSize, maxRatio: maxRatio)
+            try decompress(
+                UnsafeRawBufferPointer(buffer),
+                maxSize: maxSize,
+                maxRatio: maxRatio,
+                ratioCheckMinBytes: ratioCheckMinBytes
+            )
         }
     }
 
@@ -147,16 +157,17 @@ public enum Zlib {
     ///   - source: The whole compressed payload.
     ///   - maxSize: The largest acceptable inflated size.
     ///   - maxRatio: The largest acceptable inflated size / compressed size.
+    ///   - ratioCheckMinBytes: `maxRatio` applies only past this inflated size (sparse or constant
+    ///     data legitimately compresses more than any ratio a bomb check would allow).
     /// - Throws: `CompressionError.tooLarge`, `.ratioExceeded` or `.corrupt`.
     public static func decompress(
         _ source: UnsafeRawBufferPointer,
         maxSize: Int,
-        maxRatio: Int
+        maxRatio: Int,
+        ratioCheckMinBytes: Int = 0
     ) throws(CompressionError) -> [UInt8] {
-        let limit = min(
-            maxSize,
-            source.count.multipliedReportingOverflow(by: maxRatio).overflow ? .max : source.count * maxRatio
-        )
+        let byRatio = source.count.multipliedReportingOverflow(by: maxRatio).overflow ? .max : source.count * maxRatio
+        let limit = min(maxSize, max(byRatio, ratioCheckMinBytes))
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)  // zlib keeps this address in its state
         stream.initialize(to: z_stream())
         defer { stream.deallocate() }

@@ -74,6 +74,8 @@ public struct FramePayloadCodec: Sendable, Hashable {
     /// - Parameters:
     ///   - maxMessageBytes: The largest encoded message the peer accepts (its `max_message_bytes`).
     ///   - maxPayloadBytes: The largest frame payload the peer accepts (its `max_frame_bytes`).
+    ///   - maxRatio, ratioCheckMinBytes: The peer's bomb check (`max_decompression_ratio`, applied
+    ///     past `ratio_check_min_bytes`): a compressed payload it would refuse is sent plain.
     /// - Throws: `WriteFailure`; `buffer` is left as it was.
     @inline(__always)  // into the public writeFrame above, which the server calls per response
     package func writeFrame<M: ProtobufMessage>(
@@ -85,6 +87,8 @@ public struct FramePayloadCodec: Sendable, Hashable {
         timeoutMilliseconds: UInt32,
         maxMessageBytes: Int,
         maxPayloadBytes: Int,
+        maxRatio: Int = .max,
+        ratioCheckMinBytes: Int = .max,
         into buffer: inout ByteBuffer
     ) throws(WriteFailure) {
         let headerIndex = buffer.writerIndex
@@ -121,7 +125,13 @@ public struct FramePayloadCodec: Sendable, Hashable {
                         count = (try? Zlib.compress(plain, into: UnsafeMutableRawBufferPointer(out))) ?? 0
                     }
                 }
-                guard let compressed, !compressed.isEmpty, compressed.count < size else {
+                // The peer refuses what inflates past ratioCheckMinBytes by more than maxRatio: send that plain.
+                let refusedAsBomb =
+                    compressed.map { c in
+                        let (allowed, overflow) = c.count.multipliedReportingOverflow(by: maxRatio)
+                        return size > ratioCheckMinBytes && !overflow && size > allowed
+                    } ?? false
+                guard let compressed, !compressed.isEmpty, compressed.count < size, !refusedAsBomb else {
                     return size > maxPayloadBytes
                         ? .failure(.payloadTooLarge(size: size, limit: maxPayloadBytes))
                         : .success((size, false))
@@ -159,7 +169,8 @@ public struct FramePayloadCodec: Sendable, Hashable {
                     try Zlib.decompress(
                         raw,
                         maxSize: self.limits.maxMessageBytes,
-                        maxRatio: self.limits.maxDecompressionRatio
+                        maxRatio: self.limits.maxDecompressionRatio,
+                        ratioCheckMinBytes: self.limits.ratioCheckMinBytes
                     )
                 }
             } catch { throw .compression(error) }

@@ -9,6 +9,8 @@ public struct ProtocolLimits: Sendable, Hashable {
     public var maxMessageBytes: Int
     /// Largest inflated/compressed ratio of one payload. Default 200.
     public var maxDecompressionRatio: Int
+    /// The ratio limit applies only to payloads that inflate past this many bytes. Default 1 MiB.
+    public var ratioCheckMinBytes: Int
     /// Calls open at once on one connection. Default 256.
     public var maxConcurrentCalls: Int
     /// Payloads smaller than this are never compressed. Default 1024 bytes.
@@ -29,7 +31,8 @@ public struct ProtocolLimits: Sendable, Hashable {
         compressionThresholdBytes: 1024,
         idleTimeoutMilliseconds: 300_000,
         maxRowsPerPredict: 65_536,
-        maxDatasetBytes: 256 << 20
+        maxDatasetBytes: 256 << 20,
+        ratioCheckMinBytes: 1 << 20
     )
 
     /// The defaults changed by `configure`.
@@ -48,7 +51,8 @@ public struct ProtocolLimits: Sendable, Hashable {
         compressionThresholdBytes: Int,
         idleTimeoutMilliseconds: Int,
         maxRowsPerPredict: Int,
-        maxDatasetBytes: Int
+        maxDatasetBytes: Int,
+        ratioCheckMinBytes: Int = 1 << 20
     ) {
         self.maxFrameBytes = maxFrameBytes
         self.maxMessageBytes = maxMessageBytes
@@ -58,6 +62,7 @@ public struct ProtocolLimits: Sendable, Hashable {
         self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.maxRowsPerPredict = maxRowsPerPredict
         self.maxDatasetBytes = maxDatasetBytes
+        self.ratioCheckMinBytes = ratioCheckMinBytes
     }
 
     /// The limits as carried in a ServerHello.
@@ -70,7 +75,8 @@ public struct ProtocolLimits: Sendable, Hashable {
             compressionThresholdBytes: Self.clamp(compressionThresholdBytes),
             idleTimeoutMs: Self.clamp(idleTimeoutMilliseconds),
             maxRowsPerPredict: Self.clamp(maxRowsPerPredict),
-            maxDatasetBytes: Self.clamp(maxDatasetBytes)
+            maxDatasetBytes: Self.clamp(maxDatasetBytes),
+            ratioCheckMinBytes: Self.clamp(ratioCheckMinBytes)
         )
     }
 
@@ -86,7 +92,8 @@ public struct ProtocolLimits: Sendable, Hashable {
             compressionThresholdBytes: pick(message.compressionThresholdBytes, d.compressionThresholdBytes),
             idleTimeoutMilliseconds: pick(message.idleTimeoutMs, d.idleTimeoutMilliseconds),
             maxRowsPerPredict: pick(message.maxRowsPerPredict, d.maxRowsPerPredict),
-            maxDatasetBytes: pick(message.maxDatasetBytes, d.maxDatasetBytes)
+            maxDatasetBytes: pick(message.maxDatasetBytes, d.maxDatasetBytes),
+            ratioCheckMinBytes: pick(message.ratioCheckMinBytes, d.ratioCheckMinBytes)
         )
     }
 

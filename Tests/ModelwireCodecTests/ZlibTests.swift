@@ -32,6 +32,21 @@ import Testing
         }
     }
 
+    @Test("the ratio limit applies only past ratioCheckMinBytes: sparse data inflates, a bomb does not")
+    func ratioCheckFloor() throws {
+        let sparse = [UInt8](repeating: 0, count: 104_000)  // 2,000 rows x 13 features of zeros
+        let packed = try Zlib.compress(sparse, level: 9)
+        #expect(sparse.count / packed.count > 200)
+        #expect(throws: CompressionError.ratioExceeded(limit: 200)) {
+            try Zlib.decompress(packed, maxSize: 64 << 20, maxRatio: 200)
+        }
+        #expect(try Zlib.decompress(packed, maxSize: 64 << 20, maxRatio: 200, ratioCheckMinBytes: 1 << 20) == sparse)
+        let bomb = try Zlib.compress([UInt8](repeating: 0, count: 4 << 20), level: 9)
+        #expect(throws: CompressionError.ratioExceeded(limit: 200)) {
+            try Zlib.decompress(bomb, maxSize: 64 << 20, maxRatio: 200, ratioCheckMinBytes: 1 << 20)
+        }
+    }
+
     @Test func corruptTruncatedAndTrailingBytesAreRejected() throws {
         let good = try Zlib.compress(Array("hello hello hello hello".utf8))
         #expect(throws: CompressionError.self) { try Self.inflate([0x78, 0x9C, 0xFF, 0xFF, 0xFF]) }

@@ -72,9 +72,12 @@ extension V1 {
         public var maxRowsPerPredict: UInt32
         /// Total size of one uploaded dataset.
         public var maxDatasetBytes: UInt32
+        /// max_decompression_ratio applies only to payloads that inflate past this many bytes (0 = the
+        /// default, 1 MiB): sparse, constant or one-hot data compresses that well legitimately.
+        public var ratioCheckMinBytes: UInt32
 
         /// Creates a `Limits`; every argument defaults to the field's zero value.
-        public init(maxFrameBytes: UInt32 = 0, maxMessageBytes: UInt32 = 0, maxDecompressionRatio: UInt32 = 0, maxConcurrentCalls: UInt32 = 0, compressionThresholdBytes: UInt32 = 0, idleTimeoutMs: UInt32 = 0, maxRowsPerPredict: UInt32 = 0, maxDatasetBytes: UInt32 = 0) {
+        public init(maxFrameBytes: UInt32 = 0, maxMessageBytes: UInt32 = 0, maxDecompressionRatio: UInt32 = 0, maxConcurrentCalls: UInt32 = 0, compressionThresholdBytes: UInt32 = 0, idleTimeoutMs: UInt32 = 0, maxRowsPerPredict: UInt32 = 0, maxDatasetBytes: UInt32 = 0, ratioCheckMinBytes: UInt32 = 0) {
             self.maxFrameBytes = maxFrameBytes
             self.maxMessageBytes = maxMessageBytes
             self.maxDecompressionRatio = maxDecompressionRatio
@@ -83,6 +86,7 @@ extension V1 {
             self.idleTimeoutMs = idleTimeoutMs
             self.maxRowsPerPredict = maxRowsPerPredict
             self.maxDatasetBytes = maxDatasetBytes
+            self.ratioCheckMinBytes = ratioCheckMinBytes
         }
     }
 
@@ -213,7 +217,8 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible {
             compressionThresholdBytes: c.compression_threshold_bytes,
             idleTimeoutMs: c.idle_timeout_ms,
             maxRowsPerPredict: c.max_rows_per_predict,
-            maxDatasetBytes: c.max_dataset_bytes)
+            maxDatasetBytes: c.max_dataset_bytes,
+            ratioCheckMinBytes: c.ratio_check_min_bytes)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -226,6 +231,7 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible {
         c.idle_timeout_ms = self.idleTimeoutMs
         c.max_rows_per_predict = self.maxRowsPerPredict
         c.max_dataset_bytes = self.maxDatasetBytes
+        c.ratio_check_min_bytes = self.ratioCheckMinBytes
     }
 }
 

@@ -41,6 +41,8 @@ typedef struct {
 
 /* Limits in force (from ServerHello; defaults of PROTOCOL.md §10 until then). */
 static uint32_t max_frame_bytes = 16u << 20, max_message_bytes = 64u << 20, max_ratio = 200;
+/* max_ratio applies only past this many inflated bytes (Limits.ratio_check_min_bytes, §8). */
+static uint32_t ratio_check_min_bytes = 1u << 20;
 
 static void put32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
@@ -76,10 +78,13 @@ static int send_frame(int fd, uint8_t kind, uint8_t flags, uint16_t method, uint
     return length ? write_all(fd, payload, length) : 0;
 }
 
-/* Inflates with the §8 limits, enforced while inflating: at most max_message_bytes and max_ratio x the input. */
+/* Inflates with the §8 limits, enforced while inflating: at most max_message_bytes, and max_ratio x the
+ * input once past ratio_check_min_bytes. */
 static int inflate_bounded(const uint8_t *in, uint32_t in_len, uint8_t **out, uint32_t *out_len) {
     uint64_t limit = max_message_bytes;
-    if (max_ratio && (uint64_t)max_ratio * in_len < limit) limit = (uint64_t)max_ratio * in_len;
+    uint64_t by_ratio = (uint64_t)max_ratio * in_len;
+    if (by_ratio < ratio_check_min_bytes) by_ratio = ratio_check_min_bytes;
+    if (max_ratio && by_ratio < limit) limit = by_ratio;
     size_t capacity = in_len * 4 + 64;
     if (capacity > limit + 1) capacity = limit + 1;
     uint8_t *buffer = malloc(capacity);
@@ -215,6 +220,7 @@ static int handshake(int fd) {
         if (server->limits->max_frame_bytes) max_frame_bytes = server->limits->max_frame_bytes;
         if (server->limits->max_message_bytes) max_message_bytes = server->limits->max_message_bytes;
         if (server->limits->max_decompression_ratio) max_ratio = server->limits->max_decompression_ratio;
+        if (server->limits->ratio_check_min_bytes) ratio_check_min_bytes = server->limits->ratio_check_min_bytes;
     }
     printf("handshake: %s, protocol %u, compression %s, max frame %u bytes\n", server->server_name,
            server->protocol_version, server->compression == MODELWIRE__V1__COMPRESSION__COMPRESSION_ZLIB ? "zlib" : "none",
@@ -246,8 +252,16 @@ static int send_predict(int fd, uint32_t call_id, const char *model, uint32_t co
         length = compressBound(size);
         payload = malloc(length);
         if (compress2(payload, &length, plain, size, Z_DEFAULT_COMPRESSION) != Z_OK) return -1;
-        flags |= F_COMPRESSED;
-        printf("predict request: %zu bytes, sent compressed as %lu bytes\n", size, (unsigned long)length);
+        if (size > ratio_check_min_bytes && (uint64_t)length * max_ratio < size) {
+            /* the server would refuse it as a bomb (§8): send it plain */
+            free(payload);
+            payload = plain;
+            length = size;
+            printf("predict request: %zu bytes, sent plain (compressed it would pass the ratio limit)\n", size);
+        } else {
+            flags |= F_COMPRESSED;
+            printf("predict request: %zu bytes, sent compressed as %lu bytes\n", size, (unsigned long)length);
+        }
     }
     int rc = send_frame(fd, K_REQUEST, flags, METHOD_PREDICT, call_id, 5000, payload, (uint32_t)length);
     if (payload != plain) free(payload);

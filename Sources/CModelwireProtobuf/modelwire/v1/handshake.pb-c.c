@@ -347,7 +347,7 @@ const ProtobufCMessageDescriptor modelwire__v1__client_hello__descriptor =
   (ProtobufCMessageInit) modelwire__v1__client_hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[8] =
+static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[9] =
 {
   {
     "max_frame_bytes",
@@ -445,6 +445,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[8
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ratio_check_min_bytes",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__Limits, ratio_check_min_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__limits__field_indices_by_name[] = {
   4,   /* field[4] = compression_threshold_bytes */
@@ -455,11 +467,13 @@ static const unsigned modelwire__v1__limits__field_indices_by_name[] = {
   0,   /* field[0] = max_frame_bytes */
   1,   /* field[1] = max_message_bytes */
   6,   /* field[6] = max_rows_per_predict */
+  8,   /* field[8] = ratio_check_min_bytes */
 };
-static const ProtobufCIntRange modelwire__v1__limits__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__limits__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 20, 8 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__limits__descriptor =
 {
@@ -469,10 +483,10 @@ const ProtobufCMessageDescriptor modelwire__v1__limits__descriptor =
   "Modelwire__V1__Limits",
   "modelwire.v1",
   sizeof(Modelwire__V1__Limits),
-  8,
+  9,
   modelwire__v1__limits__field_descriptors,
   modelwire__v1__limits__field_indices_by_name,
-  1,  modelwire__v1__limits__number_ranges,
+  2,  modelwire__v1__limits__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__limits__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -20,7 +20,7 @@ from .errors import DeadlineExceeded, ModelwireError, ResourceExhausted, Unavail
 
 CLIENT_NAME = "modelwire-python/0.1"
 DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_decompression_ratio=200,
-                      max_concurrent_calls=256, compression_threshold_bytes=1024)
+                      max_concurrent_calls=256, compression_threshold_bytes=1024, ratio_check_min_bytes=1 << 20)
 
 M = pb  # shorthand
 NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110}  # Train, UploadDataset, ImportModel (PROTOCOL.md §5)
@@ -195,7 +195,7 @@ class Connection:
             if header.compressed:
                 try:
                     payload = F.inflate(payload, min(self.own_max_message, self.limits["max_message_bytes"]),
-                                        self.limits["max_decompression_ratio"])
+                                        self.limits["max_decompression_ratio"], self.limits["ratio_check_min_bytes"])
                 except ModelwireError as error:
                     call.events.put(("err", error))
                     self.send_frame(F.CANCEL, b"", call_id=header.call_id, ignore_errors=True)
@@ -257,7 +257,9 @@ class Connection:
                                     f"{self.limits['max_message_bytes']}")
         flags = 0
         if compress is not False:
-            payload, packed = F.compress(payload, self.limits["compression_threshold_bytes"], force=bool(compress))
+            payload, packed = F.compress(payload, self.limits["compression_threshold_bytes"], force=bool(compress),
+                                         max_ratio=self.limits["max_decompression_ratio"],
+                                         ratio_check_min_bytes=self.limits["ratio_check_min_bytes"])
             flags = F.COMPRESSED if packed else 0
         if len(payload) > self.limits["max_frame_bytes"]:
             raise ResourceExhausted(f"request frame of {len(payload)} bytes exceeds max_frame_bytes "

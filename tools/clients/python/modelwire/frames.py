@@ -64,27 +64,31 @@ def decode_header(data):
     return Header(kind, flags, method, call_id, timeout_ms, length)
 
 
-def compress(payload, threshold=1024, force=False):
-    """(bytes, compressed?) following §8: only payloads >= threshold, only when smaller; `force` always compresses."""
-    if force:
-        return zlib.compress(payload), True
-    if len(payload) < threshold:
+def compress(payload, threshold=1024, force=False, max_ratio=200, ratio_check_min_bytes=1 << 20):
+    """(bytes, compressed?) following §8: only payloads >= threshold, only when smaller; `force` always compresses.
+
+    Never a payload the peer would refuse as a bomb (inflating past `ratio_check_min_bytes` by more
+    than `max_ratio`): that one is sent plain, even with `force`.
+    """
+    if not force and len(payload) < threshold:
         return payload, False
     packed = zlib.compress(payload)
-    if len(packed) < len(payload):
+    if max_ratio and len(payload) > ratio_check_min_bytes and len(payload) > len(packed) * max_ratio:
+        return payload, False
+    if force or len(packed) < len(payload):
         return packed, True
     return payload, False
 
 
-def inflate(data, max_bytes=64 << 20, max_ratio=200):
+def inflate(data, max_bytes=64 << 20, max_ratio=200, ratio_check_min_bytes=1 << 20):
     """Inflates a zlib payload while enforcing the §8 limits (memory stays bounded).
 
-    More than min(max_bytes, max_ratio * len(data)) inflated bytes: ResourceExhausted.
-    Corrupt, truncated or trailing data: InvalidArgument.
+    More than min(max_bytes, max(max_ratio * len(data), ratio_check_min_bytes)) inflated bytes:
+    ResourceExhausted. Corrupt, truncated or trailing data: InvalidArgument.
     """
     limit = max_bytes
     if max_ratio:
-        limit = min(limit, max_ratio * len(data))
+        limit = min(limit, max(max_ratio * len(data), ratio_check_min_bytes))
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(data, limit + 1)

@@ -129,10 +129,20 @@ def test_bad_request_payload_fails_only_that_call(server):
     header, status = raw.read_error()
     assert header.call_id == 2 and status.code == pb.STATUS_CODE_INVALID_ARGUMENT
     import zlib
-    bomb = zlib.compress(bytes(1 << 20))  # ~1000x: past max_decompression_ratio 200
+    bomb = zlib.compress(bytes(4 << 20))  # ~1000x and past ratio_check_min_bytes (1 MiB): a bomb
     raw.send(F.encode_frame(F.REQUEST, bomb, F.END_STREAM | F.COMPRESSED, 0x0101, 3))
     header, status = raw.read_error()
     assert header.call_id == 3 and status.code == pb.STATUS_CODE_RESOURCE_EXHAUSTED
     raw.send(F.encode_frame(F.REQUEST, b"", F.END_STREAM, 0x0111, 4))
     header, _ = raw.read_frame()
     assert header.kind == F.MESSAGE and header.call_id == 4
+
+
+def test_compressible_inputs_are_not_refused_as_bombs(client):
+    """All-zero rows compress ~1000x: below ratio_check_min_bytes the bomb check does not apply,
+    and above it the client sends the request plain instead of a frame the server would refuse."""
+    train(client, "iris", dataset("iris"), epochs=2)
+    small = client.predict("iris", [[0.0] * 4] * 2000)  # 32 KB inflated, compressed ~100 bytes
+    assert len(small.class_ids) == 2000
+    large = client.predict("iris", [[0.0] * 4] * 65536)  # past 1 MiB inflated: sent plain
+    assert len(large.class_ids) == 65536

@@ -76,13 +76,17 @@ def test_header_validation():
 
 def test_inflate_limits():
     import modelwire
-    data = bytes(1000) * 1000  # 1 MB of zeros: ~1000x ratio
+    data = bytes(1000) * 2000  # 2 MB of zeros: ~1000x ratio, past the 1 MiB ratio_check_min_bytes
     packed = zlib.compress(data)
     with pytest.raises(modelwire.ResourceExhausted):
         F.inflate(packed, max_bytes=64 << 20, max_ratio=200)
     with pytest.raises(modelwire.ResourceExhausted):
         F.inflate(packed, max_bytes=1000, max_ratio=0)
-    assert F.inflate(packed, max_bytes=1 << 20, max_ratio=10000) == data
+    assert F.inflate(packed, max_bytes=4 << 20, max_ratio=10000) == data
+    small = bytes(100_000)  # as compressible, but below the floor: legitimate sparse data
+    assert F.inflate(zlib.compress(small), max_ratio=200) == small
+    with pytest.raises(modelwire.ResourceExhausted):
+        F.inflate(zlib.compress(small), max_ratio=200, ratio_check_min_bytes=0)
     with pytest.raises(modelwire.InvalidArgument):
         F.inflate(zlib.compress(b"hello hello hello")[:-5])
     with pytest.raises(modelwire.InvalidArgument):

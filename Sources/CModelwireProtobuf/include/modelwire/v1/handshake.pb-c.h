@@ -135,10 +135,15 @@ struct  Modelwire__V1__Limits
    * Total size of one uploaded dataset.
    */
   uint32_t max_dataset_bytes;
+  /*
+   * max_decompression_ratio applies only to payloads that inflate past this many bytes (0 = the
+   * default, 1 MiB): sparse, constant or one-hot data compresses that well legitimately.
+   */
+  uint32_t ratio_check_min_bytes;
 };
 #define MODELWIRE__V1__LIMITS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__limits__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
