@@ -1,0 +1,149 @@
+"""Every classic family against scikit-learn (issue 16): the same split, Modelwire trained through the
+Python client on the real server, scikit-learn fitted here, each with its defaults.
+
+Data: scikit-learn's bundled iris, breast_cancer and digits (classification) and diabetes (regression);
+train_test_split(test_size=0.2, random_state=0, stratify=y). Modelwire standardises the features of its
+linear families itself, so scikit-learn's linear peers get a StandardScaler in front (as tools/bench-ml
+does); trees are scale-free. Test accuracy must be within ACCURACY_POINTS of scikit-learn's, the logistic
+log loss within 1 %, and regression R² within R2_GAP. The gaps measured when the tolerances were set
+(scikit-learn 1.9.1) are in the comments: the tolerances pass with a margin but fail on a real regression.
+
+Skipped where scikit-learn is not installed; tools/install-deps --python puts it in .venv-peers/, which
+tools/clients/run-tests uses, so tools/test always runs this file.
+"""
+import math
+
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+np = pytest.importorskip("numpy")
+
+from sklearn import datasets  # noqa: E402
+from sklearn.ensemble import (  # noqa: E402
+    HistGradientBoostingClassifier, HistGradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import log_loss, r2_score  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.svm import LinearSVC  # noqa: E402
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # noqa: E402
+
+import modelwire  # noqa: E402
+from conftest import ServerProcess  # noqa: E402
+from modelwire import pb  # noqa: E402
+
+SEED = 0
+
+# Largest allowed |Modelwire - scikit-learn| test accuracy, in points (percent), per family. Test rows: iris 30
+# (one row = 3.3 pt, so iris must match exactly), breast_cancer 114 (0.88 pt), digits 360 (0.28 pt). Measured
+# (scikit-learn 1.9.1): logistic and linear SVM 0.00 on all three; tree -0.88 (breast_cancer), -1.94 (digits);
+# forest +0.88, -1.39; gbdt 0.00, +0.28. The single tree's gaps are split ties: permuting digits' columns moves
+# Modelwire's tree 0.839-0.864, scikit-learn's random_state 0-9 moves its tree 0.833-0.878.
+ACCURACY_POINTS = {"logistic": 1.0, "linear_svm": 1.0, "tree": 3.0, "forest": 2.0, "gbdt": 2.0}
+LOG_LOSS_RELATIVE = 0.01
+# R² on diabetes, largest allowed |Modelwire - scikit-learn| per model. Measured (scikit-learn 1.9.1):
+# forest -0.004, gbdt -0.003, depth-3 tree 0.000. The unlimited tree (both defaults) fits the noise of 353
+# rows to one row per leaf and scores R² < 0 on both sides; which of the equally good splits of a 2-3 row
+# node it takes decides its R², so scikit-learn's own R² spans -0.60..-0.34 over random_state 0-19 and
+# Modelwire's -0.64..-0.41 over permutations of the columns (-0.64 in the given order, against -0.34
+# for random_state=0: -0.296). Its tolerance is the smallest that passes, rounded up; it still fails a tree
+# that predicts the mean (R² ~ 0, +0.34), and the depth-3 tree checks the splits themselves at 0.02.
+R2_GAP = {"tree": 0.30, "tree_depth3": 0.02, "forest": 0.02, "gbdt": 0.02}
+
+CLASSIFIERS = {
+    "logistic": lambda: make_pipeline(StandardScaler(), LogisticRegression()),
+    "linear_svm": lambda: make_pipeline(StandardScaler(), LinearSVC()),
+    "tree": lambda: DecisionTreeClassifier(random_state=SEED),
+    "forest": lambda: RandomForestClassifier(n_jobs=1, random_state=SEED),
+    "gbdt": lambda: HistGradientBoostingClassifier(random_state=SEED),
+}
+REGRESSORS = {
+    "tree": lambda: DecisionTreeRegressor(random_state=SEED),
+    "tree_depth3": lambda: DecisionTreeRegressor(max_depth=3, random_state=SEED),
+    "forest": lambda: RandomForestRegressor(n_jobs=1, random_state=SEED),
+    "gbdt": lambda: HistGradientBoostingRegressor(random_state=SEED),
+}
+LOADERS = {"iris": datasets.load_iris, "breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits,
+           "diabetes": datasets.load_diabetes}
+
+_splits = {}
+
+
+def split(name):
+    """(X_train, X_test, y_train, y_test) as float32 features (what the wire carries) for both sides."""
+    if name not in _splits:
+        X, y = LOADERS[name](return_X_y=True)
+        X = X.astype(np.float32)
+        stratify = None if name == "diabetes" else y
+        _splits[name] = train_test_split(X, y, test_size=0.2, random_state=SEED, stratify=stratify)
+    return _splits[name]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    server = ServerProcess(str(tmp_path_factory.mktemp("sklearn-repo")))
+    try:
+        with server.client() as c:
+            yield c
+    finally:
+        server.terminate()
+
+
+def labelled(X, y, classes):
+    return modelwire.dataset(X, labels=[int(v) for v in y], class_names=[str(c) for c in range(classes)])
+
+
+def ours_classifier(client, name, family, X_train, y_train, X_test, y_test):
+    """Trains `family` with its defaults: (test accuracy, test log loss or None), checked against predict."""
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    model = f"{name}-{family}"
+    client.train(model, labelled(X_train, y_train, classes), family, pb.TrainingOptions(seed=SEED)).wait()
+    metrics = client.evaluate(model, labelled(X_test, y_test, classes)).evaluation.classification
+    predicted = np.array(client.predict(model, X_test).class_ids)
+    assert math.isclose(metrics.accuracy, float((predicted == y_test).mean()), abs_tol=1e-6)
+    return metrics.accuracy, (metrics.log_loss if metrics.HasField("log_loss") else None)
+
+
+@pytest.mark.parametrize("family", list(CLASSIFIERS))
+@pytest.mark.parametrize("name", ["iris", "breast_cancer", "digits"])
+def test_accuracy_against_sklearn(client, name, family):
+    X_train, X_test, y_train, y_test = split(name)
+    ours, ours_log_loss = ours_classifier(client, name, family, X_train, y_train, X_test, y_test)
+    peer = CLASSIFIERS[family]().fit(X_train, y_train)
+    theirs = float((peer.predict(X_test) == y_test).mean())
+    gap = 100 * (ours - theirs)
+    print(f"{name} {family}: modelwire {ours:.4f}, scikit-learn {theirs:.4f}, {gap:+.2f} pt")
+    assert abs(gap) <= ACCURACY_POINTS[family], (
+        f"{name} {family}: test accuracy {ours:.4f} against scikit-learn's {theirs:.4f} ({gap:+.2f} pt)")
+    if family == "logistic":
+        theirs_log_loss = log_loss(y_test, peer.predict_proba(X_test), labels=peer.classes_)
+        relative = ours_log_loss / theirs_log_loss - 1
+        print(f"{name} logistic log loss: modelwire {ours_log_loss:.5f}, scikit-learn {theirs_log_loss:.5f}, "
+              f"{100 * relative:+.2f} %")
+        assert abs(relative) <= LOG_LOSS_RELATIVE, (
+            f"{name}: log loss {ours_log_loss:.5f} against scikit-learn's {theirs_log_loss:.5f}")
+    elif family == "linear_svm":
+        assert ours_log_loss is None  # decision scores, not probabilities
+    else:
+        assert ours_log_loss is not None and ours_log_loss > 0
+
+
+@pytest.mark.parametrize("family", list(REGRESSORS))
+def test_diabetes_r2_against_sklearn(client, family):
+    X_train, X_test, y_train, y_test = split("diabetes")
+    model = f"diabetes-{family}"
+    spec = pb.ModelSpec(task=pb.TASK_REGRESSION)
+    if family == "tree_depth3":
+        spec.tree.max_depth = 3
+    else:
+        getattr(spec, family).SetInParent()  # the family with its defaults
+    client.train(model, modelwire.dataset(X_train, targets=y_train), spec, pb.TrainingOptions(seed=SEED)).wait()
+    metrics = client.evaluate(model, modelwire.dataset(X_test, targets=y_test)).evaluation.regression
+    predicted = np.array(client.predict(model, X_test).values, dtype=np.float64)
+    assert math.isclose(metrics.r2, r2_score(y_test, predicted), abs_tol=1e-4)
+    peer = REGRESSORS[family]().fit(X_train, y_train)
+    theirs = r2_score(y_test, peer.predict(X_test))
+    gap = metrics.r2 - theirs
+    print(f"diabetes {family}: modelwire R² {metrics.r2:.4f}, scikit-learn {theirs:.4f}, {gap:+.4f}")
+    assert abs(gap) <= R2_GAP[family], f"diabetes {family}: R² {metrics.r2:.4f} against scikit-learn's {theirs:.4f}"
