@@ -6,18 +6,11 @@ import Testing
 /// The `modelwire` CLI against a real server, where its output shape depends on the server's answer.
 @Suite("CLI predict")
 struct CLIPredictTests {
-    /// Runs the CLI built beside the test bundle; its standard output and exit status.
+    /// Runs the CLI built beside the test bundle; its exit status and standard output.
     static func modelwire(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = ServerProcess.executable.deletingLastPathComponent().appendingPathComponent("modelwire")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let cli = ServerProcess.executable.deletingLastPathComponent().appendingPathComponent("modelwire")
+        let result = try ServerProcess.run(cli, arguments, capture: .standardOutput)
+        return (result.status, result.output)
     }
 
     @Test("binary SVM --probabilities: one decision score per row, in JSON and in the table (issue 11 item 4)")

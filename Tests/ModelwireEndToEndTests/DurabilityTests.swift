@@ -124,20 +124,41 @@ struct ServerProcess {
         return executable
     }
 
-    /// Runs the executable to its end: exit status and standard error.
+    /// Runs the server executable to its end: exit status and standard error.
     static func runToExit(
         _ arguments: [String],
         environment: [String: String] = [:]
     ) throws -> (status: Int32, stderr: String) {
+        let result = try Self.run(executable, arguments, environment: environment, capture: .standardError)
+        return (result.status, result.output)
+    }
+
+    /// Which output stream `run` returns (the other is discarded).
+    enum Capture { case standardOutput, standardError }
+
+    /// Runs an executable built beside the test bundle to its end: its exit status and the
+    /// captured stream.
+    static func run(
+        _ executable: URL,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        capture: Capture
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        let pipe = Pipe()
+        switch capture {
+        case .standardOutput:
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+        case .standardError:
+            process.standardError = pipe
+            process.standardOutput = FileHandle.nullDevice
+        }
         try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, text)
     }
