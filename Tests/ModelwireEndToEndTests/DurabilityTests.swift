@@ -47,6 +47,25 @@ import Testing
         }
     }
 
+    @Test("a deleted newest version's number is not reused after a restart (issue 11 item 19)")
+    func versionNumbersAreNeverReused() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let iris = try Fixtures.dataset("iris")
+        try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+                #expect(try await client.deleteModel(name: "iris", version: 2) == [2])
+            }
+        }
+        try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                let third = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+                #expect(third.result.version == 3)
+            }
+        }
+    }
+
     @Test func aCorruptVersionIsSkippedAtStart() async throws {
         let repository = TestServer.temporaryDirectory()
         let iris = try Fixtures.dataset("iris")

@@ -37,6 +37,10 @@ final class ModelRepository: Sendable {
         self.logger = logger
     }
 
+    /// Holds the highest version a model ever had once a version was deleted, so that version
+    /// numbers are never reused, across restarts too.
+    static let highestVersionFile = ".highest-version"
+
     /// The alias every model has: its newest version (the same as no selector). Reserved.
     static let latestAlias = "latest"
 
@@ -75,6 +79,13 @@ final class ModelRepository: Sendable {
                 } catch {
                     problems.append("\(modelDirectory)/\(entry): \(error); skipped")
                 }
+            }
+            if let bytes = try? DurableFiles.read("\(modelDirectory)/\(Self.highestVersionFile)"),
+                let highest = UInt32(
+                    String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                )
+            {
+                record.highestVersion = max(record.highestVersion, highest)
             }
             if let bytes = try? DurableFiles.read("\(modelDirectory)/aliases.pb") {
                 if let summary = try? V1.ModelSummary(serializedBytes: bytes) {
@@ -189,6 +200,9 @@ final class ModelRepository: Sendable {
                 throw ModelwireError(.notFound, "model \"\(name)\" has no version \(version)")
             }
             if record.versions.count == 1 { return try delete(name: name, version: nil) }
+            // Recorded before the version goes, so that a restart never hands its number out again.
+            let highest = max(record.highestVersion, record.versions.keys.max() ?? 0)
+            try DurableFiles.write(Array("\(highest)\n".utf8), to: "\(modelDirectory)/\(Self.highestVersionFile)")
             try DurableFiles.remove("\(modelDirectory)/\(version)")
             let aliases = state.withLock { state -> [String: UInt32] in
                 guard var record = state.models[name] else { return [:] }
