@@ -403,18 +403,29 @@ def _model_ref(name, version=None, alias=None):
     return ref
 
 
-_FAMILIES = {"logistic": lambda: pb.ModelSpec(logistic=pb.LogisticRegressionSpec()),
+def _mlp():
+    """The CLI's mlp: two hidden layers of 64 relu units."""
+    layer = pb.DenseLayerSpec(units=64, activation=pb.ACTIVATION_RELU)
+    return pb.ModelSpec(dense=pb.DenseNetSpec(hidden=[layer, layer]))
+
+
+# The CLI's family names and defaults (`modelwire train --family`); "dense" and "linear_svm" are
+# the schema's names for mlp and svm.
+_FAMILIES = {"mlp": _mlp, "dense": _mlp,
+             "logistic": lambda: pb.ModelSpec(logistic=pb.LogisticRegressionSpec()),
+             "svm": lambda: pb.ModelSpec(linear_svm=pb.LinearSvmSpec()),
              "linear_svm": lambda: pb.ModelSpec(linear_svm=pb.LinearSvmSpec()),
              "tree": lambda: pb.ModelSpec(tree=pb.DecisionTreeSpec()),
              "forest": lambda: pb.ModelSpec(forest=pb.ForestSpec()),
-             "gbdt": lambda: pb.ModelSpec(gbdt=pb.GradientBoostingSpec()),
-             "dense": lambda: pb.ModelSpec(dense=pb.DenseNetSpec())}
+             "gbdt": lambda: pb.ModelSpec(gbdt=pb.GradientBoostingSpec())}
 
 
 def _spec(spec):
     if spec is None or isinstance(spec, pb.ModelSpec):
         return spec
     if isinstance(spec, str):
+        if spec not in _FAMILIES:
+            raise ValueError(f"unknown model family {spec!r}: use one of {', '.join(sorted(_FAMILIES))}")
         return _FAMILIES[spec]()
     from google.protobuf import json_format
     return json_format.ParseDict(spec, pb.ModelSpec())
@@ -541,8 +552,8 @@ class Client:
     def train(self, model, data, spec="logistic", options=None, *, timeout=None):
         """Starts training: a ResponseStream of TrainEvent (accepted, progress..., result); `.wait()` returns the result.
 
-        `data` is a Dataset, a dataset name, or (features, labels); `spec` a ModelSpec, "logistic",
-        "linear_svm", "tree", "forest", "gbdt", "dense" or a dict; `options` a TrainingOptions or a dict (proto JSON names).
+        `data` is a Dataset, a dataset name, or (features, labels); `spec` a ModelSpec, a family name
+        as the CLI's --family ("mlp": 64-64 relu, "logistic", "svm", "tree", "forest", "gbdt") or a dict; `options` a TrainingOptions or a dict (proto JSON names).
         """
         request = pb.TrainRequest(model=model, spec=_spec(spec), options=_options(options))
         data = _data(data)

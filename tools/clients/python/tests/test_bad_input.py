@@ -146,3 +146,13 @@ def test_compressible_inputs_are_not_refused_as_bombs(client):
     assert len(small.class_ids) == 2000
     large = client.predict("iris", [[0.0] * 4] * 65536)  # past 1 MiB inflated: sent plain
     assert len(large.class_ids) == 65536
+
+
+def test_family_names_are_the_clis(client):
+    """"mlp" is the CLI's 64-64 relu net (it raised KeyError); an unknown name is a ValueError naming the choices."""
+    from modelwire.client import _spec
+    mlp = _spec("mlp")
+    assert [layer.units for layer in mlp.dense.hidden] == [64, 64]
+    assert _spec("dense") == mlp and _spec("svm") == _spec("linear_svm")
+    with pytest.raises(ValueError, match="use one of"):
+        client.train("x", dataset("iris"), spec="perceptron")
