@@ -17,6 +17,7 @@ struct ProgressView {
         var result: V1.TrainResult?
         do {
             for try await event in events {
+                if !event.jobId.isEmpty { InterruptHint.watch(jobID: event.jobId) }
                 if let r = self.show(event) { result = r }
             }
         } catch {

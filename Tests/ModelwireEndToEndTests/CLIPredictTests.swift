@@ -51,3 +51,40 @@ struct CLIPredictTests {
         }
     }
 }
+
+/// Ctrl-C on `modelwire train` (issue 11 item 17).
+@Suite("CLI interrupt")
+struct CLIInterruptTests {
+    @Test("Ctrl-C detaches: the job keeps running and stderr says how to follow it again; exit 130")
+    func interruptDetachesWithAHint() async throws {
+        try await TestServer.with { server in
+            let process = Process()
+            process.executableURL = ServerProcess.executable.deletingLastPathComponent().appendingPathComponent(
+                "modelwire"
+            )
+            process.arguments = [
+                "train", "--server", server.endpoint, "--model", "long", "--family", "mlp", "--epochs", "100000",
+                "--data", Fixtures.dataDirectory.appendingPathComponent("iris.csv").path,
+            ]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("accepted") {
+                let chunk = output.fileHandleForReading.availableData
+                guard !chunk.isEmpty else { break }
+                seen += chunk
+            }
+            try await Task.sleep(for: .milliseconds(200))  // the hint is installed with the first event
+            kill(process.processIdentifier, SIGINT)
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 130)
+            #expect(stderr.contains("follow it again with: modelwire jobs watch job-"), "\(stderr)")
+            let jobs = try await server.client { client in try await client.listJobs() }
+            #expect(jobs.first?.state == .running || jobs.first?.state == .queued)
+        }
+    }
+}
