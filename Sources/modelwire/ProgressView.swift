@@ -64,9 +64,16 @@ struct ProgressView {
         return nil
     }
 
+    /// The training metrics of a progress event that has them. Tree families report none (the
+    /// wire then carries 0 for both): they are left out rather than shown as 0.0000.
+    static func metrics(_ p: V1.TrainProgress) -> [(String, Float)] {
+        guard p.loss != 0 || p.accuracy != 0 else { return [] }
+        return [("loss", p.loss), ("accuracy", p.accuracy)]
+    }
+
     static func plain(_ p: V1.TrainProgress) -> String {
-        var text = "epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(Output.fixed(p.loss))"
-        text += " accuracy \(Output.fixed(p.accuracy))"
+        var text = "epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches)"
+        for (name, value) in Self.metrics(p) { text += " \(name) \(Output.fixed(value))" }
         if let v = p.validationLoss { text += " val_loss \(Output.fixed(v))" }
         if let v = p.validationAccuracy { text += " val_accuracy \(Output.fixed(v))" }
         text += " eta \(Output.duration(p.etaSeconds))"
@@ -80,8 +87,8 @@ struct ProgressView {
         let fraction = min(1, max(0, done / total))
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        var text = "\repoch \(p.epoch)/\(p.epochs) [\(bar)] \(Int(fraction * 100))%  loss \(Output.fixed(p.loss))"
-        text += "  acc \(Output.fixed(p.accuracy))"
+        var text = "\repoch \(p.epoch)/\(p.epochs) [\(bar)] \(Int(fraction * 100))%"
+        for (name, value) in Self.metrics(p) { text += "  \(name == "accuracy" ? "acc" : name) \(Output.fixed(value))" }
         if let v = p.validationLoss { text += "  val_loss \(Output.fixed(v))" }
         if let v = p.validationAccuracy { text += "  val_acc \(Output.fixed(v))" }
         text += "  ETA \(Output.duration(p.etaSeconds))\u{1B}[K"
@@ -100,7 +107,8 @@ struct ProgressView {
     /// The human summary of a finished training.
     static func summary(_ r: V1.TrainResult) -> String {
         var text = "trained \(r.model) version \(r.version) in \(Output.duration(r.durationSeconds))"
-        text += " (\(r.epochsRun) epochs\(r.earlyStopped ? ", stopped early" : ""), seed \(r.seed))"
+        text +=
+            " (\(r.epochsRun) epoch\(r.epochsRun == 1 ? "" : "s")\(r.earlyStopped ? ", stopped early" : ""), seed \(r.seed))"
         if let evaluation = r.metrics {
             text += "\n" + Report.brief(evaluation)
         }

@@ -60,6 +60,19 @@ import Darwin
         }
     }
 
+    @Test("progress lines leave out the loss and accuracy a tree family does not report; '1 epoch'")
+    func treeProgressAndSummary() {
+        let tree = V1.TrainProgress(epoch: 1, epochs: 1, batch: 1, batches: 1, epochEnd: true)
+        #expect(!ProgressView.plain(tree).contains("loss"))
+        #expect(!ProgressView.plain(tree).contains("accuracy 0.0000"))
+        let net = V1.TrainProgress(epoch: 2, epochs: 10, batch: 5, batches: 5, loss: 0.5, accuracy: 0.75)
+        #expect(ProgressView.plain(net).contains("loss 0.5000 accuracy 0.7500"))
+        let one = V1.TrainResult(model: "t", version: 1, epochsRun: 1, seed: 3, durationSeconds: 0.5)
+        #expect(ProgressView.summary(one).contains("(1 epoch, seed 3)"))
+        let many = V1.TrainResult(model: "n", version: 2, epochsRun: 20, seed: 3, durationSeconds: 0.5)
+        #expect(ProgressView.summary(many).contains("(20 epochs, seed 3)"))
+    }
+
     static let model = V1.ModelVersionInfo(name: "m", version: 2, inputColumns: 2, featureNames: ["a", "b"])
 
     @Test("predict picks the model's columns by name, in the model's order, ignoring the label")
