@@ -263,7 +263,18 @@ extension ModelwireClient {
     }
 
     /// The server's name, version, protocol versions, limits and schema descriptors (`ServerInfo`).
-    public func serverInfo(options: CallOptions = .defaults) async throws -> V1.ServerInfoResponse {
-        try await self.unary(.serverInfo, V1.ServerInfoRequest(), as: V1.ServerInfoResponse.self, options: options)
+    /// - Parameter includeSchema: Whether the answer carries the schema's descriptor set (~48 KB).
+    public func serverInfo(
+        includeSchema: Bool = true,
+        options: CallOptions = .defaults
+    ) async throws
+        -> V1.ServerInfoResponse
+    {
+        try await self.unary(
+            .serverInfo,
+            V1.ServerInfoRequest(omitFileDescriptorSet: !includeSchema),
+            as: V1.ServerInfoResponse.self,
+            options: options
+        )
     }
 }

@@ -22,6 +22,16 @@ struct ServiceTests {
         #expect(!draining.ready && draining.draining && draining.live)
     }
 
+    @Test("ServerInfo carries the descriptor set unless the request omits it")
+    func serverInfoWithoutSchema() throws {
+        let service = try Fixtures.service(withModel: false)
+        let full = service.serverInfo(V1.ServerInfoRequest(), .detached)
+        #expect(full.fileDescriptorSet.count > 10_000)
+        let brief = service.serverInfo(V1.ServerInfoRequest(omitFileDescriptorSet: true), .detached)
+        #expect(brief.fileDescriptorSet.isEmpty)
+        #expect(brief.serverName == full.serverName && brief.limits == full.limits)
+    }
+
     @Test("predict is checked before it is computed: model, feature count, row limit, finite values")
     func preparePredictRefusesBadInput() throws {
         let service = try Fixtures.service { $0.limits.maxRowsPerPredict = 3 }

@@ -34,9 +34,12 @@ extension V1 {
     }
 
     public struct ServerInfoRequest: Sendable, Hashable {
+        /// Leave out file_descriptor_set (~48 KB) from the answer: for clients that have the schema.
+        public var omitFileDescriptorSet: Bool
 
         /// Creates a `ServerInfoRequest`; every argument defaults to the field's zero value.
-        public init() {
+        public init(omitFileDescriptorSet: Bool = false) {
+            self.omitFileDescriptorSet = omitFileDescriptorSet
         }
     }
 
@@ -132,11 +135,13 @@ extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__ServerInfoRequest) throws(CodecError) {
-        self.init()
+        self.init(
+            omitFileDescriptorSet: c.omit_file_descriptor_set != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__server_info_request__init(&c)
+        c.omit_file_descriptor_set = self.omitFileDescriptorSet ? 1 : 0
     }
 }
 

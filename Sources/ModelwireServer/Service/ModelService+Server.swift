@@ -14,8 +14,12 @@ extension ModelService {
         )
     }
 
-    /// ServerInfo: name, versions, limits and the schema's descriptor set.
+    /// ServerInfo: name, versions, limits and the schema's descriptor set (unless the request
+    /// omits it: clients that have the schema need not fetch ~48 KB per call).
     func serverInfo(_ request: V1.ServerInfoRequest, _ call: CallContext) -> V1.ServerInfoResponse {
-        info
+        guard request.omitFileDescriptorSet else { return info }
+        var brief = info
+        brief.fileDescriptorSet = []
+        return brief
     }
 }

@@ -308,9 +308,29 @@ const ProtobufCMessageDescriptor modelwire__v1__health_response__descriptor =
   (ProtobufCMessageInit) modelwire__v1__health_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define modelwire__v1__server_info_request__field_descriptors NULL
-#define modelwire__v1__server_info_request__field_indices_by_name NULL
-#define modelwire__v1__server_info_request__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__server_info_request__field_descriptors[1] =
+{
+  {
+    "omit_file_descriptor_set",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoRequest, omit_file_descriptor_set),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__server_info_request__field_indices_by_name[] = {
+  0,   /* field[0] = omit_file_descriptor_set */
+};
+static const ProtobufCIntRange modelwire__v1__server_info_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__server_info_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -319,10 +339,10 @@ const ProtobufCMessageDescriptor modelwire__v1__server_info_request__descriptor 
   "Modelwire__V1__ServerInfoRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ServerInfoRequest),
-  0,
+  1,
   modelwire__v1__server_info_request__field_descriptors,
   modelwire__v1__server_info_request__field_indices_by_name,
-  0,  modelwire__v1__server_info_request__number_ranges,
+  1,  modelwire__v1__server_info_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__server_info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

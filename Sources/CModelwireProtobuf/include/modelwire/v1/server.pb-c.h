@@ -63,10 +63,14 @@ struct  Modelwire__V1__HealthResponse
 struct  Modelwire__V1__ServerInfoRequest
 {
   ProtobufCMessage base;
+  /*
+   * Leave out file_descriptor_set (~48 KB) from the answer: for clients that have the schema.
+   */
+  protobuf_c_boolean omit_file_descriptor_set;
 };
 #define MODELWIRE__V1__SERVER_INFO_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__server_info_request__descriptor) \
-     }
+    , 0 }
 
 
 struct  Modelwire__V1__ServerInfoResponse
