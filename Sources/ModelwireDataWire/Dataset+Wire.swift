@@ -65,7 +65,7 @@ extension Dataset {
                 message: "row \(bad / columns + 1), column \(bad % columns + 1) is NaN or infinite"
             )
         }
-        let names = wire.featureNames.isEmpty ? (0..<columns).map { "f\($0)" } : wire.featureNames
+        let names = wire.featureNames.isEmpty ? V1.Dataset.positionalFeatureNames(columns) : wire.featureNames
         guard names.count == columns else {
             throw DatasetError(.wrongColumnCount, message: "\(names.count) feature names for \(columns) columns")
         }
@@ -101,4 +101,9 @@ extension Dataset {
         }
         self.init(featureNames: names, features: features.values, targets: targets)
     }
+}
+
+extension V1.Dataset {
+    /// The feature names of rows sent without names: f0, f1, ... (columns are then matched by position).
+    public static func positionalFeatureNames(_ count: Int) -> [String] { (0..<count).map { "f\($0)" } }
 }

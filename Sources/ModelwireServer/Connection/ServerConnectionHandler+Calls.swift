@@ -173,6 +173,7 @@ extension ServerConnectionHandler {
         let enqueued = NIODeadline.now()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let service = self.service
+        let logger = self.logger
         workers.runIfActive(eventLoop: context.eventLoop) { () throws(ModelwireError) -> V1.PredictResponse in
             let queued = UInt32(clamping: (NIODeadline.now() - enqueued).nanoseconds / 1000)
             return try service.predict(
@@ -184,7 +185,7 @@ extension ServerConnectionHandler {
         }.whenComplete { result in
             bound.value.finishPredict(
                 id,
-                result.mapError { $0 as? ModelwireError ?? ModelwireError(.internal, "predict failed") }
+                result.mapError { ModelwireError(mapping: $0, logger: logger, operation: "call \(id) (Predict)") }
             )
             bound.value.flushIfNeeded()
         }

@@ -1,4 +1,5 @@
 import ModelwireCodec
+import ModelwireDataWire
 import ModelwireProtocol
 
 extension V1.Dataset {
@@ -10,7 +11,7 @@ extension V1.Dataset {
     ///   - model: How the model is named in an error ("model iris v2").
     /// - Throws: `ModelwireError` invalid_argument naming the missing and the extra columns.
     func aligned(toFeatureNames names: [String], model: String) throws(ModelwireError) -> V1.Dataset {
-        guard !featureNames.isEmpty, featureNames != names, names != Self.positionalNames(names.count) else {
+        guard !featureNames.isEmpty, featureNames != names, names != Self.positionalFeatureNames(names.count) else {
             return self
         }
         let index = Dictionary(featureNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
@@ -40,9 +41,6 @@ extension V1.Dataset {
         aligned.features = V1.Tensor(columns: UInt32(names.count), values: reordered)
         return aligned
     }
-
-    /// The names a dataset without a header gets: f0, f1, ...
-    static func positionalNames(_ count: Int) -> [String] { (0..<count).map { "f\($0)" } }
 
     private static func list(_ names: [String]) -> String {
         names.count <= 8
