@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "CModelwireZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CModelwireKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CModelwireProtobuf", dependencies: ["CProtobufC"]),
+        .target(name: "CModelwireAllocator"),
 
         // Swift libraries, in dependency order (DESIGN.md §1).
         .target(
@@ -66,7 +67,7 @@ let package = Package(
             name: "ModelwireServer",
             dependencies: [
                 "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
-                nioCore, nioPosix, logging, serviceLifecycle,
+                "CModelwireAllocator", nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: strict
         ),

@@ -95,6 +95,12 @@ public final class ModelServer: Service, Sendable {
         logger.info("listening", metadata: ["modelwire.address": "\(address)"])
         onListening?(address)
         let logger = self.logger
+        let memoryInterval = configuration.memoryReturnIntervalMilliseconds
+        let memoryReturn = Task {
+            guard memoryInterval > 0 else { return }
+            await MemoryReturn.defaults.run(every: memoryInterval, on: runtime.workers, logger: logger)
+        }
+        defer { memoryReturn.cancel() }
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 // Blocking disk reads: on the worker pool, while the listener already answers (not ready until loaded).

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var handshakeTimeoutMilliseconds: Int
     /// A connection whose peer reads none of its answers for this long is closed. Default 30 s.
     public var stalledWriteTimeoutMilliseconds: Int
+    /// How often the allocator is checked for a burst's free memory to give back (`MemoryReturn`);
+    /// 0 never. Default 1 s.
+    public var memoryReturnIntervalMilliseconds: Int
     /// Name and version announced in ServerHello and ServerInfo.
     public var serverName: String
     public var serverVersion: String
@@ -80,6 +83,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         shutdownGracePeriodMilliseconds: Int = 10_000,
         handshakeTimeoutMilliseconds: Int = 10_000,
         stalledWriteTimeoutMilliseconds: Int = 30_000,
+        memoryReturnIntervalMilliseconds: Int = 1000,
         serverName: String = "modelwire-server",
         serverVersion: String = ModelServer.version
     ) {
@@ -94,6 +98,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.shutdownGracePeriodMilliseconds = shutdownGracePeriodMilliseconds
         self.handshakeTimeoutMilliseconds = handshakeTimeoutMilliseconds
         self.stalledWriteTimeoutMilliseconds = stalledWriteTimeoutMilliseconds
+        self.memoryReturnIntervalMilliseconds = memoryReturnIntervalMilliseconds
         self.serverName = serverName
         self.serverVersion = serverVersion
     }

@@ -39,13 +39,7 @@ struct ServerCommand: AsyncParsableCommand {
     var options: [String] = []
 
     func run() async throws {
-        // Keep large message buffers (a 1024-row predict is ~400 KB) on the heap: with glibc's
-        // defaults each one is an mmap/munmap or a heap trim, and the page faults cost ~10x the
-        // encode+decode itself (tools/bench-codec measures both; the same values are set there).
-        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
-        let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
-        _ = glibcMallopt(mmapThreshold, 32 << 20)
-        _ = glibcMallopt(trimThreshold, 256 << 20)
+        MemoryReturn.keepLargeBuffersOnHeap()
         let environment = ProcessInfo.processInfo.environment
         let settings = try ServerSettings.parse(
             arguments: options,
@@ -82,7 +76,3 @@ struct ServerCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// glibc's `int mallopt(int param, int value)` from <malloc.h>, which the Glibc module does not export.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

@@ -77,6 +77,13 @@ struct ServerOption: Sendable {
         ) {
             $0.stalledWriteTimeoutMilliseconds = $1
         },
+        int(
+            "memory-return-interval-ms",
+            0...3_600_000,
+            "Check this often for a burst's freed memory to give back to the system; 0 never (default 1000)."
+        ) {
+            $0.memoryReturnIntervalMilliseconds = $1
+        },
         text("log-level", "LEVEL", "trace, debug, info, notice, warning, error or critical (default info).") {
             values,
             text in

@@ -403,6 +403,46 @@ def _model_ref(name, version=None, alias=None):
     return ref
 
 
+def _named_columns(inputs, feature_names):
+    """(Tensor, names or None): the rows of `inputs`, and the column names it or `feature_names` carries."""
+    if isinstance(inputs, pb.Dataset):
+        names = list(feature_names or inputs.feature_names) or None
+        return inputs.features, names
+    if isinstance(inputs, dict):
+        names = list(inputs)
+        columns = [list(inputs[name]) for name in names]
+        if len({len(column) for column in columns}) > 1:
+            lengths = ", ".join(f"{name}={len(column)}" for name, column in zip(names, columns))
+            raise ValueError("columns of different lengths: " + lengths)
+        return tensor([list(row) for row in zip(*columns)], columns=len(names)), names
+    if feature_names is None and hasattr(inputs, "columns") and hasattr(inputs, "to_numpy"):  # a pandas DataFrame
+        return tensor(inputs.to_numpy(dtype="float32")), [str(name) for name in inputs.columns]
+    values = tensor(inputs)
+    if feature_names is not None and len(feature_names) != values.columns:
+        raise ValueError(f"{len(feature_names)} feature_names for {values.columns} columns")
+    return values, (list(feature_names) if feature_names is not None else None)
+
+
+def _in_model_order(values, names, wanted):
+    """`values` (columns named `names`) with the columns the model wants (`wanted`), in its order."""
+    if not wanted:  # the model was trained without names: columns are positional
+        return values
+    if len(set(names)) != len(names):
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError("duplicate column names: " + ", ".join(duplicates))
+    index = {name: i for i, name in enumerate(names)}
+    missing = [name for name in wanted if name not in index]
+    if missing:
+        raise ValueError(f"the model needs columns {', '.join(missing)}, not in the input (which has "
+                         f"{', '.join(names)})")
+    order = [index[name] for name in wanted]
+    if order == list(range(len(names))):
+        return values
+    width, flat = values.columns, values.values
+    out = [flat[row + column] for row in range(0, len(flat), width) for column in order]
+    return pb.Tensor(columns=len(order), values=out)
+
+
 def _mlp():
     """The CLI's mlp: two hidden layers of 64 relu units."""
     layer = pb.DenseLayerSpec(units=64, activation=pb.ACTIVATION_RELU)
@@ -540,13 +580,23 @@ class Client:
 
     # -- calls -----------------------------------------------------------------------------------------------------
     def predict(self, model, inputs, *, version=None, alias=None, include_probabilities=False, timeout=None,
-                compress=None):
-        """Runs a model on rows (numpy 2-D array, list of rows, or Tensor): a PredictResponse.
+                compress=None, feature_names=None):
+        """Runs a model on rows: a PredictResponse.
 
+        `inputs` is a numpy 2-D array, a list of rows or a Tensor (columns in the model's order), or
+        named columns: a Dataset with feature_names (as `read_csv` gives), a pandas DataFrame, a dict
+        of name -> column, or rows with `feature_names=[...]`. Named columns are put in the model's
+        order (DescribeModel's feature_names, one extra call); columns the model does not use are
+        left out, and a missing one is a ValueError naming it.
         compress=True forces a compressed request; None compresses above the server's threshold.
         """
-        request = pb.PredictRequest(model=_model_ref(model, version, alias), inputs=tensor(inputs),
-                                    include_probabilities=include_probabilities)
+        ref = _model_ref(model, version, alias)
+        values, names = _named_columns(inputs, feature_names)
+        if names is not None:
+            wanted = list(self.call(METHOD["describe_model"], pb.DescribeModelRequest(model=ref), pb.ModelVersionInfo,
+                                    timeout).feature_names)
+            values = _in_model_order(values, names, wanted)
+        request = pb.PredictRequest(model=ref, inputs=values, include_probabilities=include_probabilities)
         return self.call(METHOD["predict"], request, pb.PredictResponse, timeout, compress)
 
     def train(self, model, data, spec="logistic", options=None, *, timeout=None):

@@ -1,5 +1,6 @@
 """Every v1 call through the Python client against the real server (mirrors ServiceCallTests.swift)."""
 import os
+import re
 
 import pytest
 
@@ -164,3 +165,28 @@ def test_regression_and_linear_svm(client):
     answer = client.predict("svm", first_rows(iris, 2), include_probabilities=True)
     assert not answer.scores_are_probabilities and answer.scores.columns == 3
     assert not client.evaluate("svm", iris).evaluation.classification.HasField("log_loss")
+
+
+def test_predict_puts_named_columns_in_the_models_order(client):
+    """Issue 11 item 1: named inputs are reordered by DescribeModel's feature_names before sending."""
+    iris = dataset("iris")
+    train(client, "iris-named", iris)
+    names = list(iris.feature_names)
+    head = first_rows(iris, 6)
+    rows = [list(head.values[i:i + head.columns]) for i in range(0, len(head.values), head.columns)]
+    expected = list(client.predict("iris-named", head).class_ids)
+    shuffled = [names[i] for i in (2, 0, 3, 1)]
+    columns = {name: [row[names.index(name)] for row in rows] for name in shuffled}
+    columns["unused"] = [9.0] * len(rows)  # a column the model does not use is left out
+    as_dict = client.predict("iris-named", columns)
+    assert list(as_dict.class_ids) == expected
+    reordered_rows = [[row[names.index(name)] for name in shuffled] for row in rows]
+    with_names = client.predict("iris-named", reordered_rows, feature_names=shuffled)
+    assert list(with_names.class_ids) == expected
+    named_dataset = modelwire.dataset(reordered_rows, [0] * len(rows), feature_names=shuffled)
+    assert list(client.predict("iris-named", named_dataset).class_ids) == expected
+    # Positional rows keep today's meaning; a missing name and a count mismatch are ValueErrors.
+    with pytest.raises(ValueError, match=re.escape(f"needs columns {names[1]}")):
+        client.predict("iris-named", {name: columns[name] for name in shuffled if name != names[1]})
+    with pytest.raises(ValueError, match="3 feature_names for 4 columns"):
+        client.predict("iris-named", reordered_rows, feature_names=shuffled[:3])
