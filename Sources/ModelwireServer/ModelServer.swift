@@ -180,7 +180,7 @@ public final class ModelServer: Service, Sendable {
     }
 
     /// Stops accepting, sends GOAWAY, waits for the connections to close (their calls finish) up
-    /// to the grace period, then closes what is left.
+    /// to the grace period, stopping training jobs shortly before its end, then closes what is left.
     private func drain(_ runtime: Runtime, listener: any Channel) async {
         runtime.service.isDraining = true
         try? await listener.close()
@@ -189,9 +189,15 @@ public final class ModelServer: Service, Sendable {
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.DrainEvent()) }
         let loop = runtime.group.any()
         let grace = TimeAmount.milliseconds(Int64(configuration.shutdownGracePeriodMilliseconds))
+        // Training jobs get the grace period too, less a margin in which their streams are told
+        // they were stopped (UNAVAILABLE, at the next batch boundary) before connections close.
+        let jobs = runtime.service.jobs
+        let margin = TimeAmount.milliseconds(min(1000, Int64(configuration.shutdownGracePeriodMilliseconds) / 4))
         // Not Task.sleep: the task may be cancelled (that is how tests stop the server) and must still wait.
+        let stopJobs = loop.scheduleTask(in: grace - margin) { jobs.stopForShutdown() }
         let timer = loop.scheduleTask(in: grace) { for channel in open { channel.close(promise: nil) } }
         try? await EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop).get()
+        stopJobs.cancel()
         timer.cancel()
         for channel in runtime.connections.all { try? await channel.close() }
     }

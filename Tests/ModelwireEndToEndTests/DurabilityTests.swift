@@ -182,9 +182,10 @@ struct ServerProcess {
         return (process.terminationStatus, text)
     }
 
-    init(repository: String, extraArguments: [String] = []) throws {
+    init(repository: String, extraArguments: [String] = [], workingDirectory: String? = nil) throws {
         process = Process()
         process.executableURL = Self.executable
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"] + extraArguments
         let output = Pipe()
         process.standardOutput = output

@@ -69,4 +69,48 @@ import Testing
         }
         restarted.terminate()
     }
+
+    @Test("SIGTERM with a train attached: its stream ends with UNAVAILABLE saying why, within the grace period")
+    func sigtermTellsAnAttachedTrain() async throws {
+        let digits = try Fixtures.dataset("digits")
+        let process = try ServerProcess(
+            repository: TestServer.temporaryDirectory(),
+            extraArguments: ["--grace-period-ms", "3000"]
+        )
+        let started = Date()
+        let outcome: Result<Void, any Error> = try await withModelwireClient(
+            endpoints: [process.endpoint],
+            logger: TestServer.quiet
+        ) { client in
+            let long = Fixtures.trainRequest(
+                model: "digits",
+                data: digits,
+                spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])),
+                epochs: 5000
+            )
+            do {
+                var signalled = false
+                for try await event in try await client.train(long) {
+                    if case .progress? = event.event, !signalled {
+                        kill(process.process.processIdentifier, SIGTERM)
+                        signalled = true
+                    }
+                }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        guard case .failure(let error) = outcome else {
+            Issue.record("the 5000-epoch job finished although the server was shutting down")
+            return
+        }
+        let status = try #require(error as? ModelwireError)
+        #expect(status.code == .unavailable)
+        #expect(status.message.contains("shutting down"), "\(status.message)")
+        #expect(elapsed < 30, "the stream ended \(elapsed) s after the start")
+        process.process.waitUntilExit()
+        #expect(process.process.terminationStatus == 0)
+    }
 }

@@ -44,6 +44,17 @@ struct StartupFailureTests {
         #expect(stderr == "modelwire-server: cannot use repository \(file): not a directory\n")
     }
 
+    @Test("a repository given as a bare relative name that does not exist yet is created")
+    func relativeRepositoryIsCreated() throws {
+        let directory = TestServer.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let server = try ServerProcess(repository: "fresh-repository", workingDirectory: directory)
+        defer { server.terminate() }
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: directory + "/fresh-repository", isDirectory: &isDirectory))
+        #expect(isDirectory.boolValue)
+    }
+
     @Test("bad options name the option, from a flag or from the environment; exit 64")
     func badOptions() throws {
         let unknown = try ServerProcess.runToExit(["--bogus", "1"])

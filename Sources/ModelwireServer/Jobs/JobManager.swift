@@ -22,7 +22,8 @@ final class JobManager: Sendable {
     private struct Record {
         var job: V1.Job
         var request: V1.TrainRequest?
-        var cancelRequested = false
+        /// Why a running job was asked to stop (nil: it was not); the error its subscribers get.
+        var stopReason: ModelwireError?
         var subscribers: [UInt64: Subscriber] = [:]
     }
 
@@ -149,7 +150,11 @@ final class JobManager: Sendable {
     }
 
     /// Cancels a queued or running job. Returns the job (its final state if it had already ended).
-    func cancel(_ jobID: String) throws(ModelwireError) -> V1.Job {
+    /// - Parameter reason: What the job's followers are told; by default that it was cancelled.
+    func cancel(
+        _ jobID: String,
+        reason: ModelwireError = ModelwireError(.cancelled, "the job was cancelled")
+    ) throws(ModelwireError) -> V1.Job {
         let outcome: Result<(V1.Job, Bool), ModelwireError> = state.withLock { state in
             guard var record = state.records[jobID] else {
                 return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist"))
@@ -158,13 +163,13 @@ final class JobManager: Sendable {
             case .queued:
                 state.queue.removeAll { $0 == jobID }
                 record.job.state = .cancelled
-                record.job.error = V1.Status(code: .cancelled, message: "cancelled before it started")
+                record.job.error = V1.Status(code: reason.code, message: "\(reason.message) before it started")
                 record.job.finishedUnixMs = Self.now()
                 record.request = nil
                 state.records[jobID] = record
                 return .success((record.job, true))
             case .running:
-                record.cancelRequested = true
+                if record.stopReason == nil { record.stopReason = reason }
                 state.records[jobID] = record
                 return .success((record.job, false))
             default:
@@ -177,6 +182,18 @@ final class JobManager: Sendable {
             finish(jobID)
         }
         return job
+    }
+
+    /// Stops every queued and running job because the server is shutting down: their followers
+    /// get UNAVAILABLE saying so (a running one at its next batch boundary), and they are
+    /// recorded as cancelled. New jobs are refused from here on.
+    func stopForShutdown() {
+        let ids = state.withLock { state -> [String] in
+            state.accepting = false
+            return state.records.values.filter { $0.job.state == .queued || $0.job.state == .running }.map(\.job.id)
+        }
+        let reason = ModelwireError(.unavailable, "the server is shutting down: the job was stopped; train again")
+        for id in ids { _ = try? cancel(id, reason: reason) }
     }
 
     /// Cancels a job and waits (blocking, on a worker thread) until a running one has stopped at its
@@ -213,11 +230,7 @@ final class JobManager: Sendable {
 
     /// Stops accepting jobs and cancels queued and running ones; returns when the threads are done.
     func shutdown() async {
-        let ids = state.withLock { state -> [String] in
-            state.accepting = false
-            return state.records.values.filter { $0.job.state == .queued || $0.job.state == .running }.map(\.job.id)
-        }
-        for id in ids { _ = try? cancel(id) }
+        stopForShutdown()
         try? await threads.shutdownGracefully()
     }
 
@@ -267,12 +280,15 @@ final class JobManager: Sendable {
                     options: options,
                     dataset: dataset,
                     progress: { [self] p in self.publish(id, progress: V1.TrainProgress(p)) },
-                    isCancelled: { [self] in self.state.withLock { $0.records[id]?.cancelRequested ?? true } }
+                    isCancelled: { [self] in self.state.withLock { $0.records[id].map { $0.stopReason != nil } ?? true }
+                    }
                 )
             } catch {
-                throw error.code == .cancelled
-                    ? ModelwireError(.cancelled, "the job was cancelled")
-                    : ModelwireError(.invalidArgument, "training failed: \(error.message)")
+                guard error.code == .cancelled else {
+                    throw ModelwireError(.invalidArgument, "training failed: \(error.message)")
+                }
+                throw state.withLock { $0.records[id]?.stopReason }
+                    ?? ModelwireError(.cancelled, "the job was cancelled")
             }
             let evaluation = try trained.evaluate(dataset).wire(
                 rows: dataset.rows,
@@ -323,7 +339,7 @@ final class JobManager: Sendable {
                 record.job.state = .succeeded
                 record.job.result = result
             case .failure(let error):
-                record.job.state = error.code == .cancelled ? .cancelled : .failed
+                record.job.state = error.code == .cancelled || record.stopReason != nil ? .cancelled : .failed
                 record.job.error = error.status
             }
             record.job.finishedUnixMs = Self.now()

@@ -28,7 +28,7 @@ enum DurableFiles {
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename, fsync the directory.
     static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = parent(of: path)
         let temporary = "\(directory)/.tmp-\(UInt64.random(in: 0 ... .max))-\((path as NSString).lastPathComponent)"
         try writeAndSync(bytes, to: temporary)
         guard rename(temporary, path) == 0 else {
@@ -64,6 +64,12 @@ enum DurableFiles {
         guard fsync(fd) == 0 else { throw Failure(operation: "fsync directory", path: path, errno: errno) }
     }
 
+    /// The directory holding `path`: "." for a bare name (a relative `--repository newdir`).
+    static func parent(of path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "." : parent
+    }
+
     /// Creates a directory (and its parents) if missing, making the new entry durable.
     static func makeDirectory(_ path: String) throws(Failure) {
         var isDirectory: ObjCBool = false
@@ -76,12 +82,12 @@ enum DurableFiles {
         } catch {
             throw Failure(operation: "mkdir", path: path, errno: EIO)
         }
-        try syncDirectory((path as NSString).deletingLastPathComponent)
+        try syncDirectory(parent(of: path))
     }
 
     /// Renames `path` to a hidden trash name (atomic disappearance), then deletes it.
     static func remove(_ path: String) throws(Failure) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = parent(of: path)
         let trash = "\(directory)/.trash-\(UInt64.random(in: 0 ... .max))"
         guard rename(path, trash) == 0 else { throw Failure(operation: "rename", path: path, errno: errno) }
         try syncDirectory(directory)
