@@ -104,6 +104,12 @@ extension Frame {
         /// Every kind of frame format version 1.
         public static let allKnown: [Kind] = [.hello, .request, .message, .error, .cancel, .ping, .pong, .goAway]
 
+        /// Whether a frame of this kind may carry `COMPRESSED` (PROTOCOL.md §8): the message kinds;
+        /// HELLO (compression is not negotiated yet), PING, PONG and CANCEL are always sent plain.
+        public var mayBeCompressed: Bool {
+            self == .request || self == .message || self == .error || self == .goAway
+        }
+
         public var description: String {
             switch self {
             case .hello: "HELLO"

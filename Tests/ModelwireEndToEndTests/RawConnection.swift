@@ -65,11 +65,17 @@ final class RawConnection {
 
     /// The next frame's kind, call id and payload.
     func readFrame() throws -> (kind: UInt8, callID: UInt32, payload: [UInt8]) {
+        let frame = try readFrameWithFlags()
+        return (frame.kind, frame.callID, frame.payload)
+    }
+
+    /// The next frame's kind, flags, call id and payload (as sent: compressed when flagged).
+    func readFrameWithFlags() throws -> (kind: UInt8, flags: UInt8, callID: UInt32, payload: [UInt8]) {
         guard let header = try read(Frame.headerSize) else { throw ModelwireErrorForTests("connection closed") }
         let length = header[16..<20].reduce(0) { $0 << 8 | Int($1) }
         let callID = header[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         let payload = length == 0 ? [] : (try read(length) ?? [])
-        return (header[3], callID, payload)
+        return (header[3], header[4], callID, payload)
     }
 
     func readErrorFrame() throws -> (kind: UInt8, callID: UInt32, status: V1.Status) {

@@ -93,6 +93,28 @@ struct StateMachineTests {
         }
     }
 
+    @Test("COMPRESSED on HELLO, PING, PONG or CANCEL closes the connection; on REQUEST and MESSAGE it is allowed")
+    func compressedFlagPerKind() {
+        for kind in [Frame.Kind.hello, .ping, .pong, .cancel] {
+            for phase in [Phase.awaitingHello, .ready, .draining] {
+                var machine = Self.machine(in: phase)
+                #expect(
+                    Self.outcome(machine.receive(.init(kind: kind, flags: .compressed, callID: 1))) == .close,
+                    "\(phase) × compressed \(kind)"
+                )
+            }
+        }
+        var machine = Self.machine(in: .ready)
+        let compressedRequest = Machine.Received(
+            kind: .request,
+            flags: .compressed,
+            callID: 3,
+            method: Self.healthMethod
+        )
+        #expect(Self.outcome(machine.receive(compressedRequest)) == .open)
+        #expect(Self.outcome(machine.receive(.init(kind: .message, flags: .compressed, callID: 77))) == .ignore)
+    }
+
     @Test("REQUEST: call id 0 and a reused id close the connection; an unknown method fails only its call")
     func requestRules() {
         var machine = Self.machine(in: .ready)

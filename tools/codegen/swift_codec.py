@@ -224,6 +224,11 @@ def gen_enum(file, e, path, types, out):
         cases.append((case, v.number, v.name))
         out += file.doc(path + [2, i], "        ")
         out.append(f"        public static let {case} = {name}(rawValue: {v.number})")
+    known = ", ".join(f".{case}" for case, _, _ in cases)
+    out.append("        /// Every value this schema defines, in number order.")
+    out.append(f"        public static let allKnown: [{name}] = [{known}]")
+    out.append("        /// Whether this schema defines the number (a newer peer may send others).")
+    out.append(f"        public var isKnown: Bool {{ Self.allKnown.contains(self) }}")
     out.append("        public var description: String {")
     out.append("            switch rawValue {")
     for case, number, vname in cases:

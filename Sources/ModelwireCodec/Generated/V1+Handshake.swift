@@ -13,6 +13,10 @@ extension V1 {
         public static let none = Compression(rawValue: 0)
         /// zlib format (RFC 1950), as written by zlib's compress2.
         public static let zlib = Compression(rawValue: 1)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Compression] = [.none, .zlib]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "none"

@@ -17,6 +17,10 @@ extension V1 {
         public static let failed = JobState(rawValue: 3)
         /// Stopped by CancelJob or shutdown.
         public static let cancelled = JobState(rawValue: 4)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [JobState] = [.queued, .running, .succeeded, .failed, .cancelled]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "queued"

@@ -47,6 +47,10 @@ extension V1 {
         public static let health = Method(rawValue: 273)
         /// 0x0112 unary            ServerInfoRequest -> ServerInfoResponse
         public static let serverInfo = Method(rawValue: 274)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "unspecified"

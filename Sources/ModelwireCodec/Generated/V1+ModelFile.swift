@@ -12,6 +12,10 @@ extension V1 {
         public static let sparseCategoricalCrossEntropy = Loss(rawValue: 0)
         public static let binaryCrossEntropy = Loss(rawValue: 1)
         public static let meanSquaredError = Loss(rawValue: 2)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Loss] = [.sparseCategoricalCrossEntropy, .binaryCrossEntropy, .meanSquaredError]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "sparseCategoricalCrossEntropy"
@@ -28,6 +32,10 @@ extension V1 {
         public init(rawValue: Int32) { self.rawValue = rawValue }
         public static let logistic = LinearKind(rawValue: 0)
         public static let svm = LinearKind(rawValue: 1)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [LinearKind] = [.logistic, .svm]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "logistic"
@@ -48,6 +56,10 @@ extension V1 {
         public static let logLoss = BoostingLoss(rawValue: 1)
         /// More classes: one raw score per class, softmax.
         public static let multinomial = BoostingLoss(rawValue: 2)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [BoostingLoss] = [.squaredError, .logLoss, .multinomial]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "squaredError"
@@ -194,7 +206,7 @@ extension V1 {
         public var earlyStopped: Bool
         public var options: V1.TrainingOptions?
         public var seed: UInt64
-        /// Metrics on the validation rows (training rows when none) at training time.
+        /// Metrics at the end of training on every row the job was given (training and validation rows together).
         public var evaluation: V1.Evaluation?
 
         /// Creates a `TrainingSummary`; every argument defaults to the field's zero value.

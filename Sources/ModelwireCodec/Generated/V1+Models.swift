@@ -14,10 +14,12 @@ extension V1 {
         public var featureNames: [String]
         public var classNames: [String]
         public var createdUnixMs: UInt64
-        /// Metrics recorded at training time.
+        /// Metrics at the end of training, on every row the job was given (training + validation).
         public var trainingMetrics: V1.Evaluation?
+        /// Learned values: weights + biases of a dense or linear model; nodes (splits and leaves) of a
+        /// tree, summed over an ensemble's trees, plus a boosted model's baselines. Standardisation is not counted.
         public var parameterCount: UInt64
-        /// Size of the stored model file.
+        /// Bytes of the stored ModelFile: the length of what ExportModel returns.
         public var fileBytes: UInt64
         /// Aliases pointing at this version.
         public var aliases: [String]

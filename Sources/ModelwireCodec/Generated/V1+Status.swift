@@ -45,6 +45,10 @@ extension V1 {
         public static let dataLoss = StatusCode(rawValue: 15)
         /// Missing or invalid credentials.
         public static let unauthenticated = StatusCode(rawValue: 16)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [StatusCode] = [.ok, .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted, .failedPrecondition, .aborted, .outOfRange, .unimplemented, .`internal`, .unavailable, .dataLoss, .unauthenticated]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "ok"

@@ -13,6 +13,10 @@ extension V1 {
         public static let classification = Task(rawValue: 0)
         /// One real value.
         public static let regression = Task(rawValue: 1)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Task] = [.classification, .regression]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "classification"
@@ -34,6 +38,10 @@ extension V1 {
         public static let sigmoid = Activation(rawValue: 3)
         public static let softmax = Activation(rawValue: 4)
         public static let linear = Activation(rawValue: 5)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Activation] = [.unspecified, .relu, .tanh, .sigmoid, .softmax, .linear]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "unspecified"
@@ -60,6 +68,10 @@ extension V1 {
         public static let dualCd = LinearSolver(rawValue: 2)
         /// The optimizer's mini-batch loop (TrainingOptions epochs, batch size, optimizer).
         public static let sgd = LinearSolver(rawValue: 3)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [LinearSolver] = [.auto, .lbfgs, .dualCd, .sgd]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "auto"
@@ -81,6 +93,10 @@ extension V1 {
         public static let entropy = TreeCriterion(rawValue: 1)
         /// Regression.
         public static let mse = TreeCriterion(rawValue: 2)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [TreeCriterion] = [.gini, .entropy, .mse]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "gini"
@@ -100,6 +116,10 @@ extension V1 {
         public static let auto = BoostingEarlyStopping(rawValue: 0)
         public static let on = BoostingEarlyStopping(rawValue: 1)
         public static let off = BoostingEarlyStopping(rawValue: 2)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [BoostingEarlyStopping] = [.auto, .on, .off]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "auto"
@@ -125,6 +145,10 @@ extension V1 {
         public static let nesterov = OptimizerKind(rawValue: 3)
         /// Full-batch gradient descent (batch_size is ignored).
         public static let gd = OptimizerKind(rawValue: 4)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [OptimizerKind] = [.adam, .sgd, .momentum, .nesterov, .gd]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "adam"
@@ -146,6 +170,10 @@ extension V1 {
         public static let validationLoss = Monitor(rawValue: 0)
         public static let validationAccuracy = Monitor(rawValue: 1)
         public static let trainingLoss = Monitor(rawValue: 2)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Monitor] = [.validationLoss, .validationAccuracy, .trainingLoss]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
             switch rawValue {
             case 0: "validationLoss"

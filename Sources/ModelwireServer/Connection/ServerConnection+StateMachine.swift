@@ -138,6 +138,11 @@ extension ServerConnection {
 
         /// A frame arrived.
         mutating func receive(_ frame: Received) -> FrameAction {
+            if phase != .closed, frame.flags.contains(.compressed), !frame.kind.mayBeCompressed {
+                return closeConnection(
+                    ModelwireError(.invalidArgument, "\(frame.kind) frames are sent plain: COMPRESSED is not allowed")
+                )
+            }
             switch (phase, frame.kind) {
             case (.closed, _):
                 return .ignore

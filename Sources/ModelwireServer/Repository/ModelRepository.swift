@@ -113,12 +113,19 @@ final class ModelRepository: Sendable {
         return problems
     }
 
+    /// Version 0 is never a version (PROTOCOL.md §14): invalid_argument, whether or not the model exists.
+    static let versionZero = ModelwireError(
+        .invalidArgument,
+        "version 0 is not a version: versions start at 1 (leave the version out for the newest)"
+    )
+
     /// The loaded version a reference names: an exact version, an alias, or the latest.
     /// - Throws: `ModelwireError` not_found (or unavailable while loading).
     func resolve(_ reference: V1.ModelRef?) throws(ModelwireError) -> Entry {
         guard let reference, !reference.name.isEmpty else {
             throw ModelwireError(.invalidArgument, "no model name given")
         }
+        if case .version(0)? = reference.selector { throw Self.versionZero }
         let name = reference.name
         let result: Result<Entry, ModelwireError> = state.withLock { state in
             guard state.loaded else {
@@ -190,6 +197,7 @@ final class ModelRepository: Sendable {
     /// Deletes one version, or the whole model when `version` is nil. Aliases to deleted versions go too.
     /// - Returns: The deleted versions.
     func delete(name: String, version: UInt32?) throws -> [UInt32] {
+        if version == 0 { throw Self.versionZero }
         try ResourceName.validate(name, "model")
         let modelDirectory = "\(root)/\(name)"
         guard let record = state.withLock({ $0.models[name] }) else {
@@ -222,6 +230,7 @@ final class ModelRepository: Sendable {
     /// Sets or moves an alias.
     /// - Returns: The version the alias pointed to before, if any.
     func setAlias(name: String, alias: String, version: UInt32) throws -> UInt32? {
+        if version == 0 { throw Self.versionZero }
         try ResourceName.validate(name, "model")
         try ResourceName.validate(alias, "alias")
         guard alias != Self.latestAlias else {

@@ -5,11 +5,12 @@ extension V1.TrainRequest {
     /// Refuses a request whose parts contradict each other, before a job exists, so that every
     /// client gets the same answer (issue 11 item 14): a regression task for a classifier-only
     /// family, a regression task on rows that carry class labels, and early stopping on
-    /// validation accuracy without a validation split.
+    /// validation accuracy without a validation split; and enum values the schema does not define.
     /// - Parameter rows: The inline rows, when the request carries them (stored datasets are
     ///   checked when the job reads them).
     /// - Throws: `ModelwireError` invalid_argument naming the fields that disagree.
     func checkConsistency(rows: V1.Dataset?) throws(ModelwireError) {
+        try checkEnumValues()
         let task = spec?.task ?? .classification
         if task == .regression {
             switch spec?.family {

@@ -264,7 +264,7 @@ struct  Modelwire__V1__TrainingSummary
   Modelwire__V1__TrainingOptions *options;
   uint64_t seed;
   /*
-   * Metrics on the validation rows (training rows when none) at training time.
+   * Metrics at the end of training on every row the job was given (training and validation rows together).
    */
   Modelwire__V1__Evaluation *evaluation;
   Modelwire__V1__TrainingSummary__FinalLossOptionCase final_loss_option_case;

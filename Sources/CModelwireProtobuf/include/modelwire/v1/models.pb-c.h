@@ -55,12 +55,16 @@ struct  Modelwire__V1__ModelVersionInfo
   char **class_names;
   uint64_t created_unix_ms;
   /*
-   * Metrics recorded at training time.
+   * Metrics at the end of training, on every row the job was given (training + validation).
    */
   Modelwire__V1__Evaluation *training_metrics;
+  /*
+   * Learned values: weights + biases of a dense or linear model; nodes (splits and leaves) of a
+   * tree, summed over an ensemble's trees, plus a boosted model's baselines. Standardisation is not counted.
+   */
   uint64_t parameter_count;
   /*
-   * Size of the stored model file.
+   * Bytes of the stored ModelFile: the length of what ExportModel returns.
    */
   uint64_t file_bytes;
   /*
