@@ -7,9 +7,9 @@ struct ModelwireCommand: AsyncParsableCommand {
         commandName: "modelwire",
         abstract: "Train, evaluate and serve models on a Modelwire server.",
         discussion: """
-            Every command takes --server host:port (default 127.0.0.1:7411), --json, --timeout SECONDS and
-            --verbose, before or after the subcommand. Exit status: 0 success, 1 a call failed (status code
-            and message on stderr), 64 usage error.
+            Every command takes --server host:port (default 127.0.0.1:7411, or MODELWIRE_SERVER), --json, \
+            --timeout SECONDS and --verbose, before or after the subcommand. Exit status: 0 success, \
+            1 a call failed (status code and message on stderr), 64 usage error, 130 interrupted.
             """,
         version: "0.1.0",
         subcommands: [

@@ -10,9 +10,9 @@ extension ModelwireCommand {
         static let configuration = CommandConfiguration(
             abstract: "Predict labels for rows of a CSV file or stdin (-); a label column, when present, is ignored.",
             discussion: """
-                Columns are matched by the model's feature names when the header has them; otherwise the file
-                has the model's column count, or one more (the label: --label, else a column named label, target or class,
-                or the last). Prints one label per row (regression: one value per row).
+                Columns are matched by the model's feature names when the header has them; otherwise the file \
+                has the model's column count, or one more (the label: --label, else a column named label, \
+                target or class, or the last). Prints one label per row (regression: one value per row).
                 """
         )
 

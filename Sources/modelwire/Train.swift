@@ -9,10 +9,12 @@ extension ModelwireCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a model from a CSV file (or an uploaded dataset) and follow its progress.",
             discussion: """
-                The CSV has a header row (or --no-header); the label column is --label or the last one; the
-                delimiter is --delimiter or detected (, ; tab). Rows are sent inline
-                with the call; files above 8 MiB of features are uploaded as a temporary dataset first.
-                Interrupting the command detaches from the job, which keeps running (see `jobs watch`).
+                The CSV has a header row (or --no-header); the label column is --label or the last one; \
+                the delimiter is --delimiter or detected (, ; tab). Rows are sent inline with the call; \
+                files above 8 MiB of features are uploaded as a temporary dataset first.
+
+                Interrupting the command detaches from the job, which keeps running (see `jobs watch`); \
+                a server shutting down stops the job and says so.
                 """
         )
 
