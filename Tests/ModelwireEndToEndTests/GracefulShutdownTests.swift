@@ -26,14 +26,7 @@ import Testing
         let raw = try RawConnection(process.endpoint)
         try raw.handshake()
         let chunk = { (last: Bool) throws -> [UInt8] in
-            let payload = try V1.UploadDatasetRequest(
-                name: "drained",
-                rows: V1.Dataset(
-                    features: V1.Tensor(columns: 1, values: [1, 2]),
-                    classNames: ["a", "b"],
-                    classIds: [0, 1]
-                )
-            ).serializedBytes()
+            let payload = try Fixtures.twoRowUploadChunk("drained")
             var frame = ByteBufferWriter()
             frame.frameHeader(
                 kind: last ? 3 : 2,

@@ -165,14 +165,7 @@ struct SpecExactTests {
         try await TestServer.with { server in
             let raw = try RawConnection(server.endpoint)
             try raw.handshake()
-            let chunk = try V1.UploadDatasetRequest(
-                name: "half",
-                rows: V1.Dataset(
-                    features: V1.Tensor(columns: 1, values: [1, 2]),
-                    classNames: ["a", "b"],
-                    classIds: [0, 1]
-                )
-            ).serializedBytes()
+            let chunk = try Fixtures.twoRowUploadChunk("half")
             let upload = UInt16(V1.Method.uploadDataset.rawValue)
             try raw.send(Self.header(kind: 2, method: upload, callID: 1, length: UInt32(chunk.count)) + chunk)
             try raw.send(Self.header(kind: 5, callID: 1, length: 2) + [0xAB, 0xCD])

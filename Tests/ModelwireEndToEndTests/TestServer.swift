@@ -100,6 +100,18 @@ enum Fixtures {
         return V1.Tensor(columns: UInt32(columns), values: Array(dataset.features!.values.prefix(count * columns)))
     }
 
+    /// An UploadDatasetRequest chunk of two one-feature rows (classes a, b), encoded.
+    static func twoRowUploadChunk(_ name: String) throws -> [UInt8] {
+        try V1.UploadDatasetRequest(
+            name: name,
+            rows: V1.Dataset(
+                features: V1.Tensor(columns: 1, values: [1, 2]),
+                classNames: ["a", "b"],
+                classIds: [0, 1]
+            )
+        ).serializedBytes()
+    }
+
     static func trainRequest(
         model: String,
         data: V1.Dataset,
