@@ -2,7 +2,8 @@ import Foundation
 
 /// Classification metrics computed exactly as scikit-learn's (with `zero_division=0` and
 /// `labels=range(classCount)`): accuracy, per-class and averaged precision, recall and F1,
-/// support, the confusion matrix and, when probabilities are given, log-loss.
+/// support, the confusion matrix and, when probabilities are given, log-loss; with scores,
+/// ROC-AUC and average precision.
 public struct ClassificationMetrics: Sendable, Equatable {
     /// Precision, recall, F1 and support of one class.
     public struct ClassScores: Sendable, Equatable {
@@ -41,6 +42,9 @@ public struct ClassificationMetrics: Sendable, Equatable {
     /// Mean −log p(true class) (natural log, probabilities clipped to [ε, 1−ε] with float32's ε);
     /// `nil` when the model gives no probabilities (a linear SVM), never invented.
     public var logLoss: Double?
+    /// ROC-AUC and average precision from the model's scores; nil without scores or where they are
+    /// undefined (a class with no rows, or only that class, in the evaluated rows).
+    public var ranking: RankingMetrics?
 
     /// Computes the metrics.
     /// - Parameters:
@@ -48,7 +52,14 @@ public struct ClassificationMetrics: Sendable, Equatable {
     ///   - predictedClasses: The predicted class id per row.
     ///   - classCount: The number of classes (ids are `0 ..< classCount`).
     ///   - probabilities: rows × classCount class probabilities, or `nil`.
-    public init(trueClasses: [Int], predictedClasses: [Int], classCount: Int, probabilities: Matrix? = nil) {
+    ///   - rankingScores: rows × classCount scores to rank by (probabilities or decision values), or `nil`.
+    public init(
+        trueClasses: [Int],
+        predictedClasses: [Int],
+        classCount: Int,
+        probabilities: Matrix? = nil,
+        rankingScores: Matrix? = nil
+    ) {
         precondition(trueClasses.count == predictedClasses.count, "one prediction per row")
         var confusion = Array(repeating: Array(repeating: 0, count: classCount), count: classCount)
         for (t, p) in zip(trueClasses, predictedClasses) { confusion[t][p] += 1 }
@@ -110,6 +121,7 @@ public struct ClassificationMetrics: Sendable, Equatable {
         } else {
             self.logLoss = nil
         }
+        self.ranking = rankingScores.flatMap { RankingMetrics(trueClasses: trueClasses, scores: $0) }
     }
 }
 

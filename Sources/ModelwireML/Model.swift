@@ -81,6 +81,18 @@ func expandBinary(_ outputs: Matrix) -> Matrix {
     return m
 }
 
+/// Decision scores of a binary model (one column, s > 0 = class 1) as two columns (−s, s), to rank
+/// each class by; more columns are returned as they are.
+func expandBinaryScores(_ outputs: Matrix) -> Matrix {
+    guard outputs.columns == 1 else { return outputs }
+    var m = Matrix(rows: outputs.rows, columns: 2)
+    for r in 0..<outputs.rows {
+        m[r, 0] = -outputs.values[r]
+        m[r, 1] = outputs.values[r]
+    }
+    return m
+}
+
 /// Class ids from outputs: argmax per row, or for one column p ≥ 0.5 (probabilities) / s > 0 (scores).
 func classes(fromOutputs outputs: Matrix, probabilities: Bool) -> [Int] {
     if outputs.columns == 1 {

@@ -122,7 +122,9 @@ public struct TrainedModel: Sendable {
                     trueClasses: matched.classIDs,
                     predictedClasses: predicted,
                     classCount: self.snapshot.classNames.count,
-                    probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil
+                    probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil,
+                    rankingScores: self.model.producesProbabilities
+                        ? expandBinary(outputs) : expandBinaryScores(outputs)
                 )
             )
         case .regression:

@@ -95,6 +95,9 @@ enum Shapes {
                 ("rows", .uint(evaluation.rows)),
                 ("accuracy", .float(c.accuracy)),
                 ("log_loss", .optional(c.logLoss)),
+                ("roc_auc_macro", .optional(c.rocAucMacro)),
+                ("roc_auc_weighted", .optional(c.rocAucWeighted)),
+                ("average_precision", .optional(c.averagePrecision)),
                 ("macro", averages(c.macro)),
                 ("weighted", averages(c.weighted)),
                 (

@@ -9,6 +9,7 @@ enum Report {
             var text = "accuracy \(Output.fixed(c.accuracy)) on \(evaluation.rows) rows"
             if let loss = c.logLoss { text += ", log loss \(Output.fixed(loss))" }
             if let m = c.macro { text += ", macro F1 \(Output.fixed(m.f1))" }
+            if let auc = c.rocAucMacro { text += ", ROC-AUC \(Output.fixed(auc))" }
             return text
         case .regression(let r):
             return
@@ -26,6 +27,10 @@ enum Report {
         lines.append(
             "log loss  \(c.logLoss.map { Output.fixed($0) } ?? "n/a (model gives decision scores, not probabilities)")"
         )
+        if let macro = c.rocAucMacro, let weighted = c.rocAucWeighted {
+            lines.append("ROC-AUC   \(Output.fixed(macro)) macro, \(Output.fixed(weighted)) weighted (one-vs-rest)")
+        }
+        if let precision = c.averagePrecision { lines.append("avg precision  \(Output.fixed(precision))") }
         lines.append("")
         var rows = c.perClass.map { m in
             [m.label, Output.fixed(m.precision), Output.fixed(m.recall), Output.fixed(m.f1), String(m.support)]

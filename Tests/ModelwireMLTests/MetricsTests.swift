@@ -57,6 +57,36 @@ import Testing
         }
     }
 
+    /// Expected values from scikit-learn 1.x (`roc_auc_score`, `average_precision_score`), computed
+    /// on the same arrays: binary (with a tie) and three classes one-vs-rest.
+    @Test func rankingMetricsMatchScikitLearn() throws {
+        func binary(_ labels: [Int], _ scores: [Float]) throws -> RankingMetrics {
+            var m = Matrix(rows: scores.count, columns: 2)
+            for (r, s) in scores.enumerated() {
+                m[r, 0] = 1 - s
+                m[r, 1] = s
+            }
+            return try #require(RankingMetrics(trueClasses: labels, scores: m))
+        }
+        let plain = try binary([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+        #expect(abs(plain.rocAucMacro - 0.75) < 1e-12)
+        #expect(abs(plain.averagePrecision - 0.8333333333333333) < 1e-12)
+        let tied = try binary([0, 1, 0, 1], [0.5, 0.5, 0.2, 0.9])
+        #expect(abs(tied.rocAucMacro - 0.875) < 1e-12)
+        #expect(abs(tied.averagePrecision - 0.8333333333333333) < 1e-12)
+        let p: [[Float]] = [
+            [0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4], [0.4, 0.4, 0.2], [0.5, 0.1, 0.4],
+        ]
+        var three = Matrix(rows: 6, columns: 3)
+        for r in 0..<6 { for c in 0..<3 { three[r, c] = p[r][c] } }
+        let multi = try #require(RankingMetrics(trueClasses: [0, 1, 2, 2, 1, 0], scores: three))
+        #expect(abs(multi.rocAucMacro - 0.9791666666666666) < 1e-6)
+        #expect(abs(multi.rocAucWeighted - 0.9791666666666666) < 1e-6)
+        #expect(abs(multi.averagePrecision - 0.9444444444444443) < 1e-6)
+        // Undefined: a class absent from the rows.
+        #expect(RankingMetrics(trueClasses: [0, 0, 1, 1, 0, 1], scores: three) == nil)
+    }
+
     @Test func logLossIsAbsentWithoutProbabilities() {
         let m = ClassificationMetrics(trueClasses: [0, 1, 1], predictedClasses: [0, 1, 0], classCount: 2)
         #expect(m.logLoss == nil)

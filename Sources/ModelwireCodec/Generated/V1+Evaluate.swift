@@ -63,9 +63,12 @@ extension V1 {
         public var micro: V1.ClassMetrics?
         public var weighted: V1.ClassMetrics?
         public var confusion: V1.ConfusionMatrix?
+        public var rocAucMacro: Float?
+        public var rocAucWeighted: Float?
+        public var averagePrecision: Float?
 
         /// Creates a `ClassificationMetrics`; every argument defaults to the field's zero value.
-        public init(accuracy: Float = 0, logLoss: Float? = nil, perClass: [V1.ClassMetrics] = [], macro: V1.ClassMetrics? = nil, micro: V1.ClassMetrics? = nil, weighted: V1.ClassMetrics? = nil, confusion: V1.ConfusionMatrix? = nil) {
+        public init(accuracy: Float = 0, logLoss: Float? = nil, perClass: [V1.ClassMetrics] = [], macro: V1.ClassMetrics? = nil, micro: V1.ClassMetrics? = nil, weighted: V1.ClassMetrics? = nil, confusion: V1.ConfusionMatrix? = nil, rocAucMacro: Float? = nil, rocAucWeighted: Float? = nil, averagePrecision: Float? = nil) {
             self.accuracy = accuracy
             self.logLoss = logLoss
             self.perClass = perClass
@@ -73,6 +76,9 @@ extension V1 {
             self.micro = micro
             self.weighted = weighted
             self.confusion = confusion
+            self.rocAucMacro = rocAucMacro
+            self.rocAucWeighted = rocAucWeighted
+            self.averagePrecision = averagePrecision
         }
     }
 
@@ -243,6 +249,12 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
         let field_confusion = try decodeMessage(c.confusion, as: V1.ConfusionMatrix.self)
         var oneof_log_loss_option: Float? = nil
         if c.log_loss_option_case.rawValue == 2 { oneof_log_loss_option = c.log_loss }
+        var oneof_roc_auc_macro_option: Float? = nil
+        if c.roc_auc_macro_option_case.rawValue == 8 { oneof_roc_auc_macro_option = c.roc_auc_macro }
+        var oneof_roc_auc_weighted_option: Float? = nil
+        if c.roc_auc_weighted_option_case.rawValue == 9 { oneof_roc_auc_weighted_option = c.roc_auc_weighted }
+        var oneof_average_precision_option: Float? = nil
+        if c.average_precision_option_case.rawValue == 10 { oneof_average_precision_option = c.average_precision }
         self.init(
             accuracy: field_accuracy,
             logLoss: oneof_log_loss_option,
@@ -250,7 +262,10 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
             macro: field_macro,
             micro: field_micro,
             weighted: field_weighted,
-            confusion: field_confusion)
+            confusion: field_confusion,
+            rocAucMacro: oneof_roc_auc_macro_option,
+            rocAucWeighted: oneof_roc_auc_weighted_option,
+            averagePrecision: oneof_average_precision_option)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -266,6 +281,18 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
             c.log_loss_option_case = Modelwire__V1__ClassificationMetrics__LogLossOptionCase(rawValue: 2)
             c.log_loss = v
         }
+        if let v = self.rocAucMacro {
+            c.roc_auc_macro_option_case = Modelwire__V1__ClassificationMetrics__RocAucMacroOptionCase(rawValue: 8)
+            c.roc_auc_macro = v
+        }
+        if let v = self.rocAucWeighted {
+            c.roc_auc_weighted_option_case = Modelwire__V1__ClassificationMetrics__RocAucWeightedOptionCase(rawValue: 9)
+            c.roc_auc_weighted = v
+        }
+        if let v = self.averagePrecision {
+            c.average_precision_option_case = Modelwire__V1__ClassificationMetrics__AveragePrecisionOptionCase(rawValue: 10)
+            c.average_precision = v
+        }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
@@ -279,6 +306,18 @@ extension V1.ClassificationMetrics: ProtobufMessage, CMessageConvertible {
         if let v = self.logLoss {
             c.pointee.log_loss_option_case = Modelwire__V1__ClassificationMetrics__LogLossOptionCase(rawValue: 2)
             c.pointee.log_loss = v
+        }
+        if let v = self.rocAucMacro {
+            c.pointee.roc_auc_macro_option_case = Modelwire__V1__ClassificationMetrics__RocAucMacroOptionCase(rawValue: 8)
+            c.pointee.roc_auc_macro = v
+        }
+        if let v = self.rocAucWeighted {
+            c.pointee.roc_auc_weighted_option_case = Modelwire__V1__ClassificationMetrics__RocAucWeightedOptionCase(rawValue: 9)
+            c.pointee.roc_auc_weighted = v
+        }
+        if let v = self.averagePrecision {
+            c.pointee.average_precision_option_case = Modelwire__V1__ClassificationMetrics__AveragePrecisionOptionCase(rawValue: 10)
+            c.pointee.average_precision = v
         }
         try arena.withMessage(self.confusion, &c.pointee.confusion) { () throws(CodecError) in
             try body()

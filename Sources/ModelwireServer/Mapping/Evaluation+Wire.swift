@@ -37,7 +37,10 @@ extension TrainedModel.Evaluation {
                         macro: average(m.macro),
                         micro: average(m.micro),
                         weighted: average(m.weighted),
-                        confusion: confusion
+                        confusion: confusion,
+                        rocAucMacro: m.ranking.map { Float($0.rocAucMacro) },
+                        rocAucWeighted: m.ranking.map { Float($0.rocAucWeighted) },
+                        averagePrecision: m.ranking.map { Float($0.averagePrecision) }
                     )
                 )
             )

@@ -527,7 +527,7 @@ const ProtobufCMessageDescriptor modelwire__v1__confusion_matrix__descriptor =
   (ProtobufCMessageInit) modelwire__v1__confusion_matrix__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__classification_metrics__field_descriptors[7] =
+static const ProtobufCFieldDescriptor modelwire__v1__classification_metrics__field_descriptors[10] =
 {
   {
     "accuracy",
@@ -613,20 +613,59 @@ static const ProtobufCFieldDescriptor modelwire__v1__classification_metrics__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "roc_auc_macro",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__ClassificationMetrics, roc_auc_macro_option_case),
+    offsetof(Modelwire__V1__ClassificationMetrics, roc_auc_macro),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "roc_auc_weighted",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__ClassificationMetrics, roc_auc_weighted_option_case),
+    offsetof(Modelwire__V1__ClassificationMetrics, roc_auc_weighted),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "average_precision",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__ClassificationMetrics, average_precision_option_case),
+    offsetof(Modelwire__V1__ClassificationMetrics, average_precision),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__classification_metrics__field_indices_by_name[] = {
   0,   /* field[0] = accuracy */
+  9,   /* field[9] = average_precision */
   6,   /* field[6] = confusion */
   1,   /* field[1] = log_loss */
   3,   /* field[3] = macro */
   4,   /* field[4] = micro */
   2,   /* field[2] = per_class */
+  7,   /* field[7] = roc_auc_macro */
+  8,   /* field[8] = roc_auc_weighted */
   5,   /* field[5] = weighted */
 };
 static const ProtobufCIntRange modelwire__v1__classification_metrics__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__classification_metrics__descriptor =
 {
@@ -636,7 +675,7 @@ const ProtobufCMessageDescriptor modelwire__v1__classification_metrics__descript
   "Modelwire__V1__ClassificationMetrics",
   "modelwire.v1",
   sizeof(Modelwire__V1__ClassificationMetrics),
-  7,
+  10,
   modelwire__v1__classification_metrics__field_descriptors,
   modelwire__v1__classification_metrics__field_indices_by_name,
   1,  modelwire__v1__classification_metrics__number_ranges,

@@ -105,6 +105,24 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__CLASSIFICATION_METRICS__LOG_LOSS_OPTION__CASE)
 } Modelwire__V1__ClassificationMetrics__LogLossOptionCase;
 
+typedef enum {
+  MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_MACRO_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_MACRO_OPTION_ROC_AUC_MACRO = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_MACRO_OPTION__CASE)
+} Modelwire__V1__ClassificationMetrics__RocAucMacroOptionCase;
+
+typedef enum {
+  MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_WEIGHTED_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_WEIGHTED_OPTION_ROC_AUC_WEIGHTED = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_WEIGHTED_OPTION__CASE)
+} Modelwire__V1__ClassificationMetrics__RocAucWeightedOptionCase;
+
+typedef enum {
+  MODELWIRE__V1__CLASSIFICATION_METRICS__AVERAGE_PRECISION_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__CLASSIFICATION_METRICS__AVERAGE_PRECISION_OPTION_AVERAGE_PRECISION = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__CLASSIFICATION_METRICS__AVERAGE_PRECISION_OPTION__CASE)
+} Modelwire__V1__ClassificationMetrics__AveragePrecisionOptionCase;
+
 struct  Modelwire__V1__ClassificationMetrics
 {
   ProtobufCMessage base;
@@ -119,10 +137,22 @@ struct  Modelwire__V1__ClassificationMetrics
   union {
     float log_loss;
   };
+  Modelwire__V1__ClassificationMetrics__RocAucMacroOptionCase roc_auc_macro_option_case;
+  union {
+    float roc_auc_macro;
+  };
+  Modelwire__V1__ClassificationMetrics__RocAucWeightedOptionCase roc_auc_weighted_option_case;
+  union {
+    float roc_auc_weighted;
+  };
+  Modelwire__V1__ClassificationMetrics__AveragePrecisionOptionCase average_precision_option_case;
+  union {
+    float average_precision;
+  };
 };
 #define MODELWIRE__V1__CLASSIFICATION_METRICS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__classification_metrics__descriptor) \
-    , 0, 0,NULL, NULL, NULL, NULL, NULL, MODELWIRE__V1__CLASSIFICATION_METRICS__LOG_LOSS_OPTION__NOT_SET, {0} }
+    , 0, 0,NULL, NULL, NULL, NULL, NULL, MODELWIRE__V1__CLASSIFICATION_METRICS__LOG_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_MACRO_OPTION__NOT_SET, {0}, MODELWIRE__V1__CLASSIFICATION_METRICS__ROC_AUC_WEIGHTED_OPTION__NOT_SET, {0}, MODELWIRE__V1__CLASSIFICATION_METRICS__AVERAGE_PRECISION_OPTION__NOT_SET, {0} }
 
 
 struct  Modelwire__V1__RegressionMetrics
