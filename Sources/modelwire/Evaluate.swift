@@ -7,7 +7,8 @@ extension ModelwireCommand {
     struct Evaluate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Evaluate a model on a labelled CSV file: per-class precision, recall, F1, support, confusion matrix."
+                "Evaluate a model on a labelled CSV file: per-class precision, recall, F1, support, confusion matrix, "
+                + "ROC-AUC and average precision; optionally permutation importance."
         )
 
         @OptionGroup var client: ClientOptions
@@ -20,12 +21,24 @@ extension ModelwireCommand {
         @OptionGroup var csv: CSVInputOptions
         @Option(help: "Evaluate on an uploaded dataset instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
+        @Option(
+            name: .customLong("permutation-importance"),
+            help: ArgumentHelp(
+                "Also rank the features by permutation importance, shuffling each N times (1-100; off by default).",
+                valueName: "N"
+            )
+        )
+        var permutationRepeats: UInt32?
+        @Option(help: "Seed of the permutation shuffles (default 0).") var seed: UInt64 = 0
 
         func validate() throws {
             guard (self.data == nil) != (self.dataset == nil) else {
                 throw ValidationError("give exactly one of --data FILE.csv or --dataset NAME")
             }
             _ = try modelRef(self.model, self.version)
+            if let repeats = self.permutationRepeats, !(1...100).contains(repeats) {
+                throw ValidationError("--permutation-importance must be in 1...100, got \(repeats)")
+            }
         }
 
         func run() async throws {
@@ -47,11 +60,15 @@ extension ModelwireCommand {
                 } else {
                     data = .dataset(self.dataset!)
                 }
-                defer {}
                 let response: V1.EvaluateResponse
                 do {
                     response = try await client.evaluate(
-                        V1.EvaluateRequest(model: ref, data: data),
+                        V1.EvaluateRequest(
+                            model: ref,
+                            data: data,
+                            permutationRepeats: self.permutationRepeats ?? 0,
+                            permutationSeed: self.seed
+                        ),
                         options: self.client.callOptions
                     )
                 } catch {
@@ -64,10 +81,17 @@ extension ModelwireCommand {
                         ("model", .string(response.model)), ("version", .uint(UInt64(response.version))),
                     ]
                     if case .object(let metrics) = Shapes.evaluation(response.evaluation) { fields += metrics }
+                    if self.permutationRepeats != nil {
+                        fields.append(("permutation_importance", Shapes.importances(response.permutationImportance)))
+                    }
                     self.client.emit(.object(fields))
                 } else {
                     Output.line("model \(response.model) version \(response.version)")
                     if let evaluation = response.evaluation { Output.line(Report.full(evaluation)) }
+                    if !response.permutationImportance.isEmpty {
+                        Output.line("")
+                        Output.line(Report.importances(response.permutationImportance))
+                    }
                 }
             }
         }

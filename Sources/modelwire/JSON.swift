@@ -75,6 +75,15 @@ extension JSON {
 
 /// The JSON shapes shared by several commands (documented in docs/cli.md).
 enum Shapes {
+    /// `[{"feature", "mean", "std"}]` in the model's feature order.
+    static func importances(_ importances: [V1.FeatureImportance]) -> JSON {
+        .array(
+            importances.map {
+                .object([("feature", .string($0.feature)), ("mean", .float($0.mean)), ("std", .float($0.std))])
+            }
+        )
+    }
+
     static func averages(_ m: V1.ClassMetrics?) -> JSON {
         guard let m else { return .null }
         return .object([("precision", .float(m.precision)), ("recall", .float(m.recall)), ("f1", .float(m.f1))])

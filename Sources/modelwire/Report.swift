@@ -72,4 +72,12 @@ enum Report {
         }
         return ([format(header)] + rows.map(format)).joined(separator: "\n")
     }
+
+    /// Permutation importance, most important first: the score drop ± its standard deviation.
+    static func importances(_ importances: [V1.FeatureImportance]) -> String {
+        let sorted = importances.sorted { $0.mean > $1.mean }
+        let rows = sorted.map { [$0.feature, Output.fixed($0.mean), "± " + Output.fixed($0.std)] }
+        return "permutation importance (score drop when the feature is shuffled)\n"
+            + rightAligned(["feature", "importance", "std"], rows)
+    }
 }

@@ -261,12 +261,34 @@ import Darwin
         #expect(
             json == """
                 {"task":"classification","rows":2,"accuracy":0.5,"log_loss":null,\
+                "roc_auc_macro":null,"roc_auc_weighted":null,"average_precision":null,\
                 "macro":{"precision":0.5,"recall":0.25,"f1":0.125},"weighted":{"precision":1.0,"recall":0.5,"f1":0.25},\
                 "per_class":[{"label":"a","precision":1.0,"recall":0.5,"f1":0.25,"support":2},\
                 {"label":"b","precision":0.0,"recall":0.0,"f1":0.0,"support":0}],"labels":["a","b"],\
                 "confusion_matrix":[[1,1],[0,0]]}
                 """
         )
+    }
+
+    @Test("evaluate --permutation-importance: 1...100, JSON per feature, the table most important first")
+    func permutationImportance() throws {
+        #expect(throws: (any Error).self) {
+            try ModelwireCommand.Evaluate.parse(["--model", "m", "--data", "x.csv", "--permutation-importance", "0"])
+        }
+        let parsed = try ModelwireCommand.Evaluate.parse([
+            "--model", "m", "--data", "x.csv", "--permutation-importance", "5", "--seed", "9",
+        ])
+        #expect(parsed.permutationRepeats == 5 && parsed.seed == 9)
+        let importances = [
+            V1.FeatureImportance(feature: "a", mean: 0.25, std: 0.5),
+            V1.FeatureImportance(feature: "b", mean: 0.5, std: 0),
+        ]
+        #expect(
+            Shapes.importances(importances).rendered
+                == #"[{"feature":"a","mean":0.25,"std":0.5},{"feature":"b","mean":0.5,"std":0.0}]"#
+        )
+        let table = Report.importances(importances).split(separator: "\n").map(String.init)
+        #expect(table.count == 4 && table[2].hasPrefix("b") && table[3].hasPrefix("a"), "\(table)")
     }
 
     @Test("train --json's final object carries model, version and metrics")

@@ -18,6 +18,7 @@ public enum V1: Sendable {
         "modelwire.v1.DeleteDatasetRequest": V1.DeleteDatasetRequest.self,
         "modelwire.v1.DeleteDatasetResponse": V1.DeleteDatasetResponse.self,
         "modelwire.v1.EvaluateRequest": V1.EvaluateRequest.self,
+        "modelwire.v1.FeatureImportance": V1.FeatureImportance.self,
         "modelwire.v1.ClassMetrics": V1.ClassMetrics.self,
         "modelwire.v1.ConfusionMatrix": V1.ConfusionMatrix.self,
         "modelwire.v1.ClassificationMetrics": V1.ClassificationMetrics.self,

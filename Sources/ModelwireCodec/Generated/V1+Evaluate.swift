@@ -14,11 +14,34 @@ extension V1 {
 
         public var model: V1.ModelRef?
         public var data: Data?
+        /// Also compute permutation importance with this many shuffles per feature (0: no; at most 100),
+        /// as scikit-learn's permutation_importance(n_repeats=...) with the default scorer.
+        public var permutationRepeats: UInt32
+        /// The shuffles' seed; equal seeds give equal importances.
+        public var permutationSeed: UInt64
 
         /// Creates a `EvaluateRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil, data: Data? = nil) {
+        public init(model: V1.ModelRef? = nil, data: Data? = nil, permutationRepeats: UInt32 = 0, permutationSeed: UInt64 = 0) {
             self.model = model
             self.data = data
+            self.permutationRepeats = permutationRepeats
+            self.permutationSeed = permutationSeed
+        }
+    }
+
+    /// Permutation importance of one feature: the drop of the score (accuracy, or R² for regression)
+    /// when the feature's values are shuffled across rows, over the repeats.
+    public struct FeatureImportance: Sendable, Hashable {
+        public var feature: String
+        public var mean: Float
+        /// Population standard deviation over the repeats (numpy's std).
+        public var std: Float
+
+        /// Creates a `FeatureImportance`; every argument defaults to the field's zero value.
+        public init(feature: String = "", mean: Float = 0, std: Float = 0) {
+            self.feature = feature
+            self.mean = mean
+            self.std = std
         }
     }
 
@@ -117,12 +140,15 @@ extension V1 {
         public var model: String
         public var version: UInt32
         public var evaluation: V1.Evaluation?
+        /// With permutation_repeats > 0, per feature in the model's order.
+        public var permutationImportance: [V1.FeatureImportance]
 
         /// Creates a `EvaluateResponse`; every argument defaults to the field's zero value.
-        public init(model: String = "", version: UInt32 = 0, evaluation: V1.Evaluation? = nil) {
+        public init(model: String = "", version: UInt32 = 0, evaluation: V1.Evaluation? = nil, permutationImportance: [V1.FeatureImportance] = []) {
             self.model = model
             self.version = version
             self.evaluation = evaluation
+            self.permutationImportance = permutationImportance
         }
     }
 }
@@ -140,6 +166,8 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__EvaluateRequest) throws(CodecError) {
         let field_model = try decodeMessage(c.model, as: V1.ModelRef.self)
+        let field_permutation_repeats = c.permutation_repeats
+        let field_permutation_seed = c.permutation_seed
         var oneof_data: Data? = nil
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
@@ -148,12 +176,16 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
         }
         self.init(
             model: field_model,
-            data: oneof_data)
+            data: oneof_data,
+            permutationRepeats: field_permutation_repeats,
+            permutationSeed: field_permutation_seed)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__evaluate_request__init(&c)
         if let v = self.model { c.model = try arena.message(v) }
+        c.permutation_repeats = self.permutationRepeats
+        c.permutation_seed = self.permutationSeed
         switch self.data {
         case .inlineData(let v)?:
             c.data_case = Modelwire__V1__EvaluateRequest__DataCase(rawValue: 2)
@@ -163,6 +195,32 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
             c.dataset = try arena.string(v, field: "EvaluateRequest.dataset")
         case nil: break
         }
+    }
+}
+
+extension V1.FeatureImportance: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__FeatureImportance
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__feature_importance__unpack, descriptor: modelwire__v1__feature_importance__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__feature_importance__get_packed_size, pack: modelwire__v1__feature_importance__pack, body)
+    }
+
+    init(c: Modelwire__V1__FeatureImportance) throws(CodecError) {
+        self.init(
+            feature: try decodeString(c.feature, field: "FeatureImportance.feature"),
+            mean: c.mean,
+            std: c.std)
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__feature_importance__init(&c)
+        c.feature = try arena.string(self.feature, field: "FeatureImportance.feature")
+        c.mean = self.mean
+        c.std = self.std
     }
 }
 
@@ -405,7 +463,8 @@ extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible {
         self.init(
             model: try decodeString(c.model, field: "EvaluateResponse.model"),
             version: c.version,
-            evaluation: try decodeMessage(c.evaluation, as: V1.Evaluation.self))
+            evaluation: try decodeMessage(c.evaluation, as: V1.Evaluation.self),
+            permutationImportance: try decodeMessages(c.permutation_importance, count: c.n_permutation_importance, as: V1.FeatureImportance.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -413,5 +472,7 @@ extension V1.EvaluateResponse: ProtobufMessage, CMessageConvertible {
         c.model = try arena.string(self.model, field: "EvaluateResponse.model")
         c.version = self.version
         if let v = self.evaluation { c.evaluation = try arena.message(v) }
+        c.n_permutation_importance = self.permutationImportance.count
+        c.permutation_importance = try arena.messages(self.permutationImportance)
     }
 }

@@ -76,10 +76,61 @@ extension ModelService {
             throw ModelwireError(.invalidArgument, "model \(entry.name) v\(entry.version) \(reason)", cause: error)
         }
         try call.checkActive()
+        var importances: [V1.FeatureImportance] = []
+        if request.permutationRepeats > 0 {
+            importances = try permutationImportance(request, entry, dataset, call)
+        }
         return V1.EvaluateResponse(
             model: entry.name,
             version: entry.version,
-            evaluation: evaluation.wire(rows: dataset.rows, classNames: entry.model.snapshot.classNames)
+            evaluation: evaluation.wire(rows: dataset.rows, classNames: entry.model.snapshot.classNames),
+            permutationImportance: importances
         )
+    }
+
+    /// Most row evaluations one Evaluate may spend on permutation importance (rows × features × repeats).
+    static let maxPermutationRowEvaluations = 200_000_000
+
+    private func permutationImportance(
+        _ request: V1.EvaluateRequest,
+        _ entry: ModelRepository.Entry,
+        _ dataset: Dataset,
+        _ call: CallContext
+    ) throws(ModelwireError) -> [V1.FeatureImportance] {
+        let repeats = Int(request.permutationRepeats)
+        guard repeats <= 100 else {
+            throw ModelwireError(.invalidArgument, "permutation_repeats must be in 0...100, got \(repeats)")
+        }
+        let work = dataset.rows * dataset.columns * repeats
+        guard work <= Self.maxPermutationRowEvaluations else {
+            throw ModelwireError(
+                .resourceExhausted,
+                "permutation importance of \(dataset.rows) rows × \(dataset.columns) features × \(repeats) repeats "
+                    + "is \(work) row evaluations, above the limit of \(Self.maxPermutationRowEvaluations): "
+                    + "use fewer rows or repeats"
+            )
+        }
+        let computed: [PermutationImportance]?
+        do {
+            computed = try entry.model.permutationImportance(
+                dataset,
+                repeats: repeats,
+                seed: request.permutationSeed,
+                isCancelled: { (try? call.checkActive()) == nil }
+            )
+        } catch {
+            throw ModelwireError(
+                .invalidArgument,
+                "model \(entry.name) v\(entry.version): \(error.message)",
+                cause: error
+            )
+        }
+        guard let computed else {
+            try call.checkActive()
+            throw ModelwireError(.cancelled, "the call was cancelled")
+        }
+        return computed.map {
+            V1.FeatureImportance(feature: $0.feature, mean: Float($0.mean), std: Float($0.standardDeviation))
+        }
     }
 }

@@ -52,6 +52,51 @@ void   modelwire__v1__evaluate_request__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__evaluate_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__feature_importance__init
+                     (Modelwire__V1__FeatureImportance         *message)
+{
+  static const Modelwire__V1__FeatureImportance init_value = MODELWIRE__V1__FEATURE_IMPORTANCE__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__feature_importance__get_packed_size
+                     (const Modelwire__V1__FeatureImportance *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__feature_importance__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__feature_importance__pack
+                     (const Modelwire__V1__FeatureImportance *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__feature_importance__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__feature_importance__pack_to_buffer
+                     (const Modelwire__V1__FeatureImportance *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__feature_importance__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__FeatureImportance *
+       modelwire__v1__feature_importance__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__FeatureImportance *)
+     protobuf_c_message_unpack (&modelwire__v1__feature_importance__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__feature_importance__free_unpacked
+                     (Modelwire__V1__FeatureImportance *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__feature_importance__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__class_metrics__init
                      (Modelwire__V1__ClassMetrics         *message)
 {
@@ -322,7 +367,7 @@ void   modelwire__v1__evaluate_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__evaluate_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_descriptors[5] =
 {
   {
     "model",
@@ -360,16 +405,43 @@ static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_des
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "permutation_repeats",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__EvaluateRequest, permutation_repeats),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "permutation_seed",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__EvaluateRequest, permutation_seed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__evaluate_request__field_indices_by_name[] = {
   2,   /* field[2] = dataset */
   1,   /* field[1] = inline_data */
   0,   /* field[0] = model */
+  3,   /* field[3] = permutation_repeats */
+  4,   /* field[4] = permutation_seed */
 };
-static const ProtobufCIntRange modelwire__v1__evaluate_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__evaluate_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 5, 3 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor =
 {
@@ -379,11 +451,75 @@ const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor =
   "Modelwire__V1__EvaluateRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__EvaluateRequest),
-  3,
+  5,
   modelwire__v1__evaluate_request__field_descriptors,
   modelwire__v1__evaluate_request__field_indices_by_name,
-  1,  modelwire__v1__evaluate_request__number_ranges,
+  2,  modelwire__v1__evaluate_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__evaluate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__feature_importance__field_descriptors[3] =
+{
+  {
+    "feature",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__FeatureImportance, feature),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__FeatureImportance, mean),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "std",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__FeatureImportance, std),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__feature_importance__field_indices_by_name[] = {
+  0,   /* field[0] = feature */
+  1,   /* field[1] = mean */
+  2,   /* field[2] = std */
+};
+static const ProtobufCIntRange modelwire__v1__feature_importance__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__feature_importance__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.FeatureImportance",
+  "FeatureImportance",
+  "Modelwire__V1__FeatureImportance",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__FeatureImportance),
+  3,
+  modelwire__v1__feature_importance__field_descriptors,
+  modelwire__v1__feature_importance__field_indices_by_name,
+  1,  modelwire__v1__feature_importance__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__feature_importance__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor modelwire__v1__class_metrics__field_descriptors[5] =
@@ -810,7 +946,7 @@ const ProtobufCMessageDescriptor modelwire__v1__evaluation__descriptor =
   (ProtobufCMessageInit) modelwire__v1__evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__evaluate_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__evaluate_response__field_descriptors[4] =
 {
   {
     "model",
@@ -848,16 +984,29 @@ static const ProtobufCFieldDescriptor modelwire__v1__evaluate_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "permutation_importance",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__EvaluateResponse, n_permutation_importance),
+    offsetof(Modelwire__V1__EvaluateResponse, permutation_importance),
+    &modelwire__v1__feature_importance__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__evaluate_response__field_indices_by_name[] = {
   2,   /* field[2] = evaluation */
   0,   /* field[0] = model */
+  3,   /* field[3] = permutation_importance */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange modelwire__v1__evaluate_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__evaluate_response__descriptor =
 {
@@ -867,7 +1016,7 @@ const ProtobufCMessageDescriptor modelwire__v1__evaluate_response__descriptor =
   "Modelwire__V1__EvaluateResponse",
   "modelwire.v1",
   sizeof(Modelwire__V1__EvaluateResponse),
-  3,
+  4,
   modelwire__v1__evaluate_response__field_descriptors,
   modelwire__v1__evaluate_response__field_indices_by_name,
   1,  modelwire__v1__evaluate_response__number_ranges,

@@ -613,9 +613,15 @@ class Client:
             request.inline_data.CopyFrom(data)
         return self.stream(METHOD["train"], request, timeout)
 
-    def evaluate(self, model, data, *, version=None, alias=None, timeout=None):
-        """Metrics of a model on labelled rows (a Dataset, (features, labels) or an uploaded dataset's name)."""
-        request = pb.EvaluateRequest(model=_model_ref(model, version, alias))
+    def evaluate(self, model, data, *, version=None, alias=None, timeout=None, permutation_repeats=0,
+                 permutation_seed=0):
+        """Metrics of a model on labelled rows (a Dataset, (features, labels) or an uploaded dataset's name).
+
+        permutation_repeats=N (1-100) also returns `permutation_importance` per feature (score drop
+        when its values are shuffled, N shuffles seeded by permutation_seed).
+        """
+        request = pb.EvaluateRequest(model=_model_ref(model, version, alias), permutation_repeats=permutation_repeats,
+                                     permutation_seed=permutation_seed)
         data = _data(data)
         if isinstance(data, str):
             request.dataset = data

@@ -68,3 +68,64 @@ def test_ranking_metrics_are_absent_when_a_class_has_no_rows(client):
                                class_names=names)
     metrics = client.evaluate("ranking-iris-absent", subset).evaluation.classification
     assert not metrics.HasField("roc_auc_macro") and not metrics.HasField("average_precision")
+
+
+class _Served:
+    """A scikit-learn estimator whose predict is the served model's, so permutation_importance can call it."""
+
+    def __init__(self, client, model, kind):
+        self.client, self.model, self._estimator_type = client, model, kind
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        answer = self.client.predict(self.model, np.asarray(X, dtype=np.float32))
+        return np.array(answer.class_ids if self._estimator_type == "classifier" else answer.values)
+
+    def score(self, X, y):
+        from sklearn.metrics import accuracy_score, r2_score
+        predicted = self.predict(X)
+        return accuracy_score(y, predicted) if self._estimator_type == "classifier" else r2_score(y, predicted)
+
+
+@pytest.mark.parametrize("name,family,task", [("iris", "logistic", "classifier"), ("diabetes", "gbdt", "regressor")])
+def test_permutation_importance_agrees_with_sklearn(client, name, family, task):
+    """Both shuffle with their own generators, so the means agree within their sampling error, and the
+    features whose importances differ clearly are ranked alike."""
+    from sklearn.inspection import permutation_importance
+    X, y = (datasets.load_iris if name == "iris" else datasets.load_diabetes)(return_X_y=True)
+    X = X.astype(np.float32)
+    feature_names = [f"f{i}" for i in range(X.shape[1])]
+    if task == "classifier":
+        data = modelwire.dataset(X, labels=[int(v) for v in y], class_names=["0", "1", "2"],
+                                 feature_names=feature_names)
+        spec = family
+    else:
+        data = modelwire.dataset(X, targets=y, feature_names=feature_names)
+        spec = pb.ModelSpec(task=pb.TASK_REGRESSION, gbdt=pb.GradientBoostingSpec())
+    model = f"importance-{name}"
+    client.train(model, data, spec, pb.TrainingOptions(seed=5)).wait()
+    repeats = 30
+    ours = client.evaluate(model, data, permutation_repeats=repeats, permutation_seed=11).permutation_importance
+    assert [i.feature for i in ours] == feature_names
+    theirs = permutation_importance(_Served(client, model, task), X, y, n_repeats=repeats, random_state=0)
+    for i, importance in enumerate(ours):
+        error = 3 * np.hypot(importance.std, theirs.importances_std[i]) / np.sqrt(repeats) + 0.005
+        print(f"{name} {importance.feature}: {importance.mean:.4f} ± {importance.std:.4f}, "
+              f"sklearn {theirs.importances_mean[i]:.4f} ± {theirs.importances_std[i]:.4f}")
+        assert abs(importance.mean - theirs.importances_mean[i]) <= error
+    ranked = np.argsort([-i.mean for i in ours])
+    means = np.array([i.mean for i in ours])
+    for a, b in zip(ranked, ranked[1:]):
+        if means[a] - means[b] > 0.05:
+            assert theirs.importances_mean[a] > theirs.importances_mean[b]
+
+
+def test_permutation_importance_bounds(client):
+    X, y = datasets.load_iris(return_X_y=True)
+    data = modelwire.dataset(X.astype(np.float32), labels=[int(v) for v in y], class_names=["0", "1", "2"])
+    client.train("importance-bounds", data, "logistic", pb.TrainingOptions(seed=5)).wait()
+    with pytest.raises(modelwire.InvalidArgument, match="permutation_repeats must be in 0...100"):
+        client.evaluate("importance-bounds", data, permutation_repeats=101)
+    assert len(client.evaluate("importance-bounds", data).permutation_importance) == 0

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/tensor.pb-c.h"
 
 typedef struct Modelwire__V1__EvaluateRequest Modelwire__V1__EvaluateRequest;
+typedef struct Modelwire__V1__FeatureImportance Modelwire__V1__FeatureImportance;
 typedef struct Modelwire__V1__ClassMetrics Modelwire__V1__ClassMetrics;
 typedef struct Modelwire__V1__ConfusionMatrix Modelwire__V1__ConfusionMatrix;
 typedef struct Modelwire__V1__ClassificationMetrics Modelwire__V1__ClassificationMetrics;
@@ -44,6 +45,15 @@ struct  Modelwire__V1__EvaluateRequest
 {
   ProtobufCMessage base;
   Modelwire__V1__ModelRef *model;
+  /*
+   * Also compute permutation importance with this many shuffles per feature (0: no; at most 100),
+   * as scikit-learn's permutation_importance(n_repeats=...) with the default scorer.
+   */
+  uint32_t permutation_repeats;
+  /*
+   * The shuffles' seed; equal seeds give equal importances.
+   */
+  uint64_t permutation_seed;
   Modelwire__V1__EvaluateRequest__DataCase data_case;
   union {
     Modelwire__V1__Dataset *inline_data;
@@ -55,7 +65,26 @@ struct  Modelwire__V1__EvaluateRequest
 };
 #define MODELWIRE__V1__EVALUATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__evaluate_request__descriptor) \
-    , NULL, MODELWIRE__V1__EVALUATE_REQUEST__DATA__NOT_SET, {0} }
+    , NULL, 0, 0, MODELWIRE__V1__EVALUATE_REQUEST__DATA__NOT_SET, {0} }
+
+
+/*
+ * Permutation importance of one feature: the drop of the score (accuracy, or R² for regression)
+ * when the feature's values are shuffled across rows, over the repeats.
+ */
+struct  Modelwire__V1__FeatureImportance
+{
+  ProtobufCMessage base;
+  char *feature;
+  float mean;
+  /*
+   * Population standard deviation over the repeats (numpy's std).
+   */
+  float std;
+};
+#define MODELWIRE__V1__FEATURE_IMPORTANCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__feature_importance__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /*
@@ -201,10 +230,15 @@ struct  Modelwire__V1__EvaluateResponse
   char *model;
   uint32_t version;
   Modelwire__V1__Evaluation *evaluation;
+  /*
+   * With permutation_repeats > 0, per feature in the model's order.
+   */
+  size_t n_permutation_importance;
+  Modelwire__V1__FeatureImportance **permutation_importance;
 };
 #define MODELWIRE__V1__EVALUATE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__evaluate_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, NULL }
+    , (char *)protobuf_c_empty_string, 0, NULL, 0,NULL }
 
 
 /* Modelwire__V1__EvaluateRequest methods */
@@ -225,6 +259,25 @@ Modelwire__V1__EvaluateRequest *
                       const uint8_t       *data);
 void   modelwire__v1__evaluate_request__free_unpacked
                      (Modelwire__V1__EvaluateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Modelwire__V1__FeatureImportance methods */
+void   modelwire__v1__feature_importance__init
+                     (Modelwire__V1__FeatureImportance         *message);
+size_t modelwire__v1__feature_importance__get_packed_size
+                     (const Modelwire__V1__FeatureImportance   *message);
+size_t modelwire__v1__feature_importance__pack
+                     (const Modelwire__V1__FeatureImportance   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__feature_importance__pack_to_buffer
+                     (const Modelwire__V1__FeatureImportance   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__FeatureImportance *
+       modelwire__v1__feature_importance__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__feature_importance__free_unpacked
+                     (Modelwire__V1__FeatureImportance *message,
                       ProtobufCAllocator *allocator);
 /* Modelwire__V1__ClassMetrics methods */
 void   modelwire__v1__class_metrics__init
@@ -345,6 +398,9 @@ void   modelwire__v1__evaluate_response__free_unpacked
 typedef void (*Modelwire__V1__EvaluateRequest_Closure)
                  (const Modelwire__V1__EvaluateRequest *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__FeatureImportance_Closure)
+                 (const Modelwire__V1__FeatureImportance *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__ClassMetrics_Closure)
                  (const Modelwire__V1__ClassMetrics *message,
                   void *closure_data);
@@ -370,6 +426,7 @@ typedef void (*Modelwire__V1__EvaluateResponse_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__feature_importance__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__class_metrics__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__confusion_matrix__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__classification_metrics__descriptor;

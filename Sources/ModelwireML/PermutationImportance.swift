@@ -1,0 +1,65 @@
+import ModelwireData
+
+/// How much a model's score drops when one feature's values are shuffled across rows, as
+/// scikit-learn's `permutation_importance` with the estimator's default scorer (accuracy for a
+/// classifier, R² for a regressor): per feature, the mean and the population standard deviation
+/// over `repeats` shuffles of `baseline − score`.
+public struct PermutationImportance: Sendable, Equatable {
+    /// The feature's name.
+    public var feature: String
+    /// Mean drop of the score.
+    public var mean: Double
+    /// Standard deviation of the drop over the repeats (ddof 0, as numpy's `std`).
+    public var standardDeviation: Double
+}
+
+extension TrainedModel {
+    /// The score scikit-learn's `estimator.score` gives: accuracy, or R².
+    func defaultScore(_ dataset: Dataset) throws(DatasetError) -> Double {
+        switch try self.evaluate(dataset) {
+        case .classification(let m): m.accuracy
+        case .regression(let m): m.r2
+        }
+    }
+
+    /// Permutation importance of every feature on `dataset` (in the model's feature order).
+    /// - Parameters:
+    ///   - repeats: Shuffles per feature (scikit-learn's `n_repeats`, default 5 there).
+    ///   - seed: The shuffles' seed: equal seeds give equal results.
+    ///   - isCancelled: Checked between features; a true stops with `nil`.
+    /// - Throws: `DatasetError` as `evaluate` does.
+    public func permutationImportance(
+        _ dataset: Dataset,
+        repeats: Int,
+        seed: UInt64,
+        isCancelled: () -> Bool = { false }
+    ) throws(DatasetError) -> [PermutationImportance]? {
+        precondition(repeats > 0, "at least one repeat")
+        let baseline = try self.defaultScore(dataset)
+        var generator = SeededGenerator(seed: seed)
+        var result: [PermutationImportance] = []
+        let (rows, columns) = (dataset.rows, dataset.columns)
+        for feature in 0..<columns {
+            if isCancelled() { return nil }
+            var drops: [Double] = []
+            for _ in 0..<repeats {
+                var shuffled = dataset
+                let order = Array(0..<rows).shuffled(using: &generator)
+                for (row, source) in order.enumerated() {
+                    shuffled.features[row * columns + feature] = dataset.features[source * columns + feature]
+                }
+                drops.append(baseline - (try self.defaultScore(shuffled)))
+            }
+            let mean = drops.reduce(0, +) / Double(repeats)
+            let variance = drops.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(repeats)
+            result.append(
+                PermutationImportance(
+                    feature: self.snapshot.featureNames[feature],
+                    mean: mean,
+                    standardDeviation: variance.squareRoot()
+                )
+            )
+        }
+        return result
+    }
+}
