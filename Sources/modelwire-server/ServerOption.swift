@@ -133,7 +133,7 @@ struct ServerOption: Sendable {
         },
         int(
             "max-job-memory-bytes",
-            1 << 20...Int.max,
+            1024...Int.max,
             "A training job's estimated peak memory, checked before it is accepted (default 2 GiB)."
         ) {
             $0.trainingCaps.maxJobMemoryBytes = $1

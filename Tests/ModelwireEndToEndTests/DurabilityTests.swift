@@ -182,12 +182,14 @@ struct ServerProcess {
         return (process.terminationStatus, text)
     }
 
-    init(repository: String, extraArguments: [String] = []) throws {
+    /// Starts the server; `standardError`, when given, receives its log.
+    init(repository: String, extraArguments: [String] = [], standardError: FileHandle? = nil) throws {
         process = Process()
         process.executableURL = Self.executable
         process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"] + extraArguments
         let output = Pipe()
         process.standardOutput = output
+        if let standardError { process.standardError = standardError }
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
