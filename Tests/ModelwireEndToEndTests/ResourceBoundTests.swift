@@ -224,4 +224,47 @@ struct ResourceBoundTests {
             #expect(result.version == 1)
         }
     }
+
+    @Test(
+        "a stored dataset replaced by a larger one while its job waits: the job fails RESOURCE_EXHAUSTED at its start"
+    )
+    func capsCheckedAgainWhenTheJobStarts() async throws {
+        let process = try ServerProcess(
+            repository: TestServer.temporaryDirectory(),
+            extraArguments: ["--max-train-cells", "2000", "--max-concurrent-jobs", "1"]
+        )
+        defer { process.terminate() }
+        let server = TestServer(endpoint: process.endpoint, repository: "")
+        let iris = try Fixtures.dataset("iris")  // 600 cells
+        var wide = iris
+        wide.features = V1.Tensor(columns: 40, values: (0..<(40 * 60)).map { Float($0 % 7) })
+        wide.classIds = Array(repeating: 0, count: 30) + Array(repeating: 1, count: 30)
+        wide.featureNames = []
+        try await server.client { client in
+            _ = try await client.uploadDataset(name: "d", dataset: iris)
+            // A job that holds the only training thread until it is cancelled.
+            let busy = V1.ModelSpec.Family.dense(
+                V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 512), V1.DenseLayerSpec(units: 512)])
+            )
+            var blocker = try await client.train(
+                Fixtures.trainRequest(model: "blocker", data: iris, spec: busy, epochs: 10_000)
+            ).makeAsyncIterator()
+            let blockerJob = try #require(try await blocker.next()?.jobId)
+            var queued = V1.TrainRequest(model: "queued", data: .dataset("d"), spec: V1.ModelSpec(family: nil))
+            queued.options = V1.TrainingOptions(epochs: 1)
+            var events = try await client.train(queued).makeAsyncIterator()
+            guard case .accepted? = try await events.next()?.event else {
+                Issue.record("the queued job was not accepted")
+                return
+            }
+            _ = try await client.uploadDataset(name: "d", dataset: wide, replace: true)
+            _ = try await client.cancelJob(id: blockerJob)
+            let error = await expectError(.resourceExhausted) {
+                while let event = try await events.next() {
+                    if case .result? = event.event { return }
+                }
+            }
+            #expect(error?.message.contains("rows × features: 2400 is over the server's limit of 2000") == true)
+        }
+    }
 }

@@ -39,6 +39,7 @@ final class ModelService: Sendable {
             repository: repository,
             datasets: datasets,
             maxConcurrentJobs: configuration.maxConcurrentJobs,
+            caps: configuration.trainingCaps,
             logger: logger
         )
         let started = UInt64(Date().timeIntervalSince1970 * 1000)
