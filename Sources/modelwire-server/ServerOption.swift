@@ -113,7 +113,7 @@ struct ServerOption: Sendable {
         ) {
             $0.authentication.insecureNoAuth = $1
         },
-        int("max-train-epochs", 1...100_000, "Epochs one training request may ask for (default 10000).") {
+        int("max-train-epochs", 1...100_000, "Epochs one training request may ask for (default 100000).") {
             $0.trainingCaps.maxEpochs = $1
         },
         int("max-layer-width", 1...4096, "Units of one dense layer (default 4096).") {

@@ -7,7 +7,8 @@ import ModelwireProtocol
 /// `INVALID_ARGUMENT` naming the field. Kept apart from `TrainRequestRules.swift` (which checks
 /// that a request is consistent) so that the two evolve separately.
 public struct TrainingCaps: Sendable, Hashable {
-    /// `TrainingOptions.epochs` (0 = the default 10). Default 10 000.
+    /// `TrainingOptions.epochs` (0 = the default 10). Default 100 000 (the schema's own bound;
+    /// lower it where one request must not hold a training thread for long).
     public var maxEpochs: Int
     /// Units of one dense layer. Default 4096.
     public var maxLayerWidth: Int
@@ -24,7 +25,7 @@ public struct TrainingCaps: Sendable, Hashable {
     public var maxJobMemoryBytes: Int
 
     public static let defaults = TrainingCaps(
-        maxEpochs: 10_000,
+        maxEpochs: 100_000,
         maxLayerWidth: 4096,
         maxParameters: 50_000_000,
         maxTreeDepth: 64,
