@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // SHA-256 of bearer tokens (issue 12): the token file holds hashes, never tokens.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -68,6 +70,7 @@ let package = Package(
             dependencies: [
                 "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
                 "CModelwireAllocator", nioCore, nioPosix, logging, serviceLifecycle,
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -109,6 +109,9 @@ final class ConnectionPool: Sendable {
                 )
                 pending.fail(error)
                 self.wakeWaiters()
+                // A refused token is the server's answer, not a reachability problem: the call
+                // fails with it (another endpoint or a retry would be refused the same way).
+                if notSent.error.code == .unauthenticated { throw notSent.error }
                 throw notSent
             }
         }

@@ -22,6 +22,8 @@ public final class ModelServer: Service, Sendable {
     public let configuration: ServerConfiguration
     private let logger: Logger
     private let onListening: (@Sendable (SocketAddress) -> Void)?
+    private let authenticator: Authenticator
+    private let connections = ConnectionRegistry()
 
     /// Creates a server; nothing is started until `run()`.
     /// - Parameters:
@@ -36,17 +38,76 @@ public final class ModelServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
+        self.authenticator = Authenticator(path: configuration.authentication.authFile)
+    }
+
+    /// Reads the token file again (on SIGHUP) without dropping connections: a connection whose
+    /// token is no longer in it gets GOAWAY and drains; one whose role changed gets the new role.
+    /// A file that cannot be read or parsed is logged and the previous tokens stay in force.
+    /// - Returns: Whether new tokens are in force.
+    @discardableResult
+    public func reloadCredentials() -> Bool {
+        guard authenticator.isEnabled else { return false }
+        do {
+            let tokens = try authenticator.reload()
+            logger.notice("reloaded the auth file", metadata: ["modelwire.tokens": "\(tokens.entries.count)"])
+            for channel in connections.all {
+                channel.pipeline.fireUserInboundEventTriggered(
+                    ServerConnectionHandler.CredentialsReloaded(tokens: tokens)
+                )
+            }
+            return true
+        } catch {
+            logger.error("the auth file was not reloaded; the previous tokens stay in force: \(error)")
+            return false
+        }
+    }
+
+    /// Refuses a configuration that would serve everyone on a reachable address (docs/security.md),
+    /// and loads the token file.
+    private func checkSecurity() throws {
+        let auth = configuration.authentication
+        if auth.authFile == nil, !Self.isLoopback(configuration.host) {
+            guard auth.insecureNoAuth else {
+                throw ServerRuntimeError(
+                    .insecureConfiguration,
+                    "refusing to listen on \(configuration.host) without --auth-file: anyone who can reach it could "
+                        + "train, delete and export models (pass --insecure-no-auth to do so anyway)"
+                )
+            }
+            logger.warning(
+                """
+                listening on a non-loopback address without authentication (--insecure-no-auth): \
+                anyone who can reach it may train, delete and export models
+                """,
+                metadata: ["modelwire.address": "\(configuration.host)"]
+            )
+        }
+        do {
+            let tokens = try authenticator.reload()
+            if authenticator.isEnabled {
+                logger.info("authentication on", metadata: ["modelwire.tokens": "\(tokens.entries.count)"])
+            }
+        } catch {
+            throw ServerRuntimeError(.authFileInvalid, "\(error)", cause: error)
+        }
+    }
+
+    /// Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// Binds, loads the repository, serves until graceful shutdown (or task cancellation), then drains.
     /// - Throws: `ServerRuntimeError` when the address cannot be bound or the repository cannot be used.
     public func run() async throws {
+        try checkSecurity()
         let threads = max(1, configuration.eventLoopThreads)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let workers = NIOThreadPool(numberOfThreads: threads)
         workers.start()
-        let service = ModelService(configuration: configuration, logger: logger)
-        let runtime = Runtime(group: group, workers: workers, service: service)
+        let service = ModelService(configuration: configuration, logger: logger, authenticator: authenticator)
+        let runtime = Runtime(group: group, workers: workers, service: service, connections: connections)
         do {
             try await serve(runtime)
         } catch {
@@ -62,7 +123,7 @@ public final class ModelServer: Service, Sendable {
         let group: MultiThreadedEventLoopGroup
         let workers: NIOThreadPool
         let service: ModelService
-        let connections = ConnectionRegistry()
+        let connections: ConnectionRegistry
 
         /// Stops the jobs, the worker pool and the event loops.
         func shutdown() async {
@@ -136,6 +197,11 @@ public final class ModelServer: Service, Sendable {
         let logger = self.logger
         let limits = configuration.limits
         let connections = runtime.connections
+        let frameTimeout = configuration.frameTimeoutMilliseconds
+        let admission = ConnectionRegistry.Admission(
+            maxConnections: configuration.maxConnections,
+            maxPerAddress: configuration.maxConnectionsPerAddress
+        )
         let bootstrap = ServerBootstrap(group: runtime.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -151,10 +217,17 @@ public final class ModelServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let batcher = loopBatchers[ObjectIdentifier(channel.eventLoop)]!.value
                     let handlers = channel.pipeline.syncOperations
+                    if let refusal = connections.admit(channel, admission) {
+                        logger.notice("refused a connection: \(refusal.message)")
+                        try handlers.addHandler(RefuseConnectionHandler(refusal, limits: limits))
+                        return
+                    }
                     try handlers.addHandler(BackPressureHandler())
                     try handlers.addHandler(
                         IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeoutMilliseconds)))
                     )
+                    // The slot for TLS (issue 12 item 3) is here, before the frame timer and decoder.
+                    try handlers.addHandler(FrameTimeoutHandler(milliseconds: frameTimeout))
                     try handlers.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadBytes: limits.maxFrameBytes)))
                     try handlers.addHandler(
                         ServerConnectionHandler(
@@ -164,7 +237,6 @@ public final class ModelServer: Service, Sendable {
                             logger: logger
                         )
                     )
-                    connections.add(channel)
                 }
             }
         do {
@@ -203,16 +275,86 @@ public final class ModelServer: Service, Sendable {
     }
 }
 
-/// The open connections, so that a drain can reach each of them.
+/// The open connections, so that a drain or a token reload can reach each of them, and the
+/// connection caps (`--max-connections`, `--max-connections-per-address`).
 final class ConnectionRegistry: Sendable {
-    private let channels = Mutex([ObjectIdentifier: any Channel]())
-
-    /// Tracks `channel` until it closes.
-    func add(_ channel: any Channel) {
-        let key = ObjectIdentifier(channel)
-        channels.withLock { $0[key] = channel }
-        channel.closeFuture.whenComplete { [self] _ in _ = self.channels.withLock { $0.removeValue(forKey: key) } }
+    /// The caps a new connection is admitted under; 0 = no cap.
+    struct Admission: Sendable {
+        var maxConnections: Int
+        var maxPerAddress: Int
     }
 
-    var all: [any Channel] { channels.withLock { Array($0.values) } }
+    private struct State {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var perAddress: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Tracks `channel` until it closes, unless a cap is reached: then the error to refuse it with.
+    func admit(_ channel: any Channel, _ admission: Admission) -> ModelwireError? {
+        let key = ObjectIdentifier(channel)
+        let address = channel.remoteAddress?.ipAddress ?? "?"
+        let refusal: ModelwireError? = state.withLock { state in
+            if admission.maxConnections > 0, state.channels.count >= admission.maxConnections {
+                return ModelwireError(
+                    .resourceExhausted,
+                    "the server has \(admission.maxConnections) connections open (--max-connections); try again later",
+                    retryAfterMilliseconds: 1000
+                )
+            }
+            if admission.maxPerAddress > 0, state.perAddress[address, default: 0] >= admission.maxPerAddress {
+                return ModelwireError(
+                    .resourceExhausted,
+                    "\(address) has \(admission.maxPerAddress) connections open (--max-connections-per-address)",
+                    retryAfterMilliseconds: 1000
+                )
+            }
+            state.channels[key] = channel
+            state.perAddress[address, default: 0] += 1
+            return nil
+        }
+        guard refusal == nil else { return refusal }
+        channel.closeFuture.whenComplete { [self] _ in
+            self.state.withLock { state in
+                state.channels[key] = nil
+                let left = state.perAddress[address, default: 1] - 1
+                state.perAddress[address] = left > 0 ? left : nil
+            }
+        }
+        return nil
+    }
+
+    var all: [any Channel] { state.withLock { Array($0.channels.values) } }
 }
+
+/// Answers a connection over a cap with ERROR resource_exhausted on call 0, then closes it.
+final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let error: ModelwireError
+    private let limits: ProtocolLimits
+
+    init(_ error: ModelwireError, limits: ProtocolLimits) {
+        self.error = error
+        self.limits = limits
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        try? FramePayloadCodec(limits: limits, peerAcceptsZlib: false).writeFrame(
+            error.status,
+            kind: .error,
+            into: &buffer
+        )
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}  // nothing it sends is read
+}
+
+@available(*, unavailable)
+extension RefuseConnectionHandler: Sendable {}

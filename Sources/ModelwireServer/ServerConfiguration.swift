@@ -1,3 +1,4 @@
+import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 
@@ -32,6 +33,18 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// How often the allocator is checked for a burst's free memory to give back (`MemoryReturn`);
     /// 0 never. Default 1 s.
     public var memoryReturnIntervalMilliseconds: Int
+    /// All of a frame's bytes must arrive within this long of its first byte (slowloris inside
+    /// a frame: the idle timer, reset by every byte, never fires on a trickled frame). Default 30 s.
+    public var frameTimeoutMilliseconds: Int
+    /// Connections open at once; more are refused with ERROR resource_exhausted. Default 4096.
+    public var maxConnections: Int
+    /// Connections open at once from one source address; 0 = no per-address limit (the default:
+    /// behind a proxy every client has the proxy's address).
+    public var maxConnectionsPerAddress: Int
+    /// Tokens and roles (PROTOCOL.md §3.1).
+    public var authentication: Authentication
+    /// What one training request may ask the server to spend.
+    public var trainingCaps: TrainingCaps
     /// Name and version announced in ServerHello and ServerInfo.
     public var serverName: String
     public var serverVersion: String
@@ -65,6 +78,34 @@ public struct ServerConfiguration: Sendable, Hashable {
         }
     }
 
+    /// Who may call what (docs/security.md).
+    public struct Authentication: Sendable, Hashable {
+        /// The token file (`TokenFile`); nil = no authentication (every connection is admin),
+        /// allowed only on a loopback address unless `insecureNoAuth`.
+        public var authFile: String?
+        /// Connections without credentials may call Health (for load balancers' health checks).
+        public var healthWithoutAuth: Bool
+        /// Serve a non-loopback address without a token file (a warning is logged at start).
+        public var insecureNoAuth: Bool
+
+        public static let defaults = Authentication(authFile: nil, healthWithoutAuth: false, insecureNoAuth: false)
+
+        public init(authFile: String?, healthWithoutAuth: Bool, insecureNoAuth: Bool) {
+            self.authFile = authFile
+            self.healthWithoutAuth = healthWithoutAuth
+            self.insecureNoAuth = insecureNoAuth
+        }
+    }
+
+    /// The limits as announced in ServerHello and ServerInfo: the protocol limits and the
+    /// server's own timeouts.
+    public var announcedLimits: V1.Limits {
+        var message = limits.message
+        message.handshakeTimeoutMs = UInt32(clamping: handshakeTimeoutMilliseconds)
+        message.frameTimeoutMs = UInt32(clamping: frameTimeoutMilliseconds)
+        return message
+    }
+
     /// The defaults for a repository directory.
     public static func defaults(repositoryPath: String) -> ServerConfiguration {
         ServerConfiguration(repositoryPath: repositoryPath)
@@ -84,6 +125,11 @@ public struct ServerConfiguration: Sendable, Hashable {
         handshakeTimeoutMilliseconds: Int = 10_000,
         stalledWriteTimeoutMilliseconds: Int = 30_000,
         memoryReturnIntervalMilliseconds: Int = 1000,
+        frameTimeoutMilliseconds: Int = 30_000,
+        maxConnections: Int = 4096,
+        maxConnectionsPerAddress: Int = 0,
+        authentication: Authentication = .defaults,
+        trainingCaps: TrainingCaps = .defaults,
         serverName: String = "modelwire-server",
         serverVersion: String = ModelServer.version
     ) {
@@ -99,6 +145,11 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.handshakeTimeoutMilliseconds = handshakeTimeoutMilliseconds
         self.stalledWriteTimeoutMilliseconds = stalledWriteTimeoutMilliseconds
         self.memoryReturnIntervalMilliseconds = memoryReturnIntervalMilliseconds
+        self.frameTimeoutMilliseconds = frameTimeoutMilliseconds
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.authentication = authentication
+        self.trainingCaps = trainingCaps
         self.serverName = serverName
         self.serverVersion = serverVersion
     }

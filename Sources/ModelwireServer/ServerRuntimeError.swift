@@ -11,6 +11,10 @@ public struct ServerRuntimeError: Error, CustomStringConvertible, Sendable {
         public static let bindFailed = Code("bind failed")
         /// The repository directory cannot be used (missing permissions, not a directory).
         public static let repositoryUnusable = Code("repository unusable")
+        /// A non-loopback address without `--auth-file` (and without `--insecure-no-auth`).
+        public static let insecureConfiguration = Code("insecure configuration")
+        /// The token file cannot be read or is not valid.
+        public static let authFileInvalid = Code("auth file invalid")
 
         public var description: String { name }
     }

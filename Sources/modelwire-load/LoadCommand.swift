@@ -42,6 +42,14 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Server address.", valueName: "host:port"))
     var server: String = "127.0.0.1:\(Endpoint.defaultPort)"
 
+    @Option(
+        help: ArgumentHelp(
+            "Bearer token for a server with --auth-file (default: $MODELWIRE_TOKEN; the environment keeps it out of ps).",
+            valueName: "token"
+        )
+    )
+    var token: String?
+
     @Option(help: "Model name.")
     var model: String = "reference"
 
@@ -171,6 +179,7 @@ struct LoadCommand: AsyncParsableCommand {
             $0.connectionsPerEndpoint = self.connections
             $0.compression = self.compression == .on
             $0.defaultTimeout = .milliseconds(Int64(self.timeout * 1000))
+            $0.bearerToken = self.token ?? ProcessInfo.processInfo.environment["MODELWIRE_TOKEN"]
         }
         let report = Report(toStandardError: self.json)
         let group: MultiThreadedEventLoopGroup =

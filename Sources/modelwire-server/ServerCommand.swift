@@ -19,6 +19,11 @@ struct ServerCommand: AsyncParsableCommand {
             whose keys are the option names ({"port": 7411, "max-concurrent-jobs": 2}). Precedence: flag, \
             environment, file, default.
 
+            Authentication (docs/security.md): --auth-file FILE names the accepted tokens by their SHA-256; \
+            `modelwire-server hash-token` reads a token on stdin and prints the hash to put there. SIGHUP reloads \
+            the file without dropping connections (those whose token was removed get GOAWAY). Without --auth-file \
+            the server listens only on a loopback address unless --insecure-no-auth is given.
+
             The first line on stdout is "modelwire-server listening on HOST:PORT". SIGTERM or SIGINT drains: \
             clients get GOAWAY, in-flight calls finish within --grace-period-ms, running training jobs are \
             cancelled, and the exit status is 0. A failure to start (a busy port, an unusable repository) is one line \
@@ -39,6 +44,10 @@ struct ServerCommand: AsyncParsableCommand {
     var options: [String] = []
 
     func run() async throws {
+        if options.first == "hash-token" {
+            try Self.hashToken(arguments: Array(options.dropFirst()))
+            return
+        }
         MemoryReturn.keepLargeBuffersOnHeap()
         let environment = ProcessInfo.processInfo.environment
         let settings = try ServerSettings.parse(
@@ -63,7 +72,11 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [server],
+                services: [
+                    .init(service: server),
+                    // Returns at shutdown; must not cancel the server's drain.
+                    .init(service: CredentialReloader(server: server), successTerminationBehavior: .ignore),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -73,6 +86,41 @@ struct ServerCommand: AsyncParsableCommand {
         } catch let error as ServerRuntimeError {
             FileHandle.standardError.write(Data("modelwire-server: \(error.message)\n".utf8))
             throw ExitCode.failure
+        }
+    }
+}
+
+extension ServerCommand {
+    /// `modelwire-server hash-token`: the SHA-256 (hex) of the token read from stdin, for a token
+    /// file's "sha256". One trailing newline is not part of the token (`echo "$TOKEN" | ...`).
+    static func hashToken(arguments: [String]) throws {
+        guard arguments.isEmpty else {
+            FileHandle.standardError.write(
+                Data("modelwire-server: hash-token takes no arguments; it reads the token from stdin\n".utf8)
+            )
+            throw ExitCode.validationFailure
+        }
+        var text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        if text.hasSuffix("\r\n") {
+            text.removeLast(1)  // "\r\n" is one Character
+        } else if text.hasSuffix("\n") {
+            text.removeLast()
+        }
+        guard !text.isEmpty else {
+            FileHandle.standardError.write(Data("modelwire-server: hash-token: no token on stdin\n".utf8))
+            throw ExitCode.failure
+        }
+        print(TokenFile.sha256Hex(text))
+    }
+}
+
+/// Reloads the token file on SIGHUP until the server shuts down.
+struct CredentialReloader: Service {
+    let server: ModelServer
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            server.reloadCredentials()
         }
     }
 }

@@ -11,6 +11,9 @@ struct ServerOption: Sendable {
     let key: String
     let valueName: String
     let help: String
+    /// False for a switch (`--insecure-no-auth`): given alone, it means true; `--key=false`,
+    /// `MODELWIRE_KEY=0` and `"key": false` turn it off.
+    var takesValue = true
     let apply: @Sendable (inout ServerSettings.Values, String) throws -> Void
 
     /// The environment variable of this option.
@@ -61,8 +64,79 @@ struct ServerOption: Sendable {
         int("max-concurrent-calls", 1...100_000, "Open calls per connection (default 256).") {
             $0.limits.maxConcurrentCalls = $1
         },
-        int("idle-timeout-ms", 1000...Int(UInt32.max), "Close connections idle this long (default 300000).") {
+        int(
+            "idle-timeout-ms",
+            1000...Int(UInt32.max),
+            "Close connections with no frame either way this long, after GOAWAY (default 300000)."
+        ) {
             $0.limits.idleTimeoutMilliseconds = $1
+        },
+        int(
+            "handshake-timeout-ms",
+            100...3_600_000,
+            "Close a connection whose HELLO has not arrived this long after it connected (default 10000)."
+        ) {
+            $0.handshakeTimeoutMilliseconds = $1
+        },
+        int(
+            "frame-timeout-ms",
+            100...3_600_000,
+            "A frame's bytes must all arrive within this long of its first byte, else ERROR and close (default 30000)."
+        ) {
+            $0.frameTimeoutMilliseconds = $1
+        },
+        int("max-connections", 1...1_000_000, "Connections open at once; more are refused (default 4096).") {
+            $0.maxConnections = $1
+        },
+        int(
+            "max-connections-per-address",
+            0...1_000_000,
+            "Connections open at once from one client address; 0 = no limit (default 0; behind a proxy every "
+                + "client has its address)."
+        ) {
+            $0.maxConnectionsPerAddress = $1
+        },
+        text(
+            "auth-file",
+            "FILE",
+            "Token file: {\"tokens\": [{\"name\", \"role\", \"sha256\"}]}; reloaded on SIGHUP (default: none, "
+                + "every connection is admin, loopback only)."
+        ) {
+            $0.configuration.authentication.authFile = $1
+        },
+        flag("health-without-auth", "Connections without a token may call Health (default off).") {
+            $0.authentication.healthWithoutAuth = $1
+        },
+        flag(
+            "insecure-no-auth",
+            "Listen on a non-loopback address without --auth-file (refused otherwise; logs a warning)."
+        ) {
+            $0.authentication.insecureNoAuth = $1
+        },
+        int("max-train-epochs", 1...100_000, "Epochs one training request may ask for (default 100000).") {
+            $0.trainingCaps.maxEpochs = $1
+        },
+        int("max-layer-width", 1...4096, "Units of one dense layer (default 4096).") {
+            $0.trainingCaps.maxLayerWidth = $1
+        },
+        int("max-model-parameters", 1...Int(Int32.max), "Trainable parameters of one model (default 50000000).") {
+            $0.trainingCaps.maxParameters = $1
+        },
+        int("max-tree-depth", 1...1000, "An explicit max_depth of a tree model (default 64).") {
+            $0.trainingCaps.maxTreeDepth = $1
+        },
+        int("max-trees", 1...100_000, "Trees of a forest, iterations of boosting (default 10000).") {
+            $0.trainingCaps.maxTrees = $1
+        },
+        int("max-train-cells", 1...Int.max, "Rows × features of one training set (default 100000000).") {
+            $0.trainingCaps.maxTrainingCells = $1
+        },
+        int(
+            "max-job-memory-bytes",
+            1024...Int.max,
+            "A training job's estimated peak memory, checked before it is accepted (default 2 GiB)."
+        ) {
+            $0.trainingCaps.maxJobMemoryBytes = $1
         },
         int("dataset-quota-bytes", 0...Int.max, "Total size of uploaded datasets (default 1 GiB).") {
             $0.datasetQuotaBytes = $1
@@ -98,7 +172,10 @@ struct ServerOption: Sendable {
 
     /// The `--help` lines of every option: the flag and its variable, then what it does.
     static var helpText: String {
-        all.map { "  --\($0.key) <\($0.valueName)>   (\($0.environmentVariable))\n      \($0.help)" }.joined(
+        all.map {
+            let value = $0.takesValue ? " <\($0.valueName)>" : ""
+            return "  --\($0.key)\(value)   (\($0.environmentVariable))\n      \($0.help)"
+        }.joined(
             separator: "\n"
         )
     }
@@ -110,6 +187,20 @@ struct ServerOption: Sendable {
         _ apply: @escaping @Sendable (inout ServerSettings.Values, String) throws -> Void
     ) -> ServerOption {
         ServerOption(key: key, valueName: valueName, help: help, apply: apply)
+    }
+
+    private static func flag(
+        _ key: String,
+        _ help: String,
+        _ set: @escaping @Sendable (inout ServerConfiguration, Bool) -> Void
+    ) -> ServerOption {
+        ServerOption(key: key, valueName: "", help: help, takesValue: false) { values, text in
+            switch text.lowercased() {
+            case "", "1", "true", "yes", "on": set(&values.configuration, true)
+            case "0", "false", "no", "off": set(&values.configuration, false)
+            default: throw ValidationError("\(key) is a switch: true or false, got \"\(text)\"")
+            }
+        }
     }
 
     private static func int(

@@ -64,6 +64,9 @@ enum ServerSettings {
             if let equals = body.firstIndex(of: "=") {
                 result.append((option, String(body[body.index(after: equals)...])))
                 index += 1
+            } else if !option.takesValue {
+                result.append((option, "true"))
+                index += 1
             } else {
                 guard index + 1 < arguments.count else { throw ValidationError("--\(key) needs a value") }
                 result.append((option, arguments[index + 1]))

@@ -35,6 +35,22 @@ struct ClientOptions: ParsableArguments {
     )
     var timeout: Double?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bearer token for a server with --auth-file (default: $MODELWIRE_TOKEN; the environment keeps it out of ps).",
+            valueName: "token"
+        )
+    )
+    var token: String?
+
+    /// `--token`, else `$MODELWIRE_TOKEN` (read here, not as the option's default: `--help` would print it).
+    var bearerToken: String? {
+        if let token { return token }
+        let variable = ProcessInfo.processInfo.environment["MODELWIRE_TOKEN"]
+        return variable?.isEmpty == false ? variable : nil
+    }
+
     @Flag(name: .long, help: "Log connection events to stderr.")
     var verbose = false
 
@@ -56,7 +72,9 @@ struct ClientOptions: ParsableArguments {
         var logger = Logger(label: "modelwire", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = self.verbose ? .debug : .warning
         do {
-            try await withModelwireClient(endpoints: self.endpoints, logger: logger) { client in
+            let configuration = ModelwireClient.Configuration.defaults { $0.bearerToken = self.bearerToken }
+            try await withModelwireClient(endpoints: self.endpoints, configuration: configuration, logger: logger) {
+                client in
                 try await body(client)
             }
         } catch let error as ModelwireError {

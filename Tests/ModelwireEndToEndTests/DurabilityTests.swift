@@ -182,13 +182,20 @@ struct ServerProcess {
         return (process.terminationStatus, text)
     }
 
-    init(repository: String, extraArguments: [String] = [], workingDirectory: String? = nil) throws {
+    /// Starts the server; `standardError`, when given, receives its log; `workingDirectory` is its current directory.
+    init(
+        repository: String,
+        extraArguments: [String] = [],
+        workingDirectory: String? = nil,
+        standardError: FileHandle? = nil
+    ) throws {
         process = Process()
         process.executableURL = Self.executable
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.arguments = ["--port", "0", "--repository", repository, "--log-level", "error"] + extraArguments
         let output = Pipe()
         process.standardOutput = output
+        if let standardError { process.standardError = standardError }
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {

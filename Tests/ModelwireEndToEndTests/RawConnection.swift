@@ -6,9 +6,22 @@ import ModelwireProtocol
 final class RawConnection {
     private let fd: Int32
 
-    init(_ endpoint: String) throws {
+    /// Connects to `endpoint` (IPv4 host:port), from `sourceAddress` when given (e.g. 127.0.0.2:
+    /// every 127/8 address is loopback, so tests can be several clients).
+    init(_ endpoint: String, sourceAddress: String? = nil) throws {
         let parts = endpoint.split(separator: ":")
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let sourceAddress {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, sourceAddress, &source.sin_addr)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else { throw ModelwireErrorForTests("bind to \(sourceAddress) failed: errno \(errno)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
@@ -38,6 +51,19 @@ final class RawConnection {
         return n
     }
 
+    /// Waits up to `milliseconds` for bytes (or the close) to arrive; true when they did.
+    func waitReadable(milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+
+    /// Sends a REQUEST frame (END_STREAM) of `method` with `payload` on `callID`.
+    func sendRequest(method: UInt16, callID: UInt32, payload: [UInt8] = []) throws {
+        var frame = ByteBufferWriter()
+        frame.frameHeader(kind: 2, flags: 1, method: method, callID: callID, length: UInt32(payload.count))
+        try send(frame.bytes + payload)
+    }
+
     func sendHello(_ hello: V1.ClientHello) throws {
         let payload = try hello.serializedBytes()
         var frame = ByteBufferWriter()
@@ -49,6 +75,24 @@ final class RawConnection {
         try sendHello(V1.ClientHello(protocolVersions: [1], compression: [.none], clientName: "raw"))
         let (kind, _, _) = try readFrame()
         guard kind == Frame.Kind.hello.rawValue else { throw ModelwireErrorForTests("no HELLO answer") }
+    }
+
+    /// Handshakes with `token` as the bearer token (nil: no credentials); the ServerHello.
+    @discardableResult
+    func handshake(token: String?) throws -> V1.ServerHello {
+        try sendHello(
+            V1.ClientHello(
+                protocolVersions: [1],
+                compression: [.none],
+                credentials: token.map { V1.Credentials(bearerToken: $0) },
+                clientName: "raw"
+            )
+        )
+        let (kind, _, payload) = try readFrame()
+        guard kind == Frame.Kind.hello.rawValue else {
+            throw ModelwireErrorForTests("no HELLO answer (kind \(kind))")
+        }
+        return try V1.ServerHello(serializedBytes: payload)
     }
 
     private func read(_ count: Int) throws -> [UInt8]? {

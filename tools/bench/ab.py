@@ -6,11 +6,16 @@ server's CPU time per call) and at c=64 (throughput), driven by the same modelwi
 when given, the SwiftNIO echo at c=1 (the floor a Modelwire call is compared with).
 
 Usage: tools/bench/ab.py --a BIN_DIR --b BIN_DIR --load LOAD_BIN [--nio-echo DIR] [--rounds 3]
+                         [--a-args ARGS] [--b-args ARGS]
   BIN_DIR holds modelwire-server; LOAD_BIN is one modelwire-load for both; DIR holds
   nio-echo-server and nio-echo-load (tools/bench/nio-echo, release). Prints a markdown table of
   medians over the rounds and the ratios B/A.
+  --a-args / --b-args: extra server arguments of one side (one shell-quoted string), so that one
+  build can be compared with itself under two settings. `--b-args '--auth-file FILE'` with
+  `--token T` (T an admin token of FILE, given to every modelwire-load run of both sides; a
+  server without --auth-file ignores it) measures authentication on (B) against off (A).
 """
-import argparse, json, os, signal, statistics, subprocess, tempfile
+import argparse, json, os, shlex, signal, statistics, subprocess, tempfile
 
 HEADER = 20  # frame header bytes (PROTOCOL.md §2)
 
@@ -30,17 +35,21 @@ def stop(proc):
 
 def load(a, address, pid, extra):
     out = subprocess.run([a.load, "--server", address, "--rows", "1", "--compression", "off", "--connections", "1",
-                          "--cpu-pid", str(pid), "--json", *extra], check=True, capture_output=True, text=True).stdout
+                          "--cpu-pid", str(pid), "--json", *token_args(a), *extra], check=True, capture_output=True, text=True).stdout
     return json.loads(out)["steps"][0]
 
 
-def modelwire(a, bin_dir):
+def token_args(a):
+    return ["--token", a.token] if a.token else []
+
+
+def modelwire(a, bin_dir, server_args):
     repository = tempfile.mkdtemp(prefix="mw-ab-")
     proc, address = start([os.path.join(bin_dir, "modelwire-server"), "--port", "0", "--repository", repository,
-                           "--log-level", "error"])
+                           "--log-level", "error", *shlex.split(server_args or "")])
     try:
         subprocess.run([a.load, "--server", address, "--train-reference", "--calls", "10", "--concurrency", "1",
-                        "--warmup", "0"], check=True, capture_output=True)
+                        "--warmup", "0", *token_args(a)], check=True, capture_output=True)
         one = load(a, address, proc.pid, ["--concurrency", "1", "--calls", str(a.calls), "--warmup", "1"])
         many = load(a, address, proc.pid, ["--concurrency", "64", "--duration", str(a.duration), "--warmup", "1"])
         return {"p50 c=1 (ms)": one["latency"]["p50Ms"],
@@ -67,14 +76,17 @@ def main():
     p.add_argument("--b", required=True)
     p.add_argument("--load", required=True)
     p.add_argument("--nio-echo")
+    p.add_argument("--a-args", help="extra modelwire-server arguments of A")
+    p.add_argument("--b-args", help="extra modelwire-server arguments of B")
+    p.add_argument("--token", help="bearer token for modelwire-load (both sides)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--calls", type=int, default=30000)
     p.add_argument("--duration", type=float, default=5)
     a = p.parse_args()
     results = {"A": [], "B": [], "echo": []}
     for round in range(a.rounds):
-        for name, bin_dir in (("A", a.a), ("B", a.b)):
-            results[name].append(modelwire(a, bin_dir))
+        for name, bin_dir, server_args in (("A", a.a, a.a_args), ("B", a.b, a.b_args)):
+            results[name].append(modelwire(a, bin_dir, server_args))
             print(f"round {round + 1} {name}: {results[name][-1]}", flush=True)
         if a.nio_echo:
             results["echo"].append(nio_echo(a, 421, 106))  # the reference net's rows-1 request and response sizes

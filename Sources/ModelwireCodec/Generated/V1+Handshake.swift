@@ -26,10 +26,41 @@ extension V1 {
         }
     }
 
-    /// Credentials presented at connection start. Checked by the authentication issue (later);
-    /// servers without authentication ignore them.
+    /// What a connection may call (PROTOCOL.md §3.1). Each role includes the ones before it.
+    public struct Role: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number on the wire; numbers this schema does not know are kept, not rejected.
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// Sent by servers without authentication: every method is allowed.
+        public static let unspecified = Role(rawValue: 0)
+        /// No credentials: Health only, and only if the server allows it.
+        public static let none = Role(rawValue: 1)
+        /// Predict, DescribeModel, ListModels, Health, ServerInfo.
+        public static let predict = Role(rawValue: 2)
+        /// + Train, Evaluate, jobs, datasets.
+        public static let train = Role(rawValue: 3)
+        /// + DeleteModel, SetAlias, ExportModel, ImportModel, every transform.
+        public static let admin = Role(rawValue: 4)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [Role] = [.unspecified, .none, .predict, .train, .admin]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
+        public var description: String {
+            switch rawValue {
+            case 0: "unspecified"
+            case 1: "none"
+            case 2: "predict"
+            case 3: "train"
+            case 4: "admin"
+            default: "Role(\(rawValue))"
+            }
+        }
+    }
+
+    /// Credentials presented at connection start (PROTOCOL.md §3.1). A server started with a token
+    /// file checks the bearer token once per connection; a server without one ignores them.
     public struct Credentials: Sendable, Hashable {
-        /// An opaque token.
+        /// An opaque token; the server stores only its SHA-256.
         public var bearerToken: String?
 
         /// Creates a `Credentials`; every argument defaults to the field's zero value.
@@ -79,9 +110,13 @@ extension V1 {
         /// max_decompression_ratio applies only to payloads that inflate past this many bytes (0 = the
         /// default, 1 MiB): sparse, constant or one-hot data compresses that well legitimately.
         public var ratioCheckMinBytes: UInt32
+        /// The HELLO must arrive within this long of the connect.
+        public var handshakeTimeoutMs: UInt32
+        /// All of a frame's bytes must arrive within this long of its first.
+        public var frameTimeoutMs: UInt32
 
         /// Creates a `Limits`; every argument defaults to the field's zero value.
-        public init(maxFrameBytes: UInt32 = 0, maxMessageBytes: UInt32 = 0, maxDecompressionRatio: UInt32 = 0, maxConcurrentCalls: UInt32 = 0, compressionThresholdBytes: UInt32 = 0, idleTimeoutMs: UInt32 = 0, maxRowsPerPredict: UInt32 = 0, maxDatasetBytes: UInt32 = 0, ratioCheckMinBytes: UInt32 = 0) {
+        public init(maxFrameBytes: UInt32 = 0, maxMessageBytes: UInt32 = 0, maxDecompressionRatio: UInt32 = 0, maxConcurrentCalls: UInt32 = 0, compressionThresholdBytes: UInt32 = 0, idleTimeoutMs: UInt32 = 0, maxRowsPerPredict: UInt32 = 0, maxDatasetBytes: UInt32 = 0, ratioCheckMinBytes: UInt32 = 0, handshakeTimeoutMs: UInt32 = 0, frameTimeoutMs: UInt32 = 0) {
             self.maxFrameBytes = maxFrameBytes
             self.maxMessageBytes = maxMessageBytes
             self.maxDecompressionRatio = maxDecompressionRatio
@@ -91,6 +126,8 @@ extension V1 {
             self.maxRowsPerPredict = maxRowsPerPredict
             self.maxDatasetBytes = maxDatasetBytes
             self.ratioCheckMinBytes = ratioCheckMinBytes
+            self.handshakeTimeoutMs = handshakeTimeoutMs
+            self.frameTimeoutMs = frameTimeoutMs
         }
     }
 
@@ -106,14 +143,17 @@ extension V1 {
         public var serverName: String
         /// Schema packages served, e.g. ["modelwire.v1"].
         public var schemaPackages: [String]
+        /// The connection's role (UNSPECIFIED: the server checks no credentials).
+        public var role: V1.Role
 
         /// Creates a `ServerHello`; every argument defaults to the field's zero value.
-        public init(protocolVersion: UInt32 = 0, compression: V1.Compression = V1.Compression(rawValue: 0), limits: V1.Limits? = nil, serverName: String = "", schemaPackages: [String] = []) {
+        public init(protocolVersion: UInt32 = 0, compression: V1.Compression = V1.Compression(rawValue: 0), limits: V1.Limits? = nil, serverName: String = "", schemaPackages: [String] = [], role: V1.Role = V1.Role(rawValue: 0)) {
             self.protocolVersion = protocolVersion
             self.compression = compression
             self.limits = limits
             self.serverName = serverName
             self.schemaPackages = schemaPackages
+            self.role = role
         }
     }
 
@@ -222,7 +262,9 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible {
             idleTimeoutMs: c.idle_timeout_ms,
             maxRowsPerPredict: c.max_rows_per_predict,
             maxDatasetBytes: c.max_dataset_bytes,
-            ratioCheckMinBytes: c.ratio_check_min_bytes)
+            ratioCheckMinBytes: c.ratio_check_min_bytes,
+            handshakeTimeoutMs: c.handshake_timeout_ms,
+            frameTimeoutMs: c.frame_timeout_ms)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -236,6 +278,8 @@ extension V1.Limits: ProtobufMessage, CMessageConvertible {
         c.max_rows_per_predict = self.maxRowsPerPredict
         c.max_dataset_bytes = self.maxDatasetBytes
         c.ratio_check_min_bytes = self.ratioCheckMinBytes
+        c.handshake_timeout_ms = self.handshakeTimeoutMs
+        c.frame_timeout_ms = self.frameTimeoutMs
     }
 }
 
@@ -256,7 +300,8 @@ extension V1.ServerHello: ProtobufMessage, CMessageConvertible {
             compression: V1.Compression(rawValue: Int32(bitPattern: c.compression.rawValue)),
             limits: try decodeMessage(c.limits, as: V1.Limits.self),
             serverName: try decodeString(c.server_name, field: "ServerHello.server_name"),
-            schemaPackages: try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerHello.schema_packages"))
+            schemaPackages: try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerHello.schema_packages"),
+            role: V1.Role(rawValue: Int32(bitPattern: c.role.rawValue)))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -267,6 +312,7 @@ extension V1.ServerHello: ProtobufMessage, CMessageConvertible {
         c.server_name = try arena.string(self.serverName, field: "ServerHello.server_name")
         c.n_schema_packages = self.schemaPackages.count
         c.schema_packages = try arena.strings(self.schemaPackages, field: "ServerHello.schema_packages")
+        c.role = Modelwire__V1__Role(rawValue: UInt32(bitPattern: self.role.rawValue))
     }
 }
 

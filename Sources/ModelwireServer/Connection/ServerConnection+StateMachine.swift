@@ -118,11 +118,27 @@ extension ServerConnection {
         private(set) var highestCallID: UInt32 = 0
         private let maxConcurrentCalls: Int
         private let maxPingBytes = 8
+        /// What this connection may call: `.admin` without authentication, else the role of the
+        /// token the HELLO carried (`.none` without one). Set once by the handshake (and by a
+        /// token file reload), read by one comparison per call.
+        private(set) var role: AccessRole
+        /// Whether a connection of role `.none` may call Health.
+        private let healthWithoutAuth: Bool
 
         /// Creates the state of a new connection.
-        /// - Parameter maxConcurrentCalls: Open calls allowed at once (the announced limit).
-        init(maxConcurrentCalls: Int) {
+        /// - Parameters:
+        ///   - maxConcurrentCalls: Open calls allowed at once (the announced limit).
+        ///   - role: The role before the handshake sets one (`.admin` when the server checks no tokens).
+        ///   - healthWithoutAuth: Whether role `.none` may call Health.
+        init(maxConcurrentCalls: Int, role: AccessRole = .admin, healthWithoutAuth: Bool = false) {
             self.maxConcurrentCalls = maxConcurrentCalls
+            self.role = role
+            self.healthWithoutAuth = healthWithoutAuth
+        }
+
+        /// Sets what the connection may call from now on (the handshake's token, or a reload).
+        mutating func authorize(_ role: AccessRole) {
+            self.role = role
         }
 
         /// Calls open now.
@@ -193,6 +209,10 @@ extension ServerConnection {
                     ModelwireError(.unimplemented, "unknown method id 0x\(String(frame.method, radix: 16))")
                 )
             }
+            let required = ServiceMethod.requiredRole(method)
+            if role < required, let refusal = refusal(method, required: required) {
+                return .rejectCall(id, refusal)
+            }
             guard calls.count < maxConcurrentCalls else {
                 return .rejectCall(
                     id,
@@ -205,6 +225,21 @@ extension ServerConnection {
             }
             calls[id] = Entry(shape: method.shape, call: nil)
             return .openCall(method)
+        }
+
+        /// Why this connection may not call `method` (nil: Health on role none, allowed).
+        private func refusal(_ method: MethodDescriptor, required: AccessRole) -> ModelwireError? {
+            guard role == .none else {
+                return ModelwireError(
+                    .permissionDenied,
+                    "\(method.name) needs role \(required); this connection's token has role \(role)"
+                )
+            }
+            if method.method == .health, healthWithoutAuth { return nil }
+            return ModelwireError(
+                .unauthenticated,
+                "\(method.name) needs a token with role \(required); this connection presented none"
+            )
         }
 
         /// The HELLO was valid and answered.

@@ -19,6 +19,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// Signals a graceful drain (sent through the pipeline by `ModelServer`).
     struct DrainEvent: Sendable {}
 
+    /// The token file was reloaded (SIGHUP): a connection whose token is gone drains with
+    /// GOAWAY; one whose token's role changed gets the new role.
+    struct CredentialsReloaded: Sendable {
+        let tokens: TokenFile
+    }
+
     /// What this handler keeps per open call, released when the call ends.
     struct CallResources {
         var deadlineTimer: Scheduled<Void>?
@@ -43,13 +49,20 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// Frames held while the channel is not writable (bounded: the socket is not read meanwhile).
     private var deferred = CircularBuffer<Frame>()
     private var stallTimer: Scheduled<Void>?
+    /// SHA-256 of the token this connection authenticated with (never the token itself), to
+    /// find it again in a reloaded token file.
+    private var tokenDigest: [UInt8]?
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
         self.workers = workers
         self.batcher = batcher
         self.logger = logger
-        self.state = .init(maxConcurrentCalls: service.configuration.limits.maxConcurrentCalls)
+        self.state = .init(
+            maxConcurrentCalls: service.configuration.limits.maxConcurrentCalls,
+            role: service.authenticator.isEnabled ? .none : .admin,
+            healthWithoutAuth: service.configuration.authentication.healthWithoutAuth
+        )
         self.codec = FramePayloadCodec(limits: service.configuration.limits, peerAcceptsZlib: false)
     }
 
@@ -170,7 +183,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             drain()
         } else if event is IdleStateHandler.IdleStateEvent {
             logger.debug("closing idle connection")
-            drain()
+            drain(reason: "the connection was idle too long")
+        } else if let reload = event as? CredentialsReloaded {
+            credentialsReloaded(reload.tokens)
+        } else if let timeout = event as? FrameTimeoutHandler.Expired {
+            logger.debug("closing a connection whose frame did not arrive in \(timeout.milliseconds) ms")
+            failConnection(
+                ModelwireError(
+                    .deadlineExceeded,
+                    "a frame's bytes did not all arrive within \(timeout.milliseconds) ms of its first byte"
+                )
+            )
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -189,14 +212,54 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             )
             codec.peerAcceptsZlib = zlib
             logger[metadataKey: "modelwire.client"] = "\(hello.clientName)"
+            guard authenticate(hello.credentials) else { return }
+            var reply = answer
+            reply.limits = service.configuration.announcedLimits
+            if service.authenticator.isEnabled { reply.role = state.role.wire }
             var buffer = ByteBuffer()
-            try? codec.writeFrame(answer, kind: .hello, into: &buffer)
+            try? codec.writeFrame(reply, kind: .hello, into: &buffer)
             write(buffer)
             if case .serveAndGoAway(let lastCallID) = state.handshakeSucceeded(serverIsDraining: service.isDraining) {
                 sendGoAway(lastCallID: lastCallID)
             }
         } catch {
             failConnection(error)
+        }
+    }
+
+    /// Sets the connection's role from the HELLO's credentials. A token not in the token file
+    /// fails the connection with unauthenticated (ERROR on call 0, close) and returns false; no
+    /// credentials give role none. Neither the token nor its hash is logged.
+    private func authenticate(_ credentials: V1.Credentials?) -> Bool {
+        guard service.authenticator.isEnabled else { return true }
+        guard let token = credentials?.bearerToken else {
+            state.authorize(.none)
+            return true
+        }
+        let digest = TokenFile.sha256(token)
+        guard let entry = service.authenticator.current.authenticate(digest: digest) else {
+            logger.notice("refused a connection: its bearer token is not in the auth file")
+            failConnection(ModelwireError(.unauthenticated, "the bearer token is not valid"))
+            return false
+        }
+        tokenDigest = digest
+        logger[metadataKey: "modelwire.token"] = "\(entry.name)"
+        state.authorize(entry.role)
+        return true
+    }
+
+    private func credentialsReloaded(_ tokens: TokenFile) {
+        guard let digest = tokenDigest else { return }
+        guard let entry = tokens.authenticate(digest: digest) else {
+            logger.notice("the connection's token was revoked: draining it")
+            tokenDigest = nil
+            state.authorize(.none)
+            drain(reason: "the connection's token was revoked")
+            return
+        }
+        if entry.role != state.role {
+            logger.notice("the connection's token now has role \(entry.role)")
+            state.authorize(entry.role)
         }
     }
 
@@ -214,22 +277,22 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private func drain() {
+    private func drain(reason: String = "the server is shutting down") {
         switch state.drain() {
         case .none:
             return
         case .close:
             context?.close(promise: nil)
         case .goAway(let lastCallID, let closeAfterwards):
-            sendGoAway(lastCallID: lastCallID)
+            sendGoAway(lastCallID: lastCallID, reason: reason)
             if closeAfterwards { close() }
         }
     }
 
-    private func sendGoAway(lastCallID: UInt32) {
+    private func sendGoAway(lastCallID: UInt32, reason: String = "the server is shutting down") {
         var buffer = ByteBuffer()
         try? codec.writeFrame(
-            V1.GoAway(lastCallId: lastCallID, reason: "the server is shutting down"),
+            V1.GoAway(lastCallId: lastCallID, reason: reason),
             kind: .goAway,
             into: &buffer
         )

@@ -39,6 +39,9 @@ final class JobManager: Sendable {
     private let repository: ModelRepository
     private let datasets: DatasetStore
     private let maxConcurrentJobs: Int
+    /// Checked again when a job starts: a stored dataset may have been replaced (or the server
+    /// restarted with lower caps) since the Train call was accepted.
+    private let caps: TrainingCaps
     private let threads: NIOThreadPool
     private let logger: Logger
     private let state = Mutex(State())
@@ -47,7 +50,15 @@ final class JobManager: Sendable {
     /// Finished jobs kept in memory and on disk.
     private let historyLimit = 200
 
-    init(root: String, repository: ModelRepository, datasets: DatasetStore, maxConcurrentJobs: Int, logger: Logger) {
+    init(
+        root: String,
+        repository: ModelRepository,
+        datasets: DatasetStore,
+        maxConcurrentJobs: Int,
+        caps: TrainingCaps = .defaults,
+        logger: Logger
+    ) {
+        self.caps = caps
         self.directory = "\((root as NSString).standardizingPath)/.jobs"
         self.repository = repository
         self.datasets = datasets
@@ -269,6 +280,7 @@ final class JobManager: Sendable {
                 }
             try request.checkConsistency(rows: wireData)
             try wireData.checkClassLabelsAreCategorical()
+            try request.checkResourceCaps(caps, shape: TrainingShape(wireData))
             let dataset = try Dataset(wire: wireData)
             let seed = request.options?.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
             let options = try TrainingOptions(wire: request.options, defaultSeed: seed)

@@ -15,8 +15,25 @@ extension ModelService {
         if case .inlineData(let rows)? = request.data { inline = rows }
         try request.checkConsistency(rows: inline)
         try inline?.checkClassLabelsAreCategorical()
+        try request.checkResourceCaps(configuration.trainingCaps, shape: trainingShape(request))
         let (job, id) = try jobs.submit(request, subscriber: subscriber)
         return JobSubscription(job: job, id: id)
+    }
+
+    /// The shape of a request's training data: inline rows, or a stored dataset's index entry
+    /// (an unknown dataset has no shape here; `jobs.submit` answers not_found for it).
+    private func trainingShape(_ request: V1.TrainRequest) -> TrainingShape {
+        switch request.data {
+        case .inlineData(let rows)?: return TrainingShape(rows)
+        case .dataset(let name)?:
+            return datasets.list().first { $0.name == name }.map(TrainingShape.init)
+                ?? TrainingShape(
+                    rows: 0,
+                    features: 0,
+                    outputs: 1
+                )
+        case nil: return TrainingShape(rows: 0, features: 0, outputs: 1)
+        }
     }
 
     /// WatchJob: the latest progress of a job at once (or its final state), then its events.

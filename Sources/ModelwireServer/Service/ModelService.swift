@@ -16,15 +16,18 @@ final class ModelService: Sendable {
     let datasets: DatasetStore
     let jobs: JobManager
     let logger: Logger
+    /// The tokens in force (authentication off when it has no file).
+    let authenticator: Authenticator
     let startedUnixMs: UInt64
     /// ServerInfo's answer, built once: it carries the whole descriptor set (~48 KB).
     let info: V1.ServerInfoResponse
     private let drainingFlag = Atomic<Bool>(false)
 
     /// Creates the service; `jobs` threads start here and stop in `JobManager.shutdown()`.
-    init(configuration: ServerConfiguration, logger: Logger) {
+    init(configuration: ServerConfiguration, logger: Logger, authenticator: Authenticator? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.authenticator = authenticator ?? Authenticator(path: configuration.authentication.authFile)
         self.repository = ModelRepository(root: configuration.repositoryPath, logger: logger)
         self.datasets = DatasetStore(
             root: configuration.repositoryPath,
@@ -36,6 +39,7 @@ final class ModelService: Sendable {
             repository: repository,
             datasets: datasets,
             maxConcurrentJobs: configuration.maxConcurrentJobs,
+            caps: configuration.trainingCaps,
             logger: logger
         )
         let started = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -45,7 +49,7 @@ final class ModelService: Sendable {
             serverVersion: configuration.serverVersion,
             protocolVersions: Handshake.protocolVersions,
             schemaPackages: V1.schemaPackages,
-            limits: configuration.limits.message,
+            limits: configuration.announcedLimits,
             fileDescriptorSet: V1.fileDescriptorSet,
             startedUnixMs: started
         )

@@ -5,17 +5,9 @@ import ModelwireProtocol
 /// that serves it with where it runs. A new method is one `ModelService` function plus one row
 /// of `ServiceMethod.v1`; the connection handler needs no change.
 struct ServiceMethod: Sendable {
-    /// What a caller must be allowed to do (checked once authentication exists; PROTOCOL.md §5).
-    enum Role: Int, Comparable, Sendable {
-        /// Predict, describe and list models, health, server info.
-        case predict = 1
-        /// Also train, evaluate, jobs and datasets.
-        case train = 2
-        /// Also delete, alias, import, export and every transform.
-        case admin = 3
-
-        static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
-    }
+    /// What a caller must be allowed to do (PROTOCOL.md §3.1): checked per call against the
+    /// connection's role, which the handshake computed once.
+    typealias Role = AccessRole
 
     /// Where a unary body runs.
     enum Execution: Sendable {
@@ -53,6 +45,15 @@ struct ServiceMethod: Sendable {
     /// The row of a method that `MethodDescriptor.lookup` found.
     static func lookup(_ descriptor: MethodDescriptor) -> ServiceMethod {
         v1[Int(descriptor.id) - 0x0101]
+    }
+
+    /// The role each method needs, indexed like `v1` (the per-call check reads one element).
+    static let roles: [AccessRole] = v1.map(\.role)
+
+    /// The role `descriptor`'s method needs.
+    @inline(__always)
+    static func requiredRole(_ descriptor: MethodDescriptor) -> AccessRole {
+        roles[Int(descriptor.id) - 0x0101]
     }
 
     /// Every method of modelwire.v1, in id order (the same order as `MethodDescriptor.v1`).

@@ -203,6 +203,15 @@ static int handshake(int fd) {
     hello.n_compression = 2;
     hello.compression = accepted;
     hello.client_name = "modelwire-c/0.1";
+    /* A server with --auth-file wants a bearer token (PROTOCOL.md §3.1): from $MODELWIRE_TOKEN,
+       never from argv (ps shows argv to everyone). */
+    Modelwire__V1__Credentials credentials = MODELWIRE__V1__CREDENTIALS__INIT;
+    const char *token = getenv("MODELWIRE_TOKEN");
+    if (token && *token) {
+        credentials.kind_case = MODELWIRE__V1__CREDENTIALS__KIND_BEARER_TOKEN;
+        credentials.bearer_token = (char *)token;
+        hello.credentials = &credentials;
+    }
     size_t size = modelwire__v1__client_hello__get_packed_size(&hello);
     uint8_t *buffer = malloc(size ? size : 1);
     modelwire__v1__client_hello__pack(&hello, buffer);

@@ -347,7 +347,7 @@ const ProtobufCMessageDescriptor modelwire__v1__client_hello__descriptor =
   (ProtobufCMessageInit) modelwire__v1__client_hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[9] =
+static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[11] =
 {
   {
     "max_frame_bytes",
@@ -446,6 +446,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[9
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "handshake_timeout_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__Limits, handshake_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "frame_timeout_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__Limits, frame_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "ratio_check_min_bytes",
     20,
     PROTOBUF_C_LABEL_NONE,
@@ -460,6 +484,8 @@ static const ProtobufCFieldDescriptor modelwire__v1__limits__field_descriptors[9
 };
 static const unsigned modelwire__v1__limits__field_indices_by_name[] = {
   4,   /* field[4] = compression_threshold_bytes */
+  9,   /* field[9] = frame_timeout_ms */
+  8,   /* field[8] = handshake_timeout_ms */
   5,   /* field[5] = idle_timeout_ms */
   3,   /* field[3] = max_concurrent_calls */
   7,   /* field[7] = max_dataset_bytes */
@@ -467,13 +493,13 @@ static const unsigned modelwire__v1__limits__field_indices_by_name[] = {
   0,   /* field[0] = max_frame_bytes */
   1,   /* field[1] = max_message_bytes */
   6,   /* field[6] = max_rows_per_predict */
-  8,   /* field[8] = ratio_check_min_bytes */
+  10,   /* field[10] = ratio_check_min_bytes */
 };
 static const ProtobufCIntRange modelwire__v1__limits__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 20, 8 },
-  { 0, 9 }
+  { 20, 10 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__limits__descriptor =
 {
@@ -483,14 +509,14 @@ const ProtobufCMessageDescriptor modelwire__v1__limits__descriptor =
   "Modelwire__V1__Limits",
   "modelwire.v1",
   sizeof(Modelwire__V1__Limits),
-  9,
+  11,
   modelwire__v1__limits__field_descriptors,
   modelwire__v1__limits__field_indices_by_name,
   2,  modelwire__v1__limits__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__limits__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__server_hello__field_descriptors[5] =
+static const ProtobufCFieldDescriptor modelwire__v1__server_hello__field_descriptors[6] =
 {
   {
     "protocol_version",
@@ -552,18 +578,31 @@ static const ProtobufCFieldDescriptor modelwire__v1__server_hello__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "role",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerHello, role),
+    &modelwire__v1__role__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__server_hello__field_indices_by_name[] = {
   1,   /* field[1] = compression */
   2,   /* field[2] = limits */
   0,   /* field[0] = protocol_version */
+  5,   /* field[5] = role */
   4,   /* field[4] = schema_packages */
   3,   /* field[3] = server_name */
 };
 static const ProtobufCIntRange modelwire__v1__server_hello__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__server_hello__descriptor =
 {
@@ -573,7 +612,7 @@ const ProtobufCMessageDescriptor modelwire__v1__server_hello__descriptor =
   "Modelwire__V1__ServerHello",
   "modelwire.v1",
   sizeof(Modelwire__V1__ServerHello),
-  5,
+  6,
   modelwire__v1__server_hello__field_descriptors,
   modelwire__v1__server_hello__field_indices_by_name,
   1,  modelwire__v1__server_hello__number_ranges,
@@ -657,5 +696,39 @@ const ProtobufCEnumDescriptor modelwire__v1__compression__descriptor =
   modelwire__v1__compression__enum_values_by_name,
   1,
   modelwire__v1__compression__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue modelwire__v1__role__enum_values_by_number[5] =
+{
+  { "ROLE_UNSPECIFIED", "MODELWIRE__V1__ROLE__ROLE_UNSPECIFIED", 0 },
+  { "ROLE_NONE", "MODELWIRE__V1__ROLE__ROLE_NONE", 1 },
+  { "ROLE_PREDICT", "MODELWIRE__V1__ROLE__ROLE_PREDICT", 2 },
+  { "ROLE_TRAIN", "MODELWIRE__V1__ROLE__ROLE_TRAIN", 3 },
+  { "ROLE_ADMIN", "MODELWIRE__V1__ROLE__ROLE_ADMIN", 4 },
+};
+static const ProtobufCIntRange modelwire__v1__role__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex modelwire__v1__role__enum_values_by_name[5] =
+{
+  { "ROLE_ADMIN", 4 },
+  { "ROLE_NONE", 1 },
+  { "ROLE_PREDICT", 2 },
+  { "ROLE_TRAIN", 3 },
+  { "ROLE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor modelwire__v1__role__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "modelwire.v1.Role",
+  "Role",
+  "Modelwire__V1__Role",
+  "modelwire.v1",
+  5,
+  modelwire__v1__role__enum_values_by_number,
+  5,
+  modelwire__v1__role__enum_values_by_name,
+  1,
+  modelwire__v1__role__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -496,12 +496,17 @@ class Client:
     method whose error carries `retry_after_ms` (after that delay), idempotent ones on UNAVAILABLE.
     `keepalive` (seconds) PINGs a connection idle that long, so the server's idle timeout never
     closes it; a PING without PONG fails the connection's calls with UNAVAILABLE.
+    `bearer_token` (default: $MODELWIRE_TOKEN) is sent in the HELLO to a server with --auth-file
+    (PROTOCOL.md §3.1): a token it does not know raises Unauthenticated here, a call above the
+    token's role raises PermissionDenied and leaves the connection up.
     """
 
     def __init__(self, host="127.0.0.1", port=7411, *, timeout=None, retries=0, connect_timeout=10.0,
                  accept_zlib=True, client_name=CLIENT_NAME, bearer_token=None, protocol_versions=(1,),
                  max_message_bytes=64 << 20, keepalive=None):
         self.host, self.port = host, port
+        if bearer_token is None:
+            bearer_token = os.environ.get("MODELWIRE_TOKEN") or None  # a server with --auth-file wants one
         self.timeout = timeout
         self.retries = retries
         self._connect_args = dict(connect_timeout=connect_timeout, accept_zlib=accept_zlib, client_name=client_name,
@@ -524,6 +529,11 @@ class Client:
     @property
     def server_hello(self):
         return self._connection.server_hello
+
+    @property
+    def role(self):
+        """The connection's role as the server announced it (pb.ROLE_*; ROLE_UNSPECIFIED: no authentication)."""
+        return self._connection.server_hello.role
 
     @property
     def limits(self):

@@ -25,10 +25,11 @@ SERVER = os.environ.get("MODELWIRE_SERVER_BIN") or os.path.join(REPO, ".build", 
 class ServerProcess:
     """A modelwire-server process; `host`/`port` from the first stdout line."""
 
-    def __init__(self, repository, *args):
+    def __init__(self, repository, *args, token=None):
         if not os.access(SERVER, os.X_OK):
             pytest.fail(f"no modelwire-server at {SERVER}: build it or set MODELWIRE_SERVER_BIN")
         self.repository = repository
+        self.token = token  # for the readiness check of a server with --auth-file
         self.process = subprocess.Popen([SERVER, "--port", "0", "--repository", repository, "--log-level", "error",
                                          "--grace-period-ms", "2000", *args],
                                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -45,7 +46,7 @@ class ServerProcess:
         return modelwire.Client(self.host, self.port, **kwargs)
 
     def wait_until_ready(self):
-        with self.client() as client:
+        with self.client(bearer_token=self.token) as client:
             for _ in range(500):
                 if client.health().ready:
                     return
@@ -71,13 +72,15 @@ class ServerProcess:
 
 @pytest.fixture
 def start_server(tmp_path):
-    """start_server(*extra_args, repository=None) -> ServerProcess; all are stopped after the test."""
+    """start_server(*extra_args, repository=None, token=None) -> ServerProcess; all are stopped after the test.
+
+    `token`: a token the readiness check uses (for a server started with --auth-file)."""
     started = []
 
-    def start(*args, repository=None):
+    def start(*args, repository=None, token=None):
         repo = repository or str(tmp_path / f"repo-{len(started)}")
         os.makedirs(repo, exist_ok=True)
-        server = ServerProcess(repo, *args)
+        server = ServerProcess(repo, *args, token=token)
         started.append(server)
         return server
 

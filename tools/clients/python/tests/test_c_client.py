@@ -78,3 +78,23 @@ def test_c_client_prints_regression_values(server, client):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "predict: model petal version 1, 2 rows" in run.stdout
     assert f"row 1: value {expected[1]:g}" in run.stdout
+
+
+def test_c_client_sends_MODELWIRE_TOKEN(start_server, tmp_path):
+    if not os.access(C_CLIENT, os.X_OK):
+        pytest.skip("the C client is not built")
+    from test_auth import TOKENS, write_auth_file
+    path = str(tmp_path / "auth.json")
+    write_auth_file(path, TOKENS)
+    server = start_server("--auth-file", path, token=TOKENS["admin"])
+    iris = dataset("iris")
+    with server.client(bearer_token=TOKENS["train"]) as trainer:
+        train(trainer, "iris", iris, epochs=5)
+    argv = [C_CLIENT, server.host, str(server.port), "iris", "4", *map(repr, iris.features.values[:4])]
+    env = {k: v for k, v in os.environ.items() if k != "MODELWIRE_TOKEN"}
+    refused = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
+    assert refused.returncode == 1
+    assert "status 16 UNAUTHENTICATED" in refused.stdout + refused.stderr
+    served = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                            env={**env, "MODELWIRE_TOKEN": TOKENS["predict"]})
+    assert "predict: model iris version 1, 1 rows" in served.stdout, served.stdout + served.stderr

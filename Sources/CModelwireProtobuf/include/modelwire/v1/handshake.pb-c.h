@@ -38,6 +38,32 @@ typedef enum _Modelwire__V1__Compression {
   MODELWIRE__V1__COMPRESSION__COMPRESSION_ZLIB = 1
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__COMPRESSION)
 } Modelwire__V1__Compression;
+/*
+ * What a connection may call (PROTOCOL.md §3.1). Each role includes the ones before it.
+ */
+typedef enum _Modelwire__V1__Role {
+  /*
+   * Sent by servers without authentication: every method is allowed.
+   */
+  MODELWIRE__V1__ROLE__ROLE_UNSPECIFIED = 0,
+  /*
+   * No credentials: Health only, and only if the server allows it.
+   */
+  MODELWIRE__V1__ROLE__ROLE_NONE = 1,
+  /*
+   * Predict, DescribeModel, ListModels, Health, ServerInfo.
+   */
+  MODELWIRE__V1__ROLE__ROLE_PREDICT = 2,
+  /*
+   * + Train, Evaluate, jobs, datasets.
+   */
+  MODELWIRE__V1__ROLE__ROLE_TRAIN = 3,
+  /*
+   * + DeleteModel, SetAlias, ExportModel, ImportModel, every transform.
+   */
+  MODELWIRE__V1__ROLE__ROLE_ADMIN = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__ROLE)
+} Modelwire__V1__Role;
 
 /* --- messages --- */
 
@@ -48,8 +74,8 @@ typedef enum {
 } Modelwire__V1__Credentials__KindCase;
 
 /*
- * Credentials presented at connection start. Checked by the authentication issue (later);
- * servers without authentication ignore them.
+ * Credentials presented at connection start (PROTOCOL.md §3.1). A server started with a token
+ * file checks the bearer token once per connection; a server without one ignores them.
  */
 struct  Modelwire__V1__Credentials
 {
@@ -57,7 +83,7 @@ struct  Modelwire__V1__Credentials
   Modelwire__V1__Credentials__KindCase kind_case;
   union {
     /*
-     * An opaque token.
+     * An opaque token; the server stores only its SHA-256.
      */
     char *bearer_token;
   };
@@ -140,10 +166,18 @@ struct  Modelwire__V1__Limits
    * default, 1 MiB): sparse, constant or one-hot data compresses that well legitimately.
    */
   uint32_t ratio_check_min_bytes;
+  /*
+   * The HELLO must arrive within this long of the connect.
+   */
+  uint32_t handshake_timeout_ms;
+  /*
+   * All of a frame's bytes must arrive within this long of its first.
+   */
+  uint32_t frame_timeout_ms;
 };
 #define MODELWIRE__V1__LIMITS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__limits__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -173,10 +207,14 @@ struct  Modelwire__V1__ServerHello
    */
   size_t n_schema_packages;
   char **schema_packages;
+  /*
+   * The connection's role (UNSPECIFIED: the server checks no credentials).
+   */
+  Modelwire__V1__Role role;
 };
 #define MODELWIRE__V1__SERVER_HELLO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__server_hello__descriptor) \
-    , 0, MODELWIRE__V1__COMPRESSION__COMPRESSION_NONE, NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , 0, MODELWIRE__V1__COMPRESSION__COMPRESSION_NONE, NULL, (char *)protobuf_c_empty_string, 0,NULL, MODELWIRE__V1__ROLE__ROLE_UNSPECIFIED }
 
 
 /*
@@ -319,6 +357,7 @@ typedef void (*Modelwire__V1__GoAway_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    modelwire__v1__compression__descriptor;
+extern const ProtobufCEnumDescriptor    modelwire__v1__role__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__credentials__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__client_hello__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__limits__descriptor;
