@@ -25,9 +25,9 @@ struct ServerCommand: AsyncParsableCommand {
             the server listens only on a loopback address unless --insecure-no-auth is given.
 
             The first line on stdout is "modelwire-server listening on HOST:PORT". SIGTERM or SIGINT drains: \
-            clients get GOAWAY, in-flight calls finish within --grace-period-ms, running training jobs are \
-            cancelled, and the exit status is 0. A failure to start (a busy port, an unusable repository) is one line \
-            on stderr and exit status 1.
+            clients get GOAWAY, in-flight calls finish within --grace-period-ms, training jobs still running \
+            shortly before it ends are stopped (their followers get UNAVAILABLE saying so), and the exit status \
+            is 0. A failure to start (a busy port, an unusable repository) is one line on stderr and exit status 1.
 
             Options:
             \(ServerOption.helpText)
