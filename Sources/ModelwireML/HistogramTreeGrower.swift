@@ -8,8 +8,9 @@ import ModelwireData
 /// builds the smaller child's by scanning its rows and the larger one's by subtracting it from
 /// the parent's. Smaller nodes, and nodes that try only some features (`maxFeatures`), build
 /// each tried feature's histogram from their rows. Candidate splits are the boundaries between
-/// the node's nonempty bins, visited feature by feature in ascending bin order, and the first
-/// best one wins ties, as in the exact tree, which this equals when every bin holds one value.
+/// the node's nonempty bins, visited feature by feature (in a seeded random order drawn per
+/// node) in ascending bin order, and the first best one wins ties, as in the exact tree, which
+/// this equals (for the same seed) when every bin holds one value.
 /// Rows carry integer weights (bootstrap multiplicities); `minSamplesSplit`/`minSamplesLeaf`
 /// count distinct rows, as scikit-learn's.
 struct HistogramTreeGrower {
@@ -175,12 +176,13 @@ struct HistogramTreeGrower {
             self.usedBins = usedBins
         }
         for position in 0..<columns {
-            if sampling {
-                if tried >= self.maxFeatures, best != nil { break }
-                let j = position + Int(self.generator.next() % UInt64(columns - position))
-                self.featureOrder.swapAt(position, j)
-            }
-            let f = sampling ? self.featureOrder[position] : position
+            // Features in a seeded random order (a Fisher-Yates draw per node, as scikit-learn's
+            // splitter), so a tie between features goes to a random one of them, not always the
+            // lowest index; sampling stops after `maxFeatures` nonconstant ones.
+            if sampling, tried >= self.maxFeatures, best != nil { break }
+            let j = position + Int(self.generator.next() % UInt64(columns - position))
+            self.featureOrder.swapAt(position, j)
+            let f = self.featureOrder[position]
             let binCount = self.bins.upper[f].count
             let constant: Bool
             if let histogram {
