@@ -16,7 +16,8 @@ import ModelwireData
 struct HistogramTreeGrower {
     private let statistics: BinStatistics
     private let spec: TreeSpec
-    /// Features tried per split (constant ones in the node do not count); `bins.columns` for all.
+    /// Features drawn per split, as scikit-learn's `max_features`: constant ones count, and more are
+    /// drawn only while every one drawn was constant in the node; `bins.columns` for all.
     private let maxFeatures: Int
     private let isCancelled: () -> Bool
 
@@ -162,6 +163,7 @@ struct HistogramTreeGrower {
         let rows = self.bins.rows
         let n = end - start
         var best: BinStatistics.Split?
+        var drawn = 0
         var tried = 0
         var leftStats = [Double](repeating: 0, count: s)
         var rightStats = [Double](repeating: 0, count: s)
@@ -178,8 +180,11 @@ struct HistogramTreeGrower {
         for position in 0..<columns {
             // Features in a seeded random order (a Fisher-Yates draw per node, as scikit-learn's
             // splitter), so a tie between features goes to a random one of them, not always the
-            // lowest index; sampling stops after `maxFeatures` nonconstant ones.
-            if sampling, tried >= self.maxFeatures, best != nil { break }
+            // lowest index. Sampling stops after `maxFeatures` drawn, constant ones included, once
+            // one of them was not constant (scikit-learn's rule; counting only nonconstant ones
+            // tried more features in deep nodes than it does, and correlated the trees).
+            if sampling, drawn >= self.maxFeatures, tried > 0 { break }
+            drawn += 1
             let j = position + Int(self.generator.next() % UInt64(columns - position))
             self.featureOrder.swapAt(position, j)
             let f = self.featureOrder[position]
