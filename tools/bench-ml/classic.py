@@ -80,23 +80,26 @@ seeded = set(args.seeded_families.split(",")) if args.seeds > 1 else set()
 for name in args.datasets.split(","):
     Xtr, ytr, Xte, yte = load(name)
     seeds = {f: list(range(args.seeds)) if f in seeded else [0] for f in families}
-    # Modelwire's runs per seed (all families of a seed in one process), then scikit-learn's.
+    # Per seed: Modelwire's run (all families of the seed in one process), then scikit-learn's fits of the
+    # same families, so both sides of a seed see about the same machine load (A B A B).
     ours = {f: [] for f in families}
     ours2 = []
+    fits = {f: [] for f in families}
     for seed in range(max(len(v) for v in seeds.values())):
-        got = modelwire(name, [f for f in families if seed < len(seeds[f])], seed=seed)
+        todo = [f for f in families if seed < len(seeds[f])]
+        got = modelwire(name, todo, seed=seed)
         for f, r in got.items():
             ours[f].append(r)
-        if "forest" in families and args.forest_threads > 1 and seed < len(seeds["forest"]):
+        if "forest" in todo and args.forest_threads > 1:
             ours2.append(modelwire(name, ["forest"], args.forest_threads, seed=seed)["forest"])
-    for family in families:
-        theirs = []
-        for seed in seeds[family]:
+        for family in todo:
             model = PEERS[family](seed)
             t0, c0 = time.perf_counter(), time.process_time()
             model.fit(Xtr, ytr)
             fit, cpu = time.perf_counter() - t0, time.process_time() - c0
-            theirs.append((float((model.predict(Xte) == yte).mean()), fit, cpu))
+            fits[family].append((float((model.predict(Xte) == yte).mean()), fit, cpu))
+    for family in families:
+        theirs = fits[family]
         mine = ours[family]
         row = {"dataset": name, "family": family, "seeds": len(seeds[family]),
                "modelwire_accuracy": mean([r["accuracy"] for r in mine]),
@@ -105,14 +108,16 @@ for name in args.datasets.split(","):
                "modelwire_cpu_s": mean([r["cpu_s"] for r in mine]),
                "modelwire_accuracy_per_seed": [r["accuracy"] for r in mine],
                "sklearn_accuracy": mean([t[0] for t in theirs]), "sklearn_fit_s": mean([t[1] for t in theirs]),
-               "sklearn_cpu_s": mean([t[2] for t in theirs]), "sklearn_accuracy_per_seed": [t[0] for t in theirs]}
+               "sklearn_cpu_s": mean([t[2] for t in theirs]), "sklearn_accuracy_per_seed": [t[0] for t in theirs],
+               "modelwire_cpu_per_seed": [r["cpu_s"] for r in mine], "sklearn_cpu_per_seed": [t[2] for t in theirs]}
         if family == "forest" and ours2:
             row["modelwire_fit_s_threads"] = mean([r["fit_s"] for r in ours2])
         rows.append(row)
         print(f"[classic] {name} {family} ({len(seeds[family])} seeds): modelwire {row['modelwire_accuracy']:.4f} "
               f"{row['modelwire_accuracy_per_seed']} in {row['modelwire_fit_s']:.3f} s (cpu {row['modelwire_cpu_s']:.3f} s), "
               f"sklearn {row['sklearn_accuracy']:.4f} {row['sklearn_accuracy_per_seed']} in {row['sklearn_fit_s']:.3f} s "
-              f"(cpu {row['sklearn_cpu_s']:.3f} s)", file=sys.stderr, flush=True)
+              f"(cpu {row['sklearn_cpu_s']:.3f} s); cpu per seed {row['modelwire_cpu_per_seed']} / "
+              f"{row['sklearn_cpu_per_seed']}", file=sys.stderr, flush=True)
 
 print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, 1 thread each"
       f" (Modelwire forest also with {args.forest_threads} threads)\n")
