@@ -6,8 +6,10 @@ import ModelwireData
 ///
 /// Splits are found on histograms of binned features (`HistogramTreeGrower`, `TreeSpec.maxBins`)
 /// or, with `maxBins == nil`, by sorting each node's values. Thresholds are midpoints between
-/// consecutive distinct training values, as in scikit-learn; features are tried in order and
-/// the first best split wins ties, so growth is deterministic. Leaves hold class fractions
+/// consecutive distinct training values, as in scikit-learn. Each node tries the features in a
+/// random order drawn from the training seed (scikit-learn's splitter permutes them too) and the
+/// first best split in that order wins ties, so growth is deterministic for a seed and a tie
+/// between features does not always go to the lowest index. Leaves hold class fractions
 /// (or the mean target); every node records the training rows that reached it.
 public struct DecisionTree: Model {
     /// The grown tree.
@@ -79,6 +81,7 @@ public struct DecisionTree: Model {
                 criterion: self.tree.criterion,
                 outputs: self.tree.outputs,
                 spec: self.spec,
+                generator: SeededGenerator(seed: options.seed),
                 isCancelled: callbacks.isCancelled
             )
             try grower.grow(Array(0..<training.rows), depth: 0)
@@ -147,14 +150,20 @@ private struct Grower {
     let values: [Float]
     var feature = [Int32](), threshold = [Float](), left = [Int32](), right = [Int32](), value = [Float]()
     var weight = [Float]()
+    /// Draws each node's feature order, as `HistogramTreeGrower` does (same seed, same order).
+    var generator: SeededGenerator
+    var featureOrder: [Int]
 
     init(
         data: Dataset,
         criterion: TreeParameters.Criterion,
         outputs: Int,
         spec: TreeSpec,
+        generator: SeededGenerator,
         isCancelled: @escaping () -> Bool
     ) {
+        self.generator = generator
+        self.featureOrder = Array(0..<data.columns)
         self.data = data
         self.criterion = criterion
         self.outputs = outputs
@@ -230,7 +239,10 @@ private struct Grower {
         var best: (score: Double, feature: Int, threshold: Float)?
         var pairs = [(value: Float, row: Int)]()
         pairs.reserveCapacity(n)
-        for f in 0..<columns {
+        for position in 0..<columns {
+            let j = position + Int(self.generator.next() % UInt64(columns - position))
+            self.featureOrder.swapAt(position, j)
+            let f = self.featureOrder[position]
             pairs.removeAll(keepingCapacity: true)
             for r in rows { pairs.append((self.data.features[r * columns + f], r)) }
             pairs.sort { $0.value < $1.value || ($0.value == $1.value && $0.row < $1.row) }

@@ -35,13 +35,14 @@ struct FeatureBins: Sendable {
         var upper = [[Float]]()
         // Sort keys: the value's order-preserving bit pattern above the row index.
         var keys = [UInt64](repeating: 0, count: rows)
+        var scratch = [UInt64](repeating: 0, count: rows)
         for f in 0..<columns {
             for r in 0..<rows {
                 let bits = (features[r * columns + f] + 0).bitPattern  // −0 sorts as 0
                 let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
                 keys[r] = UInt64(ordered) << 32 | UInt64(r)
             }
-            keys.sort()
+            Self.sortByValue(&keys, scratch: &scratch)
             @inline(__always) func value(_ i: Int) -> Float { features[Int(keys[i] & 0xFFFF_FFFF) * columns + f] }
             var distinct = 0
             for i in 0..<rows where i == 0 || keys[i] >> 32 != keys[i - 1] >> 32 { distinct += 1 }
@@ -71,6 +72,38 @@ struct FeatureBins: Sendable {
         self.lower = lower
         self.upper = upper
         self.maxBinCount = upper.map(\.count).max() ?? 0
+    }
+
+    /// Sorts keys built in row order (value bits above the row index) as `sort()` would: a stable
+    /// LSD radix sort on the 32 value bits (11, 11 and 10 bits a pass), which keeps equal values
+    /// in row order, so the result is ordered by the whole key.
+    static func sortByValue(_ keys: inout [UInt64], scratch: inout [UInt64]) {
+        let n = keys.count
+        var counts = [Int](repeating: 0, count: 2048)
+        for (shift, width) in [(32, 11), (43, 11), (54, 10)] {
+            let mask = UInt64(1) << UInt64(width) - 1
+            keys.withUnsafeMutableBufferPointer { kp in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    counts.withUnsafeMutableBufferPointer { cp in
+                        cp.update(repeating: 0)
+                        for i in 0..<n { cp[Int(kp[i] >> UInt64(shift) & mask)] += 1 }
+                        var total = 0
+                        for d in 0..<(1 << width) {
+                            let c = cp[d]
+                            cp[d] = total
+                            total += c
+                        }
+                        for i in 0..<n {
+                            let key = kp[i]
+                            let d = Int(key >> UInt64(shift) & mask)
+                            sp[cp[d]] = key
+                            cp[d] += 1
+                        }
+                    }
+                }
+            }
+            swap(&keys, &scratch)
+        }
     }
 
     /// The real threshold between bin `left` and a higher bin `right` of feature `f`

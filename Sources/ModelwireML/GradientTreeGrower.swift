@@ -5,6 +5,11 @@
 ///
 /// Every node keeps a histogram of (Σg, Σh, rows) per feature and bin; a split builds the
 /// smaller child's from its rows and the larger one's by subtraction from the parent's.
+/// A histogram holds (Σg, Σh) pairs for every feature and bin, then the row counts in the same
+/// order (16-byte cells the kernel updates with one vector add, never split across cache lines).
+/// Histograms live in buffers reused from node to node (a leaf that cannot split gives its
+/// buffer back at once, a split parent's becomes its larger child's), and bins are read as
+/// bytes when every feature has at most 256 of them.
 struct GradientTreeGrower {
     let bins: FeatureBins
     let maxLeafNodes: Int?
@@ -12,6 +17,28 @@ struct GradientTreeGrower {
     let minSamplesLeaf: Int
     let l2: Double
     let learningRate: Double
+    /// Feature-major bin ids as bytes (when `bins.maxBinCount` ≤ 256), else empty.
+    private let narrowBins: [UInt8]
+    /// Bins per feature.
+    private let binCounts: [Int]
+
+    init(
+        bins: FeatureBins,
+        maxLeafNodes: Int?,
+        maxDepth: Int?,
+        minSamplesLeaf: Int,
+        l2: Double,
+        learningRate: Double
+    ) {
+        self.bins = bins
+        self.maxLeafNodes = maxLeafNodes
+        self.maxDepth = maxDepth
+        self.minSamplesLeaf = minSamplesLeaf
+        self.l2 = l2
+        self.learningRate = learningRate
+        self.narrowBins = bins.maxBinCount <= 256 ? bins.bins.map { UInt8(truncatingIfNeeded: $0) } : []
+        self.binCounts = bins.upper.map(\.count)
+    }
 
     /// A grown tree and, per leaf, the rows (indices into the binned rows) that reached it.
     struct Result {
@@ -26,7 +53,8 @@ struct GradientTreeGrower {
     private struct Node {
         var index: Int, start: Int, end: Int, depth: Int
         var gradient: Double, hessian: Double
-        var histogram: [Double]
+        /// The node's histogram buffer in the pool, or -1 once given back.
+        var histogram: Int
         var split: Split?
     }
 
@@ -34,6 +62,8 @@ struct GradientTreeGrower {
 
     /// Grows a tree on every binned row for per-row gradients and hessians.
     func grow(gradients: [Float], hessians: [Float]) -> Result {
+        let pool = HistogramPool(size: self.bins.columns * self.bins.maxBinCount * 3)
+        defer { pool.release() }
         var rowIndex = (0..<self.bins.rows).map { Int32($0) }
         var scratch = rowIndex
         var feature = [Int32]()
@@ -42,13 +72,14 @@ struct GradientTreeGrower {
         var right = [Int32]()
         var value = [Float]()
         var weight = [Float]()
-        func newNode(_ start: Int, _ end: Int, depth: Int, histogram: [Double]) -> Node {
+        func newNode(_ start: Int, _ end: Int, depth: Int, histogram: Int) -> Node {
             var g = 0.0
             var h = 0.0
             // Totals from feature 0's histogram (every row is in exactly one of its bins).
-            for b in 0..<self.bins.upper[0].count {
-                g += histogram[b * 3]
-                h += histogram[b * 3 + 1]
+            let base = pool.buffer(histogram)
+            for b in 0..<self.binCounts[0] {
+                g += base[b * 2]
+                h += base[b * 2 + 1]
             }
             let index = feature.count
             feature.append(-1)
@@ -67,11 +98,18 @@ struct GradientTreeGrower {
                 histogram: histogram,
                 split: nil
             )
-            node.split = self.bestSplit(node)
+            node.split = self.bestSplit(node, histogram: UnsafePointer(base))
+            if node.split == nil {
+                pool.giveBack(histogram)
+                node.histogram = -1
+            }
             return node
         }
-        let rootHistogram = self.histogram(rowIndex[...], gradients: gradients, hessians: hessians)
-        var frontier = [newNode(0, rowIndex.count, depth: 0, histogram: rootHistogram)]
+        let root = pool.take()
+        rowIndex.withUnsafeBufferPointer {
+            self.histogram($0[...], gradients: gradients, hessians: hessians, into: pool.buffer(root))
+        }
+        var frontier = [newNode(0, rowIndex.count, depth: 0, histogram: root)]
         var leafCount = 1
         while true {
             var pick = -1
@@ -79,33 +117,44 @@ struct GradientTreeGrower {
                 if let split = node.split, pick < 0 || split.gain > frontier[pick].split!.gain { pick = i }
             }
             guard pick >= 0, self.maxLeafNodes.map({ leafCount < $0 }) ?? true else { break }
-            var node = frontier.remove(at: pick)
+            let node = frontier.remove(at: pick)
             let split = node.split!
             // Stable partition of the node's rows: left (bin ≤ leftBin) first.
             var mid = node.start
-            var r = 0
-            let column = split.feature * self.bins.rows
-            for i in node.start..<node.end {
-                let row = rowIndex[i]
-                if Int(self.bins.bins[column + Int(row)]) <= split.leftBin {
-                    rowIndex[mid] = row
-                    mid += 1
-                } else {
-                    scratch[r] = row
-                    r += 1
+            rowIndex.withUnsafeMutableBufferPointer { rp in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    self.bins.bins.withUnsafeBufferPointer { bp in
+                        let column = bp.baseAddress! + split.feature * self.bins.rows
+                        var r = 0
+                        for i in node.start..<node.end {
+                            let row = rp[i]
+                            if Int(column[Int(row)]) <= split.leftBin {
+                                rp[mid] = row
+                                mid += 1
+                            } else {
+                                sp[r] = row
+                                r += 1
+                            }
+                        }
+                        for i in 0..<r { rp[mid + i] = sp[i] }
+                    }
                 }
             }
-            for i in 0..<r { rowIndex[mid + i] = scratch[i] }
             let leftIsSmaller = mid - node.start <= node.end - mid
-            let small = self.histogram(
-                leftIsSmaller ? rowIndex[node.start..<mid] : rowIndex[mid..<node.end],
-                gradients: gradients,
-                hessians: hessians
-            )
-            var large = node.histogram
-            node.histogram = []
-            for i in large.indices { large[i] -= small[i] }
-            let (lh, rh) = leftIsSmaller ? (small, large) : (large, small)
+            let smallSlot = pool.take()
+            let small = pool.buffer(smallSlot)
+            rowIndex.withUnsafeBufferPointer { rp in
+                self.histogram(
+                    leftIsSmaller ? rp[node.start..<mid] : rp[mid..<node.end],
+                    gradients: gradients,
+                    hessians: hessians,
+                    into: small
+                )
+            }
+            // The parent's buffer becomes the larger child's.
+            let large = pool.buffer(node.histogram)
+            for i in 0..<pool.size { large[i] -= small[i] }
+            let (lh, rh) = leftIsSmaller ? (smallSlot, node.histogram) : (node.histogram, smallSlot)
             feature[node.index] = Int32(split.feature)
             threshold[node.index] = split.threshold
             left[node.index] = Int32(feature.count)
@@ -128,87 +177,193 @@ struct GradientTreeGrower {
         return Result(tree: tree, leafRows: frontier.map { ($0.index, rowIndex[$0.start..<$0.end]) })
     }
 
-    /// (Σg, Σh, rows) per feature and bin: features × maxBinCount × 3. The node's gradients and
-    /// hessians are gathered into row order once, so each feature's pass reads them in sequence.
-    private func histogram(_ rows: ArraySlice<Int32>, gradients: [Float], hessians: [Float]) -> [Double] {
+    /// Fills `h` (zeroed here) with (Σg, Σh) per feature and bin (features × maxBinCount × 2), then
+    /// the rows per feature and bin (features × maxBinCount).
+    /// The node's gradients and hessians are gathered into row order once, so each feature's
+    /// pass reads them in sequence.
+    private func histogram(
+        _ rows: Slice<UnsafeBufferPointer<Int32>>,
+        gradients: [Float],
+        hessians: [Float],
+        into h: UnsafeMutablePointer<Double>
+    ) {
         let b = self.bins.maxBinCount
         let n = self.bins.rows
         let count = rows.count
-        var h = [Double](repeating: 0, count: self.bins.columns * b * 3)
-        var ordered = [Float](repeating: 0, count: 2 * count)
-        rows.withUnsafeBufferPointer { rp in
-            for i in 0..<count {
-                let r = Int(rp[i])
-                ordered[2 * i] = gradients[r]
-                ordered[2 * i + 1] = hessians[r]
-            }
-        }
-        h.withUnsafeMutableBufferPointer { hp in
-            self.bins.bins.withUnsafeBufferPointer { bp in
-                ordered.withUnsafeBufferPointer { op in
-                    rows.withUnsafeBufferPointer { rp in
-                        // The root holds every row in order: read its bins without the index.
-                        let inOrder = count == n
-                        for f in 0..<self.bins.columns {
-                            let column = bp.baseAddress! + f * n
-                            let base = hp.baseAddress! + f * b * 3
-                            for i in 0..<count {
-                                let bin = Int(column[inOrder ? i : Int(rp[i])])
-                                let cell = base + bin * 3
-                                cell[0] += Double(op[2 * i])
-                                cell[1] += Double(op[2 * i + 1])
-                                cell[2] += 1
-                            }
-                        }
+        h.update(repeating: 0, count: self.bins.columns * b * 3)
+        let rp = UnsafeBufferPointer(rebasing: rows)
+        // The root holds every row in order: read its bins without the index.
+        let inOrder = count == n
+        var ordered = [Double](repeating: 0, count: 2 * count)
+        ordered.withUnsafeMutableBufferPointer { op in
+            gradients.withUnsafeBufferPointer { gp in
+                hessians.withUnsafeBufferPointer { hp in
+                    for i in 0..<count {
+                        let r = inOrder ? i : Int(rp[i])
+                        op[2 * i] = Double(gp[r])
+                        op[2 * i + 1] = Double(hp[r])
                     }
                 }
             }
         }
-        return h
+        ordered.withUnsafeBufferPointer { op in
+            let o = op.baseAddress!
+            let index = rp.baseAddress!
+            if !self.narrowBins.isEmpty {
+                self.narrowBins.withUnsafeBufferPointer { bp in
+                    Self.accumulate(
+                        bp.baseAddress!,
+                        rows: n,
+                        columns: self.bins.columns,
+                        bins: b,
+                        index: inOrder ? nil : index,
+                        count: count,
+                        ordered: o,
+                        into: h
+                    )
+                }
+            } else {
+                self.bins.bins.withUnsafeBufferPointer { bp in
+                    Self.accumulate(
+                        bp.baseAddress!,
+                        rows: n,
+                        columns: self.bins.columns,
+                        bins: b,
+                        index: inOrder ? nil : index,
+                        count: count,
+                        ordered: o,
+                        into: h
+                    )
+                }
+            }
+        }
+    }
+
+    /// The histogram kernel: for each feature, every listed row's (g, h) and 1 added to its bin's cells.
+    @inline(__always)
+    private static func accumulate<Bin: FixedWidthInteger>(
+        _ bins: UnsafePointer<Bin>,
+        rows n: Int,
+        columns: Int,
+        bins b: Int,
+        index: UnsafePointer<Int32>?,
+        count: Int,
+        ordered o: UnsafePointer<Double>,
+        into h: UnsafeMutablePointer<Double>
+    ) {
+        let raw = UnsafeMutableRawPointer(h)
+        let pairs = UnsafeRawPointer(o)
+        let counts = h + columns * b * 2
+        for f in 0..<columns {
+            let column = bins + f * n
+            let base = raw + f * b * 16
+            let rowCounts = counts + f * b
+            if let index {
+                for i in 0..<count {
+                    let bin = Int(column[Int(index[i])])
+                    let cell = base + bin * 16
+                    cell.storeBytes(
+                        of: cell.load(as: SIMD2<Double>.self)
+                            + pairs.load(fromByteOffset: i * 16, as: SIMD2<Double>.self),
+                        as: SIMD2<Double>.self
+                    )
+                    rowCounts[bin] += 1
+                }
+            } else {
+                for i in 0..<count {
+                    let bin = Int(column[i])
+                    let cell = base + bin * 16
+                    cell.storeBytes(
+                        of: cell.load(as: SIMD2<Double>.self)
+                            + pairs.load(fromByteOffset: i * 16, as: SIMD2<Double>.self),
+                        as: SIMD2<Double>.self
+                    )
+                    rowCounts[bin] += 1
+                }
+            }
+        }
     }
 
     /// The best split of a node over all features (first best wins ties), or nil.
-    private func bestSplit(_ node: Node) -> Split? {
+    private func bestSplit(_ node: Node, histogram hp: UnsafePointer<Double>) -> Split? {
         let rows = node.end - node.start
         if let maxDepth = self.maxDepth, node.depth >= maxDepth { return nil }
         guard rows >= 2 * self.minSamplesLeaf, node.hessian >= Self.minHessian else { return nil }
         let lambda = self.l2
         let parentLoss = node.gradient * node.gradient / (node.hessian + lambda)
         let b = self.bins.maxBinCount
-        var best: Split?
-        node.histogram.withUnsafeBufferPointer { hp in
+        let minLeaf = Double(self.minSamplesLeaf)
+        let total = Double(rows)
+        let minHessian = Self.minHessian
+        var bestGain = 0.0
+        var best: (feature: Int, left: Int, right: Int)?
+        self.binCounts.withUnsafeBufferPointer { counts in
             for f in 0..<self.bins.columns {
-                let base = hp.baseAddress! + f * b * 3
+                let base = hp + f * b * 2
+                let rowCounts = hp + self.bins.columns * b * 2 + f * b
                 var gl = 0.0
                 var hl = 0.0
                 var nl = 0.0
-                var previous = -1
-                for bin in 0..<self.bins.upper[f].count where base[bin * 3 + 2] > 0 {
-                    if previous >= 0 {
-                        let nr = Double(rows) - nl
-                        let gr = node.gradient - gl
-                        let hr = node.hessian - hl
-                        if nl >= Double(self.minSamplesLeaf), nr >= Double(self.minSamplesLeaf),
-                            hl >= Self.minHessian, hr >= Self.minHessian
-                        {
-                            let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentLoss
-                            if gain > 0, best == nil || gain > best!.gain {
-                                best = Split(
-                                    feature: f,
-                                    leftBin: previous,
-                                    threshold: self.bins.threshold(feature: f, left: previous, right: bin),
-                                    gain: gain
-                                )
-                            }
-                        }
+                var featureGain = bestGain
+                var leftBin = -1
+                // Candidate: bins ≤ bin go left. Empty bins repeat the previous candidate, which
+                // the strict comparison keeps, so leftBin ends as a nonempty bin; no branch on
+                // emptiness in the loop.
+                for bin in 0..<counts[f] - 1 {
+                    let cell = base + bin * 2
+                    gl += cell[0]
+                    hl += cell[1]
+                    nl += rowCounts[bin]
+                    if nl < minLeaf || hl < minHessian { continue }
+                    let nr = total - nl
+                    let hr = node.hessian - hl
+                    // Later candidates only have fewer rows and less hessian on the right.
+                    if nr < minLeaf || hr < minHessian { break }
+                    let gr = node.gradient - gl
+                    let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentLoss
+                    if gain > featureGain {
+                        featureGain = gain
+                        leftBin = bin
                     }
-                    gl += base[bin * 3]
-                    hl += base[bin * 3 + 1]
-                    nl += base[bin * 3 + 2]
-                    previous = bin
+                }
+                if leftBin >= 0 {
+                    var rightBin = leftBin + 1
+                    while rowCounts[rightBin] == 0 { rightBin += 1 }
+                    bestGain = featureGain
+                    best = (f, leftBin, rightBin)
                 }
             }
         }
-        return best
+        guard let best else { return nil }
+        return Split(
+            feature: best.feature,
+            leftBin: best.left,
+            threshold: self.bins.threshold(feature: best.feature, left: best.left, right: best.right),
+            gain: bestGain
+        )
+    }
+}
+
+/// Histogram buffers of one tree, handed out by slot and reused once given back.
+private final class HistogramPool {
+    let size: Int
+    private var buffers = [UnsafeMutablePointer<Double>]()
+    private var free = [Int]()
+
+    init(size: Int) { self.size = size }
+
+    func take() -> Int {
+        if let slot = self.free.popLast() { return slot }
+        self.buffers.append(.allocate(capacity: self.size))
+        return self.buffers.count - 1
+    }
+
+    func giveBack(_ slot: Int) { self.free.append(slot) }
+
+    func buffer(_ slot: Int) -> UnsafeMutablePointer<Double> { self.buffers[slot] }
+
+    func release() {
+        for buffer in self.buffers { buffer.deallocate() }
+        self.buffers = []
     }
 }

@@ -8,14 +8,16 @@ import ModelwireData
 /// builds the smaller child's by scanning its rows and the larger one's by subtracting it from
 /// the parent's. Smaller nodes, and nodes that try only some features (`maxFeatures`), build
 /// each tried feature's histogram from their rows. Candidate splits are the boundaries between
-/// the node's nonempty bins, visited feature by feature in ascending bin order, and the first
-/// best one wins ties, as in the exact tree, which this equals when every bin holds one value.
+/// the node's nonempty bins, visited feature by feature (in a seeded random order drawn per
+/// node) in ascending bin order, and the first best one wins ties, as in the exact tree, which
+/// this equals (for the same seed) when every bin holds one value.
 /// Rows carry integer weights (bootstrap multiplicities); `minSamplesSplit`/`minSamplesLeaf`
 /// count distinct rows, as scikit-learn's.
 struct HistogramTreeGrower {
     private let statistics: BinStatistics
     private let spec: TreeSpec
-    /// Features tried per split (constant ones in the node do not count); `bins.columns` for all.
+    /// Features drawn per split, as scikit-learn's `max_features`: constant ones count, and more are
+    /// drawn only while every one drawn was constant in the node; `bins.columns` for all.
     private let maxFeatures: Int
     private let isCancelled: () -> Bool
 
@@ -161,6 +163,7 @@ struct HistogramTreeGrower {
         let rows = self.bins.rows
         let n = end - start
         var best: BinStatistics.Split?
+        var drawn = 0
         var tried = 0
         var leftStats = [Double](repeating: 0, count: s)
         var rightStats = [Double](repeating: 0, count: s)
@@ -175,12 +178,16 @@ struct HistogramTreeGrower {
             self.usedBins = usedBins
         }
         for position in 0..<columns {
-            if sampling {
-                if tried >= self.maxFeatures, best != nil { break }
-                let j = position + Int(self.generator.next() % UInt64(columns - position))
-                self.featureOrder.swapAt(position, j)
-            }
-            let f = sampling ? self.featureOrder[position] : position
+            // Features in a seeded random order (a Fisher-Yates draw per node, as scikit-learn's
+            // splitter), so a tie between features goes to a random one of them, not always the
+            // lowest index. Sampling stops after `maxFeatures` drawn, constant ones included, once
+            // one of them was not constant (scikit-learn's rule; counting only nonconstant ones
+            // tried more features in deep nodes than it does, and correlated the trees).
+            if sampling, drawn >= self.maxFeatures, tried > 0 { break }
+            drawn += 1
+            let j = position + Int(self.generator.next() % UInt64(columns - position))
+            self.featureOrder.swapAt(position, j)
+            let f = self.featureOrder[position]
             let binCount = self.bins.upper[f].count
             let constant: Bool
             if let histogram {

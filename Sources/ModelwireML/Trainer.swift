@@ -56,7 +56,10 @@ public enum Trainer {
             )
         case .logistic(let linear), .svm(let linear):
             guard task == .classification else {
-                throw TrainingError(.invalidArgument, "logistic regression and SVMs need class labels")
+                throw TrainingError(
+                    .invalidArgument,
+                    "the targets are numeric (regression), but logistic regression and SVMs need class labels"
+                )
             }
             let kind: LinearParameters.Kind = if case .svm = spec { .svm } else { .logistic }
             model = try LinearModel(

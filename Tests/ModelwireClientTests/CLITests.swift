@@ -60,6 +60,29 @@ import Darwin
         }
     }
 
+    @Test("train's bad values name the flag (issue 16: trees, bins, C, a forest of 10^6 trees)")
+    func trainBadValuesNameTheFlag() {
+        let base = ["--model", "m", "--data", "x.csv"]
+        let cases: [([String], String)] = [
+            (["--family", "forest", "--trees", "0"], "--trees"),
+            (["--family", "forest", "--trees", "1000000"], "--trees"),
+            (["--family", "tree", "--max-bins", "1"], "--max-bins"),
+            (["--family", "forest", "--max-bins", "65536"], "--max-bins"),
+            (["--family", "svm", "-C", "0"], "-C"),
+            (["--family", "logistic", "--C=-1"], "-C"),
+            (["--family", "svm", "-C", "nan"], "-C"),
+        ]
+        for (extra, flag) in cases {
+            do {
+                _ = try ModelwireCommand.Train.parse(base + extra)
+                Issue.record("\(extra) was accepted")
+            } catch {
+                let message = ModelwireCommand.Train.message(for: error)
+                #expect(message.contains(flag), "\(extra): \(message)")
+            }
+        }
+    }
+
     @Test("progress lines leave out the loss and accuracy a tree family does not report; '1 epoch'")
     func treeProgressAndSummary() {
         let tree = V1.TrainProgress(epoch: 1, epochs: 1, batch: 1, batches: 1, epochEnd: true)

@@ -61,6 +61,23 @@ import Testing
         }
     }
 
+    @Test func radixSortOfBinningKeysEqualsSort() {
+        var g = SeededGenerator(seed: 5)
+        // Values with repeats, negatives and both zeros, row indices ascending as FeatureBins builds them.
+        let values: [Float] = (0..<5000).map { i in
+            i % 7 == 0 ? -0.0 : i % 11 == 0 ? 0 : Float(Int(g.next() % 200) - 100) * (i % 3 == 0 ? 1e-3 : 1e3)
+        }
+        var keys = values.enumerated().map { r, v -> UInt64 in
+            let bits = (v + 0).bitPattern
+            let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+            return UInt64(ordered) << 32 | UInt64(r)
+        }
+        let expected = keys.sorted()
+        var scratch = [UInt64](repeating: 0, count: keys.count)
+        FeatureBins.sortByValue(&keys, scratch: &scratch)
+        #expect(keys == expected)
+    }
+
     @Test func quantileBinsRespectMaxBins() {
         var g = SeededGenerator(seed: 2)
         let rows = 1000

@@ -198,5 +198,12 @@ import Testing
             try Trainer.train(spec: .svm(LinearSpec(solver: .lbfgs, svmLoss: .hinge)), dataset: train)
         }
         #expect(svm?.message.hasPrefix("solver") == true)
+        // A regression target (numeric values, no class labels) for the classifier-only families.
+        let numeric = Dataset(featureNames: ["x"], features: [1, 2, 3, 4], targets: .values([0.5, 1, 1.5, 2]))
+        for spec in [ModelSpec.svm(LinearSpec()), .logistic(LinearSpec())] {
+            let error = #expect(throws: TrainingError.self) { try Trainer.train(spec: spec, dataset: numeric) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("need class labels") == true, "\(error?.message ?? "")")
+        }
     }
 }

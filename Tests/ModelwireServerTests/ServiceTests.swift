@@ -315,5 +315,23 @@ struct TrainRequestRuleTests {
         options.earlyStopping = V1.EarlyStopping(monitor: .validationAccuracy)
         let e3 = try Self.refusal(V1.TrainRequest(model: "r", data: .inlineData(Self.rows), options: options))
         #expect(e3?.message.contains("needs a validation split") == true)
+        let svm = V1.ModelSpec(task: .regression, family: .linearSvm(V1.LinearSvmSpec()))
+        let e4 = try Self.refusal(V1.TrainRequest(model: "r", data: .inlineData(Self.rows), spec: svm))
+        #expect(e4?.code == .invalidArgument && e4?.message.contains("family svm") == true)
+    }
+
+    @Test("a regression target for a classifier-only family (issue 16)")
+    func regressionTargetForAClassifier() throws {
+        let numeric = V1.Dataset(
+            featureNames: ["x"],
+            features: V1.Tensor(columns: 1, values: [1, 2, 3]),
+            targets: [1, 2, 3.5]
+        )
+        for family in [V1.ModelSpec.Family.linearSvm(V1.LinearSvmSpec()), .logistic(V1.LogisticRegressionSpec())] {
+            let spec = V1.ModelSpec(task: .classification, family: family)
+            let error = try Self.refusal(V1.TrainRequest(model: "c", data: .inlineData(numeric), spec: spec))
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("numeric targets") == true, "\(error?.message ?? "")")
+        }
     }
 }

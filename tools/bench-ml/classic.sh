@@ -2,7 +2,8 @@
 # The classic families (logistic, svm, tree, forest, gbdt) against scikit-learn, one thread each, same splits:
 # builds ClassicBench (release), prepares iris/breast_cancer/digits and the synthetic 48k×100 set, runs classic.py.
 #   tools/bench-ml/classic.sh                      all datasets (~8 min on 2 busy cores; sklearn's forest is most of it)
-#   DATASETS=iris,digits tools/bench-ml/classic.sh a subset
+#   DATASETS=iris,digits tools/bench-ml/classic.sh a subset (FAMILIES=forest,gbdt likewise)
+#   SEEDS=3 tools/bench-ml/classic.sh      tree, forest and gbdt: mean over seeds 0-2 on both sides
 # Environment: VENV (default .venv-bench in the repository; created with scikit-learn, numpy, threadpoolctl),
 #   WORK (default /tmp/modelwire-bench-classic: build and data), SHARED_DATA (default ../shared/data).
 set -euo pipefail
@@ -26,4 +27,5 @@ fi
 swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --product ClassicBench >&2
 BIN="$(swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --show-bin-path)/ClassicBench"
 "$VENV/bin/python" "$HERE/classic.py" --bench "$BIN" --data "$WORK/data" \
-  --datasets "${DATASETS:-iris,breast_cancer,digits,synthetic}" --json "$WORK/results.json"
+  --datasets "${DATASETS:-iris,breast_cancer,digits,synthetic}" --families "${FAMILIES:-logistic,svm,tree,forest,gbdt}" \
+  --seeds "${SEEDS:-1}" --json "$WORK/results.json"

@@ -4,8 +4,9 @@ import ModelwireProtocol
 extension V1.TrainRequest {
     /// Refuses a request whose parts contradict each other, before a job exists, so that every
     /// client gets the same answer (issue 11 item 14): a regression task for a classifier-only
-    /// family, a regression task on rows that carry class labels, and early stopping on
-    /// validation accuracy without a validation split; and enum values the schema does not define.
+    /// family, a regression task on rows that carry class labels, numeric (regression) targets
+    /// for a classifier-only family (issue 16), early stopping on validation accuracy without a
+    /// validation split, and enum values the schema does not define.
     /// - Parameter rows: The inline rows, when the request carries them (stored datasets are
     ///   checked when the job reads them).
     /// - Throws: `ModelwireError` invalid_argument naming the fields that disagree.
@@ -28,6 +29,18 @@ extension V1.TrainRequest {
                     "task regression, but the rows carry class labels (\(rows.classNames.count) classes): "
                         + "use task classification, or send numeric targets"
                 )
+            }
+        }
+        if task == .classification, let rows, rows.classNames.isEmpty, !rows.targets.isEmpty {
+            switch spec?.family {
+            case .logistic?, .linearSvm?:
+                throw ModelwireError(
+                    .invalidArgument,
+                    "family \(Self.familyName(spec?.family)) classifies, but the rows carry numeric targets "
+                        + "(a regression target), not class labels: send class labels, or use task regression "
+                        + "with family mlp, tree, forest or gbdt"
+                )
+            default: break
             }
         }
         if let early = options?.earlyStopping, early.monitor == .validationAccuracy,

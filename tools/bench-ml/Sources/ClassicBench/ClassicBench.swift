@@ -7,6 +7,8 @@ import ModelwireML
 /// {"dataset", "family", "threads", "accuracy", "fit_s", "cpu_s", "iterations"} (cpu_s: process CPU time,
 /// the fairer measure on a shared machine).
 /// usage: ClassicBench <data dir> <dataset> <family,family,...> [--threads N] [--trees N] [--seed N]
+///        [--max-bins N] [--early-stopping 0|1] (the last two for experiments: bins of tree/forest/gbdt,
+///        gbdt's early stopping off or on instead of "auto")
 @main
 struct ClassicBench {
     static func main() throws {
@@ -30,12 +32,18 @@ struct ClassicBench {
         let test = data.subset(split.test)
         for family in families {
             let spec: ModelSpec
+            var tree = TreeSpec()
+            if let bins = flag("--max-bins") { tree.maxBins = bins }
             switch family {
             case "logistic": spec = .logistic(LinearSpec())
             case "svm": spec = .svm(LinearSpec())
-            case "tree": spec = .tree(TreeSpec())
-            case "forest": spec = .forest(ForestSpec(trees: flag("--trees") ?? 100, threads: threads))
-            case "gbdt": spec = .gbdt(GradientBoostingSpec())
+            case "tree": spec = .tree(tree)
+            case "forest": spec = .forest(ForestSpec(trees: flag("--trees") ?? 100, tree: tree, threads: threads))
+            case "gbdt":
+                var boosting = GradientBoostingSpec()
+                if let bins = flag("--max-bins") { boosting.maxBins = bins }
+                if let on = flag("--early-stopping") { boosting.earlyStopping = on == 0 ? .off : .on }
+                spec = .gbdt(boosting)
             default:
                 FileHandle.standardError.write(Data("ClassicBench: unknown family \(family)\n".utf8))
                 exit(2)

@@ -37,19 +37,22 @@ SEED = 0
 
 # Largest allowed |Modelwire - scikit-learn| test accuracy, in points (percent), per family. Test rows: iris 30
 # (one row = 3.3 pt, so iris must match exactly), breast_cancer 114 (0.88 pt), digits 360 (0.28 pt). Measured
-# (scikit-learn 1.9.1): logistic and linear SVM 0.00 on all three; tree -0.88 (breast_cancer), -1.94 (digits);
-# forest +0.88, -1.39; gbdt 0.00, +0.28. The single tree's gaps are split ties: permuting digits' columns moves
-# Modelwire's tree 0.839-0.864, scikit-learn's random_state 0-9 moves its tree 0.833-0.878.
+# (scikit-learn 1.9.1): logistic and linear SVM 0.00 on all three; tree -2.63 (breast_cancer), -2.22 (digits);
+# forest +0.88, -1.11; gbdt 0.00, +0.28. The single tree's gaps are split ties, which both sides break with the
+# seed (features in a random order per node): scikit-learn's random_state 0-9 moves its digits tree
+# 0.833-0.878; Modelwire's seeds 0-2 give 0.856, 0.850, 0.856 against scikit-learn's 0.878, 0.867, 0.867.
 ACCURACY_POINTS = {"logistic": 1.0, "linear_svm": 1.0, "tree": 3.0, "forest": 2.0, "gbdt": 2.0}
 LOG_LOSS_RELATIVE = 0.01
-# R² on diabetes, largest allowed |Modelwire - scikit-learn| per model. Measured (scikit-learn 1.9.1):
-# forest -0.004, gbdt -0.003, depth-3 tree 0.000. The unlimited tree (both defaults) fits the noise of 353
-# rows to one row per leaf and scores R² < 0 on both sides; which of the equally good splits of a 2-3 row
-# node it takes decides its R², so scikit-learn's own R² spans -0.60..-0.34 over random_state 0-19 and
-# Modelwire's -0.64..-0.41 over permutations of the columns (-0.64 in the given order, against -0.34
-# for random_state=0: -0.296). Its tolerance is the smallest that passes, rounded up; it still fails a tree
-# that predicts the mean (R² ~ 0, +0.34), and the depth-3 tree checks the splits themselves at 0.02.
-R2_GAP = {"tree": 0.30, "tree_depth3": 0.02, "forest": 0.02, "gbdt": 0.02}
+# R² on diabetes, largest allowed |Modelwire - scikit-learn| per model (issue 16: 0.02). Measured (scikit-learn
+# 1.9.1): forest -0.004, gbdt -0.003, depth-3 tree 0.000. The unlimited tree (both defaults) fits the noise of
+# 353 rows down to one row per leaf and scores R² < 0 on both sides; which of the equally good splits of a 2-3
+# row node it takes decides its R². Both sides break those ties by trying the features in a random order per
+# node, so one seed's R² is a draw: scikit-learn's spans about ±0.08 (standard deviation) over random_state,
+# Modelwire's the same over its seed. That spread is inherent to the model, so the unlimited tree compares the
+# mean R² over seeds 0..TREE_SEEDS-1 on each side: 200 seeds make the standard error of the difference of the
+# means ~0.008 (0.08 · √(2/200)), so 0.02 is 2.5 of them. Measured: -0.4881 against -0.4863 (-0.002).
+R2_GAP = {"tree": 0.02, "tree_depth3": 0.02, "forest": 0.02, "gbdt": 0.02}
+TREE_SEEDS = 200
 
 CLASSIFIERS = {
     "logistic": lambda: make_pipeline(StandardScaler(), LogisticRegression()),
@@ -59,10 +62,10 @@ CLASSIFIERS = {
     "gbdt": lambda: HistGradientBoostingClassifier(random_state=SEED),
 }
 REGRESSORS = {
-    "tree": lambda: DecisionTreeRegressor(random_state=SEED),
-    "tree_depth3": lambda: DecisionTreeRegressor(max_depth=3, random_state=SEED),
-    "forest": lambda: RandomForestRegressor(n_jobs=1, random_state=SEED),
-    "gbdt": lambda: HistGradientBoostingRegressor(random_state=SEED),
+    "tree": lambda seed: DecisionTreeRegressor(random_state=seed),
+    "tree_depth3": lambda seed: DecisionTreeRegressor(max_depth=3, random_state=seed),
+    "forest": lambda seed: RandomForestRegressor(n_jobs=1, random_state=seed),
+    "gbdt": lambda seed: HistGradientBoostingRegressor(random_state=seed),
 }
 LOADERS = {"iris": datasets.load_iris, "breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits,
            "diabetes": datasets.load_diabetes}
@@ -129,21 +132,28 @@ def test_accuracy_against_sklearn(client, name, family):
         assert ours_log_loss is not None and ours_log_loss > 0
 
 
-@pytest.mark.parametrize("family", list(REGRESSORS))
-def test_diabetes_r2_against_sklearn(client, family):
-    X_train, X_test, y_train, y_test = split("diabetes")
-    model = f"diabetes-{family}"
+def ours_regression_r2(client, family, X_train, y_train, X_test, y_test, seed):
+    model = f"diabetes-{family}-{seed}"
     spec = pb.ModelSpec(task=pb.TASK_REGRESSION)
     if family == "tree_depth3":
         spec.tree.max_depth = 3
     else:
         getattr(spec, family).SetInParent()  # the family with its defaults
-    client.train(model, modelwire.dataset(X_train, targets=y_train), spec, pb.TrainingOptions(seed=SEED)).wait()
+    client.train(model, modelwire.dataset(X_train, targets=y_train), spec, pb.TrainingOptions(seed=seed)).wait()
     metrics = client.evaluate(model, modelwire.dataset(X_test, targets=y_test)).evaluation.regression
     predicted = np.array(client.predict(model, X_test).values, dtype=np.float64)
     assert math.isclose(metrics.r2, r2_score(y_test, predicted), abs_tol=1e-4)
-    peer = REGRESSORS[family]().fit(X_train, y_train)
-    theirs = r2_score(y_test, peer.predict(X_test))
-    gap = metrics.r2 - theirs
-    print(f"diabetes {family}: modelwire R² {metrics.r2:.4f}, scikit-learn {theirs:.4f}, {gap:+.4f}")
-    assert abs(gap) <= R2_GAP[family], f"diabetes {family}: R² {metrics.r2:.4f} against scikit-learn's {theirs:.4f}"
+    client.delete_model(model)
+    return metrics.r2
+
+
+@pytest.mark.parametrize("family", list(REGRESSORS))
+def test_diabetes_r2_against_sklearn(client, family):
+    X_train, X_test, y_train, y_test = split("diabetes")
+    seeds = range(TREE_SEEDS) if family == "tree" else [SEED]
+    ours = np.mean([ours_regression_r2(client, family, X_train, y_train, X_test, y_test, s) for s in seeds])
+    theirs = np.mean([r2_score(y_test, REGRESSORS[family](s).fit(X_train, y_train).predict(X_test)) for s in seeds])
+    gap = ours - theirs
+    print(f"diabetes {family}: modelwire R² {ours:.4f}, scikit-learn {theirs:.4f}, {gap:+.4f}"
+          f" (mean of {len(seeds)} seeds)")
+    assert abs(gap) <= R2_GAP[family], f"diabetes {family}: R² {ours:.4f} against scikit-learn's {theirs:.4f}"
