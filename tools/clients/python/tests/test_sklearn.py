@@ -35,13 +35,18 @@ from modelwire import pb  # noqa: E402
 
 SEED = 0
 
-# Largest allowed |Modelwire - scikit-learn| test accuracy, in points (percent), per family. Test rows: iris 30
-# (one row = 3.3 pt, so iris must match exactly), breast_cancer 114 (0.88 pt), digits 360 (0.28 pt). Measured
-# (scikit-learn 1.9.1): logistic and linear SVM 0.00 on all three; tree -2.63 (breast_cancer), -2.22 (digits);
-# forest +0.88, -1.11; gbdt 0.00, +0.28. The single tree's gaps are split ties, which both sides break with the
-# seed (features in a random order per node): scikit-learn's random_state 0-9 moves its digits tree
-# 0.833-0.878; Modelwire's seeds 0-2 give 0.856, 0.850, 0.856 against scikit-learn's 0.878, 0.867, 0.867.
-ACCURACY_POINTS = {"logistic": 1.0, "linear_svm": 1.0, "tree": 3.0, "forest": 2.0, "gbdt": 2.0}
+# Largest allowed |Modelwire - scikit-learn| test accuracy, in points (percent), per family: issue 16's goals
+# (logistic 0.3, linear SVM 0.5, tree 1, forest 0.5, gbdt 0.5). Test rows: iris 30 (one row = 3.3 pt),
+# breast_cancer 114 (0.88 pt), digits 360 (0.28 pt). The tree and the forest are random on both sides (split
+# ties broken by a random feature order per node; the forest's bootstrap and feature draws): one seed's
+# accuracy is a draw (scikit-learn's digits tree spans 0.833-0.878 over random_state 0-9), so they compare the
+# mean test accuracy over seeds 0..N-1 on each side (ACCURACY_SEEDS); the seeds are fixed, so the comparison is
+# reproducible. Logistic, SVM and gbdt (no early stopping below 10,000 rows) do not depend on the seed.
+# Measured (scikit-learn 1.9.1, 2026-12-02): logistic and linear SVM 0.00 on all three; tree (20 seeds) 0.00,
+# +0.61, +0.18; forest (100, 30, 30 seeds) -0.10, -0.18, +0.06; gbdt 0.00, 0.00, +0.28.
+ACCURACY_POINTS = {"logistic": 0.3, "linear_svm": 0.5, "tree": 1.0, "forest": 0.5, "gbdt": 0.5}
+ACCURACY_SEEDS = {"tree": {"iris": 20, "breast_cancer": 20, "digits": 20},
+                  "forest": {"iris": 100, "breast_cancer": 30, "digits": 30}}
 LOG_LOSS_RELATIVE = 0.01
 # R² on diabetes, largest allowed |Modelwire - scikit-learn| per model (issue 16: 0.02). Measured (scikit-learn
 # 1.9.1): forest -0.004, gbdt -0.003, depth-3 tree 0.000. The unlimited tree (both defaults) fits the noise of
@@ -55,11 +60,11 @@ R2_GAP = {"tree": 0.02, "tree_depth3": 0.02, "forest": 0.02, "gbdt": 0.02}
 TREE_SEEDS = 200
 
 CLASSIFIERS = {
-    "logistic": lambda: make_pipeline(StandardScaler(), LogisticRegression()),
-    "linear_svm": lambda: make_pipeline(StandardScaler(), LinearSVC()),
-    "tree": lambda: DecisionTreeClassifier(random_state=SEED),
-    "forest": lambda: RandomForestClassifier(n_jobs=1, random_state=SEED),
-    "gbdt": lambda: HistGradientBoostingClassifier(random_state=SEED),
+    "logistic": lambda seed: make_pipeline(StandardScaler(), LogisticRegression()),
+    "linear_svm": lambda seed: make_pipeline(StandardScaler(), LinearSVC()),
+    "tree": lambda seed: DecisionTreeClassifier(random_state=seed),
+    "forest": lambda seed: RandomForestClassifier(n_jobs=1, random_state=seed),
+    "gbdt": lambda seed: HistGradientBoostingClassifier(random_state=seed),
 }
 REGRESSORS = {
     "tree": lambda seed: DecisionTreeRegressor(random_state=seed),
@@ -97,11 +102,11 @@ def labelled(X, y, classes):
     return modelwire.dataset(X, labels=[int(v) for v in y], class_names=[str(c) for c in range(classes)])
 
 
-def ours_classifier(client, name, family, X_train, y_train, X_test, y_test):
+def ours_classifier(client, name, family, X_train, y_train, X_test, y_test, seed=SEED):
     """Trains `family` with its defaults: (test accuracy, test log loss or None), checked against predict."""
     classes = int(max(y_train.max(), y_test.max())) + 1
-    model = f"{name}-{family}"
-    client.train(model, labelled(X_train, y_train, classes), family, pb.TrainingOptions(seed=SEED)).wait()
+    model = f"{name}-{family}-{seed}"
+    client.train(model, labelled(X_train, y_train, classes), family, pb.TrainingOptions(seed=seed)).wait()
     metrics = client.evaluate(model, labelled(X_test, y_test, classes)).evaluation.classification
     predicted = np.array(client.predict(model, X_test).class_ids)
     assert math.isclose(metrics.accuracy, float((predicted == y_test).mean()), abs_tol=1e-6)
@@ -112,11 +117,14 @@ def ours_classifier(client, name, family, X_train, y_train, X_test, y_test):
 @pytest.mark.parametrize("name", ["iris", "breast_cancer", "digits"])
 def test_accuracy_against_sklearn(client, name, family):
     X_train, X_test, y_train, y_test = split(name)
-    ours, ours_log_loss = ours_classifier(client, name, family, X_train, y_train, X_test, y_test)
-    peer = CLASSIFIERS[family]().fit(X_train, y_train)
-    theirs = float((peer.predict(X_test) == y_test).mean())
+    seeds = ACCURACY_SEEDS.get(family, {}).get(name, 1)
+    ours_runs = [ours_classifier(client, name, family, X_train, y_train, X_test, y_test, seed) for seed in range(seeds)]
+    peers = [CLASSIFIERS[family](seed).fit(X_train, y_train) for seed in range(seeds)]
+    ours = float(np.mean([accuracy for accuracy, _ in ours_runs]))
+    theirs = float(np.mean([(peer.predict(X_test) == y_test).mean() for peer in peers]))
+    ours_log_loss, peer = ours_runs[0][1], peers[0]
     gap = 100 * (ours - theirs)
-    print(f"{name} {family}: modelwire {ours:.4f}, scikit-learn {theirs:.4f}, {gap:+.2f} pt")
+    print(f"{name} {family} ({seeds} seeds): modelwire {ours:.4f}, scikit-learn {theirs:.4f}, {gap:+.2f} pt")
     assert abs(gap) <= ACCURACY_POINTS[family], (
         f"{name} {family}: test accuracy {ours:.4f} against scikit-learn's {theirs:.4f} ({gap:+.2f} pt)")
     if family == "logistic":
