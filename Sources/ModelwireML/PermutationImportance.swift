@@ -14,20 +14,12 @@ public struct PermutationImportance: Sendable, Equatable {
 }
 
 extension TrainedModel {
-    /// The score scikit-learn's `estimator.score` gives: accuracy, or R².
-    func defaultScore(_ dataset: Dataset) throws(DatasetError) -> Double {
-        switch try self.evaluate(dataset) {
-        case .classification(let m): m.accuracy
-        case .regression(let m): m.r2
-        }
-    }
-
     /// Permutation importance of every feature on `dataset` (in the model's feature order).
     /// - Parameters:
     ///   - repeats: Shuffles per feature (scikit-learn's `n_repeats`, default 5 there).
     ///   - seed: The shuffles' seed: equal seeds give equal results.
     ///   - isCancelled: Checked between features; a true stops with `nil`.
-    /// - Throws: `DatasetError` as `evaluate` does.
+    /// - Throws: `DatasetError` as `evaluate` does (checked once, before any shuffle).
     public func permutationImportance(
         _ dataset: Dataset,
         repeats: Int,
@@ -35,7 +27,9 @@ extension TrainedModel {
         isCancelled: () -> Bool = { false }
     ) throws(DatasetError) -> [PermutationImportance]? {
         precondition(repeats > 0, "at least one repeat")
-        let baseline = try self.defaultScore(dataset)
+        let score = try self.defaultScorer(dataset)
+        var features = dataset.features
+        let baseline = score(features)
         var generator = SeededGenerator(seed: seed)
         var result: [PermutationImportance] = []
         let (rows, columns) = (dataset.rows, dataset.columns)
@@ -43,13 +37,13 @@ extension TrainedModel {
             if isCancelled() { return nil }
             var drops: [Double] = []
             for _ in 0..<repeats {
-                var shuffled = dataset
                 let order = Array(0..<rows).shuffled(using: &generator)
                 for (row, source) in order.enumerated() {
-                    shuffled.features[row * columns + feature] = dataset.features[source * columns + feature]
+                    features[row * columns + feature] = dataset.features[source * columns + feature]
                 }
-                drops.append(baseline - (try self.defaultScore(shuffled)))
+                drops.append(baseline - score(features))
             }
+            for row in 0..<rows { features[row * columns + feature] = dataset.features[row * columns + feature] }
             let mean = drops.reduce(0, +) / Double(repeats)
             let variance = drops.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(repeats)
             result.append(
@@ -61,5 +55,24 @@ extension TrainedModel {
             )
         }
         return result
+    }
+
+    /// The score scikit-learn's `estimator.score` gives on `dataset`'s labels for any feature rows
+    /// of its shape: accuracy, or R². The labels are matched to the model's classes once, here.
+    private func defaultScorer(_ dataset: Dataset) throws(DatasetError) -> ([Float]) -> Double {
+        _ = try self.evaluate(dataset)  // the same checks (feature count, task, labels) as evaluate
+        switch self.snapshot.task {
+        case .classification:
+            let truth = try dataset.reindexed(toClassNames: self.snapshot.classNames).classIDs
+            return { features in
+                let predicted = self.predictClasses(features)
+                return Double(zip(truth, predicted).filter { $0 == $1 }.count) / Double(max(truth.count, 1))
+            }
+        case .regression:
+            let truth = dataset.targetValues
+            return { features in
+                RegressionMetrics(trueValues: truth, predictedValues: self.predictValues(features)).r2
+            }
+        }
     }
 }

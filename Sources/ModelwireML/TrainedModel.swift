@@ -117,14 +117,14 @@ public struct TrainedModel: Sendable {
             let matched = try dataset.reindexed(toClassNames: self.snapshot.classNames)
             let outputs = self.outputs(matched.features)
             let predicted = classes(fromOutputs: outputs, probabilities: self.model.producesProbabilities)
+            let probabilities = self.model.producesProbabilities ? expandBinary(outputs) : nil
             return .classification(
                 ClassificationMetrics(
                     trueClasses: matched.classIDs,
                     predictedClasses: predicted,
                     classCount: self.snapshot.classNames.count,
-                    probabilities: self.model.producesProbabilities ? expandBinary(outputs) : nil,
-                    rankingScores: self.model.producesProbabilities
-                        ? expandBinary(outputs) : expandBinaryScores(outputs)
+                    probabilities: probabilities,
+                    rankingScores: probabilities ?? expandBinaryScores(outputs)
                 )
             )
         case .regression:

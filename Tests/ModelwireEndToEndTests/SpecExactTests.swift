@@ -211,7 +211,7 @@ struct SpecExactTests {
         }
     }
 
-    @Test("§5: an enum number the schema does not define is INVALID_ARGUMENT naming the field")
+    @Test("§5: an enum number the schema does not define is refused naming the field, in requests and imported files")
     func unknownEnumValues() async throws {
         let iris = try Fixtures.dataset("iris")
         try await TestServer.with { server in
@@ -237,6 +237,25 @@ struct SpecExactTests {
                     }
                 }
                 try await #expect(client.listJobs().isEmpty, "a job was created for a refused request")
+            }
+            // An imported model file with an unknown enum number is refused, not read as the zero value.
+            try await withModelwireClient(endpoints: [server.endpoint], logger: TestServer.quiet) { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "known", data: iris, epochs: 2))
+                let exported = try await client.exportModel(V1.ModelRef(name: "known", selector: nil))
+                var file = try V1.ModelFile(serializedBytes: exported.modelFile)
+                guard case .linear(var linear)? = file.parameters else {
+                    Issue.record("a logistic model without linear parameters")
+                    return
+                }
+                linear.kind = V1.LinearKind(rawValue: 7)
+                file.parameters = .linear(linear)
+                do {
+                    _ = try await client.importModel(name: "unknown-kind", modelFile: try file.serializedBytes())
+                    Issue.record("a model file with linear.kind 7 was imported")
+                } catch let error as ModelwireError {
+                    #expect(error.code == .dataLoss)
+                    #expect(error.message.contains("linear.kind: unknown value 7"), "\(error.message)")
+                }
             }
             // ClientHello.compression lists what a client inflates: unknown algorithms are ignored.
             let raw = try RawConnection(server.endpoint)

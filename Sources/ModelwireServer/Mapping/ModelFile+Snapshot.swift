@@ -81,9 +81,31 @@ extension V1.ModelFile {
         )
     }
 
+    /// Refuses enum values this schema does not define (data_loss naming the field): read as the
+    /// zero value they would silently change the model (an unknown loss would become squared error).
+    private func checkEnumValues() throws(ModelwireError) {
+        try task.requireKnown("task", code: .dataLoss)
+        switch parameters {
+        case .dense(let p)?: try p.loss.requireKnown("dense.loss", code: .dataLoss)
+        case .linear(let p)?: try p.kind.requireKnown("linear.kind", code: .dataLoss)
+        case .tree(let p)?: try p.criterion.requireKnown("tree.criterion", code: .dataLoss)
+        case .forest(let p)?:
+            for (i, tree) in p.trees.enumerated() {
+                try tree.criterion.requireKnown("forest.trees[\(i)].criterion", code: .dataLoss)
+            }
+        case .gbdt(let p)?:
+            try p.loss.requireKnown("gbdt.loss", code: .dataLoss)
+            for (i, tree) in p.trees.enumerated() {
+                try tree.criterion.requireKnown("gbdt.trees[\(i)].criterion", code: .dataLoss)
+            }
+        case nil: break
+        }
+    }
+
     /// The snapshot stored in this file.
     /// - Throws: `ModelwireError` (data_loss) when the file lacks parameters or names impossible values.
     func snapshot() throws(ModelwireError) -> ModelSnapshot {
+        try checkEnumValues()
         let parameters: ModelSnapshot.Parameters
         switch self.parameters {
         case .dense(let p)?:
