@@ -4,7 +4,7 @@ import Testing
 @testable import ModelwireML
 
 /// Random forests and gradient-boosted trees.
-@Suite struct EnsembleTests {
+@Suite(.ownThreads) struct EnsembleTests {
     @Test func forestIsTheSameForEveryThreadCount() throws {
         let (train, test) = try bundled("breast_cancer")
         let one = try Trainer.train(spec: .forest(ForestSpec(trees: 12, threads: 1)), dataset: train)

@@ -3,7 +3,7 @@ import ModelwireML
 import Testing
 
 /// Rows of another width than the model's are their own error kind, said in a sentence.
-@Suite struct FeatureCountMismatchTests {
+@Suite(.ownThreads) struct FeatureCountMismatchTests {
     @Test func evaluatingRowsOfAnotherWidthIsAFeatureCountMismatch() throws {
         let training = try Dataset(csv: "a,b,c,d,label\n0,0,0,0,x\n1,1,1,1,y\n0,1,0,1,x\n1,0,1,0,y\n")
         let model = try Trainer.train(

@@ -5,7 +5,7 @@ import Testing
 
 /// Finite-difference checks: every activation's backward, every loss's gradient, and whole
 /// networks' parameter gradients (every activation, every loss, with and without L2).
-@Suite struct GradientCheckTests {
+@Suite(.ownThreads) struct GradientCheckTests {
     /// Central difference of a scalar function, in Double around Float parameters.
     func numericGradient(_ values: [Float], step: Float = 1e-2, _ f: ([Float]) -> Float) -> [Float] {
         (0..<values.count).map { i in

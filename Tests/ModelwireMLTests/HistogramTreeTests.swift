@@ -4,7 +4,7 @@ import Testing
 @testable import ModelwireML
 
 /// Histogram split finding against the exact sort-based search, binning, node weights, limits.
-@Suite struct HistogramTreeTests {
+@Suite(.ownThreads) struct HistogramTreeTests {
     /// Small integer features (0...9) and a label that depends on some of them, with noise.
     func integerData(rows: Int, regression: Bool, seed: UInt64) -> Dataset {
         var g = SeededGenerator(seed: seed)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import ModelwireML
 
-@Suite struct KernelTests {
+@Suite(.ownThreads) struct KernelTests {
     /// Reference product in Double.
     func naive(_ a: Matrix, _ ta: Bool, _ b: Matrix, _ tb: Bool) -> Matrix {
         let A = ta ? a.transposed : a

@@ -5,7 +5,7 @@ import Testing
 @testable import ModelwireML
 
 /// The full-data linear solvers: L-BFGS logistic regression and dual coordinate descent SVMs.
-@Suite struct LinearSolverTests {
+@Suite(.ownThreads) struct LinearSolverTests {
     /// Two Gaussian-ish blobs per class in `columns` dimensions; `separable` pushes them apart.
     func blobs(rows: Int, columns: Int, classes: Int, separable: Bool, seed: UInt64) -> Dataset {
         var g = SeededGenerator(seed: seed)

@@ -5,7 +5,7 @@ import Testing
 
 /// Metrics against scikit-learn 1.9.1's values (Fixtures/metric-vectors.json, from
 /// ../shared/baselines/ml/metric_vectors.py).
-@Suite struct MetricsTests {
+@Suite(.ownThreads) struct MetricsTests {
     func vectorCase(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: fixtures.appendingPathComponent("metric-vectors.json"))
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

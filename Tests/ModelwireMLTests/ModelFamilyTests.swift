@@ -4,7 +4,7 @@ import Testing
 @testable import ModelwireML
 
 /// Each model family on the bundled data, fixed 80/20 split, with accuracy floors.
-@Suite struct ModelFamilyTests {
+@Suite(.ownThreads) struct ModelFamilyTests {
     @Test func digitsMLP() throws {
         let (train, test) = try bundled("digits")
         let model = try Trainer.train(

@@ -4,7 +4,7 @@ import Testing
 @testable import ModelwireML
 
 /// Permutation importance on a model whose dependence on each feature is known.
-@Suite struct PermutationImportanceTests {
+@Suite(.ownThreads) struct PermutationImportanceTests {
     /// Label = (x0 > 0); x1 is noise. A stump splits on x0 only.
     static func data() -> Dataset {
         var generator = SeededGenerator(seed: 4)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import ModelwireML
 
-@Suite struct SnapshotTests {
+@Suite(.ownThreads) struct SnapshotTests {
     static let specs: [(String, ModelSpec)] = [
         ("dense", .dense(DenseNetSpec(hiddenLayers: [.init(units: 8, activation: .tanh)]))),
         ("logistic", .logistic(LinearSpec())),

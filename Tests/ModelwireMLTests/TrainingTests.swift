@@ -8,7 +8,7 @@ final class Counter: @unchecked Sendable {
     var value = 0
 }
 
-@Suite struct TrainingTests {
+@Suite(.ownThreads) struct TrainingTests {
     @Test func sameSeedSameModelOtherSeedOtherModel() throws {
         let (train, _) = try bundled("iris")
         let options = TrainingOptions.defaults {
