@@ -8,6 +8,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -40,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // SHA-256 of bearer tokens (issue 12): the token file holds hashes, never tokens.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // TLS and mutual TLS on the binary port (issue 12).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -69,14 +72,21 @@ let package = Package(
             name: "ModelwireServer",
             dependencies: [
                 "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
-                "CModelwireAllocator", nioCore, nioPosix, logging, serviceLifecycle,
+                "CModelwireAllocator", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "ModelwireClient",
-            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging],
+            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, nioSSL, logging],
+            swiftSettings: strictInternalImports
+        ),
+        // The command-line flags `modelwire` and `modelwire-load` share (TLS).
+        .target(
+            name: "ModelwireCommandLine",
+            dependencies: ["ModelwireClient", argumentParser],
             swiftSettings: strictInternalImports
         ),
 
@@ -92,8 +102,8 @@ let package = Package(
         .executableTarget(
             name: "modelwire",
             dependencies: [
-                "ModelwireClient", "ModelwireData", "ModelwireDataWire", argumentParser, logging,
-                "ModelwireCodec",
+                "ModelwireClient", "ModelwireCommandLine", "ModelwireData", "ModelwireDataWire", argumentParser,
+                logging, "ModelwireCodec",
             ],
             path: "Sources/modelwire",
             swiftSettings: strict
@@ -101,8 +111,8 @@ let package = Package(
         .executableTarget(
             name: "modelwire-load",
             dependencies: [
-                "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData", argumentParser,
-                logging, .product(name: "Histogram", package: "hdrhistogram-swift"), nioCore, nioPosix,
+                "ModelwireClient", "ModelwireCommandLine", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
+                argumentParser, logging, .product(name: "Histogram", package: "hdrhistogram-swift"), nioCore, nioPosix,
             ],
             path: "Sources/modelwire-load",
             swiftSettings: strict

@@ -120,6 +120,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let failure = ClientTLSContext.failure(error, endpoint: "the server") {
+            self.failConnection(context: context, failure)
+            return
+        }
         let message: String
         if let wire = error as? WireError {
             message = "framing error from the server: \(wire)"

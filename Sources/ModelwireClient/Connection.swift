@@ -84,10 +84,13 @@ final class Connection: Sendable {
     /// Connects, installs the pipeline and completes the handshake.
     /// - Throws: `ModelwireError`: `unavailable` when the endpoint cannot be reached in time, or
     ///   the server's handshake error.
-    /// - Parameter limit: A shorter bound than `configuration.connectTimeout` (the first caller's deadline).
+    /// - Parameters:
+    ///   - tls: The TLS context to open the connection with; nil = plaintext.
+    ///   - limit: A shorter bound than `configuration.connectTimeout` (the first caller's deadline).
     static func connect(
         to endpoint: Endpoint,
         configuration: ModelwireClient.Configuration,
+        tls: ClientTLSContext? = nil,
         limit: Duration? = nil,
         group: any EventLoopGroup,
         logger: Logger,
@@ -129,6 +132,7 @@ final class Connection: Sendable {
                             }
                         }
                     )
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.handler(host: endpoint.host)) }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(FrameDecoder(maxPayloadBytes: receiveLimits.maxFrameBytes)),
                         handler,
@@ -163,6 +167,11 @@ final class Connection: Sendable {
         } catch {
             timeout.cancel()
             channel.close(promise: nil)
+            if let cause = (error as? ModelwireError)?.cause,
+                let failure = ClientTLSContext.failure(cause, endpoint: "\(endpoint)")
+            {
+                throw failure
+            }
             if let error = error as? ModelwireError { throw error }
             throw ModelwireError(.unavailable, "handshake with \(endpoint) failed: \(error)", cause: error)
         }

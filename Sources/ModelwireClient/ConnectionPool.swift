@@ -27,6 +27,8 @@ final class ConnectionPool: Sendable {
     /// Where connections run.
     let group: any EventLoopGroup
     private let logger: Logger
+    /// The TLS context every connect uses (nil: plaintext), or why the settings cannot be used.
+    private let tls: Result<ClientTLSContext, ModelwireError>?
 
     init(endpoints: [Endpoint], configuration: ModelwireClient.Configuration, group: any EventLoopGroup, logger: Logger)
     {
@@ -34,6 +36,13 @@ final class ConnectionPool: Sendable {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.tls = configuration.tls.map { settings -> Result<ClientTLSContext, ModelwireError> in
+            do { return .success(try ClientTLSContext(settings)) } catch let error as ModelwireError {
+                return .failure(error)
+            } catch {
+                return .failure(ModelwireError(.invalidArgument, "\(error)", cause: error))
+            }
+        }
     }
 
     /// A connection to use for one call.
@@ -80,10 +89,12 @@ final class ConnectionPool: Sendable {
         limit: Duration?
     ) async throws -> Connection {
         let connection: Connection
+        let started = ContinuousClock.now
         do {
             connection = try await Connection.connect(
                 to: endpoint,
                 configuration: self.configuration,
+                tls: try self.tls?.get(),
                 limit: limit,
                 group: self.group,
                 logger: self.logger,
@@ -91,8 +102,10 @@ final class ConnectionPool: Sendable {
             )
         } catch {
             let notSent = Self.notSent(error)
+            // The caller's limit counts only when it ran out: a connect refused at once is the endpoint's failure.
+            let reachedLimit = limit.flatMap { ContinuousClock.now - started >= $0 ? $0 : nil }
             let action = self.locked.withLock {
-                $0.state.connectFailed(slot, reason: notSent.error.message, limit: limit, now: .now)
+                $0.state.connectFailed(slot, reason: notSent.error.message, limit: reachedLimit, now: .now)
             }
             switch action {
             case .deadlineExceeded:
@@ -109,9 +122,9 @@ final class ConnectionPool: Sendable {
                 )
                 pending.fail(error)
                 self.wakeWaiters()
-                // A refused token is the server's answer, not a reachability problem: the call
-                // fails with it (another endpoint or a retry would be refused the same way).
-                if notSent.error.code == .unauthenticated { throw notSent.error }
+                // A refused token or TLS settings that cannot work are not reachability problems:
+                // the call fails with them (another endpoint or a retry would fail the same way).
+                if Self.settlesTheCall.contains(notSent.error.code) { throw notSent.error }
                 throw notSent
             }
         }
@@ -177,6 +190,9 @@ final class ConnectionPool: Sendable {
         }
         for waiter in waiters { waiter.resume() }
     }
+
+    /// Connect failures that fail the call at once instead of being retried.
+    private static let settlesTheCall: [V1.StatusCode] = [.unauthenticated, .failedPrecondition, .invalidArgument]
 
     private static func notSent(_ error: any Error) -> NotSent {
         if let error = error as? NotSent { return error }

@@ -32,6 +32,8 @@ extension ModelwireClient {
         public var clientName: String
         /// A bearer token presented in the handshake, when the server asks for one.
         public var bearerToken: String?
+        /// TLS on every connection, for a server started with `--tls-cert`. Default nil: plaintext.
+        public var tls: TLS?
 
         /// The documented defaults.
         public static let defaults = Configuration(
@@ -47,7 +49,8 @@ extension ModelwireClient {
             maxResponseMessageBytes: 256 << 20,
             uploadChunkBytes: 1 << 20,
             clientName: "modelwire-swift/0.1",
-            bearerToken: nil
+            bearerToken: nil,
+            tls: nil
         )
 
         /// The defaults changed by `configure`.
@@ -71,7 +74,8 @@ extension ModelwireClient {
             maxResponseMessageBytes: Int,
             uploadChunkBytes: Int,
             clientName: String,
-            bearerToken: String?
+            bearerToken: String?,
+            tls: TLS? = nil
         ) {
             self.connectionsPerEndpoint = connectionsPerEndpoint
             self.connectTimeout = connectTimeout
@@ -86,6 +90,7 @@ extension ModelwireClient {
             self.uploadChunkBytes = uploadChunkBytes
             self.clientName = clientName
             self.bearerToken = bearerToken
+            self.tls = tls
         }
 
         /// The limits applied to what the server sends.

@@ -4,6 +4,8 @@ import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import ServiceLifecycle
 import Synchronization
 
@@ -23,6 +25,7 @@ public final class ModelServer: Service, Sendable {
     private let logger: Logger
     private let onListening: (@Sendable (SocketAddress) -> Void)?
     private let authenticator: Authenticator
+    private let tls: ServerTLSContext?
     private let connections = ConnectionRegistry()
 
     /// Creates a server; nothing is started until `run()`.
@@ -39,6 +42,24 @@ public final class ModelServer: Service, Sendable {
         self.logger = logger
         self.onListening = onListening
         self.authenticator = Authenticator(path: configuration.authentication.authFile)
+        self.tls = configuration.tls.map(ServerTLSContext.init)
+    }
+
+    /// Reads the TLS certificate, key and client CA files again (on SIGHUP): new connections
+    /// use them, open ones keep theirs. Files that cannot be used are logged and the previous
+    /// certificates stay in force.
+    /// - Returns: Whether new certificates are in force.
+    @discardableResult
+    public func reloadCertificates() -> Bool {
+        guard let tls else { return false }
+        do {
+            try tls.reload()
+            logger.notice("reloaded the TLS certificates")
+            return true
+        } catch {
+            logger.error("the TLS certificates were not reloaded; the previous ones stay in force: \(error)")
+            return false
+        }
     }
 
     /// Reads the token file again (on SIGHUP) without dropping connections: a connection whose
@@ -90,6 +111,13 @@ public final class ModelServer: Service, Sendable {
             }
         } catch {
             throw ServerRuntimeError(.authFileInvalid, "\(error)", cause: error)
+        }
+        if let tls {
+            try tls.reload()
+            logger.info(
+                "TLS on",
+                metadata: ["modelwire.clientCertificates": "\(tls.files.clientCAFile == nil ? "off" : "required")"]
+            )
         }
     }
 
@@ -198,6 +226,7 @@ public final class ModelServer: Service, Sendable {
         let limits = configuration.limits
         let connections = runtime.connections
         let frameTimeout = configuration.frameTimeoutMilliseconds
+        let tls = self.tls
         let admission = ConnectionRegistry.Admission(
             maxConnections: configuration.maxConnections,
             maxPerAddress: configuration.maxConnectionsPerAddress
@@ -217,16 +246,17 @@ public final class ModelServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let batcher = loopBatchers[ObjectIdentifier(channel.eventLoop)]!.value
                     let handlers = channel.pipeline.syncOperations
+                    // TLS first: everything after it, a refusal too, is said inside TLS.
+                    if let tls { try handlers.addHandler(TLSDetectHandler(tls: tls, limits: limits, logger: logger)) }
                     if let refusal = connections.admit(channel, admission) {
                         logger.notice("refused a connection: \(refusal.message)")
-                        try handlers.addHandler(RefuseConnectionHandler(refusal, limits: limits))
+                        try handlers.addHandler(RefuseConnectionHandler(refusal, limits: limits, afterTLS: tls != nil))
                         return
                     }
                     try handlers.addHandler(BackPressureHandler())
                     try handlers.addHandler(
                         IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeoutMilliseconds)))
                     )
-                    // The slot for TLS (issue 12 item 3) is here, before the frame timer and decoder.
                     try handlers.addHandler(FrameTimeoutHandler(milliseconds: frameTimeout))
                     try handlers.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadBytes: limits.maxFrameBytes)))
                     try handlers.addHandler(
@@ -331,26 +361,35 @@ final class ConnectionRegistry: Sendable {
 /// Answers a connection over a cap with ERROR resource_exhausted on call 0, then closes it.
 final class RefuseConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     private let error: ModelwireError
     private let limits: ProtocolLimits
+    private let afterTLS: Bool
 
-    init(_ error: ModelwireError, limits: ProtocolLimits) {
+    /// - Parameter afterTLS: Answer once the TLS handshake is done (closing after 2 s if it is not).
+    init(_ error: ModelwireError, limits: ProtocolLimits, afterTLS: Bool) {
         self.error = error
         self.limits = limits
+        self.afterTLS = afterTLS
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 128)
-        try? FramePayloadCodec(limits: limits, peerAcceptsZlib: false).writeFrame(
-            error.status,
-            kind: .error,
-            into: &buffer
-        )
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        if afterTLS {
+            let channel = context.channel
+            context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        } else {
+            refuse(context: context)
+        }
         context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if afterTLS, case .handshakeCompleted = event as? TLSUserEvent { refuse(context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        context.refuseConnection(error, limits: limits)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}  // nothing it sends is read

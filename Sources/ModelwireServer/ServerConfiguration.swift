@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxConnectionsPerAddress: Int
     /// Tokens and roles (PROTOCOL.md §3.1).
     public var authentication: Authentication
+    /// TLS on the port (docs/security.md); nil = plaintext.
+    public var tls: TLS?
     /// What one training request may ask the server to spend.
     public var trainingCaps: TrainingCaps
     /// Name and version announced in ServerHello and ServerInfo.
@@ -97,6 +99,23 @@ public struct ServerConfiguration: Sendable, Hashable {
         }
     }
 
+    /// The server's certificate and, for mutual TLS, the CA its clients' certificates must be
+    /// signed by: PEM files, read at start and again on every reload (SIGHUP).
+    public struct TLS: Sendable, Hashable {
+        /// The certificate chain, the server's own first.
+        public var certificateChainFile: String
+        /// The chain's private key.
+        public var privateKeyFile: String
+        /// Clients must present a certificate signed by one of these; nil = no client certificates.
+        public var clientCAFile: String?
+
+        public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+            self.certificateChainFile = certificateChainFile
+            self.privateKeyFile = privateKeyFile
+            self.clientCAFile = clientCAFile
+        }
+    }
+
     /// The limits as announced in ServerHello and ServerInfo: the protocol limits and the
     /// server's own timeouts.
     public var announcedLimits: V1.Limits {
@@ -129,6 +148,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         maxConnections: Int = 4096,
         maxConnectionsPerAddress: Int = 0,
         authentication: Authentication = .defaults,
+        tls: TLS? = nil,
         trainingCaps: TrainingCaps = .defaults,
         serverName: String = "modelwire-server",
         serverVersion: String = ModelServer.version
@@ -149,6 +169,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.authentication = authentication
+        self.tls = tls
         self.trainingCaps = trainingCaps
         self.serverName = serverName
         self.serverVersion = serverVersion

@@ -15,6 +15,8 @@ public struct ServerRuntimeError: Error, CustomStringConvertible, Sendable {
         public static let insecureConfiguration = Code("insecure configuration")
         /// The token file cannot be read or is not valid.
         public static let authFileInvalid = Code("auth file invalid")
+        /// A TLS certificate, key or client CA file cannot be read or does not fit.
+        public static let tlsFilesInvalid = Code("TLS files invalid")
 
         public var description: String { name }
     }

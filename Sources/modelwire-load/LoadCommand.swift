@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ModelwireClient
 import ModelwireCodec
+import ModelwireCommandLine
 import ModelwireProtocol
 import NIOCore
 import NIOPosix
@@ -49,6 +50,8 @@ struct LoadCommand: AsyncParsableCommand {
         )
     )
     var token: String?
+
+    @OptionGroup(title: "TLS") var tls: TLSOptions
 
     @Option(help: "Model name.")
     var model: String = "reference"
@@ -180,6 +183,7 @@ struct LoadCommand: AsyncParsableCommand {
             $0.compression = self.compression == .on
             $0.defaultTimeout = .milliseconds(Int64(self.timeout * 1000))
             $0.bearerToken = self.token ?? ProcessInfo.processInfo.environment["MODELWIRE_TOKEN"]
+            $0.tls = self.tls.settings
         }
         let report = Report(toStandardError: self.json)
         let group: MultiThreadedEventLoopGroup =

@@ -24,6 +24,8 @@ struct ServerCommand: AsyncParsableCommand {
             the file without dropping connections (those whose token was removed get GOAWAY). Without --auth-file \
             the server listens only on a loopback address unless --insecure-no-auth is given.
 
+            TLS: --tls-cert FILE --tls-key FILE serve TLS 1.2+ on the port (plaintext clients are told so and             closed); --tls-client-ca FILE also requires client certificates signed by that CA (mutual TLS). SIGHUP             reloads the certificates too: new connections use them, open ones keep theirs.
+
             The first line on stdout is "modelwire-server listening on HOST:PORT". SIGTERM or SIGINT drains: \
             clients get GOAWAY, in-flight calls finish within --grace-period-ms, training jobs still running \
             shortly before it ends are stopped (their followers get UNAVAILABLE saying so), and the exit status \
@@ -114,13 +116,14 @@ extension ServerCommand {
     }
 }
 
-/// Reloads the token file on SIGHUP until the server shuts down.
+/// Reloads the token file and the TLS certificates on SIGHUP until the server shuts down.
 struct CredentialReloader: Service {
     let server: ModelServer
 
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             server.reloadCredentials()
+            server.reloadCertificates()
         }
     }
 }

@@ -113,6 +113,18 @@ struct ServerOption: Sendable {
         ) {
             $0.authentication.insecureNoAuth = $1
         },
+        text("tls-cert", "FILE", "PEM certificate chain: serve TLS on the port (needs --tls-key); reloaded on SIGHUP.")
+        {
+            $0.tlsCertificate = $1
+        },
+        text("tls-key", "FILE", "PEM private key of --tls-cert.") { $0.tlsKey = $1 },
+        text(
+            "tls-client-ca",
+            "FILE",
+            "PEM CA certificates: clients must present a certificate signed by one (mutual TLS)."
+        ) {
+            $0.tlsClientCA = $1
+        },
         int("max-train-epochs", 1...100_000, "Epochs one training request may ask for (default 100000).") {
             $0.trainingCaps.maxEpochs = $1
         },

@@ -15,6 +15,10 @@ enum ServerSettings {
         var configuration = ServerConfiguration(repositoryPath: "modelwire-repository")
         var portFile: String?
         var logLevel = LogLevel.info
+        /// `--tls-cert`, `--tls-key` and `--tls-client-ca`, put together by `parse`.
+        var tlsCertificate: String?
+        var tlsKey: String?
+        var tlsClientCA: String?
     }
 
     /// Parses the settings.
@@ -30,7 +34,29 @@ enum ServerSettings {
             if let text = environment[option.environmentVariable] { try option.apply(&values, text) }
         }
         for (option, text) in try flags(arguments) { try option.apply(&values, text) }
+        values.configuration.tls = try tls(values)
         return values
+    }
+
+    /// TLS from its three options: a certificate and its key together, a client CA only with them.
+    private static func tls(_ values: Values) throws -> ServerConfiguration.TLS? {
+        switch (values.tlsCertificate, values.tlsKey) {
+        case (nil, nil):
+            guard values.tlsClientCA == nil else {
+                throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)")
+            }
+            return nil
+        case (let certificate?, let key?):
+            return ServerConfiguration.TLS(
+                certificateChainFile: certificate,
+                privateKeyFile: key,
+                clientCAFile: values.tlsClientCA
+            )
+        case (nil, _?):
+            throw ValidationError("--tls-key needs --tls-cert")
+        case (_?, nil):
+            throw ValidationError("--tls-cert needs --tls-key")
+        }
     }
 
     private static func apply(file path: String, to values: inout Values) throws {

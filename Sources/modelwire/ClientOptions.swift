@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ModelwireClient
 import ModelwireCodec
+import ModelwireCommandLine
 import ModelwireData
 import ModelwireProtocol
 
@@ -51,6 +52,8 @@ struct ClientOptions: ParsableArguments {
         return variable?.isEmpty == false ? variable : nil
     }
 
+    @OptionGroup(title: "TLS") var tls: TLSOptions
+
     @Flag(name: .long, help: "Log connection events to stderr.")
     var verbose = false
 
@@ -72,7 +75,10 @@ struct ClientOptions: ParsableArguments {
         var logger = Logger(label: "modelwire", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = self.verbose ? .debug : .warning
         do {
-            let configuration = ModelwireClient.Configuration.defaults { $0.bearerToken = self.bearerToken }
+            let configuration = ModelwireClient.Configuration.defaults {
+                $0.bearerToken = self.bearerToken
+                $0.tls = self.tls.settings
+            }
             try await withModelwireClient(endpoints: self.endpoints, configuration: configuration, logger: logger) {
                 client in
                 try await body(client)

@@ -12,12 +12,16 @@ import Testing
 struct TestServer {
     let endpoint: String
     let repository: String
+    /// The TLS settings of its clients (a server configured with `tls`).
+    var clientTLS: ModelwireClient.TLS? = nil
 
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Starts a server (on `repository`, or a new temporary one), runs `body`, then stops the server.
+    /// - Parameter clientTLS: What its clients connect with (for a server configured with `tls`).
     static func with<R>(
         repository: String? = nil,
+        clientTLS: ModelwireClient.TLS? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: (TestServer) async throws -> R
     ) async throws -> R {
@@ -30,7 +34,7 @@ struct TestServer {
         let task = Task { try await server.run() }
         var iterator = addresses.makeAsyncIterator()
         guard let address = await iterator.next() else { throw ModelwireErrorForTests("server did not start") }
-        let test = TestServer(endpoint: "127.0.0.1:\(address.port!)", repository: path)
+        let test = TestServer(endpoint: "127.0.0.1:\(address.port!)", repository: path, clientTLS: clientTLS)
         do {
             try await test.waitUntilReady()
             let result = try await body(test)
@@ -51,7 +55,10 @@ struct TestServer {
     ) async throws -> R {
         try await withModelwireClient(
             endpoints: [endpoint],
-            configuration: .defaults(configure),
+            configuration: .defaults {
+                $0.tls = clientTLS
+                configure(&$0)
+            },
             logger: Self.quiet,
             body
         )

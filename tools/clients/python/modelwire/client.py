@@ -8,6 +8,7 @@ import math
 import os
 import queue
 import socket
+import ssl
 import threading
 import time
 
@@ -16,7 +17,8 @@ from ._schema import pb
 from .data import dataset as _make_dataset
 from .data import rows as _rows
 from .data import slice_dataset, tensor
-from .errors import DeadlineExceeded, ModelwireError, ResourceExhausted, Unavailable, error_for_status
+from .errors import (DeadlineExceeded, FailedPrecondition, ModelwireError, ResourceExhausted, Unavailable,
+                     error_for_status)
 
 CLIENT_NAME = "modelwire-python/0.1"
 DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_decompression_ratio=200,
@@ -92,18 +94,56 @@ class _Call:
             self.connection.forget(self.call_id)
 
 
+def tls_context(ca=None, cert=None, key=None):
+    """An `ssl.SSLContext` for a server started with --tls-cert: its certificate must be signed by
+    the CA certificates in the PEM file `ca` (default: the system's) and name the host connected
+    to; `cert` and `key` (PEM files) are this client's certificate, for a server with --tls-client-ca."""
+    context = ssl.create_default_context(cafile=ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert or key:
+        if not (cert and key):
+            raise ValueError("a client certificate needs its key: give cert and key, or neither")
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def _tls_failure(error, address):
+    """An `ssl.SSLError` met in the TLS handshake, as the error a user can act on."""
+    text = str(error)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return FailedPrecondition(f"the TLS certificate of {address} cannot be trusted: {error.verify_message} "
+                                  "(give its CA with tls_context(ca=...))")
+    if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER_FAILURE" in text or "PACKET_LENGTH_TOO_LONG" in text:
+        return FailedPrecondition(f"{address} did not answer in TLS: it serves plaintext on this port "
+                                  f"(connect without tls): {text}")
+    if "CERTIFICATE_REQUIRED" in text or "HANDSHAKE_FAILURE" in text:
+        return FailedPrecondition(f"{address} requires a client certificate (mutual TLS: "
+                                  f"tls_context(cert=..., key=...)): {text}")
+    return Unavailable(f"TLS with {address} failed: {text}")
+
+
 class Connection:
-    """One handshaken TCP connection with its reader thread."""
+    """One handshaken TCP (or TLS) connection with its reader thread."""
 
     def __init__(self, host, port, connect_timeout=10.0, accept_zlib=True, client_name=CLIENT_NAME,
                  bearer_token=None, protocol_versions=(1,), max_message_bytes=64 << 20, max_frame_bytes=64 << 20,
-                 keepalive=None):
+                 keepalive=None, tls=None, server_name=None):
         self.last_activity = time.monotonic()
         try:
             self.sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as error:
             raise Unavailable(f"cannot connect to {host}:{port}: {error}") from None
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            context = tls_context() if tls is True else tls
+            try:
+                self.sock = context.wrap_socket(self.sock, server_hostname=server_name or host)
+            except ssl.SSLError as error:
+                self.sock.close()
+                raise _tls_failure(error, f"{host}:{port}") from None
+            except OSError as error:
+                self.sock.close()
+                raise Unavailable(f"TLS with {host}:{port} failed: {error}") from None
         self.write_lock = threading.Lock()
         self.lock = threading.Lock()
         self.calls = {}
@@ -499,11 +539,15 @@ class Client:
     `bearer_token` (default: $MODELWIRE_TOKEN) is sent in the HELLO to a server with --auth-file
     (PROTOCOL.md §3.1): a token it does not know raises Unauthenticated here, a call above the
     token's role raises PermissionDenied and leaves the connection up.
+    `tls` connects with TLS to a server started with --tls-cert: True (the system's CAs) or an
+    `ssl.SSLContext`, e.g. `tls_context(ca="ca.pem")`, with `cert=`/`key=` for mutual TLS;
+    `server_name` is the name its certificate must carry when it is not `host`. Settings that
+    cannot work (a plaintext port, an untrusted certificate) raise FailedPrecondition.
     """
 
     def __init__(self, host="127.0.0.1", port=7411, *, timeout=None, retries=0, connect_timeout=10.0,
                  accept_zlib=True, client_name=CLIENT_NAME, bearer_token=None, protocol_versions=(1,),
-                 max_message_bytes=64 << 20, keepalive=None):
+                 max_message_bytes=64 << 20, keepalive=None, tls=None, server_name=None):
         self.host, self.port = host, port
         if bearer_token is None:
             bearer_token = os.environ.get("MODELWIRE_TOKEN") or None  # a server with --auth-file wants one
@@ -511,7 +555,8 @@ class Client:
         self.retries = retries
         self._connect_args = dict(connect_timeout=connect_timeout, accept_zlib=accept_zlib, client_name=client_name,
                                   bearer_token=bearer_token, protocol_versions=protocol_versions,
-                                  max_message_bytes=max_message_bytes, keepalive=keepalive)
+                                  max_message_bytes=max_message_bytes, keepalive=keepalive, tls=tls,
+                                  server_name=server_name)
         self._lock = threading.Lock()
         self._connection = Connection(host, port, **self._connect_args)
 

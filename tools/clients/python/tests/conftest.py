@@ -25,11 +25,12 @@ SERVER = os.environ.get("MODELWIRE_SERVER_BIN") or os.path.join(REPO, ".build", 
 class ServerProcess:
     """A modelwire-server process; `host`/`port` from the first stdout line."""
 
-    def __init__(self, repository, *args, token=None):
+    def __init__(self, repository, *args, token=None, tls=None):
         if not os.access(SERVER, os.X_OK):
             pytest.fail(f"no modelwire-server at {SERVER}: build it or set MODELWIRE_SERVER_BIN")
         self.repository = repository
         self.token = token  # for the readiness check of a server with --auth-file
+        self.tls = tls  # the readiness check's TLS context, for a server with --tls-cert
         self.process = subprocess.Popen([SERVER, "--port", "0", "--repository", repository, "--log-level", "error",
                                          "--grace-period-ms", "2000", *args],
                                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -46,7 +47,7 @@ class ServerProcess:
         return modelwire.Client(self.host, self.port, **kwargs)
 
     def wait_until_ready(self):
-        with self.client(bearer_token=self.token) as client:
+        with self.client(bearer_token=self.token, tls=self.tls) as client:
             for _ in range(500):
                 if client.health().ready:
                     return
@@ -72,15 +73,15 @@ class ServerProcess:
 
 @pytest.fixture
 def start_server(tmp_path):
-    """start_server(*extra_args, repository=None, token=None) -> ServerProcess; all are stopped after the test.
+    """start_server(*extra_args, repository=None, token=None, tls=None) -> ServerProcess; all are stopped after the test.
 
-    `token`: a token the readiness check uses (for a server started with --auth-file)."""
+    `token`, `tls`: the token and TLS context the readiness check uses (a server with --auth-file, --tls-cert)."""
     started = []
 
-    def start(*args, repository=None, token=None):
+    def start(*args, repository=None, token=None, tls=None):
         repo = repository or str(tmp_path / f"repo-{len(started)}")
         os.makedirs(repo, exist_ok=True)
-        server = ServerProcess(repo, *args, token=token)
+        server = ServerProcess(repo, *args, token=token, tls=tls)
         started.append(server)
         return server
 
