@@ -72,7 +72,10 @@ public struct GradientBoosting: Model {
         var fitRows = training
         var held: Dataset?
         if stopEarly {
-            let (fit, heldOut) = Self.holdOut(training, fraction: self.spec.validationFraction, seed: options.seed &+ 5)
+            let (fit, heldOut) = training.stratifiedHoldOut(
+                fraction: self.spec.validationFraction,
+                seed: options.seed &+ 5
+            )
             guard !heldOut.isEmpty, !fit.isEmpty else {
                 throw TrainingError(.invalidArgument, "validationFraction leaves no rows to stop early on or to fit")
             }
@@ -191,27 +194,6 @@ public struct GradientBoosting: Model {
             start: start,
             callbacks: callbacks
         )
-    }
-
-    /// Rows to fit and rows held out for early stopping: a seeded shuffle, stratified by class for
-    /// classification (as scikit-learn's), each class giving `fraction` of its rows (rounded).
-    static func holdOut(_ data: Dataset, fraction: Double, seed: UInt64) -> (fit: [Int], held: [Int]) {
-        var generator = SeededGenerator(seed: seed)
-        let groups: [[Int]] =
-            if data.classNames.isEmpty {
-                [Array(0..<data.rows)]
-            } else {
-                (0..<data.classNames.count).map { c in data.classIDs.indices.filter { data.classIDs[$0] == c } }
-            }
-        var fit = [Int]()
-        var held = [Int]()
-        for group in groups {
-            let order = group.shuffled(using: &generator)
-            let count = Int((Double(order.count) * fraction).rounded())
-            fit += order.prefix(order.count - count)
-            held += order.suffix(count)
-        }
-        return (fit.sorted(), held.sorted())
     }
 
     /// scikit-learn's `_should_stop`: none of the last `patience` scores beats the one before

@@ -4,9 +4,9 @@ import ModelwireData
 public enum Trainer {
     /// Trains a model. Deterministic for a given `options.seed`.
     ///
-    /// Steps: hold out `options.validationSplit` of the rows (after a seeded shuffle); fit the
-    /// standardisation on the remaining training rows only (not for tree families); build and fit the
-    /// model; package everything in a snapshot.
+    /// Steps: hold out `options.validationSplit` of the rows (a seeded shuffle, stratified by class
+    /// for classification); fit the standardisation on the remaining training rows only (not for
+    /// tree families); build and fit the model; package everything in a snapshot.
     /// - Parameters:
     ///   - spec: The model family and hyper-parameters.
     ///   - options: Optimisation settings.
@@ -33,14 +33,12 @@ public enum Trainer {
         var training = dataset
         var validation: Dataset?
         if options.validationSplit > 0 {
-            var generator = SeededGenerator(seed: options.seed &+ 2)
-            let order = Array(0..<dataset.rows).shuffled(using: &generator)
-            let held = Int((Double(dataset.rows) * options.validationSplit).rounded())
-            guard held > 0, held < dataset.rows else {
+            let (fit, held) = dataset.stratifiedHoldOut(fraction: options.validationSplit, seed: options.seed &+ 2)
+            guard !held.isEmpty, !fit.isEmpty else {
                 throw TrainingError(.invalidArgument, "validationSplit leaves no validation or no training rows")
             }
-            training = dataset.subset(Array(order.prefix(dataset.rows - held)))
-            validation = dataset.subset(Array(order.suffix(held)))
+            training = dataset.subset(fit)
+            validation = dataset.subset(held)
         }
         var model: any Model
         var generator = SeededGenerator(seed: options.seed)

@@ -58,10 +58,18 @@ struct ServerCommand: AsyncParsableCommand {
             environment: environment
         )
         let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+        let format = settings.logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "modelwire-server")
         let configuration = settings.configuration

@@ -180,6 +180,14 @@ struct ServerOption: Sendable {
             }
             values.logLevel = level
         },
+        text("log-format", "FORMAT", "text (readable lines) or json (one JSON object per line); default text.") {
+            values,
+            text in
+            guard let format = ServerSettings.LogFormat(rawValue: text) else {
+                throw ValidationError("log-format must be text or json; got \"\(text)\"")
+            }
+            values.logFormat = format
+        },
     ]
 
     /// The `--help` lines of every option: the flag and its variable, then what it does.

@@ -10,11 +10,20 @@ enum ServerSettings {
         case trace, debug, info, notice, warning, error, critical
     }
 
+    /// How log lines are written (`--log-format`).
+    enum LogFormat: String, Sendable {
+        /// swift-log's `StreamLogHandler`: one readable line per event.
+        case text
+        /// `JSONLogHandler`: one JSON object per line.
+        case json
+    }
+
     /// What the options set: the server's configuration and the executable's own settings.
     struct Values: Sendable {
         var configuration = ServerConfiguration(repositoryPath: "modelwire-repository")
         var portFile: String?
         var logLevel = LogLevel.info
+        var logFormat = LogFormat.text
         /// `--tls-cert`, `--tls-key` and `--tls-client-ca`, put together by `parse`.
         var tlsCertificate: String?
         var tlsKey: String?

@@ -163,6 +163,26 @@ final class Counter: @unchecked Sendable {
         #expect(norm(decayed) < norm(plain))
     }
 
+    @Test("the validation split is stratified: each class gives its share of the held-out rows")
+    func validationSplitIsStratified() throws {
+        // Classes of 60, 30, 9 and 1 rows; 20 % held out: 20 rows, shared 12, 6, 2 (1.8 rounds up
+        // as the largest remainder), 0 (the lone row stays to be fitted).
+        let ids = Array(repeating: 0, count: 60) + Array(repeating: 1, count: 30) + Array(repeating: 2, count: 9) + [3]
+        let data = Dataset(
+            featureNames: ["x"],
+            features: ids.indices.map { Float($0) },
+            targets: .classes(names: ["a", "b", "c", "d"], ids: ids)
+        )
+        let (fit, held) = data.stratifiedHoldOut(fraction: 0.2, seed: 7)
+        #expect(held.count == 20 && fit.count == 80 && Set(fit + held).count == 100)
+        #expect([0, 1, 2, 3].map { c in held.filter { ids[$0] == c }.count } == [12, 6, 2, 0])
+        #expect(data.stratifiedHoldOut(fraction: 0.2, seed: 7) == (fit, held))
+        #expect(data.stratifiedHoldOut(fraction: 0.2, seed: 8).held != held)
+        // Regression: 20 % of all rows, no classes to share them.
+        let values = Dataset(featureNames: ["x"], features: [1, 2, 3, 4, 5], targets: .values([1, 2, 3, 4, 5]))
+        #expect(values.stratifiedHoldOut(fraction: 0.2, seed: 1).held.count == 1)
+    }
+
     @Test func standardizationIsFittedOnTrainingRowsOnly() throws {
         let data = Dataset(
             featureNames: ["x"],

@@ -7,7 +7,7 @@ modelwire-load: rows 1 and 32, at c=1 (a fixed number of calls: p50 and the serv
 call) and at c=64 (throughput over a fixed duration). Prints a markdown table of the medians over
 the rounds and the ratios TLS/plain.
 
-Usage: tools/bench/tls.py [--bin .build/release] [--rounds 3] [--calls 3000] [--duration 5]
+Usage: tools/bench/tls.py [--bin .build/release] [--rounds 3] [--calls 20000] [--duration 5]
   --bin holds modelwire-server and modelwire-load (build them with
   `swift build -c release --product modelwire-server --product modelwire-load`).
 """
@@ -34,8 +34,8 @@ def measure(a, pki, tls):
                                       "--connections", "1", "--cpu-pid", str(proc.pid), "--json", *client_tls, *extra],
                                      check=True, capture_output=True, text=True).stdout
                 return json.loads(out)["steps"][0]
-            one = step(["--concurrency", "1", "--calls", str(a.calls), "--warmup", "1"])
-            many = step(["--concurrency", "64", "--duration", str(a.duration), "--warmup", "1"])
+            one = step(["--concurrency", "1", "--calls", str(a.calls), "--warmup", "2"])
+            many = step(["--concurrency", "64", "--duration", str(a.duration), "--warmup", "2"])
             results[f"rows {rows}: p50 c=1 (ms)"] = one["latency"]["p50Ms"]
             results[f"rows {rows}: server CPU per call c=1 (µs)"] = one["cpuSeconds"][f"pid {proc.pid}"] / one["calls"] * 1e6
             results[f"rows {rows}: calls/s c=64"] = many["throughput"]
@@ -50,7 +50,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "release"))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--calls", type=int, default=20000)
     parser.add_argument("--duration", type=float, default=5)
     a = parser.parse_args()
     pki = tempfile.mkdtemp(prefix="mw-tls-pki-")
