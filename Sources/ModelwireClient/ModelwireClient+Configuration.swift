@@ -1,3 +1,4 @@
+public import ModelwireCodec
 import ModelwireProtocol
 
 extension ModelwireClient {
@@ -109,11 +110,23 @@ extension ModelwireClient {
         public var timeout: Duration?
         /// Overrides the configuration's retry policy for this call.
         public var retryPolicy: RetryPolicy?
+        /// Sent in the request's `metadata` field (every v1 request has it): e.g. the caller's W3C
+        /// `traceparent`, which the server logs with the call (`trace_id`). Overrides the
+        /// request's own `metadata` when set.
+        public var metadata: V1.CallMetadata?
 
         /// Creates options.
-        public init(timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil) {
+        public init(timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil, metadata: V1.CallMetadata? = nil) {
             self.timeout = timeout
             self.retryPolicy = retryPolicy
+            self.metadata = metadata
+        }
+
+        /// `request` with `metadata` in its metadata field; `request` itself when there is none.
+        func stamped<Request: ProtobufMessage>(_ request: Request) -> Request {
+            guard let metadata, var carrier = request as? any CallMetadataCarrier else { return request }
+            carrier.metadata = metadata
+            return carrier as? Request ?? request
         }
 
         /// The configuration's defaults.

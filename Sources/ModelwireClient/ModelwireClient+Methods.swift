@@ -123,7 +123,7 @@ extension ModelwireClient {
             )
             let (id, responses) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in
                 try connection.encode(
-                    chunks[0],
+                    options.stamped(chunks[0]),
                     kind: .request,
                     flags: chunks.count == 1 ? .endStream : [],
                     method: descriptor.id,

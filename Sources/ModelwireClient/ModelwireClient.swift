@@ -140,6 +140,7 @@ public final class ModelwireClient: Sendable {
     ) async throws -> Response {
         let descriptor = Self.descriptor(method)
         let deadline = deadline ?? self.deadline(options)
+        let request = options.stamped(request)
         return try await self.withRetries(descriptor, options: options, deadline: deadline, after: failed) {
             remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
@@ -160,6 +161,7 @@ public final class ModelwireClient: Sendable {
         options: CallOptions
     ) -> EventLoopFuture<Response> {
         let deadline = self.deadline(options)
+        let request = options.stamped(request)
         guard let connection = self.pool.readyConnection() else {
             return self.unaryInTask(
                 method,
@@ -229,6 +231,7 @@ public final class ModelwireClient: Sendable {
     ) async throws -> TrainEvents {
         let descriptor = Self.descriptor(method)
         let deadline = Deadline(timeout: options.timeout)
+        let request = options.stamped(request)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
             let connection = try await self.pool.connection(limit: remaining.duration)
             let (_, frames) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in

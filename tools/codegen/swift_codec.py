@@ -297,7 +297,21 @@ def gen_message(file, m, path, types, out, conv):
     full = f".{file.fdp.package}.{name}"
     ct, cf = c_type_name(full, types), c_func(full, types)
     sw = f"{file.namespace}.{name}"
-    conv.append(f"extension {sw}: ProtobufMessage, CMessageConvertible {{")
+    # Every request message carries `CallMetadata metadata = 1000` (proto/README.md): one protocol
+    # lets clients set it and servers read it without knowing the method.
+    carrier = any(f.f.number == 1000 and f.f.name == "metadata" and f.f.type_name.endswith(".CallMetadata")
+                  for f in fields)
+    protocols = "ProtobufMessage, CMessageConvertible" + (", CallMetadataCarrier" if carrier else "")
+    conv.append(f"extension {sw}: {protocols} {{")
+    if carrier:  # the model a request names, for the call's log line
+        named = {f.f.name: f for f in fields}
+        model = named.get("model")
+        if model is not None and model.f.type_name.endswith(".ModelRef"):
+            conv += ["    public var modelName: String? { model?.name }", ""]
+        elif model is not None and model.f.type == 9:  # TYPE_STRING
+            conv += ["    public var modelName: String? { model.isEmpty ? nil : model }", ""]
+        elif "name" in named and m.name in ("ImportModelRequest", "DeleteModelRequest", "SetAliasRequest"):
+            conv += ["    public var modelName: String? { name.isEmpty ? nil : name }", ""]
     conv.append(f"    typealias CStruct = {ct}")
     conv.append("")
     conv.append("    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {")

@@ -8,6 +8,7 @@ public enum V1: Sendable {
 
     /// Every message type of the package by its full protobuf name, e.g. `modelwire.v1.Tensor`.
     public static let messageTypes: [String: any ProtobufMessage.Type] = [
+        "modelwire.v1.CallMetadata": V1.CallMetadata.self,
         "modelwire.v1.Tensor": V1.Tensor.self,
         "modelwire.v1.ModelRef": V1.ModelRef.self,
         "modelwire.v1.Dataset": V1.Dataset.self,

@@ -13,12 +13,15 @@ extension V1 {
         public var rows: V1.Dataset?
         /// First chunk only: replace an existing dataset of that name (else ALREADY_EXISTS).
         public var replace: Bool
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `UploadDatasetRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "", rows: V1.Dataset? = nil, replace: Bool = false) {
+        public init(name: String = "", rows: V1.Dataset? = nil, replace: Bool = false, metadata: V1.CallMetadata? = nil) {
             self.name = name
             self.rows = rows
             self.replace = replace
+            self.metadata = metadata
         }
     }
 
@@ -47,9 +50,12 @@ extension V1 {
     }
 
     public struct ListDatasetsRequest: Sendable, Hashable {
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `ListDatasetsRequest`; every argument defaults to the field's zero value.
-        public init() {
+        public init(metadata: V1.CallMetadata? = nil) {
+            self.metadata = metadata
         }
     }
 
@@ -64,10 +70,13 @@ extension V1 {
 
     public struct DeleteDatasetRequest: Sendable, Hashable {
         public var name: String
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `DeleteDatasetRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "") {
+        public init(name: String = "", metadata: V1.CallMetadata? = nil) {
             self.name = name
+            self.metadata = metadata
         }
     }
 
@@ -79,7 +88,7 @@ extension V1 {
     }
 }
 
-extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
+extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__UploadDatasetRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -94,7 +103,8 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
         self.init(
             name: try decodeString(c.name, field: "UploadDatasetRequest.name"),
             rows: try decodeMessage(c.rows, as: V1.Dataset.self),
-            replace: c.replace != 0)
+            replace: c.replace != 0,
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -102,12 +112,14 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible {
         c.name = try arena.string(self.name, field: "UploadDatasetRequest.name")
         if let v = self.rows { c.rows = try arena.message(v) }
         c.replace = self.replace ? 1 : 0
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
         modelwire__v1__upload_dataset_request__init(c)
         c.pointee.name = try arena.string(self.name, field: "UploadDatasetRequest.name")
         c.pointee.replace = self.replace ? 1 : 0
+        if let v = self.metadata { c.pointee.metadata = try arena.message(v) }
         try arena.withMessage(self.rows, &c.pointee.rows) { () throws(CodecError) in
             try body()
         }
@@ -150,7 +162,7 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible {
+extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__ListDatasetsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -162,11 +174,13 @@ extension V1.ListDatasetsRequest: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__ListDatasetsRequest) throws(CodecError) {
-        self.init()
+        self.init(
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__list_datasets_request__init(&c)
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
@@ -193,7 +207,7 @@ extension V1.ListDatasetsResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible {
+extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__DeleteDatasetRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -206,12 +220,14 @@ extension V1.DeleteDatasetRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__DeleteDatasetRequest) throws(CodecError) {
         self.init(
-            name: try decodeString(c.name, field: "DeleteDatasetRequest.name"))
+            name: try decodeString(c.name, field: "DeleteDatasetRequest.name"),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__delete_dataset_request__init(&c)
         c.name = try arena.string(self.name, field: "DeleteDatasetRequest.name")
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 

@@ -19,13 +19,16 @@ extension V1 {
         public var permutationRepeats: UInt32
         /// The shuffles' seed; equal seeds give equal importances.
         public var permutationSeed: UInt64
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `EvaluateRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil, data: Data? = nil, permutationRepeats: UInt32 = 0, permutationSeed: UInt64 = 0) {
+        public init(model: V1.ModelRef? = nil, data: Data? = nil, permutationRepeats: UInt32 = 0, permutationSeed: UInt64 = 0, metadata: V1.CallMetadata? = nil) {
             self.model = model
             self.data = data
             self.permutationRepeats = permutationRepeats
             self.permutationSeed = permutationSeed
+            self.metadata = metadata
         }
     }
 
@@ -153,7 +156,9 @@ extension V1 {
     }
 }
 
-extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
+extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { model?.name }
+
     typealias CStruct = Modelwire__V1__EvaluateRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -168,6 +173,7 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
         let field_model = try decodeMessage(c.model, as: V1.ModelRef.self)
         let field_permutation_repeats = c.permutation_repeats
         let field_permutation_seed = c.permutation_seed
+        let field_metadata = try decodeMessage(c.metadata, as: V1.CallMetadata.self)
         var oneof_data: Data? = nil
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
@@ -178,7 +184,8 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
             model: field_model,
             data: oneof_data,
             permutationRepeats: field_permutation_repeats,
-            permutationSeed: field_permutation_seed)
+            permutationSeed: field_permutation_seed,
+            metadata: field_metadata)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -186,6 +193,7 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible {
         if let v = self.model { c.model = try arena.message(v) }
         c.permutation_repeats = self.permutationRepeats
         c.permutation_seed = self.permutationSeed
+        if let v = self.metadata { c.metadata = try arena.message(v) }
         switch self.data {
         case .inlineData(let v)?:
             c.data_case = Modelwire__V1__EvaluateRequest__DataCase(rawValue: 2)

@@ -66,17 +66,23 @@ extension V1 {
 
     public struct GetJobRequest: Sendable, Hashable {
         public var jobId: String
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `GetJobRequest`; every argument defaults to the field's zero value.
-        public init(jobId: String = "") {
+        public init(jobId: String = "", metadata: V1.CallMetadata? = nil) {
             self.jobId = jobId
+            self.metadata = metadata
         }
     }
 
     public struct ListJobsRequest: Sendable, Hashable {
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `ListJobsRequest`; every argument defaults to the field's zero value.
-        public init() {
+        public init(metadata: V1.CallMetadata? = nil) {
+            self.metadata = metadata
         }
     }
 
@@ -92,20 +98,26 @@ extension V1 {
     /// Streams TrainEvent: the job's latest progress at once, then new events until it ends.
     public struct WatchJobRequest: Sendable, Hashable {
         public var jobId: String
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `WatchJobRequest`; every argument defaults to the field's zero value.
-        public init(jobId: String = "") {
+        public init(jobId: String = "", metadata: V1.CallMetadata? = nil) {
             self.jobId = jobId
+            self.metadata = metadata
         }
     }
 
     /// Cancels a queued or running job; returns the job (CANCELLED, or its final state if it had ended).
     public struct CancelJobRequest: Sendable, Hashable {
         public var jobId: String
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `CancelJobRequest`; every argument defaults to the field's zero value.
-        public init(jobId: String = "") {
+        public init(jobId: String = "", metadata: V1.CallMetadata? = nil) {
             self.jobId = jobId
+            self.metadata = metadata
         }
     }
 }
@@ -163,7 +175,7 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible {
+extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__GetJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -176,16 +188,18 @@ extension V1.GetJobRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__GetJobRequest) throws(CodecError) {
         self.init(
-            jobId: try decodeString(c.job_id, field: "GetJobRequest.job_id"))
+            jobId: try decodeString(c.job_id, field: "GetJobRequest.job_id"),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__get_job_request__init(&c)
         c.job_id = try arena.string(self.jobId, field: "GetJobRequest.job_id")
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
-extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible {
+extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__ListJobsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -197,11 +211,13 @@ extension V1.ListJobsRequest: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__ListJobsRequest) throws(CodecError) {
-        self.init()
+        self.init(
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__list_jobs_request__init(&c)
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
@@ -228,7 +244,7 @@ extension V1.ListJobsResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible {
+extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__WatchJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -241,16 +257,18 @@ extension V1.WatchJobRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__WatchJobRequest) throws(CodecError) {
         self.init(
-            jobId: try decodeString(c.job_id, field: "WatchJobRequest.job_id"))
+            jobId: try decodeString(c.job_id, field: "WatchJobRequest.job_id"),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__watch_job_request__init(&c)
         c.job_id = try arena.string(self.jobId, field: "WatchJobRequest.job_id")
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
-extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible {
+extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__CancelJobRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -263,11 +281,13 @@ extension V1.CancelJobRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__CancelJobRequest) throws(CodecError) {
         self.init(
-            jobId: try decodeString(c.job_id, field: "CancelJobRequest.job_id"))
+            jobId: try decodeString(c.job_id, field: "CancelJobRequest.job_id"),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__cancel_job_request__init(&c)
         c.job_id = try arena.string(self.jobId, field: "CancelJobRequest.job_id")
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }

@@ -69,9 +69,12 @@ extension V1 {
     }
 
     public struct ListModelsRequest: Sendable, Hashable {
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `ListModelsRequest`; every argument defaults to the field's zero value.
-        public init() {
+        public init(metadata: V1.CallMetadata? = nil) {
+            self.metadata = metadata
         }
     }
 
@@ -86,10 +89,13 @@ extension V1 {
 
     public struct DescribeModelRequest: Sendable, Hashable {
         public var model: V1.ModelRef?
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `DescribeModelRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil) {
+        public init(model: V1.ModelRef? = nil, metadata: V1.CallMetadata? = nil) {
             self.model = model
+            self.metadata = metadata
         }
     }
 
@@ -98,11 +104,14 @@ extension V1 {
     public struct DeleteModelRequest: Sendable, Hashable {
         public var name: String
         public var version: UInt32?
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `DeleteModelRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "", version: UInt32? = nil) {
+        public init(name: String = "", version: UInt32? = nil, metadata: V1.CallMetadata? = nil) {
             self.name = name
             self.version = version
+            self.metadata = metadata
         }
     }
 
@@ -121,12 +130,15 @@ extension V1 {
         /// Same naming rules as model names; "latest" is reserved.
         public var alias: String
         public var version: UInt32
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `SetAliasRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "", alias: String = "", version: UInt32 = 0) {
+        public init(name: String = "", alias: String = "", version: UInt32 = 0, metadata: V1.CallMetadata? = nil) {
             self.name = name
             self.alias = alias
             self.version = version
+            self.metadata = metadata
         }
     }
 
@@ -141,10 +153,13 @@ extension V1 {
 
     public struct ExportModelRequest: Sendable, Hashable {
         public var model: V1.ModelRef?
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `ExportModelRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil) {
+        public init(model: V1.ModelRef? = nil, metadata: V1.CallMetadata? = nil) {
             self.model = model
+            self.metadata = metadata
         }
     }
 
@@ -168,11 +183,14 @@ extension V1 {
         public var name: String
         /// A serialized modelwire.v1.ModelFile.
         public var modelFile: [UInt8]
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `ImportModelRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "", modelFile: [UInt8] = []) {
+        public init(name: String = "", modelFile: [UInt8] = [], metadata: V1.CallMetadata? = nil) {
             self.name = name
             self.modelFile = modelFile
+            self.metadata = metadata
         }
     }
 }
@@ -276,7 +294,7 @@ extension V1.ModelSummary: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible {
+extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__ListModelsRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -288,11 +306,13 @@ extension V1.ListModelsRequest: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__ListModelsRequest) throws(CodecError) {
-        self.init()
+        self.init(
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__list_models_request__init(&c)
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
@@ -319,7 +339,9 @@ extension V1.ListModelsResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible {
+extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { model?.name }
+
     typealias CStruct = Modelwire__V1__DescribeModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -332,16 +354,20 @@ extension V1.DescribeModelRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__DescribeModelRequest) throws(CodecError) {
         self.init(
-            model: try decodeMessage(c.model, as: V1.ModelRef.self))
+            model: try decodeMessage(c.model, as: V1.ModelRef.self),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__describe_model_request__init(&c)
         if let v = self.model { c.model = try arena.message(v) }
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
-extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible {
+extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { name.isEmpty ? nil : name }
+
     typealias CStruct = Modelwire__V1__DeleteModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -354,16 +380,19 @@ extension V1.DeleteModelRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__DeleteModelRequest) throws(CodecError) {
         let field_name = try decodeString(c.name, field: "DeleteModelRequest.name")
+        let field_metadata = try decodeMessage(c.metadata, as: V1.CallMetadata.self)
         var oneof_selector: UInt32? = nil
         if c.selector_case.rawValue == 2 { oneof_selector = c.version }
         self.init(
             name: field_name,
-            version: oneof_selector)
+            version: oneof_selector,
+            metadata: field_metadata)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__delete_model_request__init(&c)
         c.name = try arena.string(self.name, field: "DeleteModelRequest.name")
+        if let v = self.metadata { c.metadata = try arena.message(v) }
         if let v = self.version {
             c.selector_case = Modelwire__V1__DeleteModelRequest__SelectorCase(rawValue: 2)
             c.version = v
@@ -401,7 +430,9 @@ extension V1.DeleteModelResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible {
+extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { name.isEmpty ? nil : name }
+
     typealias CStruct = Modelwire__V1__SetAliasRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -416,7 +447,8 @@ extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible {
         self.init(
             name: try decodeString(c.name, field: "SetAliasRequest.name"),
             alias: try decodeString(c.alias, field: "SetAliasRequest.alias"),
-            version: c.version)
+            version: c.version,
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -424,6 +456,7 @@ extension V1.SetAliasRequest: ProtobufMessage, CMessageConvertible {
         c.name = try arena.string(self.name, field: "SetAliasRequest.name")
         c.alias = try arena.string(self.alias, field: "SetAliasRequest.alias")
         c.version = self.version
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
@@ -454,7 +487,9 @@ extension V1.SetAliasResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible {
+extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { model?.name }
+
     typealias CStruct = Modelwire__V1__ExportModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -467,12 +502,14 @@ extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__ExportModelRequest) throws(CodecError) {
         self.init(
-            model: try decodeMessage(c.model, as: V1.ModelRef.self))
+            model: try decodeMessage(c.model, as: V1.ModelRef.self),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__export_model_request__init(&c)
         if let v = self.model { c.model = try arena.message(v) }
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
@@ -502,7 +539,9 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible {
+extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { name.isEmpty ? nil : name }
+
     typealias CStruct = Modelwire__V1__ImportModelRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -516,12 +555,14 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible {
     init(c: Modelwire__V1__ImportModelRequest) throws(CodecError) {
         self.init(
             name: try decodeString(c.name, field: "ImportModelRequest.name"),
-            modelFile: decodeBytes(c.model_file))
+            modelFile: decodeBytes(c.model_file),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__import_model_request__init(&c)
         c.name = try arena.string(self.name, field: "ImportModelRequest.name")
         c.model_file = arena.bytes(self.modelFile)
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }

@@ -12,12 +12,15 @@ extension V1 {
         public var inputs: V1.Tensor?
         /// Also return per-class probabilities (or SVM decision scores).
         public var includeProbabilities: Bool
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `PredictRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil, inputs: V1.Tensor? = nil, includeProbabilities: Bool = false) {
+        public init(model: V1.ModelRef? = nil, inputs: V1.Tensor? = nil, includeProbabilities: Bool = false, metadata: V1.CallMetadata? = nil) {
             self.model = model
             self.inputs = inputs
             self.includeProbabilities = includeProbabilities
+            self.metadata = metadata
         }
     }
 
@@ -76,7 +79,9 @@ extension V1 {
     }
 }
 
-extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
+extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { model?.name }
+
     typealias CStruct = Modelwire__V1__PredictRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -91,7 +96,8 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
         self.init(
             model: try decodeMessage(c.model, as: V1.ModelRef.self),
             inputs: try decodeMessage(c.inputs, as: V1.Tensor.self),
-            includeProbabilities: c.include_probabilities != 0)
+            includeProbabilities: c.include_probabilities != 0,
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -99,12 +105,14 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible {
         if let v = self.model { c.model = try arena.message(v) }
         if let v = self.inputs { c.inputs = try arena.message(v) }
         c.include_probabilities = self.includeProbabilities ? 1 : 0
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
         modelwire__v1__predict_request__init(c)
         if let v = self.model { c.pointee.model = try arena.message(v) }
         c.pointee.include_probabilities = self.includeProbabilities ? 1 : 0
+        if let v = self.metadata { c.pointee.metadata = try arena.message(v) }
         try arena.withMessage(self.inputs, &c.pointee.inputs) { () throws(CodecError) in
             try body()
         }

@@ -5,9 +5,12 @@ internal import CModelwireProtobuf
 
 extension V1 {
     public struct HealthRequest: Sendable, Hashable {
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `HealthRequest`; every argument defaults to the field's zero value.
-        public init() {
+        public init(metadata: V1.CallMetadata? = nil) {
+            self.metadata = metadata
         }
     }
 
@@ -36,10 +39,13 @@ extension V1 {
     public struct ServerInfoRequest: Sendable, Hashable {
         /// Leave out file_descriptor_set (~48 KB) from the answer: for clients that have the schema.
         public var omitFileDescriptorSet: Bool
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `ServerInfoRequest`; every argument defaults to the field's zero value.
-        public init(omitFileDescriptorSet: Bool = false) {
+        public init(omitFileDescriptorSet: Bool = false, metadata: V1.CallMetadata? = nil) {
             self.omitFileDescriptorSet = omitFileDescriptorSet
+            self.metadata = metadata
         }
     }
 
@@ -71,7 +77,7 @@ extension V1 {
     }
 }
 
-extension V1.HealthRequest: ProtobufMessage, CMessageConvertible {
+extension V1.HealthRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__HealthRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -83,11 +89,13 @@ extension V1.HealthRequest: ProtobufMessage, CMessageConvertible {
     }
 
     init(c: Modelwire__V1__HealthRequest) throws(CodecError) {
-        self.init()
+        self.init(
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__health_request__init(&c)
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 
@@ -123,7 +131,7 @@ extension V1.HealthResponse: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible {
+extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
     typealias CStruct = Modelwire__V1__ServerInfoRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -136,12 +144,14 @@ extension V1.ServerInfoRequest: ProtobufMessage, CMessageConvertible {
 
     init(c: Modelwire__V1__ServerInfoRequest) throws(CodecError) {
         self.init(
-            omitFileDescriptorSet: c.omit_file_descriptor_set != 0)
+            omitFileDescriptorSet: c.omit_file_descriptor_set != 0,
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__server_info_request__init(&c)
         c.omit_file_descriptor_set = self.omitFileDescriptorSet ? 1 : 0
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 

@@ -453,13 +453,16 @@ extension V1 {
         public var data: Data?
         public var spec: V1.ModelSpec?
         public var options: V1.TrainingOptions?
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
 
         /// Creates a `TrainRequest`; every argument defaults to the field's zero value.
-        public init(model: String = "", data: Data? = nil, spec: V1.ModelSpec? = nil, options: V1.TrainingOptions? = nil) {
+        public init(model: String = "", data: Data? = nil, spec: V1.ModelSpec? = nil, options: V1.TrainingOptions? = nil, metadata: V1.CallMetadata? = nil) {
             self.model = model
             self.data = data
             self.spec = spec
             self.options = options
+            self.metadata = metadata
         }
     }
 
@@ -933,7 +936,9 @@ extension V1.TrainingOptions: ProtobufMessage, CMessageConvertible {
     }
 }
 
-extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
+extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { model.isEmpty ? nil : model }
+
     typealias CStruct = Modelwire__V1__TrainRequest
 
     public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
@@ -948,6 +953,7 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
         let field_model = try decodeString(c.model, field: "TrainRequest.model")
         let field_spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
         let field_options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
+        let field_metadata = try decodeMessage(c.metadata, as: V1.CallMetadata.self)
         var oneof_data: Data? = nil
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
@@ -958,7 +964,8 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
             model: field_model,
             data: oneof_data,
             spec: field_spec,
-            options: field_options)
+            options: field_options,
+            metadata: field_metadata)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -966,6 +973,7 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible {
         c.model = try arena.string(self.model, field: "TrainRequest.model")
         if let v = self.spec { c.spec = try arena.message(v) }
         if let v = self.options { c.options = try arena.message(v) }
+        if let v = self.metadata { c.metadata = try arena.message(v) }
         switch self.data {
         case .inlineData(let v)?:
             c.data_case = Modelwire__V1__TrainRequest__DataCase(rawValue: 2)

@@ -16,16 +16,21 @@ extension ServerConnectionHandler {
             case .predict:
                 predict(frame)
             case .unary(.eventLoop, let prepare):
-                let work = try prepare(service, frame, codec)
+                let (request, work) = try prepare(service, frame, codec)
+                callDecoded(id, request)
                 finish(id, Result { try work(.detached) }.mapError(map(id, method)))
             case .unary(.workerPool, let prepare):
-                let work = try prepare(service, frame, codec)
+                let (request, work) = try prepare(service, frame, codec)
+                callDecoded(id, request)
                 runOnWorkers(id, method, resources: startResources(frame)) { call in try work(call) }
-            case .jobStream(let subscribe):
+            case .jobStream(let prepare):
+                let (request, subscribe) = try prepare(service, frame, codec)
+                callDecoded(id, request)
                 state.setCall(id, startResources(frame))
-                try subscribeToJob(id, frame, subscribe)
+                try subscribeToJob(id, subscribe)
             case .datasetUpload:
                 let first = try ServiceMethod.decode(frame, V1.UploadDatasetRequest.self, codec)
+                callDecoded(id, first)
                 var resources = startResources(frame)
                 resources.upload = try service.startUpload(first)
                 state.setCall(id, resources)
@@ -79,7 +84,7 @@ extension ServerConnectionHandler {
     }
 
     /// Streams a job's events to call `id` (Train and WatchJob); CANCEL or disconnect only detach.
-    private func subscribeToJob(_ id: UInt32, _ frame: Frame, _ subscribe: ServiceMethod.Subscribe) throws {
+    private func subscribeToJob(_ id: UInt32, _ subscribe: ServiceMethod.Subscription) throws {
         guard let context else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
@@ -99,7 +104,7 @@ extension ServerConnectionHandler {
                 handler.flushIfNeeded()
             }
         }
-        let subscription = try subscribe(service, frame, codec, subscriber)
+        let subscription = try subscribe(subscriber)
         _ = state.withCall(id) { $0?.subscription = subscription }
     }
 
@@ -133,6 +138,7 @@ extension ServerConnectionHandler {
         let id = frame.callID
         do {
             let request = try ServiceMethod.decode(frame, V1.PredictRequest.self, codec)
+            callDecoded(frame.callID, request)
             let prepared = try service.preparePredict(request)
             let decodeMicroseconds = UInt32(clamping: (NIODeadline.now() - start).nanoseconds / 1000)
             if prepared.rowCount <= service.configuration.batching.inlineMaxRows {

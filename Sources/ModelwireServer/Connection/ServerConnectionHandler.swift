@@ -52,6 +52,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// SHA-256 of the token this connection authenticated with (never the token itself), to
     /// find it again in a reloaded token file.
     private var tokenDigest: [UInt8]?
+    /// Open calls' facts for their log line (`ServerConnectionHandler+CallLog.swift`); empty when
+    /// `recordsCalls` is false.
+    var callRecords: [UInt32: CallRecord] = [:]
+    /// Whether calls are recorded: at log level info or finer (failed calls are logged at info).
+    let recordsCalls: Bool
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
@@ -64,6 +69,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             healthWithoutAuth: service.configuration.authentication.healthWithoutAuth
         )
         self.codec = FramePayloadCodec(limits: service.configuration.limits, peerAcceptsZlib: false)
+        self.recordsCalls = logger.logLevel <= .info
     }
 
     // MARK: - Channel events
@@ -85,6 +91,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         stallTimer?.cancel()
         deferred.removeAll()
         for call in state.closed() { release(call) }
+        for id in Array(callRecords.keys) { callEnded(id, .cancelled, message: "the connection closed") }
         context.fireChannelInactive()
     }
 
@@ -131,10 +138,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         case .handshake:
             handshake(frame)
         case .openCall(let method) where method.method == .predict:
+            if recordsCalls { callOpened(frame.callID, method.id) }
             predict(frame)  // the hot path: no table lookup, no timer, no call context
         case .openCall(let method):
+            if recordsCalls { callOpened(frame.callID, method.id) }
             serve(ServiceMethod.lookup(method), frame)
         case .rejectCall(let id, let error):
+            if recordsCalls { logRejected(id, method: frame.method, error) }
             writeError(id, error)
         case .continueStream(let id):
             do {
@@ -144,6 +154,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
                 fail(id, error)
             }
         case .cancelCall(let call):
+            if recordsCalls { callEnded(frame.callID, .cancelled) }
             release(call)
         case .pong:
             var pong = ByteBuffer()
@@ -326,6 +337,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// Ends call `id` with a final response or an error (no-op when it already ended).
     func finish<M: ProtobufMessage>(_ id: UInt32, _ result: Result<M, ModelwireError>) {
         guard case .answer(let call, let closeAfterwards) = state.finish(id) else { return }
+        if recordsCalls {
+            switch result {
+            case .success: callEnded(id, .ok)
+            case .failure(let error): callEnded(id, error.code, message: error.message)
+            }
+        }
         release(call)
         switch result {
         case .success(let message): writeMessage(id, message, endStream: true)

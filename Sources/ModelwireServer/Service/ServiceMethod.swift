@@ -19,12 +19,19 @@ struct ServiceMethod: Sendable {
 
     /// A decoded request bound to its body, run once with the call's context.
     typealias Work = @Sendable (CallContext) throws -> any ProtobufMessage
-    /// Decodes a request frame and binds it to the body.
-    typealias Prepare = @Sendable (ModelService, Frame, FramePayloadCodec) throws(ModelwireError) -> Work
-    /// Decodes a request frame and subscribes the call to a job's events.
+    /// Decodes a request frame and binds it to the body; the request too, for the call's log
+    /// line (its model, its trace context).
+    typealias Prepare =
+        @Sendable (ModelService, Frame, FramePayloadCodec) throws(ModelwireError) -> (
+            request: any CallMetadataCarrier, work: Work
+        )
+    /// Subscribes a decoded request's call to a job's events.
+    typealias Subscription = (@escaping JobManager.Subscriber) throws -> ModelService.JobSubscription
+    /// Decodes a request frame and binds it to its subscription; the request too, as `Prepare`.
     typealias Subscribe =
-        @Sendable (ModelService, Frame, FramePayloadCodec, @escaping JobManager.Subscriber) throws
-        -> ModelService.JobSubscription
+        @Sendable (ModelService, Frame, FramePayloadCodec) throws(ModelwireError) -> (
+            request: any CallMetadataCarrier, subscribe: Subscription
+        )
 
     /// How the method is served.
     enum Body: Sendable {
@@ -85,22 +92,25 @@ struct ServiceMethod: Sendable {
         return ServiceMethod(descriptor: descriptor, role: role, body: body)
     }
 
-    private static func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
+    private static func unary<Request: CallMetadataCarrier, Response: ProtobufMessage>(
         _ execution: Execution,
         _ body: @escaping @Sendable (ModelService) -> (Request, CallContext) throws -> Response
     ) -> Body {
         .unary(execution) { service, frame, codec throws(ModelwireError) in
             let request = try decode(frame, Request.self, codec)
-            return { call in try body(service)(request, call) }
+            return (request, { call in try body(service)(request, call) })
         }
     }
 
-    private static func subscribe<Request: ProtobufMessage>(
+    private static func subscribe<Request: CallMetadataCarrier>(
         _ body:
             @escaping @Sendable (ModelService) -> (Request, @escaping JobManager.Subscriber) throws ->
             ModelService.JobSubscription
     ) -> Subscribe {
-        { service, frame, codec, subscriber in try body(service)(decode(frame, Request.self, codec), subscriber) }
+        { service, frame, codec throws(ModelwireError) in
+            let request = try decode(frame, Request.self, codec)
+            return (request, { subscriber in try body(service)(request, subscriber) })
+        }
     }
 
     /// Decodes a request payload; a malformed one is the caller's error (invalid_argument etc.).

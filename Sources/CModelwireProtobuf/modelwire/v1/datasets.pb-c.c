@@ -277,7 +277,7 @@ void   modelwire__v1__delete_dataset_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__delete_dataset_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__field_descriptors[4] =
 {
   {
     "name",
@@ -315,16 +315,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__UploadDatasetRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__upload_dataset_request__field_indices_by_name[] = {
+  3,   /* field[3] = metadata */
   0,   /* field[0] = name */
   2,   /* field[2] = replace */
   1,   /* field[1] = rows */
 };
-static const ProtobufCIntRange modelwire__v1__upload_dataset_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__upload_dataset_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 1000, 3 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__upload_dataset_request__descriptor =
 {
@@ -334,10 +348,10 @@ const ProtobufCMessageDescriptor modelwire__v1__upload_dataset_request__descript
   "Modelwire__V1__UploadDatasetRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__UploadDatasetRequest),
-  3,
+  4,
   modelwire__v1__upload_dataset_request__field_descriptors,
   modelwire__v1__upload_dataset_request__field_indices_by_name,
-  1,  modelwire__v1__upload_dataset_request__number_ranges,
+  2,  modelwire__v1__upload_dataset_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__upload_dataset_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -457,9 +471,29 @@ const ProtobufCMessageDescriptor modelwire__v1__dataset_info__descriptor =
   (ProtobufCMessageInit) modelwire__v1__dataset_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define modelwire__v1__list_datasets_request__field_descriptors NULL
-#define modelwire__v1__list_datasets_request__field_indices_by_name NULL
-#define modelwire__v1__list_datasets_request__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__list_datasets_request__field_descriptors[1] =
+{
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ListDatasetsRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__list_datasets_request__field_indices_by_name[] = {
+  0,   /* field[0] = metadata */
+};
+static const ProtobufCIntRange modelwire__v1__list_datasets_request__number_ranges[1 + 1] =
+{
+  { 1000, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__list_datasets_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -468,10 +502,10 @@ const ProtobufCMessageDescriptor modelwire__v1__list_datasets_request__descripto
   "Modelwire__V1__ListDatasetsRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ListDatasetsRequest),
-  0,
+  1,
   modelwire__v1__list_datasets_request__field_descriptors,
   modelwire__v1__list_datasets_request__field_indices_by_name,
-  0,  modelwire__v1__list_datasets_request__number_ranges,
+  1,  modelwire__v1__list_datasets_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__list_datasets_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -513,7 +547,7 @@ const ProtobufCMessageDescriptor modelwire__v1__list_datasets_response__descript
   (ProtobufCMessageInit) modelwire__v1__list_datasets_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__delete_dataset_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__delete_dataset_request__field_descriptors[2] =
 {
   {
     "name",
@@ -527,14 +561,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__delete_dataset_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DeleteDatasetRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__delete_dataset_request__field_indices_by_name[] = {
+  1,   /* field[1] = metadata */
   0,   /* field[0] = name */
 };
-static const ProtobufCIntRange modelwire__v1__delete_dataset_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__delete_dataset_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__delete_dataset_request__descriptor =
 {
@@ -544,10 +592,10 @@ const ProtobufCMessageDescriptor modelwire__v1__delete_dataset_request__descript
   "Modelwire__V1__DeleteDatasetRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__DeleteDatasetRequest),
-  1,
+  2,
   modelwire__v1__delete_dataset_request__field_descriptors,
   modelwire__v1__delete_dataset_request__field_indices_by_name,
-  1,  modelwire__v1__delete_dataset_request__number_ranges,
+  2,  modelwire__v1__delete_dataset_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__delete_dataset_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -367,7 +367,7 @@ void   modelwire__v1__evaluate_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__evaluate_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_descriptors[6] =
 {
   {
     "model",
@@ -429,19 +429,33 @@ static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__EvaluateRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__evaluate_request__field_indices_by_name[] = {
   2,   /* field[2] = dataset */
   1,   /* field[1] = inline_data */
+  5,   /* field[5] = metadata */
   0,   /* field[0] = model */
   3,   /* field[3] = permutation_repeats */
   4,   /* field[4] = permutation_seed */
 };
-static const ProtobufCIntRange modelwire__v1__evaluate_request__number_ranges[2 + 1] =
+static const ProtobufCIntRange modelwire__v1__evaluate_request__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 5, 3 },
-  { 0, 5 }
+  { 1000, 5 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor =
 {
@@ -451,10 +465,10 @@ const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor =
   "Modelwire__V1__EvaluateRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__EvaluateRequest),
-  5,
+  6,
   modelwire__v1__evaluate_request__field_descriptors,
   modelwire__v1__evaluate_request__field_indices_by_name,
-  2,  modelwire__v1__evaluate_request__number_ranges,
+  3,  modelwire__v1__evaluate_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__evaluate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -419,7 +419,7 @@ const ProtobufCMessageDescriptor modelwire__v1__job__descriptor =
   (ProtobufCMessageInit) modelwire__v1__job__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__get_job_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__get_job_request__field_descriptors[2] =
 {
   {
     "job_id",
@@ -433,14 +433,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__get_job_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__GetJobRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__get_job_request__field_indices_by_name[] = {
   0,   /* field[0] = job_id */
+  1,   /* field[1] = metadata */
 };
-static const ProtobufCIntRange modelwire__v1__get_job_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__get_job_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__get_job_request__descriptor =
 {
@@ -450,16 +464,36 @@ const ProtobufCMessageDescriptor modelwire__v1__get_job_request__descriptor =
   "Modelwire__V1__GetJobRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__GetJobRequest),
-  1,
+  2,
   modelwire__v1__get_job_request__field_descriptors,
   modelwire__v1__get_job_request__field_indices_by_name,
-  1,  modelwire__v1__get_job_request__number_ranges,
+  2,  modelwire__v1__get_job_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__get_job_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define modelwire__v1__list_jobs_request__field_descriptors NULL
-#define modelwire__v1__list_jobs_request__field_indices_by_name NULL
-#define modelwire__v1__list_jobs_request__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__list_jobs_request__field_descriptors[1] =
+{
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ListJobsRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__list_jobs_request__field_indices_by_name[] = {
+  0,   /* field[0] = metadata */
+};
+static const ProtobufCIntRange modelwire__v1__list_jobs_request__number_ranges[1 + 1] =
+{
+  { 1000, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__list_jobs_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -468,10 +502,10 @@ const ProtobufCMessageDescriptor modelwire__v1__list_jobs_request__descriptor =
   "Modelwire__V1__ListJobsRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ListJobsRequest),
-  0,
+  1,
   modelwire__v1__list_jobs_request__field_descriptors,
   modelwire__v1__list_jobs_request__field_indices_by_name,
-  0,  modelwire__v1__list_jobs_request__number_ranges,
+  1,  modelwire__v1__list_jobs_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__list_jobs_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -513,7 +547,7 @@ const ProtobufCMessageDescriptor modelwire__v1__list_jobs_response__descriptor =
   (ProtobufCMessageInit) modelwire__v1__list_jobs_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__watch_job_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__watch_job_request__field_descriptors[2] =
 {
   {
     "job_id",
@@ -527,14 +561,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__watch_job_request__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__WatchJobRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__watch_job_request__field_indices_by_name[] = {
   0,   /* field[0] = job_id */
+  1,   /* field[1] = metadata */
 };
-static const ProtobufCIntRange modelwire__v1__watch_job_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__watch_job_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__watch_job_request__descriptor =
 {
@@ -544,14 +592,14 @@ const ProtobufCMessageDescriptor modelwire__v1__watch_job_request__descriptor =
   "Modelwire__V1__WatchJobRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__WatchJobRequest),
-  1,
+  2,
   modelwire__v1__watch_job_request__field_descriptors,
   modelwire__v1__watch_job_request__field_indices_by_name,
-  1,  modelwire__v1__watch_job_request__number_ranges,
+  2,  modelwire__v1__watch_job_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__watch_job_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__cancel_job_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__cancel_job_request__field_descriptors[2] =
 {
   {
     "job_id",
@@ -565,14 +613,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__cancel_job_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__CancelJobRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__cancel_job_request__field_indices_by_name[] = {
   0,   /* field[0] = job_id */
+  1,   /* field[1] = metadata */
 };
-static const ProtobufCIntRange modelwire__v1__cancel_job_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__cancel_job_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__cancel_job_request__descriptor =
 {
@@ -582,10 +644,10 @@ const ProtobufCMessageDescriptor modelwire__v1__cancel_job_request__descriptor =
   "Modelwire__V1__CancelJobRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__CancelJobRequest),
-  1,
+  2,
   modelwire__v1__cancel_job_request__field_descriptors,
   modelwire__v1__cancel_job_request__field_indices_by_name,
-  1,  modelwire__v1__cancel_job_request__number_ranges,
+  2,  modelwire__v1__cancel_job_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__cancel_job_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -888,9 +888,29 @@ const ProtobufCMessageDescriptor modelwire__v1__model_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__model_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define modelwire__v1__list_models_request__field_descriptors NULL
-#define modelwire__v1__list_models_request__field_indices_by_name NULL
-#define modelwire__v1__list_models_request__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__list_models_request__field_descriptors[1] =
+{
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ListModelsRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__list_models_request__field_indices_by_name[] = {
+  0,   /* field[0] = metadata */
+};
+static const ProtobufCIntRange modelwire__v1__list_models_request__number_ranges[1 + 1] =
+{
+  { 1000, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__list_models_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -899,10 +919,10 @@ const ProtobufCMessageDescriptor modelwire__v1__list_models_request__descriptor 
   "Modelwire__V1__ListModelsRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ListModelsRequest),
-  0,
+  1,
   modelwire__v1__list_models_request__field_descriptors,
   modelwire__v1__list_models_request__field_indices_by_name,
-  0,  modelwire__v1__list_models_request__number_ranges,
+  1,  modelwire__v1__list_models_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__list_models_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -944,7 +964,7 @@ const ProtobufCMessageDescriptor modelwire__v1__list_models_response__descriptor
   (ProtobufCMessageInit) modelwire__v1__list_models_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__describe_model_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__describe_model_request__field_descriptors[2] =
 {
   {
     "model",
@@ -958,14 +978,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__describe_model_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DescribeModelRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__describe_model_request__field_indices_by_name[] = {
+  1,   /* field[1] = metadata */
   0,   /* field[0] = model */
 };
-static const ProtobufCIntRange modelwire__v1__describe_model_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__describe_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__describe_model_request__descriptor =
 {
@@ -975,14 +1009,14 @@ const ProtobufCMessageDescriptor modelwire__v1__describe_model_request__descript
   "Modelwire__V1__DescribeModelRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__DescribeModelRequest),
-  1,
+  2,
   modelwire__v1__describe_model_request__field_descriptors,
   modelwire__v1__describe_model_request__field_indices_by_name,
-  1,  modelwire__v1__describe_model_request__number_ranges,
+  2,  modelwire__v1__describe_model_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__describe_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__delete_model_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor modelwire__v1__delete_model_request__field_descriptors[3] =
 {
   {
     "name",
@@ -1008,15 +1042,29 @@ static const ProtobufCFieldDescriptor modelwire__v1__delete_model_request__field
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DeleteModelRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__delete_model_request__field_indices_by_name[] = {
+  2,   /* field[2] = metadata */
   0,   /* field[0] = name */
   1,   /* field[1] = version */
 };
-static const ProtobufCIntRange modelwire__v1__delete_model_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__delete_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 1000, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__delete_model_request__descriptor =
 {
@@ -1026,10 +1074,10 @@ const ProtobufCMessageDescriptor modelwire__v1__delete_model_request__descriptor
   "Modelwire__V1__DeleteModelRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__DeleteModelRequest),
-  2,
+  3,
   modelwire__v1__delete_model_request__field_descriptors,
   modelwire__v1__delete_model_request__field_indices_by_name,
-  1,  modelwire__v1__delete_model_request__number_ranges,
+  2,  modelwire__v1__delete_model_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__delete_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1071,7 +1119,7 @@ const ProtobufCMessageDescriptor modelwire__v1__delete_model_response__descripto
   (ProtobufCMessageInit) modelwire__v1__delete_model_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__set_alias_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__set_alias_request__field_descriptors[4] =
 {
   {
     "name",
@@ -1109,16 +1157,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__set_alias_request__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__SetAliasRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__set_alias_request__field_indices_by_name[] = {
   1,   /* field[1] = alias */
+  3,   /* field[3] = metadata */
   0,   /* field[0] = name */
   2,   /* field[2] = version */
 };
-static const ProtobufCIntRange modelwire__v1__set_alias_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__set_alias_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 1000, 3 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__set_alias_request__descriptor =
 {
@@ -1128,10 +1190,10 @@ const ProtobufCMessageDescriptor modelwire__v1__set_alias_request__descriptor =
   "Modelwire__V1__SetAliasRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__SetAliasRequest),
-  3,
+  4,
   modelwire__v1__set_alias_request__field_descriptors,
   modelwire__v1__set_alias_request__field_indices_by_name,
-  1,  modelwire__v1__set_alias_request__number_ranges,
+  2,  modelwire__v1__set_alias_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__set_alias_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1173,7 +1235,7 @@ const ProtobufCMessageDescriptor modelwire__v1__set_alias_response__descriptor =
   (ProtobufCMessageInit) modelwire__v1__set_alias_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field_descriptors[2] =
 {
   {
     "model",
@@ -1187,14 +1249,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ExportModelRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__export_model_request__field_indices_by_name[] = {
+  1,   /* field[1] = metadata */
   0,   /* field[0] = model */
 };
-static const ProtobufCIntRange modelwire__v1__export_model_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__export_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__export_model_request__descriptor =
 {
@@ -1204,10 +1280,10 @@ const ProtobufCMessageDescriptor modelwire__v1__export_model_request__descriptor
   "Modelwire__V1__ExportModelRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ExportModelRequest),
-  1,
+  2,
   modelwire__v1__export_model_request__field_descriptors,
   modelwire__v1__export_model_request__field_indices_by_name,
-  1,  modelwire__v1__export_model_request__number_ranges,
+  2,  modelwire__v1__export_model_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__export_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1275,7 +1351,7 @@ const ProtobufCMessageDescriptor modelwire__v1__export_model_response__descripto
   (ProtobufCMessageInit) modelwire__v1__export_model_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field_descriptors[3] =
 {
   {
     "name",
@@ -1301,15 +1377,29 @@ static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ImportModelRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__import_model_request__field_indices_by_name[] = {
+  2,   /* field[2] = metadata */
   1,   /* field[1] = model_file */
   0,   /* field[0] = name */
 };
-static const ProtobufCIntRange modelwire__v1__import_model_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__import_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 1000, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__import_model_request__descriptor =
 {
@@ -1319,10 +1409,10 @@ const ProtobufCMessageDescriptor modelwire__v1__import_model_request__descriptor
   "Modelwire__V1__ImportModelRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ImportModelRequest),
-  2,
+  3,
   modelwire__v1__import_model_request__field_descriptors,
   modelwire__v1__import_model_request__field_indices_by_name,
-  1,  modelwire__v1__import_model_request__number_ranges,
+  2,  modelwire__v1__import_model_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__import_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -142,7 +142,7 @@ void   modelwire__v1__predict_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__predict_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_descriptors[4] =
 {
   {
     "model",
@@ -180,16 +180,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__PredictRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__predict_request__field_indices_by_name[] = {
   2,   /* field[2] = include_probabilities */
   1,   /* field[1] = inputs */
+  3,   /* field[3] = metadata */
   0,   /* field[0] = model */
 };
-static const ProtobufCIntRange modelwire__v1__predict_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__predict_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 1000, 3 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__predict_request__descriptor =
 {
@@ -199,10 +213,10 @@ const ProtobufCMessageDescriptor modelwire__v1__predict_request__descriptor =
   "Modelwire__V1__PredictRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__PredictRequest),
-  3,
+  4,
   modelwire__v1__predict_request__field_descriptors,
   modelwire__v1__predict_request__field_indices_by_name,
-  1,  modelwire__v1__predict_request__number_ranges,
+  2,  modelwire__v1__predict_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__predict_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

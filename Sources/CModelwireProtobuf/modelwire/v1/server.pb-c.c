@@ -187,9 +187,29 @@ void   modelwire__v1__server_info_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__server_info_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-#define modelwire__v1__health_request__field_descriptors NULL
-#define modelwire__v1__health_request__field_indices_by_name NULL
-#define modelwire__v1__health_request__number_ranges NULL
+static const ProtobufCFieldDescriptor modelwire__v1__health_request__field_descriptors[1] =
+{
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__HealthRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__health_request__field_indices_by_name[] = {
+  0,   /* field[0] = metadata */
+};
+static const ProtobufCIntRange modelwire__v1__health_request__number_ranges[1 + 1] =
+{
+  { 1000, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor modelwire__v1__health_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -198,10 +218,10 @@ const ProtobufCMessageDescriptor modelwire__v1__health_request__descriptor =
   "Modelwire__V1__HealthRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__HealthRequest),
-  0,
+  1,
   modelwire__v1__health_request__field_descriptors,
   modelwire__v1__health_request__field_indices_by_name,
-  0,  modelwire__v1__health_request__number_ranges,
+  1,  modelwire__v1__health_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__health_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -308,7 +328,7 @@ const ProtobufCMessageDescriptor modelwire__v1__health_response__descriptor =
   (ProtobufCMessageInit) modelwire__v1__health_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__server_info_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor modelwire__v1__server_info_request__field_descriptors[2] =
 {
   {
     "omit_file_descriptor_set",
@@ -322,14 +342,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__server_info_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__server_info_request__field_indices_by_name[] = {
+  1,   /* field[1] = metadata */
   0,   /* field[0] = omit_file_descriptor_set */
 };
-static const ProtobufCIntRange modelwire__v1__server_info_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__server_info_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 1000, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__server_info_request__descriptor =
 {
@@ -339,10 +373,10 @@ const ProtobufCMessageDescriptor modelwire__v1__server_info_request__descriptor 
   "Modelwire__V1__ServerInfoRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ServerInfoRequest),
-  1,
+  2,
   modelwire__v1__server_info_request__field_descriptors,
   modelwire__v1__server_info_request__field_indices_by_name,
-  1,  modelwire__v1__server_info_request__number_ranges,
+  2,  modelwire__v1__server_info_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__server_info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

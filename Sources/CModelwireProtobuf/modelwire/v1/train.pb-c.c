@@ -1782,7 +1782,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_options__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_options__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descriptors[6] =
 {
   {
     "model",
@@ -1844,18 +1844,32 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TrainRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__train_request__field_indices_by_name[] = {
   2,   /* field[2] = dataset */
   1,   /* field[1] = inline_data */
+  5,   /* field[5] = metadata */
   0,   /* field[0] = model */
   4,   /* field[4] = options */
   3,   /* field[3] = spec */
 };
-static const ProtobufCIntRange modelwire__v1__train_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__train_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 1000, 5 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__train_request__descriptor =
 {
@@ -1865,10 +1879,10 @@ const ProtobufCMessageDescriptor modelwire__v1__train_request__descriptor =
   "Modelwire__V1__TrainRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__TrainRequest),
-  5,
+  6,
   modelwire__v1__train_request__field_descriptors,
   modelwire__v1__train_request__field_indices_by_name,
-  1,  modelwire__v1__train_request__number_ranges,
+  2,  modelwire__v1__train_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__train_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
