@@ -6,7 +6,7 @@ import subprocess
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 GENERATED_DIR = os.path.join(PACKAGE_DIR, "v1")
-PROTO_FILES = ("tensor", "status", "handshake", "methods", "evaluate", "train", "predict", "jobs",
+PROTO_FILES = ("call_metadata", "tensor", "status", "handshake", "methods", "evaluate", "train", "predict", "jobs",
                "datasets", "models", "model_file", "server")
 
 

@@ -3,6 +3,7 @@
 A reader thread reads every frame and dispatches it by call id to the call's queue; callers
 block on their own queue. Writes are serialised by a lock, whole frames at a time.
 """
+import contextlib
 import itertools
 import math
 import os
@@ -21,6 +22,33 @@ from .errors import (DeadlineExceeded, FailedPrecondition, ModelwireError, Resou
                      error_for_status)
 
 CLIENT_NAME = "modelwire-python/0.1"
+_CALL_METADATA = threading.local()  # what `call_metadata()` puts in this thread's requests
+
+
+@contextlib.contextmanager
+def call_metadata(traceparent=None, tracestate=None):
+    """Every request this thread sends inside the block carries this `CallMetadata` (PROTOCOL.md
+    §4.1): e.g. `with modelwire.call_metadata(traceparent=span_traceparent): client.predict(...)`;
+    the server logs the W3C trace id with the call."""
+    previous = getattr(_CALL_METADATA, "value", None)
+    _CALL_METADATA.value = pb.CallMetadata(traceparent=traceparent or "", tracestate=tracestate or "")
+    try:
+        yield
+    finally:
+        _CALL_METADATA.value = previous
+
+
+def _with_call_metadata(message):
+    """`message`, or a copy carrying the thread's `call_metadata()` when one is set."""
+    metadata = getattr(_CALL_METADATA, "value", None)
+    if metadata is None or "metadata" not in message.DESCRIPTOR.fields_by_name:
+        return message
+    stamped = type(message)()
+    stamped.CopyFrom(message)
+    stamped.metadata.CopyFrom(metadata)
+    return stamped
+
+
 DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_decompression_ratio=200,
                       max_concurrent_calls=256, compression_threshold_bytes=1024, ratio_check_min_bytes=1 << 20)
 
@@ -291,7 +319,7 @@ class Connection:
 
     def encode(self, message, compress=None):
         """Serialises a request message and compresses it per §8 (compress=True forces, False never)."""
-        payload = message.SerializeToString(deterministic=True)
+        payload = _with_call_metadata(message).SerializeToString(deterministic=True)
         if len(payload) > self.limits["max_message_bytes"]:
             raise ResourceExhausted(f"request of {len(payload)} bytes exceeds max_message_bytes "
                                     f"{self.limits['max_message_bytes']}")
