@@ -25,7 +25,7 @@ from ab import start, stop  # this directory's A/B runner: start a server, read 
 def prepare(work, a):
     """A stripped copy of the server and the sigsuspend shim, in `work`: (server, shim)."""
     server = os.path.join(work, "modelwire-server")
-    subprocess.run(["strip", "-o", server, os.path.join(a.bin, "modelwire-server")], check=True)
+    subprocess.run(["strip", "--strip-debug", "-o", server, os.path.join(a.bin, "modelwire-server")], check=True)
     shim = os.path.join(work, "libsigsuspend.so")
     here = os.path.dirname(os.path.abspath(__file__))
     subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(here, "valgrind-sigsuspend.c")],

@@ -3,20 +3,47 @@ import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 
+/// What an open call's log line will say, gathered as the call goes.
+struct CallRecord {
+    var id: UInt32
+    var method: UInt16
+    var started: NIODeadline
+    var model: String?
+    var trace: TraceParent?
+}
+
+/// The open calls' records of one connection, in no order. A few calls are open at a time, so a
+/// linear search costs less than hashing; each operation is one mutating call, so the handler
+/// pays one exclusivity check for it.
+struct CallRecords {
+    private var records: [CallRecord] = []
+
+    var openIDs: [UInt32] { records.map(\.id) }
+
+    mutating func open(_ id: UInt32, method: UInt16) {
+        records.append(CallRecord(id: id, method: method, started: .now()))
+    }
+
+    mutating func note(_ id: UInt32, model: String?, trace: TraceParent?) {
+        guard let index = records.lastIndex(where: { $0.id == id }) else { return }
+        records[index].model = model
+        records[index].trace = trace
+    }
+
+    /// Removes call `id`'s record and returns it.
+    mutating func close(_ id: UInt32) -> CallRecord? {
+        guard let index = records.firstIndex(where: { $0.id == id }) else { return nil }
+        records.swapAt(index, records.count - 1)
+        return records.removeLast()
+    }
+}
+
 /// One log line per call (issue 13 item 2): at debug for every call, at info for a failed one,
 /// with its method, model, status, duration, call id, peer and, when the caller sent a W3C
 /// `traceparent` in `CallMetadata`, its trace id. Never a token or a body.
 extension ServerConnectionHandler {
-    /// What an open call's log line will say, gathered as the call goes.
-    struct CallRecord {
-        var method: UInt16
-        var started: NIODeadline
-        var model: String?
-        var trace: TraceParent?
-    }
-
     func callOpened(_ id: UInt32, _ method: UInt16) {
-        callRecords[id] = CallRecord(method: method, started: .now())
+        callRecords.open(id, method: method)
     }
 
     /// Notes what the decoded request of call `id` says about the model and the trace.
@@ -25,15 +52,12 @@ extension ServerConnectionHandler {
         let model = request.modelName
         let trace = request.metadata.flatMap { TraceParent($0.traceparent) }
         guard model != nil || trace != nil else { return }
-        callRecords[id]?.model = model
-        callRecords[id]?.trace = trace
+        callRecords.note(id, model: model, trace: trace)
     }
 
     /// Logs call `id`'s line, at debug when it succeeded and at info when it did not.
     func callEnded(_ id: UInt32, _ status: V1.StatusCode, message: String? = nil) {
-        guard let record = callRecords.removeValue(forKey: id) else { return }
-        let level: Logger.Level = status == .ok ? .debug : .info
-        guard logger.logLevel <= level else { return }
+        guard let record = callRecords.close(id), status != .ok || logsEveryCall else { return }
         var metadata: Logger.Metadata = [
             "modelwire.method": "\(Self.methodName(record.method))",
             "modelwire.status": "\(status)",
@@ -46,12 +70,15 @@ extension ServerConnectionHandler {
             metadata["modelwire.parent_span_id"] = "\(trace.parentSpanID)"
         }
         if let message, status != .ok { metadata["modelwire.error"] = "\(message)" }
-        logger.log(level: level, status == .ok ? "call" : "call failed", metadata: metadata)
+        if status == .ok {
+            logger.debug("call", metadata: metadata)
+        } else {
+            logger.info("call failed", metadata: metadata)
+        }
     }
 
     /// Logs a call the state machine refused before it opened (at info: it failed).
     func logRejected(_ id: UInt32, method: UInt16, _ error: ModelwireError) {
-        guard logger.logLevel <= .info else { return }
         logger.info(
             "call failed",
             metadata: [

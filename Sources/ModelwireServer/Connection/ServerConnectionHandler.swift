@@ -52,11 +52,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// SHA-256 of the token this connection authenticated with (never the token itself), to
     /// find it again in a reloaded token file.
     private var tokenDigest: [UInt8]?
-    /// Open calls' facts for their log line (`ServerConnectionHandler+CallLog.swift`); empty when
-    /// `recordsCalls` is false.
-    var callRecords: [UInt32: CallRecord] = [:]
+    /// Open calls' facts for their log line (`ServerConnectionHandler+CallLog.swift`); empty
+    /// when `recordsCalls` is false.
+    var callRecords = CallRecords()
     /// Whether calls are recorded: at log level info or finer (failed calls are logged at info).
     let recordsCalls: Bool
+    /// Whether calls that succeed get a line too: at log level debug or finer.
+    let logsEveryCall: Bool
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
@@ -70,6 +72,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         )
         self.codec = FramePayloadCodec(limits: service.configuration.limits, peerAcceptsZlib: false)
         self.recordsCalls = logger.logLevel <= .info
+        self.logsEveryCall = logger.logLevel <= .debug
     }
 
     // MARK: - Channel events
@@ -91,7 +94,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         stallTimer?.cancel()
         deferred.removeAll()
         for call in state.closed() { release(call) }
-        for id in Array(callRecords.keys) { callEnded(id, .cancelled, message: "the connection closed") }
+        for id in callRecords.openIDs { callEnded(id, .cancelled, message: "the connection closed") }
         context.fireChannelInactive()
     }
 
