@@ -7,6 +7,9 @@ let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
 
 let strict: [SwiftSetting] = [
@@ -40,6 +43,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // SHA-256 of bearer tokens (issue 12): the token file holds hashes, never tokens.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // HTTP port (issue 13): metrics handles everywhere, the Prometheus backend only in the server.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -71,12 +77,13 @@ let package = Package(
                 "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
                 "CModelwireAllocator", nioCore, nioPosix, logging, serviceLifecycle,
                 .product(name: "Crypto", package: "swift-crypto"),
+                nioHTTP1, metrics, prometheus,
             ],
             swiftSettings: strict
         ),
         .target(
             name: "ModelwireClient",
-            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging],
+            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, logging, metrics],
             swiftSettings: strictInternalImports
         ),
 

@@ -4,6 +4,7 @@ import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -22,6 +23,7 @@ public final class ModelServer: Service, Sendable {
     public let configuration: ServerConfiguration
     private let logger: Logger
     private let onListening: (@Sendable (SocketAddress) -> Void)?
+    private let onHTTPListening: (@Sendable (SocketAddress) -> Void)?
     private let authenticator: Authenticator
     private let connections = ConnectionRegistry()
 
@@ -30,14 +32,18 @@ public final class ModelServer: Service, Sendable {
     ///   - configuration: What to bind and serve.
     ///   - logger: Where the server logs (it never bootstraps logging itself).
     ///   - onListening: Called once with the bound address (useful with port 0).
+    ///   - onHTTPListening: Called once with the HTTP port's address (`configuration.http.port`),
+    ///     right after `onListening`.
     public init(
         configuration: ServerConfiguration,
         logger: Logger,
-        onListening: (@Sendable (SocketAddress) -> Void)? = nil
+        onListening: (@Sendable (SocketAddress) -> Void)? = nil,
+        onHTTPListening: (@Sendable (SocketAddress) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
+        self.onHTTPListening = onHTTPListening
         self.authenticator = Authenticator(path: configuration.authentication.authFile)
     }
 
@@ -106,8 +112,22 @@ public final class ModelServer: Service, Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let workers = NIOThreadPool(numberOfThreads: threads)
         workers.start()
-        let service = ModelService(configuration: configuration, logger: logger, authenticator: authenticator)
-        let runtime = Runtime(group: group, workers: workers, service: service, connections: connections)
+        // Metrics on a registry of this server's own (issue 13): several servers in one process keep apart.
+        let registry = configuration.http.metricsEnabled ? PrometheusCollectorRegistry() : nil
+        let metrics = registry.map { ServerMetrics(factory: HTTPServer.metricsFactory($0)) }
+        let service = ModelService(
+            configuration: configuration,
+            logger: logger,
+            authenticator: authenticator,
+            metrics: metrics
+        )
+        let runtime = Runtime(
+            group: group,
+            workers: workers,
+            service: service,
+            connections: connections,
+            registry: registry
+        )
         do {
             try await serve(runtime)
         } catch {
@@ -124,6 +144,7 @@ public final class ModelServer: Service, Sendable {
         let workers: NIOThreadPool
         let service: ModelService
         let connections: ConnectionRegistry
+        let registry: PrometheusCollectorRegistry?
 
         /// Stops the jobs, the worker pool and the event loops.
         func shutdown() async {
@@ -149,12 +170,41 @@ public final class ModelServer: Service, Sendable {
                 )
             }
         }
-        let listener = try await bind(runtime)
+        var batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>] = [:]
+        for loop in runtime.group.makeIterator() {
+            let settings = configuration.batching
+            let metrics = service.metrics
+            batchers[ObjectIdentifier(loop)] = try await loop.submit {
+                NIOLoopBound(PredictBatcher(eventLoop: loop, settings: settings, metrics: metrics), eventLoop: loop)
+            }.get()
+        }
+        let listener = try await bind(runtime, batchers: batchers)
         guard let address = listener.localAddress else {
             throw ServerRuntimeError(.bindFailed, "bound without a local address")
         }
+        var httpListener: (any Channel)?
+        if let httpPort = configuration.http.port {
+            let http = try await HTTPServer.bind(
+                host: configuration.host,
+                port: httpPort,
+                group: runtime.group,
+                shared: HTTPContext(
+                    service: service,
+                    workers: runtime.workers,
+                    settings: configuration.http,
+                    registry: runtime.registry,
+                    logger: logger
+                ),
+                batchers: batchers
+            )
+            httpListener = http
+        }
         logger.info("listening", metadata: ["modelwire.address": "\(address)"])
         onListening?(address)
+        if let httpAddress = httpListener?.localAddress {
+            logger.info("listening (HTTP)", metadata: ["modelwire.address": "\(httpAddress)"])
+            onHTTPListening?(httpAddress)
+        }
         let logger = self.logger
         let memoryInterval = configuration.memoryReturnIntervalMilliseconds
         let memoryReturn = Task {
@@ -181,19 +231,15 @@ public final class ModelServer: Service, Sendable {
             await tasks.waitForAll()
         }
         await drain(runtime, listener: listener)
+        try? await httpListener?.close()  // open during the drain: readiness answers 503 meanwhile
     }
 
-    private func bind(_ runtime: Runtime) async throws -> any Channel {
+    private func bind(
+        _ runtime: Runtime,
+        batchers loopBatchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>]
+    ) async throws -> any Channel {
         let service = runtime.service
         let workers = runtime.workers
-        var batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>] = [:]
-        for loop in runtime.group.makeIterator() {
-            let settings = configuration.batching
-            batchers[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(PredictBatcher(eventLoop: loop, settings: settings), eventLoop: loop)
-            }.get()
-        }
-        let loopBatchers = batchers
         let logger = self.logger
         let limits = configuration.limits
         let connections = runtime.connections
@@ -221,6 +267,15 @@ public final class ModelServer: Service, Sendable {
                         logger.notice("refused a connection: \(refusal.message)")
                         try handlers.addHandler(RefuseConnectionHandler(refusal, limits: limits))
                         return
+                    }
+                    if let metrics = service.metrics {
+                        try handlers.addHandler(
+                            ByteCountingHandler(
+                                bytesIn: metrics.binaryBytesIn,
+                                bytesOut: metrics.binaryBytesOut,
+                                connections: metrics.binaryConnections
+                            )
+                        )
                     }
                     try handlers.addHandler(BackPressureHandler())
                     try handlers.addHandler(

@@ -52,6 +52,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// SHA-256 of the token this connection authenticated with (never the token itself), to
     /// find it again in a reloaded token file.
     private var tokenDigest: [UInt8]?
+    /// Open calls' method and start, for the call metrics (empty when metrics are off).
+    private var callStarts: [UInt32: (method: UInt16, started: NIODeadline)] = [:]
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
@@ -74,6 +76,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         let timeout = TimeAmount.milliseconds(Int64(service.configuration.handshakeTimeoutMilliseconds))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
+            bound.value.service.metrics?.handshakeFailed(reason: "timeout")
             bound.value.failConnection(
                 ModelwireError(.deadlineExceeded, "no HELLO within \(timeout.nanoseconds / 1_000_000) ms")
             )
@@ -85,6 +88,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         stallTimer?.cancel()
         deferred.removeAll()
         for call in state.closed() { release(call) }
+        if let metrics = service.metrics {
+            for (_, open) in callStarts {
+                metrics.callFinished(method: open.method, status: .cancelled, started: open.started)
+            }
+            callStarts.removeAll()
+        }
         context.fireChannelInactive()
     }
 
@@ -131,10 +140,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         case .handshake:
             handshake(frame)
         case .openCall(let method) where method.method == .predict:
+            if service.metrics != nil { callOpened(frame.callID, method.id) }
             predict(frame)  // the hot path: no table lookup, no timer, no call context
         case .openCall(let method):
+            if service.metrics != nil { callOpened(frame.callID, method.id) }
             serve(ServiceMethod.lookup(method), frame)
         case .rejectCall(let id, let error):
+            service.metrics?.failedBeforeOpening(method: frame.method, status: error.code)
             writeError(id, error)
         case .continueStream(let id):
             do {
@@ -144,6 +156,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
                 fail(id, error)
             }
         case .cancelCall(let call):
+            if service.metrics != nil { callEnded(frame.callID, .cancelled) }
             release(call)
         case .pong:
             var pong = ByteBuffer()
@@ -223,6 +236,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
                 sendGoAway(lastCallID: lastCallID)
             }
         } catch {
+            service.metrics?.handshakeFailed(reason: ServerMetrics.snakeCase("\(error.code)"))
             failConnection(error)
         }
     }
@@ -239,6 +253,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         let digest = TokenFile.sha256(token)
         guard let entry = service.authenticator.current.authenticate(digest: digest) else {
             logger.notice("refused a connection: its bearer token is not in the auth file")
+            service.metrics?.handshakeFailed(reason: "unauthenticated")
             failConnection(ModelwireError(.unauthenticated, "the bearer token is not valid"))
             return false
         }
@@ -326,6 +341,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// Ends call `id` with a final response or an error (no-op when it already ended).
     func finish<M: ProtobufMessage>(_ id: UInt32, _ result: Result<M, ModelwireError>) {
         guard case .answer(let call, let closeAfterwards) = state.finish(id) else { return }
+        if service.metrics != nil {
+            switch result {
+            case .success: callEnded(id, .ok)
+            case .failure(let error): callEnded(id, error.code)
+            }
+        }
         release(call)
         switch result {
         case .success(let message): writeMessage(id, message, endStream: true)
@@ -380,6 +401,16 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         guard needsFlush, let context else { return }
         needsFlush = false
         context.flush()
+    }
+
+    private func callOpened(_ id: UInt32, _ method: UInt16) {
+        service.metrics?.callOpened()
+        callStarts[id] = (method, NIODeadline.now())
+    }
+
+    private func callEnded(_ id: UInt32, _ status: V1.StatusCode) {
+        guard let open = callStarts.removeValue(forKey: id) else { return }
+        service.metrics?.callFinished(method: open.method, status: status, started: open.started)
     }
 
     func release(_ call: CallResources?) {

@@ -1,0 +1,78 @@
+import CoreMetrics
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+
+/// Binds the HTTP side port on the server's event loops (`ServerConfiguration.HTTP`).
+enum HTTPServer {
+    /// Buckets of the latency histograms: a rows-1 predict takes tens of µs, a training call minutes.
+    static let durationBuckets: [Duration] = [
+        .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+    ]
+
+    /// The metrics factory on a server's own registry (not the global one, so that several
+    /// servers in one process, as in tests, each serve their own numbers).
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = durationBuckets
+        factory.valueHistogramBuckets["modelwire_predict_batch_rows"] = [
+            1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384, 65536,
+        ]
+        factory.valueHistogramBuckets["modelwire_compression_ratio"] = [1, 1.25, 1.5, 2, 3, 4, 6, 8, 16, 32, 64]
+        return factory
+    }
+
+    /// Binds `host:port` and serves HTTP/1.1 with keep-alive on `group`.
+    /// - Parameter batchers: The loops' predict batchers (the ones the binary port uses).
+    /// - Throws: `ServerRuntimeError` when the address cannot be bound.
+    static func bind(
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        shared: HTTPContext,
+        batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>]
+    ) async throws -> any Channel {
+        let settings = shared.settings
+        let metrics = shared.service.metrics
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let batcher = batchers[ObjectIdentifier(channel.eventLoop)]!.value
+                    let handlers = channel.pipeline.syncOperations
+                    if let metrics {
+                        try handlers.addHandler(
+                            ByteCountingHandler(
+                                bytesIn: metrics.httpBytesIn,
+                                bytesOut: metrics.httpBytesOut,
+                                connections: metrics.httpConnections
+                            )
+                        )
+                    }
+                    try handlers.addHandler(
+                        IdleStateHandler(readTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds)))
+                    )
+                    try handlers.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
+                    try handlers.addHandler(HTTPHandler(shared: shared, batcher: batcher))
+                }
+            }
+        do {
+            return try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+            throw ServerRuntimeError(
+                .bindFailed,
+                "cannot listen on \(host):\(port) (--http-port): \(reason)",
+                cause: error
+            )
+        }
+    }
+}
