@@ -127,6 +127,15 @@ final class RawConnection {
         return (kind, callID, try V1.Status(serializedBytes: payload))
     }
 
+    /// The bytes that arrive next (waiting up to the receive timeout); empty when the peer closed.
+    func receiveSome() throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n == 0 || (n < 0 && errno == ECONNRESET) { return [] }
+        guard n > 0 else { throw ModelwireErrorForTests("recv failed: errno \(errno)") }
+        return Array(buffer[0..<n])
+    }
+
     /// Reads until the server closes the connection; true when it did (false on a timeout).
     func readUntilClosed() throws -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
