@@ -113,8 +113,9 @@ public final class ModelServer: Service, Sendable {
         let workers = NIOThreadPool(numberOfThreads: threads)
         workers.start()
         // Metrics on a registry of this server's own (issue 13): several servers in one process keep apart.
-        let registry = configuration.http.metricsEnabled ? PrometheusCollectorRegistry() : nil
-        let metrics = registry.map { ServerMetrics(factory: HTTPServer.metricsFactory($0)) }
+        let metricsFactory =
+            configuration.http.metricsEnabled ? HTTPServer.metricsFactory(PrometheusCollectorRegistry()) : nil
+        let metrics = metricsFactory.map { ServerMetrics(factory: $0) }
         let service = ModelService(
             configuration: configuration,
             logger: logger,
@@ -126,7 +127,7 @@ public final class ModelServer: Service, Sendable {
             workers: workers,
             service: service,
             connections: connections,
-            registry: registry
+            metricsFactory: metricsFactory
         )
         do {
             try await serve(runtime)
@@ -144,7 +145,7 @@ public final class ModelServer: Service, Sendable {
         let workers: NIOThreadPool
         let service: ModelService
         let connections: ConnectionRegistry
-        let registry: PrometheusCollectorRegistry?
+        let metricsFactory: ServerMetricsFactory?
 
         /// Stops the jobs, the worker pool and the event loops.
         func shutdown() async {
@@ -192,7 +193,7 @@ public final class ModelServer: Service, Sendable {
                     service: service,
                     workers: runtime.workers,
                     settings: configuration.http,
-                    registry: runtime.registry,
+                    metricsFactory: runtime.metricsFactory,
                     logger: logger
                 ),
                 batchers: batchers
@@ -267,15 +268,6 @@ public final class ModelServer: Service, Sendable {
                         logger.notice("refused a connection: \(refusal.message)")
                         try handlers.addHandler(RefuseConnectionHandler(refusal, limits: limits))
                         return
-                    }
-                    if let metrics = service.metrics {
-                        try handlers.addHandler(
-                            ByteCountingHandler(
-                                bytesIn: metrics.binaryBytesIn,
-                                bytesOut: metrics.binaryBytesOut,
-                                connections: metrics.binaryConnections
-                            )
-                        )
                     }
                     try handlers.addHandler(BackPressureHandler())
                     try handlers.addHandler(

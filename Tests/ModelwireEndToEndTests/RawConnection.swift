@@ -2,6 +2,13 @@ import Glibc
 import ModelwireCodec
 import ModelwireProtocol
 
+// sockaddr_in's fields: with swift-nio's HTTP and swift-prometheus in the server, clang takes the
+// struct's definition from CNIOLinux's headers (loaded first), and MemberImportVisibility then
+// wants that module imported.
+#if canImport(CNIOLinux)
+import CNIOLinux
+#endif
+
 /// A blocking TCP connection speaking raw bytes, for tests that send what a real client never would.
 final class RawConnection {
     private let fd: Int32

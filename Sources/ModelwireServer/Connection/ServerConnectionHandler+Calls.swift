@@ -25,7 +25,12 @@ extension ServerConnectionHandler {
                 state.setCall(id, startResources(frame))
                 try subscribeToJob(id, frame, subscribe)
             case .datasetUpload:
-                let first = try ServiceMethod.decode(frame, V1.UploadDatasetRequest.self, codec)
+                let first = try ServiceMethod.decode(
+                    frame,
+                    V1.UploadDatasetRequest.self,
+                    codec,
+                    metrics: service.metrics
+                )
                 var resources = startResources(frame)
                 resources.upload = try service.startUpload(first)
                 state.setCall(id, resources)
@@ -132,7 +137,7 @@ extension ServerConnectionHandler {
         let start = NIODeadline.now()
         let id = frame.callID
         do {
-            let request = try ServiceMethod.decode(frame, V1.PredictRequest.self, codec)
+            let request = try ServiceMethod.decode(frame, V1.PredictRequest.self, codec, metrics: service.metrics)
             let prepared = try service.preparePredict(request)
             let decodeMicroseconds = UInt32(clamping: (NIODeadline.now() - start).nanoseconds / 1000)
             if prepared.rowCount <= service.configuration.batching.inlineMaxRows {

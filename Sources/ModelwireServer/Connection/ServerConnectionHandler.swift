@@ -52,8 +52,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// SHA-256 of the token this connection authenticated with (never the token itself), to
     /// find it again in a reloaded token file.
     private var tokenDigest: [UInt8]?
-    /// Open calls' method and start, for the call metrics (empty when metrics are off).
-    private var callStarts: [UInt32: (method: UInt16, started: NIODeadline)] = [:]
+    /// Open calls' method and start, for the call metrics (empty when metrics are off). An array
+    /// searched from the end, not a dictionary: a connection has few calls open, and hashing a
+    /// call id twice per call cost more than the metrics themselves (callgrind).
+    private var callStarts: [(id: UInt32, method: UInt16, started: NIODeadline)] = []
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
@@ -72,6 +74,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        service.metrics?.binaryConnection(opened: true)
         self.logger[metadataKey: "modelwire.peer"] = "\(context.remoteAddress.map { "\($0)" } ?? "?")"
         let timeout = TimeAmount.milliseconds(Int64(service.configuration.handshakeTimeoutMilliseconds))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -87,9 +90,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         handshakeTimer?.cancel()
         stallTimer?.cancel()
         deferred.removeAll()
+        service.metrics?.binaryConnection(opened: false)
         for call in state.closed() { release(call) }
         if let metrics = service.metrics {
-            for (_, open) in callStarts {
+            for open in callStarts {
                 metrics.callFinished(method: open.method, status: .cancelled, started: open.started)
             }
             callStarts.removeAll()
@@ -134,6 +138,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     }
 
     private func process(_ frame: Frame) {
+        // Bytes counted per frame here, not by a handler of its own: one more pipeline stage
+        // costs more per call than the count (docs/performance.md, metrics cost).
+        service.metrics?.received(binaryBytes: Frame.headerSize + frame.payload.readableBytes)
         switch state.receive(.init(frame)) {
         case .ignore:
             return
@@ -150,7 +157,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             writeError(id, error)
         case .continueStream(let id):
             do {
-                let chunk = try ServiceMethod.decode(frame, V1.UploadDatasetRequest.self, codec)
+                let chunk = try ServiceMethod.decode(
+                    frame,
+                    V1.UploadDatasetRequest.self,
+                    codec,
+                    metrics: service.metrics
+                )
                 try appendChunk(id, chunk, frame: frame)
             } catch {
                 fail(id, error)
@@ -371,6 +383,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         var buffer = context?.channel.allocator.buffer(capacity: 256) ?? ByteBuffer()
         do {
             try codec.writeFrame(message, kind: .message, flags: endStream ? .endStream : [], callID: id, into: &buffer)
+            if codec.peerAcceptsZlib, let metrics = service.metrics { metrics.sent(message, frame: buffer) }
         } catch {
             logger.error("call \(id): response could not be encoded: \(error)")
             buffer.clear()
@@ -392,6 +405,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     private func write(_ buffer: ByteBuffer) {
         guard let context, state.canWrite else { return }
+        service.metrics?.sent(binaryBytes: buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
         needsFlush = true
     }
@@ -405,11 +419,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     private func callOpened(_ id: UInt32, _ method: UInt16) {
         service.metrics?.callOpened()
-        callStarts[id] = (method, NIODeadline.now())
+        callStarts.append((id, method, NIODeadline.now()))
     }
 
     private func callEnded(_ id: UInt32, _ status: V1.StatusCode) {
-        guard let open = callStarts.removeValue(forKey: id) else { return }
+        guard let index = callStarts.lastIndex(where: { $0.id == id }) else { return }
+        let open = callStarts[index]
+        callStarts.swapAt(index, callStarts.count - 1)
+        callStarts.removeLast()
         service.metrics?.callFinished(method: open.method, status: status, started: open.started)
     }
 

@@ -13,8 +13,8 @@ struct HTTPContext: Sendable {
     let service: ModelService
     let workers: NIOThreadPool
     let settings: ServerConfiguration.HTTP
-    /// The registry `/metrics` renders; nil when metrics are off.
-    let registry: PrometheusCollectorRegistry?
+    /// What `/metrics` renders; nil when metrics are off.
+    let metricsFactory: ServerMetricsFactory?
     let logger: Logger
 }
 
@@ -272,11 +272,11 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
     }
 
     private func metrics(keepAlive: Bool, started: NIODeadline) throws(HTTPError) {
-        guard let registry = shared.registry else {
+        guard let factory = shared.metricsFactory else {
             throw HTTPError(status: 404, message: "metrics are off (--metrics off)")
         }
         shared.service.metrics?.collect(from: shared.service)
-        let bytes = registry.emitToBuffer()
+        let bytes = factory.emit()
         var buffer = context?.channel.allocator.buffer(capacity: bytes.count) ?? ByteBuffer()
         buffer.writeBytes(bytes)
         respond(

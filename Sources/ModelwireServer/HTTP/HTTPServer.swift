@@ -8,24 +8,24 @@ import Prometheus
 
 /// Binds the HTTP side port on the server's event loops (`ServerConfiguration.HTTP`).
 enum HTTPServer {
-    /// Buckets of the latency histograms: a rows-1 predict takes tens of µs, a training call minutes.
+    /// Buckets of the latency histograms: a rows-1 predict takes tens of µs, a training call minutes;
+    /// few buckets, because swift-prometheus updates every bucket of a histogram on each record.
     static let durationBuckets: [Duration] = [
-        .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
-        .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
-        .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(5), .milliseconds(25), .milliseconds(100), .seconds(1), .seconds(10), .seconds(60),
     ]
 
     /// The metrics factory on a server's own registry (not the global one, so that several
     /// servers in one process, as in tests, each serve their own numbers).
-    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> ServerMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = durationBuckets
-        factory.valueHistogramBuckets["modelwire_predict_batch_rows"] = [
-            1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384, 65536,
-        ]
         factory.valueHistogramBuckets["modelwire_compression_ratio"] = [1, 1.25, 1.5, 2, 3, 4, 6, 8, 16, 32, 64]
-        return factory
+        return ServerMetricsFactory(
+            prometheus: factory,
+            durationBuckets: ["modelwire_call_duration_seconds": durationBuckets],
+            valueBuckets: ["modelwire_predict_batch_rows": [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 65536]]
+        )
     }
 
     /// Binds `host:port` and serves HTTP/1.1 with keep-alive on `group`.

@@ -15,8 +15,8 @@ final class ServerMetrics: Sendable {
     /// The handles of one binary method whose calls succeed (errors are made on first use).
     struct MethodHandles: Sendable {
         let name: String
-        let ok: CoreMetrics.Counter
-        let latency: CoreMetrics.Timer
+        let ok: any CounterHandler
+        let latency: any TimerHandler
     }
 
     private struct CallKey: Hashable {
@@ -25,24 +25,28 @@ final class ServerMetrics: Sendable {
     }
 
     private let factory: any MetricsFactory
-    /// Indexed by the method's wire number.
-    private let methods: [UInt16: MethodHandles]
+    /// Indexed by the method's wire number less `firstMethod` (an array: no hashing per call).
+    private let methods: [MethodHandles?]
+    private static let firstMethod: UInt16 = 0x0101
     /// Failed calls by method and status, made on first use (under this lock; a rare path).
     private let failures = Mutex<[CallKey: CoreMetrics.Counter]>([:])
     private let handshakeFailureCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let httpCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let httpTimers: [String: CoreMetrics.Timer]
 
-    let binaryBytesIn: CoreMetrics.Counter
-    let binaryBytesOut: CoreMetrics.Counter
-    let httpBytesIn: CoreMetrics.Counter
-    let httpBytesOut: CoreMetrics.Counter
-    let binaryConnections: Meter
-    let httpConnections: Meter
-    let inFlightCalls: Meter
-    let predictQueueDepth: Meter
-    let batchRows: Recorder
-    let rowsPredicted: CoreMetrics.Counter
+    // The handles updated per call are the backend's handlers themselves, made through the
+    // factory: the `Counter`/`Timer` wrappers' generic entry points cost hundreds of instructions
+    // a call unspecialised across the module boundary (measured with callgrind, docs/performance.md).
+    let binaryBytesIn: any CounterHandler
+    let binaryBytesOut: any CounterHandler
+    let httpBytesIn: any CounterHandler
+    let httpBytesOut: any CounterHandler
+    let binaryConnections: any MeterHandler
+    let httpConnections: any MeterHandler
+    let inFlightCalls: any MeterHandler
+    let predictQueueDepth: any MeterHandler
+    let batchRows: any RecorderHandler
+    let rowsPredicted: any CounterHandler
     let compressionRatio: Recorder
     let modelsLoaded: Gauge
     let versionsLoaded: Gauge
@@ -57,21 +61,18 @@ final class ServerMetrics: Sendable {
     ///   test's `TestMetrics`).
     init(factory: any MetricsFactory) {
         self.factory = factory
-        var methods: [UInt16: MethodHandles] = [:]
+        var methods: [MethodHandles?] = []
         for row in ServiceMethod.v1 {
             let name = row.descriptor.name
-            methods[row.descriptor.id] = MethodHandles(
+            let index = Int(row.descriptor.id - Self.firstMethod)
+            while methods.count <= index { methods.append(nil) }
+            methods[index] = MethodHandles(
                 name: name,
-                ok: Counter(
+                ok: factory.makeCounter(
                     label: "modelwire_calls_total",
-                    dimensions: [("method", name), ("status", "ok")],
-                    factory: factory
+                    dimensions: [("method", name), ("status", "ok")]
                 ),
-                latency: Timer(
-                    label: "modelwire_call_duration_seconds",
-                    dimensions: [("method", name)],
-                    factory: factory
-                )
+                latency: factory.makeTimer(label: "modelwire_call_duration_seconds", dimensions: [("method", name)])
             )
         }
         self.methods = methods
@@ -84,28 +85,16 @@ final class ServerMetrics: Sendable {
             )
         }
         self.httpTimers = timers
-        binaryBytesIn = Counter(
-            label: "modelwire_received_bytes_total",
-            dimensions: [("port", "binary")],
-            factory: factory
-        )
-        binaryBytesOut = Counter(
-            label: "modelwire_sent_bytes_total",
-            dimensions: [("port", "binary")],
-            factory: factory
-        )
-        httpBytesIn = Counter(label: "modelwire_received_bytes_total", dimensions: [("port", "http")], factory: factory)
-        httpBytesOut = Counter(label: "modelwire_sent_bytes_total", dimensions: [("port", "http")], factory: factory)
-        binaryConnections = Meter(
-            label: "modelwire_open_connections",
-            dimensions: [("port", "binary")],
-            factory: factory
-        )
-        httpConnections = Meter(label: "modelwire_open_connections", dimensions: [("port", "http")], factory: factory)
-        inFlightCalls = Meter(label: "modelwire_in_flight_calls", factory: factory)
-        predictQueueDepth = Meter(label: "modelwire_predict_queue_depth", factory: factory)
-        batchRows = Recorder(label: "modelwire_predict_batch_rows", aggregate: true, factory: factory)
-        rowsPredicted = Counter(label: "modelwire_predicted_rows_total", factory: factory)
+        binaryBytesIn = factory.makeCounter(label: "modelwire_received_bytes_total", dimensions: [("port", "binary")])
+        binaryBytesOut = factory.makeCounter(label: "modelwire_sent_bytes_total", dimensions: [("port", "binary")])
+        httpBytesIn = factory.makeCounter(label: "modelwire_received_bytes_total", dimensions: [("port", "http")])
+        httpBytesOut = factory.makeCounter(label: "modelwire_sent_bytes_total", dimensions: [("port", "http")])
+        binaryConnections = factory.makeMeter(label: "modelwire_open_connections", dimensions: [("port", "binary")])
+        httpConnections = factory.makeMeter(label: "modelwire_open_connections", dimensions: [("port", "http")])
+        inFlightCalls = factory.makeMeter(label: "modelwire_in_flight_calls", dimensions: [])
+        predictQueueDepth = factory.makeMeter(label: "modelwire_predict_queue_depth", dimensions: [])
+        batchRows = factory.makeRecorder(label: "modelwire_predict_batch_rows", dimensions: [], aggregate: true)
+        rowsPredicted = factory.makeCounter(label: "modelwire_predicted_rows_total", dimensions: [])
         compressionRatio = Recorder(label: "modelwire_compression_ratio", aggregate: true, factory: factory)
         modelsLoaded = Gauge(label: "modelwire_models_loaded", factory: factory)
         versionsLoaded = Gauge(label: "modelwire_model_versions_loaded", factory: factory)
@@ -121,13 +110,24 @@ final class ServerMetrics: Sendable {
         trainingSamplesPerSecond = Gauge(label: "modelwire_training_samples_per_second", factory: factory)
     }
 
+    /// Bytes of binary frames read.
+    func received(binaryBytes: Int) { binaryBytesIn.increment(by: Int64(binaryBytes)) }
+
+    /// Bytes of binary frames written.
+    func sent(binaryBytes: Int) { binaryBytesOut.increment(by: Int64(binaryBytes)) }
+
+    /// A binary connection opened or closed.
+    func binaryConnection(opened: Bool) {
+        if opened { binaryConnections.increment(by: 1) } else { binaryConnections.decrement(by: 1) }
+    }
+
     /// A call opened (in flight until `callFinished`).
-    func callOpened() { inFlightCalls.increment() }
+    func callOpened() { inFlightCalls.increment(by: 1) }
 
     /// A predict batch of `rows` rows was computed.
     func predicted(batchRows rows: Int) {
-        batchRows.record(rows)
-        rowsPredicted.increment(by: rows)
+        batchRows.record(Int64(rows))
+        rowsPredicted.increment(by: Int64(rows))
     }
 
     /// Calls entered (positive) or left (negative) a predict queue.
@@ -139,16 +139,39 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// A compressed frame arrived: its message's size over the bytes that carried it.
+    func compressed(_ message: some ProtobufMessage, sentBytes: Int) {
+        guard sentBytes > 0, let plain = try? message.withSerialization({ size, _ in size }) else { return }
+        compressionRatio.record(Double(plain) / Double(sentBytes))
+    }
+
+    /// A frame was written into `frame` (at its reader index): when zlib compressed it, records
+    /// the ratio (the plain size is computed again only then: compressed frames are the large,
+    /// rare ones, whose deflate costs far more).
+    func sent(_ message: some ProtobufMessage, frame: ByteBuffer) {
+        let start = frame.readerIndex
+        guard
+            let flags = frame.getInteger(at: start + Frame.HeaderOffset.flags, as: UInt8.self),
+            Frame.Flags(rawValue: flags).contains(.compressed),
+            let length = frame.getInteger(at: start + Frame.HeaderOffset.payloadLength, as: UInt32.self), length > 0,
+            let plain = try? message.withSerialization({ size, _ in size })
+        else { return }
+        compressionRatio.record(Double(plain) / Double(length))
+    }
+
     /// The handles of a method (nil for a number the table does not have).
-    func method(_ number: UInt16) -> MethodHandles? { methods[number] }
+    func method(_ number: UInt16) -> MethodHandles? {
+        let index = Int(number) - Int(Self.firstMethod)
+        return index >= 0 && index < methods.count ? methods[index] : nil
+    }
 
     /// Records the end of a binary call: its status and its server time.
     func callFinished(method number: UInt16, status: V1.StatusCode, started: NIODeadline) {
-        inFlightCalls.decrement()
-        guard let handles = methods[number] else { return }
+        inFlightCalls.decrement(by: 1)
+        guard let handles = method(number) else { return }
         handles.latency.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
         if status == .ok {
-            handles.ok.increment()
+            handles.ok.increment(by: 1)
         } else {
             failureCounter(method: handles.name, status: status).increment()
         }
@@ -156,7 +179,7 @@ final class ServerMetrics: Sendable {
 
     /// A call refused before it opened (permission, too many calls): counted, no latency.
     func failedBeforeOpening(method number: UInt16, status: V1.StatusCode) {
-        let name = methods[number]?.name ?? "unknown"
+        let name = method(number)?.name ?? "unknown"
         failureCounter(method: name, status: status).increment()
     }
 
@@ -247,31 +270,31 @@ final class ByteCountingHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let bytesIn: CoreMetrics.Counter
-    private let bytesOut: CoreMetrics.Counter
-    private let connections: Meter
+    private let bytesIn: any CounterHandler
+    private let bytesOut: any CounterHandler
+    private let connections: any MeterHandler
 
-    init(bytesIn: CoreMetrics.Counter, bytesOut: CoreMetrics.Counter, connections: Meter) {
+    init(bytesIn: any CounterHandler, bytesOut: any CounterHandler, connections: any MeterHandler) {
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
         self.connections = connections
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        connections.increment()
+        connections.increment(by: 1)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        connections.decrement()
+        connections.decrement(by: 1)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        bytesIn.increment(by: unwrapInboundIn(data).readableBytes)
+        bytesIn.increment(by: Int64(unwrapInboundIn(data).readableBytes))
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        bytesOut.increment(by: unwrapOutboundIn(data).readableBytes)
+        bytesOut.increment(by: Int64(unwrapOutboundIn(data).readableBytes))
         context.write(data, promise: promise)
     }
 }
