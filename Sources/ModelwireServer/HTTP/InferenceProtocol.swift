@@ -52,34 +52,36 @@ enum InferenceProtocol {
                 "Inference-Header-Content-Length \(headerLength) is larger than the body (\(total) bytes)"
             )
         }
-        guard
-            let json = body.getBytes(at: body.readerIndex, length: headerLength),
-            let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any]
-        else {
+        let parsed = body.withUnsafeReadableBytes { raw in
+            JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[0..<headerLength]))
+        }
+        guard let object = parsed, object.isObject else {
             throw .badRequest("the request body is not a JSON object")
         }
-        guard let inputs = object["inputs"] as? [[String: Any]] else {
+        guard let inputs = object["inputs"]?.array else {
             throw .badRequest("\"inputs\" must be an array of tensors")
         }
-        guard inputs.count == 1, let input = inputs.first else {
+        guard inputs.count == 1, let input = inputs.first, input.isObject else {
             throw .badRequest("expected one input tensor \"\(inputName)\", got \(inputs.count)")
         }
-        guard let name = input["name"] as? String, name == inputName else {
+        guard let name = input["name"]?.string, name == inputName else {
             throw .badRequest(
-                "unknown input \"\(input["name"] as? String ?? "")\": the model's input is \"\(inputName)\""
+                "unknown input \"\(input["name"]?.string ?? "")\": the model's input is \"\(inputName)\""
             )
         }
-        guard let datatype = input["datatype"] as? String else { throw .badRequest("input \"input\" has no datatype") }
+        guard let datatype = input["datatype"]?.string else { throw .badRequest("input \"input\" has no datatype") }
         guard datatype == "FP32" else {
             throw .badRequest("input \"input\" has datatype \(datatype); the model takes FP32")
         }
-        guard let shapeValues = input["shape"] as? [Any], shapeValues.count == 2,
-            let rowsNumber = shapeValues[0] as? NSNumber, let columnsNumber = shapeValues[1] as? NSNumber
+        guard let shape = input["shape"]?.array, shape.count == 2,
+            let rowsNumber = shape[0].number, let columnsNumber = shape[1].number,
+            rowsNumber == rowsNumber.rounded(), columnsNumber == columnsNumber.rounded(),
+            abs(rowsNumber) < 1e15, abs(columnsNumber) < 1e15
         else {
             throw .badRequest("input \"input\" must have shape [rows, \(features)]")
         }
-        let rows = rowsNumber.intValue
-        let columns = columnsNumber.intValue
+        let rows = Int(rowsNumber)
+        let columns = Int(columnsNumber)
         guard columns == features, rows >= 1 else {
             throw .badRequest("input \"input\" has shape [\(rows), \(columns)]; the model takes [-1, \(features)]")
         }
@@ -88,8 +90,7 @@ enum InferenceProtocol {
             throw .badRequest("input \"input\" shape [\(rows), \(columns)] is larger than the request")
         }
         var values: [Float]
-        let parameters = input["parameters"] as? [String: Any]
-        if let binarySize = (parameters?["binary_data_size"] as? NSNumber)?.intValue {
+        if let binarySize = input["parameters"]?["binary_data_size"]?.number.map({ Int(exactly: $0) ?? -1 }) {
             guard jsonLength != nil else {
                 throw .badRequest("binary_data_size without an Inference-Header-Content-Length header")
             }
@@ -111,7 +112,7 @@ enum InferenceProtocol {
             values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
             #endif
         } else {
-            guard let data = input["data"] as? [Any] else {
+            guard let data = input["data"]?.array else {
                 throw .badRequest("input \"input\" has neither \"data\" nor parameters.binary_data_size")
             }
             values = []
@@ -126,33 +127,33 @@ enum InferenceProtocol {
             }
         }
         var outputs: [String]?
-        if let requested = object["outputs"] as? [[String: Any]] {
+        if let requested = object["outputs"] {
+            guard let list = requested.array else { throw .badRequest("\"outputs\" must be an array") }
             let known = Self.outputs(task: task)
             var names: [String] = []
-            for output in requested {
-                guard let name = output["name"] as? String, known.contains(name) else {
+            for output in list {
+                guard let name = output["name"]?.string, known.contains(name) else {
                     throw .badRequest(
-                        "unknown output \"\(output["name"] as? String ?? "")\"; the model has \(known.joined(separator: ", "))"
+                        "unknown output \"\(output["name"]?.string ?? "")\"; the model has \(known.joined(separator: ", "))"
                     )
                 }
                 names.append(name)
             }
             outputs = names
-        } else if object["outputs"] != nil {
-            throw .badRequest("\"outputs\" must be an array")
         }
-        return InferRequest(id: object["id"] as? String, values: values, rowCount: rows, outputs: outputs)
+        return InferRequest(id: object["id"]?.string, values: values, rowCount: rows, outputs: outputs)
     }
 
     /// Appends the numbers of a (nested) JSON array; false on anything else or past `limit`.
-    private static func flatten(_ array: [Any], into values: inout [Float], limit: Int) -> Bool {
+    private static func flatten(_ array: [JSONValue], into values: inout [Float], limit: Int) -> Bool {
         for element in array {
-            if let number = element as? NSNumber {
+            switch element {
+            case .number(let number):
                 guard values.count < limit else { return false }
-                values.append(Float(number.doubleValue))
-            } else if let nested = element as? [Any] {
+                values.append(Float(number))
+            case .array(let nested):
                 guard flatten(nested, into: &values, limit: limit) else { return false }
-            } else {
+            default:
                 return false
             }
         }
