@@ -7,6 +7,9 @@ let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
@@ -43,6 +46,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // TLS and mutual TLS on the binary port (issue 12).
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // HTTP port (issue 13): metrics handles everywhere, the Prometheus backend only in the server.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -75,12 +81,13 @@ let package = Package(
                 "CModelwireAllocator", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                nioHTTP1, metrics, prometheus,
             ],
             swiftSettings: strict
         ),
         .target(
             name: "ModelwireClient",
-            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, nioSSL, logging],
+            dependencies: ["ModelwireCodec", "ModelwireProtocol", nioCore, nioPosix, nioSSL, logging, metrics],
             swiftSettings: strictInternalImports
         ),
         // The command-line flags `modelwire` and `modelwire-load` share (TLS).
@@ -115,6 +122,14 @@ let package = Package(
                 argumentParser, logging, .product(name: "Histogram", package: "hdrhistogram-swift"), nioCore, nioPosix,
             ],
             path: "Sources/modelwire-load",
+            swiftSettings: strict
+        ),
+
+        // Bench only: ModelServer under valgrind (its main thread never enters dispatch_main).
+        .executableTarget(
+            name: "modelwire-callgrind-harness",
+            dependencies: ["ModelwireServer", logging, nioCore],
+            path: "Sources/modelwire-callgrind-harness",
             swiftSettings: strict
         ),
 

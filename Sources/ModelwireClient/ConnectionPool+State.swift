@@ -198,6 +198,7 @@ extension ConnectionPool {
                     self.endpoints[e].slots[s].connection = nil
                     if connection.isDraining, count > 1 {
                         self.endpoints[e].ejectedUntil = now.advanced(by: self.policy.initialEjection)
+                        ClientMetrics.shared.ejected()
                         self.endpoints[e].lastFailure = "draining (GOAWAY)"
                     }
                 }
@@ -281,6 +282,7 @@ extension ConnectionPool {
             self.endpoints[slot.endpoint].failures += 1
             let ejection = self.policy.ejection(afterFailures: self.endpoints[slot.endpoint].failures)
             self.endpoints[slot.endpoint].ejectedUntil = now.advanced(by: ejection)
+            ClientMetrics.shared.ejected()
             self.endpoints[slot.endpoint].lastFailure = reason
             return .ejected(for: ejection)
         }

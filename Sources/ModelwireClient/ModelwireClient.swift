@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 public import ModelwireCodec
 import ModelwireProtocol
@@ -120,6 +121,7 @@ public final class ModelwireClient: Sendable {
                 ]
             )
             number += 1
+            ClientMetrics.shared.retried(descriptor.id)
             if delay > .zero {
                 do { try await Task.sleep(for: delay) } catch { throw ModelwireError(.cancelled, "call cancelled") }
             }
@@ -141,11 +143,20 @@ public final class ModelwireClient: Sendable {
         let descriptor = Self.descriptor(method)
         let deadline = deadline ?? self.deadline(options)
         let request = options.stamped(request)
-        return try await self.withRetries(descriptor, options: options, deadline: deadline, after: failed) {
-            remaining in
-            let connection = try await self.pool.connection(limit: remaining.duration)
-            let frame = try await connection.unary(descriptor, request, deadline: deadline)
-            return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            let response = try await self.withRetries(descriptor, options: options, deadline: deadline, after: failed) {
+                remaining in
+                let connection = try await self.pool.connection(limit: remaining.duration)
+                let frame = try await connection.unary(descriptor, request, deadline: deadline)
+                return try Self.decode(frame, as: Response.self, codec: connection.receiveCodec)
+            }
+            ClientMetrics.shared.callFinished(descriptor.id, status: .ok, started: started)
+            return response
+        } catch {
+            let code = (error as? ModelwireError)?.code ?? .internal
+            ClientMetrics.shared.callFinished(descriptor.id, status: code, started: started)
+            throw error
         }
     }
 
@@ -175,9 +186,13 @@ public final class ModelwireClient: Sendable {
         let codec = connection.receiveCodec
         let eventLoop = connection.channel.eventLoop
         let result = eventLoop.makePromise(of: Response.self)
-        connection.startUnary(Self.descriptor(method), request, deadline: deadline) { outcome in
+        let descriptor = Self.descriptor(method)
+        let started = DispatchTime.now().uptimeNanoseconds
+        connection.startUnary(descriptor, request, deadline: deadline) { outcome in
             switch outcome {
             case .success(let frame):
+                // A failure continues in `unary`, which counts the call's final outcome.
+                ClientMetrics.shared.callFinished(descriptor.id, status: .ok, started: started)
                 result.completeWith(Result { try Self.decode(frame, as: Response.self, codec: codec) })
             case .failure(let error):
                 result.completeWith(

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -24,6 +25,7 @@ public final class ModelServer: Service, Sendable {
     public let configuration: ServerConfiguration
     private let logger: Logger
     private let onListening: (@Sendable (SocketAddress) -> Void)?
+    private let onHTTPListening: (@Sendable (SocketAddress) -> Void)?
     private let authenticator: Authenticator
     private let tls: ServerTLSContext?
     private let connections = ConnectionRegistry()
@@ -33,14 +35,18 @@ public final class ModelServer: Service, Sendable {
     ///   - configuration: What to bind and serve.
     ///   - logger: Where the server logs (it never bootstraps logging itself).
     ///   - onListening: Called once with the bound address (useful with port 0).
+    ///   - onHTTPListening: Called once with the HTTP port's address (`configuration.http.port`),
+    ///     right after `onListening`.
     public init(
         configuration: ServerConfiguration,
         logger: Logger,
-        onListening: (@Sendable (SocketAddress) -> Void)? = nil
+        onListening: (@Sendable (SocketAddress) -> Void)? = nil,
+        onHTTPListening: (@Sendable (SocketAddress) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
+        self.onHTTPListening = onHTTPListening
         self.authenticator = Authenticator(path: configuration.authentication.authFile)
         self.tls = configuration.tls.map(ServerTLSContext.init)
     }
@@ -134,8 +140,23 @@ public final class ModelServer: Service, Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let workers = NIOThreadPool(numberOfThreads: threads)
         workers.start()
-        let service = ModelService(configuration: configuration, logger: logger, authenticator: authenticator)
-        let runtime = Runtime(group: group, workers: workers, service: service, connections: connections)
+        // Metrics on a registry of this server's own (issue 13): several servers in one process keep apart.
+        let metricsFactory =
+            configuration.http.metricsEnabled ? HTTPServer.metricsFactory(PrometheusCollectorRegistry()) : nil
+        let metrics = metricsFactory.map { ServerMetrics(factory: $0) }
+        let service = ModelService(
+            configuration: configuration,
+            logger: logger,
+            authenticator: authenticator,
+            metrics: metrics
+        )
+        let runtime = Runtime(
+            group: group,
+            workers: workers,
+            service: service,
+            connections: connections,
+            metricsFactory: metricsFactory
+        )
         do {
             try await serve(runtime)
         } catch {
@@ -152,6 +173,7 @@ public final class ModelServer: Service, Sendable {
         let workers: NIOThreadPool
         let service: ModelService
         let connections: ConnectionRegistry
+        let metricsFactory: ServerMetricsFactory?
 
         /// Stops the jobs, the worker pool and the event loops.
         func shutdown() async {
@@ -177,12 +199,42 @@ public final class ModelServer: Service, Sendable {
                 )
             }
         }
-        let listener = try await bind(runtime)
+        var batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>] = [:]
+        for loop in runtime.group.makeIterator() {
+            let settings = configuration.batching
+            let metrics = service.metrics
+            batchers[ObjectIdentifier(loop)] = try await loop.submit {
+                NIOLoopBound(PredictBatcher(eventLoop: loop, settings: settings, metrics: metrics), eventLoop: loop)
+            }.get()
+        }
+        let listener = try await bind(runtime, batchers: batchers)
         guard let address = listener.localAddress else {
             throw ServerRuntimeError(.bindFailed, "bound without a local address")
         }
+        var httpListener: (any Channel)?
+        if let httpPort = configuration.http.port {
+            let http = try await HTTPServer.bind(
+                host: configuration.host,
+                port: httpPort,
+                group: runtime.group,
+                shared: HTTPContext(
+                    service: service,
+                    workers: runtime.workers,
+                    settings: configuration.http,
+                    metricsFactory: runtime.metricsFactory,
+                    logger: logger
+                ),
+                batchers: batchers,
+                tls: tls
+            )
+            httpListener = http
+        }
         logger.info("listening", metadata: ["modelwire.address": "\(address)"])
         onListening?(address)
+        if let httpAddress = httpListener?.localAddress {
+            logger.info("listening (HTTP)", metadata: ["modelwire.address": "\(httpAddress)"])
+            onHTTPListening?(httpAddress)
+        }
         let logger = self.logger
         let memoryInterval = configuration.memoryReturnIntervalMilliseconds
         let memoryReturn = Task {
@@ -209,19 +261,15 @@ public final class ModelServer: Service, Sendable {
             await tasks.waitForAll()
         }
         await drain(runtime, listener: listener)
+        try? await httpListener?.close()  // open during the drain: readiness answers 503 meanwhile
     }
 
-    private func bind(_ runtime: Runtime) async throws -> any Channel {
+    private func bind(
+        _ runtime: Runtime,
+        batchers loopBatchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>]
+    ) async throws -> any Channel {
         let service = runtime.service
         let workers = runtime.workers
-        var batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>] = [:]
-        for loop in runtime.group.makeIterator() {
-            let settings = configuration.batching
-            batchers[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(PredictBatcher(eventLoop: loop, settings: settings), eventLoop: loop)
-            }.get()
-        }
-        let loopBatchers = batchers
         let logger = self.logger
         let limits = configuration.limits
         let connections = runtime.connections

@@ -47,6 +47,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var tls: TLS?
     /// What one training request may ask the server to spend.
     public var trainingCaps: TrainingCaps
+    /// The HTTP side port: metrics, probes, the V2 inference API (off unless `http.port` is set).
+    public var http: HTTP = .defaults
     /// Name and version announced in ServerHello and ServerInfo.
     public var serverName: String
     public var serverVersion: String

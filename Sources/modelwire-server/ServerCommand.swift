@@ -24,9 +24,18 @@ struct ServerCommand: AsyncParsableCommand {
             the file without dropping connections (those whose token was removed get GOAWAY). Without --auth-file \
             the server listens only on a loopback address unless --insecure-no-auth is given.
 
-            TLS: --tls-cert FILE --tls-key FILE serve TLS 1.2+ on the port (plaintext clients are told so and             closed); --tls-client-ca FILE also requires client certificates signed by that CA (mutual TLS). SIGHUP             reloads the certificates too: new connections use them, open ones keep theirs.
+            TLS: --tls-cert FILE --tls-key FILE serve TLS 1.2+ on the port and the HTTP port (plaintext clients \
+            of the binary port are told so and closed); --tls-client-ca FILE also requires client certificates \
+            signed by that CA (mutual TLS). SIGHUP reloads the certificates too: new connections use them, open \
+            ones keep theirs.
 
-            The first line on stdout is "modelwire-server listening on HOST:PORT". SIGTERM or SIGINT drains: \
+            HTTP (docs/operations.md): --http-port N serves GET /metrics (Prometheus text), the probes \
+            GET /v2/health/live and /v2/health/ready, and the Open Inference Protocol (KServe V2) REST API \
+            (GET /v2, /v2/models/NAME[/versions/V][/ready], POST .../infer) on the same --host; with --auth-file \
+            it takes "Authorization: Bearer TOKEN" (the probes need none).
+
+            The first line on stdout is "modelwire-server listening on HOST:PORT" (with --http-port, the second \
+            line is "modelwire-server http listening on HOST:PORT"). SIGTERM or SIGINT drains: \
             clients get GOAWAY, in-flight calls finish within --grace-period-ms, training jobs still running \
             shortly before it ends are stopped (their followers get UNAVAILABLE saying so), and the exit status \
             is 0. A failure to start (a busy port, an unusable repository) is one line on stderr and exit status 1.
@@ -79,6 +88,9 @@ struct ServerCommand: AsyncParsableCommand {
             print("modelwire-server listening on \(text)")
             fflush(nil)  // stdout may be a pipe: the address line must not wait in a buffer
             if let portFile { try? (text + "\n").write(toFile: portFile, atomically: true, encoding: .utf8) }
+        } onHTTPListening: { address in
+            print("modelwire-server http listening on \(address.ipAddress ?? configuration.host):\(address.port ?? 0)")
+            fflush(nil)
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -170,6 +170,50 @@ struct ServerOption: Sendable {
         ) {
             $0.memoryReturnIntervalMilliseconds = $1
         },
+        int(
+            "http-port",
+            0...65535,
+            "HTTP port for /metrics, /v2/health/* and the V2 inference API; 0 picks a free one (default: off)."
+        ) {
+            $0.http.port = $1
+        },
+        int("http-max-header-bytes", 1024...1 << 20, "Request line and headers of one HTTP request (default 16384).") {
+            $0.http.maxHeaderBytes = $1
+        },
+        int("http-max-body-bytes", 1024...Int(UInt32.max), "Body of one HTTP request (default 16 MiB).") {
+            $0.http.maxBodyBytes = $1
+        },
+        int(
+            "http-idle-timeout-ms",
+            100...3_600_000,
+            "Close a keep-alive HTTP connection idle this long (default 60000)."
+        ) {
+            $0.http.idleTimeoutMilliseconds = $1
+        },
+        text(
+            "metrics",
+            "off|prometheus",
+            "Keep metrics and serve them at /metrics (default: prometheus with --http-port)."
+        ) {
+            values,
+            text in
+            guard let backend = ServerConfiguration.HTTP.Metrics(rawValue: text) else {
+                throw ValidationError("metrics must be off or prometheus; got \"\(text)\"")
+            }
+            values.configuration.http.metrics = backend
+        },
+        text(
+            "metrics-role",
+            "ROLE",
+            "Role a bearer token needs for /metrics with --auth-file: none, predict, train, admin (default predict)."
+        ) {
+            values,
+            text in
+            guard let role = text == "none" ? AccessRole.none : AccessRole(name: text) else {
+                throw ValidationError("metrics-role must be none, predict, train or admin; got \"\(text)\"")
+            }
+            values.configuration.http.metricsRole = role
+        },
         text("log-level", "LEVEL", "trace, debug, info, notice, warning, error or critical (default info).") {
             values,
             text in

@@ -2,6 +2,13 @@ import Glibc
 import ModelwireCodec
 import ModelwireProtocol
 
+// sockaddr_in's fields: with swift-nio's HTTP and swift-prometheus in the server, clang takes the
+// struct's definition from CNIOLinux's headers (loaded first), and MemberImportVisibility then
+// wants that module imported.
+#if canImport(CNIOLinux)
+import CNIOLinux
+#endif
+
 /// A blocking TCP connection speaking raw bytes, for tests that send what a real client never would.
 final class RawConnection {
     private let fd: Int32
@@ -125,6 +132,15 @@ final class RawConnection {
     func readErrorFrame() throws -> (kind: UInt8, callID: UInt32, status: V1.Status) {
         let (kind, callID, payload) = try readFrame()
         return (kind, callID, try V1.Status(serializedBytes: payload))
+    }
+
+    /// The bytes that arrive next (waiting up to the receive timeout); empty when the peer closed.
+    func receiveSome() throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n == 0 || (n < 0 && errno == ECONNRESET) { return [] }
+        guard n > 0 else { throw ModelwireErrorForTests("recv failed: errno \(errno)") }
+        return Array(buffer[0..<n])
     }
 
     /// Reads until the server closes the connection; true when it did (false on a timeout).

@@ -38,11 +38,13 @@ struct CallRecords {
     }
 }
 
-/// One log line per call (issue 13 item 2): at debug for every call, at info for a failed one,
+/// What the handler does as each call opens and ends: the call metrics (`ServerMetrics`), and one
+/// log line per call (issue 13 item 2), at debug for every call and at info for a failed one,
 /// with its method, model, status, duration, call id, peer and, when the caller sent a W3C
 /// `traceparent` in `CallMetadata`, its trace id. Never a token or a body.
 extension ServerConnectionHandler {
     func callOpened(_ id: UInt32, _ method: UInt16) {
+        service.metrics?.callOpened()
         callRecords.open(id, method: method)
     }
 
@@ -57,7 +59,9 @@ extension ServerConnectionHandler {
 
     /// Logs call `id`'s line, at debug when it succeeded and at info when it did not.
     func callEnded(_ id: UInt32, _ status: V1.StatusCode, message: String? = nil) {
-        guard let record = callRecords.close(id), status != .ok || logsEveryCall else { return }
+        guard let record = callRecords.close(id) else { return }
+        service.metrics?.callFinished(method: record.method, status: status, started: record.started)
+        guard status != .ok || logsEveryCall else { return }
         var metadata: Logger.Metadata = [
             "modelwire.method": "\(Self.methodName(record.method))",
             "modelwire.status": "\(status)",

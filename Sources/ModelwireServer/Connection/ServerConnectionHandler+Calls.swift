@@ -29,7 +29,12 @@ extension ServerConnectionHandler {
                 state.setCall(id, startResources(frame))
                 try subscribeToJob(id, subscribe)
             case .datasetUpload:
-                let first = try ServiceMethod.decode(frame, V1.UploadDatasetRequest.self, codec)
+                let first = try ServiceMethod.decode(
+                    frame,
+                    V1.UploadDatasetRequest.self,
+                    codec,
+                    metrics: service.metrics
+                )
                 callDecoded(id, first)
                 var resources = startResources(frame)
                 resources.upload = try service.startUpload(first)
@@ -137,7 +142,7 @@ extension ServerConnectionHandler {
         let start = NIODeadline.now()
         let id = frame.callID
         do {
-            let request = try ServiceMethod.decode(frame, V1.PredictRequest.self, codec)
+            let request = try ServiceMethod.decode(frame, V1.PredictRequest.self, codec, metrics: service.metrics)
             callDecoded(frame.callID, request)
             let prepared = try service.preparePredict(request)
             let decodeMicroseconds = UInt32(clamping: (NIODeadline.now() - start).nanoseconds / 1000)

@@ -55,7 +55,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// Open calls' facts for their log line (`ServerConnectionHandler+CallLog.swift`); empty
     /// when `recordsCalls` is false.
     var callRecords = CallRecords()
-    /// Whether calls are recorded: at log level info or finer (failed calls are logged at info).
+    /// Whether calls are recorded: for the metrics, or at log level info or finer (failed calls are
+    /// logged at info).
     let recordsCalls: Bool
     /// Whether calls that succeed get a line too: at log level debug or finer.
     let logsEveryCall: Bool
@@ -71,7 +72,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             healthWithoutAuth: service.configuration.authentication.healthWithoutAuth
         )
         self.codec = FramePayloadCodec(limits: service.configuration.limits, peerAcceptsZlib: false)
-        self.recordsCalls = logger.logLevel <= .info
+        self.recordsCalls = logger.logLevel <= .info || service.metrics != nil
         self.logsEveryCall = logger.logLevel <= .debug
     }
 
@@ -79,10 +80,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        service.metrics?.binaryConnection(opened: true)
         self.logger[metadataKey: "modelwire.peer"] = "\(context.remoteAddress.map { "\($0)" } ?? "?")"
         let timeout = TimeAmount.milliseconds(Int64(service.configuration.handshakeTimeoutMilliseconds))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
+            bound.value.service.metrics?.handshakeFailed(reason: "timeout")
             bound.value.failConnection(
                 ModelwireError(.deadlineExceeded, "no HELLO within \(timeout.nanoseconds / 1_000_000) ms")
             )
@@ -93,6 +96,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         handshakeTimer?.cancel()
         stallTimer?.cancel()
         deferred.removeAll()
+        service.metrics?.binaryConnection(opened: false)
         for call in state.closed() { release(call) }
         for id in callRecords.openIDs { callEnded(id, .cancelled, message: "the connection closed") }
         context.fireChannelInactive()
@@ -135,6 +139,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     }
 
     private func process(_ frame: Frame) {
+        // Bytes counted per frame here, not by a handler of its own: one more pipeline stage
+        // costs more per call than the count (docs/performance.md, metrics cost).
+        service.metrics?.received(binaryBytes: Frame.headerSize + frame.payload.readableBytes)
         switch state.receive(.init(frame)) {
         case .ignore:
             return
@@ -147,11 +154,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             if recordsCalls { callOpened(frame.callID, method.id) }
             serve(ServiceMethod.lookup(method), frame)
         case .rejectCall(let id, let error):
+            service.metrics?.failedBeforeOpening(method: frame.method, status: error.code)
             if recordsCalls { logRejected(id, method: frame.method, error) }
             writeError(id, error)
         case .continueStream(let id):
             do {
-                let chunk = try ServiceMethod.decode(frame, V1.UploadDatasetRequest.self, codec)
+                let chunk = try ServiceMethod.decode(
+                    frame,
+                    V1.UploadDatasetRequest.self,
+                    codec,
+                    metrics: service.metrics
+                )
                 try appendChunk(id, chunk, frame: frame)
             } catch {
                 fail(id, error)
@@ -237,6 +250,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
                 sendGoAway(lastCallID: lastCallID)
             }
         } catch {
+            service.metrics?.handshakeFailed(reason: ServerMetrics.snakeCase("\(error.code)"))
             failConnection(error)
         }
     }
@@ -253,6 +267,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         let digest = TokenFile.sha256(token)
         guard let entry = service.authenticator.current.authenticate(digest: digest) else {
             logger.notice("refused a connection: its bearer token is not in the auth file")
+            service.metrics?.handshakeFailed(reason: "unauthenticated")
             failConnection(ModelwireError(.unauthenticated, "the bearer token is not valid"))
             return false
         }
@@ -370,6 +385,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         var buffer = context?.channel.allocator.buffer(capacity: 256) ?? ByteBuffer()
         do {
             try codec.writeFrame(message, kind: .message, flags: endStream ? .endStream : [], callID: id, into: &buffer)
+            if codec.peerAcceptsZlib, let metrics = service.metrics { metrics.sent(message, frame: buffer) }
         } catch {
             logger.error("call \(id): response could not be encoded: \(error)")
             buffer.clear()
@@ -391,6 +407,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
 
     private func write(_ buffer: ByteBuffer) {
         guard let context, state.canWrite else { return }
+        service.metrics?.sent(binaryBytes: buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
         needsFlush = true
     }

@@ -38,10 +38,13 @@ final class PredictBatcher {
     /// One queue per model version, keyed by the repository's entry of that version.
     private var queues: [ObjectIdentifier: Queue] = [:]
     private var flushScheduled = false
+    /// Queue depth, batch sizes and rows predicted; nil when metrics are off.
+    private let metrics: ServerMetrics?
 
-    init(eventLoop: any EventLoop, settings: ServerConfiguration.Batching) {
+    init(eventLoop: any EventLoop, settings: ServerConfiguration.Batching, metrics: ServerMetrics? = nil) {
         self.eventLoop = eventLoop
         self.settings = settings
+        self.metrics = metrics
     }
 
     /// Queues a call, or answers it at once when its model's queue is full.
@@ -65,6 +68,7 @@ final class PredictBatcher {
         }
         queue.items.append(item)
         queue.rows += item.rowCount
+        metrics?.queueChanged(by: 1)
         if queue.rows >= settings.maxBatchRows {
             queues[key] = nil  // a full batch is computed now; other models' queues keep waiting for the round's end
             compute(queue)
@@ -104,6 +108,7 @@ final class PredictBatcher {
     }
 
     private func compute(_ queue: Queue) {
+        metrics?.queueChanged(by: -queue.items.count)
         let now = NIODeadline.now()
         var live: [Item] = []
         live.reserveCapacity(queue.items.count)
@@ -130,6 +135,7 @@ final class PredictBatcher {
         let prediction = queue.entry.model.predict(rows)
         let computeMicroseconds = UInt32(clamping: (NIODeadline.now() - start).nanoseconds / 1000)
         let batchRows = UInt32(clamping: rows.count / max(1, queue.entry.model.featureCount))
+        metrics?.predicted(batchRows: Int(batchRows))
         var offset = 0
         for item in live {
             let response = PredictResponses.make(

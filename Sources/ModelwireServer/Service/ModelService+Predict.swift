@@ -84,6 +84,7 @@ extension ModelService {
             }
             row = end
         }
+        metrics?.predicted(batchRows: prepared.rowCount)
         response.timings?.computeUs = UInt32(clamping: (clock.now - start).microseconds)
         response.timings?.batchRows = UInt32(clamping: prepared.rowCount)
         return response

@@ -18,14 +18,22 @@ final class ModelService: Sendable {
     let logger: Logger
     /// The tokens in force (authentication off when it has no file).
     let authenticator: Authenticator
+    /// The metric handles; nil when metrics are off.
+    let metrics: ServerMetrics?
     let startedUnixMs: UInt64
     /// ServerInfo's answer, built once: it carries the whole descriptor set (~48 KB).
     let info: V1.ServerInfoResponse
     private let drainingFlag = Atomic<Bool>(false)
 
     /// Creates the service; `jobs` threads start here and stop in `JobManager.shutdown()`.
-    init(configuration: ServerConfiguration, logger: Logger, authenticator: Authenticator? = nil) {
+    init(
+        configuration: ServerConfiguration,
+        logger: Logger,
+        authenticator: Authenticator? = nil,
+        metrics: ServerMetrics? = nil
+    ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
         self.authenticator = authenticator ?? Authenticator(path: configuration.authentication.authFile)
         self.repository = ModelRepository(root: configuration.repositoryPath, logger: logger)

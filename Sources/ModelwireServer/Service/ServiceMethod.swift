@@ -1,5 +1,6 @@
 import ModelwireCodec
 import ModelwireProtocol
+import NIOCore
 
 /// One row of the service's method table: the method, the role a caller needs, and the body
 /// that serves it with where it runs. A new method is one `ModelService` function plus one row
@@ -97,7 +98,7 @@ struct ServiceMethod: Sendable {
         _ body: @escaping @Sendable (ModelService) -> (Request, CallContext) throws -> Response
     ) -> Body {
         .unary(execution) { service, frame, codec throws(ModelwireError) in
-            let request = try decode(frame, Request.self, codec)
+            let request = try decode(frame, Request.self, codec, metrics: service.metrics)
             return (request, { call in try body(service)(request, call) })
         }
     }
@@ -108,7 +109,7 @@ struct ServiceMethod: Sendable {
             ModelService.JobSubscription
     ) -> Subscribe {
         { service, frame, codec throws(ModelwireError) in
-            let request = try decode(frame, Request.self, codec)
+            let request = try decode(frame, Request.self, codec, metrics: service.metrics)
             return (request, { subscriber in try body(service)(request, subscriber) })
         }
     }
@@ -117,8 +118,14 @@ struct ServiceMethod: Sendable {
     static func decode<M: ProtobufMessage>(
         _ frame: Frame,
         _ type: M.Type,
-        _ codec: FramePayloadCodec
+        _ codec: FramePayloadCodec,
+        metrics: ServerMetrics? = nil
     ) throws(ModelwireError) -> M {
-        do { return try codec.decode(frame, as: type) } catch { throw error.modelwireError }
+        let message: M
+        do { message = try codec.decode(frame, as: type) } catch { throw error.modelwireError }
+        if let metrics, frame.flags.contains(.compressed) {
+            metrics.compressed(message, sentBytes: frame.payload.readableBytes)
+        }
+        return message
     }
 }

@@ -80,3 +80,40 @@ def test_untrusted_or_misnamed_certificate_is_refused(start_server, pki):
 def test_client_certificate_without_key_is_refused_locally(pki):
     with pytest.raises(ValueError):
         modelwire.tls_context(ca=pki("ca.pem"), cert=pki("client.pem"))
+
+
+def test_http_port_speaks_https_with_the_same_certificates_and_tokens(start_server, pki, tmp_path):
+    import hashlib
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+    token = "py-https-admin"
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps({"tokens": [{"name": "ops", "role": "admin",
+                                            "sha256": hashlib.sha256(token.encode()).hexdigest()}]}))
+    context = modelwire.tls_context(ca=pki("ca.pem"))
+    server = start_server(*tls_args(pki), "--http-port", "0", "--auth-file", str(auth), tls=context, token=token)
+    line = server.process.stdout.readline().decode()
+    assert line.startswith("modelwire-server http listening on "), line
+    address = line.split()[-1]
+    https = ssl.create_default_context(cafile=pki("ca.pem"))
+
+    def get(path, token=None):
+        request = urllib.request.Request(f"https://{address}{path}")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, context=https, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    assert get("/v2/health/ready")[0] == 200  # probes need no token
+    status, body = get("/v2")
+    assert status == 401 and "error" in body
+    status, body = get("/v2", token)
+    assert status == 200 and body["name"]
+    # Plain HTTP on the HTTPS port gets no answer it could read as HTTP.
+    with pytest.raises(Exception):
+        urllib.request.urlopen(f"http://{address}/v2/health/ready", timeout=5).read()
