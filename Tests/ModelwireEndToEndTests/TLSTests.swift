@@ -201,6 +201,40 @@ struct TLSTests {
         #expect(unreadable.stderr.contains("cannot read /nonexistent.pem (--tls-cert)"), "\(unreadable.stderr)")
     }
 
+    @Test("the CLI's --client-cert and --client-key open a mutual-TLS server; without them it says what is missing")
+    func cliMutualTLS() throws {
+        let process = try ServerProcess(
+            repository: TestServer.temporaryDirectory(),
+            extraArguments: [
+                "--tls-cert", Self.file("server.pem"), "--tls-key", Self.file("server.key"), "--tls-client-ca",
+                Self.file("ca.pem"),
+            ]
+        )
+        defer { process.terminate() }
+        let cli = ServerProcess.executable.deletingLastPathComponent().appendingPathComponent("modelwire")
+        let tls = ["--server", process.endpoint, "--tls", "--ca", Self.file("ca.pem")]
+        let mutual = try ServerProcess.run(
+            cli,
+            ["health", "--json"] + tls + [
+                "--client-cert", Self.file("client.pem"), "--client-key", Self.file("client.key"),
+            ],
+            capture: .standardOutput
+        )
+        #expect(mutual.status == 0 && mutual.output.contains("\"ready\":true"), "\(mutual.output)")
+        let without = try ServerProcess.run(cli, ["health"] + tls, capture: .standardError)
+        #expect(without.status == 1)
+        #expect(
+            without.output.contains("failed_precondition (9)")
+                && without.output.contains("requires a client certificate")
+        )
+        let halfPair = try ServerProcess.run(
+            cli,
+            ["health"] + tls + ["--client-cert", Self.file("client.pem")],
+            capture: .standardError
+        )
+        #expect(halfPair.status != 0 && halfPair.output.contains("--client-cert and --client-key go together"))
+    }
+
     @Test("modelwire-load measures predicts over TLS")
     func loadToolOverTLS() throws {
         let process = try ServerProcess(
