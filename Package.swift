@@ -49,6 +49,8 @@ let package = Package(
         // HTTP port (issue 13): metrics handles everywhere, the Prometheus backend only in the server.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // A caller's W3C trace context continued in a server span (issue 13).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // C: system libraries and the committed protoc-c output.
@@ -80,6 +82,7 @@ let package = Package(
                 "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
                 "CModelwireAllocator", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 nioHTTP1, metrics, prometheus,
             ],
@@ -172,6 +175,8 @@ let package = Package(
             dependencies: [
                 "ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
                 "modelwire-server", "modelwire-load", logging, nioCore, nioPosix,
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),

@@ -2,6 +2,7 @@ import Logging
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
+import Tracing
 
 /// What an open call's log line will say, gathered as the call goes.
 struct CallRecord {
@@ -10,6 +11,8 @@ struct CallRecord {
     var started: NIODeadline
     var model: String?
     var trace: TraceParent?
+    /// The server's span of a call whose caller sent a trace context.
+    var span: (any Span)?
 }
 
 /// The open calls' records of one connection, in no order. A few calls are open at a time, so a
@@ -24,10 +27,16 @@ struct CallRecords {
         records.append(CallRecord(id: id, method: method, started: .now()))
     }
 
-    mutating func note(_ id: UInt32, model: String?, trace: TraceParent?) {
+    mutating func note(_ id: UInt32, model: String?, trace: TraceParent?, span: (any Span)?) {
         guard let index = records.lastIndex(where: { $0.id == id }) else { return }
         records[index].model = model
         records[index].trace = trace
+        records[index].span = span
+    }
+
+    /// Call `id`'s record.
+    func record(_ id: UInt32) -> CallRecord? {
+        records.last(where: { $0.id == id })
     }
 
     /// Removes call `id`'s record and returns it.
@@ -54,13 +63,35 @@ extension ServerConnectionHandler {
         let model = request.modelName
         let trace = request.metadata.flatMap { TraceParent($0.traceparent) }
         guard model != nil || trace != nil else { return }
-        callRecords.note(id, model: model, trace: trace)
+        let span = trace == nil ? nil : request.metadata.flatMap { startSpan(id, $0) }
+        callRecords.note(id, model: model, trace: trace, span: span)
+    }
+
+    /// A server span continuing the caller's trace (`metadata`'s W3C context, extracted by the
+    /// instrument bootstrapped in this process: a no-op without one).
+    private func startSpan(_ id: UInt32, _ metadata: V1.CallMetadata) -> (any Span)? {
+        guard let record = callRecords.record(id) else { return nil }
+        var carrier = ["traceparent": metadata.traceparent]
+        if !metadata.tracestate.isEmpty { carrier["tracestate"] = metadata.tracestate }
+        var context = InstrumentationContext.topLevel
+        InstrumentationSystem.instrument.extract(carrier, into: &context, using: TraceContextExtractor())
+        let name = Self.methodName(record.method)
+        let span = Tracing.startSpan("modelwire.v1/\(name)", context: context, ofKind: .server)
+        span.attributes["rpc.system"] = "modelwire"
+        span.attributes["rpc.method"] = name
+        span.attributes["modelwire.call_id"] = Int(id)
+        return span
     }
 
     /// Logs call `id`'s line, at debug when it succeeded and at info when it did not.
     func callEnded(_ id: UInt32, _ status: V1.StatusCode, message: String? = nil) {
         guard let record = callRecords.close(id) else { return }
         service.metrics?.callFinished(method: record.method, status: status, started: record.started)
+        if let span = record.span {
+            span.attributes["rpc.modelwire.status"] = "\(status)"
+            if status != .ok { span.setStatus(SpanStatus(code: .error, message: message)) }
+            span.end()
+        }
         guard status != .ok || logsEveryCall else { return }
         var metadata: Logger.Metadata = [
             "modelwire.method": "\(Self.methodName(record.method))",
@@ -95,4 +126,9 @@ extension ServerConnectionHandler {
     private static func methodName(_ id: UInt16) -> String {
         MethodDescriptor.lookup(id)?.name ?? "0x" + String(id, radix: 16, uppercase: true)
     }
+}
+
+/// Reads a W3C trace context from the `traceparent` / `tracestate` pairs of a call's metadata.
+struct TraceContextExtractor: Extractor {
+    func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
 }

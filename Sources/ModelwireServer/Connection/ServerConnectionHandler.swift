@@ -3,6 +3,7 @@ import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
 import NIOPosix
+import Tracing
 
 /// Serves one connection: feeds every frame and event to the connection's
 /// `ServerConnection.StateMachine` and performs the actions it returns, with the bodies of
@@ -55,8 +56,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     /// Open calls' facts for their log line (`ServerConnectionHandler+CallLog.swift`); empty
     /// when `recordsCalls` is false.
     var callRecords = CallRecords()
-    /// Whether calls are recorded: for the metrics, or at log level info or finer (failed calls are
-    /// logged at info).
+    /// Whether calls are recorded: for the metrics, for spans when a tracer is bootstrapped, or at
+    /// log level info or finer (failed calls are logged at info).
     let recordsCalls: Bool
     /// Whether calls that succeed get a line too: at log level debug or finer.
     let logsEveryCall: Bool
@@ -72,7 +73,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
             healthWithoutAuth: service.configuration.authentication.healthWithoutAuth
         )
         self.codec = FramePayloadCodec(limits: service.configuration.limits, peerAcceptsZlib: false)
-        self.recordsCalls = logger.logLevel <= .info || service.metrics != nil
+        // A tracer bootstrapped in this process (not swift-distributed-tracing's no-op one) gets
+        // a span for every call whose caller sent a trace context.
+        let tracing = !(InstrumentationSystem.tracer is NoOpTracer)
+        self.recordsCalls = logger.logLevel <= .info || service.metrics != nil || tracing
         self.logsEveryCall = logger.logLevel <= .debug
     }
 
