@@ -82,10 +82,11 @@ struct HTTPTests {
         if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
         try connection.send(Array(head.utf8) + body)
-        return try readResponse(connection)
+        return try readResponse(connection, hasBody: method != "HEAD")
     }
 
-    static func readResponse(_ connection: RawConnection) throws -> Response {
+    /// Reads one response; `hasBody: false` for the answer to a HEAD (headers only).
+    static func readResponse(_ connection: RawConnection, hasBody: Bool = true) throws -> Response {
         var bytes: [UInt8] = []
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         var headerEnd: Int?
@@ -106,7 +107,7 @@ struct HTTPTests {
                 in: .whitespaces
             )
         }
-        let length = Int(headers["content-length"] ?? "0")!
+        let length = hasBody ? Int(headers["content-length"] ?? "0")! : 0
         var body = Array(bytes[(headerEnd! + 4)...])
         while body.count < length {
             let more = try connection.receiveSome()
@@ -147,6 +148,18 @@ struct HTTPTests {
             let metadata = try Self.request(connection, "GET", "/v2")
             #expect(metadata.status == 200)
             #expect(metadata.json["name"] as? String == "modelwire-server")
+            // Pipelined: two requests in one write, answered in order on the same connection.
+            try connection.send(Array("GET /v2/health/live HTTP/1.1\r\n\r\nGET /v2 HTTP/1.1\r\n\r\n".utf8))
+            var text = ""
+            while text.components(separatedBy: "HTTP/1.1 200").count < 3 {
+                let more = try connection.receiveSome()
+                guard !more.isEmpty else { break }
+                text += String(decoding: more, as: UTF8.self)
+            }
+            let livePosition = try #require(text.range(of: "\"live\":true"))
+            let name = try #require(text.range(of: "\"name\":\"modelwire-server\""))
+            #expect(livePosition.lowerBound < name.lowerBound)  // in order
+            #expect(try Self.request(connection, "HEAD", "/v2").status == 405)
         }
     }
 

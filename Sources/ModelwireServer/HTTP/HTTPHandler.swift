@@ -213,7 +213,7 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
         }
         do throws(HTTPError) {
             if let required { try authorize(head, required) }
-            guard head.method == allowed || (allowed == .GET && head.method == .HEAD) else {
+            guard head.method == allowed else {
                 throw HTTPError(status: 405, message: "\(path) takes \(allowed.rawValue), not \(head.method.rawValue)")
             }
             switch routeName {
