@@ -128,14 +128,6 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // Bench only: ModelServer under valgrind (its main thread never enters dispatch_main).
-        .executableTarget(
-            name: "modelwire-callgrind-harness",
-            dependencies: ["ModelwireServer", logging, nioCore],
-            path: "Sources/modelwire-callgrind-harness",
-            swiftSettings: strict
-        ),
-
         // Tests: one target per library.
         .testTarget(name: "ModelwireCodecTests", dependencies: ["ModelwireCodec"], swiftSettings: strict),
         .testTarget(

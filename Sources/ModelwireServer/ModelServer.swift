@@ -242,6 +242,16 @@ public final class ModelServer: Service, Sendable {
             await MemoryReturn.defaults.run(every: memoryInterval, on: runtime.workers, logger: logger)
         }
         defer { memoryReturn.cancel() }
+        let pollInterval = configuration.repositoryPollMilliseconds
+        let repositoryPoll = Task {
+            guard pollInterval > 0 else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(pollInterval))
+                guard !Task.isCancelled, service.repository.isLoaded else { continue }
+                _ = try? await runtime.workers.runIfActive { service.repository.refresh() }
+            }
+        }
+        defer { repositoryPoll.cancel() }
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 // Blocking disk reads: on the worker pool, while the listener already answers (not ready until loaded).

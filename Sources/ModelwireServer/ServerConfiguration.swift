@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// All of a frame's bytes must arrive within this long of its first byte (slowloris inside
     /// a frame: the idle timer, reset by every byte, never fires on a trickled frame). Default 30 s.
     public var frameTimeoutMilliseconds: Int
+    /// How often the repository is read again for versions, aliases and deletions written by other
+    /// servers on the same directory (replicas on a shared volume); 0 never. Default 1 s.
+    public var repositoryPollMilliseconds: Int
     /// Connections open at once; more are refused with ERROR resource_exhausted. Default 4096.
     public var maxConnections: Int
     /// Connections open at once from one source address; 0 = no per-address limit (the default:
@@ -147,6 +150,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         stalledWriteTimeoutMilliseconds: Int = 30_000,
         memoryReturnIntervalMilliseconds: Int = 1000,
         frameTimeoutMilliseconds: Int = 30_000,
+        repositoryPollMilliseconds: Int = 1000,
         maxConnections: Int = 4096,
         maxConnectionsPerAddress: Int = 0,
         authentication: Authentication = .defaults,
@@ -168,6 +172,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.stalledWriteTimeoutMilliseconds = stalledWriteTimeoutMilliseconds
         self.memoryReturnIntervalMilliseconds = memoryReturnIntervalMilliseconds
         self.frameTimeoutMilliseconds = frameTimeoutMilliseconds
+        self.repositoryPollMilliseconds = repositoryPollMilliseconds
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.authentication = authentication

@@ -32,6 +32,14 @@ struct ServerOption: Sendable {
         ) {
             $0.configuration.repositoryPath = $1
         },
+        int(
+            "repository-poll-ms",
+            0...3_600_000,
+            "Read the repository again this often, for models other servers on it stored, aliased or "
+                + "deleted (replicas on a shared volume); 0 never (default 1000)."
+        ) {
+            $0.repositoryPollMilliseconds = $1
+        },
         text("port-file", "FILE", "Also write the listening address (host:port) to this file.") { $0.portFile = $1 },
         int("max-concurrent-jobs", 1...64, "Training jobs run at once; others queue (default 1).") {
             $0.maxConcurrentJobs = $1

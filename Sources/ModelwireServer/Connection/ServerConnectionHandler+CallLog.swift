@@ -59,7 +59,7 @@ extension ServerConnectionHandler {
 
     /// Notes what the decoded request of call `id` says about the model and the trace.
     func callDecoded(_ id: UInt32, _ request: some CallMetadataCarrier) {
-        guard recordsCalls else { return }
+        guard notesRequests else { return }
         let model = request.modelName
         let trace = request.metadata.flatMap { TraceParent($0.traceparent) }
         guard model != nil || trace != nil else { return }

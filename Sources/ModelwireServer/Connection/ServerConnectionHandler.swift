@@ -61,6 +61,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
     let recordsCalls: Bool
     /// Whether calls that succeed get a line too: at log level debug or finer.
     let logsEveryCall: Bool
+    /// Whether a call's model and trace context are noted: for its log line (level info or finer)
+    /// or its span (a tracer bootstrapped); not for the metrics alone.
+    let notesRequests: Bool
 
     init(service: ModelService, workers: NIOThreadPool, batcher: PredictBatcher, logger: Logger) {
         self.service = service
@@ -76,7 +79,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, PredictSink {
         // A tracer bootstrapped in this process (not swift-distributed-tracing's no-op one) gets
         // a span for every call whose caller sent a trace context.
         let tracing = !(InstrumentationSystem.tracer is NoOpTracer)
-        self.recordsCalls = logger.logLevel <= .info || service.metrics != nil || tracing
+        self.notesRequests = logger.logLevel <= .info || tracing
+        self.recordsCalls = notesRequests || service.metrics != nil
         self.logsEveryCall = logger.logLevel <= .debug
     }
 

@@ -20,6 +20,11 @@ final class ModelRepository: Sendable {
         var aliases: [String: UInt32] = [:]
         /// Highest version ever stored while this process runs (also covers deleted ones).
         var highestVersion: UInt32 = 0
+
+        /// What a refresh compares: the versions and the aliases.
+        var signature: [String] {
+            versions.keys.sorted().map { "\($0)" } + aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        }
     }
 
     private struct State {
@@ -50,54 +55,14 @@ final class ModelRepository: Sendable {
     /// The number of loaded model versions.
     var versionCount: Int { state.withLock { $0.models.values.reduce(0) { $0 + $1.versions.count } } }
 
-    /// Loads every valid version; corrupt ones are logged and skipped, never fatal.
+    /// Loads every valid version; corrupt ones are logged and skipped, never fatal. Leftovers of
+    /// writes that died (`.staging-*`, `.trash-*`, `.tmp-*`) are removed, unless another live
+    /// server may still be writing them (`WriterTag`).
     /// - Returns: One line per problem found.
     @discardableResult
     func load() throws -> [String] {
         try DurableFiles.makeDirectory(root)
-        var problems: [String] = []
-        var models: [String: ModelRecord] = [:]
-        let fm = FileManager.default
-        for name in (try? fm.contentsOfDirectory(atPath: root))?.sorted() ?? [] where !name.hasPrefix(".") {
-            let modelDirectory = "\(root)/\(name)"
-            guard (try? ResourceName.validate(name, "model")) != nil else {
-                problems.append("\(modelDirectory): not a valid model name; skipped")
-                continue
-            }
-            var record = ModelRecord()
-            for entry in (try? fm.contentsOfDirectory(atPath: modelDirectory)) ?? [] {
-                if entry.hasPrefix(".staging-") || entry.hasPrefix(".trash-") || entry.hasPrefix(".tmp-") {
-                    try? fm.removeItem(atPath: "\(modelDirectory)/\(entry)")  // an interrupted write or delete
-                    continue
-                }
-                guard let version = UInt32(entry), version > 0 else { continue }
-                do {
-                    let path = "\(modelDirectory)/\(entry)/model.pb"
-                    let bytes = try DurableFiles.read(path)
-                    record.versions[version] = try Self.entry(bytes: bytes, name: name, version: version)
-                    record.highestVersion = max(record.highestVersion, version)
-                } catch {
-                    problems.append("\(modelDirectory)/\(entry): \(error); skipped")
-                }
-            }
-            if let bytes = try? DurableFiles.read("\(modelDirectory)/\(Self.highestVersionFile)"),
-                let highest = UInt32(
-                    String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                )
-            {
-                record.highestVersion = max(record.highestVersion, highest)
-            }
-            if let bytes = try? DurableFiles.read("\(modelDirectory)/aliases.pb") {
-                if let summary = try? V1.ModelSummary(serializedBytes: bytes) {
-                    for alias in summary.aliases where record.versions[alias.version] != nil {
-                        record.aliases[alias.name] = alias.version
-                    }
-                } else {
-                    problems.append("\(modelDirectory)/aliases.pb: unreadable; aliases of \(name) dropped")
-                }
-            }
-            if !record.versions.isEmpty { models[name] = record }
-        }
+        let (models, problems) = scan(reusing: [:], removeLeftovers: true)
         for problem in problems { logger.warning("repository: \(problem)") }
         state.withLock {
             $0.models = models
@@ -111,6 +76,101 @@ final class ModelRepository: Sendable {
             ]
         )
         return problems
+    }
+
+    /// Reads the repository again (`--repository-poll-ms`): versions, aliases and deletions that
+    /// other servers on the same directory wrote since appear here. A version appears whole or not
+    /// at all (it is renamed into place complete), an alias only with its version, and versions
+    /// already loaded are not read again.
+    /// - Returns: Whether anything changed.
+    @discardableResult
+    func refresh() -> Bool {
+        let known = state.withLock { $0.models }
+        let (models, problems) = scan(reusing: known, removeLeftovers: false)
+        let changed = state.withLock { state -> Bool in
+            // A version this server stored meanwhile is kept: the next scan sees it on disk.
+            var merged = models
+            for (name, record) in state.models {
+                for (version, entry) in record.versions where known[name]?.versions[version] == nil {
+                    merged[name, default: ModelRecord()].versions[version] = entry
+                    merged[name]!.highestVersion = max(merged[name]!.highestVersion, version)
+                }
+            }
+            let changed = merged.mapValues(\.signature) != state.models.mapValues(\.signature)
+            state.models = merged
+            return changed
+        }
+        if changed {
+            for problem in problems { logger.warning("repository: \(problem)") }
+            logger.info("repository changed on disk", metadata: ["modelwire.versions": "\(versionCount)"])
+        }
+        return changed
+    }
+
+    /// Every model on disk; `known` entries are reused rather than read again.
+    private func scan(
+        reusing known: [String: ModelRecord],
+        removeLeftovers: Bool
+    ) -> (models: [String: ModelRecord], problems: [String]) {
+        var problems: [String] = []
+        var models: [String: ModelRecord] = [:]
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: root))?.sorted() ?? [] where !name.hasPrefix(".") {
+            let modelDirectory = "\(root)/\(name)"
+            guard (try? ResourceName.validate(name, "model")) != nil else {
+                problems.append("\(modelDirectory): not a valid model name; skipped")
+                continue
+            }
+            var record = ModelRecord()
+            for entry in (try? fm.contentsOfDirectory(atPath: modelDirectory)) ?? [] {
+                if entry.hasPrefix(".staging-") || entry.hasPrefix(".trash-") || entry.hasPrefix(".tmp-") {
+                    if removeLeftovers, WriterTag.isAbandoned(entry, in: modelDirectory) {
+                        try? fm.removeItem(atPath: "\(modelDirectory)/\(entry)")  // an interrupted write or delete
+                    }
+                    continue
+                }
+                guard let version = UInt32(entry), version > 0 else { continue }
+                record.highestVersion = max(record.highestVersion, version)
+                if let entry = known[name]?.versions[version] {
+                    record.versions[version] = entry
+                    continue
+                }
+                do {
+                    let path = "\(modelDirectory)/\(entry)/model.pb"
+                    let bytes = try DurableFiles.read(path)
+                    record.versions[version] = try Self.entry(bytes: bytes, name: name, version: version)
+                } catch {
+                    problems.append("\(modelDirectory)/\(entry): \(error); skipped")
+                }
+            }
+            record.highestVersion = max(record.highestVersion, Self.recordedHighest(modelDirectory))
+            if let bytes = try? DurableFiles.read("\(modelDirectory)/aliases.pb") {
+                if let summary = try? V1.ModelSummary(serializedBytes: bytes) {
+                    for alias in summary.aliases where record.versions[alias.version] != nil {
+                        record.aliases[alias.name] = alias.version
+                    }
+                } else {
+                    problems.append("\(modelDirectory)/aliases.pb: unreadable; aliases of \(name) dropped")
+                }
+            }
+            if !record.versions.isEmpty { models[name] = record }
+        }
+        return (models, problems)
+    }
+
+    /// The `.highest-version` file of a model directory (0 when there is none).
+    private static func recordedHighest(_ modelDirectory: String) -> UInt32 {
+        guard let bytes = try? DurableFiles.read("\(modelDirectory)/\(highestVersionFile)") else { return 0 }
+        return UInt32(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    /// The highest version number `name` has on disk: its version directories and `.highest-version`.
+    private func highestOnDisk(_ name: String) -> UInt32 {
+        let modelDirectory = "\(root)/\(name)"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: modelDirectory)) ?? []).compactMap {
+            UInt32($0)
+        }
+        return max(versions.max() ?? 0, Self.recordedHighest(modelDirectory))
     }
 
     /// Version 0 is never a version (PROTOCOL.md §14): invalid_argument, whether or not the model exists.
@@ -166,32 +226,44 @@ final class ModelRepository: Sendable {
     /// - Returns: The new entry.
     func store(_ file: V1.ModelFile, name: String) throws -> Entry {
         try ResourceName.validate(name, "model")
-        let version: UInt32 = state.withLock { state in
-            var record = state.models[name] ?? ModelRecord()
-            let next = max(record.highestVersion, record.versions.keys.max() ?? 0) + 1
-            record.highestVersion = next
-            state.models[name] = record
-            return next
-        }
-        var file = file
-        file.name = name
-        file.version = version
-        if file.createdUnixMs == 0 { file.createdUnixMs = UInt64(Date().timeIntervalSince1970 * 1000) }
-        let bytes = try file.serializedBytes()
-        let entry = try Self.entry(bytes: bytes, name: name, version: version)
         let modelDirectory = "\(root)/\(name)"
         try DurableFiles.makeDirectory(modelDirectory)
-        let staging = "\(modelDirectory)/.staging-\(version)-\(UInt64.random(in: 0 ... .max))"
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
-        try DurableFiles.writeAndSync(bytes, to: "\(staging)/model.pb")
-        try DurableFiles.syncDirectory(staging)
-        guard rename(staging, "\(modelDirectory)/\(version)") == 0 else {
-            throw DurableFiles.Failure(operation: "rename", path: staging, errno: errno)
+        var file = file
+        file.name = name
+        if file.createdUnixMs == 0 { file.createdUnixMs = UInt64(Date().timeIntervalSince1970 * 1000) }
+        // The number is taken by renaming a complete version into place: a rename onto a version
+        // another server (on the same directory) took meanwhile fails, and the next number is tried.
+        for _ in 0..<1000 {
+            let onDisk = highestOnDisk(name)
+            let version: UInt32 = state.withLock { state in
+                var record = state.models[name] ?? ModelRecord()
+                let next = max(record.highestVersion, record.versions.keys.max() ?? 0, onDisk) + 1
+                record.highestVersion = next
+                state.models[name] = record
+                return next
+            }
+            file.version = version
+            let bytes = try file.serializedBytes()
+            let entry = try Self.entry(bytes: bytes, name: name, version: version)
+            let staging = "\(modelDirectory)/.staging-\(version)-\(WriterTag.current)-\(UInt64.random(in: 0 ... .max))"
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+            try DurableFiles.writeAndSync(bytes, to: "\(staging)/model.pb")
+            try DurableFiles.syncDirectory(staging)
+            guard rename(staging, "\(modelDirectory)/\(version)") == 0 else {
+                let failure = errno
+                try? FileManager.default.removeItem(atPath: staging)
+                if failure == ENOTEMPTY || failure == EEXIST { continue }  // another server took the number
+                throw DurableFiles.Failure(operation: "rename", path: staging, errno: failure)
+            }
+            try DurableFiles.syncDirectory(modelDirectory)
+            state.withLock { $0.models[name, default: ModelRecord()].versions[version] = entry }
+            logger.info("model stored", metadata: ["modelwire.model": "\(name)", "modelwire.version": "\(version)"])
+            return entry
         }
-        try DurableFiles.syncDirectory(modelDirectory)
-        state.withLock { $0.models[name, default: ModelRecord()].versions[version] = entry }
-        logger.info("model stored", metadata: ["modelwire.model": "\(name)", "modelwire.version": "\(version)"])
-        return entry
+        throw ModelwireError(
+            .aborted,
+            "could not take a version number for \"\(name)\": other servers keep taking them"
+        )
     }
 
     /// Deletes one version, or the whole model when `version` is nil. Aliases to deleted versions go too.
@@ -209,17 +281,21 @@ final class ModelRepository: Sendable {
             }
             if record.versions.count == 1 { return try delete(name: name, version: nil) }
             // Recorded before the version goes, so that a restart never hands its number out again.
-            let highest = max(record.highestVersion, record.versions.keys.max() ?? 0)
+            let highest = max(record.highestVersion, record.versions.keys.max() ?? 0, highestOnDisk(name))
             try DurableFiles.write(Array("\(highest)\n".utf8), to: "\(modelDirectory)/\(Self.highestVersionFile)")
             try DurableFiles.remove("\(modelDirectory)/\(version)")
-            let aliases = state.withLock { state -> [String: UInt32] in
-                guard var record = state.models[name] else { return [:] }
-                record.versions[version] = nil
-                record.aliases = record.aliases.filter { $0.value != version }
-                state.models[name] = record
-                return record.aliases
+            try withModelLock(name) {
+                let onDisk = aliasesOnDisk(name)
+                let aliases = state.withLock { state -> [String: UInt32] in
+                    guard var record = state.models[name] else { return [:] }
+                    record.versions[version] = nil
+                    record.aliases.merge(onDisk.filter { record.versions[$0.value] != nil }) { $1 }
+                    record.aliases = record.aliases.filter { $0.value != version }
+                    state.models[name] = record
+                    return record.aliases
+                }
+                try writeAliases(name: name, aliases: aliases)
             }
-            try writeAliases(name: name, aliases: aliases)
             return [version]
         }
         try DurableFiles.remove(modelDirectory)
@@ -242,21 +318,49 @@ final class ModelRepository: Sendable {
                 "alias \"\(alias)\" is all digits, which reads as a version number; add a letter"
             )
         }
-        let result: Result<(UInt32?, [String: UInt32]), ModelwireError> = state.withLock { state in
-            guard var record = state.models[name] else {
-                return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist"))
+        if state.withLock({ $0.models[name]?.versions[version] }) == nil { refresh() }  // stored by another server?
+        return try withModelLock(name) { () throws -> UInt32? in
+            let onDisk = aliasesOnDisk(name)
+            let result: Result<(UInt32?, [String: UInt32]), ModelwireError> = state.withLock { state in
+                guard var record = state.models[name] else {
+                    return .failure(ModelwireError(.notFound, "model \"\(name)\" does not exist"))
+                }
+                guard record.versions[version] != nil else {
+                    return .failure(ModelwireError(.notFound, "model \"\(name)\" has no version \(version)"))
+                }
+                // Other servers' alias changes since the last refresh are kept: the file is the truth.
+                record.aliases.merge(onDisk.filter { record.versions[$0.value] != nil }) { $1 }
+                let previous = record.aliases[alias]
+                record.aliases[alias] = version
+                state.models[name] = record
+                return .success((previous, record.aliases))
             }
-            guard record.versions[version] != nil else {
-                return .failure(ModelwireError(.notFound, "model \"\(name)\" has no version \(version)"))
-            }
-            let previous = record.aliases[alias]
-            record.aliases[alias] = version
-            state.models[name] = record
-            return .success((previous, record.aliases))
+            let (previous, aliases) = try result.get()
+            try writeAliases(name: name, aliases: aliases)
+            return previous
         }
-        let (previous, aliases) = try result.get()
-        try writeAliases(name: name, aliases: aliases)
-        return previous
+    }
+
+    /// The aliases in `name`'s aliases.pb (none when it is missing or unreadable).
+    private func aliasesOnDisk(_ name: String) -> [String: UInt32] {
+        guard let bytes = try? DurableFiles.read("\(root)/\(name)/aliases.pb"),
+            let summary = try? V1.ModelSummary(serializedBytes: bytes)
+        else { return [:] }
+        return Dictionary(summary.aliases.map { ($0.name, $0.version) }) { _, last in last }
+    }
+
+    /// Runs `body` holding `name`'s lock file (`flock`), which orders the aliases' read-modify-write
+    /// between servers sharing the repository.
+    private func withModelLock<R>(_ name: String, _ body: () throws -> R) throws -> R {
+        let path = "\(root)/\(name)/.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DurableFiles.Failure(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw DurableFiles.Failure(operation: "flock", path: path, errno: errno) }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
     }
 
     /// Every model with its versions (metadata only) and aliases, sorted by name.

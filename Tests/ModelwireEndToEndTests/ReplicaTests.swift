@@ -1,0 +1,110 @@
+import Foundation
+import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+import Testing
+
+@testable import ModelwireServer
+
+/// Several servers on one repository directory (replicas on a shared volume, issue 13 item 3):
+/// each sees the others' versions, aliases and deletions within `--repository-poll-ms`, and two
+/// trainings of one model on two servers get distinct versions.
+@Suite("Replicas on one repository")
+struct ReplicaTests {
+    static func twoServers(_ body: (TestServer, TestServer) async throws -> Void) async throws {
+        let repository = TestServer.temporaryDirectory()
+        try await TestServer.with(repository: repository, configure: { $0.repositoryPollMilliseconds = 100 }) { a in
+            try await TestServer.with(repository: repository, configure: { $0.repositoryPollMilliseconds = 100 }) { b in
+                try await body(a, b)
+            }
+        }
+    }
+
+    /// Polls `server`'s model list until `done` holds for it (within 10 s).
+    static func eventually(
+        _ server: TestServer,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ done: ([V1.ModelSummary]) -> Bool
+    ) async throws {
+        try await server.client { client in
+            for _ in 0..<200 {
+                if done(try await client.listModels()) { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record(
+                "the replica never saw the change: \(try await client.listModels())",
+                sourceLocation: sourceLocation
+            )
+        }
+    }
+
+    @Test("a version trained on one server is served by the other; aliases and deletions follow")
+    func versionsAliasesDeletions() async throws {
+        let iris = try Fixtures.dataset("iris")
+        try await Self.twoServers { a, b in
+            try await a.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+            }
+            try await Self.eventually(b) { $0.first?.versions.map(\.version) == [1] }
+            let answer = try await b.client { client in
+                try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "iris"), inputs: Fixtures.rows(iris, 3))
+                )
+            }
+            #expect(answer.classIds.count == 3)
+            // A version b stored is aliased on a, before a has polled it.
+            try await b.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 2))
+            }
+            try await a.client { client in
+                _ = try await client.setAlias(model: "iris", alias: "production", version: 2)
+            }
+            try await Self.eventually(b) { $0.first?.aliases.map(\.name) == ["production"] }
+            try await b.client { client in
+                _ = try await client.deleteModel(name: "iris", version: 2)
+            }
+            try await Self.eventually(a) { $0.first?.versions.map(\.version) == [1] && $0.first?.aliases == [] }
+        }
+    }
+
+    @Test("two servers training one model at once both succeed, with distinct versions")
+    func concurrentTrainingsGetDistinctVersions() async throws {
+        let iris = try Fixtures.dataset("iris")
+        try await Self.twoServers { a, b in
+            let versions = try await withThrowingTaskGroup(of: [UInt32].self) { group in
+                for server in [a, b, a, b] {
+                    group.addTask {
+                        try await server.client { client in
+                            let request = Fixtures.trainRequest(model: "shared", data: iris, epochs: 1)
+                            return [try await client.trainToResult(request).result.version]
+                        }
+                    }
+                }
+                return try await group.reduce([], +)
+            }
+            #expect(Set(versions) == [1, 2, 3, 4], "\(versions)")
+            for server in [a, b] {
+                try await Self.eventually(server) { $0.first?.versions.map(\.version) == [1, 2, 3, 4] }
+            }
+        }
+    }
+
+    @Test("a half-written version of another server is never loaded, nor removed while its writer lives")
+    func halfWrittenVersionsStayInvisible() async throws {
+        let iris = try Fixtures.dataset("iris")
+        try await Self.twoServers { a, b in
+            try await a.client { client in
+                _ = try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 1))
+            }
+            // What a live writer's staging directory looks like mid-write (this process is alive).
+            let staging = "\(a.repository)/iris/.staging-2-\(WriterTag.current)-1"
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+            try Data([0x0A, 0x05]).write(to: URL(fileURLWithPath: "\(staging)/model.pb"))
+            try await Task.sleep(for: .milliseconds(400))  // several polls
+            try await Self.eventually(b) { $0.first?.versions.map(\.version) == [1] }
+            // A third server starting on the repository leaves a live writer's staging directory alone.
+            try await TestServer.with(repository: a.repository) { _ in }
+            #expect(FileManager.default.fileExists(atPath: staging))
+        }
+    }
+}
