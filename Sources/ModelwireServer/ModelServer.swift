@@ -248,7 +248,10 @@ public final class ModelServer: Service, Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(pollInterval))
                 guard !Task.isCancelled, service.repository.isLoaded else { continue }
-                _ = try? await runtime.workers.runIfActive { service.repository.refresh() }
+                _ = try? await runtime.workers.runIfActive {
+                    service.repository.refresh()
+                    service.jobs.refresh()
+                }
             }
         }
         defer { repositoryPoll.cancel() }

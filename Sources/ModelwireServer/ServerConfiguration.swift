@@ -1,3 +1,4 @@
+import Foundation
 import ModelwireCodec
 import ModelwireProtocol
 import NIOCore
@@ -39,6 +40,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// How often the repository is read again for versions, aliases and deletions written by other
     /// servers on the same directory (replicas on a shared volume); 0 never. Default 1 s.
     public var repositoryPollMilliseconds: Int
+    /// This server's name among the replicas of one repository: it owns the jobs it runs, and at
+    /// start fails only its own interrupted ones. Default: the host name (unique per pod); several
+    /// servers on one host need ids of their own.
+    public var replicaID: String
     /// Connections open at once; more are refused with ERROR resource_exhausted. Default 4096.
     public var maxConnections: Int
     /// Connections open at once from one source address; 0 = no per-address limit (the default:
@@ -151,6 +156,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         memoryReturnIntervalMilliseconds: Int = 1000,
         frameTimeoutMilliseconds: Int = 30_000,
         repositoryPollMilliseconds: Int = 1000,
+        replicaID: String = ProcessInfo.processInfo.hostName,
         maxConnections: Int = 4096,
         maxConnectionsPerAddress: Int = 0,
         authentication: Authentication = .defaults,
@@ -173,6 +179,7 @@ public struct ServerConfiguration: Sendable, Hashable {
         self.memoryReturnIntervalMilliseconds = memoryReturnIntervalMilliseconds
         self.frameTimeoutMilliseconds = frameTimeoutMilliseconds
         self.repositoryPollMilliseconds = repositoryPollMilliseconds
+        self.replicaID = replicaID
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.authentication = authentication

@@ -40,6 +40,14 @@ struct ServerOption: Sendable {
         ) {
             $0.repositoryPollMilliseconds = $1
         },
+        text(
+            "replica-id",
+            "NAME",
+            "This server's name among servers sharing --repository: it owns the jobs it runs (default: the "
+                + "host name; servers on one host need their own)."
+        ) {
+            $0.configuration.replicaID = $1
+        },
         text("port-file", "FILE", "Also write the listening address (host:port) to this file.") { $0.portFile = $1 },
         int("max-concurrent-jobs", 1...64, "Training jobs run at once; others queue (default 1).") {
             $0.maxConcurrentJobs = $1

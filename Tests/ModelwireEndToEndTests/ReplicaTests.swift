@@ -89,6 +89,51 @@ struct ReplicaTests {
         }
     }
 
+    @Test("jobs belong to their replica: a restart fails only its own, others' are followed with GetJob")
+    func jobsBelongToTheirReplica() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let jobs = "\(repository)/.jobs"
+        try FileManager.default.createDirectory(atPath: jobs, withIntermediateDirectories: true)
+        for (id, replica) in [("job-mine", "a"), ("job-theirs", "b")] {
+            let job = V1.Job(id: id, model: "m", state: .running, createdUnixMs: 1, startedUnixMs: 2, replica: replica)
+            try Data(try job.serializedBytes()).write(to: URL(fileURLWithPath: "\(jobs)/\(id).pb"))
+        }
+        let iris = try Fixtures.dataset("iris")
+        let configure: (String) -> (inout ServerConfiguration) -> Void = { id in
+            {
+                $0.replicaID = id
+                $0.repositoryPollMilliseconds = 100
+            }
+        }
+        try await TestServer.with(repository: repository, configure: configure("a")) { a in
+            try await a.client { client in
+                let mine = try await client.getJob(id: "job-mine")
+                let theirs = try await client.getJob(id: "job-theirs")
+                #expect(mine.state == .failed && theirs.state == .running)
+                let refused = await expectError(.failedPrecondition) {
+                    for try await _ in try await client.watchJob(id: "job-theirs") {}
+                }
+                #expect(refused?.message.contains("runs on replica \"b\"") == true)
+            }
+            // A job replica b runs is followed from a with GetJob.
+            try await TestServer.with(repository: repository, configure: configure("b")) { b in
+                let jobID = try await b.client { client in
+                    try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 1)).events[
+                        0
+                    ].jobId
+                }
+                try await a.client { client in
+                    var state = V1.JobState.running
+                    for _ in 0..<200 where state != .succeeded {
+                        state = (try? await client.getJob(id: jobID).state) ?? .running
+                        if state != .succeeded { try await Task.sleep(for: .milliseconds(50)) }
+                    }
+                    #expect(state == .succeeded)
+                }
+            }
+        }
+    }
+
     @Test("a half-written version of another server is never loaded, nor removed while its writer lives")
     func halfWrittenVersionsStayInvisible() async throws {
         let iris = try Fixtures.dataset("iris")

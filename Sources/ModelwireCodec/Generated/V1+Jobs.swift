@@ -49,9 +49,12 @@ extension V1 {
         public var startedUnixMs: UInt64
         /// 0 while not finished.
         public var finishedUnixMs: UInt64
+        /// The server (replica) that runs the job (`--replica-id`); only it marks the job failed when it
+        /// restarts and finds it interrupted. Empty in records written before replicas.
+        public var replica: String
 
         /// Creates a `Job`; every argument defaults to the field's zero value.
-        public init(id: String = "", model: String = "", state: V1.JobState = V1.JobState(rawValue: 0), lastProgress: V1.TrainProgress? = nil, result: V1.TrainResult? = nil, error: V1.Status? = nil, createdUnixMs: UInt64 = 0, startedUnixMs: UInt64 = 0, finishedUnixMs: UInt64 = 0) {
+        public init(id: String = "", model: String = "", state: V1.JobState = V1.JobState(rawValue: 0), lastProgress: V1.TrainProgress? = nil, result: V1.TrainResult? = nil, error: V1.Status? = nil, createdUnixMs: UInt64 = 0, startedUnixMs: UInt64 = 0, finishedUnixMs: UInt64 = 0, replica: String = "") {
             self.id = id
             self.model = model
             self.state = state
@@ -61,6 +64,7 @@ extension V1 {
             self.createdUnixMs = createdUnixMs
             self.startedUnixMs = startedUnixMs
             self.finishedUnixMs = finishedUnixMs
+            self.replica = replica
         }
     }
 
@@ -143,7 +147,8 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
             error: try decodeMessage(c.error, as: V1.Status.self),
             createdUnixMs: c.created_unix_ms,
             startedUnixMs: c.started_unix_ms,
-            finishedUnixMs: c.finished_unix_ms)
+            finishedUnixMs: c.finished_unix_ms,
+            replica: try decodeString(c.replica, field: "Job.replica"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -157,6 +162,7 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
         c.created_unix_ms = self.createdUnixMs
         c.started_unix_ms = self.startedUnixMs
         c.finished_unix_ms = self.finishedUnixMs
+        c.replica = try arena.string(self.replica, field: "Job.replica")
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
@@ -169,6 +175,7 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
         c.pointee.created_unix_ms = self.createdUnixMs
         c.pointee.started_unix_ms = self.startedUnixMs
         c.pointee.finished_unix_ms = self.finishedUnixMs
+        c.pointee.replica = try arena.string(self.replica, field: "Job.replica")
         try arena.withMessage(self.error, &c.pointee.error) { () throws(CodecError) in
             try body()
         }

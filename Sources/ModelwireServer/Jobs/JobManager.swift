@@ -50,15 +50,22 @@ final class JobManager: Sendable {
     /// Finished jobs kept in memory and on disk.
     private let historyLimit = 200
 
+    /// This server's replica id: the owner of the jobs it runs.
+    let replicaID: String
+    /// Other replicas' job records as last read (file modification times), for `refresh`.
+    private let foreignFiles = Mutex<[String: Date]>([:])
+
     init(
         root: String,
         repository: ModelRepository,
         datasets: DatasetStore,
         maxConcurrentJobs: Int,
         caps: TrainingCaps = .defaults,
+        replicaID: String = ProcessInfo.processInfo.hostName,
         logger: Logger
     ) {
         self.caps = caps
+        self.replicaID = replicaID
         self.directory = "\((root as NSString).standardizingPath)/.jobs"
         self.repository = repository
         self.datasets = datasets
@@ -68,7 +75,8 @@ final class JobManager: Sendable {
         self.threads.start()
     }
 
-    /// Reads the job records; jobs that were queued or running when the server stopped become failed.
+    /// Reads the job records; this replica's jobs (and records without an owner) that were queued
+    /// or running when it stopped become failed. Other replicas' jobs are theirs to settle.
     func load() throws {
         try DurableFiles.makeDirectory(directory)
         var records: [String: Record] = [:]
@@ -78,7 +86,7 @@ final class JobManager: Sendable {
                 logger.warning("jobs: \(file) is unreadable; skipped")
                 continue
             }
-            if job.state == .queued || job.state == .running {
+            if job.state == .queued || job.state == .running, job.replica.isEmpty || job.replica == replicaID {
                 job.state = .failed
                 job.error = V1.Status(
                     code: .aborted,
@@ -108,7 +116,7 @@ final class JobManager: Sendable {
         _ = try TrainingOptions(wire: request.options, defaultSeed: 0)
         let id =
             "job-\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16))-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
-        let job = V1.Job(id: id, model: request.model, state: .queued, createdUnixMs: Self.now())
+        let job = V1.Job(id: id, model: request.model, state: .queued, createdUnixMs: Self.now(), replica: replicaID)
         let (subscription, position) = try state.withLock { (state) throws(ModelwireError) -> (UInt64, Int) in
             guard state.accepting else {
                 throw ModelwireError(.unavailable, "the server is shutting down", retryAfterMilliseconds: 0)
@@ -131,12 +139,51 @@ final class JobManager: Sendable {
         return (id, subscription)
     }
 
+    /// Reads the records of jobs other replicas run on the same repository (`--repository-poll-ms`),
+    /// so that GetJob and ListJobs answer for them too; this replica's own records are left alone.
+    func refresh() {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.hasSuffix(".pb")
+        }
+        var read: [V1.Job] = []
+        var seen: [String: Date] = [:]
+        let known = foreignFiles.withLock { $0 }
+        for file in files {
+            let path = "\(directory)/\(file)"
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            else { continue }
+            seen[file] = modified
+            guard known[file] != modified, let job = try? V1.Job(serializedBytes: DurableFiles.read(path)),
+                job.replica != replicaID
+            else { continue }
+            read.append(job)
+        }
+        let gone = Set(known.keys).subtracting(seen.keys).map { String($0.dropLast(3)) }
+        foreignFiles.withLock { $0 = seen }
+        guard !read.isEmpty || !gone.isEmpty else { return }
+        state.withLock { state in
+            for job in read { state.records[job.id] = Record(job: job) }
+            for id in gone where state.records[id]?.job.replica != replicaID { state.records[id] = nil }
+        }
+    }
+
+    /// Refuses to watch or cancel a job another replica runs: only it has the job's events.
+    private func ownedHere(_ job: V1.Job, _ action: String) -> ModelwireError? {
+        guard !job.replica.isEmpty, job.replica != replicaID, ![.succeeded, .failed, .cancelled].contains(job.state)
+        else { return nil }
+        return ModelwireError(
+            .failedPrecondition,
+            "job \"\(job.id)\" runs on replica \"\(job.replica)\": \(action) it there, or follow it with GetJob here"
+        )
+    }
+
     /// Reattaches to a job's events: the latest progress at once (or the final state), then new events.
     func watch(_ jobID: String, subscriber: @escaping Subscriber) throws(ModelwireError) -> UInt64 {
         let outcome: Result<(UInt64?, V1.Job), ModelwireError> = state.withLock { state in
             guard var record = state.records[jobID] else {
                 return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist"))
             }
+            if let refusal = ownedHere(record.job, "watch") { return .failure(refusal) }
             let finished = [.succeeded, .failed, .cancelled].contains(record.job.state)
             var subscription: UInt64?
             if !finished {
@@ -170,6 +217,7 @@ final class JobManager: Sendable {
             guard var record = state.records[jobID] else {
                 return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist"))
             }
+            if let refusal = ownedHere(record.job, "cancel") { return .failure(refusal) }
             switch record.job.state {
             case .queued:
                 state.queue.removeAll { $0 == jobID }
@@ -201,7 +249,9 @@ final class JobManager: Sendable {
     func stopForShutdown() {
         let ids = state.withLock { state -> [String] in
             state.accepting = false
-            return state.records.values.filter { $0.job.state == .queued || $0.job.state == .running }.map(\.job.id)
+            return state.records.values.filter {
+                ($0.job.state == .queued || $0.job.state == .running) && ownedHere($0.job, "stop") == nil
+            }.map(\.job.id)
         }
         let reason = ModelwireError(.unavailable, "the server is shutting down: the job was stopped; train again")
         for id in ids { _ = try? cancel(id, reason: reason) }

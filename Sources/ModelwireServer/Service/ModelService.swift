@@ -48,6 +48,7 @@ final class ModelService: Sendable {
             datasets: datasets,
             maxConcurrentJobs: configuration.maxConcurrentJobs,
             caps: configuration.trainingCaps,
+            replicaID: configuration.replicaID,
             logger: logger
         )
         let started = UInt64(Date().timeIntervalSince1970 * 1000)

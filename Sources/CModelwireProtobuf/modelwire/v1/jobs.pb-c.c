@@ -277,7 +277,7 @@ void   modelwire__v1__cancel_job_request__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__cancel_job_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__job__field_descriptors[9] =
+static const ProtobufCFieldDescriptor modelwire__v1__job__field_descriptors[10] =
 {
   {
     "id",
@@ -387,6 +387,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__job__field_descriptors[9] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "replica",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__Job, replica),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__job__field_indices_by_name[] = {
   6,   /* field[6] = created_unix_ms */
@@ -395,6 +407,7 @@ static const unsigned modelwire__v1__job__field_indices_by_name[] = {
   0,   /* field[0] = id */
   3,   /* field[3] = last_progress */
   1,   /* field[1] = model */
+  9,   /* field[9] = replica */
   4,   /* field[4] = result */
   7,   /* field[7] = started_unix_ms */
   2,   /* field[2] = state */
@@ -402,7 +415,7 @@ static const unsigned modelwire__v1__job__field_indices_by_name[] = {
 static const ProtobufCIntRange modelwire__v1__job__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__job__descriptor =
 {
@@ -412,7 +425,7 @@ const ProtobufCMessageDescriptor modelwire__v1__job__descriptor =
   "Modelwire__V1__Job",
   "modelwire.v1",
   sizeof(Modelwire__V1__Job),
-  9,
+  10,
   modelwire__v1__job__field_descriptors,
   modelwire__v1__job__field_indices_by_name,
   1,  modelwire__v1__job__number_ranges,

@@ -81,10 +81,15 @@ struct  Modelwire__V1__Job
    * 0 while not finished.
    */
   uint64_t finished_unix_ms;
+  /*
+   * The server (replica) that runs the job (`--replica-id`); only it marks the job failed when it
+   * restarts and finds it interrupted. Empty in records written before replicas.
+   */
+  char *replica;
 };
 #define MODELWIRE__V1__JOB__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__job__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, MODELWIRE__V1__JOB_STATE__JOB_STATE_QUEUED, NULL, NULL, NULL, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, MODELWIRE__V1__JOB_STATE__JOB_STATE_QUEUED, NULL, NULL, NULL, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Modelwire__V1__GetJobRequest
