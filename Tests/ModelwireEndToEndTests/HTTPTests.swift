@@ -45,17 +45,7 @@ struct HTTPTests {
             binary: TestServer(endpoint: "127.0.0.1:\(binary)", repository: path),
             http: "127.0.0.1:\(http)"
         )
-        do {
-            try await endpoints.binary.waitUntilReady()
-            let result = try await body(endpoints)
-            task.cancel()
-            try await task.value
-            return result
-        } catch {
-            task.cancel()
-            _ = try? await task.value
-            throw error
-        }
+        return try await TestServer.serving(task, ready: endpoints.binary) { try await body(endpoints) }
     }
 
     /// An HTTP/1.1 response, as read off the socket.

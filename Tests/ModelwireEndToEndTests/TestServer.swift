@@ -35,9 +35,18 @@ struct TestServer {
         var iterator = addresses.makeAsyncIterator()
         guard let address = await iterator.next() else { throw ModelwireErrorForTests("server did not start") }
         let test = TestServer(endpoint: "127.0.0.1:\(address.port!)", repository: path, clientTLS: clientTLS)
+        return try await Self.serving(task, ready: test) { try await body(test) }
+    }
+
+    /// Waits until `ready` answers, runs `body`, then stops the server `task` runs, whatever happens.
+    static func serving<R>(
+        _ task: Task<Void, any Error>,
+        ready: TestServer,
+        _ body: () async throws -> R
+    ) async throws -> R {
         do {
-            try await test.waitUntilReady()
-            let result = try await body(test)
+            try await ready.waitUntilReady()
+            let result = try await body()
             task.cancel()
             try await task.value
             return result
