@@ -250,6 +250,7 @@ public final class ModelServer: Service, Sendable {
                 guard !Task.isCancelled, service.repository.isLoaded else { continue }
                 _ = try? await runtime.workers.runIfActive {
                     service.repository.refresh()
+                    service.datasets.refresh()
                     service.jobs.refresh()
                 }
             }

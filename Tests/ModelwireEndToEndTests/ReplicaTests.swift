@@ -89,6 +89,28 @@ struct ReplicaTests {
         }
     }
 
+    @Test("a dataset uploaded to one server trains on the other; a deletion follows")
+    func datasetsAreShared() async throws {
+        let iris = try Fixtures.dataset("iris")
+        try await Self.twoServers { a, b in
+            try await a.client { client in _ = try await client.uploadDataset(name: "iris-rows", dataset: iris) }
+            // At once, before b's next poll: a train naming it looks on disk.
+            var request = Fixtures.trainRequest(model: "from-shared", data: iris, epochs: 1)
+            request.data = .dataset("iris-rows")
+            let result = try await b.client { client in try await client.trainToResult(request).result }
+            #expect(result.version == 1)
+            try await b.client { client in try await client.deleteDataset(name: "iris-rows") }
+            try await a.client { client in
+                var names = ["iris-rows"]
+                for _ in 0..<200 where !names.isEmpty {
+                    names = try await client.listDatasets().map(\.name)
+                    if !names.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(names.isEmpty)
+            }
+        }
+    }
+
     @Test("jobs belong to their replica: a restart fails only its own, others' are followed with GetJob")
     func jobsBelongToTheirReplica() async throws {
         let repository = TestServer.temporaryDirectory()

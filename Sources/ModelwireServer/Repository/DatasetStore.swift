@@ -10,6 +10,8 @@ import Synchronization
 final class DatasetStore: Sendable {
     private struct Stored: Sendable {
         var info: V1.DatasetInfo
+        /// The file's modification time when it was indexed (a refresh reads changed files again).
+        var modified: Date?
     }
 
     private let directory: String
@@ -23,30 +25,59 @@ final class DatasetStore: Sendable {
         self.logger = logger
     }
 
-    /// Indexes the stored datasets (unreadable ones are logged and skipped).
+    /// Indexes the stored datasets (unreadable ones are logged and skipped). Temporary files of
+    /// writes that died are removed, unless another live server may still be writing them.
     func load() throws {
         try DurableFiles.makeDirectory(directory)
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasPrefix(".") {
+            if WriterTag.isAbandoned(file, in: directory) {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
+            }
+        }
+        let found = scan(reusing: [:])
+        state.withLock { $0 = found }
+    }
+
+    /// Indexes the datasets again (`--repository-poll-ms`): ones other servers on the same
+    /// repository uploaded, replaced or deleted since appear here; unchanged files are not read again.
+    func refresh() {
+        let known = state.withLock { $0 }
+        let found = scan(reusing: known)
+        state.withLock { current in
+            // A dataset this server saved meanwhile is kept: the next scan sees its file.
+            var merged = found
+            for (name, stored) in current where known[name] == nil { merged[name] = merged[name] ?? stored }
+            current = merged
+        }
+    }
+
+    /// Every dataset file's index entry; entries of `known` whose file did not change are reused.
+    private func scan(reusing known: [String: Stored]) -> [String: Stored] {
         var found: [String: Stored] = [:]
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            if file.hasPrefix(".") {
-                try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
+            guard !file.hasPrefix("."), file.hasSuffix(".pb") else { continue }
+            let name = String(file.dropLast(3))
+            let path = "\(directory)/\(file)"
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            if let stored = known[name], let modified, stored.modified == modified {
+                found[name] = stored
                 continue
             }
-            guard file.hasSuffix(".pb") else { continue }
-            let name = String(file.dropLast(3))
             do {
-                let bytes = try DurableFiles.read("\(directory)/\(file)")
+                let bytes = try DurableFiles.read(path)
                 let dataset = try V1.Dataset(serializedBytes: bytes)
-                let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(file)")
-                let created = (attributes?[.modificationDate] as? Date) ?? Date()
-                found[name] = Stored(
-                    info: Self.info(name: name, dataset: dataset, size: UInt64(bytes.count), created: created)
+                let info = Self.info(
+                    name: name,
+                    dataset: dataset,
+                    size: UInt64(bytes.count),
+                    created: modified ?? Date()
                 )
+                found[name] = Stored(info: info, modified: modified)
             } catch {
                 logger.warning("datasets: \(file) is unreadable (\(error)); skipped")
             }
         }
-        state.withLock { $0 = found }
+        return found
     }
 
     /// Stores an uploaded dataset after validating it.
@@ -65,15 +96,18 @@ final class DatasetStore: Sendable {
                 "dataset quota of \(quotaBytes) bytes exceeded (\(used) used, \(bytes.count) more requested)"
             )
         }
-        try DurableFiles.write(bytes, to: "\(directory)/\(name).pb")
-        let info = Self.info(name: name, dataset: dataset, size: UInt64(bytes.count), created: Date())
-        state.withLock { $0[name] = Stored(info: info) }
+        let path = "\(directory)/\(name).pb"
+        try DurableFiles.write(bytes, to: path)
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        let info = Self.info(name: name, dataset: dataset, size: UInt64(bytes.count), created: modified ?? Date())
+        state.withLock { $0[name] = Stored(info: info, modified: modified) }
         return info
     }
 
     /// The rows of a stored dataset.
     func dataset(named name: String) throws -> V1.Dataset {
         try ResourceName.validate(name, "dataset")
+        if state.withLock({ $0[name] == nil }) { refresh() }  // uploaded to another server since the last poll?
         guard state.withLock({ $0[name] != nil }) else {
             throw ModelwireError(.notFound, "dataset \"\(name)\" does not exist")
         }
