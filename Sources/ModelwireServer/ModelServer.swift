@@ -29,6 +29,9 @@ public final class ModelServer: Service, Sendable {
     private let authenticator: Authenticator
     private let tls: ServerTLSContext?
     private let connections = ConnectionRegistry()
+    /// The HTTP port's connections, under the same caps as the binary port's (and apart from them:
+    /// a drain waits for the binary connections only).
+    private let httpConnections = ConnectionRegistry()
 
     /// Creates a server; nothing is started until `run()`.
     /// - Parameters:
@@ -225,7 +228,12 @@ public final class ModelServer: Service, Sendable {
                     logger: logger
                 ),
                 batchers: batchers,
-                tls: tls
+                tls: tls,
+                connections: httpConnections,
+                admission: ConnectionRegistry.Admission(
+                    maxConnections: configuration.maxConnections,
+                    maxPerAddress: configuration.maxConnectionsPerAddress
+                )
             )
             httpListener = http
         }
@@ -312,7 +320,8 @@ public final class ModelServer: Service, Sendable {
                     if let tls { try handlers.addHandler(TLSDetectHandler(tls: tls, limits: limits, logger: logger)) }
                     if let refusal = connections.admit(channel, admission) {
                         logger.notice("refused a connection: \(refusal.message)")
-                        try handlers.addHandler(RefuseConnectionHandler(refusal, limits: limits, afterTLS: tls != nil))
+                        let answer = RefuseConnectionHandler.errorFrame(refusal, limits: limits)
+                        try handlers.addHandler(RefuseConnectionHandler(answer: answer, afterTLS: tls != nil))
                         return
                     }
                     try handlers.addHandler(BackPressureHandler())
@@ -420,19 +429,41 @@ final class ConnectionRegistry: Sendable {
     var all: [any Channel] { state.withLock { Array($0.channels.values) } }
 }
 
-/// Answers a connection over a cap with ERROR resource_exhausted on call 0, then closes it.
+/// Answers a connection over a cap, then closes it: ERROR resource_exhausted on call 0 on the
+/// binary port, `503` with the V2 error JSON on the HTTP port.
 final class RefuseConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private let error: ModelwireError
-    private let limits: ProtocolLimits
+    private let answer: ByteBuffer
     private let afterTLS: Bool
 
-    /// - Parameter afterTLS: Answer once the TLS handshake is done (closing after 2 s if it is not).
-    init(_ error: ModelwireError, limits: ProtocolLimits, afterTLS: Bool) {
-        self.error = error
-        self.limits = limits
+    /// - Parameters:
+    ///   - answer: The bytes to send (`errorFrame`, `httpError`).
+    ///   - afterTLS: Answer once the TLS handshake is done (closing after 2 s if it is not).
+    init(answer: ByteBuffer, afterTLS: Bool) {
+        self.answer = answer
         self.afterTLS = afterTLS
+    }
+
+    /// `error` as an ERROR frame on call 0.
+    static func errorFrame(_ error: ModelwireError, limits: ProtocolLimits) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        try? FramePayloadCodec(limits: limits, peerAcceptsZlib: false).writeFrame(
+            error.status,
+            kind: .error,
+            into: &buffer
+        )
+        return buffer
+    }
+
+    /// `error` as an HTTP/1.1 `503` with the V2 error JSON and `Connection: close`.
+    static func httpError(_ error: ModelwireError) -> ByteBuffer {
+        let body = "{\"error\":\(InferenceProtocol.quote(error.message))}"
+        let retry = error.retryAfterMilliseconds.map { "Retry-After: \(max(1, ($0 + 999) / 1000))\r\n" } ?? ""
+        return ByteBuffer(
+            string: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\(retry)"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        )
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -451,7 +482,8 @@ final class RefuseConnectionHandler: ChannelInboundHandler {
     }
 
     private func refuse(context: ChannelHandlerContext) {
-        context.refuseConnection(error, limits: limits)
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(answer)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}  // nothing it sends is read

@@ -296,6 +296,23 @@ struct HTTPTests {
         }
     }
 
+    @Test("--max-connections holds on the HTTP port too: one more gets 503 with the V2 error JSON")
+    func connectionCap() async throws {
+        try await Self.withServer(configure: { $0.maxConnections = 2 }) { server in
+            let first = try RawConnection(server.http)
+            let second = try RawConnection(server.http)
+            #expect(try Self.request(first, "GET", "/v2/health/live").status == 200)
+            #expect(try Self.request(second, "GET", "/v2/health/live").status == 200)
+            let third = try RawConnection(server.http)
+            let refused = try Self.readResponse(third)
+            #expect(refused.status == 503)
+            #expect((refused.json["error"] as? String)?.contains("--max-connections") == true)
+            #expect(refused.headers["connection"] == "close")
+            // The binary port keeps its own count: still open to clients.
+            #expect(try await server.binary.client { try await $0.health().live })
+        }
+    }
+
     @Test("metrics off: no /metrics, the V2 API still serves")
     func metricsOff() async throws {
         try await Self.withServer(configure: { $0.http.metrics = .off }) { server in

@@ -33,6 +33,8 @@ enum HTTPServer {
     /// - Parameters:
     ///   - batchers: The loops' predict batchers (the ones the binary port uses).
     ///   - tls: The binary port's certificates, when it has them: the HTTP port then speaks HTTPS.
+    ///   - connections: Where the port's connections are counted; one over `admission`'s caps
+    ///     gets `503` and is closed.
     /// - Throws: `ServerRuntimeError` when the address cannot be bound.
     static func bind(
         host: String,
@@ -40,7 +42,9 @@ enum HTTPServer {
         group: any EventLoopGroup,
         shared: HTTPContext,
         batchers: [ObjectIdentifier: NIOLoopBound<PredictBatcher>],
-        tls: ServerTLSContext?
+        tls: ServerTLSContext?,
+        connections: ConnectionRegistry,
+        admission: ConnectionRegistry.Admission
     ) async throws -> any Channel {
         let settings = shared.settings
         let metrics = shared.service.metrics
@@ -57,6 +61,11 @@ enum HTTPServer {
                             throw ServerRuntimeError(.tlsFilesInvalid, "no TLS context")
                         }
                         try handlers.addHandler(NIOSSLServerHandler(context: context))
+                    }
+                    if let refusal = connections.admit(channel, admission) {
+                        let answer = RefuseConnectionHandler.httpError(refusal)
+                        try handlers.addHandler(RefuseConnectionHandler(answer: answer, afterTLS: tls != nil))
+                        return
                     }
                     if let metrics {
                         try handlers.addHandler(
