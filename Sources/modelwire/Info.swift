@@ -30,6 +30,9 @@ extension ModelwireCommand {
                             ("limits", .object(limits.map { ($0.0, JSON.uint(UInt64($0.1))) })),
                             ("file_descriptor_set_bytes", .uint(UInt64(i.fileDescriptorSet.count))),
                             ("started_unix_ms", .uint(i.startedUnixMs)),
+                            ("replica_id", .string(i.replicaId)), ("metrics_enabled", .bool(i.metricsEnabled)),
+                            ("authentication", .bool(i.authentication)), ("tls", .bool(i.tls)),
+                            ("client_certificates", .bool(i.clientCertificates)),
                         ])
                     )
                     return
@@ -40,6 +43,10 @@ extension ModelwireCommand {
                     "schemas    \(i.schemaPackages.joined(separator: ", "))",
                     "started    \(Output.date(i.startedUnixMs))",
                     "descriptors \(Output.bytes(UInt64(i.fileDescriptorSet.count)))",
+                    "replica    \(i.replicaId.isEmpty ? "-" : i.replicaId)",
+                    "security   \(i.authentication ? "tokens" : "no tokens"), "
+                        + "\(i.tls ? (i.clientCertificates ? "mutual TLS" : "TLS") : "plaintext")",
+                    "metrics    \(i.metricsEnabled ? "on (/metrics)" : "off")",
                     "limits",
                 ]
                 lines += limits.map { "  \($0.0.padding(28))\($0.1)" }

@@ -129,6 +129,7 @@ struct ReplicaTests {
         }
         try await TestServer.with(repository: repository, configure: configure("a")) { a in
             try await a.client { client in
+                #expect(try await client.serverInfo(includeSchema: false).replicaId == "a")
                 let mine = try await client.getJob(id: "job-mine")
                 let theirs = try await client.getJob(id: "job-theirs")
                 #expect(mine.state == .failed && theirs.state == .running)

@@ -72,6 +72,8 @@ struct TLSTests {
                 )
                 #expect(answer.classIds.count == 4)
                 #expect(try await client.listModels().map(\.name) == ["iris"])
+                let info = try await client.serverInfo()
+                #expect(info.tls && !info.clientCertificates && !info.authentication)
             }
             let port = server.endpoint.split(separator: ":").last!
             let byName = try await withModelwireClient(
@@ -90,10 +92,10 @@ struct TLSTests {
         withCertificate.privateKeyFile = Self.file("client.key")
         let tls = Self.serverTLS(clientCA: true)
         try await TestServer.with(clientTLS: withCertificate, configure: { $0.tls = tls }) { server in
-            let ready = try await server.client(configure: Self.patient(withCertificate)) {
-                try await $0.health().ready
+            let info = try await server.client(configure: Self.patient(withCertificate)) {
+                try await $0.serverInfo(includeSchema: false)
             }
-            #expect(ready)
+            #expect(info.tls && info.clientCertificates)
             await Self.expectFastFailure(.failedPrecondition, "requires a client certificate") {
                 try await server.client(configure: Self.patient(Self.trustingCA)) { _ = try await $0.health() }
             }

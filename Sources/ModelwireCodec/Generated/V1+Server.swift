@@ -63,9 +63,19 @@ extension V1 {
         /// written by `protoc --descriptor_set_out --include_imports` (proto/modelwire.desc.pb).
         public var fileDescriptorSet: [UInt8]
         public var startedUnixMs: UInt64
+        /// 8 is kept for the HTTP port (issue 13).
+        public var replicaId: String
+        /// `/metrics` is served on the HTTP port.
+        public var metricsEnabled: Bool
+        /// Calls need a bearer token (`--auth-file`).
+        public var authentication: Bool
+        /// The binary port (and the HTTP port) speak TLS.
+        public var tls: Bool
+        /// TLS requires a client certificate (`--tls-client-ca`).
+        public var clientCertificates: Bool
 
         /// Creates a `ServerInfoResponse`; every argument defaults to the field's zero value.
-        public init(serverName: String = "", serverVersion: String = "", protocolVersions: [UInt32] = [], schemaPackages: [String] = [], limits: V1.Limits? = nil, fileDescriptorSet: [UInt8] = [], startedUnixMs: UInt64 = 0) {
+        public init(serverName: String = "", serverVersion: String = "", protocolVersions: [UInt32] = [], schemaPackages: [String] = [], limits: V1.Limits? = nil, fileDescriptorSet: [UInt8] = [], startedUnixMs: UInt64 = 0, replicaId: String = "", metricsEnabled: Bool = false, authentication: Bool = false, tls: Bool = false, clientCertificates: Bool = false) {
             self.serverName = serverName
             self.serverVersion = serverVersion
             self.protocolVersions = protocolVersions
@@ -73,6 +83,11 @@ extension V1 {
             self.limits = limits
             self.fileDescriptorSet = fileDescriptorSet
             self.startedUnixMs = startedUnixMs
+            self.replicaId = replicaId
+            self.metricsEnabled = metricsEnabled
+            self.authentication = authentication
+            self.tls = tls
+            self.clientCertificates = clientCertificates
         }
     }
 }
@@ -174,7 +189,12 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
             schemaPackages: try decodeStrings(c.schema_packages, count: c.n_schema_packages, field: "ServerInfoResponse.schema_packages"),
             limits: try decodeMessage(c.limits, as: V1.Limits.self),
             fileDescriptorSet: decodeBytes(c.file_descriptor_set),
-            startedUnixMs: c.started_unix_ms)
+            startedUnixMs: c.started_unix_ms,
+            replicaId: try decodeString(c.replica_id, field: "ServerInfoResponse.replica_id"),
+            metricsEnabled: c.metrics_enabled != 0,
+            authentication: c.authentication != 0,
+            tls: c.tls != 0,
+            clientCertificates: c.client_certificates != 0)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -188,6 +208,11 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
         if let v = self.limits { c.limits = try arena.message(v) }
         c.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
         c.started_unix_ms = self.startedUnixMs
+        c.replica_id = try arena.string(self.replicaId, field: "ServerInfoResponse.replica_id")
+        c.metrics_enabled = self.metricsEnabled ? 1 : 0
+        c.authentication = self.authentication ? 1 : 0
+        c.tls = self.tls ? 1 : 0
+        c.client_certificates = self.clientCertificates ? 1 : 0
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
@@ -199,6 +224,11 @@ extension V1.ServerInfoResponse: ProtobufMessage, CMessageConvertible {
         if let v = self.limits { c.pointee.limits = try arena.message(v) }
         c.pointee.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
         c.pointee.started_unix_ms = self.startedUnixMs
+        c.pointee.replica_id = try arena.string(self.replicaId, field: "ServerInfoResponse.replica_id")
+        c.pointee.metrics_enabled = self.metricsEnabled ? 1 : 0
+        c.pointee.authentication = self.authentication ? 1 : 0
+        c.pointee.tls = self.tls ? 1 : 0
+        c.pointee.client_certificates = self.clientCertificates ? 1 : 0
         try withBorrowedArray(self.protocolVersions, &c.pointee.n_protocol_versions, &c.pointee.protocol_versions) { () throws(CodecError) in
             try body()
         }

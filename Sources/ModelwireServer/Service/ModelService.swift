@@ -60,7 +60,12 @@ final class ModelService: Sendable {
             schemaPackages: V1.schemaPackages,
             limits: configuration.announcedLimits,
             fileDescriptorSet: V1.fileDescriptorSet,
-            startedUnixMs: started
+            startedUnixMs: started,
+            replicaId: configuration.replicaID,
+            metricsEnabled: metrics != nil,
+            authentication: configuration.authentication.authFile != nil,
+            tls: configuration.tls != nil,
+            clientCertificates: configuration.tls?.clientCAFile != nil
         )
     }
 

@@ -380,7 +380,7 @@ const ProtobufCMessageDescriptor modelwire__v1__server_info_request__descriptor 
   (ProtobufCMessageInit) modelwire__v1__server_info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__server_info_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor modelwire__v1__server_info_response__field_descriptors[12] =
 {
   {
     "server_name",
@@ -466,20 +466,87 @@ static const ProtobufCFieldDescriptor modelwire__v1__server_info_response__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "replica_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoResponse, replica_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metrics_enabled",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoResponse, metrics_enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "authentication",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoResponse, authentication),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tls",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoResponse, tls),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "client_certificates",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ServerInfoResponse, client_certificates),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__server_info_response__field_indices_by_name[] = {
+  9,   /* field[9] = authentication */
+  11,   /* field[11] = client_certificates */
   5,   /* field[5] = file_descriptor_set */
   4,   /* field[4] = limits */
+  8,   /* field[8] = metrics_enabled */
   2,   /* field[2] = protocol_versions */
+  7,   /* field[7] = replica_id */
   3,   /* field[3] = schema_packages */
   0,   /* field[0] = server_name */
   1,   /* field[1] = server_version */
   6,   /* field[6] = started_unix_ms */
+  10,   /* field[10] = tls */
 };
-static const ProtobufCIntRange modelwire__v1__server_info_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__server_info_response__number_ranges[3 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 9, 7 },
+  { 13, 9 },
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__server_info_response__descriptor =
 {
@@ -489,10 +556,10 @@ const ProtobufCMessageDescriptor modelwire__v1__server_info_response__descriptor
   "Modelwire__V1__ServerInfoResponse",
   "modelwire.v1",
   sizeof(Modelwire__V1__ServerInfoResponse),
-  7,
+  12,
   modelwire__v1__server_info_response__field_descriptors,
   modelwire__v1__server_info_response__field_indices_by_name,
-  1,  modelwire__v1__server_info_response__number_ranges,
+  3,  modelwire__v1__server_info_response__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__server_info_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -110,10 +110,33 @@ struct  Modelwire__V1__ServerInfoResponse
    */
   ProtobufCBinaryData file_descriptor_set;
   uint64_t started_unix_ms;
+  /*
+   * 8 is kept for the HTTP port (issue 13).
+   */
+  /*
+   * `--replica-id`: who owns the jobs this server runs.
+   */
+  char *replica_id;
+  /*
+   * `/metrics` is served on the HTTP port.
+   */
+  protobuf_c_boolean metrics_enabled;
+  /*
+   * Calls need a bearer token (`--auth-file`).
+   */
+  protobuf_c_boolean authentication;
+  /*
+   * The binary port (and the HTTP port) speak TLS.
+   */
+  protobuf_c_boolean tls;
+  /*
+   * TLS requires a client certificate (`--tls-client-ca`).
+   */
+  protobuf_c_boolean client_certificates;
 };
 #define MODELWIRE__V1__SERVER_INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__server_info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, {0,NULL}, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, {0,NULL}, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 /* Modelwire__V1__HealthRequest methods */
