@@ -50,17 +50,13 @@ struct ClientTLSContext: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         if case .file(let path) = tls.trustRoots {
-            configuration.trustRoots = .certificates(
-                try Self.load("--ca", path) { try NIOSSLCertificate.fromPEMFile($0) }
-            )
+            configuration.trustRoots = .certificates(try Self.certificates("--ca", path))
         }
         switch (tls.certificateChainFile, tls.privateKeyFile) {
         case (nil, nil):
             break
         case (let chain?, let key?):
-            configuration.certificateChain = try Self.load("--client-cert", chain) {
-                try NIOSSLCertificate.fromPEMFile($0)
-            }.map { .certificate($0) }
+            configuration.certificateChain = try Self.certificates("--client-cert", chain).map { .certificate($0) }
             configuration.privateKey = .privateKey(
                 try Self.load("--client-key", key) { try NIOSSLPrivateKey(file: $0, format: .pem) }
             )
@@ -75,16 +71,17 @@ struct ClientTLSContext: Sendable {
         self.serverName = tls.serverName
     }
 
+    /// The PEM certificates in `path`; none is an error naming the file and its flag.
+    private static func certificates(_ flag: String, _ path: String) throws -> [NIOSSLCertificate] {
+        let certificates = try load(flag, path) { try NIOSSLCertificate.fromPEMFile($0) }
+        guard !certificates.isEmpty else {
+            throw ModelwireError(.invalidArgument, "no PEM certificate in \(path) (\(flag))")
+        }
+        return certificates
+    }
+
     private static func load<T>(_ flag: String, _ path: String, _ read: (String) throws -> T) throws -> T {
-        do {
-            let value = try read(path)
-            if let list = value as? [NIOSSLCertificate], list.isEmpty {
-                throw ModelwireError(.invalidArgument, "no PEM certificate in \(path) (\(flag))")
-            }
-            return value
-        } catch let error as ModelwireError {
-            throw error
-        } catch {
+        do { return try read(path) } catch {
             throw ModelwireError(.invalidArgument, "cannot read \(path) (\(flag)): \(error)", cause: error)
         }
     }

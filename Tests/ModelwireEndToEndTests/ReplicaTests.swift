@@ -20,22 +20,28 @@ struct ReplicaTests {
         }
     }
 
+    /// Polls `server` until `done` holds for it (within 10 s).
+    static func eventually(
+        _ server: TestServer,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ done: (ModelwireClient) async throws -> Bool
+    ) async throws {
+        try await server.client { client in
+            for _ in 0..<200 {
+                if try await done(client) { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the replica never saw the change", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Polls `server`'s model list until `done` holds for it (within 10 s).
     static func eventually(
         _ server: TestServer,
         sourceLocation: SourceLocation = #_sourceLocation,
-        _ done: ([V1.ModelSummary]) -> Bool
+        _ done: @escaping ([V1.ModelSummary]) -> Bool
     ) async throws {
-        try await server.client { client in
-            for _ in 0..<200 {
-                if done(try await client.listModels()) { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            Issue.record(
-                "the replica never saw the change: \(try await client.listModels())",
-                sourceLocation: sourceLocation
-            )
-        }
+        try await eventually(server, sourceLocation: sourceLocation) { done(try await $0.listModels()) }
     }
 
     @Test("a version trained on one server is served by the other; aliases and deletions follow")
@@ -100,14 +106,7 @@ struct ReplicaTests {
             let result = try await b.client { client in try await client.trainToResult(request).result }
             #expect(result.version == 1)
             try await b.client { client in try await client.deleteDataset(name: "iris-rows") }
-            try await a.client { client in
-                var names = ["iris-rows"]
-                for _ in 0..<200 where !names.isEmpty {
-                    names = try await client.listDatasets().map(\.name)
-                    if !names.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-                }
-                #expect(names.isEmpty)
-            }
+            try await Self.eventually(a, { try await $0.listDatasets().isEmpty })
         }
     }
 
@@ -145,14 +144,7 @@ struct ReplicaTests {
                         0
                     ].jobId
                 }
-                try await a.client { client in
-                    var state = V1.JobState.running
-                    for _ in 0..<200 where state != .succeeded {
-                        state = (try? await client.getJob(id: jobID).state) ?? .running
-                        if state != .succeeded { try await Task.sleep(for: .milliseconds(50)) }
-                    }
-                    #expect(state == .succeeded)
-                }
+                try await Self.eventually(a, { (try? await $0.getJob(id: jobID).state) == .succeeded })
             }
         }
     }

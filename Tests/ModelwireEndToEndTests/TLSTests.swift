@@ -201,6 +201,19 @@ struct TLSTests {
         ])
         #expect(unreadable.status == 1)
         #expect(unreadable.stderr.contains("cannot read /nonexistent.pem (--tls-cert)"), "\(unreadable.stderr)")
+        let repository = TestServer.temporaryDirectory()
+        for (arguments, message) in [
+            (["--tls-key", Self.file("server.key")], "--tls-key needs --tls-cert"),
+            (["--tls-client-ca", Self.file("ca.pem")], "--tls-client-ca needs --tls-cert and --tls-key"),
+            (
+                ["--tls-cert", Self.file("server.pem"), "--tls-key", Self.file("client.key")],
+                "the TLS certificate and key cannot be used together (--tls-cert, --tls-key)"
+            ),
+        ] {
+            let refused = try ServerProcess.runToExit(["--port", "0", "--repository", repository] + arguments)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
     }
 
     @Test("the CLI's --client-cert and --client-key open a mutual-TLS server; without them it says what is missing")

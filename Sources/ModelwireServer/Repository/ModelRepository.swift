@@ -87,24 +87,24 @@ final class ModelRepository: Sendable {
     func refresh() -> Bool {
         let known = state.withLock { $0.models }
         let (models, problems) = scan(reusing: known, removeLeftovers: false)
-        let changed = state.withLock { state -> Bool in
-            // A version this server stored meanwhile is kept: the next scan sees it on disk.
+        // Compared outside the lock, which the predict path takes: the disk against what was known.
+        guard models.mapValues(\.signature) != known.mapValues(\.signature) else { return false }
+        state.withLock { state in
+            // A version this server stored meanwhile, and a number it is taking, are kept.
             var merged = models
             for (name, record) in state.models {
                 for (version, entry) in record.versions where known[name]?.versions[version] == nil {
                     merged[name, default: ModelRecord()].versions[version] = entry
-                    merged[name]!.highestVersion = max(merged[name]!.highestVersion, version)
+                }
+                if merged[name] != nil {
+                    merged[name]!.highestVersion = max(merged[name]!.highestVersion, record.highestVersion)
                 }
             }
-            let changed = merged.mapValues(\.signature) != state.models.mapValues(\.signature)
             state.models = merged
-            return changed
         }
-        if changed {
-            for problem in problems { logger.warning("repository: \(problem)") }
-            logger.info("repository changed on disk", metadata: ["modelwire.versions": "\(versionCount)"])
-        }
-        return changed
+        for problem in problems { logger.warning("repository: \(problem)") }
+        logger.info("repository changed on disk", metadata: ["modelwire.versions": "\(versionCount)"])
+        return true
     }
 
     /// Every model on disk; `known` entries are reused rather than read again.
