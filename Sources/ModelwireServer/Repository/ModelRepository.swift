@@ -30,6 +30,9 @@ final class ModelRepository: Sendable {
     private struct State {
         var models: [String: ModelRecord] = [:]
         var loaded = false
+        /// Counts this server's own changes (a number taken, a version stored or deleted, an
+        /// alias set): a refresh whose scan overlapped one is dropped, since it may predate it.
+        var generation: UInt64 = 0
     }
 
     let root: String
@@ -85,23 +88,21 @@ final class ModelRepository: Sendable {
     /// - Returns: Whether anything changed.
     @discardableResult
     func refresh() -> Bool {
-        let known = state.withLock { $0.models }
+        let (known, generation) = state.withLock { ($0.models, $0.generation) }
         let (models, problems) = scan(reusing: known, removeLeftovers: false)
         // Compared outside the lock, which the predict path takes: the disk against what was known.
         guard models.mapValues(\.signature) != known.mapValues(\.signature) else { return false }
-        state.withLock { state in
-            // A version this server stored meanwhile, and a number it is taking, are kept.
+        let applied = state.withLock { state -> Bool in
+            // A change of this server's own during the scan: the scan may predate it; the next poll retries.
+            guard state.generation == generation else { return false }
             var merged = models
-            for (name, record) in state.models {
-                for (version, entry) in record.versions where known[name]?.versions[version] == nil {
-                    merged[name, default: ModelRecord()].versions[version] = entry
-                }
-                if merged[name] != nil {
-                    merged[name]!.highestVersion = max(merged[name]!.highestVersion, record.highestVersion)
-                }
+            for (name, record) in known where merged[name] != nil {  // a number being taken stays taken
+                merged[name]!.highestVersion = max(merged[name]!.highestVersion, record.highestVersion)
             }
             state.models = merged
+            return true
         }
+        guard applied else { return false }
         for problem in problems { logger.warning("repository: \(problem)") }
         logger.info("repository changed on disk", metadata: ["modelwire.versions": "\(versionCount)"])
         return true
@@ -240,6 +241,7 @@ final class ModelRepository: Sendable {
                 let next = max(record.highestVersion, record.versions.keys.max() ?? 0, onDisk) + 1
                 record.highestVersion = next
                 state.models[name] = record
+                state.generation += 1
                 return next
             }
             file.version = version
@@ -256,7 +258,10 @@ final class ModelRepository: Sendable {
                 throw DurableFiles.Failure(operation: "rename", path: staging, errno: failure)
             }
             try DurableFiles.syncDirectory(modelDirectory)
-            state.withLock { $0.models[name, default: ModelRecord()].versions[version] = entry }
+            state.withLock {
+                $0.models[name, default: ModelRecord()].versions[version] = entry
+                $0.generation += 1
+            }
             logger.info("model stored", metadata: ["modelwire.model": "\(name)", "modelwire.version": "\(version)"])
             return entry
         }
@@ -292,14 +297,19 @@ final class ModelRepository: Sendable {
                     record.aliases.merge(onDisk.filter { record.versions[$0.value] != nil }) { $1 }
                     record.aliases = record.aliases.filter { $0.value != version }
                     state.models[name] = record
+                    state.generation += 1
                     return record.aliases
                 }
                 try writeAliases(name: name, aliases: aliases)
+                state.withLock { $0.generation += 1 }  // a scan between the two saw neither
             }
             return [version]
         }
         try DurableFiles.remove(modelDirectory)
-        state.withLock { $0.models[name] = nil }
+        state.withLock {
+            $0.models[name] = nil
+            $0.generation += 1
+        }
         return record.versions.keys.sorted()
     }
 
@@ -333,10 +343,12 @@ final class ModelRepository: Sendable {
                 let previous = record.aliases[alias]
                 record.aliases[alias] = version
                 state.models[name] = record
+                state.generation += 1
                 return .success((previous, record.aliases))
             }
             let (previous, aliases) = try result.get()
             try writeAliases(name: name, aliases: aliases)
+            state.withLock { $0.generation += 1 }  // a scan between the two read the old file
             return previous
         }
     }
