@@ -33,5 +33,17 @@ let package = Package(
                 .enableUpcomingFeature("MemberImportVisibility"),
             ]
         ),
+        .executableTarget(
+            name: "TransformBench",
+            dependencies: [
+                .product(name: "ModelwireML", package: "Modelwire"),
+                .product(name: "ModelwireData", package: "Modelwire"),
+            ],
+            swiftSettings: [
+                .swiftLanguageMode(.v6),
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
     ]
 )
