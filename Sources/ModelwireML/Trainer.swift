@@ -11,7 +11,8 @@ public enum Trainer {
     ///   - spec: The model family and hyper-parameters.
     ///   - options: Optimisation settings.
     ///   - dataset: Raw (unstandardised) data.
-    ///   - progress: Called on this thread per epoch and every `options.progressEveryBatches` batches.
+    ///   - progress: Called on this thread per epoch and every `options.progressEveryBatches` batches;
+    ///     the epoch-end reports are also kept in the summary's `history` (`TrainingHistory`).
     ///   - isCancelled: Checked between batches; returning true throws `TrainingError.cancelled`.
     /// - Returns: The trained model.
     /// - Throws: `TrainingError`.
@@ -80,12 +81,21 @@ public enum Trainer {
             if let held = validation { validation?.features = fitted.apply(held.features) }
             standardization = fitted
         }
-        let summary = try model.fit(
+        var history = TrainingHistory()
+        var summary = try model.fit(
             training,
             validation: validation,
             options: options,
-            callbacks: TrainingCallbacks(progress: progress, isCancelled: isCancelled)
+            callbacks: TrainingCallbacks(
+                progress: {
+                    history.record($0)
+                    progress($0)
+                },
+                isCancelled: isCancelled
+            )
         )
+        // A family without a training loss (a tree, a forest) reports 0 in `TrainingProgress.loss`.
+        summary.history = summary.finalLoss == nil ? history.epochs.map { $0.withoutLoss } : history.epochs
         let snapshot = ModelSnapshot(
             task: task,
             featureNames: dataset.featureNames,
