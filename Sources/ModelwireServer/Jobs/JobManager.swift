@@ -25,6 +25,9 @@ final class JobManager: Sendable {
         /// Why a running job was asked to stop (nil: it was not); the error its subscribers get.
         var stopReason: ModelwireError?
         var subscribers: [UInt64: Subscriber] = [:]
+        /// The epochs so far of a job queued or running here (the console's curve); nil once it
+        /// has ended (its model file keeps the history) and for other replicas' jobs.
+        var curve: TrainingHistory?
     }
 
     private struct State {
@@ -121,7 +124,7 @@ final class JobManager: Sendable {
             guard state.accepting else {
                 throw ModelwireError(.unavailable, "the server is shutting down", retryAfterMilliseconds: 0)
             }
-            var record = Record(job: job, request: request)
+            var record = Record(job: job, request: request, curve: TrainingHistory())
             let subscription = state.nextSubscription
             state.nextSubscription += 1
             if let subscriber { record.subscribers[subscription] = subscriber }
@@ -225,6 +228,7 @@ final class JobManager: Sendable {
                 record.job.error = V1.Status(code: reason.code, message: "\(reason.message) before it started")
                 record.job.finishedUnixMs = Self.now()
                 record.request = nil
+                record.curve = nil
                 state.records[jobID] = record
                 return .success((record.job, true))
             case .running:
@@ -279,6 +283,11 @@ final class JobManager: Sendable {
             throw ModelwireError(.notFound, "job \"\(jobID)\" does not exist")
         }
         return job
+    }
+
+    /// The epochs so far of a job queued or running on this replica; nil for any other job.
+    func curve(_ jobID: String) -> [TrainingEpoch]? {
+        state.withLock { $0.records[jobID]?.curve?.epochs }
     }
 
     /// Every known job, newest first.
@@ -341,7 +350,7 @@ final class JobManager: Sendable {
                     spec: spec,
                     options: options,
                     dataset: dataset,
-                    progress: { [self] p in self.publish(id, progress: V1.TrainProgress(p)) },
+                    progress: { [self] p in self.publish(id, progress: p) },
                     isCancelled: { [self] in self.state.withLock { $0.records[id].map { $0.stopReason != nil } ?? true }
                     }
                 )
@@ -383,9 +392,11 @@ final class JobManager: Sendable {
         complete(id, outcome: outcome)
     }
 
-    private func publish(_ id: String, progress: V1.TrainProgress) {
+    private func publish(_ id: String, progress report: TrainingProgress) {
+        let progress = V1.TrainProgress(report)
         let subscribers = state.withLock { state -> [Subscriber] in
             state.records[id]?.job.lastProgress = progress
+            state.records[id]?.curve?.record(report)
             return state.records[id].map { Array($0.subscribers.values) } ?? []
         }
         let event = V1.TrainEvent(jobId: id, event: .progress(progress))
@@ -406,6 +417,7 @@ final class JobManager: Sendable {
             }
             record.job.finishedUnixMs = Self.now()
             record.request = nil
+            record.curve = nil
             state.records[id] = record
             return record.job
         }
