@@ -19,13 +19,13 @@ struct HTTPContext: Sendable {
 }
 
 /// Serves one HTTP/1.1 connection of the side port: `/metrics`, the `/v2/health` probes, the
-/// Open Inference Protocol (`InferenceProtocol`) and the web console (`Console`: `/`, `/models/…`,
-/// `/jobs/…`, whose errors are HTML pages instead of the V2 error JSON). Requests are answered one at a time, in order
-/// (a pipelined request waits in `queued` until the one before is answered). Small infers go to
-/// the loop's `PredictBatcher`, the same as the binary Predict, so they batch with it; large ones
-/// run on the worker pool.
+/// Open Inference Protocol (`InferenceProtocol`) and the web console (`Console`: `/`,
+/// `/models/…`, `/jobs/…`). Requests are answered one at a time, in order (a pipelined request
+/// waits in `queued` until the one before is answered). Small infers go to the loop's
+/// `PredictBatcher`, the same as the binary Predict, so they batch with it; large ones run on the
+/// worker pool.
 ///
-/// Every failure is the V2 error JSON with its status: 400 (bad JSON, shape, datatype), 401/403
+/// Every failure is the V2 error JSON (on a console page: an HTML page) with its status: 400 (bad JSON, shape, datatype), 401/403
 /// (token, role), 404 (unknown route or model), 405, 413 (body over `maxBodyBytes`), 431 (headers
 /// over `maxHeaderBytes`), 429/503 (queue full, loading or draining). A request whose bytes
 /// cannot be trusted (too large, unparsable) is answered, then the connection is closed.

@@ -66,7 +66,8 @@ enum ConsoleDocument {
         body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#111827;background:#f9fafb}
         header{background:#111827;padding:10px 24px}header a{color:#f9fafb;text-decoration:none;font-weight:600}
         main{padding:8px 24px 32px;max-width:1200px}h1{font-size:22px}h2{font-size:17px;margin-top:28px}
-        table{border-collapse:collapse;background:#fff;margin:8px 0}th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}
+        table{border-collapse:collapse;background:#fff;margin:8px 0}
+        th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}
         th{background:#f3f4f6;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
         .note{color:#6b7280}.error{color:#b91c1c}.state-running{color:#2563eb}.state-succeeded{color:#15803d}
         .state-failed{color:#b91c1c}.state-cancelled{color:#6b7280}

@@ -60,7 +60,8 @@ struct ConsoleIndexPage {
     private static func jobTable(_ jobs: [V1.Job]) -> String {
         guard !jobs.isEmpty else { return "<p class=\"note\">No jobs yet.</p>\n" }
         var html =
-            "<table class=\"jobs\">\n<tr><th>job</th><th>model</th><th>state</th><th>progress</th><th>created</th></tr>\n"
+            "<table class=\"jobs\">\n"
+            + "<tr><th>job</th><th>model</th><th>state</th><th>progress</th><th>created</th></tr>\n"
         for job in jobs.prefix(maxJobs) {
             let state = HTML.escape(job.state.description)
             html += """

@@ -44,7 +44,8 @@ struct ConsoleModelPage {
             body += TrainingCurves.render(t.history.map(TrainingEpoch.init(wire:)))
             if t.history.count < t.epochsRun {
                 body +=
-                    "<p class=\"note\">\(t.history.count) of \(t.epochsRun) epochs are kept (evenly spaced, the last among them).</p>\n"
+                    "<p class=\"note\">\(t.history.count) of \(t.epochsRun) epochs are kept "
+                    + "(evenly spaced, the last among them).</p>\n"
             }
         } else {
             body += "<p class=\"note\">The model file has no training summary (imported without one).</p>\n"

@@ -61,7 +61,8 @@ struct SVGLineChart {
         for i in 0...4 {
             let value = yLow + (yHigh - yLow) * Double(i) / 4
             svg += """
-                <line x1="\(Self.number(left - 4))" x2="\(Self.number(left))" y1="\(sy(value))" y2="\(sy(value))" class="tick"/>\
+                <line x1="\(Self.number(left - 4))" x2="\(Self.number(left))" \
+                y1="\(sy(value))" y2="\(sy(value))" class="tick"/>\
                 <text x="\(Self.number(left - 6))" y="\(sy(value))" class="y-label">\(Self.label(value))</text>
 
                 """
@@ -79,7 +80,8 @@ struct SVGLineChart {
             if line.points.count == 1 {
                 let p = line.points[0]
                 svg +=
-                    "<circle cx=\"\(sx(p.x))\" cy=\"\(sy(p.y))\" r=\"3\" fill=\"\(line.colour)\"><title>\(name)</title></circle>\n"
+                    "<circle cx=\"\(sx(p.x))\" cy=\"\(sy(p.y))\" r=\"3\" fill=\"\(line.colour)\">"
+                    + "<title>\(name)</title></circle>\n"
             } else {
                 let points = line.points.map { "\(sx($0.x)),\(sy($0.y))" }.joined(separator: " ")
                 svg += """
