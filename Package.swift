@@ -140,9 +140,11 @@ let package = Package(
             dependencies: ["ModelwireData", "ModelwireDataWire", "ModelwireCodec"],
             swiftSettings: strict
         ),
+        // Test-only helpers the test targets share (the OwnThreads trait).
+        .target(name: "ModelwireTestSupport", path: "Tests/ModelwireTestSupport", swiftSettings: strict),
         .testTarget(
             name: "ModelwireMLTests",
-            dependencies: ["ModelwireML", "ModelwireData"],
+            dependencies: ["ModelwireML", "ModelwireData", "ModelwireTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -150,7 +152,7 @@ let package = Package(
             name: "ModelwireClientTests",
             dependencies: [
                 "ModelwireClient", "ModelwireProtocol", "ModelwireCodec", "ModelwireData", "modelwire", nioCore,
-                nioEmbedded, nioPosix, logging, argumentParser,
+                nioEmbedded, nioPosix, logging, argumentParser, "ModelwireTestSupport",
             ],
             swiftSettings: strict
         ),
@@ -166,7 +168,7 @@ let package = Package(
             name: "ModelwireEndToEndTests",
             dependencies: [
                 "ModelwireServer", "ModelwireClient", "ModelwireCodec", "ModelwireProtocol", "ModelwireData",
-                "modelwire-server", "modelwire-load", logging, nioCore, nioPosix,
+                "modelwire-server", "modelwire-load", "ModelwireTestSupport", logging, nioCore, nioPosix,
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],

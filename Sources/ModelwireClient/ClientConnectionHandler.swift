@@ -410,8 +410,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.deadlineTimer?.task.cancel()
         self.deadlineTimer = nil
         self.deadlines.removeAll()
-        for sink in self.table.close(error) { sink.fail(error) }
+        let sinks = self.table.close(error)
+        // Unusable first: a caller whose failure handler starts its next call at once (a closed
+        // loop) must not pick this connection again while its channel still looks active.
         self.onEvent(.closed)
+        for sink in sinks { sink.fail(error) }
     }
 }
 

@@ -153,24 +153,20 @@ extension ConnectionPool {
         }
 
         /// A live connection with room for one more call, reserved, taken round-robin as `pick`
-        /// takes them; nil when the caller must `pick` (connecting, waiting, closed). Changes
-        /// nothing else: the event-loop fast path.
+        /// takes them; nil when the caller must `pick` (connecting, waiting, closed, or the
+        /// round-robin endpoint has no connection with room yet: skipping it would send every call
+        /// to the endpoints that connected first). Changes nothing else: the event-loop fast path.
         mutating func readyConnection(now: ContinuousClock.Instant) -> Pooled? {
-            guard !self.isClosed else { return nil }
-            let count = self.endpoints.count
-            for step in 0..<count {
-                let e = (self.nextEndpoint + step) % count
-                if self.endpoints[e].isEjected(at: now) { continue }
-                let slotCount = self.endpoints[e].slots.count
-                for slotStep in 0..<slotCount {
-                    let s = (self.endpoints[e].nextSlot + slotStep) % slotCount
-                    guard let connection = self.endpoints[e].slots[s].connection, connection.isUsable,
-                        connection.tryReserve()
-                    else { continue }
-                    self.nextEndpoint = (e + 1) % count
-                    self.endpoints[e].nextSlot = (s + 1) % slotCount
-                    return connection
-                }
+            guard !self.isClosed, let e = self.nextAdmittedEndpoint(now: now) else { return nil }
+            let slotCount = self.endpoints[e].slots.count
+            for slotStep in 0..<slotCount {
+                let s = (self.endpoints[e].nextSlot + slotStep) % slotCount
+                guard let connection = self.endpoints[e].slots[s].connection, connection.isUsable,
+                    connection.tryReserve()
+                else { continue }
+                self.nextEndpoint = (e + 1) % self.endpoints.count
+                self.endpoints[e].nextSlot = (s + 1) % slotCount
+                return connection
             }
             return nil
         }

@@ -73,6 +73,7 @@ enum ClosedLoop {
             return StepMeasurement(
                 recorder: total,
                 elapsedSeconds: elapsed,
+                startUnixSeconds: MonotonicClock.unixSeconds(of: window.start),
                 cpuSeconds: ProcessCPU.difference(from: cpuStart, to: end)
             )
         }

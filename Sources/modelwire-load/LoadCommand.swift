@@ -40,8 +40,26 @@ struct LoadCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Server address.", valueName: "host:port"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            Server address. A comma-separated list balances the calls over those servers with the \
+            client's own pool (round-robin, an endpoint that fails is skipped for a while, idempotent \
+            calls retried on another). An address given k times gets k times the connections, e.g. \
+            a balancer's, so they can land on different servers behind it.
+            """,
+            valueName: "host:port[,host:port...]"
+        )
+    )
     var server: String = "127.0.0.1:\(Endpoint.defaultPort)"
+
+    @Option(
+        help: ArgumentHelp(
+            "Attempts per call, the first included (1 = no retries; retries follow PROTOCOL.md §9).",
+            valueName: "n"
+        )
+    )
+    var attempts: Int = ModelwireClient.Configuration.defaults.retryPolicy.maxAttempts
 
     @Option(
         help: ArgumentHelp(
@@ -88,7 +106,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Open loop arrivals: constant or poisson.")
     var arrivals: OpenLoop.Arrivals = .constant
 
-    @Option(help: "Connections to the server (calls are multiplexed over them).")
+    @Option(help: "Connections per server (calls are multiplexed over them).")
     var connections: Int = ModelwireClient.Configuration.defaults.connectionsPerEndpoint
 
     @Option(help: "Seconds of warm-up before each step (not recorded).")
@@ -149,7 +167,10 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        do { _ = try Endpoint(parsing: self.server) } catch { throw ValidationError("--server: \(error.message)") }
+        for address in self.servers {
+            do { _ = try Endpoint(parsing: address) } catch { throw ValidationError("--server: \(error.message)") }
+        }
+        guard self.attempts > 0 else { throw ValidationError("--attempts must be at least 1") }
         if self.concurrency != nil && self.rate != nil {
             throw ValidationError("give --concurrency or --rate, not both")
         }
@@ -182,6 +203,7 @@ struct LoadCommand: AsyncParsableCommand {
             $0.connectionsPerEndpoint = self.connections
             $0.compression = self.compression == .on
             $0.defaultTimeout = .milliseconds(Int64(self.timeout * 1000))
+            $0.retryPolicy.maxAttempts = self.attempts
             $0.bearerToken = self.token ?? ProcessInfo.processInfo.environment["MODELWIRE_TOKEN"]
             $0.tls = self.tls.settings
         }
@@ -190,7 +212,7 @@ struct LoadCommand: AsyncParsableCommand {
             self.api == .eventLoop
             ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : .singleton
         let client = try ModelwireClient(
-            endpoints: [self.server],
+            endpoints: self.servers,
             configuration: configuration,
             eventLoopGroup: group,
             logger: logger
@@ -320,9 +342,15 @@ struct LoadCommand: AsyncParsableCommand {
         return (results, sizes)
     }
 
+    /// The addresses of `--server`.
+    private var servers: [String] {
+        self.server.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
     private var configurationSummary: [String: String] {
         [
-            "server": self.server, "model": self.model, "version": self.version.map(String.init) ?? "latest",
+            "server": self.server, "attempts": "\(self.attempts)", "model": self.model,
+            "version": self.version.map(String.init) ?? "latest",
             "rows": "\(self.rows)", "data": self.data ?? "random", "compression": self.compression.rawValue,
             "connections": "\(self.connections)", "api": self.api.rawValue, "warmupSeconds": "\(self.warmup)",
             "length": self.calls.map { "\($0) calls" } ?? "\(self.duration) s", "seed": "\(self.seed)",

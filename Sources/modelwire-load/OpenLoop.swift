@@ -85,6 +85,7 @@ enum OpenLoop {
         return StepMeasurement(
             recorder: shared.withLock { $0 },
             elapsedSeconds: elapsed,
+            startUnixSeconds: MonotonicClock.unixSeconds(of: measuredStart),
             cpuSeconds: ProcessCPU.difference(from: cpuStart, to: cpuEnd)
         )
     }

@@ -13,6 +13,8 @@ struct Recorder: Sendable {
     var ok = 0
     /// Failed calls by status name ("deadlineExceeded", "unavailable", ...).
     var errors: [String: Int] = [:]
+    /// When the first and the last failure were recorded (MonotonicClock), nil without one.
+    var failureSpan: ClosedRange<UInt64>?
     /// Server timings (µs) of successful calls that carried them.
     var server = ServerTimings()
 
@@ -46,12 +48,19 @@ struct Recorder: Sendable {
             key = "client(\(type(of: error)))"
         }
         self.errors[key, default: 0] += 1
+        let now = MonotonicClock.now()
+        self.failureSpan = self.failureSpan.map { min($0.lowerBound, now)...max($0.upperBound, now) } ?? now...now
     }
 
     mutating func merge(_ other: Recorder) {
         self.latency.add(other.latency)
         self.ok += other.ok
         self.errors.merge(other.errors, uniquingKeysWith: +)
+        if let span = other.failureSpan {
+            self.failureSpan =
+                self.failureSpan.map { min($0.lowerBound, span.lowerBound)...max($0.upperBound, span.upperBound) }
+                ?? span
+        }
         self.server.merge(other.server)
     }
 

@@ -18,6 +18,8 @@ struct StepMeasurement: Sendable {
     var recorder: Recorder
     /// The measured window, seconds.
     var elapsedSeconds: Double
+    /// When the measured window began, Unix seconds.
+    var startUnixSeconds: Double
     /// CPU seconds per process over the window.
     var cpuSeconds: [String: Double]
 }

@@ -22,8 +22,10 @@ struct StepResult: Codable, Sendable {
     var rows: Int
     var compression: Bool
     var seconds: Double
+    var startUnixSeconds: Double  // the measured window's wall-clock start; it ends `seconds` later
     var calls: Int  // successful calls in the window
     var errors: [String: Int]  // failed calls by status code
+    var errorsUnixSeconds: [Double]?  // when the first and the last of them failed
     var throughput: Double  // successful calls per second
     var latency: Latency
     var server: Server?
@@ -49,8 +51,12 @@ struct StepResult: Codable, Sendable {
         self.rows = rows
         self.compression = compression
         self.seconds = m.elapsedSeconds
+        self.startUnixSeconds = m.startUnixSeconds
         self.calls = m.recorder.ok
         self.errors = m.recorder.errors
+        self.errorsUnixSeconds = m.recorder.failureSpan.map {
+            [MonotonicClock.unixSeconds(of: $0.lowerBound), MonotonicClock.unixSeconds(of: $0.upperBound)]
+        }
         self.throughput = m.elapsedSeconds > 0 ? Double(m.recorder.ok) / m.elapsedSeconds : 0
         let h = m.recorder.latency
         func ms(_ ns: UInt64) -> Double { Double(ns) / 1e6 }

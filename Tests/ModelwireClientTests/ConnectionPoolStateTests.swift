@@ -172,6 +172,18 @@ import Testing
         #expect(connection.inFlight == 1)
     }
 
+    @Test("the fast path leaves an endpoint without a connection to pick, which connects it")
+    func readyConnectionDoesNotSkipAnUnconnectedEndpoint() throws {
+        var state = State(endpoints: [Self.a, Self.b], policy: Self.policy())
+        let (slot, _) = try #require(
+            self.expectConnect(state.pick(now: self.at(0), makePending: { "p" }), Self.a, slot: 0)
+        )
+        _ = state.connectSucceeded(slot, connection: FakeConnection("a0", maxCalls: 10))
+        // b is next and has no connection: the fast path must not send this call to a0.
+        #expect(state.readyConnection(now: self.at(0)) == nil)
+        _ = try #require(self.expectConnect(state.pick(now: self.at(0), makePending: { "q" }), Self.b, slot: 0))
+    }
+
     // MARK: capacity
 
     @Test("a full connection sends the call to an empty slot of the endpoint, which connects")

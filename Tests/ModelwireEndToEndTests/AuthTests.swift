@@ -3,11 +3,12 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// Tokens and roles (issue 12 item 1, PROTOCOL.md §3.1) against the real `modelwire-server`
 /// executable with `--auth-file`.
-@Suite("Authentication and roles")
+@Suite("Authentication and roles", .blockingThreads, .blockingThreads)
 struct AuthTests {
     /// The role each method needs, as the issue states it (not read from the server's table, so
     /// that a wrong row there fails here).

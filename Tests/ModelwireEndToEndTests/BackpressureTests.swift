@@ -2,12 +2,13 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
+import ModelwireTestSupport
 import Testing
 
 /// A client that sends and never reads must not make the server hold its answers (issue 11,
 /// item 7): the connection stops reading once 1 MiB of answers wait, holds what it has read,
 /// and closes after `--stalled-write-timeout-ms`.
-@Suite("Backpressure")
+@Suite("Backpressure", .blockingThreads, .blockingThreads)
 struct BackpressureTests {
     /// The resident set of a process, in bytes (VmRSS of /proc/PID/status).
     static func residentBytes(_ pid: Int32) throws -> Int {

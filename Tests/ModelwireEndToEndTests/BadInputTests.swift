@@ -3,10 +3,11 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// Bad input gets a typed error naming the problem, fails only its call, and never hurts the server.
-@Suite struct BadInputTests {
+@Suite(.blockingThreads) struct BadInputTests {
     @Test func badPredictsFailTheirCallWithTheRightCode() async throws {
         try await TestServer.with { server in
             try await server.client { client in

@@ -1,10 +1,11 @@
 import Foundation
 import ModelwireClient
 import ModelwireCodec
+import ModelwireTestSupport
 import Testing
 
 /// The `modelwire` CLI against a real server, where its output shape depends on the server's answer.
-@Suite("CLI predict")
+@Suite("CLI predict", .blockingThreads, .blockingThreads)
 struct CLIPredictTests {
     /// Runs the CLI built beside the test bundle; its exit status and standard output.
     static func modelwire(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
@@ -53,7 +54,7 @@ struct CLIPredictTests {
 }
 
 /// Ctrl-C on `modelwire train` (issue 11 item 17).
-@Suite("CLI interrupt")
+@Suite("CLI interrupt", .blockingThreads, .blockingThreads)
 struct CLIInterruptTests {
     @Test("Ctrl-C detaches: the job keeps running and stderr says how to follow it again; exit 130")
     func interruptDetachesWithAHint() async throws {

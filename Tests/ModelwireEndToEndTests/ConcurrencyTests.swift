@@ -3,12 +3,13 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import NIOCore
 import NIOPosix
 import Testing
 
 /// Many callers, cancellation, deadlines, and work that outlives its caller.
-@Suite struct ConcurrencyTests {
+@Suite(.blockingThreads) struct ConcurrencyTests {
     /// Trains "iris" on the server; returns the dataset and the class id the model predicts for each row.
     static func trainIris(on server: TestServer) async throws -> (V1.Dataset, [UInt32]) {
         let iris = try Fixtures.dataset("iris")

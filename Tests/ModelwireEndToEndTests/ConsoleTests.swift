@@ -2,12 +2,13 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// The web console on the HTTP port (issue 13): its routes, escaping and auth, against a real
 /// server on loopback port 0 (the pages' rendering on its own: ModelwireServerTests/ConsoleRenderingTests;
 /// in a real browser: tools/clients/python/tests/test_console_browser.py).
-@Suite("Console")
+@Suite("Console", .blockingThreads)
 struct ConsoleTests {
     static func occurrences(_ needle: String, in text: String) -> Int {
         text.components(separatedBy: needle).count - 1

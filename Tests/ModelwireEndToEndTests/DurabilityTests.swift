@@ -3,10 +3,11 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// Models survive restarts and crashes; corrupt files are skipped, never fatal.
-@Suite struct DurabilityTests {
+@Suite(.blockingThreads) struct DurabilityTests {
     @Test func aRestartKeepsEveryModelAliasAndDataset() async throws {
         let repository = TestServer.temporaryDirectory()
         let iris = try Fixtures.dataset("iris")

@@ -2,10 +2,11 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
+import ModelwireTestSupport
 import Testing
 
 /// SIGTERM: GOAWAY to clients, in-flight calls finish, running jobs are cancelled cleanly, exit 0.
-@Suite struct GracefulShutdownTests {
+@Suite(.blockingThreads) struct GracefulShutdownTests {
     @Test func sigtermDrainsAnOpenCallCancelsTheJobAndExitsZero() async throws {
         let repository = TestServer.temporaryDirectory()
         let digits = try Fixtures.dataset("digits")

@@ -3,12 +3,13 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import NIOCore
 import Testing
 
 /// The HTTP side port (issue 13): probes, `/metrics`, the V2 inference API, auth and bad input,
 /// against a real server on loopback port 0.
-@Suite("HTTP port")
+@Suite("HTTP port", .blockingThreads, .blockingThreads)
 struct HTTPTests {
     /// A real server with `--http-port 0`: its binary endpoint and its HTTP endpoint.
     struct Endpoints {

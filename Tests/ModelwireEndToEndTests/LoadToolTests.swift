@@ -1,10 +1,11 @@
 import Foundation
+import ModelwireTestSupport
 import Testing
 
 /// `modelwire-load` (the built executable) against a real `modelwire-server` process: it trains
 /// the reference net, runs a short closed-loop sweep (both client APIs) and an open-loop step, and
 /// its JSON holds up.
-@Suite struct LoadToolTests {
+@Suite(.blockingThreads) struct LoadToolTests {
     @Test func closedAndOpenLoopAgainstARealServer() throws {
         let repository = TestServer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: repository) }

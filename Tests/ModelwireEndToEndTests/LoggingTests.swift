@@ -2,10 +2,11 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
+import ModelwireTestSupport
 import Testing
 
 /// The server's log as an operator reads it (issue 13 item 2): `--log-format json|text`.
-@Suite("Server logs")
+@Suite("Server logs", .blockingThreads, .blockingThreads)
 struct LoggingTests {
     /// Runs a server with `arguments`, makes a few calls, stops it; its log lines.
     static func log(_ arguments: [String]) async throws -> [String] {

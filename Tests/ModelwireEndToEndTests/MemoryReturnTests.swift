@@ -3,11 +3,12 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// A burst must not pin the server's peak memory forever (issue 11, item 8): the allocator keeps
 /// large buffers on the heap for speed, and `MemoryReturn` gives them back once they are free.
-@Suite("Memory return")
+@Suite("Memory return", .blockingThreads, .blockingThreads)
 struct MemoryReturnTests {
     @Test("the policy trims once much memory is free, and again after more was freed or the process grew")
     func policy() {

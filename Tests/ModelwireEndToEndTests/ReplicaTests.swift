@@ -110,7 +110,7 @@ struct ReplicaTests {
         }
     }
 
-    @Test("jobs belong to their replica: a restart fails only its own, others' are followed with GetJob")
+    @Test("jobs belong to their replica: a restart fails only its own; others' are followed with GetJob and WatchJob")
     func jobsBelongToTheirReplica() async throws {
         let repository = TestServer.temporaryDirectory()
         let jobs = "\(repository)/.jobs"
@@ -133,18 +133,40 @@ struct ReplicaTests {
                 let theirs = try await client.getJob(id: "job-theirs")
                 #expect(mine.state == .failed && theirs.state == .running)
                 let refused = await expectError(.failedPrecondition) {
-                    for try await _ in try await client.watchJob(id: "job-theirs") {}
+                    _ = try await client.cancelJob(id: "job-theirs")
                 }
                 #expect(refused?.message.contains("runs on replica \"b\"") == true)
             }
-            // A job replica b runs is followed from a with GetJob.
+            // A job replica b runs is watched from a: progress from its shared record, then the result.
             try await TestServer.with(repository: repository, configure: configure("b")) { b in
-                let jobID = try await b.client { client in
-                    try await client.trainToResult(Fixtures.trainRequest(model: "iris", data: iris, epochs: 1)).events[
-                        0
-                    ].jobId
+                let long = Fixtures.trainRequest(
+                    model: "watched",
+                    data: iris,
+                    spec: .dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 64)])),
+                    epochs: 3000
+                )
+                let training = Task { try await b.client { client in try await client.trainToResult(long) } }
+                defer { training.cancel() }
+                var jobID = ""
+                try await Self.eventually(a) { client in
+                    jobID = try await client.listJobs().first { $0.model == "watched" }?.id ?? ""
+                    return !jobID.isEmpty
                 }
-                try await Self.eventually(a, { (try? await $0.getJob(id: jobID).state) == .succeeded })
+                let events = try await a.client { client in
+                    var events: [V1.TrainEvent] = []
+                    for try await event in try await client.watchJob(id: jobID) { events.append(event) }
+                    return events
+                }
+                let result = try await training.value.result
+                guard case .result(let watched)? = events.last?.event else {
+                    Issue.record("the watch from a ended without the result: \(events)")
+                    return
+                }
+                #expect(watched.model == "watched" && watched.version == result.version)
+                let epochs = events.compactMap { event -> UInt32? in
+                    if case .progress(let p)? = event.event { return p.epoch } else { return nil }
+                }
+                #expect(!epochs.isEmpty && epochs == epochs.sorted(), "\(epochs)")
             }
         }
     }

@@ -2,11 +2,12 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
+import ModelwireTestSupport
 import Testing
 
 /// Each resource bound of issue 12 item 4 fed its bad input against the real `modelwire-server`,
 /// with the status (or close) PROTOCOL.md §10 names, and a server that keeps serving others.
-@Suite("Resource bounds")
+@Suite("Resource bounds", .blockingThreads, .blockingThreads)
 struct ResourceBoundTests {
     /// Whether a fresh client gets an answer: the server still serves.
     static func stillServes(_ endpoint: String, token: String? = nil) throws -> Bool {

@@ -3,11 +3,12 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// What PROTOCOL.md left open, made exact (issue 11, "the spec, made exact"): each test is one
 /// sentence of the spec, checked against the real server over a raw socket or the client.
-@Suite("The spec, made exact")
+@Suite("The spec, made exact", .blockingThreads, .blockingThreads)
 struct SpecExactTests {
     static let pingFrame: [UInt8] = {
         var ping = ByteBufferWriter()

@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// What an operator sees when the server cannot start: one line on stderr, exit status 1 (64 for
 /// a bad option), and nothing left running.
-@Suite("Start-up failures")
+@Suite("Start-up failures", .blockingThreads, .blockingThreads)
 struct StartupFailureTests {
     @Test("a busy port: 'cannot listen on HOST:PORT: address already in use', exit 1")
     func busyPort() throws {

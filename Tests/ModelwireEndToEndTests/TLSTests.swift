@@ -3,11 +3,12 @@ import ModelwireClient
 import ModelwireCodec
 import ModelwireProtocol
 import ModelwireServer
+import ModelwireTestSupport
 import Testing
 
 /// TLS and mutual TLS on the binary port (issue 12 item 3, docs/security.md), with a throw-away
 /// PKI made at test time by `tools/tls/make-test-certs` (no key is committed).
-@Suite("TLS")
+@Suite("TLS", .blockingThreads, .blockingThreads)
 struct TLSTests {
     /// The test PKI's files, made once per test process.
     static let pki: String = {

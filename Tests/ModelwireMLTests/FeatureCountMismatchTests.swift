@@ -1,5 +1,6 @@
 import ModelwireData
 import ModelwireML
+import ModelwireTestSupport
 import Testing
 
 /// Rows of another width than the model's are their own error kind, said in a sentence.

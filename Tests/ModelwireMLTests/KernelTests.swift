@@ -1,5 +1,6 @@
 import CModelwireKernels
 import ModelwireData
+import ModelwireTestSupport
 import Testing
 
 @testable import ModelwireML

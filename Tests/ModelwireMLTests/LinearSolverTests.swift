@@ -1,5 +1,6 @@
 import Foundation
 import ModelwireData
+import ModelwireTestSupport
 import Testing
 
 @testable import ModelwireML

@@ -1,4 +1,5 @@
 import Foundation
+import ModelwireTestSupport
 import Testing
 
 @testable import ModelwireML

@@ -1,4 +1,5 @@
 import ModelwireData
+import ModelwireTestSupport
 import Testing
 
 @testable import ModelwireML

@@ -25,6 +25,8 @@ final class JobManager: Sendable {
         /// Why a running job was asked to stop (nil: it was not); the error its subscribers get.
         var stopReason: ModelwireError?
         var subscribers: [UInt64: Subscriber] = [:]
+        /// When a running job's record was last written with its progress (for other replicas' watchers).
+        var progressPersisted = ContinuousClock.Instant.now
         /// The epochs so far of a job queued or running here (the console's curve); nil once it
         /// has ended (its model file keeps the history) and for other replicas' jobs.
         var curve: TrainingHistory?
@@ -164,30 +166,51 @@ final class JobManager: Sendable {
         let gone = Set(known.keys).subtracting(seen.keys).map { String($0.dropLast(3)) }
         foreignFiles.withLock { $0 = seen }
         guard !read.isEmpty || !gone.isEmpty else { return }
+        // Watchers here of another replica's job get what its record now says.
+        var deliveries: [(V1.Job, progressed: Bool, [Subscriber])] = []
         state.withLock { state in
-            for job in read { state.records[job.id] = Record(job: job) }
+            for job in read {
+                let old = state.records[job.id]
+                let subscribers = old.map { Array($0.subscribers.values) } ?? []
+                var record = Record(job: job)
+                if !Self.isFinished(job.state) { record.subscribers = old?.subscribers ?? [:] }
+                state.records[job.id] = record
+                if !subscribers.isEmpty {
+                    deliveries.append((job, job.lastProgress != old?.job.lastProgress, subscribers))
+                }
+            }
             for id in gone where state.records[id]?.job.replica != replicaID { state.records[id] = nil }
+        }
+        for (job, progressed, subscribers) in deliveries {
+            if progressed, let progress = job.lastProgress {
+                let event = V1.TrainEvent(jobId: job.id, event: .progress(progress))
+                for s in subscribers { s(event, nil, false) }
+            }
+            if Self.isFinished(job.state) { for s in subscribers { Self.deliverFinal(job, to: s) } }
         }
     }
 
-    /// Refuses to watch or cancel a job another replica runs: only it has the job's events.
+    private static func isFinished(_ state: V1.JobState) -> Bool { [.succeeded, .failed, .cancelled].contains(state) }
+
+    /// Refuses to cancel a job another replica runs: only it can stop the training.
     private func ownedHere(_ job: V1.Job, _ action: String) -> ModelwireError? {
-        guard !job.replica.isEmpty, job.replica != replicaID, ![.succeeded, .failed, .cancelled].contains(job.state)
+        guard !job.replica.isEmpty, job.replica != replicaID, !Self.isFinished(job.state)
         else { return nil }
         return ModelwireError(
             .failedPrecondition,
-            "job \"\(job.id)\" runs on replica \"\(job.replica)\": \(action) it there, or follow it with GetJob here"
+            "job \"\(job.id)\" runs on replica \"\(job.replica)\": \(action) it there (GetJob and WatchJob follow it here too)"
         )
     }
 
     /// Reattaches to a job's events: the latest progress at once (or the final state), then new events.
+    /// Another replica's job is followed through its shared record, read every `--repository-poll-ms`:
+    /// its owner writes the latest progress there at most once a second.
     func watch(_ jobID: String, subscriber: @escaping Subscriber) throws(ModelwireError) -> UInt64 {
         let outcome: Result<(UInt64?, V1.Job), ModelwireError> = state.withLock { state in
             guard var record = state.records[jobID] else {
                 return .failure(ModelwireError(.notFound, "job \"\(jobID)\" does not exist"))
             }
-            if let refusal = ownedHere(record.job, "watch") { return .failure(refusal) }
-            let finished = [.succeeded, .failed, .cancelled].contains(record.job.state)
+            let finished = Self.isFinished(record.job.state)
             var subscription: UInt64?
             if !finished {
                 subscription = state.nextSubscription
@@ -394,11 +417,18 @@ final class JobManager: Sendable {
 
     private func publish(_ id: String, progress report: TrainingProgress) {
         let progress = V1.TrainProgress(report)
-        let subscribers = state.withLock { state -> [Subscriber] in
-            state.records[id]?.job.lastProgress = progress
-            state.records[id]?.curve?.record(report)
-            return state.records[id].map { Array($0.subscribers.values) } ?? []
+        let (subscribers, record) = state.withLock { state -> ([Subscriber], V1.Job?) in
+            state.records[id]?.curve?.record(report)  // in place: a copy would copy the history
+            guard var record = state.records[id] else { return ([], nil) }
+            record.job.lastProgress = progress
+            let now = ContinuousClock.Instant.now
+            let due = record.progressPersisted.duration(to: now) >= .seconds(1)
+            if due { record.progressPersisted = now }
+            state.records[id] = record
+            return (Array(record.subscribers.values), due ? record.job : nil)
         }
+        // On the job's own thread, before `complete` writes the final record: never after it.
+        if let record { persist(record) }
         let event = V1.TrainEvent(jobId: id, event: .progress(progress))
         for s in subscribers { s(event, nil, false) }
     }
@@ -455,7 +485,7 @@ final class JobManager: Sendable {
 
     private func pruneHistory() {
         let removed = state.withLock { state -> [String] in
-            let finished = state.records.values.filter { [.succeeded, .failed, .cancelled].contains($0.job.state) }
+            let finished = state.records.values.filter { Self.isFinished($0.job.state) }
                 .sorted { $0.job.createdUnixMs > $1.job.createdUnixMs }
             guard finished.count > historyLimit else { return [] }
             let old = finished[historyLimit...].map(\.job.id)
