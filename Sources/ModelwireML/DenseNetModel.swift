@@ -6,6 +6,10 @@ import ModelwireData
 public struct DenseNetModel: Model {
     /// The network.
     public private(set) var network: DenseNetwork
+    /// Flat parameter indices `fit` keeps at zero (fine-tuning a pruned net).
+    var heldAtZero: [Int] = []
+    /// A teacher's softened probabilities `fit` learns from too (distillation).
+    var soft: SoftTargets?
 
     /// A network with seeded initial weights, sized for the data.
     /// - Parameters:
@@ -70,6 +74,8 @@ public struct DenseNetModel: Model {
             isClassifier: self.network.loss != .meanSquaredError,
             producesProbabilities: true
         )
+        loop.heldAtZero = self.heldAtZero
+        loop.soft = self.soft
         var generator = SeededGenerator(seed: options.seed &+ 1)
         let summary = try loop.run(training, validation: validation, callbacks: callbacks, generator: &generator)
         self.network = loop.network

@@ -51,7 +51,8 @@ extension DenseNetwork {
         rows: Int,
         l2: Float,
         workspace: BackpropagationWorkspace,
-        threads: Int = 1
+        threads: Int = 1,
+        soft: (temperature: Float, alpha: Float, probabilities: UnsafePointer<Float>)? = nil
     ) -> Float {
         precondition(rows <= workspace.capacity && rows > 0, "batch larger than the workspace")
         return self.parameters.withUnsafeBufferPointer { params in
@@ -103,7 +104,19 @@ extension DenseNetwork {
                 // softmax + cross-entropy and sigmoid + binary cross-entropy: (p − y) / rows.
                 let scale = 1 / Float(rows)
                 let n = rows * last.units
-                if self.loss == .sparseCategoricalCrossEntropy {
+                if self.loss == .sparseCategoricalCrossEntropy, let soft {
+                    loss = Distillation.fusedDelta(
+                        output,
+                        labels: targets,
+                        teacher: soft.probabilities,
+                        rows: rows,
+                        classes: last.units,
+                        temperature: soft.temperature,
+                        alpha: soft.alpha,
+                        crossEntropy: loss,
+                        into: delta
+                    )
+                } else if self.loss == .sparseCategoricalCrossEntropy {
                     for i in 0..<n { delta[i] = output[i] * scale }
                     for r in 0..<rows { delta[r * last.units + Int(targets[r])] -= scale }
                 } else {

@@ -10,6 +10,10 @@ struct GradientTraining {
     let l2: Float
     let isClassifier: Bool
     let producesProbabilities: Bool
+    /// Flat parameter indices kept at zero after every step (fine-tuning a pruned net).
+    var heldAtZero: [Int] = []
+    /// A teacher's softened probabilities to learn from too (distillation); rows × outputs.
+    var soft: SoftTargets?
 
     /// Targets as the loss wants them: class ids as Float, or regression values.
     static func targets(of dataset: Dataset) -> [Float] {
@@ -61,6 +65,7 @@ struct GradientTraining {
         var optimizer = Optimizer(settings: self.options.optimizer, parameterCount: self.network.parameters.count)
         var batchX = [Float](repeating: 0, count: batchSize * columns)
         var batchY = [Float](repeating: 0, count: batchSize)
+        var batchSoft = [Float](repeating: 0, count: self.soft == nil ? 0 : batchSize * self.network.outputs)
         var order = Array(0..<rows)
         let stopping = self.options.earlyStopping
         if let stopping, stopping.monitor == .validationLoss || stopping.monitor == .validationAccuracy,
@@ -100,16 +105,26 @@ struct GradientTraining {
                         }
                     }
                 }
+                if let soft = self.soft {
+                    let width = self.network.outputs
+                    for i in 0..<count {
+                        let row = order[lower + i]
+                        for k in 0..<width { batchSoft[i * width + k] = soft.probabilities[row * width + k] }
+                    }
+                }
                 let loss = batchX.withUnsafeBufferPointer { x in
                     batchY.withUnsafeBufferPointer { y in
-                        self.network.backpropagate(
-                            x.baseAddress!,
-                            targets: y.baseAddress!,
-                            rows: count,
-                            l2: self.l2,
-                            workspace: workspace,
-                            threads: self.options.threads
-                        )
+                        batchSoft.withUnsafeBufferPointer { q in
+                            self.network.backpropagate(
+                                x.baseAddress!,
+                                targets: y.baseAddress!,
+                                rows: count,
+                                l2: self.l2,
+                                workspace: workspace,
+                                threads: self.options.threads,
+                                soft: self.soft.map { ($0.temperature, $0.alpha, q.baseAddress!) }
+                            )
+                        }
                     }
                 }
                 guard loss.isFinite else {
@@ -124,6 +139,7 @@ struct GradientTraining {
                     )
                 }
                 optimizer.update(&self.network.parameters, gradient: workspace.gradient)
+                for i in self.heldAtZero { self.network.parameters[i] = 0 }
                 lossSum += Double(loss) * Double(count)
                 seen += count
                 samplesDone += count

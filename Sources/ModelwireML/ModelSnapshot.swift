@@ -256,7 +256,7 @@ public struct TrainingSummary: Sendable, Equatable {
     /// Whether early stopping ended the run before the last epoch.
     public var earlyStopped: Bool
     /// The run's epochs as `TrainingHistory` kept them (at most `TrainingHistory.defaultCapacity`);
-    /// `Trainer.train` fills it in, the families' `fit` leaves it empty.
+    /// `Trainer.train` and `Trainer.fineTune` fill it in; the families' `fit` leaves it empty.
     public var history: [TrainingEpoch]
 
     /// Creates a summary.

@@ -23,6 +23,26 @@ public enum Trainer {
         progress: @escaping (TrainingProgress) -> Void = { _ in },
         isCancelled: @escaping () -> Bool = { false }
     ) throws(TrainingError) -> TrainedModel {
+        try train(
+            spec: spec,
+            options: options,
+            dataset: dataset,
+            progress: progress,
+            isCancelled: isCancelled,
+            soft: nil
+        )
+    }
+
+    /// `train`, with a teacher's softened probabilities per row of `dataset` for a dense net to
+    /// learn from too (`distill`).
+    static func train(
+        spec: ModelSpec,
+        options: TrainingOptions,
+        dataset: Dataset,
+        progress: @escaping (TrainingProgress) -> Void,
+        isCancelled: @escaping () -> Bool,
+        soft: SoftTargets?
+    ) throws(TrainingError) -> TrainedModel {
         let task: ModelSnapshot.Task = dataset.classNames.isEmpty ? .regression : .classification
         let classes = dataset.classNames.count
         guard dataset.rows > 0, dataset.columns > 0 else {
@@ -33,6 +53,7 @@ public enum Trainer {
         }
         var training = dataset
         var validation: Dataset?
+        var soft = soft
         if options.validationSplit > 0 {
             let (fit, held) = dataset.stratifiedHoldOut(fraction: options.validationSplit, seed: options.seed &+ 2)
             guard !held.isEmpty, !fit.isEmpty else {
@@ -40,6 +61,10 @@ public enum Trainer {
             }
             training = dataset.subset(fit)
             validation = dataset.subset(held)
+            if let all = soft?.probabilities {
+                let width = all.count / dataset.rows
+                soft?.probabilities = fit.flatMap { all[($0 * width)..<(($0 + 1) * width)] }
+            }
         }
         var model: any Model
         var generator = SeededGenerator(seed: options.seed)
@@ -75,27 +100,22 @@ public enum Trainer {
         case .gbdt(let gbdt):
             model = try GradientBoosting(spec: gbdt, task: task, classes: classes)
         }
+        if var dense = model as? DenseNetModel, let soft {
+            dense.soft = soft
+            model = dense
+        }
         if options.standardize, !(model is DecisionTree || model is RandomForest || model is GradientBoosting) {
             let fitted = Standardization(fitting: training.features, columns: training.columns)
             training.features = fitted.apply(training.features)
             if let held = validation { validation?.features = fitted.apply(held.features) }
             standardization = fitted
         }
-        var history = TrainingHistory()
-        var summary = try model.fit(
+        let summary = try model.fitKeepingHistory(
             training,
             validation: validation,
             options: options,
-            callbacks: TrainingCallbacks(
-                progress: {
-                    history.record($0)
-                    progress($0)
-                },
-                isCancelled: isCancelled
-            )
+            callbacks: TrainingCallbacks(progress: progress, isCancelled: isCancelled)
         )
-        // A family without a training loss (a tree, a forest) reports 0 in `TrainingProgress.loss`.
-        summary.history = summary.finalLoss == nil ? history.epochs.map { $0.withoutLoss } : history.epochs
         let snapshot = ModelSnapshot(
             task: task,
             featureNames: dataset.featureNames,

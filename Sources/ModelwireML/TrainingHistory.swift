@@ -1,3 +1,5 @@
+import ModelwireData
+
 /// One epoch of a training run, as its trainer reported it at the epoch's end (`TrainingProgress`
 /// of kind `.epochEnd`): an epoch over the training rows for the mini-batch trainers (dense nets,
 /// SGD linear models), one boosting iteration for gradient-boosted trees, and a single entry for a
@@ -103,4 +105,33 @@ public struct TrainingHistory: Sendable, Equatable {
 
     /// Whether `epoch` lies on the grid of kept epochs.
     private func isKept(_ epoch: Int) -> Bool { (epoch - 1) % stride == 0 }
+}
+
+extension Model {
+    /// `fit`, with its epoch-end reports kept in the summary's `history` (a `TrainingHistory`):
+    /// what `Trainer.train` and `Trainer.fineTune` call.
+    mutating func fitKeepingHistory(
+        _ training: Dataset,
+        validation: Dataset?,
+        options: TrainingOptions,
+        callbacks: TrainingCallbacks
+    ) throws(TrainingError) -> TrainingSummary {
+        var history = TrainingHistory()
+        let progress = callbacks.progress
+        var summary = try fit(
+            training,
+            validation: validation,
+            options: options,
+            callbacks: TrainingCallbacks(
+                progress: {
+                    history.record($0)
+                    progress($0)
+                },
+                isCancelled: callbacks.isCancelled
+            )
+        )
+        // A family without a training loss (a tree, a forest) reports 0 in `TrainingProgress.loss`.
+        summary.history = summary.finalLoss == nil ? history.epochs.map { $0.withoutLoss } : history.epochs
+        return summary
+    }
 }

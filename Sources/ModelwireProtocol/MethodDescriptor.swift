@@ -62,14 +62,22 @@ public struct MethodDescriptor: Sendable {
         .init(.importModel, "ImportModel", .unary, false, V1.ImportModelRequest.self, V1.ModelVersionInfo.self),
         .init(.health, "Health", .unary, true, V1.HealthRequest.self, V1.HealthResponse.self),
         .init(.serverInfo, "ServerInfo", .unary, true, V1.ServerInfoRequest.self, V1.ServerInfoResponse.self),
+        .init(.prune, "Prune", .serverStreaming, false, V1.PruneRequest.self, V1.TrainEvent.self),
+        .init(.distill, "Distill", .serverStreaming, false, V1.DistillRequest.self, V1.TrainEvent.self),
     ]
 
     /// The descriptor of a method id, or nil for an unknown id (answered with `unimplemented`).
     public static func lookup(_ id: UInt16) -> MethodDescriptor? {
-        let index = Int(id) - 0x0101
-        guard (0..<v1.count).contains(index) else { return nil }
-        return v1[index]
+        guard id >> 8 == 0x01 else { return nil }
+        return byLowByte[Int(id & 0xFF)]
     }
+
+    /// `v1` indexed by the low byte of the method id (ids are not contiguous past 0x0112).
+    private static let byLowByte: [MethodDescriptor?] = {
+        var table = [MethodDescriptor?](repeating: nil, count: 256)
+        for descriptor in v1 { table[Int(descriptor.id & 0xFF)] = descriptor }
+        return table
+    }()
 
     private init(
         _ method: V1.Method,

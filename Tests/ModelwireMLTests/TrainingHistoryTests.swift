@@ -72,6 +72,13 @@ import Testing
         #expect(history.map(\.validationAccuracy) == ends.map(\.validationAccuracy))
         #expect(history.allSatisfy { $0.accuracy != nil && $0.validationLoss != nil })
         #expect(history.last?.loss == model.snapshot.training.finalLoss)
+        let tuned = try Trainer.fineTune(
+            model.snapshot,
+            dataset: train,
+            options: .defaults { $0.epochs = 3 },
+            holdZeros: false
+        )
+        #expect(tuned.snapshot.training.history.map(\.epoch) == [1, 2, 3])  // fine-tuning's own run
     }
 
     @Test("trees: gbdt one entry per iteration, a tree and a forest one entry without a loss")

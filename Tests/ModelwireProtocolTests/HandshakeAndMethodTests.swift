@@ -31,15 +31,19 @@ import Testing
     }
 
     @Test func everyV1MethodIsDescribedAndUnknownIdsAreNot() throws {
-        #expect(MethodDescriptor.v1.count == 18)
-        for (index, descriptor) in MethodDescriptor.v1.enumerated() {
-            #expect(Int(descriptor.id) == 0x0101 + index)
-            #expect(MethodDescriptor.lookup(descriptor.id)?.name == descriptor.name)
+        #expect(MethodDescriptor.v1.count == V1.Method.allKnown.count - 1)  // all but UNSPECIFIED
+        for method in V1.Method.allKnown where method != .unspecified {
+            let descriptor = try #require(MethodDescriptor.lookup(method.rawValue.asMethodID), "\(method)")
+            #expect(descriptor.method == method)
         }
+        let ids = MethodDescriptor.v1.map(\.id)
+        #expect(ids == ids.sorted() && Set(ids).count == ids.count)
         #expect(MethodDescriptor.lookup(0) == nil)
         #expect(MethodDescriptor.lookup(0x0100) == nil)
         #expect(MethodDescriptor.lookup(0x0113) == nil)
+        #expect(MethodDescriptor.lookup(0x0130) == nil)
         #expect(MethodDescriptor.lookup(0x0201) == nil)
+        #expect(MethodDescriptor.lookup(0x0231) == nil)
     }
 
     @Test func requestBodiesDecodeThroughTheMethodTable() throws {

@@ -32,6 +32,10 @@ public enum V1: Sendable {
         "modelwire.v1.ServerHello": V1.ServerHello.self,
         "modelwire.v1.GoAway": V1.GoAway.self,
         "modelwire.v1.Status": V1.Status.self,
+        "modelwire.v1.TransformMeasurement": V1.TransformMeasurement.self,
+        "modelwire.v1.TransformReport": V1.TransformReport.self,
+        "modelwire.v1.TransformSetting": V1.TransformSetting.self,
+        "modelwire.v1.TransformRecord": V1.TransformRecord.self,
         "modelwire.v1.DenseLayerSpec": V1.DenseLayerSpec.self,
         "modelwire.v1.DenseNetSpec": V1.DenseNetSpec.self,
         "modelwire.v1.LogisticRegressionSpec": V1.LogisticRegressionSpec.self,
@@ -84,5 +88,8 @@ public enum V1: Sendable {
         "modelwire.v1.HealthResponse": V1.HealthResponse.self,
         "modelwire.v1.ServerInfoRequest": V1.ServerInfoRequest.self,
         "modelwire.v1.ServerInfoResponse": V1.ServerInfoResponse.self,
+        "modelwire.v1.TransformData": V1.TransformData.self,
+        "modelwire.v1.PruneRequest": V1.PruneRequest.self,
+        "modelwire.v1.DistillRequest": V1.DistillRequest.self,
     ]
 }

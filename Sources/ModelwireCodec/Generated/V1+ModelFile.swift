@@ -275,9 +275,11 @@ extension V1 {
         public var standardization: V1.Standardization?
         public var parameters: Parameters?
         public var training: V1.TrainingSummary?
+        /// Made by a transform (Prune, Distill) from another version.
+        public var transform: V1.TransformRecord?
 
         /// Creates a `ModelFile`; every argument defaults to the field's zero value.
-        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil) {
+        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil) {
             self.formatVersion = formatVersion
             self.name = name
             self.version = version
@@ -289,6 +291,7 @@ extension V1 {
             self.standardization = standardization
             self.parameters = parameters
             self.training = training
+            self.transform = transform
         }
     }
 }
@@ -705,6 +708,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         let field_class_names = try decodeStrings(c.class_names, count: c.n_class_names, field: "ModelFile.class_names")
         let field_standardization = try decodeMessage(c.standardization, as: V1.Standardization.self)
         let field_training = try decodeMessage(c.training, as: V1.TrainingSummary.self)
+        let field_transform = try decodeMessage(c.transform, as: V1.TransformRecord.self)
         var oneof_parameters: Parameters? = nil
         switch c.parameters_case.rawValue {
         case 10: oneof_parameters = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetParameters.self))
@@ -725,7 +729,8 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
             classNames: field_class_names,
             standardization: field_standardization,
             parameters: oneof_parameters,
-            training: field_training)
+            training: field_training,
+            transform: field_transform)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -742,6 +747,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         c.class_names = try arena.strings(self.classNames, field: "ModelFile.class_names")
         if let v = self.standardization { c.standardization = try arena.message(v) }
         if let v = self.training { c.training = try arena.message(v) }
+        if let v = self.transform { c.transform = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)
@@ -775,6 +781,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         c.pointee.n_class_names = self.classNames.count
         c.pointee.class_names = try arena.strings(self.classNames, field: "ModelFile.class_names")
         if let v = self.training { c.pointee.training = try arena.message(v) }
+        if let v = self.transform { c.pointee.transform = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
             c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)

@@ -23,9 +23,11 @@ extension V1 {
         public var fileBytes: UInt64
         /// Aliases pointing at this version.
         public var aliases: [String]
+        /// How a transform made this version from another; absent otherwise.
+        public var transform: V1.TransformRecord?
 
         /// Creates a `ModelVersionInfo`; every argument defaults to the field's zero value.
-        public init(name: String = "", version: UInt32 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, inputColumns: UInt32 = 0, featureNames: [String] = [], classNames: [String] = [], createdUnixMs: UInt64 = 0, trainingMetrics: V1.Evaluation? = nil, parameterCount: UInt64 = 0, fileBytes: UInt64 = 0, aliases: [String] = []) {
+        public init(name: String = "", version: UInt32 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, inputColumns: UInt32 = 0, featureNames: [String] = [], classNames: [String] = [], createdUnixMs: UInt64 = 0, trainingMetrics: V1.Evaluation? = nil, parameterCount: UInt64 = 0, fileBytes: UInt64 = 0, aliases: [String] = [], transform: V1.TransformRecord? = nil) {
             self.name = name
             self.version = version
             self.task = task
@@ -38,6 +40,7 @@ extension V1 {
             self.parameterCount = parameterCount
             self.fileBytes = fileBytes
             self.aliases = aliases
+            self.transform = transform
         }
     }
 
@@ -219,7 +222,8 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
             trainingMetrics: try decodeMessage(c.training_metrics, as: V1.Evaluation.self),
             parameterCount: c.parameter_count,
             fileBytes: c.file_bytes,
-            aliases: try decodeStrings(c.aliases, count: c.n_aliases, field: "ModelVersionInfo.aliases"))
+            aliases: try decodeStrings(c.aliases, count: c.n_aliases, field: "ModelVersionInfo.aliases"),
+            transform: try decodeMessage(c.transform, as: V1.TransformRecord.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -239,6 +243,7 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
         c.file_bytes = self.fileBytes
         c.n_aliases = self.aliases.count
         c.aliases = try arena.strings(self.aliases, field: "ModelVersionInfo.aliases")
+        if let v = self.transform { c.transform = try arena.message(v) }
     }
 }
 

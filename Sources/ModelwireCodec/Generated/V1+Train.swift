@@ -516,9 +516,11 @@ extension V1 {
         /// The seed used.
         public var seed: UInt64
         public var durationSeconds: Float
+        /// Transform jobs (Prune, Distill): the new version against its source.
+        public var report: V1.TransformReport?
 
         /// Creates a `TrainResult`; every argument defaults to the field's zero value.
-        public init(model: String = "", version: UInt32 = 0, metrics: V1.Evaluation? = nil, epochsRun: UInt32 = 0, earlyStopped: Bool = false, seed: UInt64 = 0, durationSeconds: Float = 0) {
+        public init(model: String = "", version: UInt32 = 0, metrics: V1.Evaluation? = nil, epochsRun: UInt32 = 0, earlyStopped: Bool = false, seed: UInt64 = 0, durationSeconds: Float = 0, report: V1.TransformReport? = nil) {
             self.model = model
             self.version = version
             self.metrics = metrics
@@ -526,6 +528,7 @@ extension V1 {
             self.earlyStopped = earlyStopped
             self.seed = seed
             self.durationSeconds = durationSeconds
+            self.report = report
         }
     }
 
@@ -1066,7 +1069,8 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
             epochsRun: c.epochs_run,
             earlyStopped: c.early_stopped != 0,
             seed: c.seed,
-            durationSeconds: c.duration_seconds)
+            durationSeconds: c.duration_seconds,
+            report: try decodeMessage(c.report, as: V1.TransformReport.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -1078,6 +1082,7 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
         c.early_stopped = self.earlyStopped ? 1 : 0
         c.seed = self.seed
         c.duration_seconds = self.durationSeconds
+        if let v = self.report { c.report = try arena.message(v) }
     }
 }
 

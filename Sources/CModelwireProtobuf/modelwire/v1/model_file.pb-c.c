@@ -1241,7 +1241,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[15] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[16] =
 {
   {
     "format_version",
@@ -1423,6 +1423,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "transform",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ModelFile, transform),
+    &modelwire__v1__transform_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   7,   /* field[7] = class_names */
@@ -1438,13 +1450,15 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   8,   /* field[8] = standardization */
   4,   /* field[4] = task */
   12,   /* field[12] = training */
+  15,   /* field[15] = transform */
   11,   /* field[11] = tree */
   2,   /* field[2] = version */
 };
-static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 25, 15 },
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -1454,10 +1468,10 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  15,
+  16,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
-  1,  modelwire__v1__model_file__number_ranges,
+  2,  modelwire__v1__model_file__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_file__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -592,7 +592,7 @@ void   modelwire__v1__import_model_request__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__import_model_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__model_version_info__field_descriptors[12] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_version_info__field_descriptors[13] =
 {
   {
     "name",
@@ -738,6 +738,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_version_info__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "transform",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ModelVersionInfo, transform),
+    &modelwire__v1__transform_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_version_info__field_indices_by_name[] = {
   11,   /* field[11] = aliases */
@@ -751,12 +763,13 @@ static const unsigned modelwire__v1__model_version_info__field_indices_by_name[]
   3,   /* field[3] = spec */
   2,   /* field[2] = task */
   8,   /* field[8] = training_metrics */
+  12,   /* field[12] = transform */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange modelwire__v1__model_version_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_version_info__descriptor =
 {
@@ -766,7 +779,7 @@ const ProtobufCMessageDescriptor modelwire__v1__model_version_info__descriptor =
   "Modelwire__V1__ModelVersionInfo",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelVersionInfo),
-  12,
+  13,
   modelwire__v1__model_version_info__field_descriptors,
   modelwire__v1__model_version_info__field_indices_by_name,
   1,  modelwire__v1__model_version_info__number_ranges,

@@ -2054,7 +2054,7 @@ const ProtobufCMessageDescriptor modelwire__v1__train_progress__descriptor =
   (ProtobufCMessageInit) modelwire__v1__train_progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descriptors[7] =
+static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descriptors[8] =
 {
   {
     "model",
@@ -2140,6 +2140,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "report",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TrainResult, report),
+    &modelwire__v1__transform_report__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__train_result__field_indices_by_name[] = {
   6,   /* field[6] = duration_seconds */
@@ -2147,13 +2159,14 @@ static const unsigned modelwire__v1__train_result__field_indices_by_name[] = {
   3,   /* field[3] = epochs_run */
   2,   /* field[2] = metrics */
   0,   /* field[0] = model */
+  7,   /* field[7] = report */
   5,   /* field[5] = seed */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange modelwire__v1__train_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__train_result__descriptor =
 {
@@ -2163,7 +2176,7 @@ const ProtobufCMessageDescriptor modelwire__v1__train_result__descriptor =
   "Modelwire__V1__TrainResult",
   "modelwire.v1",
   sizeof(Modelwire__V1__TrainResult),
-  7,
+  8,
   modelwire__v1__train_result__field_descriptors,
   modelwire__v1__train_result__field_indices_by_name,
   1,  modelwire__v1__train_result__number_ranges,

@@ -96,7 +96,15 @@ typedef enum _Modelwire__V1__Method {
   /*
    * 0x0112 unary            ServerInfoRequest -> ServerInfoResponse
    */
-  MODELWIRE__V1__METHOD__METHOD_SERVER_INFO = 274
+  MODELWIRE__V1__METHOD__METHOD_SERVER_INFO = 274,
+  /*
+   * 0x0131 server streaming PruneRequest -> TrainEvent* (a job)
+   */
+  MODELWIRE__V1__METHOD__METHOD_PRUNE = 305,
+  /*
+   * 0x0132 server streaming DistillRequest -> TrainEvent* (a job)
+   */
+  MODELWIRE__V1__METHOD__METHOD_DISTILL = 306
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__METHOD)
 } Modelwire__V1__Method;
 

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/train.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
+#include "modelwire/v1/transform_report.pb-c.h"
 
 typedef struct Modelwire__V1__Standardization Modelwire__V1__Standardization;
 typedef struct Modelwire__V1__DenseLayer Modelwire__V1__DenseLayer;
@@ -391,6 +392,10 @@ struct  Modelwire__V1__ModelFile
    */
   Modelwire__V1__Standardization *standardization;
   Modelwire__V1__TrainingSummary *training;
+  /*
+   * Made by a transform (Prune, Distill) from another version.
+   */
+  Modelwire__V1__TransformRecord *transform;
   Modelwire__V1__ModelFile__ParametersCase parameters_case;
   union {
     Modelwire__V1__DenseNetParameters *dense;
@@ -402,7 +407,7 @@ struct  Modelwire__V1__ModelFile
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_file__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
 
 
 /* Modelwire__V1__Standardization methods */

@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/tensor.pb-c.h"
 #include "modelwire/v1/train.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
+#include "modelwire/v1/transform_report.pb-c.h"
 
 typedef struct Modelwire__V1__ModelVersionInfo Modelwire__V1__ModelVersionInfo;
 typedef struct Modelwire__V1__Alias Modelwire__V1__Alias;
@@ -73,10 +74,14 @@ struct  Modelwire__V1__ModelVersionInfo
    */
   size_t n_aliases;
   char **aliases;
+  /*
+   * How a transform made this version from another; absent otherwise.
+   */
+  Modelwire__V1__TransformRecord *transform;
 };
 #define MODELWIRE__V1__MODEL_VERSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_version_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0, 0,NULL, 0,NULL, 0, NULL, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0, 0,NULL, 0,NULL, 0, NULL, 0, 0, 0,NULL, NULL }
 
 
 /*

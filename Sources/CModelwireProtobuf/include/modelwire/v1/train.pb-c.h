@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
+#include "modelwire/v1/transform_report.pb-c.h"
 
 typedef struct Modelwire__V1__DenseLayerSpec Modelwire__V1__DenseLayerSpec;
 typedef struct Modelwire__V1__DenseNetSpec Modelwire__V1__DenseNetSpec;
@@ -632,10 +633,14 @@ struct  Modelwire__V1__TrainResult
    */
   uint64_t seed;
   float duration_seconds;
+  /*
+   * Transform jobs (Prune, Distill): the new version against its source.
+   */
+  Modelwire__V1__TransformReport *report;
 };
 #define MODELWIRE__V1__TRAIN_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__train_result__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, NULL, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, NULL, 0, 0, 0, 0, NULL }
 
 
 /*
