@@ -59,6 +59,18 @@ extension ModelwireClient {
         try await self.serverStream(.train, request, options: options)
     }
 
+    /// Prunes a dense net into a new version (`Prune`), as a job: the events are those of a train,
+    /// and the result carries the before/after report.
+    public func prune(_ request: V1.PruneRequest, options: CallOptions = .defaults) async throws -> TrainEvents {
+        try await self.serverStream(.prune, request, options: options)
+    }
+
+    /// Distills a classifier into a dense student, a new version of `request.model` (`Distill`), as
+    /// a job: the events are those of a train, and the result carries the before/after report.
+    public func distill(_ request: V1.DistillRequest, options: CallOptions = .defaults) async throws -> TrainEvents {
+        try await self.serverStream(.distill, request, options: options)
+    }
+
     /// Evaluates a model on labelled rows (`Evaluate`).
     public func evaluate(
         _ request: V1.EvaluateRequest,

@@ -74,10 +74,3 @@ public enum Pruning {
         }
     }
 }
-
-extension DenseNetParameters {
-    /// Weights and biases that are not zero.
-    public var nonzeroParameterCount: Int {
-        self.layers.reduce(0) { $0 + $1.weights.count { $0 != 0 } + $1.biases.count { $0 != 0 } }
-    }
-}

@@ -147,13 +147,29 @@ enum Shapes {
     }
 
     static func result(_ r: V1.TrainResult, jobID: String) -> JSON {
-        .object([
-            ("event", .string("result")), ("job_id", .string(jobID)),
-            ("model", .string(r.model)), ("version", .uint(UInt64(r.version))),
-            ("metrics", evaluation(r.metrics)),
-            ("epochs_run", .uint(UInt64(r.epochsRun))), ("early_stopped", .bool(r.earlyStopped)),
-            ("seed", .uint(r.seed)), ("duration_seconds", .float(r.durationSeconds)),
-        ])
+        .object(
+            [
+                ("event", .string("result")), ("job_id", .string(jobID)),
+                ("model", .string(r.model)), ("version", .uint(UInt64(r.version))),
+                ("metrics", evaluation(r.metrics)),
+                ("epochs_run", .uint(UInt64(r.epochsRun))), ("early_stopped", .bool(r.earlyStopped)),
+                ("seed", .uint(r.seed)), ("duration_seconds", .float(r.durationSeconds)),
+            ] + (r.report.map { [("report", report($0))] } ?? [])
+        )
+    }
+
+    /// A transform's report: `{"source": MEASUREMENT, "result": MEASUREMENT, "notes": [...]}`.
+    static func report(_ r: V1.TransformReport) -> JSON {
+        func side(_ m: V1.TransformMeasurement?) -> JSON {
+            guard let m else { return .null }
+            return .object([
+                ("version", .uint(UInt64(m.version))), ("file_bytes", .uint(m.fileBytes)),
+                ("parameters", .uint(m.parameters)), ("nonzero_parameters", .uint(m.nonzeroParameters)),
+                ("latency_1_row_us", .double(m.latency1RowUs)), ("rows_per_second_1024", .double(m.rowsPerSecond1024)),
+                ("evaluation", evaluation(m.evaluation)),
+            ])
+        }
+        return .object([("source", side(r.source)), ("result", side(r.result)), ("notes", .strings(r.notes))])
     }
 
     static func spec(_ spec: V1.ModelSpec?) -> JSON {
@@ -188,7 +204,18 @@ enum Shapes {
             ("feature_names", .strings(v.featureNames)), ("class_names", .strings(v.classNames)),
             ("created_unix_ms", .uint(v.createdUnixMs)), ("parameter_count", .uint(v.parameterCount)),
             ("file_bytes", .uint(v.fileBytes)), ("aliases", .strings(v.aliases)),
-            ("training_metrics", evaluation(v.trainingMetrics)),
+            ("training_metrics", evaluation(v.trainingMetrics)), ("transform", transform(v.transform)),
+        ])
+    }
+
+    /// How a transform made a version: `{"kind", "source_model", "source_version", "settings": {...}, "report"}`.
+    static func transform(_ t: V1.TransformRecord?) -> JSON {
+        guard let t else { return .null }
+        return .object([
+            ("kind", .string(t.kind)), ("source_model", .string(t.sourceModel)),
+            ("source_version", .uint(UInt64(t.sourceVersion))),
+            ("settings", .object(t.settings.map { ($0.name, .string($0.value)) })),
+            ("report", t.report.map(report) ?? .null),
         ])
     }
 

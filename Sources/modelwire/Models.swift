@@ -106,6 +106,11 @@ extension ModelwireCommand {
                         )
                     }
                     if let metrics = v.trainingMetrics { lines.append("training    \(Report.brief(metrics))") }
+                    if let t = v.transform {
+                        let settings = t.settings.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+                        lines.append("made by     \(t.kind) of \(t.sourceModel) v\(t.sourceVersion) (\(settings))")
+                        if let report = t.report { lines.append(TransformRows.table(report)) }
+                    }
                     Output.line(lines.joined(separator: "\n"))
                 }
             }

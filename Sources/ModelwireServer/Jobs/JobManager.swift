@@ -22,13 +22,16 @@ final class JobManager: Sendable {
     private struct Record {
         var job: V1.Job
         var request: V1.TrainRequest?
+        /// A job that is not a Train call (a transform): its body.
+        var work: JobWork?
         /// Why a running job was asked to stop (nil: it was not); the error its subscribers get.
         var stopReason: ModelwireError?
         var subscribers: [UInt64: Subscriber] = [:]
         /// When a running job's record was last written with its progress (for other replicas' watchers).
         var progressPersisted = ContinuousClock.Instant.now
-        /// The epochs so far of a job queued or running here (the console's curve); nil once it
-        /// has ended (its model file keeps the history) and for other replicas' jobs.
+        /// The epochs so far of a Train job queued or running here (the console's curve); nil once
+        /// it has ended (its model file keeps the history), for transform jobs (their progress
+        /// comes as wire events) and for other replicas' jobs.
         var curve: TrainingHistory?
     }
 
@@ -119,14 +122,32 @@ final class JobManager: Sendable {
         }
         _ = try ModelSpec(wire: request.spec)
         _ = try TrainingOptions(wire: request.options, defaultSeed: 0)
+        return try enqueue(
+            Record(job: newJob(model: request.model), request: request, curve: TrainingHistory()),
+            subscriber: subscriber
+        )
+    }
+
+    /// Queues a job that is not a Train call (a transform), run like one: the same queue, events,
+    /// records and cancellation. `work.model` names the model it makes a version of.
+    func submit(_ work: JobWork, subscriber: Subscriber?) throws -> (job: String, subscription: UInt64) {
+        try enqueue(Record(job: newJob(model: work.model), work: work), subscriber: subscriber)
+    }
+
+    private func newJob(model: String) -> V1.Job {
         let id =
             "job-\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16))-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
-        let job = V1.Job(id: id, model: request.model, state: .queued, createdUnixMs: Self.now(), replica: replicaID)
+        return V1.Job(id: id, model: model, state: .queued, createdUnixMs: Self.now(), replica: replicaID)
+    }
+
+    private func enqueue(_ record: Record, subscriber: Subscriber?) throws -> (job: String, subscription: UInt64) {
+        let job = record.job
+        let id = job.id
         let (subscription, position) = try state.withLock { (state) throws(ModelwireError) -> (UInt64, Int) in
             guard state.accepting else {
                 throw ModelwireError(.unavailable, "the server is shutting down", retryAfterMilliseconds: 0)
             }
-            var record = Record(job: job, request: request, curve: TrainingHistory())
+            var record = record
             let subscription = state.nextSubscription
             state.nextSubscription += 1
             if let subscriber { record.subscribers[subscription] = subscriber }
@@ -251,6 +272,7 @@ final class JobManager: Sendable {
                 record.job.error = V1.Status(code: reason.code, message: "\(reason.message) before it started")
                 record.job.finishedUnixMs = Self.now()
                 record.request = nil
+                record.work = nil
                 record.curve = nil
                 state.records[jobID] = record
                 return .success((record.job, true))
@@ -350,6 +372,7 @@ final class JobManager: Sendable {
     }
 
     private func run(_ id: String) {
+        if let work = state.withLock({ $0.records[id]?.work }) { return run(id, work) }
         guard let request = state.withLock({ $0.records[id]?.request }) else { return }
         let started = Date()
         let outcome: Result<V1.TrainResult, ModelwireError>
@@ -374,8 +397,7 @@ final class JobManager: Sendable {
                     options: options,
                     dataset: dataset,
                     progress: { [self] p in self.publish(id, progress: p) },
-                    isCancelled: { [self] in self.state.withLock { $0.records[id].map { $0.stopReason != nil } ?? true }
-                    }
+                    isCancelled: { [self] in self.stopRequested(id) }
                 )
             } catch {
                 guard error.code == .cancelled else {
@@ -415,10 +437,35 @@ final class JobManager: Sendable {
         complete(id, outcome: outcome)
     }
 
+    private func run(_ id: String, _ work: JobWork) {
+        let outcome: Result<V1.TrainResult, ModelwireError>
+        do {
+            outcome = .success(
+                try work.run({ [self] p in self.publish(id, progress: p) }, { [self] in self.stopRequested(id) })
+            )
+        } catch let error as TrainingError where error.code == .cancelled {
+            outcome = .failure(
+                state.withLock { $0.records[id]?.stopReason } ?? ModelwireError(.cancelled, "the job was cancelled")
+            )
+        } catch {
+            outcome = .failure(ModelwireError(mapping: error, logger: logger, operation: "job \(id)"))
+        }
+        complete(id, outcome: outcome)
+    }
+
+    /// Whether a running job was asked to stop (checked between batches).
+    private func stopRequested(_ id: String) -> Bool {
+        state.withLock { $0.records[id].map { $0.stopReason != nil } ?? true }
+    }
+
+    /// A Train job's progress: kept in its curve, then published.
     private func publish(_ id: String, progress report: TrainingProgress) {
-        let progress = V1.TrainProgress(report)
+        state.withLock { _ = $0.records[id]?.curve?.record(report) }  // in place: a copy would copy the history
+        publish(id, progress: V1.TrainProgress(report))
+    }
+
+    private func publish(_ id: String, progress: V1.TrainProgress) {
         let (subscribers, record) = state.withLock { state -> ([Subscriber], V1.Job?) in
-            state.records[id]?.curve?.record(report)  // in place: a copy would copy the history
             guard var record = state.records[id] else { return ([], nil) }
             record.job.lastProgress = progress
             let now = ContinuousClock.Instant.now
@@ -447,6 +494,7 @@ final class JobManager: Sendable {
             }
             record.job.finishedUnixMs = Self.now()
             record.request = nil
+            record.work = nil
             record.curve = nil
             state.records[id] = record
             return record.job
@@ -504,4 +552,16 @@ final class JobManager: Sendable {
     }
 
     private static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
+
+/// The body of a job that is not a Train call (a transform), run on a job thread.
+struct JobWork: Sendable {
+    /// The model the job makes a version of (the job record's `model`).
+    let model: String
+    /// Does the work: reports progress, checks `isCancelled` between batches (throwing
+    /// `TrainingError.cancelled` when it says so), and returns the job's result.
+    let run:
+        @Sendable (
+            _ progress: @escaping (V1.TrainProgress) -> Void, _ isCancelled: @escaping () -> Bool
+        ) throws -> V1.TrainResult
 }

@@ -61,6 +61,10 @@ extension ModelRepository {
 
     static func info(_ entry: Entry, aliases: [String: UInt32]) -> V1.ModelVersionInfo {
         let m = entry.metadata
+        // The stored record cannot hold its own file's version and length: they are the entry's.
+        var transform = m.transform
+        transform?.report?.result?.version = entry.version
+        transform?.report?.result?.fileBytes = entry.fileBytes
         return V1.ModelVersionInfo(
             name: entry.name,
             version: entry.version,
@@ -73,7 +77,8 @@ extension ModelRepository {
             trainingMetrics: m.training?.evaluation,
             parameterCount: entry.parameterCount,
             fileBytes: entry.fileBytes,
-            aliases: aliases.filter { $0.value == entry.version }.keys.sorted()
+            aliases: aliases.filter { $0.value == entry.version }.keys.sorted(),
+            transform: transform
         )
     }
 }

@@ -52,16 +52,24 @@ struct ServiceMethod: Sendable {
 
     /// The row of a method that `MethodDescriptor.lookup` found.
     static func lookup(_ descriptor: MethodDescriptor) -> ServiceMethod {
-        v1[Int(descriptor.id) - 0x0101]
+        byLowByte[Int(descriptor.id & 0xFF)]!
     }
 
-    /// The role each method needs, indexed like `v1` (the per-call check reads one element).
-    static let roles: [AccessRole] = v1.map(\.role)
+    /// `v1` by the low byte of the method id (`MethodDescriptor.lookup` only finds v1 ids).
+    private static let byLowByte: [ServiceMethod?] = {
+        var table = [ServiceMethod?](repeating: nil, count: 256)
+        for method in v1 { table[Int(method.descriptor.id & 0xFF)] = method }
+        return table
+    }()
+
+    /// The role each method needs by the id's low byte (the per-call check reads one element);
+    /// ids without a method need admin (they never get here: lookup refuses them first).
+    static let roles: [AccessRole] = byLowByte.map { $0?.role ?? .admin }
 
     /// The role `descriptor`'s method needs.
     @inline(__always)
     static func requiredRole(_ descriptor: MethodDescriptor) -> AccessRole {
-        roles[Int(descriptor.id) - 0x0101]
+        roles[Int(descriptor.id & 0xFF)]
     }
 
     /// Every method of modelwire.v1, in id order (the same order as `MethodDescriptor.v1`).
@@ -84,6 +92,8 @@ struct ServiceMethod: Sendable {
         row(.importModel, .admin, unary(.workerPool, ModelService.importModel)),
         row(.health, .predict, unary(.eventLoop, ModelService.health)),
         row(.serverInfo, .predict, unary(.eventLoop, ModelService.serverInfo)),
+        row(.prune, .admin, .jobStream(subscribe(ModelService.prune))),
+        row(.distill, .admin, .jobStream(subscribe(ModelService.distill))),
     ]
 
     private static func row(_ method: V1.Method, _ role: Role, _ body: Body) -> ServiceMethod {

@@ -67,8 +67,10 @@ enum Console {
             } else {
                 curve = .unavailable("The job's model \(result.model) v\(result.version) is no longer stored.")
             }
-        } else if job.state == .queued || job.state == .running {
+        } else if job.state == .queued || job.state == .running, job.replica != service.jobs.replicaID {
             curve = .unavailable("The job runs on replica \(job.replica), which keeps its curve: see its console.")
+        } else if job.state == .queued || job.state == .running {
+            curve = .unavailable("A transform job shows no curve while it runs: its version's page will.")
         } else {
             curve = .unavailable("The job ended without a model.")
         }

@@ -53,11 +53,12 @@ DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_
                       max_concurrent_calls=256, compression_threshold_bytes=1024, ratio_check_min_bytes=1 << 20)
 
 M = pb  # shorthand
-NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110}  # Train, UploadDataset, ImportModel (PROTOCOL.md §5)
+NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110, 0x0131, 0x0132}  # Train, UploadDataset, ImportModel, Prune, Distill (§5)
 METHOD = dict(predict=0x0101, train=0x0102, evaluate=0x0103, get_job=0x0104, list_jobs=0x0105, watch_job=0x0106,
               cancel_job=0x0107, upload_dataset=0x0108, list_datasets=0x0109, delete_dataset=0x010A,
               list_models=0x010B, describe_model=0x010C, delete_model=0x010D, set_alias=0x010E,
-              export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112)
+              export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112, prune=0x0131,
+              distill=0x0132)
 
 
 class _Call:
@@ -555,6 +556,14 @@ def _data(data):
     raise TypeError("data must be a Dataset, a dataset name or (features, labels)")
 
 
+def _transform_data(data):
+    """A TransformData (rows or an uploaded dataset's name) from what `_data` takes; None stays None."""
+    if data is None:
+        return None
+    data = _data(data)
+    return pb.TransformData(dataset=data) if isinstance(data, str) else pb.TransformData(inline_data=data)
+
+
 class Client:
     """A Modelwire client: `with Client("127.0.0.1", 7411) as client: client.predict("iris", rows)`.
 
@@ -695,6 +704,32 @@ class Client:
         else:
             request.inline_data.CopyFrom(data)
         return self.stream(METHOD["train"], request, timeout)
+
+    def prune(self, model, sparsity, *, version=None, alias=None, to="", structured=False, fine_tune_epochs=0,
+              fine_tune_data=None, fine_tune_options=None, eval_data=None, timeout=None):
+        """Prunes a dense net into a new version (PROTOCOL.md §5, Prune): a ResponseStream of TrainEvent like
+        `train`; `.wait()` returns the TrainResult, whose `report` compares source and result.
+
+        `sparsity` in (0, 1): the share of all weights set to zero, or with `structured=True` of each hidden
+        layer's units removed. `fine_tune_epochs` > 0 needs `fine_tune_data`. Data arguments take what
+        `train` takes (a Dataset, a dataset name, or (features, labels)).
+        """
+        request = pb.PruneRequest(model=_model_ref(model, version, alias), target_model=to, sparsity=sparsity,
+                                  structured=structured, fine_tune_epochs=fine_tune_epochs,
+                                  fine_tune_data=_transform_data(fine_tune_data),
+                                  fine_tune_options=_options(fine_tune_options), eval_data=_transform_data(eval_data))
+        return self.stream(METHOD["prune"], request, timeout)
+
+    def distill(self, teacher, model, data, *, hidden=(32,), temperature=4.0, alpha=0.5, options=None,
+                eval_data=None, teacher_version=None, timeout=None):
+        """Trains a dense student (hidden layer sizes `hidden`) on the teacher's probabilities softened by
+        `temperature` and on the labels of `data` (weight `alpha` on the teacher's term), as the next version
+        of `model` (PROTOCOL.md §5, Distill): a ResponseStream of TrainEvent like `train`."""
+        request = pb.DistillRequest(teacher=_model_ref(teacher, teacher_version, None), model=model,
+                                    student=pb.DenseNetSpec(hidden=[pb.DenseLayerSpec(units=u) for u in hidden]),
+                                    temperature=temperature, alpha=alpha, data=_transform_data(data),
+                                    options=_options(options), eval_data=_transform_data(eval_data))
+        return self.stream(METHOD["distill"], request, timeout)
 
     def evaluate(self, model, data, *, version=None, alias=None, timeout=None, permutation_repeats=0,
                  permutation_seed=0):

@@ -1,0 +1,43 @@
+"""Prune and Distill (issue 14) through the Python client against the real server (mirrors
+TransformCallTests.swift): new versions with their record and report; bad requests refused up front."""
+import pytest
+
+import modelwire
+from conftest import dataset, options
+
+
+def test_prune_and_distill_make_new_versions_with_reports(client):
+    digits = dataset("digits")
+    source = client.train("digits", digits, {"dense": {"hidden": [{"units": 32}]}}, options(5)).wait()
+    assert source.version == 1
+
+    stream = client.prune("digits", 0.5, structured=True, fine_tune_epochs=2, fine_tune_data=digits,
+                          eval_data=digits, to="digits-small")
+    pruned = stream.wait()
+    assert pruned is not None and pruned.model == "digits-small" and pruned.version == 1
+    assert stream.events[0].WhichOneof("event") == "accepted"
+    report = pruned.report
+    assert report.source.version == 1 and report.result.parameters < report.source.parameters
+    assert report.result.evaluation.classification.accuracy > 0.6
+    info = client.describe_model("digits-small")
+    assert [layer.units for layer in info.spec.dense.hidden] == [16]
+    assert info.transform.kind == "prune" and info.transform.source_model == "digits"
+    assert info.transform.report.result.file_bytes == info.file_bytes
+
+    student = client.distill("digits", "student", digits, hidden=(8,), temperature=2, alpha=0.7,
+                             options=options(3), eval_data=digits).wait()
+    assert student.model == "student" and student.version == 1
+    assert client.describe_model("student").transform.kind == "distill"
+    assert list(client.describe_model("student").class_names) == list(digits.class_names)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(sparsity=1.5), "sparsity"),
+    (dict(sparsity=0.5, fine_tune_epochs=2), "fine_tune_data"),
+    (dict(sparsity=0.5, to="../x"), "target_model"),
+])
+def test_bad_prune_requests_are_refused(client, kwargs, word):
+    client.train("net", dataset("iris"), "mlp", options(2)).wait()
+    with pytest.raises(modelwire.InvalidArgument, match=word):
+        client.prune("net", **kwargs).wait()
+    assert len(client.list_jobs()) == 1  # the refused prune never became a job
