@@ -177,7 +177,7 @@ extension Trainer {
                 (layer.weightOffset..<layer.biasOffset).filter { network.parameters[$0] == 0 }
             }
         }
-        let summary = try model.fit(
+        let summary = try model.fitKeepingHistory(
             training,
             validation: validation,
             options: options,

@@ -255,6 +255,9 @@ public struct TrainingSummary: Sendable, Equatable {
     public var validationAccuracy: Float?
     /// Whether early stopping ended the run before the last epoch.
     public var earlyStopped: Bool
+    /// The run's epochs as `TrainingHistory` kept them (at most `TrainingHistory.defaultCapacity`);
+    /// `Trainer.train` and `Trainer.fineTune` fill it in; the families' `fit` leaves it empty.
+    public var history: [TrainingEpoch]
 
     /// Creates a summary.
     public init(
@@ -264,7 +267,8 @@ public struct TrainingSummary: Sendable, Equatable {
         finalLoss: Float? = nil,
         validationLoss: Float? = nil,
         validationAccuracy: Float? = nil,
-        earlyStopped: Bool = false
+        earlyStopped: Bool = false,
+        history: [TrainingEpoch] = []
     ) {
         self.epochsRun = epochsRun
         self.trainingSamples = trainingSamples
@@ -273,5 +277,6 @@ public struct TrainingSummary: Sendable, Equatable {
         self.validationLoss = validationLoss
         self.validationAccuracy = validationAccuracy
         self.earlyStopped = earlyStopped
+        self.history = history
     }
 }

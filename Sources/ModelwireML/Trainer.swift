@@ -11,7 +11,8 @@ public enum Trainer {
     ///   - spec: The model family and hyper-parameters.
     ///   - options: Optimisation settings.
     ///   - dataset: Raw (unstandardised) data.
-    ///   - progress: Called on this thread per epoch and every `options.progressEveryBatches` batches.
+    ///   - progress: Called on this thread per epoch and every `options.progressEveryBatches` batches;
+    ///     the epoch-end reports are also kept in the summary's `history` (`TrainingHistory`).
     ///   - isCancelled: Checked between batches; returning true throws `TrainingError.cancelled`.
     /// - Returns: The trained model.
     /// - Throws: `TrainingError`.
@@ -109,7 +110,7 @@ public enum Trainer {
             if let held = validation { validation?.features = fitted.apply(held.features) }
             standardization = fitted
         }
-        let summary = try model.fit(
+        let summary = try model.fitKeepingHistory(
             training,
             validation: validation,
             options: options,

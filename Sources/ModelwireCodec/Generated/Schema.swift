@@ -65,6 +65,7 @@ public enum V1: Sendable {
         "modelwire.v1.TreeParameters": V1.TreeParameters.self,
         "modelwire.v1.ForestParameters": V1.ForestParameters.self,
         "modelwire.v1.GradientBoostingParameters": V1.GradientBoostingParameters.self,
+        "modelwire.v1.TrainingEpoch": V1.TrainingEpoch.self,
         "modelwire.v1.TrainingSummary": V1.TrainingSummary.self,
         "modelwire.v1.ModelFile": V1.ModelFile.self,
         "modelwire.v1.ModelVersionInfo": V1.ModelVersionInfo.self,

@@ -195,6 +195,28 @@ extension V1 {
         }
     }
 
+    /// One epoch of a training run, as its trainer reported it at the epoch's end: an epoch over the
+    /// training rows for the mini-batch trainers (dense nets, SGD linear models), one boosting iteration
+    /// for gradient-boosted trees, and a single entry for a decision tree (epoch 1), a random forest
+    /// (epoch = its trees) and the full-data linear solvers (epoch = their iterations or passes).
+    public struct TrainingEpoch: Sendable, Hashable {
+        /// 1-based.
+        public var epoch: UInt32
+        public var loss: Float?
+        public var accuracy: Float?
+        public var validationLoss: Float?
+        public var validationAccuracy: Float?
+
+        /// Creates a `TrainingEpoch`; every argument defaults to the field's zero value.
+        public init(epoch: UInt32 = 0, loss: Float? = nil, accuracy: Float? = nil, validationLoss: Float? = nil, validationAccuracy: Float? = nil) {
+            self.epoch = epoch
+            self.loss = loss
+            self.accuracy = accuracy
+            self.validationLoss = validationLoss
+            self.validationAccuracy = validationAccuracy
+        }
+    }
+
     /// What training recorded.
     public struct TrainingSummary: Sendable, Hashable {
         public var epochsRun: UInt32
@@ -206,11 +228,14 @@ extension V1 {
         public var earlyStopped: Bool
         public var options: V1.TrainingOptions?
         public var seed: UInt64
-        /// Metrics at the end of training on every row the job was given (training and validation rows together).
+        /// Metrics at the end of training on every row the job was given (training and validation rows together); classification: with the confusion matrix.
         public var evaluation: V1.Evaluation?
+        /// Per-epoch history, in epoch order, at most 10,000 entries: a longer run keeps evenly spaced
+        /// epochs (1, 1+s, 1+2s, ... for a power of two s) and always its last. Empty in files written before it.
+        public var history: [V1.TrainingEpoch]
 
         /// Creates a `TrainingSummary`; every argument defaults to the field's zero value.
-        public init(epochsRun: UInt32 = 0, trainingSamples: UInt64 = 0, durationSeconds: Double = 0, finalLoss: Float? = nil, validationLoss: Float? = nil, validationAccuracy: Float? = nil, earlyStopped: Bool = false, options: V1.TrainingOptions? = nil, seed: UInt64 = 0, evaluation: V1.Evaluation? = nil) {
+        public init(epochsRun: UInt32 = 0, trainingSamples: UInt64 = 0, durationSeconds: Double = 0, finalLoss: Float? = nil, validationLoss: Float? = nil, validationAccuracy: Float? = nil, earlyStopped: Bool = false, options: V1.TrainingOptions? = nil, seed: UInt64 = 0, evaluation: V1.Evaluation? = nil, history: [V1.TrainingEpoch] = []) {
             self.epochsRun = epochsRun
             self.trainingSamples = trainingSamples
             self.durationSeconds = durationSeconds
@@ -221,6 +246,7 @@ extension V1 {
             self.options = options
             self.seed = seed
             self.evaluation = evaluation
+            self.history = history
         }
     }
 
@@ -543,6 +569,57 @@ extension V1.GradientBoostingParameters: ProtobufMessage, CMessageConvertible {
     }
 }
 
+extension V1.TrainingEpoch: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__TrainingEpoch
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__training_epoch__unpack, descriptor: modelwire__v1__training_epoch__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__training_epoch__get_packed_size, pack: modelwire__v1__training_epoch__pack, body)
+    }
+
+    init(c: Modelwire__V1__TrainingEpoch) throws(CodecError) {
+        let field_epoch = c.epoch
+        var oneof_loss_option: Float? = nil
+        if c.loss_option_case.rawValue == 2 { oneof_loss_option = c.loss }
+        var oneof_accuracy_option: Float? = nil
+        if c.accuracy_option_case.rawValue == 3 { oneof_accuracy_option = c.accuracy }
+        var oneof_validation_loss_option: Float? = nil
+        if c.validation_loss_option_case.rawValue == 4 { oneof_validation_loss_option = c.validation_loss }
+        var oneof_validation_accuracy_option: Float? = nil
+        if c.validation_accuracy_option_case.rawValue == 5 { oneof_validation_accuracy_option = c.validation_accuracy }
+        self.init(
+            epoch: field_epoch,
+            loss: oneof_loss_option,
+            accuracy: oneof_accuracy_option,
+            validationLoss: oneof_validation_loss_option,
+            validationAccuracy: oneof_validation_accuracy_option)
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__training_epoch__init(&c)
+        c.epoch = self.epoch
+        if let v = self.loss {
+            c.loss_option_case = Modelwire__V1__TrainingEpoch__LossOptionCase(rawValue: 2)
+            c.loss = v
+        }
+        if let v = self.accuracy {
+            c.accuracy_option_case = Modelwire__V1__TrainingEpoch__AccuracyOptionCase(rawValue: 3)
+            c.accuracy = v
+        }
+        if let v = self.validationLoss {
+            c.validation_loss_option_case = Modelwire__V1__TrainingEpoch__ValidationLossOptionCase(rawValue: 4)
+            c.validation_loss = v
+        }
+        if let v = self.validationAccuracy {
+            c.validation_accuracy_option_case = Modelwire__V1__TrainingEpoch__ValidationAccuracyOptionCase(rawValue: 5)
+            c.validation_accuracy = v
+        }
+    }
+}
+
 extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__TrainingSummary
 
@@ -562,6 +639,7 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
         let field_options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
         let field_seed = c.seed
         let field_evaluation = try decodeMessage(c.evaluation, as: V1.Evaluation.self)
+        let field_history = try decodeMessages(c.history, count: c.n_history, as: V1.TrainingEpoch.self)
         var oneof_final_loss_option: Float? = nil
         if c.final_loss_option_case.rawValue == 4 { oneof_final_loss_option = c.final_loss }
         var oneof_validation_loss_option: Float? = nil
@@ -578,7 +656,8 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
             earlyStopped: field_early_stopped,
             options: field_options,
             seed: field_seed,
-            evaluation: field_evaluation)
+            evaluation: field_evaluation,
+            history: field_history)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -590,6 +669,8 @@ extension V1.TrainingSummary: ProtobufMessage, CMessageConvertible {
         if let v = self.options { c.options = try arena.message(v) }
         c.seed = self.seed
         if let v = self.evaluation { c.evaluation = try arena.message(v) }
+        c.n_history = self.history.count
+        c.history = try arena.messages(self.history)
         if let v = self.finalLoss {
             c.final_loss_option_case = Modelwire__V1__TrainingSummary__FinalLossOptionCase(rawValue: 4)
             c.final_loss = v

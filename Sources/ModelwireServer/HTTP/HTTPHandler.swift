@@ -18,13 +18,14 @@ struct HTTPContext: Sendable {
     let logger: Logger
 }
 
-/// Serves one HTTP/1.1 connection of the side port: `/metrics`, the `/v2/health` probes and the
-/// Open Inference Protocol (`InferenceProtocol`). Requests are answered one at a time, in order
-/// (a pipelined request waits in `queued` until the one before is answered). Small infers go to
-/// the loop's `PredictBatcher`, the same as the binary Predict, so they batch with it; large ones
-/// run on the worker pool.
+/// Serves one HTTP/1.1 connection of the side port: `/metrics`, the `/v2/health` probes, the
+/// Open Inference Protocol (`InferenceProtocol`) and the web console (`Console`: `/`,
+/// `/models/…`, `/jobs/…`). Requests are answered one at a time, in order (a pipelined request
+/// waits in `queued` until the one before is answered). Small infers go to the loop's
+/// `PredictBatcher`, the same as the binary Predict, so they batch with it; large ones run on the
+/// worker pool.
 ///
-/// Every failure is the V2 error JSON with its status: 400 (bad JSON, shape, datatype), 401/403
+/// Every failure is the V2 error JSON (on a console page: an HTML page) with its status: 400 (bad JSON, shape, datatype), 401/403
 /// (token, role), 404 (unknown route or model), 405, 413 (body over `maxBodyBytes`), 431 (headers
 /// over `maxHeaderBytes`), 429/503 (queue full, loading or draining). A request whose bytes
 /// cannot be trusted (too large, unparsable) is answered, then the connection is closed.
@@ -196,6 +197,8 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
             (routeName, required, allowed) = ("metrics", shared.settings.metricsRole, .GET)
         case 1 where parts[0] == "v2":
             (routeName, required, allowed) = ("server_metadata", .predict, .GET)
+        case _ where Console.isPage(parts):
+            (routeName, required, allowed) = ("console", .predict, .GET)
         case _ where parts.count >= 3 && parts[0] == "v2" && parts[1] == "models":
             switch parts.last {
             case "infer": (routeName, required, allowed) = ("infer", .predict, .POST)
@@ -212,7 +215,8 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
             return
         }
         do throws(HTTPError) {
-            if let required { try authorize(head, required) }
+            var role = AccessRole.admin
+            if let required { role = try authorize(head, required, acceptBasic: routeName == "console") }
             guard head.method == allowed else {
                 throw HTTPError(status: 405, message: "\(path) takes \(allowed.rawValue), not \(head.method.rawValue)")
             }
@@ -221,6 +225,9 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
                 try health(ready: parts[2] == "ready", keepAlive: keepAlive, started: started)
             case "metrics":
                 try metrics(keepAlive: keepAlive, started: started)
+            case "console":
+                let page = try Console.page(parts, service: shared.service, role: role)
+                respondHTML(200, page, started: started, keepAlive: keepAlive)
             case "server_metadata":
                 let body = InferenceProtocol.serverMetadata(
                     name: shared.service.configuration.serverName,
@@ -237,13 +244,29 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
 
     /// Checks the `Authorization: Bearer TOKEN` header against the token file (when
     /// authentication is on): 401 without a known token, 403 when its role is too low.
-    private func authorize(_ head: HTTPRequestHead, _ required: AccessRole) throws(HTTPError) {
+    /// - Parameter acceptBasic: Also take `Authorization: Basic` with the token as the password
+    ///   (any user name): what a browser sends after its own login prompt, for the console.
+    /// - Returns: The token's role (`.admin` when authentication is off).
+    private func authorize(
+        _ head: HTTPRequestHead,
+        _ required: AccessRole,
+        acceptBasic: Bool = false
+    ) throws(HTTPError) -> AccessRole {
         let authenticator = shared.service.authenticator
-        guard authenticator.isEnabled, required > .none else { return }
-        guard let header = head.headers.first(name: "authorization"), header.hasPrefix("Bearer ") else {
+        guard authenticator.isEnabled else { return .admin }
+        guard required > .none else { return .none }
+        let header = head.headers.first(name: "authorization") ?? ""
+        let token: String
+        if header.hasPrefix("Bearer ") {
+            token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        } else if acceptBasic, header.hasPrefix("Basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst("Basic ".count))),
+            let credentials = String(data: decoded, encoding: .utf8), let colon = credentials.firstIndex(of: ":")
+        {
+            token = String(credentials[credentials.index(after: colon)...])
+        } else {
             throw HTTPError(status: 401, message: "this endpoint needs an Authorization: Bearer token")
         }
-        let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
         guard let entry = authenticator.current.authenticate(token) else {
             throw HTTPError(status: 401, message: "the bearer token is not valid")
         }
@@ -253,6 +276,7 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
                 message: "this endpoint needs role \(required); the token has role \(entry.role)"
             )
         }
+        return entry.role
     }
 
     private func health(ready: Bool, keepAlive: Bool, started: NIODeadline) throws(HTTPError) {
@@ -455,6 +479,16 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
     // MARK: - Answers
 
     private func fail(_ error: HTTPError, route: String, started: NIODeadline, keepAlive: Bool, flush: Bool = true) {
+        if route == "console" {
+            respondHTML(
+                error.status,
+                ConsoleDocument.error(status: error.status, message: error.message),
+                started: started,
+                keepAlive: keepAlive && !error.close,
+                challenge: error.status == 401
+            )
+            return
+        }
         respond(
             error.status,
             json: error.json,
@@ -463,6 +497,35 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
             keepAlive: keepAlive && !error.close,
             flush: flush,
             extraHeaders: error.status == 401 ? [("WWW-Authenticate", "Bearer")] : []
+        )
+    }
+
+    /// A console page; `challenge` adds the login challenges of a 401 (Bearer, and Basic so that a
+    /// browser prompts for the token).
+    private func respondHTML(
+        _ status: Int,
+        _ html: String,
+        started: NIODeadline,
+        keepAlive: Bool,
+        challenge: Bool = false
+    ) {
+        var buffer = context?.channel.allocator.buffer(capacity: html.utf8.count) ?? ByteBuffer()
+        buffer.writeString(html)
+        var headers = ConsoleDocument.headers
+        if challenge {
+            headers += [
+                ("WWW-Authenticate", "Bearer"),
+                ("WWW-Authenticate", "Basic realm=\"Modelwire console\", charset=\"UTF-8\""),
+            ]
+        }
+        respond(
+            status,
+            body: buffer,
+            contentType: "text/html; charset=utf-8",
+            route: "console",
+            started: started,
+            keepAlive: keepAlive,
+            extraHeaders: headers
         )
     }
 

@@ -29,6 +29,10 @@ final class JobManager: Sendable {
         var subscribers: [UInt64: Subscriber] = [:]
         /// When a running job's record was last written with its progress (for other replicas' watchers).
         var progressPersisted = ContinuousClock.Instant.now
+        /// The epochs so far of a Train job queued or running here (the console's curve); nil once
+        /// it has ended (its model file keeps the history), for transform jobs (their progress
+        /// comes as wire events) and for other replicas' jobs.
+        var curve: TrainingHistory?
     }
 
     private struct State {
@@ -118,7 +122,10 @@ final class JobManager: Sendable {
         }
         _ = try ModelSpec(wire: request.spec)
         _ = try TrainingOptions(wire: request.options, defaultSeed: 0)
-        return try enqueue(Record(job: newJob(model: request.model), request: request), subscriber: subscriber)
+        return try enqueue(
+            Record(job: newJob(model: request.model), request: request, curve: TrainingHistory()),
+            subscriber: subscriber
+        )
     }
 
     /// Queues a job that is not a Train call (a transform), run like one: the same queue, events,
@@ -266,6 +273,7 @@ final class JobManager: Sendable {
                 record.job.finishedUnixMs = Self.now()
                 record.request = nil
                 record.work = nil
+                record.curve = nil
                 state.records[jobID] = record
                 return .success((record.job, true))
             case .running:
@@ -320,6 +328,11 @@ final class JobManager: Sendable {
             throw ModelwireError(.notFound, "job \"\(jobID)\" does not exist")
         }
         return job
+    }
+
+    /// The epochs so far of a job queued or running on this replica; nil for any other job.
+    func curve(_ jobID: String) -> [TrainingEpoch]? {
+        state.withLock { $0.records[jobID]?.curve?.epochs }
     }
 
     /// Every known job, newest first.
@@ -383,7 +396,7 @@ final class JobManager: Sendable {
                     spec: spec,
                     options: options,
                     dataset: dataset,
-                    progress: { [self] p in self.publish(id, progress: V1.TrainProgress(p)) },
+                    progress: { [self] p in self.publish(id, progress: p) },
                     isCancelled: { [self] in self.stopRequested(id) }
                 )
             } catch {
@@ -445,6 +458,12 @@ final class JobManager: Sendable {
         state.withLock { $0.records[id].map { $0.stopReason != nil } ?? true }
     }
 
+    /// A Train job's progress: kept in its curve, then published.
+    private func publish(_ id: String, progress report: TrainingProgress) {
+        state.withLock { _ = $0.records[id]?.curve?.record(report) }  // in place: a copy would copy the history
+        publish(id, progress: V1.TrainProgress(report))
+    }
+
     private func publish(_ id: String, progress: V1.TrainProgress) {
         let (subscribers, record) = state.withLock { state -> ([Subscriber], V1.Job?) in
             guard var record = state.records[id] else { return ([], nil) }
@@ -476,6 +495,7 @@ final class JobManager: Sendable {
             record.job.finishedUnixMs = Self.now()
             record.request = nil
             record.work = nil
+            record.curve = nil
             state.records[id] = record
             return record.job
         }

@@ -76,7 +76,8 @@ extension V1.ModelFile {
                 validationAccuracy: t.validationAccuracy,
                 earlyStopped: t.earlyStopped,
                 options: options,
-                evaluation: evaluation
+                evaluation: evaluation,
+                history: t.history.map(V1.TrainingEpoch.init)
             )
         )
     }
@@ -165,7 +166,8 @@ extension V1.ModelFile {
                 finalLoss: t.finalLoss,
                 validationLoss: t.validationLoss,
                 validationAccuracy: t.validationAccuracy,
-                earlyStopped: t.earlyStopped
+                earlyStopped: t.earlyStopped,
+                history: t.history.map(TrainingEpoch.init(wire:))
             )
         )
     }

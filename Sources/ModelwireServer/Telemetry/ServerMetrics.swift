@@ -54,7 +54,9 @@ final class ServerMetrics: Sendable {
     let trainingSamplesPerSecond: Gauge
 
     /// The HTTP routes whose latency is recorded (`http_route` label values).
-    static let httpRoutes = ["health", "server_metadata", "model_metadata", "model_ready", "infer", "metrics", "other"]
+    static let httpRoutes = [
+        "health", "server_metadata", "model_metadata", "model_ready", "infer", "metrics", "console", "other",
+    ]
 
     /// Makes every handle.
     /// - Parameter factory: Where the handles come from (the server's Prometheus registry, or a

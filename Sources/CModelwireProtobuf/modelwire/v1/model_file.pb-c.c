@@ -322,6 +322,51 @@ void   modelwire__v1__gradient_boosting_parameters__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__gradient_boosting_parameters__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__training_epoch__init
+                     (Modelwire__V1__TrainingEpoch         *message)
+{
+  static const Modelwire__V1__TrainingEpoch init_value = MODELWIRE__V1__TRAINING_EPOCH__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__training_epoch__get_packed_size
+                     (const Modelwire__V1__TrainingEpoch *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__training_epoch__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__training_epoch__pack
+                     (const Modelwire__V1__TrainingEpoch *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__training_epoch__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__training_epoch__pack_to_buffer
+                     (const Modelwire__V1__TrainingEpoch *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__training_epoch__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__TrainingEpoch *
+       modelwire__v1__training_epoch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__TrainingEpoch *)
+     protobuf_c_message_unpack (&modelwire__v1__training_epoch__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__training_epoch__free_unpacked
+                     (Modelwire__V1__TrainingEpoch *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__training_epoch__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__training_summary__init
                      (Modelwire__V1__TrainingSummary         *message)
 {
@@ -938,7 +983,97 @@ const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_parameters__de
   (ProtobufCMessageInit) modelwire__v1__gradient_boosting_parameters__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__training_summary__field_descriptors[10] =
+static const ProtobufCFieldDescriptor modelwire__v1__training_epoch__field_descriptors[5] =
+{
+  {
+    "epoch",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TrainingEpoch, epoch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "loss",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__TrainingEpoch, loss_option_case),
+    offsetof(Modelwire__V1__TrainingEpoch, loss),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accuracy",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__TrainingEpoch, accuracy_option_case),
+    offsetof(Modelwire__V1__TrainingEpoch, accuracy),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validation_loss",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__TrainingEpoch, validation_loss_option_case),
+    offsetof(Modelwire__V1__TrainingEpoch, validation_loss),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validation_accuracy",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__TrainingEpoch, validation_accuracy_option_case),
+    offsetof(Modelwire__V1__TrainingEpoch, validation_accuracy),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__training_epoch__field_indices_by_name[] = {
+  2,   /* field[2] = accuracy */
+  0,   /* field[0] = epoch */
+  1,   /* field[1] = loss */
+  4,   /* field[4] = validation_accuracy */
+  3,   /* field[3] = validation_loss */
+};
+static const ProtobufCIntRange modelwire__v1__training_epoch__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__training_epoch__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.TrainingEpoch",
+  "TrainingEpoch",
+  "Modelwire__V1__TrainingEpoch",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__TrainingEpoch),
+  5,
+  modelwire__v1__training_epoch__field_descriptors,
+  modelwire__v1__training_epoch__field_indices_by_name,
+  1,  modelwire__v1__training_epoch__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__training_epoch__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__training_summary__field_descriptors[11] =
 {
   {
     "epochs_run",
@@ -1060,6 +1195,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__training_summary__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "history",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__TrainingSummary, n_history),
+    offsetof(Modelwire__V1__TrainingSummary, history),
+    &modelwire__v1__training_epoch__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__training_summary__field_indices_by_name[] = {
   2,   /* field[2] = duration_seconds */
@@ -1067,6 +1214,7 @@ static const unsigned modelwire__v1__training_summary__field_indices_by_name[] =
   0,   /* field[0] = epochs_run */
   9,   /* field[9] = evaluation */
   3,   /* field[3] = final_loss */
+  10,   /* field[10] = history */
   7,   /* field[7] = options */
   8,   /* field[8] = seed */
   1,   /* field[1] = training_samples */
@@ -1076,7 +1224,7 @@ static const unsigned modelwire__v1__training_summary__field_indices_by_name[] =
 static const ProtobufCIntRange modelwire__v1__training_summary__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
 {
@@ -1086,7 +1234,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   "Modelwire__V1__TrainingSummary",
   "modelwire.v1",
   sizeof(Modelwire__V1__TrainingSummary),
-  10,
+  11,
   modelwire__v1__training_summary__field_descriptors,
   modelwire__v1__training_summary__field_indices_by_name,
   1,  modelwire__v1__training_summary__number_ranges,

@@ -25,6 +25,7 @@ typedef struct Modelwire__V1__LinearParameters Modelwire__V1__LinearParameters;
 typedef struct Modelwire__V1__TreeParameters Modelwire__V1__TreeParameters;
 typedef struct Modelwire__V1__ForestParameters Modelwire__V1__ForestParameters;
 typedef struct Modelwire__V1__GradientBoostingParameters Modelwire__V1__GradientBoostingParameters;
+typedef struct Modelwire__V1__TrainingEpoch Modelwire__V1__TrainingEpoch;
 typedef struct Modelwire__V1__TrainingSummary Modelwire__V1__TrainingSummary;
 typedef struct Modelwire__V1__ModelFile Modelwire__V1__ModelFile;
 
@@ -235,6 +236,65 @@ struct  Modelwire__V1__GradientBoostingParameters
 
 
 typedef enum {
+  MODELWIRE__V1__TRAINING_EPOCH__LOSS_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__TRAINING_EPOCH__LOSS_OPTION_LOSS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRAINING_EPOCH__LOSS_OPTION__CASE)
+} Modelwire__V1__TrainingEpoch__LossOptionCase;
+
+typedef enum {
+  MODELWIRE__V1__TRAINING_EPOCH__ACCURACY_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__TRAINING_EPOCH__ACCURACY_OPTION_ACCURACY = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRAINING_EPOCH__ACCURACY_OPTION__CASE)
+} Modelwire__V1__TrainingEpoch__AccuracyOptionCase;
+
+typedef enum {
+  MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_LOSS_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_LOSS_OPTION_VALIDATION_LOSS = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_LOSS_OPTION__CASE)
+} Modelwire__V1__TrainingEpoch__ValidationLossOptionCase;
+
+typedef enum {
+  MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_ACCURACY_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_ACCURACY_OPTION_VALIDATION_ACCURACY = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_ACCURACY_OPTION__CASE)
+} Modelwire__V1__TrainingEpoch__ValidationAccuracyOptionCase;
+
+/*
+ * One epoch of a training run, as its trainer reported it at the epoch's end: an epoch over the
+ * training rows for the mini-batch trainers (dense nets, SGD linear models), one boosting iteration
+ * for gradient-boosted trees, and a single entry for a decision tree (epoch 1), a random forest
+ * (epoch = its trees) and the full-data linear solvers (epoch = their iterations or passes).
+ */
+struct  Modelwire__V1__TrainingEpoch
+{
+  ProtobufCMessage base;
+  /*
+   * 1-based.
+   */
+  uint32_t epoch;
+  Modelwire__V1__TrainingEpoch__LossOptionCase loss_option_case;
+  union {
+    float loss;
+  };
+  Modelwire__V1__TrainingEpoch__AccuracyOptionCase accuracy_option_case;
+  union {
+    float accuracy;
+  };
+  Modelwire__V1__TrainingEpoch__ValidationLossOptionCase validation_loss_option_case;
+  union {
+    float validation_loss;
+  };
+  Modelwire__V1__TrainingEpoch__ValidationAccuracyOptionCase validation_accuracy_option_case;
+  union {
+    float validation_accuracy;
+  };
+};
+#define MODELWIRE__V1__TRAINING_EPOCH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__training_epoch__descriptor) \
+    , 0, MODELWIRE__V1__TRAINING_EPOCH__LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_EPOCH__ACCURACY_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_EPOCH__VALIDATION_ACCURACY_OPTION__NOT_SET, {0} }
+
+
+typedef enum {
   MODELWIRE__V1__TRAINING_SUMMARY__FINAL_LOSS_OPTION__NOT_SET = 0,
   MODELWIRE__V1__TRAINING_SUMMARY__FINAL_LOSS_OPTION_FINAL_LOSS = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRAINING_SUMMARY__FINAL_LOSS_OPTION__CASE)
@@ -265,9 +325,15 @@ struct  Modelwire__V1__TrainingSummary
   Modelwire__V1__TrainingOptions *options;
   uint64_t seed;
   /*
-   * Metrics at the end of training on every row the job was given (training and validation rows together).
+   * Metrics at the end of training on every row the job was given (training and validation rows together); classification: with the confusion matrix.
    */
   Modelwire__V1__Evaluation *evaluation;
+  /*
+   * Per-epoch history, in epoch order, at most 10,000 entries: a longer run keeps evenly spaced
+   * epochs (1, 1+s, 1+2s, ... for a power of two s) and always its last. Empty in files written before it.
+   */
+  size_t n_history;
+  Modelwire__V1__TrainingEpoch **history;
   Modelwire__V1__TrainingSummary__FinalLossOptionCase final_loss_option_case;
   union {
     float final_loss;
@@ -283,7 +349,7 @@ struct  Modelwire__V1__TrainingSummary
 };
 #define MODELWIRE__V1__TRAINING_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__training_summary__descriptor) \
-    , 0, 0, 0, 0, NULL, 0, NULL, MODELWIRE__V1__TRAINING_SUMMARY__FINAL_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_SUMMARY__VALIDATION_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_SUMMARY__VALIDATION_ACCURACY_OPTION__NOT_SET, {0} }
+    , 0, 0, 0, 0, NULL, 0, NULL, 0,NULL, MODELWIRE__V1__TRAINING_SUMMARY__FINAL_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_SUMMARY__VALIDATION_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAINING_SUMMARY__VALIDATION_ACCURACY_OPTION__NOT_SET, {0} }
 
 
 typedef enum {
@@ -477,6 +543,25 @@ Modelwire__V1__GradientBoostingParameters *
 void   modelwire__v1__gradient_boosting_parameters__free_unpacked
                      (Modelwire__V1__GradientBoostingParameters *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__TrainingEpoch methods */
+void   modelwire__v1__training_epoch__init
+                     (Modelwire__V1__TrainingEpoch         *message);
+size_t modelwire__v1__training_epoch__get_packed_size
+                     (const Modelwire__V1__TrainingEpoch   *message);
+size_t modelwire__v1__training_epoch__pack
+                     (const Modelwire__V1__TrainingEpoch   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__training_epoch__pack_to_buffer
+                     (const Modelwire__V1__TrainingEpoch   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__TrainingEpoch *
+       modelwire__v1__training_epoch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__training_epoch__free_unpacked
+                     (Modelwire__V1__TrainingEpoch *message,
+                      ProtobufCAllocator *allocator);
 /* Modelwire__V1__TrainingSummary methods */
 void   modelwire__v1__training_summary__init
                      (Modelwire__V1__TrainingSummary         *message);
@@ -538,6 +623,9 @@ typedef void (*Modelwire__V1__ForestParameters_Closure)
 typedef void (*Modelwire__V1__GradientBoostingParameters_Closure)
                  (const Modelwire__V1__GradientBoostingParameters *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__TrainingEpoch_Closure)
+                 (const Modelwire__V1__TrainingEpoch *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__TrainingSummary_Closure)
                  (const Modelwire__V1__TrainingSummary *message,
                   void *closure_data);
@@ -560,6 +648,7 @@ extern const ProtobufCMessageDescriptor modelwire__v1__linear_parameters__descri
 extern const ProtobufCMessageDescriptor modelwire__v1__tree_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__forest_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_parameters__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__training_epoch__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor;
 
