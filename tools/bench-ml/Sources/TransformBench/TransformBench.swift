@@ -70,12 +70,15 @@ struct TransformBench {
                 "pruned90_accuracy": try accuracy(sparseTuned, test),
                 "half_width_accuracy": try accuracy(narrowTuned, test),
                 "source_rows_per_s": sourceSpeed, "half_width_rows_per_s": narrowSpeed,
-                "teacher_accuracy": try accuracy(teacher, test), "student_distilled_accuracy": try accuracy(student, test),
+                "teacher_accuracy": try accuracy(teacher, test),
+                "student_distilled_accuracy": try accuracy(student, test),
                 "student_labels_only_accuracy": try accuracy(alone, test),
                 "teacher_rows_per_s": teacherSpeed, "student_rows_per_s": studentSpeed,
             ]
             rows.append(row)
-            print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
+            print(
+                String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+            )
         }
         func mean(_ key: String) -> Double { rows.map { $0[key]! }.reduce(0, +) / Double(rows.count) }
         let summary: [String: Double] = [
@@ -89,7 +92,12 @@ struct TransformBench {
             "student_labels_only_accuracy": mean("student_labels_only_accuracy"),
             "student_over_teacher_throughput": mean("student_rows_per_s") / mean("teacher_rows_per_s"),
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: ["summary": summary], options: [.sortedKeys]), as: UTF8.self))
+        print(
+            String(
+                decoding: try JSONSerialization.data(withJSONObject: ["summary": summary], options: [.sortedKeys]),
+                as: UTF8.self
+            )
+        )
     }
 
     static func net(_ hidden: [Int]) -> DenseNetSpec {
