@@ -459,3 +459,77 @@ void CModelwireKernels_adamUpdate(float *p, const float *g, float *m, float *v, 
         p[i] -= alpha * m[i] / (sqrtf(v[i]) + epsilon);
     }
 }
+
+// ---- Histogram trees -------------------------------------------------------------------
+
+// Adds each listed row's (g, h, 1, 0) to the cells of its four bins, group by group (bin ids
+// read byte by byte, so on any byte order).
+static void histogramAddPortable(const unsigned char *packed, long rows, long groups, int wide, long bins,
+                                 const int *index, long count, const double *quads, double *hist) {
+    long stride = wide ? 8 : 4;
+    for (long group = 0; group < groups; group++) {
+        const unsigned char *column = packed + group * rows * stride;
+        double *h = hist + group * 4 * bins * 4;
+        for (long i = 0; i < count; i++) {
+            const unsigned char *ids = column + (long)index[i] * stride;
+            const double *q = quads + i * 4;
+            for (int lane = 0; lane < 4; lane++) {
+                long bin = wide ? ids[2 * lane] | (long)ids[2 * lane + 1] << 8 : ids[lane];
+                double *cell = h + (lane * bins + bin) * 4;
+                cell[0] += q[0];
+                cell[1] += q[1];
+                cell[2] += q[2];
+            }
+        }
+    }
+}
+
+#if CMW_X86
+// The rows' bin words of a group are gathered first (independent loads, so cache misses
+// overlap), then each row costs one 32-byte load, add and store per feature (the portable loop
+// needs three of each). x86 is little-endian: a word's low bits are its first feature's bin.
+__attribute__((target("avx2,fma")))
+static void histogramAddAVX2(const unsigned char *packed, long rows, long groups, int wide, long bins,
+                             const int *index, long count, const double *quads, double *hist, void *words) {
+    long stride = wide ? 8 : 4;
+    int shift = wide ? 16 : 8;
+    unsigned long long mask = wide ? 0xFFFF : 0xFF;
+    unsigned long long *w = words;
+    for (long group = 0; group < groups; group++) {
+        const unsigned char *column = packed + group * rows * stride;
+        double *h0 = hist + group * 4 * bins * 4;
+        double *h1 = h0 + bins * 4, *h2 = h1 + bins * 4, *h3 = h2 + bins * 4;
+        if (wide) {
+            for (long i = 0; i < count; i++) memcpy(&w[i], column + (long)index[i] * 8, 8);
+        } else {
+            for (long i = 0; i < count; i++) {
+                unsigned int x;
+                memcpy(&x, column + (long)index[i] * 4, 4);
+                w[i] = x;
+            }
+        }
+        for (long i = 0; i < count; i++) {
+            __m256d q = _mm256_loadu_pd(quads + i * 4);
+            unsigned long long x = w[i];
+            double *c0 = h0 + (long)(x & mask) * 4, *c1 = h1 + (long)(x >> shift & mask) * 4;
+            double *c2 = h2 + (long)(x >> 2 * shift & mask) * 4, *c3 = h3 + (long)(x >> 3 * shift & mask) * 4;
+            _mm256_storeu_pd(c0, _mm256_add_pd(_mm256_loadu_pd(c0), q));
+            _mm256_storeu_pd(c1, _mm256_add_pd(_mm256_loadu_pd(c1), q));
+            _mm256_storeu_pd(c2, _mm256_add_pd(_mm256_loadu_pd(c2), q));
+            _mm256_storeu_pd(c3, _mm256_add_pd(_mm256_loadu_pd(c3), q));
+        }
+    }
+}
+#endif
+
+void CModelwireKernels_histogramAdd(int useAVX2, const void *packed, long rows, long groups, int wide, long bins,
+                                    const int *index, long count, const double *quads, double *hist, void *words) {
+#if CMW_X86
+    if (useAVX2 && CModelwireKernels_usesAVX2FMA()) {
+        histogramAddAVX2(packed, rows, groups, wide, bins, index, count, quads, hist, words);
+        return;
+    }
+#endif
+    (void)words;
+    histogramAddPortable(packed, rows, groups, wide, bins, index, count, quads, hist);
+}

@@ -121,4 +121,51 @@ import Testing
         #expect(x.argmaxPerRow() == [2, 2])
         #expect(x.transposed.transposed == x)
     }
+
+    @Test("histogramAdd, portable and AVX2, equals the cells summed row by row", arguments: [false, true])
+    func histogramKernel(wide: Bool) {
+        var g = SeededGenerator(seed: 11)
+        let (rows, groups) = (300, 2)
+        let bins = wide ? 600 : 256
+        let width = wide ? 2 : 1
+        var binOf = [[Int]](repeating: [], count: groups * 4)  // per feature, per row
+        var packed = [UInt8](repeating: 0, count: groups * rows * 4 * width)
+        for f in 0..<groups * 4 {
+            for r in 0..<rows {
+                let bin = Int(g.next() % UInt64(bins))
+                binOf[f].append(bin)
+                let at = ((f / 4 * rows + r) * 4 + f % 4) * width
+                packed[at] = UInt8(truncatingIfNeeded: bin)
+                if wide { packed[at + 1] = UInt8(truncatingIfNeeded: bin >> 8) }
+            }
+        }
+        let index = (0..<rows).filter { _ in g.next() % 3 != 0 }.map { Int32($0) }
+        var quads = [Double]()
+        for _ in index { quads += [Double(g.nextUnitFloat()) - 0.5, Double(g.nextUnitFloat()), 1, 0] }
+        var expected = [Double](repeating: 0, count: groups * 4 * bins * 4)
+        for f in 0..<groups * 4 {
+            for (i, row) in index.enumerated() {
+                let cell = (f * bins + binOf[f][Int(row)]) * 4
+                for lane in 0..<3 { expected[cell + lane] += quads[i * 4 + lane] }
+            }
+        }
+        for useAVX: Int32 in [0, 1] {
+            var hist = [Double](repeating: 0, count: expected.count)
+            var words = [UInt64](repeating: 0, count: index.count)
+            CModelwireKernels_histogramAdd(
+                useAVX,
+                packed,
+                rows,
+                groups,
+                wide ? 1 : 0,
+                bins,
+                index,
+                index.count,
+                quads,
+                &hist,
+                &words
+            )
+            #expect(hist == expected, "useAVX2 \(useAVX)")
+        }
+    }
 }
