@@ -5,15 +5,16 @@ import CModelwireKernels
 /// leaves; gain = G_L²/(H_L + λ) + G_R²/(H_R + λ) − G²/(H + λ), each child keeping at least
 /// `minSamplesLeaf` rows and a hessian sum of 1e-3; leaf value −rate·G/(H + λ).
 ///
-/// Every node keeps a histogram of (Σg, Σh, rows) per feature and bin; a split builds the
-/// smaller child's from its rows and the larger one's by subtraction from the parent's.
-/// A histogram holds (Σg, Σh) pairs for every feature and bin, then the row counts in the same
-/// order (16-byte cells the kernel updates with one vector add, never split across cache lines).
-/// Histograms live in buffers reused from node to node (a leaf that cannot split gives its
-/// buffer back at once, a split parent's becomes its larger child's). The kernel reads the bins
-/// of four features at once (one 4- or 8-byte load per row; bytes when every feature has at
-/// most 256 bins), so a row's index and (g, h) are loaded once per four features and the four
-/// histograms it updates (24 KiB with 256 bins) stay in the L1 cache.
+/// A node that may split keeps a histogram: a cell (Σg, Σh, rows, 0) of 4 doubles per feature
+/// and bin. A split builds the smaller child's from its rows and the larger one's by subtraction
+/// from the parent's, and none for a child that cannot split; children take their totals from
+/// the split, as scikit-learn's. Histograms live in buffers the grower reuses from node to node
+/// and tree to tree (a leaf that cannot split gives its buffer back at once, a split parent's
+/// becomes its larger child's). The C kernels (`CModelwireKernels_histogramAdd`,
+/// `_histogramBestBin`) read the bins of four features at once (one 4- or 8-byte load per row;
+/// bytes when every feature has at most 256 bins), so a row's index and (g, h, 1, 0) are
+/// loaded once per four features, add a row to a cell with one 32-byte vector add, and score
+/// four candidate splits per vector division.
 struct GradientTreeGrower {
     let bins: FeatureBins
     let maxLeafNodes: Int?
@@ -65,7 +66,11 @@ struct GradientTreeGrower {
         self.wideBins = wide
         self.histogramColumns = groups * Self.groupWidth
         self.binCounts = bins.upper.map(\.count)
-        self.pool = HistogramPool(size: self.histogramColumns * bins.maxBinCount * 4, rows: bins.rows)
+        self.pool = HistogramPool(
+            size: self.histogramColumns * bins.maxBinCount * 4,
+            rows: bins.rows,
+            bins: bins.maxBinCount
+        )
     }
 
     /// A grown tree and, per leaf, the rows (indices into the binned rows) that reached it.
@@ -298,37 +303,27 @@ struct GradientTreeGrower {
         let minHessian = Self.minHessian
         var bestGain = 0.0
         var best: (feature: Int, left: Int, right: Int, gradient: Double, hessian: Double)?
-        let lambdas = SIMD2(repeating: lambda)
         self.binCounts.withUnsafeBufferPointer { counts in
             for f in 0..<self.bins.columns {
                 let base = hp + f * b * 4
-                var gl = 0.0
-                var hl = 0.0
-                var nl = 0.0
+                // Candidate bin: bins ≤ it go left. The first best of this feature's, if it beats
+                // the best so far (empty bins repeat the previous candidate, which the strict
+                // comparison keeps, so the chosen bin is a nonempty one).
                 var featureGain = bestGain
-                var leftBin = -1
-                // Candidate: bins ≤ bin go left. Empty bins repeat the previous candidate, which
-                // the strict comparison keeps, so leftBin ends as a nonempty bin; no branch on
-                // emptiness in the loop.
-                for bin in 0..<counts[f] - 1 {
-                    let cell = base + bin * 4
-                    gl += cell[0]
-                    hl += cell[1]
-                    nl += cell[2]
-                    if nl < minLeaf || hl < minHessian { continue }
-                    let nr = total - nl
-                    let hr = node.hessian - hl
-                    // Later candidates only have fewer rows and less hessian on the right.
-                    if nr < minLeaf || hr < minHessian { break }
-                    let gr = node.gradient - gl
-                    // Both children's G²/(H + λ) in one vector division.
-                    let scores = SIMD2(gl * gl, gr * gr) / (SIMD2(hl, hr) + lambdas)
-                    let gain = scores[0] + scores[1] - parentLoss
-                    if gain > featureGain {
-                        featureGain = gain
-                        leftBin = bin
-                    }
-                }
+                let leftBin = CModelwireKernels_histogramBestBin(
+                    1,
+                    base,
+                    counts[f] - 1,
+                    node.gradient,
+                    node.hessian,
+                    total,
+                    lambda,
+                    minLeaf,
+                    minHessian,
+                    parentLoss,
+                    &featureGain,
+                    self.pool.prefix
+                )
                 if leftBin >= 0 {
                     var rightBin = leftBin + 1
                     while base[rightBin * 4 + 2] == 0 { rightBin += 1 }
@@ -365,14 +360,17 @@ struct GradientTreeGrower {
 /// by the next tree), with the scratch of a histogram build.
 private final class HistogramPool {
     let size: Int
-    /// Scratch of a histogram build: the rows' (g, h, 1, 0) in row order, and their bin words.
+    /// Scratch of a histogram build: the rows' (g, h, 1, 0) in row order, and their bin words;
+    /// of a split search: prefix sums over one feature's bins.
     let quads: UnsafeMutablePointer<Double>
     let words: UnsafeMutableRawPointer
+    let prefix: UnsafeMutablePointer<Double>
     private var buffers = [UnsafeMutablePointer<Double>]()
     private var free = [Int]()
 
-    init(size: Int, rows: Int) {
+    init(size: Int, rows: Int, bins: Int) {
         self.size = size
+        self.prefix = .allocate(capacity: 3 * max(bins, 1))
         self.quads = .allocate(capacity: 4 * max(rows, 1))
         for i in 0..<max(rows, 1) {
             self.quads[4 * i] = 0
@@ -400,5 +398,6 @@ private final class HistogramPool {
         for buffer in self.buffers { buffer.deallocate() }
         self.quads.deallocate()
         self.words.deallocate()
+        self.prefix.deallocate()
     }
 }
