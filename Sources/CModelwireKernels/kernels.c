@@ -459,3 +459,182 @@ void CModelwireKernels_adamUpdate(float *p, const float *g, float *m, float *v, 
         p[i] -= alpha * m[i] / (sqrtf(v[i]) + epsilon);
     }
 }
+
+// ---- Histogram trees -------------------------------------------------------------------
+
+// Adds each listed row's (g, h, 1, 0) to the cells of its four bins, group by group (bin ids
+// read byte by byte, so on any byte order).
+static void histogramAddPortable(const unsigned char *packed, long rows, long groups, int wide, long bins,
+                                 const int *index, long count, const double *quads, double *hist) {
+    long stride = wide ? 8 : 4;
+    for (long group = 0; group < groups; group++) {
+        const unsigned char *column = packed + group * rows * stride;
+        double *h = hist + group * 4 * bins * 4;
+        for (long i = 0; i < count; i++) {
+            const unsigned char *ids = column + (long)index[i] * stride;
+            const double *q = quads + i * 4;
+            for (int lane = 0; lane < 4; lane++) {
+                long bin = wide ? ids[2 * lane] | (long)ids[2 * lane + 1] << 8 : ids[lane];
+                double *cell = h + (lane * bins + bin) * 4;
+                cell[0] += q[0];
+                cell[1] += q[1];
+                cell[2] += q[2];
+            }
+        }
+    }
+}
+
+#if CMW_X86
+// The rows' bin words of a group are gathered first (independent loads, so cache misses
+// overlap), then each row costs one 32-byte load, add and store per feature (the portable loop
+// needs three of each). x86 is little-endian: a word's low bits are its first feature's bin.
+__attribute__((target("avx2,fma")))
+static void histogramAddAVX2(const unsigned char *packed, long rows, long groups, int wide, long bins,
+                             const int *index, long count, const double *quads, double *hist, void *words) {
+    long stride = wide ? 8 : 4;
+    int shift = wide ? 16 : 8;
+    unsigned long long mask = wide ? 0xFFFF : 0xFF;
+    unsigned long long *w = words;
+    for (long group = 0; group < groups; group++) {
+        const unsigned char *column = packed + group * rows * stride;
+        double *h0 = hist + group * 4 * bins * 4;
+        double *h1 = h0 + bins * 4, *h2 = h1 + bins * 4, *h3 = h2 + bins * 4;
+        if (wide) {
+            for (long i = 0; i < count; i++) memcpy(&w[i], column + (long)index[i] * 8, 8);
+        } else {
+            for (long i = 0; i < count; i++) {
+                unsigned int x;
+                memcpy(&x, column + (long)index[i] * 4, 4);
+                w[i] = x;
+            }
+        }
+        for (long i = 0; i < count; i++) {
+            __m256d q = _mm256_loadu_pd(quads + i * 4);
+            unsigned long long x = w[i];
+            double *c0 = h0 + (long)(x & mask) * 4, *c1 = h1 + (long)(x >> shift & mask) * 4;
+            double *c2 = h2 + (long)(x >> 2 * shift & mask) * 4, *c3 = h3 + (long)(x >> 3 * shift & mask) * 4;
+            _mm256_storeu_pd(c0, _mm256_add_pd(_mm256_loadu_pd(c0), q));
+            _mm256_storeu_pd(c1, _mm256_add_pd(_mm256_loadu_pd(c1), q));
+            _mm256_storeu_pd(c2, _mm256_add_pd(_mm256_loadu_pd(c2), q));
+            _mm256_storeu_pd(c3, _mm256_add_pd(_mm256_loadu_pd(c3), q));
+        }
+    }
+}
+#endif
+
+void CModelwireKernels_histogramAdd(int useAVX2, const void *packed, long rows, long groups, int wide, long bins,
+                                    const int *index, long count, const double *quads, double *hist, void *words) {
+#if CMW_X86
+    if (useAVX2 && CModelwireKernels_usesAVX2FMA()) {
+        histogramAddAVX2(packed, rows, groups, wide, bins, index, count, quads, hist, words);
+        return;
+    }
+#endif
+    (void)words;
+    histogramAddPortable(packed, rows, groups, wide, bins, index, count, quads, hist);
+}
+
+// The best split of one feature's bins (see the header): the sequential scan; the AVX2 version
+// takes the prefix sums first, then scores four candidates per vector division.
+static long histogramBestBinPortable(const double *cells, long candidates, double gradient, double hessian,
+                                     double rows, double lambda, double minRows, double minHessian,
+                                     double parentLoss, double *bestGain) {
+    double gl = 0, hl = 0, nl = 0, best = *bestGain;
+    long leftBin = -1;
+    for (long bin = 0; bin < candidates; bin++) {
+        gl += cells[bin * 4];
+        hl += cells[bin * 4 + 1];
+        nl += cells[bin * 4 + 2];
+        if (nl < minRows || hl < minHessian) continue;
+        double nr = rows - nl, hr = hessian - hl;
+        if (nr < minRows || hr < minHessian) break;  // later candidates have fewer rows, less hessian right
+        double gr = gradient - gl;
+        double gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentLoss;
+        if (gain > best) {
+            best = gain;
+            leftBin = bin;
+        }
+    }
+    *bestGain = best;
+    return leftBin;
+}
+
+#if CMW_X86
+__attribute__((target("avx2,fma")))
+static long histogramBestBinAVX2(const double *cells, long candidates, double gradient, double hessian,
+                                 double rows, double lambda, double minRows, double minHessian,
+                                 double parentLoss, double *bestGain, double *prefix) {
+    // Prefix sums (g, h, n) per candidate, sequentially, into three arrays.
+    double *pg = prefix, *ph = prefix + candidates, *pn = prefix + 2 * candidates;
+    double gl = 0, hl = 0, nl = 0;
+    for (long bin = 0; bin < candidates; bin++) {
+        gl += cells[bin * 4];
+        hl += cells[bin * 4 + 1];
+        nl += cells[bin * 4 + 2];
+        pg[bin] = gl;
+        ph[bin] = hl;
+        pn[bin] = nl;
+    }
+    // Gains four at a time; invalid candidates score -inf. Per lane the largest gain and its
+    // first bin; then the largest over the lanes, lowest bin on ties.
+    const __m256d vG = _mm256_set1_pd(gradient), vH = _mm256_set1_pd(hessian), vN = _mm256_set1_pd(rows);
+    const __m256d vLambda = _mm256_set1_pd(lambda), vMinRows = _mm256_set1_pd(minRows);
+    const __m256d vMinHessian = _mm256_set1_pd(minHessian), vParent = _mm256_set1_pd(parentLoss);
+    const __m256d minusInf = _mm256_set1_pd(-INFINITY);
+    __m256d best = minusInf, bestBin = _mm256_set1_pd(-1), bin = _mm256_setr_pd(0, 1, 2, 3);
+    const __m256d four = _mm256_set1_pd(4);
+    long full = candidates & ~3L;
+    for (long b = 0; b < full; b += 4) {
+        __m256d g = _mm256_loadu_pd(pg + b), h = _mm256_loadu_pd(ph + b), n = _mm256_loadu_pd(pn + b);
+        __m256d gr = _mm256_sub_pd(vG, g), hr = _mm256_sub_pd(vH, h), nr = _mm256_sub_pd(vN, n);
+        __m256d valid = _mm256_and_pd(
+            _mm256_and_pd(_mm256_cmp_pd(n, vMinRows, _CMP_GE_OQ), _mm256_cmp_pd(h, vMinHessian, _CMP_GE_OQ)),
+            _mm256_and_pd(_mm256_cmp_pd(nr, vMinRows, _CMP_GE_OQ), _mm256_cmp_pd(hr, vMinHessian, _CMP_GE_OQ)));
+        __m256d left = _mm256_div_pd(_mm256_mul_pd(g, g), _mm256_add_pd(h, vLambda));
+        __m256d right = _mm256_div_pd(_mm256_mul_pd(gr, gr), _mm256_add_pd(hr, vLambda));
+        __m256d gain = _mm256_sub_pd(_mm256_add_pd(left, right), vParent);
+        gain = _mm256_blendv_pd(minusInf, gain, valid);
+        __m256d better = _mm256_cmp_pd(gain, best, _CMP_GT_OQ);
+        best = _mm256_blendv_pd(best, gain, better);
+        bestBin = _mm256_blendv_pd(bestBin, bin, better);
+        bin = _mm256_add_pd(bin, four);
+    }
+    double lanes[4], laneBins[4];
+    _mm256_storeu_pd(lanes, best);
+    _mm256_storeu_pd(laneBins, bestBin);
+    double top = *bestGain;
+    long leftBin = -1;
+    for (int lane = 0; lane < 4; lane++) {
+        if (laneBins[lane] < 0) continue;
+        if (lanes[lane] > top || (lanes[lane] == top && leftBin >= 0 && (long)laneBins[lane] < leftBin)) {
+            top = lanes[lane];
+            leftBin = (long)laneBins[lane];
+        }
+    }
+    for (long b = full; b < candidates; b++) {
+        double g = pg[b], h = ph[b], n = pn[b];
+        double gr = gradient - g, hr = hessian - h, nr = rows - n;
+        if (!(n >= minRows && h >= minHessian && nr >= minRows && hr >= minHessian)) continue;
+        double gain = g * g / (h + lambda) + gr * gr / (hr + lambda) - parentLoss;
+        if (gain > top) {
+            top = gain;
+            leftBin = b;
+        }
+    }
+    *bestGain = top;
+    return leftBin;
+}
+#endif
+
+long CModelwireKernels_histogramBestBin(int useAVX2, const double *cells, long candidates, double gradient,
+                                        double hessian, double rows, double lambda, double minRows,
+                                        double minHessian, double parentLoss, double *bestGain, double *prefix) {
+#if CMW_X86
+    if (useAVX2 && CModelwireKernels_usesAVX2FMA())
+        return histogramBestBinAVX2(cells, candidates, gradient, hessian, rows, lambda, minRows, minHessian,
+                                    parentLoss, bestGain, prefix);
+#endif
+    (void)prefix;
+    return histogramBestBinPortable(cells, candidates, gradient, hessian, rows, lambda, minRows, minHessian,
+                                    parentLoss, bestGain);
+}

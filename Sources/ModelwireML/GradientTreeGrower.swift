@@ -1,15 +1,20 @@
+import CModelwireKernels
+
 /// Grows one gradient-boosting regression tree leaf-wise on binned features, as scikit-learn's
 /// `TreeGrower`: the splittable leaf with the largest gain is split next until `maxLeafNodes`
 /// leaves; gain = G_L²/(H_L + λ) + G_R²/(H_R + λ) − G²/(H + λ), each child keeping at least
 /// `minSamplesLeaf` rows and a hessian sum of 1e-3; leaf value −rate·G/(H + λ).
 ///
-/// Every node keeps a histogram of (Σg, Σh, rows) per feature and bin; a split builds the
-/// smaller child's from its rows and the larger one's by subtraction from the parent's.
-/// A histogram holds (Σg, Σh) pairs for every feature and bin, then the row counts in the same
-/// order (16-byte cells the kernel updates with one vector add, never split across cache lines).
-/// Histograms live in buffers reused from node to node (a leaf that cannot split gives its
-/// buffer back at once, a split parent's becomes its larger child's), and bins are read as
-/// bytes when every feature has at most 256 of them.
+/// A node that may split keeps a histogram: a cell (Σg, Σh, rows, 0) of 4 doubles per feature
+/// and bin. A split builds the smaller child's from its rows and the larger one's by subtraction
+/// from the parent's, and none for a child that cannot split; children take their totals from
+/// the split, as scikit-learn's. Histograms live in buffers the grower reuses from node to node
+/// and tree to tree (a leaf that cannot split gives its buffer back at once, a split parent's
+/// becomes its larger child's). The C kernels (`CModelwireKernels_histogramAdd`,
+/// `_histogramBestBin`) read the bins of four features at once (one 4- or 8-byte load per row;
+/// bytes when every feature has at most 256 bins), so a row's index and (g, h, 1, 0) are
+/// loaded once per four features, add a row to a cell with one 32-byte vector add, and score
+/// four candidate splits per vector division.
 struct GradientTreeGrower {
     let bins: FeatureBins
     let maxLeafNodes: Int?
@@ -17,10 +22,18 @@ struct GradientTreeGrower {
     let minSamplesLeaf: Int
     let l2: Double
     let learningRate: Double
-    /// Feature-major bin ids as bytes (when `bins.maxBinCount` ≤ 256), else empty.
-    private let narrowBins: [UInt8]
+    /// Bin ids in groups of `groupWidth` features, row-interleaved: the bins of features
+    /// 4g..<4g+4 at row r are the four elements at (g · rows + r) · 4, each a byte or (when
+    /// `wideBins`) a little-endian UInt16; features past the last are padded with bin 0.
+    private let packedBins: [UInt8]
+    /// Whether some feature has more than 256 bins (2-byte bin ids).
+    private let wideBins: Bool
+    /// Features rounded up to a whole number of groups (histograms have this many).
+    private let histogramColumns: Int
     /// Bins per feature.
     private let binCounts: [Int]
+    /// Histogram buffers and scratch, reused by every tree this grower grows (one at a time).
+    private let pool: HistogramPool
 
     init(
         bins: FeatureBins,
@@ -36,8 +49,28 @@ struct GradientTreeGrower {
         self.minSamplesLeaf = minSamplesLeaf
         self.l2 = l2
         self.learningRate = learningRate
-        self.narrowBins = bins.maxBinCount <= 256 ? bins.bins.map { UInt8(truncatingIfNeeded: $0) } : []
+        let wide = bins.maxBinCount > 256
+        let width = wide ? 2 : 1
+        let groups = (bins.columns + Self.groupWidth - 1) / Self.groupWidth
+        var packed = [UInt8](repeating: 0, count: groups * bins.rows * Self.groupWidth * width)
+        for f in 0..<bins.columns {
+            let (group, lane) = f.quotientAndRemainder(dividingBy: Self.groupWidth)
+            for r in 0..<bins.rows {
+                let bin = bins.bins[f * bins.rows + r]
+                let at = ((group * bins.rows + r) * Self.groupWidth + lane) * width
+                packed[at] = UInt8(truncatingIfNeeded: bin)
+                if wide { packed[at + 1] = UInt8(truncatingIfNeeded: bin >> 8) }
+            }
+        }
+        self.packedBins = packed
+        self.wideBins = wide
+        self.histogramColumns = groups * Self.groupWidth
         self.binCounts = bins.upper.map(\.count)
+        self.pool = HistogramPool(
+            size: self.histogramColumns * bins.maxBinCount * 4,
+            rows: bins.rows,
+            bins: bins.maxBinCount
+        )
     }
 
     /// A grown tree and, per leaf, the rows (indices into the binned rows) that reached it.
@@ -48,6 +81,8 @@ struct GradientTreeGrower {
 
     private struct Split {
         var feature: Int, leftBin: Int, threshold: Float, gain: Double
+        /// Σg and Σh of the rows that go left.
+        var gradientLeft: Double, hessianLeft: Double
     }
 
     private struct Node {
@@ -59,11 +94,13 @@ struct GradientTreeGrower {
     }
 
     private static let minHessian = 1e-3
+    /// Features whose bins one kernel pass reads together.
+    fileprivate static let groupWidth = 4
 
     /// Grows a tree on every binned row for per-row gradients and hessians.
     func grow(gradients: [Float], hessians: [Float]) -> Result {
-        let pool = HistogramPool(size: self.bins.columns * self.bins.maxBinCount * 3)
-        defer { pool.release() }
+        let pool = self.pool
+        pool.reset()
         var rowIndex = (0..<self.bins.rows).map { Int32($0) }
         var scratch = rowIndex
         var feature = [Int32]()
@@ -72,15 +109,17 @@ struct GradientTreeGrower {
         var right = [Int32]()
         var value = [Float]()
         var weight = [Float]()
-        func newNode(_ start: Int, _ end: Int, depth: Int, histogram: Int) -> Node {
-            var g = 0.0
-            var h = 0.0
-            // Totals from feature 0's histogram (every row is in exactly one of its bins).
-            let base = pool.buffer(histogram)
-            for b in 0..<self.binCounts[0] {
-                g += base[b * 2]
-                h += base[b * 2 + 1]
-            }
+        /// A leaf with totals (g, h); its best split is searched when it has a histogram (slot ≥ 0).
+        func newNode(
+            _ start: Int,
+            _ end: Int,
+            depth: Int,
+            gradient g: Double,
+            hessian h: Double,
+            histogram: Int
+        )
+            -> Node
+        {
             let index = feature.count
             feature.append(-1)
             threshold.append(0)
@@ -98,18 +137,28 @@ struct GradientTreeGrower {
                 histogram: histogram,
                 split: nil
             )
-            node.split = self.bestSplit(node, histogram: UnsafePointer(base))
-            if node.split == nil {
-                pool.giveBack(histogram)
-                node.histogram = -1
+            if histogram >= 0 {
+                node.split = self.bestSplit(node, histogram: UnsafePointer(pool.buffer(histogram)))
+                if node.split == nil {
+                    pool.giveBack(histogram)
+                    node.histogram = -1
+                }
             }
             return node
         }
         let root = pool.take()
         rowIndex.withUnsafeBufferPointer {
-            self.histogram($0[...], gradients: gradients, hessians: hessians, into: pool.buffer(root))
+            self.histogram($0[...], gradients: gradients, hessians: hessians, into: pool.buffer(root), pool: pool)
         }
-        var frontier = [newNode(0, rowIndex.count, depth: 0, histogram: root)]
+        var rootGradient = 0.0
+        var rootHessian = 0.0
+        for r in 0..<self.bins.rows {
+            rootGradient += Double(gradients[r])
+            rootHessian += Double(hessians[r])
+        }
+        var frontier = [
+            newNode(0, rowIndex.count, depth: 0, gradient: rootGradient, hessian: rootHessian, histogram: root)
+        ]
         var leafCount = 1
         while true {
             var pick = -1
@@ -140,29 +189,54 @@ struct GradientTreeGrower {
                     }
                 }
             }
-            let leftIsSmaller = mid - node.start <= node.end - mid
-            let smallSlot = pool.take()
-            let small = pool.buffer(smallSlot)
-            rowIndex.withUnsafeBufferPointer { rp in
-                self.histogram(
-                    leftIsSmaller ? rp[node.start..<mid] : rp[mid..<node.end],
-                    gradients: gradients,
-                    hessians: hessians,
-                    into: small
-                )
+            leafCount += 1
+            // Children's totals from the split, as scikit-learn's. A child that cannot split (the
+            // leaf budget is spent, too deep, too few rows or too little hessian) needs no
+            // histogram; when neither can, none is built (scikit-learn's grower skips them too).
+            let depth = node.depth + 1
+            let (gl, hl) = (split.gradientLeft, split.hessianLeft)
+            let (gr, hr) = (node.gradient - gl, node.hessian - hl)
+            let budgetLeft = self.maxLeafNodes.map { leafCount < $0 } ?? true
+            let splitsLeft = budgetLeft && self.mayHaveSplit(rows: mid - node.start, depth: depth, hessian: hl)
+            let splitsRight = budgetLeft && self.mayHaveSplit(rows: node.end - mid, depth: depth, hessian: hr)
+            var (lh, rh) = (-1, -1)
+            if splitsLeft || splitsRight {
+                let leftIsSmaller = mid - node.start <= node.end - mid
+                let smallSlot = pool.take()
+                let small = pool.buffer(smallSlot)
+                rowIndex.withUnsafeBufferPointer { rp in
+                    self.histogram(
+                        leftIsSmaller ? rp[node.start..<mid] : rp[mid..<node.end],
+                        gradients: gradients,
+                        hessians: hessians,
+                        into: small,
+                        pool: pool
+                    )
+                }
+                var largeSlot = -1
+                if leftIsSmaller ? splitsRight : splitsLeft {
+                    // The parent's buffer becomes the larger child's.
+                    let large = pool.buffer(node.histogram)
+                    for i in 0..<pool.size { large[i] -= small[i] }
+                    largeSlot = node.histogram
+                } else {
+                    pool.giveBack(node.histogram)
+                }
+                (lh, rh) = leftIsSmaller ? (smallSlot, largeSlot) : (largeSlot, smallSlot)
+                if !(leftIsSmaller ? splitsLeft : splitsRight) {
+                    pool.giveBack(smallSlot)
+                    if leftIsSmaller { lh = -1 } else { rh = -1 }
+                }
+            } else {
+                pool.giveBack(node.histogram)
             }
-            // The parent's buffer becomes the larger child's.
-            let large = pool.buffer(node.histogram)
-            for i in 0..<pool.size { large[i] -= small[i] }
-            let (lh, rh) = leftIsSmaller ? (smallSlot, node.histogram) : (node.histogram, smallSlot)
             feature[node.index] = Int32(split.feature)
             threshold[node.index] = split.threshold
             left[node.index] = Int32(feature.count)
-            let leftChild = newNode(node.start, mid, depth: node.depth + 1, histogram: lh)
+            let leftChild = newNode(node.start, mid, depth: depth, gradient: gl, hessian: hl, histogram: lh)
             right[node.index] = Int32(feature.count)
-            let rightChild = newNode(mid, node.end, depth: node.depth + 1, histogram: rh)
+            let rightChild = newNode(mid, node.end, depth: depth, gradient: gr, hessian: hr, histogram: rh)
             frontier += [leftChild, rightChild]
-            leafCount += 1
         }
         let tree = TreeParameters(
             criterion: .mse,
@@ -177,118 +251,50 @@ struct GradientTreeGrower {
         return Result(tree: tree, leafRows: frontier.map { ($0.index, rowIndex[$0.start..<$0.end]) })
     }
 
-    /// Fills `h` (zeroed here) with (Σg, Σh) per feature and bin (features × maxBinCount × 2), then
-    /// the rows per feature and bin (features × maxBinCount).
-    /// The node's gradients and hessians are gathered into row order once, so each feature's
-    /// pass reads them in sequence.
+    /// Fills `h` (zeroed here) with the cells (Σg, Σh, rows, 0) of every feature and bin
+    /// (histogramColumns × maxBinCount × 4 doubles) for the listed rows. Their gradients and
+    /// hessians are gathered into row order once, so each group's pass reads them in sequence.
     private func histogram(
         _ rows: Slice<UnsafeBufferPointer<Int32>>,
         gradients: [Float],
         hessians: [Float],
-        into h: UnsafeMutablePointer<Double>
+        into h: UnsafeMutablePointer<Double>,
+        pool: HistogramPool
     ) {
-        let b = self.bins.maxBinCount
-        let n = self.bins.rows
         let count = rows.count
-        h.update(repeating: 0, count: self.bins.columns * b * 3)
+        h.update(repeating: 0, count: self.histogramColumns * self.bins.maxBinCount * 4)
         let rp = UnsafeBufferPointer(rebasing: rows)
-        // The root holds every row in order: read its bins without the index.
-        let inOrder = count == n
-        var ordered = [Double](repeating: 0, count: 2 * count)
-        ordered.withUnsafeMutableBufferPointer { op in
-            gradients.withUnsafeBufferPointer { gp in
-                hessians.withUnsafeBufferPointer { hp in
-                    for i in 0..<count {
-                        let r = inOrder ? i : Int(rp[i])
-                        op[2 * i] = Double(gp[r])
-                        op[2 * i + 1] = Double(hp[r])
-                    }
+        let quads = pool.quads
+        gradients.withUnsafeBufferPointer { gp in
+            hessians.withUnsafeBufferPointer { hp in
+                for i in 0..<count {
+                    let r = Int(rp[i])
+                    quads[4 * i] = Double(gp[r])
+                    quads[4 * i + 1] = Double(hp[r])
                 }
             }
         }
-        ordered.withUnsafeBufferPointer { op in
-            let o = op.baseAddress!
-            let index = rp.baseAddress!
-            if !self.narrowBins.isEmpty {
-                self.narrowBins.withUnsafeBufferPointer { bp in
-                    Self.accumulate(
-                        bp.baseAddress!,
-                        rows: n,
-                        columns: self.bins.columns,
-                        bins: b,
-                        index: inOrder ? nil : index,
-                        count: count,
-                        ordered: o,
-                        into: h
-                    )
-                }
-            } else {
-                self.bins.bins.withUnsafeBufferPointer { bp in
-                    Self.accumulate(
-                        bp.baseAddress!,
-                        rows: n,
-                        columns: self.bins.columns,
-                        bins: b,
-                        index: inOrder ? nil : index,
-                        count: count,
-                        ordered: o,
-                        into: h
-                    )
-                }
-            }
-        }
-    }
-
-    /// The histogram kernel: for each feature, every listed row's (g, h) and 1 added to its bin's cells.
-    @inline(__always)
-    private static func accumulate<Bin: FixedWidthInteger>(
-        _ bins: UnsafePointer<Bin>,
-        rows n: Int,
-        columns: Int,
-        bins b: Int,
-        index: UnsafePointer<Int32>?,
-        count: Int,
-        ordered o: UnsafePointer<Double>,
-        into h: UnsafeMutablePointer<Double>
-    ) {
-        let raw = UnsafeMutableRawPointer(h)
-        let pairs = UnsafeRawPointer(o)
-        let counts = h + columns * b * 2
-        for f in 0..<columns {
-            let column = bins + f * n
-            let base = raw + f * b * 16
-            let rowCounts = counts + f * b
-            if let index {
-                for i in 0..<count {
-                    let bin = Int(column[Int(index[i])])
-                    let cell = base + bin * 16
-                    cell.storeBytes(
-                        of: cell.load(as: SIMD2<Double>.self)
-                            + pairs.load(fromByteOffset: i * 16, as: SIMD2<Double>.self),
-                        as: SIMD2<Double>.self
-                    )
-                    rowCounts[bin] += 1
-                }
-            } else {
-                for i in 0..<count {
-                    let bin = Int(column[i])
-                    let cell = base + bin * 16
-                    cell.storeBytes(
-                        of: cell.load(as: SIMD2<Double>.self)
-                            + pairs.load(fromByteOffset: i * 16, as: SIMD2<Double>.self),
-                        as: SIMD2<Double>.self
-                    )
-                    rowCounts[bin] += 1
-                }
-            }
+        self.packedBins.withUnsafeBytes { packed in
+            CModelwireKernels_histogramAdd(
+                1,
+                packed.baseAddress!,
+                self.bins.rows,
+                self.histogramColumns / Self.groupWidth,
+                self.wideBins ? 1 : 0,
+                self.bins.maxBinCount,
+                rp.baseAddress!,
+                count,
+                quads,
+                h,
+                pool.words
+            )
         }
     }
 
     /// The best split of a node over all features (first best wins ties), or nil.
     private func bestSplit(_ node: Node, histogram hp: UnsafePointer<Double>) -> Split? {
         let rows = node.end - node.start
-        if let maxDepth = self.maxDepth, node.depth >= maxDepth { return nil }
-        guard rows >= 2 * self.minSamplesLeaf, node.hessian >= Self.minHessian else { return nil }
+        guard self.mayHaveSplit(rows: rows, depth: node.depth, hessian: node.hessian) else { return nil }
         let lambda = self.l2
         let parentLoss = node.gradient * node.gradient / (node.hessian + lambda)
         let b = self.bins.maxBinCount
@@ -296,41 +302,39 @@ struct GradientTreeGrower {
         let total = Double(rows)
         let minHessian = Self.minHessian
         var bestGain = 0.0
-        var best: (feature: Int, left: Int, right: Int)?
+        var best: (feature: Int, left: Int, right: Int, gradient: Double, hessian: Double)?
         self.binCounts.withUnsafeBufferPointer { counts in
             for f in 0..<self.bins.columns {
-                let base = hp + f * b * 2
-                let rowCounts = hp + self.bins.columns * b * 2 + f * b
-                var gl = 0.0
-                var hl = 0.0
-                var nl = 0.0
+                let base = hp + f * b * 4
+                // Candidate bin: bins ≤ it go left. The first best of this feature's, if it beats
+                // the best so far (empty bins repeat the previous candidate, which the strict
+                // comparison keeps, so the chosen bin is a nonempty one).
                 var featureGain = bestGain
-                var leftBin = -1
-                // Candidate: bins ≤ bin go left. Empty bins repeat the previous candidate, which
-                // the strict comparison keeps, so leftBin ends as a nonempty bin; no branch on
-                // emptiness in the loop.
-                for bin in 0..<counts[f] - 1 {
-                    let cell = base + bin * 2
-                    gl += cell[0]
-                    hl += cell[1]
-                    nl += rowCounts[bin]
-                    if nl < minLeaf || hl < minHessian { continue }
-                    let nr = total - nl
-                    let hr = node.hessian - hl
-                    // Later candidates only have fewer rows and less hessian on the right.
-                    if nr < minLeaf || hr < minHessian { break }
-                    let gr = node.gradient - gl
-                    let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentLoss
-                    if gain > featureGain {
-                        featureGain = gain
-                        leftBin = bin
-                    }
-                }
+                let leftBin = CModelwireKernels_histogramBestBin(
+                    1,
+                    base,
+                    counts[f] - 1,
+                    node.gradient,
+                    node.hessian,
+                    total,
+                    lambda,
+                    minLeaf,
+                    minHessian,
+                    parentLoss,
+                    &featureGain,
+                    self.pool.prefix
+                )
                 if leftBin >= 0 {
                     var rightBin = leftBin + 1
-                    while rowCounts[rightBin] == 0 { rightBin += 1 }
+                    while base[rightBin * 4 + 2] == 0 { rightBin += 1 }
                     bestGain = featureGain
-                    best = (f, leftBin, rightBin)
+                    // The left sums again, in the same order (cheaper than carrying them in the loop).
+                    var (leftGradient, leftHessian) = (0.0, 0.0)
+                    for bin in 0...leftBin {
+                        leftGradient += base[bin * 4]
+                        leftHessian += base[bin * 4 + 1]
+                    }
+                    best = (f, leftBin, rightBin, leftGradient, leftHessian)
                 }
             }
         }
@@ -339,18 +343,43 @@ struct GradientTreeGrower {
             feature: best.feature,
             leftBin: best.left,
             threshold: self.bins.threshold(feature: best.feature, left: best.left, right: best.right),
-            gain: bestGain
+            gain: bestGain,
+            gradientLeft: best.gradient,
+            hessianLeft: best.hessian
         )
+    }
+
+    /// Whether a node might split (the checks `bestSplit` makes before it reads a histogram).
+    private func mayHaveSplit(rows: Int, depth: Int, hessian: Double) -> Bool {
+        if let maxDepth = self.maxDepth, depth >= maxDepth { return false }
+        return rows >= 2 * self.minSamplesLeaf && hessian >= Self.minHessian
     }
 }
 
-/// Histogram buffers of one tree, handed out by slot and reused once given back.
+/// Histogram buffers of a grower, handed out by slot and reused once given back (and all of them
+/// by the next tree), with the scratch of a histogram build.
 private final class HistogramPool {
     let size: Int
+    /// Scratch of a histogram build: the rows' (g, h, 1, 0) in row order, and their bin words;
+    /// of a split search: prefix sums over one feature's bins.
+    let quads: UnsafeMutablePointer<Double>
+    let words: UnsafeMutableRawPointer
+    let prefix: UnsafeMutablePointer<Double>
     private var buffers = [UnsafeMutablePointer<Double>]()
     private var free = [Int]()
 
-    init(size: Int) { self.size = size }
+    init(size: Int, rows: Int, bins: Int) {
+        self.size = size
+        self.prefix = .allocate(capacity: 3 * max(bins, 1))
+        self.quads = .allocate(capacity: 4 * max(rows, 1))
+        for i in 0..<max(rows, 1) {
+            self.quads[4 * i] = 0
+            self.quads[4 * i + 1] = 0
+            self.quads[4 * i + 2] = 1
+            self.quads[4 * i + 3] = 0
+        }
+        self.words = .allocate(byteCount: 8 * max(rows, 1), alignment: 8)
+    }
 
     func take() -> Int {
         if let slot = self.free.popLast() { return slot }
@@ -362,8 +391,13 @@ private final class HistogramPool {
 
     func buffer(_ slot: Int) -> UnsafeMutablePointer<Double> { self.buffers[slot] }
 
-    func release() {
+    /// Every buffer free again, for the next tree.
+    func reset() { self.free = Array(self.buffers.indices.reversed()) }
+
+    deinit {
         for buffer in self.buffers { buffer.deallocate() }
-        self.buffers = []
+        self.quads.deallocate()
+        self.words.deallocate()
+        self.prefix.deallocate()
     }
 }

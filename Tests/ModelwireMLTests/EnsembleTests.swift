@@ -130,4 +130,70 @@ import Testing
             #expect(error?.message.hasPrefix(name) == true, "\(error?.message ?? "")")
         }
     }
+
+    /// Every split of a boosting tree is the best (feature, bin) a naive search over the node's rows
+    /// finds (min rows and hessian per child, first best wins), and every leaf holds −rate·G/(H + λ):
+    /// checks the packed-bin histogram kernel, the subtraction trick and the node totals. 5 features
+    /// (one padded group of four), byte bins and, with 600 values in feature 1, 2-byte bins.
+    @Test("gbdt trees split where a naive search does", arguments: [false, true])
+    func gradientTreeMatchesNaiveSearch(wide: Bool) {
+        var g = SeededGenerator(seed: 21)
+        let (rows, columns) = (900, 5)
+        var x = [Float]()
+        let distinct: [UInt64] = (0..<columns).map { f in f == 1 && wide ? 600 : UInt64(7 + 40 * f) }
+        for _ in 0..<rows {
+            for f in 0..<columns { x.append(Float(g.next() % distinct[f])) }
+        }
+        let bins = FeatureBins(features: x, rows: rows, columns: columns, maxBins: wide ? 1000 : 255)
+        #expect((bins.maxBinCount > 256) == wide)
+        var gradients = [Float]()
+        var hessians = [Float]()
+        for r in 0..<rows {
+            let signal: Float = x[r * columns] / 10 - x[r * columns + 2] / 90
+            gradients.append(signal + g.nextUnitFloat() - 0.5)
+            hessians.append(0.05 + g.nextUnitFloat() / 5)
+        }
+        let (minLeaf, lambda, rate) = (10, 0.5, 0.1)
+        let grower = GradientTreeGrower(
+            bins: bins,
+            maxLeafNodes: 12,
+            maxDepth: nil,
+            minSamplesLeaf: minLeaf,
+            l2: lambda,
+            learningRate: rate
+        )
+        let tree = grower.grow(gradients: gradients, hessians: hessians).tree
+        #expect(tree.feature.filter { $0 < 0 }.count == 12)
+        func visit(_ node: Int, _ members: [Int]) {
+            let G = members.reduce(0.0) { $0 + Double(gradients[$1]) }
+            let H = members.reduce(0.0) { $0 + Double(hessians[$1]) }
+            guard tree.feature[node] >= 0 else {
+                #expect(abs(Double(tree.value[node]) + rate * G / (H + lambda)) < 1e-5)
+                return
+            }
+            var best: (gain: Double, feature: Int, threshold: Float)?
+            for f in 0..<columns {
+                let present = Set(members.map { Int(bins.bins[f * rows + $0]) }).sorted()
+                for (k, bin) in present.dropLast().enumerated() {
+                    let left = members.filter { Int(bins.bins[f * rows + $0]) <= bin }
+                    let gl = left.reduce(0.0) { $0 + Double(gradients[$1]) }
+                    let hl = left.reduce(0.0) { $0 + Double(hessians[$1]) }
+                    guard left.count >= minLeaf, members.count - left.count >= minLeaf else { continue }
+                    let (gr, hr) = (G - gl, H - hl)
+                    let scoreLeft: Double = gl * gl / (hl + lambda)
+                    let scoreRight: Double = gr * gr / (hr + lambda)
+                    let gain = scoreLeft + scoreRight - G * G / (H + lambda)
+                    if gain > (best?.gain ?? 0) + 1e-9 {
+                        best = (gain, f, bins.threshold(feature: f, left: bin, right: present[k + 1]))
+                    }
+                }
+            }
+            #expect(best?.feature == Int(tree.feature[node]) && best?.threshold == tree.threshold[node])
+            let f = Int(tree.feature[node])
+            let goLeft = members.filter { x[$0 * columns + f] <= tree.threshold[node] }
+            visit(Int(tree.left[node]), goLeft)
+            visit(Int(tree.right[node]), members.filter { x[$0 * columns + f] > tree.threshold[node] })
+        }
+        visit(0, Array(0..<rows))
+    }
 }

@@ -122,4 +122,110 @@ import Testing
         #expect(x.argmaxPerRow() == [2, 2])
         #expect(x.transposed.transposed == x)
     }
+
+    @Test("histogramAdd, portable and AVX2, equals the cells summed row by row", arguments: [false, true])
+    func histogramKernel(wide: Bool) {
+        var g = SeededGenerator(seed: 11)
+        let (rows, groups) = (300, 2)
+        let bins = wide ? 600 : 256
+        let width = wide ? 2 : 1
+        var binOf = [[Int]](repeating: [], count: groups * 4)  // per feature, per row
+        var packed = [UInt8](repeating: 0, count: groups * rows * 4 * width)
+        for f in 0..<groups * 4 {
+            for r in 0..<rows {
+                let bin = Int(g.next() % UInt64(bins))
+                binOf[f].append(bin)
+                let at = ((f / 4 * rows + r) * 4 + f % 4) * width
+                packed[at] = UInt8(truncatingIfNeeded: bin)
+                if wide { packed[at + 1] = UInt8(truncatingIfNeeded: bin >> 8) }
+            }
+        }
+        let index = (0..<rows).filter { _ in g.next() % 3 != 0 }.map { Int32($0) }
+        var quads = [Double]()
+        for _ in index { quads += [Double(g.nextUnitFloat()) - 0.5, Double(g.nextUnitFloat()), 1, 0] }
+        var expected = [Double](repeating: 0, count: groups * 4 * bins * 4)
+        for f in 0..<groups * 4 {
+            for (i, row) in index.enumerated() {
+                let cell = (f * bins + binOf[f][Int(row)]) * 4
+                for lane in 0..<3 { expected[cell + lane] += quads[i * 4 + lane] }
+            }
+        }
+        for useAVX: Int32 in [0, 1] {
+            var hist = [Double](repeating: 0, count: expected.count)
+            var words = [UInt64](repeating: 0, count: index.count)
+            CModelwireKernels_histogramAdd(
+                useAVX,
+                packed,
+                rows,
+                groups,
+                wide ? 1 : 0,
+                bins,
+                index,
+                index.count,
+                quads,
+                &hist,
+                &words
+            )
+            #expect(hist == expected, "useAVX2 \(useAVX)")
+        }
+    }
+
+    /// histogramBestBin, portable and AVX2, against a scan in Swift: random cells with empty bins
+    /// (whose candidate repeats the previous one: the first must win), a min-rows and min-hessian
+    /// cut at both ends, several bin counts (the AVX2 tail), and a prior best that no bin beats.
+    @Test("histogramBestBin, portable and AVX2, picks the scan's first best candidate")
+    func histogramBestBinKernel() {
+        var g = SeededGenerator(seed: 12)
+        for (trial, binCount) in [1, 2, 5, 8, 37, 256, 257].enumerated() {
+            var cells = [Double]()
+            for _ in 0..<binCount {
+                let empty = g.next() % 4 == 0
+                let n = empty ? 0 : Double(1 + g.next() % 30)
+                let gradient: Double = Double(g.nextUnitFloat()) * n - n / 3
+                cells += [empty ? 0 : gradient, n * 0.2, n, 0]
+            }
+            var (G, H, N) = (0.0, 0.0, 0.0)
+            for bin in 0..<binCount {
+                G += cells[bin * 4]
+                H += cells[bin * 4 + 1]
+                N += cells[bin * 4 + 2]
+            }
+            let (lambda, minRows, minHessian) = (0.3, 20.0, 1e-3)
+            let parent = G * G / (H + lambda)
+            let prior = trial == 6 ? 1e9 : 0.0
+            var expected = -1
+            var expectedGain = prior
+            var (gl, hl, nl) = (0.0, 0.0, 0.0)
+            for bin in 0..<max(binCount - 1, 0) {
+                gl += cells[bin * 4]
+                hl += cells[bin * 4 + 1]
+                nl += cells[bin * 4 + 2]
+                guard nl >= minRows, hl >= minHessian, N - nl >= minRows, H - hl >= minHessian else { continue }
+                let scoreLeft: Double = gl * gl / (hl + lambda)
+                let scoreRight: Double = (G - gl) * (G - gl) / (H - hl + lambda)
+                let gain = scoreLeft + scoreRight - parent
+                if gain > expectedGain { (expected, expectedGain) = (bin, gain) }
+            }
+            if binCount >= 8 && prior == 0 { #expect(expected >= 0, "bins \(binCount): no valid split to find") }
+            var prefix = [Double](repeating: 0, count: 3 * binCount)
+            for useAVX: Int32 in [0, 1] {
+                var best = prior
+                let bin = CModelwireKernels_histogramBestBin(
+                    useAVX,
+                    cells,
+                    binCount - 1,
+                    G,
+                    H,
+                    N,
+                    lambda,
+                    minRows,
+                    minHessian,
+                    parent,
+                    &best,
+                    &prefix
+                )
+                #expect(bin == expected && best == expectedGain, "bins \(binCount), useAVX2 \(useAVX)")
+            }
+        }
+    }
 }

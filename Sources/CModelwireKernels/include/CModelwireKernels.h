@@ -68,6 +68,27 @@ void CModelwireKernels_columnSums(const float *x, long rows, long cols, float *o
 void CModelwireKernels_adamUpdate(float *p, const float *g, float *m, float *v, long n, float alpha,
                                   float oneMinusBeta1, float oneMinusBeta2, float epsilon);
 
+/// Adds rows to a gradient-boosting histogram (the histogram tree's hot loop).
+/// `packed` holds bin ids in groups of four features, row-interleaved: group g, row r has its
+/// four ids at element (g * rows + r) * 4, bytes, or little-endian uint16 when `wide`.
+/// `quads` holds (g, h, 1, 0) per listed row, in the order of `index` (the rows, `count` of
+/// them). `hist` has groups * 4 features, each `bins` cells of four doubles (Σg, Σh, rows, 0),
+/// added to, not cleared. `words` is scratch for `count` 8-byte words. `useAVX2` 0 forces
+/// the portable loop (the same sums in the same order, so the same bits).
+void CModelwireKernels_histogramAdd(int useAVX2, const void *packed, long rows, long groups, int wide, long bins,
+                                    const int *index, long count, const double *quads, double *hist, void *words);
+
+/// The best split of one feature from its gradient-boosting histogram cells (Σg, Σh, rows, 0):
+/// candidate b (0 ..< `candidates`, the feature's bins − 1) sends bins ≤ b left; it is valid
+/// when both sides keep ≥ `minRows` rows and ≥ `minHessian` hessian of the node's `rows`,
+/// `hessian` (and `gradient`); its gain is G_L²/(H_L + λ) + G_R²/(H_R + λ) − `parentLoss`.
+/// Returns the first candidate with the largest gain if that gain is above `*bestGain` (stored
+/// there), else -1. `prefix`: scratch for 3 × `candidates` doubles. `useAVX2` 0 forces the
+/// portable scan (the same gains, bit for bit, and the same choice).
+long CModelwireKernels_histogramBestBin(int useAVX2, const double *cells, long candidates, double gradient,
+                                        double hessian, double rows, double lambda, double minRows,
+                                        double minHessian, double parentLoss, double *bestGain, double *prefix);
+
 #ifdef __cplusplus
 }
 #endif
