@@ -7,7 +7,7 @@ extension OnnxConversion {
     /// classes whose rows are opposite (scikit-learn's binary export) is the same as a softmax over
     /// `[0, z]`; NONE is a linear SVM's decision scores.
     mutating func linearClassifier(_ node: OnnxNode) throws(OnnxError) {
-        guard atHead || (layers.isEmpty && head == nil) else {
+        guard atHead else {
             throw OnnxError.node(node, "LinearClassifier after other layers is not supported")
         }
         guard let labels = labels(node, "classlabels"), labels.count >= 2 else {

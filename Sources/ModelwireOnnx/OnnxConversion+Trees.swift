@@ -4,7 +4,7 @@ import ModelwireML
 /// several a forest (classifier, or regressor averaging) or summed regression trees (gbdt).
 extension OnnxConversion {
     mutating func treeEnsemble(_ node: OnnxNode, classifier: Bool) throws(OnnxError) {
-        guard atHead || (layers.isEmpty && head == nil) else {
+        guard atHead else {
             throw OnnxError.node(node, "\(node.opType) after other layers is not supported")
         }
         guard try string(node, "post_transform", default: "NONE") == "NONE" else {

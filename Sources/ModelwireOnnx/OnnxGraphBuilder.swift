@@ -4,7 +4,6 @@ import ModelwireML
 struct OnnxGraphBuilder {
     enum Attribute {
         case int(Int64)
-        case float(Float)
         case string(String)
         case ints([Int64])
         case floats([Float])
@@ -46,9 +45,6 @@ struct OnnxGraphBuilder {
                 case .int(let v):
                     a.int(3, v)
                     a.int(20, 2)
-                case .float(let v):
-                    a.float(2, v)
-                    a.int(20, 1)
                 case .string(let v):
                     a.string(4, v)
                     a.int(20, 3)

@@ -33,11 +33,19 @@ public enum OnnxImporter {
     /// - Throws: `OnnxError` naming the first unsupported or inconsistent node.
     public static func convert(_ bytes: [UInt8], limits: OnnxLimits) throws(OnnxError) -> OnnxImportedModel {
         let model = try OnnxReader.read(bytes, limits: limits)
+        guard model.irVersion >= 3 else {
+            throw OnnxError("IR version \(model.irVersion) is not supported (3 or later: models with opset imports)")
+        }
         let graph = model.graph
         let order = try topologicalOrder(graph)
         try checkOpsets(model, order.map { graph.nodes[$0] })
         guard graph.inputs.count == 1, let input = graph.inputs.first else {
             throw OnnxError("the graph has \(graph.inputs.count) inputs; one feature matrix is supported")
+        }
+        guard input.elementType == 0 || input.elementType == 1 else {
+            throw OnnxError(
+                "graph input \"\(input.name)\" has element type \(input.elementType); float (1) is supported"
+            )
         }
         if let shape = input.shape, shape.count != 2 {
             throw OnnxError("graph input \"\(input.name)\" has shape \(shape); a matrix [rows, features] is supported")

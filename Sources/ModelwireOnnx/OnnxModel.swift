@@ -70,7 +70,4 @@ struct OnnxTensor: Sendable {
     var name: String
     var dims: [Int]
     var values: Values
-
-    /// The element count the dims give (1 for a scalar).
-    var count: Int { dims.reduce(1, *) }
 }

@@ -158,86 +158,51 @@ struct OnnxReader {
         try claim(count, what)
         let name = try string(t.name, "tensor name")
         let raw = t.has_raw_data != 0 ? t.raw_data : ProtobufCBinaryData(len: 0, data: nil)
-        func check(_ held: Int, _ kind: String) throws(OnnxError) {
-            guard held == count else {
-                throw OnnxError("\(what): dims \(dims) claim \(count) elements but the tensor holds \(held) \(kind)")
+        /// The values from raw_data (little-endian, as ONNX writes it) or else from the typed field.
+        func copied<T>(_ typed: UnsafeMutablePointer<T>?, _ n: Int, _ kind: String) throws(OnnxError) -> [T] {
+            let fromRaw = raw.len > 0 || n == 0
+            let held = fromRaw ? raw.len / MemoryLayout<T>.size : n
+            guard held == count, !fromRaw || raw.len % MemoryLayout<T>.size == 0 else {
+                throw OnnxError(
+                    "\(what): dims \(dims) claim \(count) elements but the tensor holds \(held) \(kind) values"
+                        + (fromRaw ? " in \(raw.len) bytes of raw_data" : "")
+                )
+            }
+            guard fromRaw else { return Array(UnsafeBufferPointer(start: typed, count: count)) }
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 {
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                        from: UnsafeRawBufferPointer(start: raw.data, count: raw.len)
+                    )
+                }
+                initialized = count
             }
         }
+        let values: OnnxTensor.Values
         switch Int(t.data_type) {
         case Int(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT.rawValue):
-            if raw.len > 0 || t.n_float_data == 0 {
-                try check(raw.len / 4, "float32 values in raw_data")
-                guard raw.len % 4 == 0 else { throw OnnxError("\(what): raw_data is not a whole number of float32") }
-                var values = [Float](repeating: 0, count: count)
-                values.withUnsafeMutableBytes { dst in
-                    if count > 0 { dst.copyMemory(from: UnsafeRawBufferPointer(start: raw.data, count: raw.len)) }
-                }
-                return OnnxTensor(name: name, dims: dims, values: .floats(values))  // little-endian, as ONNX
-            }
-            try check(t.n_float_data, "float_data values")
-            return OnnxTensor(
-                name: name,
-                dims: dims,
-                values: .floats(Array(UnsafeBufferPointer(start: t.float_data, count: count)))
-            )
+            values = .floats(try copied(t.float_data, t.n_float_data, "float32"))
         case Int(ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE.rawValue):
-            if raw.len > 0 || t.n_double_data == 0 {
-                try check(raw.len / 8, "float64 values in raw_data")
-                guard raw.len % 8 == 0 else { throw OnnxError("\(what): raw_data is not a whole number of float64") }
-                var values = [Double](repeating: 0, count: count)
-                values.withUnsafeMutableBytes { dst in
-                    if count > 0 { dst.copyMemory(from: UnsafeRawBufferPointer(start: raw.data, count: raw.len)) }
-                }
-                return OnnxTensor(name: name, dims: dims, values: .floats(values.map { Float($0) }))
-            }
-            try check(t.n_double_data, "double_data values")
-            return OnnxTensor(
-                name: name,
-                dims: dims,
-                values: .floats(UnsafeBufferPointer(start: t.double_data, count: count).map { Float($0) })
-            )
+            values = .floats(try copied(t.double_data, t.n_double_data, "float64").map { Float($0) })
         case Int(ONNX__TENSOR_PROTO__DATA_TYPE__INT64.rawValue):
-            if raw.len > 0 || t.n_int64_data == 0 {
-                try check(raw.len / 8, "int64 values in raw_data")
-                guard raw.len % 8 == 0 else { throw OnnxError("\(what): raw_data is not a whole number of int64") }
-                var values = [Int64](repeating: 0, count: count)
-                values.withUnsafeMutableBytes { dst in
-                    if count > 0 { dst.copyMemory(from: UnsafeRawBufferPointer(start: raw.data, count: raw.len)) }
-                }
-                return OnnxTensor(name: name, dims: dims, values: .ints(values.map { Int64(littleEndian: $0) }))
-            }
-            try check(t.n_int64_data, "int64_data values")
-            return OnnxTensor(
-                name: name,
-                dims: dims,
-                values: .ints(Array(UnsafeBufferPointer(start: t.int64_data, count: count)))
-            )
+            values = .ints(try copied(t.int64_data, t.n_int64_data, "int64"))
         case Int(ONNX__TENSOR_PROTO__DATA_TYPE__INT32.rawValue):
-            if raw.len > 0 || t.n_int32_data == 0 {
-                try check(raw.len / 4, "int32 values in raw_data")
-                guard raw.len % 4 == 0 else { throw OnnxError("\(what): raw_data is not a whole number of int32") }
-                var values = [Int32](repeating: 0, count: count)
-                values.withUnsafeMutableBytes { dst in
-                    if count > 0 { dst.copyMemory(from: UnsafeRawBufferPointer(start: raw.data, count: raw.len)) }
-                }
-                return OnnxTensor(name: name, dims: dims, values: .ints(values.map { Int64(Int32(littleEndian: $0)) }))
-            }
-            try check(t.n_int32_data, "int32_data values")
-            return OnnxTensor(
-                name: name,
-                dims: dims,
-                values: .ints(UnsafeBufferPointer(start: t.int32_data, count: count).map { Int64($0) })
-            )
+            values = .ints(try copied(t.int32_data, t.n_int32_data, "int32").map { Int64($0) })
         case Int(ONNX__TENSOR_PROTO__DATA_TYPE__STRING.rawValue):
-            try check(t.n_string_data, "strings")
-            var values: [String] = []
-            for s in UnsafeBufferPointer(start: t.string_data, count: count) { values.append(try bytes(s, what)) }
-            return OnnxTensor(name: name, dims: dims, values: .strings(values))
+            guard t.n_string_data == count else {
+                throw OnnxError(
+                    "\(what): dims \(dims) claim \(count) elements but the tensor holds \(t.n_string_data) strings"
+                )
+            }
+            var strings: [String] = []
+            for s in UnsafeBufferPointer(start: t.string_data, count: count) { strings.append(try bytes(s, what)) }
+            values = .strings(strings)
         default:
             throw OnnxError(
                 "\(what): tensor element type \(t.data_type) is not supported (float, double, int32, int64, string)"
             )
         }
+        return OnnxTensor(name: name, dims: dims, values: values)
     }
 
     private func valueInfo(_ v: Onnx__ValueInfoProto) throws(OnnxError) -> OnnxValueInfo {

@@ -10,11 +10,6 @@ struct ProtobufWriter {
 
     mutating func int(_ field: Int, _ value: Int64) { varint(field, UInt64(bitPattern: value)) }
 
-    mutating func float(_ field: Int, _ value: Float) {
-        tag(field, 5)
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-    }
-
     mutating func string(_ field: Int, _ value: String) { data(field, Array(value.utf8)) }
 
     mutating func data(_ field: Int, _ value: [UInt8]) {
