@@ -189,7 +189,7 @@ let package = Package(
         // Replays Fuzz/Crashes/<target>/ through the fuzz targets' own bodies (FuzzHarness.swift: a symlink).
         .testTarget(
             name: "FuzzRegressionTests",
-            dependencies: ["ModelwireProtocol", "ModelwireCodec", "ModelwireOnnx", nioCore],
+            dependencies: ["ModelwireProtocol", "ModelwireCodec", "ModelwireOnnx", "ModelwireML", nioCore],
             swiftSettings: strict
         ),
     ]
