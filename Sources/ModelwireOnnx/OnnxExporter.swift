@@ -5,6 +5,9 @@ public import ModelwireML
 /// for classification `probabilities` (or SVM `scores`) [rows, classes] plus `label` [rows], the
 /// class id (int64); for regression `variable` [rows, 1].
 public enum OnnxExporter {
+    /// The `metadata_props` key of the class names, one per line in class id order.
+    public static let classNamesKey = "modelwire.class_names"
+
     /// The serialized `onnx.ModelProto` of `snapshot`.
     /// - Parameters:
     ///   - inputName: The graph input's name (e.g. the one an ONNX import recorded).
@@ -60,9 +63,15 @@ public enum OnnxExporter {
                 graph.classification(probabilities: x, classes: classes, name: "scores")
             }
         case .tree(let p):
-            graph.trees([p], x, task: snapshot.task, classes: classes, scale: 1)
+            graph.trees([p], x, task: snapshot.task, classNames: snapshot.classNames, scale: 1)
         case .forest(let p):
-            graph.trees(p.trees, x, task: snapshot.task, classes: classes, scale: 1 / Float(max(p.trees.count, 1)))
+            graph.trees(
+                p.trees,
+                x,
+                task: snapshot.task,
+                classNames: snapshot.classNames,
+                scale: 1 / Float(max(p.trees.count, 1))
+            )
         case .gbdt(let p):
             graph.boosted(p, x, classes: classes)
         }
@@ -82,7 +91,7 @@ public enum OnnxExporter {
         if !snapshot.classNames.isEmpty {
             // The label output is a class id; the names, in id order, travel as metadata.
             model.message(14) {
-                $0.string(1, "modelwire.class_names")
+                $0.string(1, classNamesKey)
                 $0.string(2, snapshot.classNames.joined(separator: "\n"))
             }
         }

@@ -115,7 +115,13 @@ struct OnnxGraphBuilder {
     }
 
     /// A tree ensemble: each tree's leaf values times `scale`, summed.
-    mutating func trees(_ trees: [TreeParameters], _ x: String, task: ModelSnapshot.Task, classes: Int, scale: Float) {
+    mutating func trees(
+        _ trees: [TreeParameters],
+        _ x: String,
+        task: ModelSnapshot.Task,
+        classNames: [String],
+        scale: Float
+    ) {
         var a = ensembleAttributes(trees)
         var leafTrees: [Int64] = []
         var leafNodes: [Int64] = []
@@ -136,7 +142,7 @@ struct OnnxGraphBuilder {
             a["class_nodeids"] = .ints(leafNodes)
             a["class_ids"] = .ints(leafIDs)
             a["class_weights"] = .floats(weights)
-            a["classlabels_int64s"] = .ints((0..<Int64(classes)).map { $0 })
+            a["classlabels_strings"] = .strings(classNames)  // its own label output is unused: `label` is the ArgMax
             counter += 1
             let id = counter
             node(
@@ -146,7 +152,7 @@ struct OnnxGraphBuilder {
                 domain: "ai.onnx.ml",
                 outputs: ["tree_label_\(id)", "tree_probabilities_\(id)"]
             )
-            classification(probabilities: "tree_probabilities_\(id)", classes: classes, name: "probabilities")
+            classification(probabilities: "tree_probabilities_\(id)", classes: classNames.count, name: "probabilities")
         } else {
             a["target_treeids"] = .ints(leafTrees)
             a["target_nodeids"] = .ints(leafNodes)

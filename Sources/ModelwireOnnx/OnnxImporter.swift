@@ -52,6 +52,10 @@ public enum OnnxImporter {
         }
         var conversion = OnnxConversion(graph: graph, input: input)
         for index in order { try conversion.apply(graph.nodes[index]) }
+        if conversion.classLabels == nil, let names = model.metadata[OnnxExporter.classNamesKey] {
+            // A Modelwire export: its label output is the class id, the names are in the metadata.
+            conversion.classLabels = names.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
         let snapshot = try conversion.snapshot()
         do { _ = try TrainedModel(snapshot: snapshot) } catch {
             throw OnnxError("the converted model is inconsistent: \(error.message)")

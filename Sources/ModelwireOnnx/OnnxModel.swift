@@ -7,6 +7,8 @@ struct OnnxModel: Sendable {
     /// `producer_name` and `producer_version`.
     var producerName: String
     var producerVersion: String
+    /// `metadata_props` (a key given twice keeps its last value).
+    var metadata: [String: String]
     /// The main graph.
     var graph: OnnxGraph
 }

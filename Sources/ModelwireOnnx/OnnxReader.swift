@@ -41,6 +41,11 @@ struct OnnxReader {
             let domain = try string(entry.pointee.domain, "opset_import domain")
             opsets[domain] = max(opsets[domain] ?? 0, entry.pointee.version)
         }
+        var metadata: [String: String] = [:]
+        for entry in buffer(m.metadata_props, m.n_metadata_props) {
+            guard let entry else { continue }
+            metadata[try string(entry.pointee.key, "metadata key")] = try string(entry.pointee.value, "metadata value")
+        }
         guard let graph = m.graph else { throw OnnxError("the model has no graph") }
         guard m.n_functions == 0 else { throw OnnxError("the model defines local functions, which are not supported") }
         return OnnxModel(
@@ -48,6 +53,7 @@ struct OnnxReader {
             opsets: opsets,
             producerName: try string(m.producer_name, "producer_name"),
             producerVersion: try string(m.producer_version, "producer_version"),
+            metadata: metadata,
             graph: try self.graph(graph.pointee)
         )
     }

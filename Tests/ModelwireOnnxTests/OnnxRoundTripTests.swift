@@ -148,7 +148,7 @@ import Testing
         let a = try TrainedModel(snapshot: original).predict(Self.rows)
         let b = try TrainedModel(snapshot: imported.snapshot).predict(Self.rows)
         #expect(a.classIDs == b.classIDs)
-        #expect(imported.snapshot.classNames == (0..<original.classNames.count).map(String.init))
+        #expect(imported.snapshot.classNames == original.classNames)  // from the export's metadata
         let (x, y) = (a.scores?.values ?? a.values, b.scores?.values ?? b.values)
         #expect(x.count == y.count && !x.isEmpty)
         for (u, v) in zip(x, y) { #expect(abs(u - v) <= 1e-5 * max(1, abs(u)), "\(name): \(u) vs \(v)") }

@@ -165,6 +165,7 @@ def test_export_then_import_predicts_the_same(client):
     first = client.predict("round", X_test, include_probabilities=True)
     again = client.predict("round-again", X_test, include_probabilities=True)
     assert list(first.class_ids) == list(again.class_ids)
+    assert list(again.class_names) == list(first.class_names)  # from the export's modelwire.class_names
     assert np.abs(np.array(first.scores.values) - np.array(again.scores.values)).max() <= PROBABILITY_TOLERANCE
 
 
