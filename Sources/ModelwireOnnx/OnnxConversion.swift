@@ -273,38 +273,37 @@ struct OnnxConversion {
             complement = node.outputs.first
             return
         }
-        guard atHead, standardization == nil, node.inputs.first.map(isMain) == true else {
-            throw OnnxError.node(
-                node,
-                "Sub is supported only on the input features, before the model (standardisation)"
-            )
-        }
-        let n: Int
-        if let width { n = width } else { n = try floats(node, constant(node, 1)).count }
-        try expectWidth(node, n, "Sub")
-        standardization = Standardization(
-            mean: try vector(node, try constant(node, 1), columns: n),
-            scale: .init(repeating: 1, count: n)
-        )
+        let mean = try standardizationConstant(node, allowed: standardization == nil)
+        standardization = Standardization(mean: mean, scale: .init(repeating: 1, count: mean.count))
         try advance(node)
     }
 
     private mutating func div(_ node: OnnxNode) throws(OnnxError) {
-        guard atHead, node.inputs.first.map(isMain) == true,
-            standardization.map({ $0.scale.allSatisfy { $0 == 1 } }) ?? true
-        else {
+        let scale = try standardizationConstant(
+            node,
+            allowed: standardization.map { $0.scale.allSatisfy { $0 == 1 } } ?? true
+        )
+        guard scale.allSatisfy({ $0 != 0 && $0.isFinite }) else { throw OnnxError.node(node, "divides by zero") }
+        standardization = Standardization(
+            mean: standardization?.mean ?? .init(repeating: 0, count: scale.count),
+            scale: scale
+        )
+        try advance(node)
+    }
+
+    /// The per-feature constant of a `Sub` or `Div` on the input features (standardisation).
+    private mutating func standardizationConstant(_ node: OnnxNode, allowed: Bool) throws(OnnxError) -> [Float] {
+        guard allowed, atHead, node.inputs.first.map(isMain) == true else {
             throw OnnxError.node(
                 node,
-                "Div is supported only on the input features, before the model (standardisation)"
+                "\(node.opType) is supported only on the input features, before the model (standardisation)"
             )
         }
+        let constant = try constant(node, 1)
         let n: Int
-        if let width { n = width } else { n = try floats(node, constant(node, 1)).count }
-        try expectWidth(node, n, "Div")
-        let scale = try vector(node, try constant(node, 1), columns: n)
-        guard scale.allSatisfy({ $0 != 0 && $0.isFinite }) else { throw OnnxError.node(node, "divides by zero") }
-        standardization = Standardization(mean: standardization?.mean ?? .init(repeating: 0, count: n), scale: scale)
-        try advance(node)
+        if let width { n = width } else { n = try floats(node, constant).count }
+        try expectWidth(node, n, node.opType)
+        return try vector(node, constant, columns: n)
     }
 
     private mutating func scaler(_ node: OnnxNode) throws(OnnxError) {

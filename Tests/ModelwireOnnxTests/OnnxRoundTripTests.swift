@@ -20,6 +20,22 @@ import Testing
         )
     }
 
+    /// A dense layer with deterministic weights.
+    static func layer(
+        _ inputs: Int,
+        _ units: Int,
+        _ activation: Activation,
+        _ biases: [Float]
+    ) -> DenseNetParameters.DenseLayer {
+        .init(
+            inputs: inputs,
+            units: units,
+            activation: activation,
+            weights: (0..<inputs * units).map { Float(($0 * 7) % 5) / 4 - 0.4 },
+            biases: biases
+        )
+    }
+
     static let standardization = Standardization(mean: [0.1, -0.2, 0.3, 0], scale: [1.5, 0.5, 2, 1])
 
     static func snapshot(
@@ -43,22 +59,7 @@ import Testing
             snapshot(
                 .dense(
                     DenseNetParameters(
-                        layers: [
-                            .init(
-                                inputs: 4,
-                                units: 3,
-                                activation: .tanh,
-                                weights: (0..<12).map { Float($0 % 5) / 4 - 0.4 },
-                                biases: [0.1, -0.1, 0]
-                            ),
-                            .init(
-                                inputs: 3,
-                                units: 3,
-                                activation: .softmax,
-                                weights: (0..<9).map { Float($0 % 4) / 3 - 0.5 },
-                                biases: [0, 0.2, -0.2]
-                            ),
-                        ],
+                        layers: [layer(4, 3, .tanh, [0.1, -0.1, 0]), layer(3, 3, .softmax, [0, 0.2, -0.2])],
                         loss: .sparseCategoricalCrossEntropy
                     )
                 ),
@@ -71,15 +72,7 @@ import Testing
             snapshot(
                 .dense(
                     DenseNetParameters(
-                        layers: [
-                            .init(
-                                inputs: 4,
-                                units: 1,
-                                activation: .sigmoid,
-                                weights: [0.5, -1, 0.25, 2],
-                                biases: [0.1]
-                            )
-                        ],
+                        layers: [layer(4, 1, .sigmoid, [0.1])],
                         loss: .binaryCrossEntropy
                     )
                 ),
