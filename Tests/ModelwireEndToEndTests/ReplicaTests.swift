@@ -132,7 +132,9 @@ struct ReplicaTests {
                 let mine = try await client.getJob(id: "job-mine")
                 let theirs = try await client.getJob(id: "job-theirs")
                 #expect(mine.state == .failed && theirs.state == .running)
-                let refused = await expectError(.failedPrecondition) { _ = try await client.cancelJob(id: "job-theirs") }
+                let refused = await expectError(.failedPrecondition) {
+                    _ = try await client.cancelJob(id: "job-theirs")
+                }
                 #expect(refused?.message.contains("runs on replica \"b\"") == true)
             }
             // A job replica b runs is watched from a: progress from its shared record, then the result.
