@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "ModelwireData", targets: ["ModelwireData"]),
         .library(name: "ModelwireDataWire", targets: ["ModelwireDataWire"]),
         .library(name: "ModelwireML", targets: ["ModelwireML"]),
+        .library(name: "ModelwireOnnx", targets: ["ModelwireOnnx"]),
         .library(name: "ModelwireServer", targets: ["ModelwireServer"]),
         .executable(name: "modelwire-server", targets: ["modelwire-server"]),
         .library(name: "ModelwireClient", targets: ["ModelwireClient"]),
@@ -58,6 +59,8 @@ let package = Package(
         .target(name: "CModelwireZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CModelwireKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "CModelwireProtobuf", dependencies: ["CProtobufC"]),
+        // protoc-c output of the vendored ONNX schema (proto/third_party/onnx), apart from the contract.
+        .target(name: "CModelwireOnnx", dependencies: ["CProtobufC"]),
         .target(name: "CModelwireAllocator"),
 
         // Swift libraries, in dependency order (DESIGN.md §1).
@@ -75,12 +78,18 @@ let package = Package(
         // Dataset <-> V1.Dataset and feature rows -> V1.Tensor: the one mapping the server and the CLI share.
         .target(name: "ModelwireDataWire", dependencies: ["ModelwireData", "ModelwireCodec"], swiftSettings: strict),
         .target(name: "ModelwireML", dependencies: ["ModelwireData", "CModelwireKernels"], swiftSettings: strict),
+        // ONNX import (protobuf-c reader, converter) and export, between ModelSnapshot and onnx.ModelProto.
+        .target(
+            name: "ModelwireOnnx",
+            dependencies: ["ModelwireML", "CModelwireOnnx", "CProtobufC"],
+            swiftSettings: strictInternalImports
+        ),
 
         .target(
             name: "ModelwireServer",
             dependencies: [
                 "ModelwireCodec", "ModelwireProtocol", "ModelwireML", "ModelwireData", "ModelwireDataWire",
-                "CModelwireAllocator", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                "ModelwireOnnx", "CModelwireAllocator", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -149,6 +158,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ModelwireOnnxTests",
+            dependencies: ["ModelwireOnnx", "ModelwireML"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "ModelwireClientTests",
             dependencies: [
                 "ModelwireClient", "ModelwireProtocol", "ModelwireCodec", "ModelwireData", "modelwire", nioCore,
@@ -177,7 +191,7 @@ let package = Package(
         // Replays Fuzz/Crashes/<target>/ through the fuzz targets' own bodies (FuzzHarness.swift: a symlink).
         .testTarget(
             name: "FuzzRegressionTests",
-            dependencies: ["ModelwireProtocol", "ModelwireCodec", nioCore],
+            dependencies: ["ModelwireProtocol", "ModelwireCodec", "ModelwireOnnx", "ModelwireML", nioCore],
             swiftSettings: strict
         ),
     ]

@@ -17,10 +17,13 @@ let package = Package(
             dependencies: [
                 .product(name: "ModelwireProtocol", package: "Modelwire"),
                 .product(name: "ModelwireCodec", package: "Modelwire"),
+                .product(name: "ModelwireOnnx", package: "Modelwire"),
+                .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["FuzzHarness"]),
         .executableTarget(name: "FuzzMethodBody", dependencies: ["FuzzHarness"]),
+        .executableTarget(name: "FuzzOnnxImport", dependencies: ["FuzzHarness"]),
     ]
 )

@@ -267,6 +267,34 @@ extension ModelwireClient {
         )
     }
 
+    /// Converts an ONNX model (serialized `onnx.ModelProto`) and stores it as the next version of
+    /// `name` (`ImportModel` with `onnx_model`). An unsupported graph is `INVALID_ARGUMENT` naming the node.
+    public func importOnnx(
+        name: String,
+        onnxModel: [UInt8],
+        options: CallOptions = .defaults
+    ) async throws -> V1.ModelVersionInfo {
+        try await self.unary(
+            .importModel,
+            V1.ImportModelRequest(name: name, onnxModel: onnxModel),
+            as: V1.ModelVersionInfo.self,
+            options: options
+        )
+    }
+
+    /// A version as an ONNX model (`ExportModel` with format ONNX): the bytes are in `onnxModel`.
+    public func exportOnnx(
+        _ model: V1.ModelRef,
+        options: CallOptions = .defaults
+    ) async throws -> V1.ExportModelResponse {
+        try await self.unary(
+            .exportModel,
+            V1.ExportModelRequest(model: model, format: .onnx),
+            as: V1.ExportModelResponse.self,
+            options: options
+        )
+    }
+
     // MARK: server
 
     /// Liveness and readiness (`Health`).

@@ -179,32 +179,42 @@ extension ModelwireCommand {
 
         struct Export: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Write a version's model file (a modelwire.v1.ModelFile) to disk."
+                abstract: "Write a version's model file (a modelwire.v1.ModelFile) or an ONNX model to disk."
             )
+            /// What `--format` writes.
+            enum Format: String, ExpressibleByArgument, CaseIterable {
+                case modelFile = "model-file"
+                case onnx
+            }
             @OptionGroup var client: ClientOptions
             @Option(help: "Model name.") var model: String
             @Option(help: "Version number or alias (default: the latest).") var version: String?
             @Option(name: [.short, .long], help: "The file to write.") var output: String
+            @Option(help: "model-file (the stored modelwire.v1.ModelFile) or onnx (an ONNX graph onnxruntime runs).")
+            var format: Format = .modelFile
 
             func validate() throws { _ = try modelRef(self.model, self.version) }
 
             func run() async throws {
                 try await self.client.run("models export") { client in
-                    let r = try await client.exportModel(
-                        try modelRef(self.model, self.version),
-                        options: self.client.callOptions
-                    )
-                    try writeFile(self.output, r.modelFile)
+                    let reference = try modelRef(self.model, self.version)
+                    let r =
+                        self.format == .onnx
+                        ? try await client.exportOnnx(reference, options: self.client.callOptions)
+                        : try await client.exportModel(reference, options: self.client.callOptions)
+                    let bytes = self.format == .onnx ? r.onnxModel : r.modelFile
+                    try writeFile(self.output, bytes)
                     if self.client.json {
                         self.client.emit(
                             .object([
                                 ("model", .string(r.name)), ("version", .uint(UInt64(r.version))),
-                                ("bytes", .uint(UInt64(r.modelFile.count))), ("path", .string(self.output)),
+                                ("format", .string(self.format.rawValue)), ("bytes", .uint(UInt64(bytes.count))),
+                                ("path", .string(self.output)),
                             ])
                         )
                     } else {
                         Output.line(
-                            "wrote \(r.name) version \(r.version) to \(self.output) (\(Output.bytes(UInt64(r.modelFile.count))))"
+                            "wrote \(r.name) version \(r.version) to \(self.output) (\(Output.bytes(UInt64(bytes.count))))"
                         )
                     }
                 }
@@ -213,24 +223,42 @@ extension ModelwireCommand {
 
         struct Import: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Store a model file as the next version of a model."
+                abstract: "Store a model file, or a model converted from ONNX, as the next version of a model."
             )
             @OptionGroup var client: ClientOptions
-            @Option(name: [.short, .long], help: "The model file to read.") var file: String
-            @Option(help: "Model name (default: the name inside the file).") var model: String = ""
+            @Option(name: [.short, .long], help: "The model file to read.") var file: String?
+            @Option(help: "An ONNX model to convert (dense nets, linear models, trees; see docs/cli.md).")
+            var onnx: String?
+            @Option(help: "Model name (default: the name inside the model file; required with --onnx).")
+            var model: String = ""
+
+            func validate() throws {
+                guard (self.file == nil) != (self.onnx == nil) else {
+                    throw ValidationError("give exactly one of --file and --onnx")
+                }
+                if self.onnx != nil, self.model.isEmpty { throw ValidationError("--onnx needs --model") }
+            }
 
             func run() async throws {
                 try await self.client.run("models import") { client in
-                    let bytes = try readFile(self.file)
-                    let v = try await client.importModel(
-                        name: self.model,
-                        modelFile: bytes,
-                        options: self.client.callOptions
-                    )
+                    let path = self.onnx ?? self.file ?? "-"
+                    let bytes = try readFile(path)
+                    let v =
+                        self.onnx != nil
+                        ? try await client.importOnnx(
+                            name: self.model,
+                            onnxModel: bytes,
+                            options: self.client.callOptions
+                        )
+                        : try await client.importModel(
+                            name: self.model,
+                            modelFile: bytes,
+                            options: self.client.callOptions
+                        )
                     if self.client.json {
                         self.client.emit(Shapes.version(v))
                     } else {
-                        Output.line("imported \(self.file) as \(v.name) version \(v.version)")
+                        Output.line("imported \(path) as \(v.name) version \(v.version)")
                     }
                 }
             }

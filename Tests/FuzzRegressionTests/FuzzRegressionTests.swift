@@ -36,9 +36,14 @@ struct FuzzRegressionTests {
         try replay(input, through: FuzzHarness.methodBody)
     }
 
+    @Test("FuzzOnnxImport input", arguments: crashInputs("FuzzOnnxImport"))
+    func onnxImport(input: String) throws {
+        try replay(input, through: FuzzHarness.onnxImport)
+    }
+
     @Test("every fuzz target has committed inputs to replay")
     func foldersAreNotEmpty() {
-        for target in ["FuzzFrameDecoder", "FuzzMethodBody"] {
+        for target in ["FuzzFrameDecoder", "FuzzMethodBody", "FuzzOnnxImport"] {
             #expect(!crashInputs(target).isEmpty, "Fuzz/Crashes/\(target)/ is empty or missing")
         }
     }

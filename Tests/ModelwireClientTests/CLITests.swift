@@ -40,6 +40,24 @@ import Darwin
         #expect((models as? ModelwireCommand.Models.List)?.client.server == "h:1")
     }
 
+    @Test("models import takes exactly one of --file and --onnx; --onnx needs --model")
+    func importSources() throws {
+        let onnx = try ModelwireCommand.Models.Import.parse(["--onnx", "m.onnx", "--model", "m"])
+        #expect(onnx.onnx == "m.onnx" && onnx.file == nil)
+        #expect(throws: Never.self) { try ModelwireCommand.Models.Import.parse(["-f", "m.pb"]) }
+        for arguments in [
+            ["--onnx", "m.onnx"], ["-f", "m.pb", "--onnx", "m.onnx", "--model", "m"], ["--model", "m"],
+        ] {
+            #expect(throws: (any Error).self, "\(arguments)") { try ModelwireCommand.Models.Import.parse(arguments) }
+        }
+        let export = try ModelwireCommand.Models.Export.parse(["--model", "m", "-o", "m.onnx", "--format", "onnx"])
+        #expect(export.format == .onnx)
+        #expect(try ModelwireCommand.Models.Export.parse(["--model", "m", "-o", "m.pb"]).format == .modelFile)
+        #expect(throws: (any Error).self) {
+            try ModelwireCommand.Models.Export.parse(["--model", "m", "-o", "x", "--format", "tflite"])
+        }
+    }
+
     @Test("train refuses flags its family or task would ignore")
     func trainFlagsFitTheFamily() throws {
         let base = ["--model", "m", "--data", "x.csv"]

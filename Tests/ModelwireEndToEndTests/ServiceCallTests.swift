@@ -103,6 +103,16 @@ import Testing
                     V1.PredictRequest(model: V1.ModelRef(name: "iris-copy"), inputs: rows)
                 )
                 #expect(copyPrediction.classIds == viaAlias.classIds)
+                // ONNX: the export converts back to a model that predicts the same.
+                let onnx = try await client.exportOnnx(V1.ModelRef(name: "iris", selector: .version(1)))
+                #expect(onnx.modelFile.isEmpty && !onnx.onnxModel.isEmpty)
+                let fromOnnx = try await client.importOnnx(name: "iris-onnx", onnxModel: onnx.onnxModel)
+                #expect(fromOnnx.classNames == imported.classNames && fromOnnx.inputColumns == 4)
+                let onnxPrediction = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "iris-onnx"), inputs: rows)
+                )
+                #expect(onnxPrediction.classIds == viaAlias.classIds)
+                try await #expect(await client.deleteModel(name: "iris-onnx") == [1])
                 try await #expect(await client.deleteModel(name: "iris", version: 2) == [2])
                 try await #expect(await client.listModels().first { $0.name == "iris" }?.versions.map(\.version) == [1])
                 try await #expect(await client.deleteModel(name: "iris-copy") == [1])

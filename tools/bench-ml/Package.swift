@@ -45,5 +45,18 @@ let package = Package(
                 .enableUpcomingFeature("MemberImportVisibility"),
             ]
         ),
+        // An ONNX-imported model predicted in-process (onnx.sh, beside onnxruntime).
+        .executableTarget(
+            name: "OnnxBench",
+            dependencies: [
+                .product(name: "ModelwireML", package: "Modelwire"),
+                .product(name: "ModelwireOnnx", package: "Modelwire"),
+            ],
+            swiftSettings: [
+                .swiftLanguageMode(.v6),
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+            ]
+        ),
     ]
 )

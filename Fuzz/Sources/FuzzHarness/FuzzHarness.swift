@@ -2,8 +2,10 @@
 // finding) and by Tests/FuzzRegressionTests (which replays Fuzz/Crashes/<target>/ in swift test
 // and reports findings as test failures). Tests/FuzzRegressionTests/FuzzHarness.swift is a
 // symlink to this file, so the root package compiles it into the test target: keep it to the
-// public API of ModelwireProtocol, ModelwireCodec and NIOCore.
+// public API of ModelwireProtocol, ModelwireCodec, ModelwireOnnx, ModelwireML and NIOCore.
 import ModelwireCodec
+import ModelwireML
+import ModelwireOnnx
 import ModelwireProtocol
 import NIOCore
 
@@ -82,6 +84,27 @@ public enum FuzzHarness {
             if let finding = reencodingFinding(message, type) { findings.append("\(method.name): \(finding)") }
         }
         return findings
+    }
+
+    /// FuzzOnnxImport: the input is an ONNX file as ImportModel receives it, converted with the
+    /// server's limits (OnnxLimits.forFile). A refusal must be a sentence; a model that converts
+    /// must build, and its ONNX export must convert again to a model with the same task, features
+    /// and classes.
+    public static func onnxImport(_ input: UnsafeRawBufferPointer) -> [String] {
+        let bytes = [UInt8](input)
+        let imported: OnnxImportedModel
+        do { imported = try OnnxImporter.convert(bytes, limits: .forFile(bytes: bytes.count)) } catch {
+            return error.message.isEmpty ? ["a refusal without a message"] : []
+        }
+        let s = imported.snapshot
+        let exported = OnnxExporter.export(s, inputName: imported.inputName, modelName: "fuzz", producerVersion: "fuzz")
+        let again: ModelSnapshot
+        do { again = try OnnxImporter.convert(exported, limits: .forFile(bytes: exported.count)).snapshot } catch {
+            return ["the export of an imported model does not import: \(error.message)"]
+        }
+        guard again.task == s.task, again.featureNames == s.featureNames, again.classNames.count == s.classNames.count
+        else { return ["the export of an imported model imports as another model"] }
+        return []
     }
 
     private static func decodePayload(_ frame: Frame, codec: FramePayloadCodec) -> [String] {

@@ -68,6 +68,7 @@ public enum V1: Sendable {
         "modelwire.v1.TrainingEpoch": V1.TrainingEpoch.self,
         "modelwire.v1.TrainingSummary": V1.TrainingSummary.self,
         "modelwire.v1.ModelFile": V1.ModelFile.self,
+        "modelwire.v1.OnnxOrigin": V1.OnnxOrigin.self,
         "modelwire.v1.ModelVersionInfo": V1.ModelVersionInfo.self,
         "modelwire.v1.Alias": V1.Alias.self,
         "modelwire.v1.ModelSummary": V1.ModelSummary.self,

@@ -277,9 +277,11 @@ extension V1 {
         public var training: V1.TrainingSummary?
         /// Made by a transform (Prune, Distill) from another version.
         public var transform: V1.TransformRecord?
+        /// Set when the model was imported from ONNX.
+        public var onnx: V1.OnnxOrigin?
 
         /// Creates a `ModelFile`; every argument defaults to the field's zero value.
-        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil) {
+        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil) {
             self.formatVersion = formatVersion
             self.name = name
             self.version = version
@@ -292,6 +294,29 @@ extension V1 {
             self.parameters = parameters
             self.training = training
             self.transform = transform
+            self.onnx = onnx
+        }
+    }
+
+    /// Where an imported ONNX model came from: what its graph called its tensors.
+    public struct OnnxOrigin: Sendable, Hashable {
+        /// The graph input the feature rows were fed to.
+        public var inputName: String
+        /// The graph outputs, in graph order.
+        public var outputNames: [String]
+        /// ModelProto.producer_name, e.g. "skl2onnx".
+        public var producerName: String
+        public var producerVersion: String
+        /// The operators converted, in graph order (the dropped label tail excluded).
+        public var operators: [String]
+
+        /// Creates a `OnnxOrigin`; every argument defaults to the field's zero value.
+        public init(inputName: String = "", outputNames: [String] = [], producerName: String = "", producerVersion: String = "", operators: [String] = []) {
+            self.inputName = inputName
+            self.outputNames = outputNames
+            self.producerName = producerName
+            self.producerVersion = producerVersion
+            self.operators = operators
         }
     }
 }
@@ -709,6 +734,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         let field_standardization = try decodeMessage(c.standardization, as: V1.Standardization.self)
         let field_training = try decodeMessage(c.training, as: V1.TrainingSummary.self)
         let field_transform = try decodeMessage(c.transform, as: V1.TransformRecord.self)
+        let field_onnx = try decodeMessage(c.onnx, as: V1.OnnxOrigin.self)
         var oneof_parameters: Parameters? = nil
         switch c.parameters_case.rawValue {
         case 10: oneof_parameters = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetParameters.self))
@@ -730,7 +756,8 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
             standardization: field_standardization,
             parameters: oneof_parameters,
             training: field_training,
-            transform: field_transform)
+            transform: field_transform,
+            onnx: field_onnx)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -748,6 +775,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         if let v = self.standardization { c.standardization = try arena.message(v) }
         if let v = self.training { c.training = try arena.message(v) }
         if let v = self.transform { c.transform = try arena.message(v) }
+        if let v = self.onnx { c.onnx = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)
@@ -782,6 +810,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         c.pointee.class_names = try arena.strings(self.classNames, field: "ModelFile.class_names")
         if let v = self.training { c.pointee.training = try arena.message(v) }
         if let v = self.transform { c.pointee.transform = try arena.message(v) }
+        if let v = self.onnx { c.pointee.onnx = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
             c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)
@@ -803,5 +832,37 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         try arena.withMessage(self.standardization, &c.pointee.standardization) { () throws(CodecError) in
             try body()
         }
+    }
+}
+
+extension V1.OnnxOrigin: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__OnnxOrigin
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__onnx_origin__unpack, descriptor: modelwire__v1__onnx_origin__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__onnx_origin__get_packed_size, pack: modelwire__v1__onnx_origin__pack, body)
+    }
+
+    init(c: Modelwire__V1__OnnxOrigin) throws(CodecError) {
+        self.init(
+            inputName: try decodeString(c.input_name, field: "OnnxOrigin.input_name"),
+            outputNames: try decodeStrings(c.output_names, count: c.n_output_names, field: "OnnxOrigin.output_names"),
+            producerName: try decodeString(c.producer_name, field: "OnnxOrigin.producer_name"),
+            producerVersion: try decodeString(c.producer_version, field: "OnnxOrigin.producer_version"),
+            operators: try decodeStrings(c.operators, count: c.n_operators, field: "OnnxOrigin.operators"))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__onnx_origin__init(&c)
+        c.input_name = try arena.string(self.inputName, field: "OnnxOrigin.input_name")
+        c.n_output_names = self.outputNames.count
+        c.output_names = try arena.strings(self.outputNames, field: "OnnxOrigin.output_names")
+        c.producer_name = try arena.string(self.producerName, field: "OnnxOrigin.producer_name")
+        c.producer_version = try arena.string(self.producerVersion, field: "OnnxOrigin.producer_version")
+        c.n_operators = self.operators.count
+        c.operators = try arena.strings(self.operators, field: "OnnxOrigin.operators")
     }
 }

@@ -4,6 +4,28 @@
 internal import CModelwireProtobuf
 
 extension V1 {
+    /// What ExportModel writes.
+    public struct ExportFormat: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number on the wire; numbers this schema does not know are kept, not rejected.
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// The stored modelwire.v1.ModelFile (what older servers always send).
+        public static let modelFile = ExportFormat(rawValue: 0)
+        /// An ONNX ModelProto (IR 8, opsets ai.onnx 13 and ai.onnx.ml 3) computing what Predict does.
+        public static let onnx = ExportFormat(rawValue: 1)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [ExportFormat] = [.modelFile, .onnx]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
+        public var description: String {
+            switch rawValue {
+            case 0: "modelFile"
+            case 1: "onnx"
+            default: "ExportFormat(\(rawValue))"
+            }
+        }
+    }
+
     /// One stored version of a model: its metadata, not its weights.
     public struct ModelVersionInfo: Sendable, Hashable {
         public var name: String
@@ -156,12 +178,15 @@ extension V1 {
 
     public struct ExportModelRequest: Sendable, Hashable {
         public var model: V1.ModelRef?
+        /// Default: the model file. A server that does not know ONNX sends the model file.
+        public var format: V1.ExportFormat
         /// Tracing and other per-call metadata (call_metadata.proto).
         public var metadata: V1.CallMetadata?
 
         /// Creates a `ExportModelRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil, metadata: V1.CallMetadata? = nil) {
+        public init(model: V1.ModelRef? = nil, format: V1.ExportFormat = V1.ExportFormat(rawValue: 0), metadata: V1.CallMetadata? = nil) {
             self.model = model
+            self.format = format
             self.metadata = metadata
         }
     }
@@ -169,30 +194,37 @@ extension V1 {
     public struct ExportModelResponse: Sendable, Hashable {
         public var name: String
         public var version: UInt32
-        /// A serialized modelwire.v1.ModelFile, byte for byte as stored.
+        /// A serialized modelwire.v1.ModelFile, byte for byte as stored (format MODEL_FILE).
         public var modelFile: [UInt8]
+        /// A serialized onnx.ModelProto (format ONNX); model_file is then empty.
+        public var onnxModel: [UInt8]
 
         /// Creates a `ExportModelResponse`; every argument defaults to the field's zero value.
-        public init(name: String = "", version: UInt32 = 0, modelFile: [UInt8] = []) {
+        public init(name: String = "", version: UInt32 = 0, modelFile: [UInt8] = [], onnxModel: [UInt8] = []) {
             self.name = name
             self.version = version
             self.modelFile = modelFile
+            self.onnxModel = onnxModel
         }
     }
 
-    /// Stores a model file as the next version of `name`.
+    /// Stores a model file, or a model converted from ONNX, as the next version of `name`.
+    /// Exactly one of model_file and onnx_model is set.
     public struct ImportModelRequest: Sendable, Hashable {
-        /// Empty = the name inside the file.
+        /// Empty = the name inside the file (required with onnx_model).
         public var name: String
         /// A serialized modelwire.v1.ModelFile.
         public var modelFile: [UInt8]
+        /// A serialized onnx.ModelProto (proto/third_party/onnx): converted, see PROTOCOL.md.
+        public var onnxModel: [UInt8]
         /// Tracing and other per-call metadata (call_metadata.proto).
         public var metadata: V1.CallMetadata?
 
         /// Creates a `ImportModelRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "", modelFile: [UInt8] = [], metadata: V1.CallMetadata? = nil) {
+        public init(name: String = "", modelFile: [UInt8] = [], onnxModel: [UInt8] = [], metadata: V1.CallMetadata? = nil) {
             self.name = name
             self.modelFile = modelFile
+            self.onnxModel = onnxModel
             self.metadata = metadata
         }
     }
@@ -508,12 +540,14 @@ extension V1.ExportModelRequest: ProtobufMessage, CMessageConvertible, CallMetad
     init(c: Modelwire__V1__ExportModelRequest) throws(CodecError) {
         self.init(
             model: try decodeMessage(c.model, as: V1.ModelRef.self),
+            format: V1.ExportFormat(rawValue: Int32(bitPattern: c.format.rawValue)),
             metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
         modelwire__v1__export_model_request__init(&c)
         if let v = self.model { c.model = try arena.message(v) }
+        c.format = Modelwire__V1__ExportFormat(rawValue: UInt32(bitPattern: self.format.rawValue))
         if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
@@ -533,7 +567,8 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible {
         self.init(
             name: try decodeString(c.name, field: "ExportModelResponse.name"),
             version: c.version,
-            modelFile: decodeBytes(c.model_file))
+            modelFile: decodeBytes(c.model_file),
+            onnxModel: decodeBytes(c.onnx_model))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -541,6 +576,7 @@ extension V1.ExportModelResponse: ProtobufMessage, CMessageConvertible {
         c.name = try arena.string(self.name, field: "ExportModelResponse.name")
         c.version = self.version
         c.model_file = arena.bytes(self.modelFile)
+        c.onnx_model = arena.bytes(self.onnxModel)
     }
 }
 
@@ -561,6 +597,7 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible, CallMetad
         self.init(
             name: try decodeString(c.name, field: "ImportModelRequest.name"),
             modelFile: decodeBytes(c.model_file),
+            onnxModel: decodeBytes(c.onnx_model),
             metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
@@ -568,6 +605,7 @@ extension V1.ImportModelRequest: ProtobufMessage, CMessageConvertible, CallMetad
         modelwire__v1__import_model_request__init(&c)
         c.name = try arena.string(self.name, field: "ImportModelRequest.name")
         c.model_file = arena.bytes(self.modelFile)
+        c.onnx_model = arena.bytes(self.onnxModel)
         if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }

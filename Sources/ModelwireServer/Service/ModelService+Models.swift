@@ -30,13 +30,26 @@ extension ModelService {
         )
     }
 
-    /// ExportModel: a version's model file as stored.
+    /// ExportModel: a version's model file as stored, or the model as an ONNX graph.
     func exportModel(_ request: V1.ExportModelRequest, _ call: CallContext) throws -> V1.ExportModelResponse {
-        try repository.export(request.model)
+        switch request.format {
+        case .modelFile: return try repository.export(request.model)
+        case .onnx: return try exportOnnx(request.model)
+        default:
+            throw ModelwireError(
+                .invalidArgument,
+                "format: unknown value \(request.format.rawValue) (this server knows 0 model file, 1 onnx)"
+            )
+        }
     }
 
-    /// ImportModel: a model file (from ExportModel or another language) stored as a new version.
+    /// ImportModel: a model file (from ExportModel or another language), or an ONNX model
+    /// converted, stored as a new version.
     func importModel(_ request: V1.ImportModelRequest, _ call: CallContext) throws -> V1.ModelVersionInfo {
+        guard request.modelFile.isEmpty || request.onnxModel.isEmpty else {
+            throw ModelwireError(.invalidArgument, "give exactly one of model_file and onnx_model, not both")
+        }
+        if !request.onnxModel.isEmpty { return try importOnnx(request, call) }
         let file: V1.ModelFile
         do { file = try V1.ModelFile(serializedBytes: request.modelFile) } catch {
             throw ModelwireError(

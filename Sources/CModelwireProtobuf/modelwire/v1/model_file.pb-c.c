@@ -457,6 +457,51 @@ void   modelwire__v1__model_file__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__model_file__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__onnx_origin__init
+                     (Modelwire__V1__OnnxOrigin         *message)
+{
+  static const Modelwire__V1__OnnxOrigin init_value = MODELWIRE__V1__ONNX_ORIGIN__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__onnx_origin__get_packed_size
+                     (const Modelwire__V1__OnnxOrigin *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__onnx_origin__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__onnx_origin__pack
+                     (const Modelwire__V1__OnnxOrigin *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__onnx_origin__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__onnx_origin__pack_to_buffer
+                     (const Modelwire__V1__OnnxOrigin *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__onnx_origin__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__OnnxOrigin *
+       modelwire__v1__onnx_origin__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__OnnxOrigin *)
+     protobuf_c_message_unpack (&modelwire__v1__onnx_origin__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__onnx_origin__free_unpacked
+                     (Modelwire__V1__OnnxOrigin *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__onnx_origin__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor modelwire__v1__standardization__field_descriptors[2] =
 {
   {
@@ -1241,7 +1286,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[16] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[17] =
 {
   {
     "format_version",
@@ -1435,6 +1480,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "onnx",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ModelFile, onnx),
+    &modelwire__v1__onnx_origin__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   7,   /* field[7] = class_names */
@@ -1446,6 +1503,7 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   14,   /* field[14] = gbdt */
   10,   /* field[10] = linear */
   1,   /* field[1] = name */
+  16,   /* field[16] = onnx */
   5,   /* field[5] = spec */
   8,   /* field[8] = standardization */
   4,   /* field[4] = task */
@@ -1458,7 +1516,7 @@ static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 25, 15 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -1468,11 +1526,101 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  16,
+  17,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
   2,  modelwire__v1__model_file__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_file__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__onnx_origin__field_descriptors[5] =
+{
+  {
+    "input_name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__OnnxOrigin, input_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_names",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Modelwire__V1__OnnxOrigin, n_output_names),
+    offsetof(Modelwire__V1__OnnxOrigin, output_names),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "producer_name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__OnnxOrigin, producer_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "producer_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__OnnxOrigin, producer_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operators",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Modelwire__V1__OnnxOrigin, n_operators),
+    offsetof(Modelwire__V1__OnnxOrigin, operators),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__onnx_origin__field_indices_by_name[] = {
+  0,   /* field[0] = input_name */
+  4,   /* field[4] = operators */
+  1,   /* field[1] = output_names */
+  2,   /* field[2] = producer_name */
+  3,   /* field[3] = producer_version */
+};
+static const ProtobufCIntRange modelwire__v1__onnx_origin__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__onnx_origin__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.OnnxOrigin",
+  "OnnxOrigin",
+  "Modelwire__V1__OnnxOrigin",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__OnnxOrigin),
+  5,
+  modelwire__v1__onnx_origin__field_descriptors,
+  modelwire__v1__onnx_origin__field_indices_by_name,
+  1,  modelwire__v1__onnx_origin__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__onnx_origin__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue modelwire__v1__loss__enum_values_by_number[3] =

@@ -1248,7 +1248,7 @@ const ProtobufCMessageDescriptor modelwire__v1__set_alias_response__descriptor =
   (ProtobufCMessageInit) modelwire__v1__set_alias_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field_descriptors[3] =
 {
   {
     "model",
@@ -1258,6 +1258,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field
     0,   /* quantifier_offset */
     offsetof(Modelwire__V1__ExportModelRequest, model),
     &modelwire__v1__model_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "format",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ExportModelRequest, format),
+    &modelwire__v1__export_format__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1276,14 +1288,15 @@ static const ProtobufCFieldDescriptor modelwire__v1__export_model_request__field
   },
 };
 static const unsigned modelwire__v1__export_model_request__field_indices_by_name[] = {
-  1,   /* field[1] = metadata */
+  1,   /* field[1] = format */
+  2,   /* field[2] = metadata */
   0,   /* field[0] = model */
 };
 static const ProtobufCIntRange modelwire__v1__export_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 1 },
-  { 0, 2 }
+  { 1000, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__export_model_request__descriptor =
 {
@@ -1293,14 +1306,14 @@ const ProtobufCMessageDescriptor modelwire__v1__export_model_request__descriptor
   "Modelwire__V1__ExportModelRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ExportModelRequest),
-  2,
+  3,
   modelwire__v1__export_model_request__field_descriptors,
   modelwire__v1__export_model_request__field_indices_by_name,
   2,  modelwire__v1__export_model_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__export_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__export_model_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__export_model_response__field_descriptors[4] =
 {
   {
     "name",
@@ -1338,16 +1351,29 @@ static const ProtobufCFieldDescriptor modelwire__v1__export_model_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "onnx_model",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ExportModelResponse, onnx_model),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__export_model_response__field_indices_by_name[] = {
   2,   /* field[2] = model_file */
   0,   /* field[0] = name */
+  3,   /* field[3] = onnx_model */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange modelwire__v1__export_model_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__export_model_response__descriptor =
 {
@@ -1357,14 +1383,14 @@ const ProtobufCMessageDescriptor modelwire__v1__export_model_response__descripto
   "Modelwire__V1__ExportModelResponse",
   "modelwire.v1",
   sizeof(Modelwire__V1__ExportModelResponse),
-  3,
+  4,
   modelwire__v1__export_model_response__field_descriptors,
   modelwire__v1__export_model_response__field_indices_by_name,
   1,  modelwire__v1__export_model_response__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__export_model_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field_descriptors[4] =
 {
   {
     "name",
@@ -1391,6 +1417,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "onnx_model",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ImportModelRequest, onnx_model),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "metadata",
     1000,
     PROTOBUF_C_LABEL_NONE,
@@ -1404,15 +1442,16 @@ static const ProtobufCFieldDescriptor modelwire__v1__import_model_request__field
   },
 };
 static const unsigned modelwire__v1__import_model_request__field_indices_by_name[] = {
-  2,   /* field[2] = metadata */
+  3,   /* field[3] = metadata */
   1,   /* field[1] = model_file */
   0,   /* field[0] = name */
+  2,   /* field[2] = onnx_model */
 };
 static const ProtobufCIntRange modelwire__v1__import_model_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 2 },
-  { 0, 3 }
+  { 1000, 3 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__import_model_request__descriptor =
 {
@@ -1422,10 +1461,38 @@ const ProtobufCMessageDescriptor modelwire__v1__import_model_request__descriptor
   "Modelwire__V1__ImportModelRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ImportModelRequest),
-  3,
+  4,
   modelwire__v1__import_model_request__field_descriptors,
   modelwire__v1__import_model_request__field_indices_by_name,
   2,  modelwire__v1__import_model_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__import_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue modelwire__v1__export_format__enum_values_by_number[2] =
+{
+  { "EXPORT_FORMAT_MODEL_FILE", "MODELWIRE__V1__EXPORT_FORMAT__EXPORT_FORMAT_MODEL_FILE", 0 },
+  { "EXPORT_FORMAT_ONNX", "MODELWIRE__V1__EXPORT_FORMAT__EXPORT_FORMAT_ONNX", 1 },
+};
+static const ProtobufCIntRange modelwire__v1__export_format__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex modelwire__v1__export_format__enum_values_by_name[2] =
+{
+  { "EXPORT_FORMAT_MODEL_FILE", 0 },
+  { "EXPORT_FORMAT_ONNX", 1 },
+};
+const ProtobufCEnumDescriptor modelwire__v1__export_format__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "modelwire.v1.ExportFormat",
+  "ExportFormat",
+  "Modelwire__V1__ExportFormat",
+  "modelwire.v1",
+  2,
+  modelwire__v1__export_format__enum_values_by_number,
+  2,
+  modelwire__v1__export_format__enum_values_by_name,
+  1,
+  modelwire__v1__export_format__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -813,6 +813,20 @@ class Client:
         return self.call(METHOD["import_model"], pb.ImportModelRequest(name=name, model_file=model_file),
                          pb.ModelVersionInfo, timeout)
 
+    def import_onnx(self, onnx_model, name, *, timeout=None):
+        """Converts an ONNX model (serialized onnx.ModelProto bytes, or an object with
+        SerializeToString, e.g. onnx.ModelProto) and stores it as the next version of `name`: its
+        ModelVersionInfo. An unsupported or malformed graph raises InvalidArgument naming the node."""
+        if hasattr(onnx_model, "SerializeToString"):
+            onnx_model = onnx_model.SerializeToString()
+        return self.call(METHOD["import_model"], pb.ImportModelRequest(name=name, onnx_model=bytes(onnx_model)),
+                         pb.ModelVersionInfo, timeout)
+
+    def export_onnx(self, model, *, version=None, alias=None, timeout=None):
+        """An ExportModelResponse whose onnx_model holds the version as an ONNX model (PROTOCOL.md §14)."""
+        request = pb.ExportModelRequest(model=_model_ref(model, version, alias), format=pb.EXPORT_FORMAT_ONNX)
+        return self.call(METHOD["export_model"], request, pb.ExportModelResponse, timeout)
+
     def get_job(self, job_id, *, timeout=None):
         return self.call(METHOD["get_job"], pb.GetJobRequest(job_id=job_id), pb.Job, timeout)
 

@@ -28,6 +28,7 @@ typedef struct Modelwire__V1__GradientBoostingParameters Modelwire__V1__Gradient
 typedef struct Modelwire__V1__TrainingEpoch Modelwire__V1__TrainingEpoch;
 typedef struct Modelwire__V1__TrainingSummary Modelwire__V1__TrainingSummary;
 typedef struct Modelwire__V1__ModelFile Modelwire__V1__ModelFile;
+typedef struct Modelwire__V1__OnnxOrigin Modelwire__V1__OnnxOrigin;
 
 
 /* --- enums --- */
@@ -396,6 +397,10 @@ struct  Modelwire__V1__ModelFile
    * Made by a transform (Prune, Distill) from another version.
    */
   Modelwire__V1__TransformRecord *transform;
+  /*
+   * Set when the model was imported from ONNX.
+   */
+  Modelwire__V1__OnnxOrigin *onnx;
   Modelwire__V1__ModelFile__ParametersCase parameters_case;
   union {
     Modelwire__V1__DenseNetParameters *dense;
@@ -407,7 +412,38 @@ struct  Modelwire__V1__ModelFile
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_file__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
+
+
+/*
+ * Where an imported ONNX model came from: what its graph called its tensors.
+ */
+struct  Modelwire__V1__OnnxOrigin
+{
+  ProtobufCMessage base;
+  /*
+   * The graph input the feature rows were fed to.
+   */
+  char *input_name;
+  /*
+   * The graph outputs, in graph order.
+   */
+  size_t n_output_names;
+  char **output_names;
+  /*
+   * ModelProto.producer_name, e.g. "skl2onnx".
+   */
+  char *producer_name;
+  char *producer_version;
+  /*
+   * The operators converted, in graph order (the dropped label tail excluded).
+   */
+  size_t n_operators;
+  char **operators;
+};
+#define MODELWIRE__V1__ONNX_ORIGIN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__onnx_origin__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /* Modelwire__V1__Standardization methods */
@@ -600,6 +636,25 @@ Modelwire__V1__ModelFile *
 void   modelwire__v1__model_file__free_unpacked
                      (Modelwire__V1__ModelFile *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__OnnxOrigin methods */
+void   modelwire__v1__onnx_origin__init
+                     (Modelwire__V1__OnnxOrigin         *message);
+size_t modelwire__v1__onnx_origin__get_packed_size
+                     (const Modelwire__V1__OnnxOrigin   *message);
+size_t modelwire__v1__onnx_origin__pack
+                     (const Modelwire__V1__OnnxOrigin   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__onnx_origin__pack_to_buffer
+                     (const Modelwire__V1__OnnxOrigin   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__OnnxOrigin *
+       modelwire__v1__onnx_origin__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__onnx_origin__free_unpacked
+                     (Modelwire__V1__OnnxOrigin *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Modelwire__V1__Standardization_Closure)
@@ -632,6 +687,9 @@ typedef void (*Modelwire__V1__TrainingSummary_Closure)
 typedef void (*Modelwire__V1__ModelFile_Closure)
                  (const Modelwire__V1__ModelFile *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__OnnxOrigin_Closure)
+                 (const Modelwire__V1__OnnxOrigin *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -651,6 +709,7 @@ extern const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_paramet
 extern const ProtobufCMessageDescriptor modelwire__v1__training_epoch__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__onnx_origin__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -37,6 +37,20 @@ typedef struct Modelwire__V1__ImportModelRequest Modelwire__V1__ImportModelReque
 
 /* --- enums --- */
 
+/*
+ * What ExportModel writes.
+ */
+typedef enum _Modelwire__V1__ExportFormat {
+  /*
+   * The stored modelwire.v1.ModelFile (what older servers always send).
+   */
+  MODELWIRE__V1__EXPORT_FORMAT__EXPORT_FORMAT_MODEL_FILE = 0,
+  /*
+   * An ONNX ModelProto (IR 8, opsets ai.onnx 13 and ai.onnx.ml 3) computing what Predict does.
+   */
+  MODELWIRE__V1__EXPORT_FORMAT__EXPORT_FORMAT_ONNX = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__EXPORT_FORMAT)
+} Modelwire__V1__ExportFormat;
 
 /* --- messages --- */
 
@@ -241,13 +255,17 @@ struct  Modelwire__V1__ExportModelRequest
   ProtobufCMessage base;
   Modelwire__V1__ModelRef *model;
   /*
+   * Default: the model file. A server that does not know ONNX sends the model file.
+   */
+  Modelwire__V1__ExportFormat format;
+  /*
    * Tracing and other per-call metadata (call_metadata.proto).
    */
   Modelwire__V1__CallMetadata *metadata;
 };
 #define MODELWIRE__V1__EXPORT_MODEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__export_model_request__descriptor) \
-    , NULL, NULL }
+    , NULL, MODELWIRE__V1__EXPORT_FORMAT__EXPORT_FORMAT_MODEL_FILE, NULL }
 
 
 struct  Modelwire__V1__ExportModelResponse
@@ -256,23 +274,28 @@ struct  Modelwire__V1__ExportModelResponse
   char *name;
   uint32_t version;
   /*
-   * A serialized modelwire.v1.ModelFile, byte for byte as stored.
+   * A serialized modelwire.v1.ModelFile, byte for byte as stored (format MODEL_FILE).
    */
   ProtobufCBinaryData model_file;
+  /*
+   * A serialized onnx.ModelProto (format ONNX); model_file is then empty.
+   */
+  ProtobufCBinaryData onnx_model;
 };
 #define MODELWIRE__V1__EXPORT_MODEL_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__export_model_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, {0,NULL} }
+    , (char *)protobuf_c_empty_string, 0, {0,NULL}, {0,NULL} }
 
 
 /*
- * Stores a model file as the next version of `name`.
+ * Stores a model file, or a model converted from ONNX, as the next version of `name`.
+ * Exactly one of model_file and onnx_model is set.
  */
 struct  Modelwire__V1__ImportModelRequest
 {
   ProtobufCMessage base;
   /*
-   * Empty = the name inside the file.
+   * Empty = the name inside the file (required with onnx_model).
    */
   char *name;
   /*
@@ -280,13 +303,17 @@ struct  Modelwire__V1__ImportModelRequest
    */
   ProtobufCBinaryData model_file;
   /*
+   * A serialized onnx.ModelProto (proto/third_party/onnx): converted, see PROTOCOL.md.
+   */
+  ProtobufCBinaryData onnx_model;
+  /*
    * Tracing and other per-call metadata (call_metadata.proto).
    */
   Modelwire__V1__CallMetadata *metadata;
 };
 #define MODELWIRE__V1__IMPORT_MODEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__import_model_request__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, NULL }
+    , (char *)protobuf_c_empty_string, {0,NULL}, {0,NULL}, NULL }
 
 
 /* Modelwire__V1__ModelVersionInfo methods */
@@ -583,6 +610,7 @@ typedef void (*Modelwire__V1__ImportModelRequest_Closure)
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    modelwire__v1__export_format__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__model_version_info__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__alias__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__model_summary__descriptor;
