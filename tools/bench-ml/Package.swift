@@ -2,6 +2,13 @@
 // The ML benchmark executable, kept out of the root package's build. Run it through run.sh.
 import PackageDescription
 
+/// The language settings every benchmark executable builds with.
+let settings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "bench-ml",
     platforms: [.macOS(.v15)],
@@ -15,11 +22,7 @@ let package = Package(
                 .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "ModelwireData", package: "Modelwire"),
             ],
-            swiftSettings: [
-                .swiftLanguageMode(.v6),
-                .enableUpcomingFeature("ExistentialAny"),
-                .enableUpcomingFeature("MemberImportVisibility"),
-            ]
+            swiftSettings: settings
         ),
         .executableTarget(
             name: "ClassicBench",
@@ -27,11 +30,7 @@ let package = Package(
                 .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "ModelwireData", package: "Modelwire"),
             ],
-            swiftSettings: [
-                .swiftLanguageMode(.v6),
-                .enableUpcomingFeature("ExistentialAny"),
-                .enableUpcomingFeature("MemberImportVisibility"),
-            ]
+            swiftSettings: settings
         ),
         .executableTarget(
             name: "TransformBench",
@@ -39,11 +38,7 @@ let package = Package(
                 .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "ModelwireData", package: "Modelwire"),
             ],
-            swiftSettings: [
-                .swiftLanguageMode(.v6),
-                .enableUpcomingFeature("ExistentialAny"),
-                .enableUpcomingFeature("MemberImportVisibility"),
-            ]
+            swiftSettings: settings
         ),
         // An ONNX-imported model predicted in-process (onnx.sh, beside onnxruntime).
         .executableTarget(
@@ -52,11 +47,7 @@ let package = Package(
                 .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "ModelwireOnnx", package: "Modelwire"),
             ],
-            swiftSettings: [
-                .swiftLanguageMode(.v6),
-                .enableUpcomingFeature("ExistentialAny"),
-                .enableUpcomingFeature("MemberImportVisibility"),
-            ]
+            swiftSettings: settings
         ),
     ]
 )
