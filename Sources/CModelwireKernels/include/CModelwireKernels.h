@@ -92,4 +92,6 @@ long CModelwireKernels_histogramBestBin(int useAVX2, const double *cells, long c
 #ifdef __cplusplus
 }
 #endif
+
+#include "CModelwireQuantizedKernels.h"
 #endif
