@@ -1,6 +1,7 @@
 #include "CModelwireQuantizedKernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -11,40 +12,65 @@
 #endif
 
 // A register tile is QMR rows x QNP panels of 8 columns: 8 int32 accumulators, 2 weight vectors and
-// a broadcast row pair (11 of the 16 ymm registers).
+// a broadcast group of the row (11 of the 16 ymm registers).
 enum { QMR = 4, QNP = 2, QPANEL = 8 };
 
-static int haveAVX2(int useAVX2) {
+int CModelwireKernels_qkernel(int preferred) {
 #if CMW_QX86 && (defined(__clang__) || defined(__GNUC__))
-    return useAVX2 && __builtin_cpu_supports("avx2");
-#else
-    (void)useAVX2;
-    return 0;
+    int avx2 = __builtin_cpu_supports("avx2");
+    if (preferred >= CModelwireKernels_qVNNI && avx2 && __builtin_cpu_supports("avxvnni")) return CModelwireKernels_qVNNI;
+    if (preferred >= CModelwireKernels_qAVX2 && avx2) return CModelwireKernels_qAVX2;
 #endif
+    (void)preferred;
+    return CModelwireKernels_qPortable;
 }
 
-long CModelwireKernels_qpackedCount(long k, long n) {
-    return ((k + 1) / 2) * 2 * ((n + QPANEL - 1) / QPANEL) * QPANEL;
+// Layouts. AVX2 and portable: int16, k in pairs; each panel holds, for every pair (2p, 2p + 1), its
+// 8 columns' two values side by side. VNNI: bytes, k in groups of four, likewise; then one int32
+// column sum per (padded) column.
+static long pairs(long k) { return (k + 1) / 2; }
+static long quads(long k) { return (k + 3) / 4; }
+static long panels(long n) { return (n + QPANEL - 1) / QPANEL; }
+
+long CModelwireKernels_qpackedBytes(int kernel, long k, long n) {
+    if (kernel == CModelwireKernels_qVNNI) return panels(n) * QPANEL * (quads(k) * 4 + 4);
+    return panels(n) * QPANEL * pairs(k) * 2 * 2;
 }
 
-void CModelwireKernels_qpack(const signed char *w, long k, long n, short *packed) {
-    long pairs = (k + 1) / 2, panels = (n + QPANEL - 1) / QPANEL;
-    for (long panel = 0; panel < panels; panel++)
-        for (long p = 0; p < pairs; p++)
+long CModelwireKernels_qrowBytes(int kernel, long k) {
+    return kernel == CModelwireKernels_qVNNI ? quads(k) * 4 : pairs(k) * 2 * 2;
+}
+
+void CModelwireKernels_qpack(int kernel, const signed char *w, long k, long n, void *packed) {
+    long groups = kernel == CModelwireKernels_qVNNI ? 4 : 2;
+    long count = kernel == CModelwireKernels_qVNNI ? quads(k) : pairs(k);
+    for (long panel = 0; panel < panels(n); panel++)
+        for (long p = 0; p < count; p++)
             for (long c = 0; c < QPANEL; c++)
-                for (long t = 0; t < 2; t++) {
-                    long i = 2 * p + t, j = panel * QPANEL + c;
-                    packed[((panel * pairs + p) * QPANEL + c) * 2 + t] = (i < k && j < n) ? w[i * n + j] : 0;
+                for (long t = 0; t < groups; t++) {
+                    long i = groups * p + t, j = panel * QPANEL + c;
+                    long at = ((panel * count + p) * QPANEL + c) * groups + t;
+                    signed char v = (i < k && j < n) ? w[i * n + j] : 0;
+                    if (kernel == CModelwireKernels_qVNNI) ((signed char *)packed)[at] = v;
+                    else ((int16_t *)packed)[at] = v;
                 }
+    if (kernel == CModelwireKernels_qVNNI) {
+        int32_t *sums = (int32_t *)((signed char *)packed + panels(n) * QPANEL * quads(k) * 4);
+        for (long j = 0; j < panels(n) * QPANEL; j++) {
+            int32_t sum = 0;
+            for (long i = 0; j < n && i < k; i++) sum += w[i * n + j];
+            sums[j] = sum;
+        }
+    }
 }
 
-// The row's scale and its inverse, from the row's largest finite |x| (scalar in both paths).
+// The row's scale and its inverse, from the row's largest finite |x| (scalar in every kernel).
 static void rowScale(float amax, float staticScale, float *scale, float *inverse) {
     if (staticScale > 0) {
         *scale = staticScale;
         *inverse = 1.0f / staticScale;
     } else if (amax > 0) {
-        *scale = amax / 127.0f;
+        *scale = amax * (1.0f / 127.0f);
         *inverse = 127.0f / amax;
     } else {
         *scale = 0.0f;
@@ -58,15 +84,17 @@ static void rowScale(float amax, float staticScale, float *scale, float *inverse
 
 static inline float finiteOrZero(float v) { return isfinite(v) ? v : 0.0f; }
 
-static inline short quantizeOne(float v, float inverse) {
-    float s = finiteOrZero(v) * inverse;
-    s = s < -127.0f ? -127.0f : (s > 127.0f ? 127.0f : s);
-    return (short)nearbyintf(s);
+// v / s clamped to [-127, 127] and rounded half to even; NaN becomes -127 (as AVX2's max/min do).
+static inline int quantizeOne(float v, float inverse) {
+    float s = v * inverse;
+    s = s > -127.0f ? s : -127.0f;
+    s = s < 127.0f ? s : 127.0f;
+    return (int)nearbyintf(s);
 }
 
-static void quantizeRowsPortable(const float *x, long m, long k, long ldx, float staticScale, short *q,
+static void quantizeRowsPortable(const float *x, long m, long k, long ldx, float staticScale, int16_t *q,
                                  float *scales) {
-    long kp = (k + 1) & ~1L;
+    long stride = 2 * pairs(k);
     for (long r = 0; r < m; r++) {
         const float *row = x + r * ldx;
         float amax = 0.0f;
@@ -77,122 +105,118 @@ static void quantizeRowsPortable(const float *x, long m, long k, long ldx, float
             }
         float inverse;
         rowScale(amax, staticScale, &scales[r], &inverse);
-        short *out = q + r * kp;
-        for (long i = 0; i < k; i++) out[i] = quantizeOne(row[i], inverse);
-        if (kp > k) out[k] = 0;
+        int16_t *out = q + r * stride;
+        for (long i = 0; i < k; i++) out[i] = (int16_t)quantizeOne(row[i], inverse);
+        for (long i = k; i < stride; i++) out[i] = 0;
     }
 }
 
-#if CMW_QX86
-// Non-finite lanes become 0 (ordered and |v| < inf).
-__attribute__((target("avx2"))) static inline __m256 finiteOrZero8(__m256 v) {
-    __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
-    return _mm256_and_ps(v, _mm256_cmp_ps(magnitude, _mm256_set1_ps(INFINITY), _CMP_LT_OQ));
-}
-
-__attribute__((target("avx2")))
-static void quantizeRowsAVX2(const float *x, long m, long k, long ldx, float staticScale, short *q, float *scales) {
-    long kp = (k + 1) & ~1L;
-    const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
-    for (long r = 0; r < m; r++) {
-        const float *row = x + r * ldx;
-        float amax = 0.0f;
-        long i = 0;
-        if (staticScale <= 0) {
-            __m256 vmax = _mm256_setzero_ps();
-            for (; i + 8 <= k; i += 8)
-                vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, finiteOrZero8(_mm256_loadu_ps(row + i))));
-            float lanes[8];
-            _mm256_storeu_ps(lanes, vmax);
-            for (int l = 0; l < 8; l++) amax = lanes[l] > amax ? lanes[l] : amax;
-            for (; i < k; i++) {
-                float a = fabsf(finiteOrZero(row[i]));
-                amax = a > amax ? a : amax;
-            }
-        }
-        float inverse;
-        rowScale(amax, staticScale, &scales[r], &inverse);
-        const __m256 vinv = _mm256_set1_ps(inverse);
-        short *out = q + r * kp;
-        for (i = 0; i + 16 <= k; i += 16) {
-            __m256 a = _mm256_mul_ps(finiteOrZero8(_mm256_loadu_ps(row + i)), vinv);
-            __m256 b = _mm256_mul_ps(finiteOrZero8(_mm256_loadu_ps(row + i + 8)), vinv);
-            a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
-            b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
-            // cvtps rounds half to even (the default MXCSR mode), as nearbyintf does.
-            __m256i packed = _mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b));
-            packed = _mm256_permute4x64_epi64(packed, 0xD8);  // packs works per 128-bit lane
-            _mm256_storeu_si256((__m256i *)(out + i), packed);
-        }
-        for (; i < k; i++) out[i] = quantizeOne(row[i], inverse);
-        if (kp > k) out[k] = 0;
-    }
-}
-#endif
-
-void CModelwireKernels_quantizeRows(int useAVX2, const float *x, long m, long k, long ldx, float staticScale,
-                                    short *q, float *scales) {
-#if CMW_QX86
-    if (haveAVX2(useAVX2)) {
-        quantizeRowsAVX2(x, m, k, ldx, staticScale, q, scales);
-        return;
-    }
-#endif
-    quantizeRowsPortable(x, m, k, ldx, staticScale, q, scales);
-}
-
-// v = rowScale * colScale * acc + bias, then relu: the one formula both paths follow, step by step.
-static inline float dequantize(int acc, float rowScale, float colScale, float bias, int relu) {
+// v = rowScale * colScale * acc + bias, then relu: the one formula every kernel follows, step by step.
+static inline float dequantize(int32_t acc, float rowScale, float colScale, float bias, int relu) {
     float scale = rowScale * colScale;
     float v = (float)acc * scale;
     v = v + bias;
     return relu ? (v > 0.0f ? v : 0.0f) : v;
 }
 
-static void qgemmPortable(long m, long n, long k, const short *q, const float *rowScales, const short *packed,
+static void qgemmPortable(long m, long n, long k, const int16_t *q, const float *rowScales, const int16_t *packed,
                           const float *colScales, const float *bias, int relu, float *out, long ldo) {
-    long pairs = (k + 1) / 2, kp = 2 * pairs;
+    long count = pairs(k), stride = 2 * count;
     for (long r = 0; r < m; r++) {
-        const short *row = q + r * kp;
+        const int16_t *row = q + r * stride;
         for (long j = 0; j < n; j++) {
-            const short *w = packed + ((j / QPANEL) * pairs * QPANEL + j % QPANEL) * 2;
+            const int16_t *w = packed + ((j / QPANEL) * count * QPANEL + j % QPANEL) * 2;
             // Unsigned arithmetic wraps as vpaddd does; within the documented bound it never does.
-            unsigned acc = 0;
-            for (long p = 0; p < pairs; p++, w += 2 * QPANEL)
-                acc += (unsigned)(row[2 * p] * w[0] + row[2 * p + 1] * w[1]);
-            out[r * ldo + j] = dequantize((int)acc, rowScales[r], colScales[j], bias ? bias[j] : 0.0f, relu);
+            uint32_t acc = 0;
+            for (long p = 0; p < count; p++, w += 2 * QPANEL)
+                acc += (uint32_t)(row[2 * p] * w[0] + row[2 * p + 1] * w[1]);
+            out[r * ldo + j] = dequantize((int32_t)acc, rowScales[r], colScales[j], bias ? bias[j] : 0.0f, relu);
         }
     }
 }
 
 #if CMW_QX86
-// One tile: rows r0 ..< r0 + mr (mr <= QMR), panels p0 ..< p0 + np (np <= QNP). Inlined with
-// constant mr and np, so the accumulators stay in registers.
-__attribute__((target("avx2"), always_inline))
-static inline void qtileAVX2(int mr, int np, long pairs, long kp, const short *q, long r0, const short *packed,
-                             long p0, long n, const float *rowScales, const float *colScales, const float *bias,
-                             int relu, float *out, long ldo) {
-    __m256i acc[QMR][QNP];
-    for (int i = 0; i < mr; i++)
-        for (int c = 0; c < np; c++) acc[i][c] = _mm256_setzero_si256();
-    const short *w[QNP];
-    for (int c = 0; c < np; c++) w[c] = packed + (p0 + c) * pairs * QPANEL * 2;
-    for (long p = 0; p < pairs; p++) {
-        __m256i wv[QNP];
-        for (int c = 0; c < np; c++) wv[c] = _mm256_loadu_si256((const __m256i *)(w[c] + p * QPANEL * 2));
-        for (int i = 0; i < mr; i++) {
-            int pair;
-            memcpy(&pair, q + (r0 + i) * kp + 2 * p, sizeof pair);
-            __m256i xv = _mm256_set1_epi32(pair);
-            for (int c = 0; c < np; c++) acc[i][c] = _mm256_add_epi32(acc[i][c], _mm256_madd_epi16(xv, wv[c]));
+// The row's largest finite |x|, as the portable loop finds it (max is order-independent).
+__attribute__((target("avx2"))) static float largestAVX2(const float *row, long k) {
+    const __m256i magnitude = _mm256_set1_epi32(0x7fffffff), infinity = _mm256_set1_epi32(0x7f800000);
+    __m256i vmax = _mm256_setzero_si256();
+    long i = 0;
+    // |x| as integer bits orders as the floats do; non-finite bits (>= infinity's) are masked to 0.
+    for (; i + 8 <= k; i += 8) {
+        __m256i bits = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(row + i)), magnitude);
+        vmax = _mm256_max_epi32(vmax, _mm256_and_si256(bits, _mm256_cmpgt_epi32(infinity, bits)));
+    }
+    __m128i half = _mm_max_epi32(_mm256_castsi256_si128(vmax), _mm256_extracti128_si256(vmax, 1));
+    half = _mm_max_epi32(half, _mm_shuffle_epi32(half, 0x4E));
+    half = _mm_max_epi32(half, _mm_shuffle_epi32(half, 0xB1));
+    float amax;
+    int32_t top = _mm_cvtsi128_si32(half);
+    memcpy(&amax, &top, sizeof amax);
+    for (; i < k; i++) {
+        float a = fabsf(finiteOrZero(row[i]));
+        amax = a > amax ? a : amax;
+    }
+    return amax;
+}
+
+// 8 values quantized to int32 lanes: max/min return their second operand for NaN, so NaN clamps
+// to -127 as quantizeOne's comparisons do; cvtps rounds half to even, as nearbyintf does.
+__attribute__((target("avx2"))) static inline __m256i quantize8(const float *x, __m256 inverse) {
+    __m256 a = _mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inverse), _mm256_set1_ps(-127.0f));
+    return _mm256_cvtps_epi32(_mm256_min_ps(a, _mm256_set1_ps(127.0f)));
+}
+
+// 16 values quantized to int16 lanes, in order.
+__attribute__((target("avx2"))) static inline __m256i quantize16(const float *x, __m256 inverse) {
+    __m256i packed = _mm256_packs_epi32(quantize8(x, inverse), quantize8(x + 8, inverse));
+    return _mm256_permute4x64_epi64(packed, 0xD8);  // packs works per 128-bit lane
+}
+
+__attribute__((target("avx2")))
+static void quantizeRowsAVX2(int bytes, const float *x, long m, long k, long ldx, float staticScale, void *q,
+                             float *scales) {
+    long stride = bytes ? 4 * quads(k) : 2 * pairs(k);
+    for (long r = 0; r < m; r++) {
+        const float *row = x + r * ldx;
+        float inverse;
+        rowScale(staticScale > 0 ? 0.0f : largestAVX2(row, k), staticScale, &scales[r], &inverse);
+        const __m256 vinv = _mm256_set1_ps(inverse);
+        long i = 0;
+        if (bytes) {  // q + 128 as unsigned bytes, the pad 128 (q = 0)
+            unsigned char *out = (unsigned char *)q + r * stride;
+            for (; i + 16 <= k; i += 16) {
+                __m256i v = _mm256_add_epi16(quantize16(row + i, vinv), _mm256_set1_epi16(128));
+                __m256i b = _mm256_permute4x64_epi64(_mm256_packus_epi16(v, v), 0x08);
+                _mm_storeu_si128((__m128i *)(out + i), _mm256_castsi256_si128(b));
+            }
+            for (; i < k; i++) out[i] = (unsigned char)(quantizeOne(row[i], inverse) + 128);
+            for (; i < stride; i++) out[i] = 128;
+        } else {
+            int16_t *out = (int16_t *)q + r * stride;
+            for (; i + 16 <= k; i += 16) _mm256_storeu_si256((__m256i *)(out + i), quantize16(row + i, vinv));
+            for (; i < k; i++) out[i] = (int16_t)quantizeOne(row[i], inverse);
+            for (; i < stride; i++) out[i] = 0;
         }
     }
+}
+
+// Dequantizes and stores a tile's sums (rows r0 ..< r0 + mr, panels p0 ..< p0 + np).
+__attribute__((target("avx2"), always_inline))
+static inline void qstoreAVX2(int mr, int np, __m256i acc[QMR][QNP], long r0, long p0, long n, const float *rowScales,
+                              const float *colScales, const float *bias, int relu, float *out, long ldo) {
     for (int c = 0; c < np; c++) {
         long j0 = (p0 + c) * QPANEL, cols = n - j0 < QPANEL ? n - j0 : QPANEL;
-        float cs[QPANEL] = {0}, bs[QPANEL] = {0};
-        memcpy(cs, colScales + j0, (size_t)cols * sizeof(float));
-        if (bias) memcpy(bs, bias + j0, (size_t)cols * sizeof(float));
-        __m256 vcs = _mm256_loadu_ps(cs), vbs = _mm256_loadu_ps(bs);
+        __m256 vcs, vbs;
+        if (cols == QPANEL) {
+            vcs = _mm256_loadu_ps(colScales + j0);
+            vbs = bias ? _mm256_loadu_ps(bias + j0) : _mm256_setzero_ps();
+        } else {
+            float cs[QPANEL] = {0}, bs[QPANEL] = {0};
+            memcpy(cs, colScales + j0, (size_t)cols * sizeof(float));
+            if (bias) memcpy(bs, bias + j0, (size_t)cols * sizeof(float));
+            vcs = _mm256_loadu_ps(cs);
+            vbs = _mm256_loadu_ps(bs);
+        }
         for (int i = 0; i < mr; i++) {
             __m256 scale = _mm256_mul_ps(_mm256_set1_ps(rowScales[r0 + i]), vcs);
             __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[i][c]), scale), vbs);
@@ -209,36 +233,108 @@ static inline void qtileAVX2(int mr, int np, long pairs, long kp, const short *q
     }
 }
 
-__attribute__((target("avx2")))
-static void qgemmAVX2(long m, long n, long k, const short *q, const float *rowScales, const short *packed,
-                      const float *colScales, const float *bias, int relu, float *out, long ldo) {
-    long pairs = (k + 1) / 2, kp = 2 * pairs, panels = (n + QPANEL - 1) / QPANEL;
-    for (long r = 0; r < m; r += QMR) {
-        long mr = m - r < QMR ? m - r : QMR;
-        for (long p = 0; p < panels; p += QNP) {
-            long np = panels - p < QNP ? panels - p : QNP;
-#define CMW_TILE(MR, NP) qtileAVX2(MR, NP, pairs, kp, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo)
-            switch (mr * 10 + np) {
-            case 42: CMW_TILE(4, 2); break;
-            case 41: CMW_TILE(4, 1); break;
-            case 32: CMW_TILE(3, 2); break;
-            case 31: CMW_TILE(3, 1); break;
-            case 22: CMW_TILE(2, 2); break;
-            case 21: CMW_TILE(2, 1); break;
-            case 12: CMW_TILE(1, 2); break;
-            default: CMW_TILE(1, 1); break;
-            }
-#undef CMW_TILE
+// One AVX2 tile, inlined with constant mr and np so the accumulators stay in registers.
+__attribute__((target("avx2"), always_inline))
+static inline void qtileAVX2(int mr, int np, long k, const int16_t *q, long r0, const int16_t *packed, long p0, long n,
+                             const float *rowScales, const float *colScales, const float *bias, int relu, float *out,
+                             long ldo) {
+    long count = pairs(k), stride = 2 * count;
+    __m256i acc[QMR][QNP];
+    for (int i = 0; i < mr; i++)
+        for (int c = 0; c < np; c++) acc[i][c] = _mm256_setzero_si256();
+    const int16_t *w[QNP];
+    for (int c = 0; c < np; c++) w[c] = packed + (p0 + c) * count * QPANEL * 2;
+    for (long p = 0; p < count; p++) {
+        __m256i wv[QNP];
+        for (int c = 0; c < np; c++) wv[c] = _mm256_loadu_si256((const __m256i *)(w[c] + p * QPANEL * 2));
+        for (int i = 0; i < mr; i++) {
+            int32_t pair;
+            memcpy(&pair, q + (r0 + i) * stride + 2 * p, sizeof pair);
+            __m256i xv = _mm256_set1_epi32(pair);
+            for (int c = 0; c < np; c++) acc[i][c] = _mm256_add_epi32(acc[i][c], _mm256_madd_epi16(xv, wv[c]));
         }
     }
+    qstoreAVX2(mr, np, acc, r0, p0, n, rowScales, colScales, bias, relu, out, ldo);
 }
+
+// One AVX-VNNI tile: sums of (q + 128) * w by fours, then 128 * the column sums taken off.
+__attribute__((target("avx2,avxvnni"), always_inline))
+static inline void qtileVNNI(int mr, int np, long k, const unsigned char *q, long r0, const signed char *packed,
+                             long p0, long n, const float *rowScales, const float *colScales, const float *bias,
+                             int relu, float *out, long ldo) {
+    long count = quads(k), stride = 4 * count;
+    __m256i acc[QMR][QNP];
+    for (int i = 0; i < mr; i++)
+        for (int c = 0; c < np; c++) acc[i][c] = _mm256_setzero_si256();
+    const signed char *w[QNP];
+    for (int c = 0; c < np; c++) w[c] = packed + (p0 + c) * count * QPANEL * 4;
+    for (long p = 0; p < count; p++) {
+        __m256i wv[QNP];
+        for (int c = 0; c < np; c++) wv[c] = _mm256_loadu_si256((const __m256i *)(w[c] + p * QPANEL * 4));
+        for (int i = 0; i < mr; i++) {
+            int32_t group;
+            memcpy(&group, q + (r0 + i) * stride + 4 * p, sizeof group);
+            __m256i xv = _mm256_set1_epi32(group);
+            for (int c = 0; c < np; c++) acc[i][c] = _mm256_dpbusd_avx_epi32(acc[i][c], xv, wv[c]);
+        }
+    }
+    const int32_t *sums = (const int32_t *)(packed + panels(n) * QPANEL * count * 4);
+    for (int c = 0; c < np; c++) {
+        __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(sums + (p0 + c) * QPANEL)), 7);
+        for (int i = 0; i < mr; i++) acc[i][c] = _mm256_sub_epi32(acc[i][c], offset);
+    }
+    qstoreAVX2(mr, np, acc, r0, p0, n, rowScales, colScales, bias, relu, out, ldo);
+}
+
+#define CMW_QGEMM(NAME, TILE, QTYPE, WTYPE, TARGET)                                                            \
+    __attribute__((target(TARGET))) static void NAME(long m, long n, long k, const QTYPE *q,            \
+                                                              const float *rowScales, const WTYPE *packed,      \
+                                                              const float *colScales, const float *bias,        \
+                                                              int relu, float *out, long ldo) {                 \
+        for (long r = 0; r < m; r += QMR) {                                                                     \
+            long mr = m - r < QMR ? m - r : QMR;                                                                \
+            for (long p = 0; p < panels(n); p += QNP) {                                                         \
+                long np = panels(n) - p < QNP ? panels(n) - p : QNP;                                            \
+                switch (mr * 10 + np) {                                                                         \
+                case 42: TILE(4, 2, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                case 41: TILE(4, 1, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                case 32: TILE(3, 2, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                case 31: TILE(3, 1, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                case 22: TILE(2, 2, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                case 21: TILE(2, 1, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                case 12: TILE(1, 2, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                default: TILE(1, 1, k, q, r, packed, p, n, rowScales, colScales, bias, relu, out, ldo); break;  \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+CMW_QGEMM(qgemmAVX2, qtileAVX2, int16_t, int16_t, "avx2")
+CMW_QGEMM(qgemmVNNI, qtileVNNI, unsigned char, signed char, "avx2,avxvnni")
+#undef CMW_QGEMM
 #endif
 
-void CModelwireKernels_qgemm(int useAVX2, long m, long n, long k, const short *q, const float *rowScales,
-                             const short *packed, const float *colScales, const float *bias, int relu, float *out,
-                             long ldo) {
+void CModelwireKernels_quantizeRows(int kernel, const float *x, long m, long k, long ldx, float staticScale,
+                                    void *q, float *scales) {
+    kernel = CModelwireKernels_qkernel(kernel);
 #if CMW_QX86
-    if (haveAVX2(useAVX2)) {
+    if (kernel != CModelwireKernels_qPortable) {
+        quantizeRowsAVX2(kernel == CModelwireKernels_qVNNI, x, m, k, ldx, staticScale, q, scales);
+        return;
+    }
+#endif
+    quantizeRowsPortable(x, m, k, ldx, staticScale, (int16_t *)q, scales);
+}
+
+void CModelwireKernels_qgemm(int kernel, long m, long n, long k, const void *q, const float *rowScales,
+                             const void *packed, const float *colScales, const float *bias, int relu, float *out,
+                             long ldo) {
+    kernel = CModelwireKernels_qkernel(kernel);
+#if CMW_QX86
+    if (kernel == CModelwireKernels_qVNNI) {
+        qgemmVNNI(m, n, k, q, rowScales, packed, colScales, bias, relu, out, ldo);
+        return;
+    }
+    if (kernel == CModelwireKernels_qAVX2) {
         qgemmAVX2(m, n, k, q, rowScales, packed, colScales, bias, relu, out, ldo);
         return;
     }

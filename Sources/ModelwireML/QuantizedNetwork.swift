@@ -17,43 +17,46 @@ public struct QuantizedNetwork: Model {
     /// A layer with its weights packed for the kernel once, at load.
     private struct PackedLayer: Sendable {
         let layer: QuantizedLayer
-        let packed: [Int16]
+        let packed: [UInt8]
     }
 
     private let source: Source
     private let layers: [PackedLayer]
-    /// The widest layer input, rounded up to even (the int16 scratch row).
-    private let maxInputs: Int
+    /// The bytes of the widest quantized input row (the int8 scratch row).
+    private let maxRowBytes: Int
     /// The widest layer output (the float scratch row).
     private let maxUnits: Int
-    /// Whether the AVX2 kernels run (tests set false to check the portable ones).
-    let useAVX2: Bool
+    /// The int8 kernel in use (CModelwireQuantizedKernels.h): the best this CPU has.
+    let kernel: Int32
 
     /// A network from quantized dense parameters.
-    public init(parameters: QuantizedDenseParameters, useAVX2: Bool = true) {
-        self.init(source: .dense(parameters.loss), layers: parameters.layers, useAVX2: useAVX2)
+    /// - Parameter kernel: The fastest int8 kernel to use, at most (tests pass slower ones).
+    public init(parameters: QuantizedDenseParameters, kernel: Int32 = Int32(CModelwireKernels_qVNNI)) {
+        self.init(source: .dense(parameters.loss), layers: parameters.layers, kernel: kernel)
     }
 
     /// A network from quantized linear parameters.
-    public init(parameters: QuantizedLinearParameters, useAVX2: Bool = true) {
-        self.init(source: .linear(parameters.kind), layers: [parameters.layer], useAVX2: useAVX2)
+    /// - Parameter kernel: The fastest int8 kernel to use, at most.
+    public init(parameters: QuantizedLinearParameters, kernel: Int32 = Int32(CModelwireKernels_qVNNI)) {
+        self.init(source: .linear(parameters.kind), layers: [parameters.layer], kernel: kernel)
     }
 
-    private init(source: Source, layers: [QuantizedLayer], useAVX2: Bool) {
+    private init(source: Source, layers: [QuantizedLayer], kernel: Int32) {
+        let kernel = CModelwireKernels_qkernel(kernel)
         self.source = source
-        self.useAVX2 = useAVX2
+        self.kernel = kernel
         self.layers = layers.map { layer in
-            var packed = [Int16](repeating: 0, count: CModelwireKernels_qpackedCount(layer.inputs, layer.units))
+            var packed = [UInt8](repeating: 0, count: CModelwireKernels_qpackedBytes(kernel, layer.inputs, layer.units))
             layer.weights.withUnsafeBufferPointer { w in
-                packed.withUnsafeMutableBufferPointer { p in
+                packed.withUnsafeMutableBytes { p in
                     w.withMemoryRebound(to: CChar.self) { bytes in
-                        CModelwireKernels_qpack(bytes.baseAddress, layer.inputs, layer.units, p.baseAddress)
+                        CModelwireKernels_qpack(kernel, bytes.baseAddress, layer.inputs, layer.units, p.baseAddress)
                     }
                 }
             }
             return PackedLayer(layer: layer, packed: packed)
         }
-        self.maxInputs = layers.map { ($0.inputs + 1) & ~1 }.max() ?? 0
+        self.maxRowBytes = layers.map { CModelwireKernels_qrowBytes(kernel, $0.inputs) }.max() ?? 0
         self.maxUnits = layers.map(\.units).max() ?? 0
     }
 
@@ -122,8 +125,9 @@ public struct QuantizedNetwork: Model {
 
     /// One block: quantize the input, multiply, dequantize (+ bias, ReLU fused), other activations.
     private func forward(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
-        let avx2: Int32 = self.useAVX2 ? 1 : 0
-        withUnsafeTemporaryAllocation(of: Int16.self, capacity: rows * self.maxInputs) { q in
+        let kernel = self.kernel
+        // Int32 elements keep the rows 4-byte aligned.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: (rows * self.maxRowBytes + 3) / 4) { q in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * (2 * self.maxUnits + 1)) { scratch in
                 let scales = scratch.baseAddress!
                 var current = x
@@ -132,7 +136,7 @@ public struct QuantizedNetwork: Model {
                     let target =
                         l == self.layers.count - 1 ? output : scales + rows + (l % 2) * rows * self.maxUnits
                     CModelwireKernels_quantizeRows(
-                        avx2,
+                        kernel,
                         current,
                         rows,
                         layer.inputs,
@@ -145,7 +149,7 @@ public struct QuantizedNetwork: Model {
                         layer.biases.withUnsafeBufferPointer { bs in
                             packed.packed.withUnsafeBufferPointer { w in
                                 CModelwireKernels_qgemm(
-                                    avx2,
+                                    kernel,
                                     rows,
                                     layer.units,
                                     layer.inputs,

@@ -1,3 +1,4 @@
+import CModelwireKernels
 import ModelwireData
 import ModelwireTestSupport
 import Testing
@@ -33,11 +34,17 @@ import Testing
             let row = (0..<x.columns).map { x[r, $0].isFinite ? x[r, $0] : 0 }
             let largest = row.map(abs).max() ?? 0
             var (scale, inverse): (Float, Float) =
-                if let s = layer.inputScale { (s, 1 / s) } else if largest > 0 { (largest / 127, 127 / largest) } else {
-                    (0, 0)
-                }
+                if let s = layer.inputScale { (s, 1 / s) } else if largest > 0 {
+                    (largest * (1 / 127), 127 / largest)
+                } else { (0, 0) }
             if !(inverse < .infinity) { (scale, inverse) = (0, 0) }
-            let q = row.map { Int32(max(-127, min(127, $0 * inverse)).rounded(.toNearestOrEven)) }
+            // Non-finite values are left out of the row's largest, then clamped (NaN to -127).
+            let q = (0..<x.columns).map { c in
+                var v = x[r, c] * inverse
+                v = v > -127 ? v : -127
+                v = v < 127 ? v : 127
+                return Int32(v.rounded(.toNearestOrEven))
+            }
             for j in 0..<layer.units {
                 var sum: Int32 = 0
                 for i in 0..<layer.inputs { sum += q[i] * Int32(layer.weights[i * layer.units + j]) }
@@ -51,7 +58,7 @@ import Testing
     }
 
     @Test(
-        "the int8 kernels compute the documented formula, AVX2 and portable bit for bit",
+        "the int8 kernels compute the documented formula, VNNI, AVX2 and portable bit for bit",
         arguments: [
             (1, 1, 1), (1, 64, 100), (3, 7, 5), (4, 16, 16), (5, 9, 33), (9, 21, 2), (13, 64, 64), (300, 10, 64),
         ]
@@ -75,14 +82,14 @@ import Testing
                 x[2, shape.inputs - 1] = -.infinity
             }
             let parameters = QuantizedDenseParameters(layers: [layer], loss: .meanSquaredError)
-            let fast = QuantizedNetwork(parameters: parameters, useAVX2: true).outputs(x, threads: 1)
-            let portable = QuantizedNetwork(parameters: parameters, useAVX2: false).outputs(x, threads: 1)
-            let expected = Self.reference(layer, x)
-            #expect(
-                fast.values.map(\.bitPattern) == expected.values.map(\.bitPattern),
-                "\(activation) \(inputScale as Any)"
-            )
-            #expect(portable.values.map(\.bitPattern) == expected.values.map(\.bitPattern))
+            let expected = Self.reference(layer, x).values.map(\.bitPattern)
+            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI] {
+                let network = QuantizedNetwork(parameters: parameters, kernel: Int32(kernel))
+                #expect(
+                    network.outputs(x, threads: 1).values.map(\.bitPattern) == expected,
+                    "kernel \(network.kernel) (asked \(kernel)), \(activation) \(inputScale as Any)"
+                )
+            }
         }
     }
 

@@ -1,12 +1,15 @@
 // Int8 inference kernels for quantized layers (issue 14, Quantize).
 //
-// Weights are int8 per output channel (scale per column), activations int8 per row (dynamic) or per
-// layer (static). AVX2's `vpmaddubsw` multiplies unsigned by signed bytes and saturates the pair
-// sums to int16 (255 * 127 * 2 > 32767), so it cannot be exact; here both operands are widened to
-// int16 and `vpmaddwd` adds each pair into int32 (|127 * 127 * 2| = 32,258), then `vpaddd`
-// accumulates: exact for k <= 65,536 inputs (the caller's bound), so the portable loop gets the
-// same int32 sums, and the dequantisation does the same float operations in the same order
-// (multiply, multiply, add; no FMA): the two paths agree bit for bit.
+// Weights are int8 per output channel (a scale per column), activations int8 per row (dynamic) or
+// per layer (static). Each kernel computes the exact int32 sum S[r][j] = sum_p q[r][p] * w[p][j]:
+//  - AVX-VNNI (`vpdpbusd`, where the CPU has it): activations as unsigned bytes q + 128, groups of
+//    four products summed into int32 without saturation; 128 * sum_p w[p][j] is subtracted after.
+//  - AVX2: `vpmaddubsw` would saturate its int16 pair sums (255 * 127 * 2 > 32767), so both operands
+//    are widened to int16 and `vpmaddwd` adds each pair into int32 (|127 * 127 * 2| = 32,258).
+//  - portable C on the AVX2 layout.
+// All sums are exact for k <= 65,536 inputs (the caller's bound), and the dequantisation does the
+// same float operations in the same order everywhere (multiply, multiply, add; no FMA), so the
+// three kernels agree bit for bit. Packed weights and quantized rows are laid out per kernel.
 #ifndef CMODELWIRE_QUANTIZED_KERNELS_H
 #define CMODELWIRE_QUANTIZED_KERNELS_H
 
@@ -14,27 +17,35 @@
 extern "C" {
 #endif
 
-/// The int16 elements `qpack` writes for a k x n int8 matrix: k rounded up to even, times n rounded
-/// up to a multiple of 8.
-long CModelwireKernels_qpackedCount(long k, long n);
+/// Kernel ids: portable, AVX2, AVX-VNNI.
+enum { CModelwireKernels_qPortable = 0, CModelwireKernels_qAVX2 = 1, CModelwireKernels_qVNNI = 2 };
 
-/// Packs w (k x n int8, row-major) for `qgemm`: panels of 8 columns, each holding for every pair of
-/// rows (2p, 2p + 1) the 8 columns' two values side by side, as int16; padding is 0.
-void CModelwireKernels_qpack(const signed char *w, long k, long n, short *packed);
+/// The best kernel this CPU runs, at most `preferred` (tests pass lower ids to check the others).
+int CModelwireKernels_qkernel(int preferred);
 
-/// Quantizes the rows of x (m x k, row stride ldx) into q (m x kp int16, kp = k rounded up to even,
-/// the pad 0): q = round-half-even(x / s) clamped to [-127, 127], where s = staticScale when it is
-/// > 0, else max|x| / 127 of the row (0 for an all-zero row, whose q are 0). Non-finite values count
-/// as 0. Writes each row's s to scales[r]. `useAVX2` 0 forces the portable loop (same bits).
-void CModelwireKernels_quantizeRows(int useAVX2, const float *x, long m, long k, long ldx, float staticScale,
-                                    short *q, float *scales);
+/// Bytes `qpack` writes for a k x n int8 matrix with `kernel`.
+long CModelwireKernels_qpackedBytes(int kernel, long k, long n);
+
+/// Packs w (k x n int8 in [-127, 127], row-major) for `qgemm` with `kernel` into `packed`
+/// (`qpackedBytes` bytes, 4-byte aligned).
+void CModelwireKernels_qpack(int kernel, const signed char *w, long k, long n, void *packed);
+
+/// Bytes of one row quantized by `quantizeRows` with `kernel` for k inputs.
+long CModelwireKernels_qrowBytes(int kernel, long k);
+
+/// Quantizes the rows of x (m x k, row stride ldx) into q (m rows of `qrowBytes`, 4-byte aligned):
+/// q = round-half-even(x / s) clamped to [-127, 127], where s = staticScale when it is > 0, else
+/// max|x| * (1 / 127) of the row's finite values (0 for a row without any but 0, whose q are 0).
+/// Infinities clamp to ±127 and NaN to -127. Writes each row's s to scales[r].
+void CModelwireKernels_quantizeRows(int kernel, const float *x, long m, long k, long ldx, float staticScale,
+                                    void *q, float *scales);
 
 /// out[r][j] = act(rowScales[r] * colScales[j] * sum_p q[r][p] * w[p][j] + bias[j]) for r < m,
-/// j < n, where q is `quantizeRows`' output (m x kp), w the matrix packed by `qpack`, colScales and
-/// bias n floats each (bias may be NULL), act the identity or, when relu is 1, max(v, 0); out has
-/// row stride ldo. `useAVX2` 0 forces the portable loop (same bits).
-void CModelwireKernels_qgemm(int useAVX2, long m, long n, long k, const short *q, const float *rowScales,
-                             const short *packed, const float *colScales, const float *bias, int relu, float *out,
+/// j < n, where q is `quantizeRows`' output, w the matrix `qpack` packed (both with `kernel`),
+/// colScales and bias n floats each (bias may be NULL), act the identity or, when relu is 1,
+/// max(v, 0); out has row stride ldo.
+void CModelwireKernels_qgemm(int kernel, long m, long n, long k, const void *q, const float *rowScales,
+                             const void *packed, const float *colScales, const float *bias, int relu, float *out,
                              long ldo);
 
 #ifdef __cplusplus
