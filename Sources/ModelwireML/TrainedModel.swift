@@ -43,14 +43,15 @@ public struct TrainedModel: Sendable {
         case .gbdt(let p):
             self.model = GradientBoosting(parameters: p)
             self.inputStandardization = st
-        // Int8 layers see standardised rows: folding the scales in would widen each weight column's
-        // range by the features' spread and cost precision (Quantization).
+        // Int8 layers see standardised rows (standardised while the first layer's input is
+        // quantized): folding the scales in would widen each weight column's range by the
+        // features' spread and cost precision (Quantization).
         case .quantizedDense(let p):
-            self.model = QuantizedNetwork(parameters: p)
-            self.inputStandardization = st
+            self.model = QuantizedNetwork(parameters: p, standardization: st)
+            self.inputStandardization = nil
         case .quantizedLinear(let p):
-            self.model = QuantizedNetwork(parameters: p)
-            self.inputStandardization = st
+            self.model = QuantizedNetwork(parameters: p, standardization: st)
+            self.inputStandardization = nil
         }
     }
 

@@ -93,6 +93,47 @@ import Testing
         }
     }
 
+    @Test("three layers with standardisation: each kernel's fused path equals the formula layer by layer")
+    func layersWithStandardization() throws {
+        var generator = SeededGenerator(seed: 11)
+        let widths = [37, 24, 9, 5]
+        for scales in [[Float?](repeating: nil, count: 3), [0.02, nil, 0.05]] {
+            let layers = (0..<3).map { l in
+                Self.randomLayer(
+                    inputs: widths[l],
+                    units: widths[l + 1],
+                    activation: l == 1 ? .linear : .relu,
+                    inputScale: scales[l],
+                    generator: &generator
+                )
+            }
+            let standardization = Standardization(
+                mean: (0..<37).map { _ in generator.nextUnitFloat() },
+                scale: (0..<37).map { _ in 0.5 + generator.nextUnitFloat() }
+            )
+            let x = randomMatrix(rows: 70, columns: 37, generator: &generator)
+            let inverse = standardization.scale.map { 1 / $0 }
+            var expected = Matrix(
+                rows: 70,
+                columns: 37,
+                values: x.values.indices.map { i in (x.values[i] - standardization.mean[i % 37]) * inverse[i % 37] }
+            )
+            for layer in layers { expected = Self.reference(layer, expected) }
+            let parameters = QuantizedDenseParameters(layers: layers, loss: .meanSquaredError)
+            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI] {
+                let network = QuantizedNetwork(
+                    parameters: parameters,
+                    standardization: standardization,
+                    kernel: Int32(kernel)
+                )
+                #expect(
+                    network.outputs(x, threads: 1).values.map(\.bitPattern) == expected.values.map(\.bitPattern),
+                    "kernel \(network.kernel), scales \(scales)"
+                )
+            }
+        }
+    }
+
     @Test("a quantized dense net predicts like its float source on digits, in both activation modes")
     func denseNetKeepsItsAccuracy() throws {
         let (model, train) = try TransformTests.digitsNet(hidden: [64, 64], epochs: 8)

@@ -34,19 +34,24 @@ void CModelwireKernels_qpack(int kernel, const signed char *w, long k, long n, v
 long CModelwireKernels_qrowBytes(int kernel, long k);
 
 /// Quantizes the rows of x (m x k, row stride ldx) into q (m rows of `qrowBytes`, 4-byte aligned):
-/// q = round-half-even(x / s) clamped to [-127, 127], where s = staticScale when it is > 0, else
-/// max|x| * (1 / 127) of the row's finite values (0 for a row without any but 0, whose q are 0).
-/// Infinities clamp to ±127 and NaN to -127. Writes each row's s to scales[r].
-void CModelwireKernels_quantizeRows(int kernel, const float *x, long m, long k, long ldx, float staticScale,
-                                    void *q, float *scales);
+/// each value v, standardised first as (v - mean[i]) * inverseScale[i] when `mean` and
+/// `inverseScale` (k floats each) are given, becomes round-half-even(v / s) clamped to [-127, 127],
+/// where s = staticScale when it is > 0, else L * (1 / 127) for the row's largest finite |v|, L
+/// (s = 0 when L is 0: the row's q are 0). `largest` (m floats, may be NULL) gives each row's L when
+/// the caller knows it (as `qgemm` writes it). Infinities clamp to ±127 and NaN to -127. Writes each
+/// row's s to scales[r].
+void CModelwireKernels_quantizeRows(int kernel, const float *x, long m, long k, long ldx, const float *mean,
+                                    const float *inverseScale, const float *largest, float staticScale, void *q,
+                                    float *scales);
 
 /// out[r][j] = act(rowScales[r] * colScales[j] * sum_p q[r][p] * w[p][j] + bias[j]) for r < m,
 /// j < n, where q is `quantizeRows`' output, w the matrix `qpack` packed (both with `kernel`),
 /// colScales and bias n floats each (bias may be NULL), act the identity or, when relu is 1,
-/// max(v, 0); out has row stride ldo.
+/// max(v, 0); out has row stride ldo. `largest` (m floats, may be NULL) receives each output row's
+/// largest finite |out|, for the next layer's `quantizeRows`.
 void CModelwireKernels_qgemm(int kernel, long m, long n, long k, const void *q, const float *rowScales,
                              const void *packed, const float *colScales, const float *bias, int relu, float *out,
-                             long ldo);
+                             long ldo, float *largest);
 
 #ifdef __cplusplus
 }
