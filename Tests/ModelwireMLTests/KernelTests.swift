@@ -163,6 +163,43 @@ import Testing
         }
     }
 
+    @Test func denseLayerSplitOverThreadsEqualsOneThread() {
+        var g = SeededGenerator(seed: 21)
+        let (m, n, k) = (200, 150, 120)  // m·n·k ≥ 2²¹: large enough to be split
+        let a = randomMatrix(rows: m, columns: k, generator: &g)
+        let b = randomMatrix(rows: k, columns: n, generator: &g)
+        let bias = (0..<n).map { _ in g.nextUnitFloat() - 0.5 }
+        var results = [[Float]]()
+        for threads in [1, 2] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.values.withUnsafeBufferPointer { pa in
+                b.values.withUnsafeBufferPointer { pb in
+                    bias.withUnsafeBufferPointer { pbias in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            Kernels.denseLayer(
+                                m: m,
+                                n: n,
+                                k: k,
+                                a: pa.baseAddress!,
+                                lda: k,
+                                b: pb.baseAddress!,
+                                ldb: n,
+                                bias: pbias.baseAddress!,
+                                activation: .relu,
+                                c: pc.baseAddress!,
+                                ldc: n,
+                                threads: threads
+                            )
+                        }
+                    }
+                }
+            }
+            results.append(c)
+        }
+        #expect(results[0] == results[1])
+        #expect(zip(results[0], naiveLayer(a, b, bias: bias, .relu)).allSatisfy { isClose($0, $1, absolute: 1e-4) })
+    }
+
     @Test func blockedAndThreadedForwardMatchesOneBlock() {
         var g = SeededGenerator(seed: 12)
         var net = DenseNetwork(inputs: 7, layers: [(9, .relu), (3, .softmax)], loss: .sparseCategoricalCrossEntropy)
