@@ -160,9 +160,7 @@ public struct DenseNetwork: Sendable, Equatable {
             for (l, layer) in self.layers.enumerated() {
                 let last = l == self.layers.count - 1
                 let target = last ? output : scratch + (l % 2) * scratchSize
-                Kernels.gemm(
-                    transA: false,
-                    transB: false,
+                Kernels.denseLayer(
                     m: rows,
                     n: layer.units,
                     k: layer.inputs,
@@ -170,16 +168,10 @@ public struct DenseNetwork: Sendable, Equatable {
                     lda: layer.inputs,
                     b: p + layer.weightOffset,
                     ldb: layer.units,
-                    beta: 0,
+                    bias: p + layer.biasOffset,
+                    activation: layer.activation,
                     c: target,
                     ldc: layer.units
-                )
-                Kernels.biasActivation(
-                    target,
-                    rows: rows,
-                    columns: layer.units,
-                    bias: p + layer.biasOffset,
-                    activation: layer.activation
                 )
                 current = UnsafePointer(target)
             }
