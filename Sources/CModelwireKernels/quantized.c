@@ -1,4 +1,5 @@
 #include "CModelwireQuantizedKernels.h"
+#include "quantized_avx512.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ enum { QMR = 4, QNP = 2, QPANEL = 8 };
 int CModelwireKernels_qkernel(int preferred) {
 #if CMW_QX86 && (defined(__clang__) || defined(__GNUC__))
     int avx2 = __builtin_cpu_supports("avx2");
+    if (preferred >= CModelwireKernels_qVNNI512 && cmw_hasAVX512VNNI()) return CModelwireKernels_qVNNI512;
     if (preferred >= CModelwireKernels_qVNNI && avx2 && __builtin_cpu_supports("avxvnni")) return CModelwireKernels_qVNNI;
     if (preferred >= CModelwireKernels_qAVX2 && avx2) return CModelwireKernels_qAVX2;
 #endif
@@ -33,15 +35,20 @@ static long quads(long k) { return (k + 3) / 4; }
 static long panels(long n) { return (n + QPANEL - 1) / QPANEL; }
 
 long CModelwireKernels_qpackedBytes(int kernel, long k, long n) {
+    if (kernel == CModelwireKernels_qVNNI512) return cmw_qpackedBytesAVX512(k, n);
     if (kernel == CModelwireKernels_qVNNI) return panels(n) * QPANEL * (quads(k) * 4 + 4);
     return panels(n) * QPANEL * pairs(k) * 2 * 2;
 }
 
 long CModelwireKernels_qrowBytes(int kernel, long k) {
-    return kernel == CModelwireKernels_qVNNI ? quads(k) * 4 : pairs(k) * 2 * 2;
+    return kernel >= CModelwireKernels_qVNNI ? quads(k) * 4 : pairs(k) * 2 * 2;
 }
 
 void CModelwireKernels_qpack(int kernel, const signed char *w, long k, long n, void *packed) {
+    if (kernel == CModelwireKernels_qVNNI512) {
+        cmw_qpackAVX512(w, k, n, packed);
+        return;
+    }
     long groups = kernel == CModelwireKernels_qVNNI ? 4 : 2;
     long count = kernel == CModelwireKernels_qVNNI ? quads(k) : pairs(k);
     for (long panel = 0; panel < panels(n); panel++)
@@ -61,24 +68,6 @@ void CModelwireKernels_qpack(int kernel, const signed char *w, long k, long n, v
             for (long i = 0; j < n && i < k; i++) sum += w[i * n + j];
             sums[j] = sum;
         }
-    }
-}
-
-// The row's scale and its inverse, from the row's largest finite |x| (scalar in every kernel).
-static void rowScale(float amax, float staticScale, float *scale, float *inverse) {
-    if (staticScale > 0) {
-        *scale = staticScale;
-        *inverse = 1.0f / staticScale;
-    } else if (amax > 0) {
-        *scale = amax * (1.0f / 127.0f);
-        *inverse = 127.0f / amax;
-    } else {
-        *scale = 0.0f;
-        *inverse = 0.0f;
-    }
-    if (!(*inverse < INFINITY)) {  // a subnormal-only row: quantized to 0
-        *scale = 0.0f;
-        *inverse = 0.0f;
     }
 }
 
@@ -117,7 +106,7 @@ static void quantizeRowsPortable(const float *x, long m, long k, long ldx, const
         const float *row = x + r * ldx;
         float amax = staticScale > 0 ? 0.0f : largest ? largest[r] : largestPortable(row, k, mean, inverseScale);
         float inverse;
-        rowScale(amax, staticScale, &scales[r], &inverse);
+        cmw_rowScale(amax, staticScale, &scales[r], &inverse);
         int16_t *out = q + r * stride;
         for (long i = 0; i < k; i++) out[i] = (int16_t)quantizeOne(standardised(row, i, mean, inverseScale), inverse);
         for (long i = k; i < stride; i++) out[i] = 0;
@@ -213,7 +202,7 @@ static void quantizeRowsAVX2(int bytes, const float *x, long m, long k, long ldx
         const float *row = x + r * ldx;
         float amax = staticScale > 0 ? 0.0f : largest ? largest[r] : largestAVX2(row, k, mean, inverseScale);
         float inverse;
-        rowScale(amax, staticScale, &scales[r], &inverse);
+        cmw_rowScale(amax, staticScale, &scales[r], &inverse);
         const __m256 vinv = _mm256_set1_ps(inverse);
         long i = 0;
         if (bytes) {  // q + 128 as unsigned bytes, the pad 128 (q = 0)
@@ -365,6 +354,10 @@ void CModelwireKernels_quantizeRows(int kernel, const float *x, long m, long k, 
     kernel = CModelwireKernels_qkernel(kernel);
     if (!inverseScale) mean = NULL;
 #if CMW_QX86
+    if (kernel == CModelwireKernels_qVNNI512) {
+        cmw_quantizeRowsAVX512(x, m, k, ldx, mean, inverseScale, largest, staticScale, q, scales);
+        return;
+    }
     if (kernel != CModelwireKernels_qPortable) {
         quantizeRowsAVX2(kernel == CModelwireKernels_qVNNI, x, m, k, ldx, mean, inverseScale, largest, staticScale, q,
                          scales);
@@ -379,6 +372,10 @@ void CModelwireKernels_qgemm(int kernel, long m, long n, long k, const void *q, 
                              long ldo, float *largest) {
     kernel = CModelwireKernels_qkernel(kernel);
 #if CMW_QX86
+    if (kernel == CModelwireKernels_qVNNI512) {
+        cmw_qgemmAVX512(m, n, k, q, rowScales, packed, colScales, bias, relu, out, ldo, largest);
+        return;
+    }
     if (kernel == CModelwireKernels_qVNNI) {
         qgemmVNNI(m, n, k, q, rowScales, packed, colScales, bias, relu, out, ldo, largest);
         return;

@@ -44,7 +44,7 @@ public struct QuantizedNetwork: Model {
     public init(
         parameters: QuantizedDenseParameters,
         standardization: Standardization? = nil,
-        kernel: Int32 = Int32(CModelwireKernels_qVNNI)
+        kernel: Int32 = Int32(CModelwireKernels_qVNNI512)
     ) {
         self.init(.dense(parameters.loss), parameters.layers, standardization, kernel)
     }
@@ -56,7 +56,7 @@ public struct QuantizedNetwork: Model {
     public init(
         parameters: QuantizedLinearParameters,
         standardization: Standardization? = nil,
-        kernel: Int32 = Int32(CModelwireKernels_qVNNI)
+        kernel: Int32 = Int32(CModelwireKernels_qVNNI512)
     ) {
         self.init(.linear(parameters.kind), [parameters.layer], standardization, kernel)
     }

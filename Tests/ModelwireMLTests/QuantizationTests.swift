@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test(
-        "the int8 kernels compute the documented formula, VNNI, AVX2 and portable bit for bit",
+        "the int8 kernels compute the documented formula, AVX-512 VNNI, AVX-VNNI, AVX2 and portable bit for bit",
         arguments: [
             (1, 1, 1), (1, 64, 100), (3, 7, 5), (4, 16, 16), (5, 9, 33), (9, 21, 2), (13, 64, 64), (300, 10, 64),
         ]
@@ -83,7 +83,7 @@ import Testing
             }
             let parameters = QuantizedDenseParameters(layers: [layer], loss: .meanSquaredError)
             let expected = Self.reference(layer, x).values.map(\.bitPattern)
-            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI] {
+            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI, CModelwireKernels_qVNNI512] {
                 let network = QuantizedNetwork(parameters: parameters, kernel: Int32(kernel))
                 #expect(
                     network.outputs(x, threads: 1).values.map(\.bitPattern) == expected,
@@ -120,7 +120,7 @@ import Testing
             )
             for layer in layers { expected = Self.reference(layer, expected) }
             let parameters = QuantizedDenseParameters(layers: layers, loss: .meanSquaredError)
-            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI] {
+            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI, CModelwireKernels_qVNNI512] {
                 let network = QuantizedNetwork(
                     parameters: parameters,
                     standardization: standardization,

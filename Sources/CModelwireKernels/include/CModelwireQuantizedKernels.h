@@ -2,14 +2,15 @@
 //
 // Weights are int8 per output channel (a scale per column), activations int8 per row (dynamic) or
 // per layer (static). Each kernel computes the exact int32 sum S[r][j] = sum_p q[r][p] * w[p][j]:
-//  - AVX-VNNI (`vpdpbusd`, where the CPU has it): activations as unsigned bytes q + 128, groups of
-//    four products summed into int32 without saturation; 128 * sum_p w[p][j] is subtracted after.
+//  - AVX-512 VNNI and AVX-VNNI (`vpdpbusd` on zmm or ymm, where the CPU has it): activations as
+//    unsigned bytes q + 128, groups of four products summed into int32 without saturation;
+//    128 * sum_p w[p][j] is subtracted after.
 //  - AVX2: `vpmaddubsw` would saturate its int16 pair sums (255 * 127 * 2 > 32767), so both operands
 //    are widened to int16 and `vpmaddwd` adds each pair into int32 (|127 * 127 * 2| = 32,258).
 //  - portable C on the AVX2 layout.
 // All sums are exact for k <= 65,536 inputs (the caller's bound), and the dequantisation does the
 // same float operations in the same order everywhere (multiply, multiply, add; no FMA), so the
-// three kernels agree bit for bit. Packed weights and quantized rows are laid out per kernel.
+// kernels agree bit for bit. Packed weights and quantized rows are laid out per kernel.
 #ifndef CMODELWIRE_QUANTIZED_KERNELS_H
 #define CMODELWIRE_QUANTIZED_KERNELS_H
 
@@ -17,8 +18,13 @@
 extern "C" {
 #endif
 
-/// Kernel ids: portable, AVX2, AVX-VNNI.
-enum { CModelwireKernels_qPortable = 0, CModelwireKernels_qAVX2 = 1, CModelwireKernels_qVNNI = 2 };
+/// Kernel ids: portable, AVX2, AVX-VNNI (ymm), AVX-512 VNNI (zmm).
+enum {
+    CModelwireKernels_qPortable = 0,
+    CModelwireKernels_qAVX2 = 1,
+    CModelwireKernels_qVNNI = 2,
+    CModelwireKernels_qVNNI512 = 3,
+};
 
 /// The best kernel this CPU runs, at most `preferred` (tests pass lower ids to check the others).
 int CModelwireKernels_qkernel(int preferred);
