@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { ZMR = 6, ZNP = 2, ZPANEL = 16 };
+// ZBUFFER: the widest row standardised once into a stack buffer (wider rows are standardised twice).
+enum { ZMR = 6, ZNP = 2, ZPANEL = 16, ZBUFFER = 1024 };
 
 static long quads(long k) { return (k + 3) / 4; }
 static long panels(long n) { return (n + ZPANEL - 1) / ZPANEL; }
@@ -65,12 +66,22 @@ __attribute__((target(CMW_Z))) static inline float largestLane(__m512i vmax) {
     return amax;
 }
 
+// 16 values as bytes q + 128: max/min return their second operand for NaN, so NaN clamps to -127
+// (as in every kernel).
+__attribute__((target(CMW_Z))) static inline __m128i quantizeBytes(__m512 v, __m512 inverse) {
+    v = _mm512_max_ps(_mm512_mul_ps(v, inverse), _mm512_set1_ps(-127.0f));
+    __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(v, _mm512_set1_ps(127.0f)));
+    return _mm512_cvtusepi32_epi8(_mm512_add_epi32(q, _mm512_set1_epi32(128)));
+}
+
 __attribute__((target(CMW_Z)))
 void cmw_quantizeRowsAVX512(const float *x, long m, long k, long ldx, const float *mean, const float *inverseScale,
                             const float *largest, float staticScale, unsigned char *q, float *scales) {
-    long stride = 4 * quads(k);
-    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
-    const __m512i offset = _mm512_set1_epi32(128);
+    long stride = 4 * quads(k), full = k & ~15L;
+    // A standardised row that needs its largest |v| first is standardised once, into `buffer`.
+    float buffer[ZBUFFER] __attribute__((aligned(64)));
+    const int buffered = mean && staticScale <= 0 && !largest && k <= ZBUFFER;
+    const __mmask16 tail = tailMask(k - full);
     for (long r = 0; r < m; r++) {
         const float *row = x + r * ldx;
         float amax = 0.0f;
@@ -78,20 +89,25 @@ void cmw_quantizeRowsAVX512(const float *x, long m, long k, long ldx, const floa
             amax = largest[r];
         } else if (staticScale <= 0) {
             __m512i vmax = _mm512_setzero_si512();
-            for (long i = 0; i < k; i += 16) vmax = foldLargest(vmax, load16(tailMask(k - i), row, i, mean, inverseScale));
+            for (long i = 0; i < k; i += 16) {
+                __m512 v = load16(i < full ? 0xFFFF : tail, row, i, mean, inverseScale);
+                if (buffered) _mm512_store_ps(buffer + i, v);
+                vmax = foldLargest(vmax, v);
+            }
             amax = largestLane(vmax);
         }
+        if (buffered) row = buffer;
+        const float *rowMean = buffered ? NULL : mean;
         float inverse;
         cmw_rowScale(amax, staticScale, &scales[r], &inverse);
         const __m512 vinv = _mm512_set1_ps(inverse);
         unsigned char *out = q + r * stride;
-        for (long i = 0; i < stride; i += 16) {
-            __mmask16 mask = tailMask(k - i < 0 ? 0 : k - i);
-            // max/min return their second operand for NaN, so NaN clamps to -127 (as everywhere).
-            __m512 v = _mm512_max_ps(_mm512_mul_ps(load16(mask, row, i, mean, inverseScale), vinv), lo);
-            __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(v, hi)), offset);
-            qi = _mm512_mask_blend_epi32(mask, offset, qi);  // the pad is q = 0
-            _mm_mask_storeu_epi8(out + i, tailMask(stride - i), _mm512_cvtusepi32_epi8(qi));
+        long i = 0;
+        for (; i < full; i += 16) _mm_storeu_si128((__m128i *)(out + i), quantizeBytes(load16(0xFFFF, row, i, rowMean, inverseScale), vinv));
+        if (i < stride) {  // the last values, then the pad 128 (q = 0)
+            __m128i bytes = quantizeBytes(load16(tail, row, i, rowMean, inverseScale), vinv);
+            bytes = _mm_mask_blend_epi8(tail, _mm_set1_epi8((char)128), bytes);
+            _mm_mask_storeu_epi8(out + i, tailMask(stride - i), bytes);
         }
     }
 }

@@ -16,6 +16,7 @@ from modelwire import pb
 
 server_binary, data_dir, work = sys.argv[1], sys.argv[2], sys.argv[3]
 epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+JOBS = 3
 repo_data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data")
 
 
@@ -69,10 +70,12 @@ try:
             float_bytes = parameter_bytes(client.export_model(name).model_file)
             for mode, kwargs in [("dynamic", dict(activation_scaling="dynamic")),
                                  ("auto", dict(calibration_data=f"{name}-calibration"))]:
-                result = client.quantize(name, version=1, to=f"{name}-{mode}", eval_data=f"{name}-test",
-                                         **kwargs).wait()
-                r = result.report
-                int8_bytes = parameter_bytes(client.export_model(f"{name}-{mode}").model_file)
+                # Three jobs (each measures 3 alternated rounds); the one with the median speed-up is kept.
+                reports = [client.quantize(name, version=1, to=f"{name}-{mode}", eval_data=f"{name}-test",
+                                           **kwargs).wait().report for _ in range(JOBS)]
+                reports.sort(key=lambda r: r.result.rows_per_second_1024 / r.source.rows_per_second_1024)
+                r = reports[len(reports) // 2]
+                int8_bytes = parameter_bytes(client.export_model(f"{name}-{mode}", version=r.result.version).model_file)
                 rows.append(dict(
                     net=f"{name} {data.features.columns}→{'→'.join(map(str, hidden))}→{len(data.class_names)}",
                     mode=mode, chosen=[n for n in r.notes if n.startswith("activations")][0],
