@@ -83,7 +83,10 @@ import Testing
             }
             let parameters = QuantizedDenseParameters(layers: [layer], loss: .meanSquaredError)
             let expected = Self.reference(layer, x).values.map(\.bitPattern)
-            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI, CModelwireKernels_qVNNI512] {
+            for kernel in [
+                CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI,
+                CModelwireKernels_qVNNI512,
+            ] {
                 let network = QuantizedNetwork(parameters: parameters, kernel: Int32(kernel))
                 #expect(
                     network.outputs(x, threads: 1).values.map(\.bitPattern) == expected,
@@ -120,7 +123,10 @@ import Testing
             )
             for layer in layers { expected = Self.reference(layer, expected) }
             let parameters = QuantizedDenseParameters(layers: layers, loss: .meanSquaredError)
-            for kernel in [CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI, CModelwireKernels_qVNNI512] {
+            for kernel in [
+                CModelwireKernels_qPortable, CModelwireKernels_qAVX2, CModelwireKernels_qVNNI,
+                CModelwireKernels_qVNNI512,
+            ] {
                 let network = QuantizedNetwork(
                     parameters: parameters,
                     standardization: standardization,
