@@ -1,0 +1,85 @@
+import CModelwireKernels
+
+/// A dense layer's weight matrix (inputs × units) reduced to its non-zero entries and kept by
+/// columns (CSC), so that a pruned layer predicts through the sparse × dense kernel
+/// (`CModelwireKernels_sparseGemmUsing`) instead of the dense sgemm.
+///
+/// A `DenseNetModel` built from parameters makes one per layer where `isFaster` says the sparse
+/// kernel wins, once, at load; the network itself stays dense (training and snapshots use it).
+struct SparseWeights: Sendable, Equatable {
+    /// Rows of the matrix (the layer's inputs).
+    let inputs: Int
+    /// Columns of the matrix (the layer's units).
+    let units: Int
+    /// Column j's entries are `columnStarts[j] ..< columnStarts[j + 1]` of `rows` and `values`.
+    private(set) var columnStarts: [Int32]
+    /// Each entry's row (input), ascending within a column.
+    private(set) var rows: [Int32]
+    /// Each entry's weight.
+    private(set) var values: [Float]
+
+    /// The non-zero entries of `weights`, inputs × units row-major.
+    init(weights: [Float], inputs: Int, units: Int) {
+        precondition(weights.count == inputs * units && weights.count <= Int(Int32.max), "sparse weights size")
+        self.inputs = inputs
+        self.units = units
+        self.columnStarts = [0]
+        self.columnStarts.reserveCapacity(units + 1)
+        self.rows = []
+        self.values = []
+        for j in 0..<units {
+            for i in 0..<inputs where weights[i * units + j] != 0 {
+                self.rows.append(Int32(i))
+                self.values.append(weights[i * units + j])
+            }
+            self.columnStarts.append(Int32(self.values.count))
+        }
+    }
+
+    /// The share of entries that are not zero.
+    var density: Double { Double(self.values.count) / Double(max(1, self.inputs * self.units)) }
+
+    /// Whether the sparse kernel predicts a layer of this shape and density faster than the
+    /// dense sgemm, by the rule measured on this machine's AVX2+FMA EPYC (2 cores, one thread;
+    /// docs/performance.md, "Pruning and distillation"; tools/bench-ml/transforms.sh):
+    /// - density ≤ 0.1: the sparse kernel wins at 1024 rows on every shape measured (about 5× on
+    ///   100×256 and 256×256, 10× on 100×64 and 64×64) and is no slower at one row;
+    /// - narrow layers (≤ 16 units, e.g. a 10-class output layer) at density ≤ 0.5: the dense
+    ///   kernel's one-row path handles under 32 columns with scalar tails, so sparse wins there too;
+    /// - everything else stays dense: at density 0.2–0.5 sparse still wins at 1024 rows on the wide
+    ///   layers (1.1–3×) but loses at one row (0.2–0.6×), and the choice is made once per model,
+    ///   not per call, so the one-row latency is kept.
+    static func isFaster(density: Double, inputs: Int, units: Int) -> Bool {
+        density <= 0.1 || (units <= 16 && density <= 0.5)
+    }
+
+    /// c (rows × units) = a (rows × inputs) · W, overwriting c.
+    /// - Parameter useAVX2FMA: false forces the portable loops (tests compare the two).
+    func multiply(
+        _ a: UnsafePointer<Float>,
+        rows m: Int,
+        into c: UnsafeMutablePointer<Float>,
+        useAVX2FMA: Bool = true
+    ) {
+        let rc = self.columnStarts.withUnsafeBufferPointer { starts in
+            self.rows.withUnsafeBufferPointer { rows in
+                self.values.withUnsafeBufferPointer { values in
+                    CModelwireKernels_sparseGemmUsing(
+                        useAVX2FMA ? 1 : 0,
+                        m,
+                        self.units,
+                        self.inputs,
+                        a,
+                        self.inputs,
+                        starts.baseAddress!,
+                        rows.baseAddress,
+                        values.baseAddress,
+                        c,
+                        self.units
+                    )
+                }
+            }
+        }
+        precondition(rc == 0, "sparse gemm: out of memory")
+    }
+}
