@@ -49,10 +49,12 @@ public struct DenseNetModel: Model {
         self.network.initialize(spec.initializer, using: &generator)
     }
 
-    /// Rebuilds a model from snapshot parameters. A pruned layer whose density and shape the
-    /// sparse kernel is measured faster on (`SparseWeights.isFaster`) predicts through it.
-    /// - Parameter parameters: The layers and loss.
-    public init(parameters: DenseNetParameters) {
+    /// Rebuilds a model from snapshot parameters. By default a pruned layer whose density and
+    /// shape the sparse kernel is measured faster on (`SparseWeights.isFaster`) predicts through it.
+    /// - Parameters:
+    ///   - parameters: The layers and loss.
+    ///   - kernels: Which layers use the sparse kernel.
+    public init(parameters: DenseNetParameters, kernels: SparseKernelUse = .whereFaster) {
         var network = DenseNetwork(
             inputs: parameters.layers[0].inputs,
             layers: parameters.layers.map { ($0.units, $0.activation) },
@@ -65,13 +67,20 @@ public struct DenseNetModel: Model {
         let sparse = parameters.layers.map { layer -> SparseWeights? in
             let nonzero = layer.weights.count { $0 != 0 }
             let density = Double(nonzero) / Double(max(1, layer.weights.count))
-            guard layer.weights.count <= Int(Int32.max),
-                SparseWeights.isFaster(density: density, inputs: layer.inputs, units: layer.units)
-            else { return nil }
+            let wanted =
+                switch kernels {
+                case .whereFaster: SparseWeights.isFaster(density: density, inputs: layer.inputs, units: layer.units)
+                case .always: true
+                case .never: false
+                }
+            guard wanted, layer.weights.count <= Int(Int32.max) else { return nil }
             return SparseWeights(weights: layer.weights, inputs: layer.inputs, units: layer.units)
         }
         self.sparseWeights = sparse.contains { $0 != nil } ? sparse : []
     }
+
+    /// The indices of the layers that predict through the sparse kernel.
+    public var sparseKernelLayers: [Int] { self.sparseWeights.indices.filter { self.sparseWeights[$0] != nil } }
 
     /// Fits the model (see `Model.fit`).
     public mutating func fit(

@@ -1,5 +1,15 @@
 import CModelwireKernels
 
+/// Which dense-net layers predict through the sparse kernel (`DenseNetModel.init(parameters:kernels:)`).
+public enum SparseKernelUse: Sendable {
+    /// Each layer where `SparseWeights.isFaster` says so: what models are loaded with.
+    case whereFaster
+    /// Every layer (the benchmark and the tests measure and check the sparse kernel with it).
+    case always
+    /// No layer: the dense sgemm throughout.
+    case never
+}
+
 /// A dense layer's weight matrix (inputs × units) reduced to its non-zero entries and kept by
 /// columns (CSC), so that a pruned layer predicts through the sparse × dense kernel
 /// (`CModelwireKernels_sparseGemmUsing`) instead of the dense sgemm.

@@ -96,14 +96,20 @@ import Testing
 
     @Test("a 90% pruned net predicts through the sparse kernel, equal to the dense path")
     func prunedNetMatchesDense() throws {
-        let model = DenseNetModel(parameters: try prunedNet(sparsity: 0.9))
+        let pruned = try prunedNet(sparsity: 0.9)
+        let model = DenseNetModel(parameters: pruned)
         #expect(model.sparseWeights.count == 3 && model.sparseWeights.contains { $0 != nil })
+        let everyLayer = DenseNetModel(parameters: try prunedNet(sparsity: 0.5), kernels: .always)
+        #expect(everyLayer.sparseWeights.allSatisfy { $0 != nil })
+        #expect(DenseNetModel(parameters: pruned, kernels: .never).sparseWeights.isEmpty)
         var g = SeededGenerator(seed: 5)
         for (rows, threads) in [(1, 1), (7, 1), (1024, 1), (1024, 2)] {
             let x = randomMatrix(rows: rows, columns: 100, generator: &g)
-            let sparse = model.outputs(x, threads: threads).values
-            let dense = model.network.forward(x, threads: threads).values
-            #expect(zip(sparse, dense).allSatisfy { isClose($0, $1, absolute: 1e-6) }, "\(rows) rows")
+            for model in [model, everyLayer] {
+                let sparse = model.outputs(x, threads: threads).values
+                let dense = model.network.forward(x, threads: threads).values
+                #expect(zip(sparse, dense).allSatisfy { isClose($0, $1, absolute: 1e-6) }, "\(rows) rows")
+            }
         }
     }
 

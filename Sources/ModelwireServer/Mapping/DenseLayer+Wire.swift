@@ -74,18 +74,3 @@ extension V1.DenseLayer {
         (self.sparseWeights == nil ? self.weights.count : Int(self.inputs) * Int(self.units)) + self.biases.count
     }
 }
-
-extension V1.SparseWeights {
-    /// The non-zero entries of `weights` (a dense layer's, row-major), positions delta-coded.
-    init(nonzeroOf weights: [Float]) {
-        var deltas: [UInt32] = []
-        var values: [Float] = []
-        var previous = 0
-        for (position, w) in weights.enumerated() where w != 0 {
-            deltas.append(UInt32(values.isEmpty ? position : position - previous))
-            values.append(w)
-            previous = position
-        }
-        self.init(positionDeltas: deltas, values: values)
-    }
-}
