@@ -84,6 +84,16 @@ import Testing
                 #expect(
                     report.result?.nonzeroParameters ?? 0 <= (report.source?.nonzeroParameters ?? 0) - UInt64(zeroed)
                 )
+                // Stored sparsely: the new version's file is well under its source's, and it still serves.
+                let (source, pruned) = (try #require(report.source), try #require(report.result))
+                #expect(pruned.fileBytes > 0 && pruned.fileBytes * 2 < source.fileBytes, "\(pruned) vs \(source)")
+                let info = try await client.describeModel(V1.ModelRef(name: "digits"))
+                #expect(info.version == 2 && info.fileBytes == pruned.fileBytes)
+                let rows = Array((digits.features?.values ?? []).prefix(3 * 64))
+                let predicted = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "digits"), inputs: V1.Tensor(columns: 64, values: rows))
+                )
+                #expect(predicted.classIds.count == 3)
             }
         }
     }
