@@ -69,7 +69,7 @@ public struct DenseNetModel: Model {
             let density = Double(nonzero) / Double(max(1, layer.weights.count))
             let wanted =
                 switch kernels {
-                case .whereFaster: SparseWeights.isFaster(density: density, inputs: layer.inputs, units: layer.units)
+                case .whereFaster: SparseWeights.isFaster(density: density, units: layer.units)
                 case .always: true
                 case .never: false
                 }

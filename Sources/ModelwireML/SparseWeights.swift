@@ -50,17 +50,19 @@ struct SparseWeights: Sendable, Equatable {
     var density: Double { Double(self.values.count) / Double(max(1, self.inputs * self.units)) }
 
     /// Whether the sparse kernel predicts a layer of this shape and density faster than the
-    /// dense sgemm, by the rule measured on this machine's AVX2+FMA EPYC (2 cores, one thread;
-    /// docs/performance.md, "Pruning and distillation"; tools/bench-ml/transforms.sh):
-    /// - density ≤ 0.1: the sparse kernel wins at 1024 rows on every shape measured (about 5× on
-    ///   100×256 and 256×256, 10× on 100×64 and 64×64) and is no slower at one row;
-    /// - narrow layers (≤ 16 units, e.g. a 10-class output layer) at density ≤ 0.5: the dense
-    ///   kernel's one-row path handles under 32 columns with scalar tails, so sparse wins there too;
-    /// - everything else stays dense: at density 0.2–0.5 sparse still wins at 1024 rows on the wide
-    ///   layers (1.1–3×) but loses at one row (0.2–0.6×), and the choice is made once per model,
-    ///   not per call, so the one-row latency is kept.
-    static func isFaster(density: Double, inputs: Int, units: Int) -> Bool {
-        density <= 0.1 || (units <= 16 && density <= 0.5)
+    /// dense sgemm, by the rule measured on this machine's AVX2+FMA EPYC (one thread; per layer with
+    /// `tools/bench-ml/sparse_vs_dense.c`, per net with `tools/bench-ml/transforms.sh --sparse`;
+    /// docs/performance.md, "Pruning and distillation"). One choice per model serves every batch
+    /// size, so the rule keeps a layer dense wherever sparse would trade one-row latency for throughput:
+    /// - density ≤ 1/8: sparse, 3–5.6× the dense speed on a 256-row block of 100×256, 256×256,
+    ///   100×64 and 64×64; at one row 0.87–1.4× on the 256-unit layers (about even), but 0.65–0.93×
+    ///   on the 64-unit ones (under 0.1 µs lost: a column of 6–12 entries is too short to gather);
+    /// - at most 16 units (a 10-class output layer) and density ≤ 1/2: sparse, 1.4–4.2× at 256 rows
+    ///   and 1.3–22× at one row (the dense one-row path runs fewer than 32 columns in scalar);
+    /// - otherwise dense: at density 0.15–0.3 sparse still wins on 256 rows (1.5–3.6×) but loses at
+    ///   one row (0.26–0.95×); at 0.5 it is about even on 256 rows (0.99–1.18×) and 0.17–0.35× at one.
+    static func isFaster(density: Double, units: Int) -> Bool {
+        density <= 0.125 || (units <= 16 && density <= 0.5)
     }
 
     /// c (rows × units) = a (rows × inputs) · W, overwriting c.

@@ -124,7 +124,7 @@ import Testing
             let nonzero = model.network.weights(ofLayer: l).count { $0 != 0 }
             let density = Double(nonzero) / Double(layer.inputs * layer.units)
             let sparse = !model.sparseWeights.isEmpty && model.sparseWeights[l] != nil
-            #expect(sparse == SparseWeights.isFaster(density: density, inputs: layer.inputs, units: layer.units))
+            #expect(sparse == SparseWeights.isFaster(density: density, units: layer.units))
             chosen.append(sparse)
         }
         #expect(sparsity > 0.01 || chosen == [false, false, false])
