@@ -99,7 +99,9 @@ struct SparseModelFileTests {
             ("repeat", "position 1 repeats the one before (delta 0)"),
             ("range", "position 6 (entry 2) is outside the 2 x 3 weights"),
             ("first", "position 6 (entry 0) is outside the 2 x 3 weights"),
-            ("huge", "expand to 65536 x 65536 weights, more than 67108864"),
+            ("huge", "the sparse layers expand to more than 67108864 weights"),
+            ("overflow", "the sparse layers expand to more than 67108864 weights"),
+            ("together", "the sparse layers expand to more than 67108864 weights"),
         ]
     )
     func hostile(kind: String, message: String) throws {
@@ -113,15 +115,19 @@ struct SparseModelFileTests {
         case "range": layer.sparseWeights = .init(positionDeltas: [1, 3, 2], values: [1, 2, 3])
         case "first": layer.sparseWeights = .init(positionDeltas: [6], values: [1])
         default:
-            (layer.inputs, layer.units) = (65536, 65536)
+            // Claims checked before any layer is expanded: one too large, one whose size overflows,
+            // two that only together exceed the bound.
+            (layer.inputs, layer.units) =
+                kind == "huge" ? (65536, 65536) : kind == "overflow" ? (.max, .max) : (8192, 4097)
             layer.sparseWeights = .init(positionDeltas: [0], values: [1])
         }
         var file = Self.file(try Self.snapshot(sparsity: 0.9))
-        file.parameters = .dense(V1.DenseNetParameters(layers: [layer] + Self.layers(file).dropFirst()))
+        let rest = kind == "together" ? [layer] : Array(Self.layers(file).dropFirst())
+        file.parameters = .dense(V1.DenseNetParameters(layers: [layer] + rest))
         let decoded = try V1.ModelFile(serializedBytes: try file.serializedBytes())
         let error = #expect(throws: ModelwireError.self) { try decoded.snapshot() }
         #expect(error?.code == .dataLoss)
-        #expect(error?.message == "layer 0: sparse_weights \(message)")
+        #expect(error?.message == (message.hasPrefix("the ") ? message : "layer 0: sparse_weights \(message)"))
     }
 
     @Test("a valid sparse layer of the wrong shape is refused by the snapshot's size checks")

@@ -17,9 +17,7 @@ extension V1.ModelFile {
         let parameters: V1.ModelFile.Parameters =
             switch s.parameters {
             case .dense(let p):
-                .dense(
-                    V1.DenseNetParameters(layers: p.layers.map(V1.DenseLayer.init), loss: p.loss.wire)
-                )
+                .dense(V1.DenseNetParameters(p))
             case .linear(let p):
                 .linear(
                     V1.LinearParameters(
@@ -99,6 +97,7 @@ extension V1.ModelFile {
         let parameters: ModelSnapshot.Parameters
         switch self.parameters {
         case .dense(let p)?:
+            try p.checkSparseExpansion()
             var layers: [DenseNetParameters.DenseLayer] = []
             for (l, layer) in p.layers.enumerated() {
                 guard let activation = Activation(wire: layer.activation) else {
