@@ -40,6 +40,7 @@ def test_a_90_percent_pruned_net_is_stored_sparsely(client):
     assert result.nonzero_parameters < source.nonzero_parameters / 5
     assert 0 < result.file_bytes * 2 < source.file_bytes
     assert client.describe_model("digits").file_bytes == result.file_bytes
+    assert any(n.startswith("layers stored sparsely: 0, 1, 2 of 3;") for n in pruned.report.notes)
     rows = pb.Tensor(columns=64, values=digits.features.values[:3 * 64])
     assert len(client.predict("digits", rows).class_ids) == 3
 
