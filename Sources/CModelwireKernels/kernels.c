@@ -1,4 +1,5 @@
 #include "CModelwireKernels.h"
+#include "sgemm_tiles.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +23,19 @@ int CModelwireKernels_usesAVX2FMA(void) {
 #else
     return 0;
 #endif
+}
+
+int CModelwireKernels_kernelLevel(void) {
+    if (!CModelwireKernels_usesAVX2FMA()) return CModelwireKernels_portable;
+    return cmw_hasAVX512() ? CModelwireKernels_avx512 : CModelwireKernels_avx2fma;
+}
+
+// One element of a tile's epilogue: (C +) acc; on the last K block, + bias and relu.
+static inline float epilogue(float old, float acc, int store, int final, const float *bias, long j, int relu) {
+    float v = store ? acc : old + acc;
+    if (final && bias) v += bias[j];
+    if (final && relu) v = v > 0.0f ? v : 0.0f;
+    return v;
 }
 
 static inline float opA(const float *a, long lda, int trans, long i, long p) {
@@ -76,7 +90,9 @@ static void packB(int trans, const float *b, long ldb, long p0, long kc, long j0
 
 // C[0..<mr][0..<nr] += the MR x NR product of two packed slivers (portable).
 // store: overwrite C instead of adding to it (the first K block of a beta = 0 product).
-static void kernelPortable(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr, int store) {
+// final (the last K block): then add bias[0..<nr] (when not NULL) and apply relu (when relu is 1).
+static void kernelPortable(long kc, const float *pa, const float *pb, float *c, long ldc, long mr, long nr, int store,
+                           int final, const float *bias, int relu) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (long p = 0; p < kc; p++) {
@@ -88,7 +104,7 @@ static void kernelPortable(long kc, const float *pa, const float *pb, float *c, 
         pb += NR;
     }
     for (long r = 0; r < mr; r++)
-        for (long j = 0; j < nr; j++) c[r * ldc + j] = store ? acc[r][j] : c[r * ldc + j] + acc[r][j];
+        for (long j = 0; j < nr; j++) c[r * ldc + j] = epilogue(c[r * ldc + j], acc[r][j], store, final, bias, j, relu);
 }
 
 #if CMW_X86
@@ -97,7 +113,7 @@ __attribute__((target("avx2,fma")))
 // (a_r = row r's start, astep = 1), which saves the packing pass for the common case.
 static void kernelAVX2(long kc, const float *a0, const float *a1, const float *a2, const float *a3,
                        const float *a4, const float *a5, long astep, const float *pb, float *c, long ldc,
-                       long mr, long nr, int store) {
+                       long mr, long nr, int store, int final, const float *bias, int relu) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -121,6 +137,22 @@ static void kernelAVX2(long kc, const float *a0, const float *a1, const float *a
         a = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
         a = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
         pb += NR;
+    }
+    if (mr == MR && nr == NR && final && (bias || relu)) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 b0 = bias ? _mm256_loadu_ps(bias) : zero, b1 = bias ? _mm256_loadu_ps(bias + 8) : zero;
+#define CMW_FINAL(r, x0, x1)                                                                  \
+        {                                                                                     \
+            __m256 v0 = store ? x0 : _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), x0);         \
+            __m256 v1 = store ? x1 : _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), x1);     \
+            if (bias) { v0 = _mm256_add_ps(v0, b0); v1 = _mm256_add_ps(v1, b1); }            \
+            if (relu) { v0 = _mm256_max_ps(v0, zero); v1 = _mm256_max_ps(v1, zero); }        \
+            _mm256_storeu_ps(c + r * ldc, v0); _mm256_storeu_ps(c + r * ldc + 8, v1);         \
+        }
+        CMW_FINAL(0, c00, c01) CMW_FINAL(1, c10, c11) CMW_FINAL(2, c20, c21)
+        CMW_FINAL(3, c30, c31) CMW_FINAL(4, c40, c41) CMW_FINAL(5, c50, c51)
+#undef CMW_FINAL
+        return;
     }
     if (mr == MR && nr == NR && store) {
 #define CMW_STORE(r, x0, x1) _mm256_storeu_ps(c + r * ldc, x0); _mm256_storeu_ps(c + r * ldc + 8, x1);
@@ -146,7 +178,7 @@ static void kernelAVX2(long kc, const float *a0, const float *a1, const float *a
     _mm256_storeu_ps(acc[4], c40); _mm256_storeu_ps(acc[4] + 8, c41);
     _mm256_storeu_ps(acc[5], c50); _mm256_storeu_ps(acc[5] + 8, c51);
     for (long r = 0; r < mr; r++)
-        for (long j = 0; j < nr; j++) c[r * ldc + j] = store ? acc[r][j] : c[r * ldc + j] + acc[r][j];
+        for (long j = 0; j < nr; j++) c[r * ldc + j] = epilogue(c[r * ldc + j], acc[r][j], store, final, bias, j, relu);
 }
 
 // Few rows, op(B) = B: C[i][:] += alpha * sum_p op(A)[i][p] * B[p][:], no packing.
@@ -201,14 +233,20 @@ static void smallMPortable(int transA, long m, long n, long k, float alpha, cons
 int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, float alpha,
                             const float *a, long lda, const float *b, long ldb,
                             float beta, float *c, long ldc) {
-    return CModelwireKernels_sgemmUsing(CModelwireKernels_usesAVX2FMA(), transA, transB, m, n, k, alpha,
+    return CModelwireKernels_sgemmUsing(CModelwireKernels_kernelLevel(), transA, transB, m, n, k, alpha,
                                         a, lda, b, ldb, beta, c, ldc);
 }
 
-int CModelwireKernels_sgemmUsing(int useAVX2FMA, int transA, int transB, long m, long n, long k, float alpha,
-                                 const float *a, long lda, const float *b, long ldb,
-                                 float beta, float *c, long ldc) {
+static void biasActivationUsing(int level, float *x, long rows, long cols, const float *bias, int activation);
+
+// The blocked product behind both entry points. bias (per column, may be NULL) and relu are
+// applied by the register tiles on the last K block; other activations in a pass at the end.
+static int gemm(int level, int transA, int transB, long m, long n, long k, float alpha,
+                const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc,
+                const float *bias, int activation) {
     if (m <= 0 || n <= 0) return 0;
+    int cap = CModelwireKernels_kernelLevel();
+    level = level < cap ? level : cap;
     int packed = !(m <= 4 && !transB) && k > 0 && alpha != 0.0f;
     if (beta == 0.0f && !packed) {
         for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
@@ -216,60 +254,98 @@ int CModelwireKernels_sgemmUsing(int useAVX2FMA, int transA, int transB, long m,
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++) c[i * ldc + j] *= beta;
     }
-    if (k <= 0 || alpha == 0.0f) return 0;
-    int avx = useAVX2FMA && CModelwireKernels_usesAVX2FMA();
-    if (m <= 4 && !transB) {
-#if CMW_X86
-        if (avx) { smallMAVX2(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc); return 0; }
-#endif
-        smallMPortable(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc);
-        return 0;
-    }
-    long ncMax = n < NC ? n : NC, kcMax = k < KC ? k : KC, mcMax = m < MC ? m : MC;
-    size_t bSize = (size_t)kcMax * (size_t)((ncMax + NR - 1) / NR * NR);
-    size_t aSize = (size_t)kcMax * (size_t)((mcMax + MR - 1) / MR * MR);
-    float *pb = aligned_alloc(64, ((bSize + aSize) * sizeof(float) + 63) / 64 * 64);
-    if (!pb) return -1;
-    float *pa = pb + bSize;
-    for (long jc = 0; jc < n; jc += NC) {
-        long nc = n - jc < NC ? n - jc : NC;
-        for (long pc = 0; pc < k; pc += KC) {
-            long kc = k - pc < KC ? k - pc : KC;
-            packB(transB, b, ldb, pc, kc, jc, nc, pb);
-            for (long ic = 0; ic < m; ic += MC) {
-                long mc = m - ic < MC ? m - ic : MC;
-                int direct = !transA && alpha == 1.0f && avx && k <= KC;  // long rows alias in L1: pack them
-                if (!direct) packA(transA, a, lda, ic, mc, pc, kc, alpha, pa);
-                for (long jr = 0; jr < nc; jr += NR) {
-                    long nr = nc - jr < NR ? nc - jr : NR;
-                    const float *bs = pb + jr * kc;
-                    for (long ir = 0; ir < mc; ir += MR) {
-                        long mr = mc - ir < MR ? mc - ir : MR;
-                        float *cs = c + (ic + ir) * ldc + jc + jr;
-                        int store = pc == 0 && beta == 0.0f;
-#if CMW_X86
-                        if (direct) {
-                            // Rows past mr repeat the last valid row; their results are discarded.
-                            const float *r0 = a + (ic + ir) * lda + pc;
+    int fusable = activation == CModelwireKernels_linear || activation == CModelwireKernels_relu;
+    if (packed) {
+        int avx = level >= CModelwireKernels_avx2fma, wide = level >= CModelwireKernels_avx512;
+        int relu = activation == CModelwireKernels_relu;
+        long ncMax = n < NC ? n : NC, kcMax = k < KC ? k : KC, mcMax = m < MC ? m : MC;
+        size_t bSize = (size_t)kcMax * (size_t)((ncMax + NR - 1) / NR * NR);
+        size_t aSize = (size_t)kcMax * (size_t)((mcMax + MR - 1) / MR * MR);
+        float *pb = aligned_alloc(64, ((bSize + aSize) * sizeof(float) + 63) / 64 * 64);
+        if (!pb) return -1;
+        float *pa = pb + bSize;
+        // The AVX-512 tile covers two 16-column slivers at once.
+        long step = wide ? 2 * NR : NR;
+        for (long jc = 0; jc < n; jc += NC) {
+            long nc = n - jc < NC ? n - jc : NC;
+            for (long pc = 0; pc < k; pc += KC) {
+                long kc = k - pc < KC ? k - pc : KC;
+                int final = pc + kc >= k;
+                packB(transB, b, ldb, pc, kc, jc, nc, pb);
+                for (long ic = 0; ic < m; ic += MC) {
+                    long mc = m - ic < MC ? m - ic : MC;
+                    int direct = !transA && alpha == 1.0f && avx && k <= KC;  // long rows alias in L1: pack them
+                    if (!direct) packA(transA, a, lda, ic, mc, pc, kc, alpha, pa);
+                    for (long jr = 0; jr < nc; jr += step) {
+                        long nr = nc - jr < step ? nc - jr : step;
+                        const float *bs = pb + jr * kc;
+                        const float *tileBias = bias ? bias + jc + jr : NULL;
+                        for (long ir = 0; ir < mc; ir += MR) {
+                            long mr = mc - ir < MR ? mc - ir : MR;
+                            float *cs = c + (ic + ir) * ldc + jc + jr;
+                            int store = pc == 0 && beta == 0.0f;
                             const float *rr[MR];
-                            for (int r = 0; r < MR; r++) rr[r] = r0 + (r < mr ? r : mr - 1) * lda;
-                            kernelAVX2(kc, rr[0], rr[1], rr[2], rr[3], rr[4], rr[5], 1, bs, cs, ldc, mr, nr, store);
-                            continue;
-                        }
-                        if (avx) {
-                            const float *ps = pa + ir * kc;
-                            kernelAVX2(kc, ps, ps + 1, ps + 2, ps + 3, ps + 4, ps + 5, MR, bs, cs, ldc, mr, nr, store);
-                            continue;
-                        }
+                            long astep = MR;
+                            if (direct) {
+                                // Rows past mr repeat the last valid row; their results are discarded.
+                                const float *r0 = a + (ic + ir) * lda + pc;
+                                for (int r = 0; r < MR; r++) rr[r] = r0 + (r < mr ? r : mr - 1) * lda;
+                                astep = 1;
+                            } else {
+                                for (int r = 0; r < MR; r++) rr[r] = pa + ir * kc + r;
+                            }
+                            if (wide) {
+                                cmw_tileAVX512(kc, rr[0], rr[1], rr[2], rr[3], rr[4], rr[5], astep, bs,
+                                               bs + NR * kc, cs, ldc, mr, nr, store, final, tileBias, relu);
+                                continue;
+                            }
+#if CMW_X86
+                            if (avx) {
+                                kernelAVX2(kc, rr[0], rr[1], rr[2], rr[3], rr[4], rr[5], astep, bs, cs, ldc, mr, nr,
+                                           store, final, tileBias, relu);
+                                continue;
+                            }
 #endif
-                        kernelPortable(kc, pa + ir * kc, bs, cs, ldc, mr, nr, store);
+                            kernelPortable(kc, pa + ir * kc, bs, cs, ldc, mr, nr, store, final, tileBias, relu);
+                        }
                     }
                 }
             }
         }
+        free(pb);
+    } else if (k > 0 && alpha != 0.0f) {
+#if CMW_X86
+        if (level >= CModelwireKernels_avx2fma) smallMAVX2(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+        else
+#endif
+            smallMPortable(transA, m, n, k, alpha, a, lda, b, ldb, c, ldc);
     }
-    free(pb);
+    // What the tiles did not apply: everything after the small-m path (and an empty product's
+    // bias), the non-fusable activations after the tiles.
+    int tilesApplied = packed;
+    const float *restBias = tilesApplied ? NULL : bias;
+    int restActivation = tilesApplied && fusable ? CModelwireKernels_linear : activation;
+    if (restBias || restActivation != CModelwireKernels_linear) {
+        if (ldc == n) {
+            biasActivationUsing(level, c, m, n, restBias, restActivation);
+        } else {
+            for (long i = 0; i < m; i++) biasActivationUsing(level, c + i * ldc, 1, n, restBias, restActivation);
+        }
+    }
     return 0;
+}
+
+int CModelwireKernels_sgemmUsing(int level, int transA, int transB, long m, long n, long k, float alpha,
+                                 const float *a, long lda, const float *b, long ldb,
+                                 float beta, float *c, long ldc) {
+    return gemm(level, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
+                CModelwireKernels_linear);
+}
+
+int CModelwireKernels_sgemmBiasActivation(int level, long m, long n, long k, const float *a, long lda,
+                                          const float *b, long ldb, const float *bias, int activation,
+                                          float *c, long ldc) {
+    return gemm(level, 0, 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, bias, activation);
 }
 
 static inline float activate(float v, int activation) {
@@ -348,8 +424,14 @@ static int biasActivationAVX2(float *x, long rows, long cols, const float *bias,
 #endif
 
 void CModelwireKernels_biasActivation(float *x, long rows, long cols, const float *bias, int activation) {
+    biasActivationUsing(CModelwireKernels_kernelLevel(), x, rows, cols, bias, activation);
+}
+
+static void biasActivationUsing(int level, float *x, long rows, long cols, const float *bias, int activation) {
 #if CMW_X86
-    if (CModelwireKernels_usesAVX2FMA() && biasActivationAVX2(x, rows, cols, bias, activation)) return;
+    if (level >= CModelwireKernels_avx2fma && biasActivationAVX2(x, rows, cols, bias, activation)) return;
+#else
+    (void)level;
 #endif
     for (long r = 0; r < rows; r++) {
         float *row = x + r * cols;

@@ -59,6 +59,12 @@ extension ModelwireClient {
         try await self.serverStream(.train, request, options: options)
     }
 
+    /// Quantizes a dense net or a linear model to int8 into a new version (`Quantize`), as a job:
+    /// the events are those of a train, and the result carries the before/after report.
+    public func quantize(_ request: V1.QuantizeRequest, options: CallOptions = .defaults) async throws -> TrainEvents {
+        try await self.serverStream(.quantize, request, options: options)
+    }
+
     /// Prunes a dense net into a new version (`Prune`), as a job: the events are those of a train,
     /// and the result carries the before/after report.
     public func prune(_ request: V1.PruneRequest, options: CallOptions = .defaults) async throws -> TrainEvents {

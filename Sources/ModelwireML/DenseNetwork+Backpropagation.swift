@@ -62,9 +62,7 @@ extension DenseNetwork {
             var current = x
             for (l, layer) in self.layers.enumerated() {
                 let out = workspace.activations[l]
-                Kernels.gemm(
-                    transA: false,
-                    transB: false,
+                Kernels.denseLayer(
                     m: rows,
                     n: layer.units,
                     k: layer.inputs,
@@ -72,17 +70,11 @@ extension DenseNetwork {
                     lda: layer.inputs,
                     b: p + layer.weightOffset,
                     ldb: layer.units,
-                    beta: 0,
+                    bias: p + layer.biasOffset,
+                    activation: layer.activation,
                     c: out,
                     ldc: layer.units,
                     threads: threads
-                )
-                Kernels.biasActivation(
-                    out,
-                    rows: rows,
-                    columns: layer.units,
-                    bias: p + layer.biasOffset,
-                    activation: layer.activation
                 )
                 current = UnsafePointer(out)
             }

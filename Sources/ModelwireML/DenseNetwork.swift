@@ -171,10 +171,15 @@ public struct DenseNetwork: Sendable, Equatable {
                 let target = last ? output : scratch + (l % 2) * scratchSize
                 if l < sparse.count, let weights = sparse[l] {
                     weights.multiply(current, rows: rows, into: target)
+                    Kernels.biasActivation(
+                        target,
+                        rows: rows,
+                        columns: layer.units,
+                        bias: p + layer.biasOffset,
+                        activation: layer.activation
+                    )
                 } else {
-                    Kernels.gemm(
-                        transA: false,
-                        transB: false,
+                    Kernels.denseLayer(
                         m: rows,
                         n: layer.units,
                         k: layer.inputs,
@@ -182,18 +187,12 @@ public struct DenseNetwork: Sendable, Equatable {
                         lda: layer.inputs,
                         b: p + layer.weightOffset,
                         ldb: layer.units,
-                        beta: 0,
+                        bias: p + layer.biasOffset,
+                        activation: layer.activation,
                         c: target,
                         ldc: layer.units
                     )
                 }
-                Kernels.biasActivation(
-                    target,
-                    rows: rows,
-                    columns: layer.units,
-                    bias: p + layer.biasOffset,
-                    activation: layer.activation
-                )
                 current = UnsafePointer(target)
             }
         }

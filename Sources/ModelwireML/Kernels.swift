@@ -24,52 +24,86 @@ enum Kernels {
         ldc: Int,
         threads: Int = 1
     ) {
-        let work = m * n * k
-        let parts = threads > 1 && m >= 64 && work >= 1 << 21 ? min(threads, m / 32) : 1
-        if parts <= 1 {
-            let rc = CModelwireKernels_sgemm(
-                transA ? 1 : 0,
-                transB ? 1 : 0,
-                m,
-                n,
-                k,
-                alpha,
-                a,
-                lda,
-                b,
-                ldb,
-                beta,
-                c,
-                ldc
-            )
-            precondition(rc == 0, "sgemm: out of memory")
-            return
-        }
-        let step = (m + parts - 1) / parts
-        // The pointers are only read (a, b) or written in disjoint row ranges (c) while
-        // concurrentPerform runs, and it returns after every part is done.
-        let (ua, ub, uc) = (UncheckedPointer(a), UncheckedPointer(b), UncheckedPointer(UnsafePointer(c)))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let start = part * step
-            let rows = min(step, m - start)
-            guard rows > 0 else { return }
-            let aStart = transA ? ua.pointer + start : ua.pointer + start * lda
-            let rc = CModelwireKernels_sgemm(
+        splitByRows(m: m, work: m * n * k, threads: threads) { start, rows in
+            CModelwireKernels_sgemm(
                 transA ? 1 : 0,
                 transB ? 1 : 0,
                 rows,
                 n,
                 k,
                 alpha,
-                aStart,
+                transA ? a + start : a + start * lda,
                 lda,
-                ub.pointer,
+                b,
                 ldb,
                 beta,
-                UnsafeMutablePointer(mutating: uc.pointer) + start * ldc,
+                c + start * ldc,
                 ldc
             )
-            precondition(rc == 0, "sgemm: out of memory")
+        }
+    }
+
+    /// A dense layer on raw row-major storage: C = activation(A · B + bias), A m × k, B k × n,
+    /// with the bias and relu applied as the product stores C (see `CModelwireKernels_sgemmBiasActivation`);
+    /// the same values as `gemm` then `biasActivation`. Split over `threads` threads as `gemm` is.
+    static func denseLayer(
+        m: Int,
+        n: Int,
+        k: Int,
+        a: UnsafePointer<Float>,
+        lda: Int,
+        b: UnsafePointer<Float>,
+        ldb: Int,
+        bias: UnsafePointer<Float>?,
+        activation: Activation,
+        c: UnsafeMutablePointer<Float>,
+        ldc: Int,
+        threads: Int = 1
+    ) {
+        let level = CModelwireKernels_kernelLevel()
+        let code = Int32(activation.kernelCode)
+        splitByRows(m: m, work: m * n * k, threads: threads) { start, rows in
+            CModelwireKernels_sgemmBiasActivation(
+                level,
+                rows,
+                n,
+                k,
+                a + start * lda,
+                lda,
+                b,
+                ldb,
+                bias,
+                code,
+                c + start * ldc,
+                ldc
+            )
+        }
+    }
+
+    /// Runs `product(start, rows)` (a C kernel's return code) on row ranges of an m-row result:
+    /// at once, or over `threads` threads when `work` (m·n·k) pays for the hand-off. The ranges
+    /// are disjoint, so each part writes only its own rows.
+    private static func splitByRows(
+        m: Int,
+        work: Int,
+        threads: Int,
+        _ product: (_ start: Int, _ rows: Int) -> Int32
+    ) {
+        let parts = threads > 1 && m >= 64 && work >= 1 << 21 ? min(threads, m / 32) : 1
+        if parts <= 1 {
+            precondition(product(0, m) == 0, "sgemm: out of memory")
+            return
+        }
+        let step = (m + parts - 1) / parts
+        // concurrentPerform returns after every part is done, so the closure does not escape.
+        withoutActuallyEscaping(product) { product in
+            let shared = UncheckedProduct(product)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let start = part * step
+                let rows = min(step, m - start)
+                guard rows > 0 else { return }
+                precondition(shared.product(start, rows) == 0, "sgemm: out of memory")
+            }
         }
     }
 
@@ -99,6 +133,13 @@ enum Kernels {
     static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
         CModelwireKernels_columnSums(x, rows, columns, out)
     }
+}
+
+/// A row-range product carried into `concurrentPerform`'s closure.
+/// Invariant: the closure reads shared inputs and writes only the rows it is given.
+private struct UncheckedProduct: @unchecked Sendable {
+    let product: (Int, Int) -> Int32
+    init(_ product: @escaping (Int, Int) -> Int32) { self.product = product }
 }
 
 /// A pointer carried into `concurrentPerform`'s closure.

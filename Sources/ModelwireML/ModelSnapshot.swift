@@ -22,6 +22,10 @@ public struct ModelSnapshot: Sendable, Equatable {
         case forest(ForestParameters)
         /// Gradient-boosted trees.
         case gbdt(GradientBoostingParameters)
+        /// An int8 dense network (made by `Quantization` from a dense one).
+        case quantizedDense(QuantizedDenseParameters)
+        /// An int8 linear model (made by `Quantization` from a linear one).
+        case quantizedLinear(QuantizedLinearParameters)
     }
 
     /// The task.

@@ -43,6 +43,15 @@ public struct TrainedModel: Sendable {
         case .gbdt(let p):
             self.model = GradientBoosting(parameters: p)
             self.inputStandardization = st
+        // Int8 layers see standardised rows (standardised while the first layer's input is
+        // quantized): folding the scales in would widen each weight column's range by the
+        // features' spread and cost precision (Quantization).
+        case .quantizedDense(let p):
+            self.model = QuantizedNetwork(parameters: p, standardization: st)
+            self.inputStandardization = nil
+        case .quantizedLinear(let p):
+            self.model = QuantizedNetwork(parameters: p, standardization: st)
+            self.inputStandardization = nil
         }
     }
 
@@ -203,6 +212,38 @@ public struct TrainedModel: Sendable {
                 )
             }
             for tree in p.trees { try Self.validate(tree, inputs: inputs, outputs: 1) }
+        case .quantizedDense(let p):
+            var width = inputs
+            for (l, layer) in p.layers.enumerated() {
+                guard layer.inputs == width else { throw fail("quantized layer \(l) has inconsistent sizes") }
+                try Self.validate(layer, index: l)
+                width = layer.units
+            }
+            let expected = s.task == .regression ? 1 : (p.loss == .binaryCrossEntropy ? 1 : classes)
+            guard !p.layers.isEmpty, width == expected else {
+                throw fail("the output layer has \(width) units, expected \(expected)")
+            }
+        case .quantizedLinear(let p):
+            let expected = p.kind == .svm && classes == 2 ? 1 : classes
+            guard s.task == .classification, p.layer.inputs == inputs, p.layer.units == expected,
+                p.layer.activation == (p.kind == .logistic ? .softmax : .linear)
+            else { throw fail("quantized linear parameters have inconsistent sizes") }
+            try Self.validate(p.layer, index: 0)
+        }
+    }
+
+    private static func validate(_ layer: QuantizedLayer, index l: Int) throws(TrainingError) {
+        func fail(_ message: String) -> TrainingError { TrainingError(.invalidSnapshot, message) }
+        guard layer.units > 0, layer.inputs <= QuantizedLayer.maxInputs,
+            layer.weights.count == layer.inputs * layer.units, layer.weightScales.count == layer.units,
+            layer.biases.count == layer.units
+        else { throw fail("quantized layer \(l) has inconsistent sizes") }
+        guard layer.weights.allSatisfy({ $0 != -128 }) else { throw fail("quantized layer \(l) has a weight of -128") }
+        guard layer.weightScales.allSatisfy({ $0.isNormal && $0 > 0 }) else {
+            throw fail("quantized layer \(l) has a weight scale that is not a positive normal number")
+        }
+        if let scale = layer.inputScale, !(scale.isNormal && scale > 0) {
+            throw fail("quantized layer \(l) has an input scale that is not a positive normal number")
         }
     }
 

@@ -8,7 +8,17 @@ public enum OnnxExporter {
     /// The `metadata_props` key of the class names, one per line in class id order.
     public static let classNamesKey = "modelwire.class_names"
 
+    /// Why `snapshot` cannot be exported (a phrase after the model's name), or nil when it can.
+    public static func unsupported(_ snapshot: ModelSnapshot) -> String? {
+        switch snapshot.parameters {
+        case .quantizedDense, .quantizedLinear:
+            "is int8-quantized: ONNX export writes float graphs; export the version it was quantized from"
+        default: nil
+        }
+    }
+
     /// The serialized `onnx.ModelProto` of `snapshot`.
+    /// - Precondition: `unsupported(snapshot)` is nil.
     /// - Parameters:
     ///   - inputName: The graph input's name (e.g. the one an ONNX import recorded).
     ///   - modelName: The graph's name.
@@ -74,6 +84,8 @@ public enum OnnxExporter {
             )
         case .gbdt(let p):
             graph.boosted(p, x, classes: classes)
+        case .quantizedDense, .quantizedLinear:
+            preconditionFailure("OnnxExporter.unsupported refuses int8 models")
         }
         var model = ProtobufWriter()
         model.int(1, 8)  // ir_version

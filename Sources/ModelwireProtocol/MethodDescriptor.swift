@@ -62,6 +62,7 @@ public struct MethodDescriptor: Sendable {
         .init(.importModel, "ImportModel", .unary, false, V1.ImportModelRequest.self, V1.ModelVersionInfo.self),
         .init(.health, "Health", .unary, true, V1.HealthRequest.self, V1.HealthResponse.self),
         .init(.serverInfo, "ServerInfo", .unary, true, V1.ServerInfoRequest.self, V1.ServerInfoResponse.self),
+        .init(.quantize, "Quantize", .serverStreaming, false, V1.QuantizeRequest.self, V1.TrainEvent.self),
         .init(.prune, "Prune", .serverStreaming, false, V1.PruneRequest.self, V1.TrainEvent.self),
         .init(.distill, "Distill", .serverStreaming, false, V1.DistillRequest.self, V1.TrainEvent.self),
     ]

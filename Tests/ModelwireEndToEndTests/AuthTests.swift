@@ -17,7 +17,8 @@ struct AuthTests {
         .serverInfo: .predict,
         .train: .train, .evaluate: .train, .getJob: .train, .listJobs: .train, .watchJob: .train,
         .cancelJob: .train, .uploadDataset: .train, .listDatasets: .train, .deleteDataset: .train,
-        .deleteModel: .admin, .setAlias: .admin, .exportModel: .admin, .importModel: .admin, .prune: .admin,
+        .deleteModel: .admin, .setAlias: .admin, .exportModel: .admin, .importModel: .admin, .quantize: .admin,
+        .prune: .admin,
         .distill: .admin,
     ]
 

@@ -1,4 +1,5 @@
 import CModelwireKernels
+import Foundation
 import ModelwireData
 import ModelwireTestSupport
 import Testing
@@ -40,17 +41,23 @@ import Testing
         }
     }
 
-    @Test("the portable kernels agree with the AVX2+FMA ones", arguments: [(5, 33, 270), (64, 64, 100), (1, 10, 64)])
-    func portableKernels(m: Int, n: Int, k: Int) {
+    /// The kernel sets this CPU runs, portable first (each `sgemmUsing` level up to the best).
+    var levels: [Int32] { Array(0...CModelwireKernels_kernelLevel()) }
+
+    @Test(
+        "every kernel set matches the reference; AVX2+FMA and AVX-512 agree bit for bit",
+        arguments: [(5, 33, 270), (64, 64, 100), (1, 10, 64), (13, 10, 7), (256, 100, 64), (11, 47, 300)]
+    )
+    func kernelSets(m: Int, n: Int, k: Int) {
         var g = SeededGenerator(seed: 8)
         for (ta, tb) in [(false, false), (true, false), (false, true)] {
             let a = randomMatrix(rows: ta ? k : m, columns: ta ? m : k, generator: &g)
             let b = randomMatrix(rows: tb ? n : k, columns: tb ? k : n, generator: &g)
             var results = [[Float]]()
-            for useAVX: Int32 in [0, 1] {
+            for level in self.levels {
                 var c = [Float](repeating: 0, count: m * n)
                 let rc = CModelwireKernels_sgemmUsing(
-                    useAVX,
+                    level,
                     ta ? 1 : 0,
                     tb ? 1 : 0,
                     m,
@@ -69,9 +76,128 @@ import Testing
                 results.append(c)
             }
             let expected = naive(a, ta, b, tb).values
-            #expect(zip(results[0], expected).allSatisfy { isClose($0, $1, absolute: 1e-4) }, "portable \(ta) \(tb)")
-            #expect(zip(results[0], results[1]).allSatisfy { isClose($0, $1, absolute: 1e-4) })
+            for (level, c) in zip(self.levels, results) {
+                #expect(zip(c, expected).allSatisfy { isClose($0, $1, absolute: 1e-4) }, "level \(level) \(ta) \(tb)")
+            }
+            if results.count == 3 { #expect(results[1] == results[2], "AVX2 and AVX-512 differ: \(ta) \(tb)") }
         }
+    }
+
+    /// activation(A · B + bias) in Double, row by row.
+    func naiveLayer(_ a: Matrix, _ b: Matrix, bias: [Float]?, _ activation: Activation) -> [Float] {
+        let product = naive(a, false, b, false)
+        var out = [Float]()
+        for r in 0..<product.rows {
+            var row = (0..<product.columns).map { Double(product[r, $0]) + Double(bias?[$0] ?? 0) }
+            switch activation {
+            case .relu: row = row.map { max($0, 0) }
+            case .tanh: row = row.map { Foundation.tanh($0) }
+            case .sigmoid: row = row.map { 1 / (1 + Foundation.exp(-$0)) }
+            case .softmax:
+                let top = row.max()!
+                let e = row.map { Foundation.exp($0 - top) }
+                let sum = e.reduce(0, +)
+                row = e.map { $0 / sum }
+            case .linear: break
+            }
+            out += row.map { Float($0) }
+        }
+        return out
+    }
+
+    @Test(
+        "the fused dense layer equals the reference, and sgemm + biasActivation bit for bit",
+        arguments: [
+            (1, 10, 64), (4, 100, 64), (5, 10, 100), (7, 3, 5), (13, 17, 33), (256, 100, 64), (256, 10, 100),
+            (37, 47, 300), (20, 1030, 9),
+        ]
+    )
+    func fusedDenseLayer(m: Int, n: Int, k: Int) {
+        var g = SeededGenerator(seed: UInt64(m * 7 + n))
+        let a = randomMatrix(rows: m, columns: k, generator: &g)
+        let b = randomMatrix(rows: k, columns: n, generator: &g)
+        let bias = (0..<n).map { _ in g.nextUnitFloat() - 0.5 }
+        let ldc = n + 3  // rows apart in C: the 3 cells after each row must stay untouched
+        for activation in [Activation.linear, .relu, .softmax, .tanh] {
+            for withBias in [true, false] {
+                let expected = naiveLayer(a, b, bias: withBias ? bias : nil, activation)
+                var byLevel = [[Float]]()
+                for level in self.levels {
+                    var c = [Float](repeating: .nan, count: m * ldc)
+                    let rc = CModelwireKernels_sgemmBiasActivation(
+                        level,
+                        m,
+                        n,
+                        k,
+                        a.values,
+                        k,
+                        b.values,
+                        n,
+                        withBias ? bias : nil,
+                        Int32(activation.kernelCode),
+                        &c,
+                        ldc
+                    )
+                    #expect(rc == 0)
+                    let rows = (0..<m).map { Array(c[$0 * ldc..<$0 * ldc + n]) }
+                    #expect((0..<m).allSatisfy { r in c[r * ldc + n..<(r + 1) * ldc].allSatisfy(\.isNaN) })
+                    #expect(
+                        zip(rows.flatMap { $0 }, expected).allSatisfy { isClose($0, $1, absolute: 1e-4) },
+                        "level \(level) \(activation) bias \(withBias)"
+                    )
+                    byLevel.append(rows.flatMap { $0 })
+                }
+                if byLevel.count == 3 { #expect(byLevel[1] == byLevel[2], "AVX2 and AVX-512: \(activation)") }
+                // The unfused path at the best level: the product, then the bias and activation pass.
+                var unfused = [Float](repeating: 0, count: m * n)
+                #expect(CModelwireKernels_sgemm(0, 0, m, n, k, 1, a.values, k, b.values, n, 0, &unfused, n) == 0)
+                CModelwireKernels_biasActivation(
+                    &unfused,
+                    m,
+                    n,
+                    withBias ? bias : nil,
+                    Int32(activation.kernelCode)
+                )
+                #expect(byLevel.last! == unfused, "fused and unfused differ: \(activation) bias \(withBias)")
+            }
+        }
+    }
+
+    @Test func denseLayerSplitOverThreadsEqualsOneThread() {
+        var g = SeededGenerator(seed: 21)
+        let (m, n, k) = (200, 150, 120)  // m·n·k ≥ 2²¹: large enough to be split
+        let a = randomMatrix(rows: m, columns: k, generator: &g)
+        let b = randomMatrix(rows: k, columns: n, generator: &g)
+        let bias = (0..<n).map { _ in g.nextUnitFloat() - 0.5 }
+        var results = [[Float]]()
+        for threads in [1, 2] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.values.withUnsafeBufferPointer { pa in
+                b.values.withUnsafeBufferPointer { pb in
+                    bias.withUnsafeBufferPointer { pbias in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            Kernels.denseLayer(
+                                m: m,
+                                n: n,
+                                k: k,
+                                a: pa.baseAddress!,
+                                lda: k,
+                                b: pb.baseAddress!,
+                                ldb: n,
+                                bias: pbias.baseAddress!,
+                                activation: .relu,
+                                c: pc.baseAddress!,
+                                ldc: n,
+                                threads: threads
+                            )
+                        }
+                    }
+                }
+            }
+            results.append(c)
+        }
+        #expect(results[0] == results[1])
+        #expect(zip(results[0], naiveLayer(a, b, bias: bias, .relu)).allSatisfy { isClose($0, $1, absolute: 1e-4) })
     }
 
     @Test func blockedAndThreadedForwardMatchesOneBlock() {

@@ -41,7 +41,8 @@ import Testing
         #expect(MethodDescriptor.lookup(0) == nil)
         #expect(MethodDescriptor.lookup(0x0100) == nil)
         #expect(MethodDescriptor.lookup(0x0113) == nil)
-        #expect(MethodDescriptor.lookup(0x0130) == nil)
+        #expect(MethodDescriptor.lookup(0x0130)?.name == "Quantize")
+        #expect(MethodDescriptor.lookup(0x0133) == nil)
         #expect(MethodDescriptor.lookup(0x0201) == nil)
         #expect(MethodDescriptor.lookup(0x0231) == nil)
     }

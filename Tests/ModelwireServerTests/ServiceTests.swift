@@ -159,7 +159,7 @@ struct ServiceTests {
         for descriptor in MethodDescriptor.v1 {
             #expect(ServiceMethod.lookup(descriptor).descriptor.id == descriptor.id)
         }
-        let admin: Set<V1.Method> = [.deleteModel, .setAlias, .importModel, .exportModel, .prune, .distill]
+        let admin: Set<V1.Method> = [.deleteModel, .setAlias, .importModel, .exportModel, .quantize, .prune, .distill]
         let predict: Set<V1.Method> = [.predict, .listModels, .describeModel, .health, .serverInfo]
         for row in ServiceMethod.v1 {
             let expected: ServiceMethod.Role =

@@ -14,6 +14,9 @@
 // target attribute, and `SIMD8<Float>.addingProduct` compiles to eight calls to `fmaf`.
 // So the kernels are compiled twice here: with `target("avx2,fma")`, chosen at run time when the
 // CPU has both (`__builtin_cpu_supports`), and portably (what the compiler vectorises by itself).
+// The sgemm register tile has a third build, `target("avx512f")` (sgemm_avx512.c): a 6x32 tile
+// for CPUs with AVX-512F (this machine's EPYC is a Zen 5 and has it), the same fused multiply-adds
+// in the same order as the AVX2 6x16 tile, so bit for bit the same products, at twice the width.
 // C is also optimised in a debug build's tests, where Swift's -Onone is far slower.
 //
 // All matrices are row-major float32. No function keeps a pointer after it returns.
@@ -37,8 +40,18 @@ enum {
     CModelwireKernels_softmax = 4,
 };
 
+/// Kernel sets, in the order they are preferred: a caller's choice is capped by the CPU's.
+enum {
+    CModelwireKernels_portable = 0,
+    CModelwireKernels_avx2fma = 1,
+    CModelwireKernels_avx512 = 2,
+};
+
 /// 1 when the AVX2+FMA kernels are used on this CPU, 0 when the portable ones are.
 int CModelwireKernels_usesAVX2FMA(void);
+
+/// The best kernel set this CPU runs (`CModelwireKernels_portable`, `_avx2fma` or `_avx512`).
+int CModelwireKernels_kernelLevel(void);
 
 /// C = alpha * op(A) * op(B) + beta * C, where op(X) is X or its transpose.
 /// op(A) is m x k, op(B) is k x n, C is m x n; lda/ldb/ldc are row strides in elements.
@@ -47,11 +60,21 @@ int CModelwireKernels_sgemm(int transA, int transB, long m, long n, long k, floa
                             const float *a, long lda, const float *b, long ldb,
                             float beta, float *c, long ldc);
 
-/// `sgemm` with the kernel choice made by the caller: 0 forces the portable kernels (tests
-/// use it to check them on AVX2 machines); 1 uses AVX2+FMA when the CPU has them.
-int CModelwireKernels_sgemmUsing(int useAVX2FMA, int transA, int transB, long m, long n, long k, float alpha,
+/// `sgemm` with the kernel set chosen by the caller (tests use it to check each against the
+/// others): `CModelwireKernels_portable`, `_avx2fma` or `_avx512`, capped by what the CPU has.
+int CModelwireKernels_sgemmUsing(int level, int transA, int transB, long m, long n, long k, float alpha,
                                  const float *a, long lda, const float *b, long ldb,
                                  float beta, float *c, long ldc);
+
+/// A dense layer: C = activation(A * B + bias), A m x k, B k x n, bias n values (may be NULL),
+/// C m x n (overwritten, not read), with the kernel set `level` (as in `sgemmUsing`; pass
+/// `CModelwireKernels_kernelLevel()`). The bias and a linear or relu activation are applied by
+/// the product's register tiles as they store C (no second pass over it); tanh, sigmoid and
+/// softmax (per row) in a pass after. The same values as `sgemm` then `biasActivation`, bit for
+/// bit. Returns 0, or -1 if out of memory.
+int CModelwireKernels_sgemmBiasActivation(int level, long m, long n, long k, const float *a, long lda,
+                                          const float *b, long ldb, const float *bias, int activation,
+                                          float *c, long ldc);
 
 /// x[r][c] = activation(x[r][c] + bias[c]) in place; bias may be NULL.
 /// Softmax is applied per row (numerically stable: the row max is subtracted first).
@@ -94,4 +117,6 @@ long CModelwireKernels_histogramBestBin(int useAVX2, const double *cells, long c
 #ifdef __cplusplus
 }
 #endif
+
+#include "CModelwireQuantizedKernels.h"
 #endif

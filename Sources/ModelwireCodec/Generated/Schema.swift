@@ -65,6 +65,9 @@ public enum V1: Sendable {
         "modelwire.v1.LinearParameters": V1.LinearParameters.self,
         "modelwire.v1.TreeParameters": V1.TreeParameters.self,
         "modelwire.v1.ForestParameters": V1.ForestParameters.self,
+        "modelwire.v1.QuantizedLayer": V1.QuantizedLayer.self,
+        "modelwire.v1.QuantizedDenseParameters": V1.QuantizedDenseParameters.self,
+        "modelwire.v1.QuantizedLinearParameters": V1.QuantizedLinearParameters.self,
         "modelwire.v1.GradientBoostingParameters": V1.GradientBoostingParameters.self,
         "modelwire.v1.TrainingEpoch": V1.TrainingEpoch.self,
         "modelwire.v1.TrainingSummary": V1.TrainingSummary.self,
@@ -91,6 +94,7 @@ public enum V1: Sendable {
         "modelwire.v1.ServerInfoRequest": V1.ServerInfoRequest.self,
         "modelwire.v1.ServerInfoResponse": V1.ServerInfoResponse.self,
         "modelwire.v1.TransformData": V1.TransformData.self,
+        "modelwire.v1.QuantizeRequest": V1.QuantizeRequest.self,
         "modelwire.v1.PruneRequest": V1.PruneRequest.self,
         "modelwire.v1.DistillRequest": V1.DistillRequest.self,
     ]

@@ -47,12 +47,14 @@ extension V1 {
         public static let health = Method(rawValue: 273)
         /// 0x0112 unary            ServerInfoRequest -> ServerInfoResponse
         public static let serverInfo = Method(rawValue: 274)
+        /// 0x0130 server streaming QuantizeRequest -> TrainEvent* (a job)
+        public static let quantize = Method(rawValue: 304)
         /// 0x0131 server streaming PruneRequest -> TrainEvent* (a job)
         public static let prune = Method(rawValue: 305)
         /// 0x0132 server streaming DistillRequest -> TrainEvent* (a job)
         public static let distill = Method(rawValue: 306)
         /// Every value this schema defines, in number order.
-        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo, .prune, .distill]
+        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo, .quantize, .prune, .distill]
         /// Whether this schema defines the number (a newer peer may send others).
         public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
@@ -76,6 +78,7 @@ extension V1 {
             case 272: "importModel"
             case 273: "health"
             case 274: "serverInfo"
+            case 304: "quantize"
             case 305: "prune"
             case 306: "distill"
             default: "Method(\(rawValue))"

@@ -200,6 +200,60 @@ extension V1 {
         }
     }
 
+    /// One int8 layer of a quantized model (Quantize). Its input x (a row of the previous layer's
+    /// outputs, or of standardised features) is quantized symmetrically, q_x = round(x / s_x) clamped to
+    /// [-127, 127], with s_x = input_scale (static) or max|x| / 127 of that row (dynamic); then
+    /// y[j] = activation(s_x * weight_scales[j] * sum_i q_x[i] * weights[i * units + j] + biases[j]),
+    /// the sum exact in 32-bit integers.
+    public struct QuantizedLayer: Sendable, Hashable {
+        public var inputs: UInt32
+        public var units: UInt32
+        /// Never UNSPECIFIED in a file.
+        public var activation: V1.Activation
+        /// inputs x units int8 (two's complement) in [-127, 127], row-major.
+        public var weights: [UInt8]
+        /// units, > 0: w[i][j] ~ weights[i * units + j] * weight_scales[j].
+        public var weightScales: [Float]
+        /// units, float.
+        public var biases: [Float]
+        public var inputScale: Float?
+
+        /// Creates a `QuantizedLayer`; every argument defaults to the field's zero value.
+        public init(inputs: UInt32 = 0, units: UInt32 = 0, activation: V1.Activation = V1.Activation(rawValue: 0), weights: [UInt8] = [], weightScales: [Float] = [], biases: [Float] = [], inputScale: Float? = nil) {
+            self.inputs = inputs
+            self.units = units
+            self.activation = activation
+            self.weights = weights
+            self.weightScales = weightScales
+            self.biases = biases
+            self.inputScale = inputScale
+        }
+    }
+
+    /// An int8 dense network (Quantize of DenseNetParameters): its layers in order, the source's loss.
+    public struct QuantizedDenseParameters: Sendable, Hashable {
+        public var layers: [V1.QuantizedLayer]
+        public var loss: V1.Loss
+
+        /// Creates a `QuantizedDenseParameters`; every argument defaults to the field's zero value.
+        public init(layers: [V1.QuantizedLayer] = [], loss: V1.Loss = V1.Loss(rawValue: 0)) {
+            self.layers = layers
+            self.loss = loss
+        }
+    }
+
+    /// An int8 linear model (Quantize of LinearParameters): one layer, softmax (logistic) or linear (SVM).
+    public struct QuantizedLinearParameters: Sendable, Hashable {
+        public var kind: V1.LinearKind
+        public var layer: V1.QuantizedLayer?
+
+        /// Creates a `QuantizedLinearParameters`; every argument defaults to the field's zero value.
+        public init(kind: V1.LinearKind = V1.LinearKind(rawValue: 0), layer: V1.QuantizedLayer? = nil) {
+            self.kind = kind
+            self.layer = layer
+        }
+    }
+
     /// Gradient-boosted trees: raw score k = baseline[k] + the sum over iterations i of
     /// trees[i * outputs + k]'s leaf value (leaf values include the learning rate).
     public struct GradientBoostingParameters: Sendable, Hashable {
@@ -283,6 +337,10 @@ extension V1 {
             case tree(V1.TreeParameters)
             case forest(V1.ForestParameters)
             case gbdt(V1.GradientBoostingParameters)
+            /// Made by Quantize from a dense net.
+            case quantizedDense(V1.QuantizedDenseParameters)
+            /// Made by Quantize from a linear model.
+            case quantizedLinear(V1.QuantizedLinearParameters)
         }
 
         /// 1.
@@ -300,7 +358,7 @@ extension V1 {
         public var standardization: V1.Standardization?
         public var parameters: Parameters?
         public var training: V1.TrainingSummary?
-        /// Made by a transform (Prune, Distill) from another version.
+        /// Made by a transform (Prune, Distill, Quantize) from another version.
         public var transform: V1.TransformRecord?
         /// Set when the model was imported from ONNX.
         public var onnx: V1.OnnxOrigin?
@@ -617,6 +675,127 @@ extension V1.ForestParameters: ProtobufMessage, CMessageConvertible {
     }
 }
 
+extension V1.QuantizedLayer: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__QuantizedLayer
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__quantized_layer__unpack, descriptor: modelwire__v1__quantized_layer__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__quantized_layer__get_packed_size, pack: modelwire__v1__quantized_layer__pack, body)
+    }
+
+    init(c: Modelwire__V1__QuantizedLayer) throws(CodecError) {
+        let field_inputs = c.inputs
+        let field_units = c.units
+        let field_activation = V1.Activation(rawValue: Int32(bitPattern: c.activation.rawValue))
+        let field_weights = decodeBytes(c.weights)
+        let field_weight_scales = decodeArray(c.weight_scales, count: c.n_weight_scales)
+        let field_biases = decodeArray(c.biases, count: c.n_biases)
+        var oneof_input_scale_option: Float? = nil
+        if c.input_scale_option_case.rawValue == 7 { oneof_input_scale_option = c.input_scale }
+        self.init(
+            inputs: field_inputs,
+            units: field_units,
+            activation: field_activation,
+            weights: field_weights,
+            weightScales: field_weight_scales,
+            biases: field_biases,
+            inputScale: oneof_input_scale_option)
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__quantized_layer__init(&c)
+        c.inputs = self.inputs
+        c.units = self.units
+        c.activation = Modelwire__V1__Activation(rawValue: UInt32(bitPattern: self.activation.rawValue))
+        c.weights = arena.bytes(self.weights)
+        c.n_weight_scales = self.weightScales.count
+        c.weight_scales = arena.array(self.weightScales)
+        c.n_biases = self.biases.count
+        c.biases = arena.array(self.biases)
+        if let v = self.inputScale {
+            c.input_scale_option_case = Modelwire__V1__QuantizedLayer__InputScaleOptionCase(rawValue: 7)
+            c.input_scale = v
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__quantized_layer__init(c)
+        c.pointee.inputs = self.inputs
+        c.pointee.units = self.units
+        c.pointee.activation = Modelwire__V1__Activation(rawValue: UInt32(bitPattern: self.activation.rawValue))
+        c.pointee.weights = arena.bytes(self.weights)
+        if let v = self.inputScale {
+            c.pointee.input_scale_option_case = Modelwire__V1__QuantizedLayer__InputScaleOptionCase(rawValue: 7)
+            c.pointee.input_scale = v
+        }
+        try withBorrowedArray(self.weightScales, &c.pointee.n_weight_scales, &c.pointee.weight_scales) { () throws(CodecError) in
+            try withBorrowedArray(self.biases, &c.pointee.n_biases, &c.pointee.biases) { () throws(CodecError) in
+                try body()
+            }
+        }
+    }
+}
+
+extension V1.QuantizedDenseParameters: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__QuantizedDenseParameters
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__quantized_dense_parameters__unpack, descriptor: modelwire__v1__quantized_dense_parameters__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__quantized_dense_parameters__get_packed_size, pack: modelwire__v1__quantized_dense_parameters__pack, body)
+    }
+
+    init(c: Modelwire__V1__QuantizedDenseParameters) throws(CodecError) {
+        self.init(
+            layers: try decodeMessages(c.layers, count: c.n_layers, as: V1.QuantizedLayer.self),
+            loss: V1.Loss(rawValue: Int32(bitPattern: c.loss.rawValue)))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__quantized_dense_parameters__init(&c)
+        c.n_layers = self.layers.count
+        c.layers = try arena.messages(self.layers)
+        c.loss = Modelwire__V1__Loss(rawValue: UInt32(bitPattern: self.loss.rawValue))
+    }
+}
+
+extension V1.QuantizedLinearParameters: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__QuantizedLinearParameters
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__quantized_linear_parameters__unpack, descriptor: modelwire__v1__quantized_linear_parameters__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__quantized_linear_parameters__get_packed_size, pack: modelwire__v1__quantized_linear_parameters__pack, body)
+    }
+
+    init(c: Modelwire__V1__QuantizedLinearParameters) throws(CodecError) {
+        self.init(
+            kind: V1.LinearKind(rawValue: Int32(bitPattern: c.kind.rawValue)),
+            layer: try decodeMessage(c.layer, as: V1.QuantizedLayer.self))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__quantized_linear_parameters__init(&c)
+        c.kind = Modelwire__V1__LinearKind(rawValue: UInt32(bitPattern: self.kind.rawValue))
+        if let v = self.layer { c.layer = try arena.message(v) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__quantized_linear_parameters__init(c)
+        c.pointee.kind = Modelwire__V1__LinearKind(rawValue: UInt32(bitPattern: self.kind.rawValue))
+        try arena.withMessage(self.layer, &c.pointee.layer) { () throws(CodecError) in
+            try body()
+        }
+    }
+}
+
 extension V1.GradientBoostingParameters: ProtobufMessage, CMessageConvertible {
     typealias CStruct = Modelwire__V1__GradientBoostingParameters
 
@@ -806,6 +985,8 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case 12: oneof_parameters = .tree(try decodeOneofMessage(c.tree, as: V1.TreeParameters.self))
         case 14: oneof_parameters = .forest(try decodeOneofMessage(c.forest, as: V1.ForestParameters.self))
         case 15: oneof_parameters = .gbdt(try decodeOneofMessage(c.gbdt, as: V1.GradientBoostingParameters.self))
+        case 20: oneof_parameters = .quantizedDense(try decodeOneofMessage(c.quantized_dense, as: V1.QuantizedDenseParameters.self))
+        case 21: oneof_parameters = .quantizedLinear(try decodeOneofMessage(c.quantized_linear, as: V1.QuantizedLinearParameters.self))
         default: break
         }
         self.init(
@@ -856,6 +1037,12 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case .gbdt(let v)?:
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 15)
             c.gbdt = try arena.message(v)
+        case .quantizedDense(let v)?:
+            c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 20)
+            c.quantized_dense = try arena.message(v)
+        case .quantizedLinear(let v)?:
+            c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 21)
+            c.quantized_linear = try arena.message(v)
         case nil: break
         }
     }
@@ -891,6 +1078,12 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case .gbdt(let v)?:
             c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 15)
             c.pointee.gbdt = try arena.message(v)
+        case .quantizedDense(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 20)
+            c.pointee.quantized_dense = try arena.message(v)
+        case .quantizedLinear(let v)?:
+            c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 21)
+            c.pointee.quantized_linear = try arena.message(v)
         case nil: break
         }
         try arena.withMessage(self.standardization, &c.pointee.standardization) { () throws(CodecError) in

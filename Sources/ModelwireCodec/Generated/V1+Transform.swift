@@ -4,6 +4,32 @@
 internal import CModelwireProtobuf
 
 extension V1 {
+    /// How Quantize scales a layer's input activations to int8.
+    public struct ActivationScaling: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The number on the wire; numbers this schema does not know are kept, not rejected.
+        public var rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// Dynamic per row, unless calibration rows are given and static scales score better on the
+        /// evaluation rows (or, without those, on the calibration rows); the report says which won.
+        public static let auto = ActivationScaling(rawValue: 0)
+        /// Per row at predict time: s = max|x| / 127 of the row.
+        public static let dynamic = ActivationScaling(rawValue: 1)
+        /// Per layer from calibration rows: s = max|x| / 127 over them.
+        public static let `static` = ActivationScaling(rawValue: 2)
+        /// Every value this schema defines, in number order.
+        public static let allKnown: [ActivationScaling] = [.auto, .dynamic, .`static`]
+        /// Whether this schema defines the number (a newer peer may send others).
+        public var isKnown: Bool { Self.allKnown.contains(self) }
+        public var description: String {
+            switch rawValue {
+            case 0: "auto"
+            case 1: "dynamic"
+            case 2: "static"
+            default: "ActivationScaling(\(rawValue))"
+            }
+        }
+    }
+
     /// Rows a transform trains or evaluates on: sent with the call, or an uploaded dataset.
     public struct TransformData: Sendable, Hashable {
         public enum Source: Sendable, Hashable {
@@ -16,6 +42,34 @@ extension V1 {
         /// Creates a `TransformData`; every argument defaults to the field's zero value.
         public init(source: Source? = nil) {
             self.source = source
+        }
+    }
+
+    /// METHOD_QUANTIZE request: post-training int8 quantization of a dense net or a linear model
+    /// (logistic regression, linear SVM): symmetric per-output-channel int8 weights with float scales
+    /// (model_file.proto, QuantizedLayer). Standardisation stays float, before the first layer.
+    public struct QuantizeRequest: Sendable, Hashable {
+        /// The source version (float).
+        public var model: V1.ModelRef?
+        /// The new version's model; empty = the source's model.
+        public var targetModel: String
+        /// Rows for static activation scales (labels unused): needed for STATIC; with AUTO, static scales
+        /// are tried only when these are given.
+        public var calibrationData: V1.TransformData?
+        public var activationScaling: V1.ActivationScaling
+        /// For the report's accuracy columns (and AUTO's choice); optional.
+        public var evalData: V1.TransformData?
+        /// Tracing and other per-call metadata (call_metadata.proto).
+        public var metadata: V1.CallMetadata?
+
+        /// Creates a `QuantizeRequest`; every argument defaults to the field's zero value.
+        public init(model: V1.ModelRef? = nil, targetModel: String = "", calibrationData: V1.TransformData? = nil, activationScaling: V1.ActivationScaling = V1.ActivationScaling(rawValue: 0), evalData: V1.TransformData? = nil, metadata: V1.CallMetadata? = nil) {
+            self.model = model
+            self.targetModel = targetModel
+            self.calibrationData = calibrationData
+            self.activationScaling = activationScaling
+            self.evalData = evalData
+            self.metadata = metadata
         }
     }
 
@@ -124,6 +178,40 @@ extension V1.TransformData: ProtobufMessage, CMessageConvertible {
             c.dataset = try arena.string(v, field: "TransformData.dataset")
         case nil: break
         }
+    }
+}
+
+extension V1.QuantizeRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarrier {
+    public var modelName: String? { model?.name }
+
+    typealias CStruct = Modelwire__V1__QuantizeRequest
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__quantize_request__unpack, descriptor: modelwire__v1__quantize_request__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__quantize_request__get_packed_size, pack: modelwire__v1__quantize_request__pack, body)
+    }
+
+    init(c: Modelwire__V1__QuantizeRequest) throws(CodecError) {
+        self.init(
+            model: try decodeMessage(c.model, as: V1.ModelRef.self),
+            targetModel: try decodeString(c.target_model, field: "QuantizeRequest.target_model"),
+            calibrationData: try decodeMessage(c.calibration_data, as: V1.TransformData.self),
+            activationScaling: V1.ActivationScaling(rawValue: Int32(bitPattern: c.activation_scaling.rawValue)),
+            evalData: try decodeMessage(c.eval_data, as: V1.TransformData.self),
+            metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__quantize_request__init(&c)
+        if let v = self.model { c.model = try arena.message(v) }
+        c.target_model = try arena.string(self.targetModel, field: "QuantizeRequest.target_model")
+        if let v = self.calibrationData { c.calibration_data = try arena.message(v) }
+        c.activation_scaling = Modelwire__V1__ActivationScaling(rawValue: UInt32(bitPattern: self.activationScaling.rawValue))
+        if let v = self.evalData { c.eval_data = try arena.message(v) }
+        if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 }
 

@@ -63,7 +63,7 @@ extension V1 {
 
     /// ModelFile.transform: how a version was made from another.
     public struct TransformRecord: Sendable, Hashable {
-        /// "prune" or "distill".
+        /// "prune", "distill" or "quantize".
         public var kind: String
         public var sourceModel: String
         public var sourceVersion: UInt32

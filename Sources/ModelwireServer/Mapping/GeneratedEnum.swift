@@ -30,3 +30,4 @@ extension V1.Monitor: GeneratedEnum {}
 extension V1.Loss: GeneratedEnum {}
 extension V1.LinearKind: GeneratedEnum {}
 extension V1.BoostingLoss: GeneratedEnum {}
+extension V1.ActivationScaling: GeneratedEnum {}

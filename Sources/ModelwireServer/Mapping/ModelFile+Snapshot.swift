@@ -41,6 +41,17 @@ extension V1.ModelFile {
                         trees: p.trees.map(V1.TreeParameters.init)
                     )
                 )
+            case .quantizedDense(let p):
+                .quantizedDense(
+                    V1.QuantizedDenseParameters(layers: p.layers.map(V1.QuantizedLayer.init), loss: p.loss.wire)
+                )
+            case .quantizedLinear(let p):
+                .quantizedLinear(
+                    V1.QuantizedLinearParameters(
+                        kind: p.kind == .svm ? .svm : .logistic,
+                        layer: V1.QuantizedLayer(p.layer)
+                    )
+                )
             }
         let t = s.training
         self.init(
@@ -86,6 +97,8 @@ extension V1.ModelFile {
             for (i, tree) in p.trees.enumerated() {
                 try tree.criterion.requireKnown("gbdt.trees[\(i)].criterion", code: .dataLoss)
             }
+        case .quantizedDense(let p)?: try p.loss.requireKnown("quantized_dense.loss", code: .dataLoss)
+        case .quantizedLinear(let p)?: try p.kind.requireKnown("quantized_linear.kind", code: .dataLoss)
         case nil: break
         }
     }
@@ -137,6 +150,17 @@ extension V1.ModelFile {
                     trees: p.trees.map(TreeParameters.init(wire:))
                 )
             )
+        case .quantizedDense(let p)?:
+            var layers: [QuantizedLayer] = []
+            for layer in p.layers { layers.append(try QuantizedLayer(wire: layer)) }
+            parameters = .quantizedDense(QuantizedDenseParameters(layers: layers, loss: Loss(wire: p.loss)))
+        case .quantizedLinear(let p)?:
+            parameters = .quantizedLinear(
+                QuantizedLinearParameters(
+                    kind: p.kind == .svm ? .svm : .logistic,
+                    layer: try QuantizedLayer(wire: p.layer ?? V1.QuantizedLayer())
+                )
+            )
         case nil:
             throw ModelwireError(.dataLoss, "the model file has no parameters")
         }
@@ -168,6 +192,8 @@ extension V1.ModelFile {
         case .tree(let p)?: UInt64(p.feature.count)
         case .forest(let p)?: UInt64(p.trees.reduce(0) { $0 + $1.feature.count })
         case .gbdt(let p)?: UInt64(p.trees.reduce(p.baseline.count) { $0 + $1.feature.count })
+        case .quantizedDense(let p)?: UInt64(p.layers.reduce(0) { $0 + $1.weights.count + $1.biases.count })
+        case .quantizedLinear(let p)?: UInt64((p.layer?.weights.count ?? 0) + (p.layer?.biases.count ?? 0))
         case nil: 0
         }
     }

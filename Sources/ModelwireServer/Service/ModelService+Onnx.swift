@@ -43,6 +43,9 @@ extension ModelService {
     /// The version `reference` selects as an ONNX model; an imported model keeps its input name.
     func exportOnnx(_ reference: V1.ModelRef?) throws -> V1.ExportModelResponse {
         let entry = try repository.resolve(reference)
+        if let reason = OnnxExporter.unsupported(entry.model.snapshot) {
+            throw ModelwireError(.failedPrecondition, "model \(entry.name) v\(entry.version) \(reason)")
+        }
         let input = entry.metadata.onnx?.inputName ?? ""
         let bytes = OnnxExporter.export(
             entry.model.snapshot,

@@ -4,9 +4,99 @@ import ModelwireData
 import ModelwireML
 import ModelwireProtocol
 
-/// Prune and Distill (issue 14): each checks its request up front, then runs as a job that makes
-/// a new version (never touching the source) and stores what it did with a before/after report.
+/// Quantize, Prune and Distill (issue 14): each checks its request up front, then runs as a job
+/// that makes a new version (never touching the source) and stores what it did with a before/after
+/// report.
 extension ModelService {
+    /// Quantize: int8 weights (and activations) for a dense net or a linear model.
+    func quantize(_ request: V1.QuantizeRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription
+    {
+        let source = try repository.resolve(request.model)
+        let snapshot = source.model.snapshot
+        switch snapshot.parameters {
+        case .dense, .linear: break
+        case .quantizedDense, .quantizedLinear:
+            throw ModelwireError(.invalidArgument, "model \(source.name) v\(source.version) is already quantized")
+        case .tree, .forest, .gbdt:
+            throw ModelwireError(
+                .invalidArgument,
+                "model \(source.name) v\(source.version) is a tree model: only dense nets and linear models "
+                    + "(logistic regression, linear SVM) can be quantized"
+            )
+        }
+        try request.activationScaling.requireKnown("activation_scaling", code: .invalidArgument)
+        let target = request.targetModel.isEmpty ? source.name : request.targetModel
+        try ResourceName.validate(target, "target_model")
+        let calibration = try rows(request.calibrationData, for: source, field: "calibration_data", labelled: false)
+        switch (request.activationScaling, calibration != nil) {
+        case (.static, false):
+            throw ModelwireError(.invalidArgument, "activation_scaling STATIC needs calibration_data")
+        case (.dynamic, true):
+            throw ModelwireError(
+                .invalidArgument,
+                "calibration_data was given with activation_scaling DYNAMIC, which does not use it"
+            )
+        default: break
+        }
+        let evaluation = try rows(request.evalData, for: source, field: "eval_data")
+        let requested = request.activationScaling
+        let settings: [(String, String)] = [
+            ("activation_scaling", "\(requested == .static ? "static" : requested == .dynamic ? "dynamic" : "auto")"),
+            ("calibration_rows", "\(calibration?.rows ?? 0)"),
+        ]
+        let work = JobWork(model: target) { [self] _, isCancelled in
+            let dynamic = try Quantization.quantize(snapshot, calibration: nil)
+            var chosen = dynamic
+            var notes = ["weights int8 with one scale per output unit; biases and standardisation stay float"]
+            if let calibration {
+                let fixed = try Quantization.quantize(snapshot, calibration: calibration.features)
+                if requested == .static {
+                    chosen = fixed
+                    notes.append("activations: static scales from \(calibration.rows) calibration rows (as requested)")
+                } else {
+                    let (judge, on) = evaluation.map { ($0, "evaluation") } ?? (calibration, "calibration")
+                    let staticScore = try Self.score(try TrainedModel(snapshot: fixed), on: judge)
+                    let dynamicScore = try Self.score(try TrainedModel(snapshot: dynamic), on: judge)
+                    let wins = staticScore.value > dynamicScore.value
+                    if wins { chosen = fixed }
+                    notes.append(
+                        "activations: \(wins ? "static" : "dynamic (per row)") kept: on the \(judge.rows) \(on) rows "
+                            + "static scales score \(staticScore.text) against dynamic's \(dynamicScore.text)"
+                    )
+                }
+            } else {
+                notes.append("activations: dynamic, scaled per row at predict time")
+            }
+            return try storeTransform(
+                try TrainedModel(snapshot: chosen),
+                of: source,
+                as: target,
+                kind: "quantize",
+                settings: settings,
+                spec: source.metadata.spec,
+                evaluation: evaluation,
+                notes: notes,
+                isCancelled: isCancelled
+            )
+        }
+        let (job, id) = try jobs.submit(work, subscriber: subscriber)
+        return JobSubscription(job: job, id: id)
+    }
+
+    /// How well a model does on labelled rows, higher is better: accuracy (log loss breaks a tie)
+    /// for a classifier, −MSE for a regressor; and the same as words.
+    private static func score(_ model: TrainedModel, on rows: Dataset) throws -> (value: Double, text: String) {
+        switch try model.evaluate(rows) {
+        case .classification(let m):
+            let logLoss = m.logLoss.map { " (log loss \(Self.rounded($0)))" } ?? ""
+            return (m.accuracy - (m.logLoss ?? 0) * 1e-9, "accuracy \(Self.rounded(m.accuracy))\(logLoss)")
+        case .regression(let m):
+            return (-m.meanSquaredError, "MSE \(Self.rounded(m.meanSquaredError))")
+        }
+    }
+
+    private static func rounded(_ value: Double) -> String { String(format: "%.4f", value) }
+
     /// Prune: magnitude pruning of a dense net, optionally fine-tuned.
     func prune(_ request: V1.PruneRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
         let source = try repository.resolve(request.model)
@@ -177,14 +267,24 @@ extension ModelService {
         return JobSubscription(job: job, id: id)
     }
 
-    /// A transform's rows, by the source model's feature names; nil when not given.
-    private func rows(_ data: V1.TransformData?, for model: ModelRepository.Entry, field: String) throws -> Dataset? {
+    /// A transform's rows, by the source model's feature names; nil when not given. Rows that are
+    /// not `labelled` (calibration) may come without labels: they get placeholder targets nothing reads.
+    private func rows(
+        _ data: V1.TransformData?,
+        for model: ModelRepository.Entry,
+        field: String,
+        labelled: Bool = true
+    ) throws -> Dataset? {
         guard let source = data?.source else { return nil }
-        let wire: V1.Dataset =
+        var wire: V1.Dataset =
             switch source {
             case .inlineData(let rows): rows
             case .dataset(let name): try datasets.dataset(named: name)
             }
+        if !labelled, wire.classIds.isEmpty, wire.targets.isEmpty, let features = wire.features, features.columns > 0 {
+            wire.classNames = []
+            wire.targets = [Float](repeating: 0, count: features.values.count / Int(features.columns))
+        }
         let aligned = try wire.aligned(
             toFeatureNames: model.model.snapshot.featureNames,
             model: "model \(model.name) v\(model.version)"

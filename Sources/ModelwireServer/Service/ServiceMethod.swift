@@ -92,6 +92,7 @@ struct ServiceMethod: Sendable {
         row(.importModel, .admin, unary(.workerPool, ModelService.importModel)),
         row(.health, .predict, unary(.eventLoop, ModelService.health)),
         row(.serverInfo, .predict, unary(.eventLoop, ModelService.serverInfo)),
+        row(.quantize, .admin, .jobStream(subscribe(ModelService.quantize))),
         row(.prune, .admin, .jobStream(subscribe(ModelService.prune))),
         row(.distill, .admin, .jobStream(subscribe(ModelService.distill))),
     ]

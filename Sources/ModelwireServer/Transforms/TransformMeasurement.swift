@@ -84,6 +84,9 @@ extension ModelSnapshot {
         case .dense(let p):
             UInt64(p.layers.reduce(0) { $0 + $1.weights.count { $0 != 0 } + $1.biases.count { $0 != 0 } })
         case .linear(let p): UInt64(p.weights.count { $0 != 0 } + p.biases.count { $0 != 0 })
+        case .quantizedDense(let p):
+            UInt64(p.layers.reduce(0) { $0 + $1.weights.count { $0 != 0 } + $1.biases.count { $0 != 0 } })
+        case .quantizedLinear(let p): UInt64(p.layer.weights.count { $0 != 0 } + p.layer.biases.count { $0 != 0 })
         default: nil
         }
     }

@@ -7,7 +7,7 @@
 #endif
 
 #include "modelwire/v1/methods.pb-c.h"
-static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[21] =
+static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[22] =
 {
   { "METHOD_UNSPECIFIED", "MODELWIRE__V1__METHOD__METHOD_UNSPECIFIED", 0 },
   { "METHOD_PREDICT", "MODELWIRE__V1__METHOD__METHOD_PREDICT", 257 },
@@ -28,19 +28,20 @@ static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[21]
   { "METHOD_IMPORT_MODEL", "MODELWIRE__V1__METHOD__METHOD_IMPORT_MODEL", 272 },
   { "METHOD_HEALTH", "MODELWIRE__V1__METHOD__METHOD_HEALTH", 273 },
   { "METHOD_SERVER_INFO", "MODELWIRE__V1__METHOD__METHOD_SERVER_INFO", 274 },
+  { "METHOD_QUANTIZE", "MODELWIRE__V1__METHOD__METHOD_QUANTIZE", 304 },
   { "METHOD_PRUNE", "MODELWIRE__V1__METHOD__METHOD_PRUNE", 305 },
   { "METHOD_DISTILL", "MODELWIRE__V1__METHOD__METHOD_DISTILL", 306 },
 };
 static const ProtobufCIntRange modelwire__v1__method__value_ranges[] = {
-{0, 0},{257, 1},{305, 19},{0, 21}
+{0, 0},{257, 1},{304, 19},{0, 22}
 };
-static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[21] =
+static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[22] =
 {
   { "METHOD_CANCEL_JOB", 7 },
   { "METHOD_DELETE_DATASET", 10 },
   { "METHOD_DELETE_MODEL", 13 },
   { "METHOD_DESCRIBE_MODEL", 12 },
-  { "METHOD_DISTILL", 20 },
+  { "METHOD_DISTILL", 21 },
   { "METHOD_EVALUATE", 3 },
   { "METHOD_EXPORT_MODEL", 15 },
   { "METHOD_GET_JOB", 4 },
@@ -50,7 +51,8 @@ static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[
   { "METHOD_LIST_JOBS", 5 },
   { "METHOD_LIST_MODELS", 11 },
   { "METHOD_PREDICT", 1 },
-  { "METHOD_PRUNE", 19 },
+  { "METHOD_PRUNE", 20 },
+  { "METHOD_QUANTIZE", 19 },
   { "METHOD_SERVER_INFO", 18 },
   { "METHOD_SET_ALIAS", 14 },
   { "METHOD_TRAIN", 2 },
@@ -65,9 +67,9 @@ const ProtobufCEnumDescriptor modelwire__v1__method__descriptor =
   "Method",
   "Modelwire__V1__Method",
   "modelwire.v1",
-  21,
+  22,
   modelwire__v1__method__enum_values_by_number,
-  21,
+  22,
   modelwire__v1__method__enum_values_by_name,
   3,
   modelwire__v1__method__value_ranges,

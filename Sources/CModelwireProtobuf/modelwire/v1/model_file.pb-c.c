@@ -322,6 +322,141 @@ void   modelwire__v1__forest_parameters__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__forest_parameters__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__quantized_layer__init
+                     (Modelwire__V1__QuantizedLayer         *message)
+{
+  static const Modelwire__V1__QuantizedLayer init_value = MODELWIRE__V1__QUANTIZED_LAYER__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__quantized_layer__get_packed_size
+                     (const Modelwire__V1__QuantizedLayer *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_layer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__quantized_layer__pack
+                     (const Modelwire__V1__QuantizedLayer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_layer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__quantized_layer__pack_to_buffer
+                     (const Modelwire__V1__QuantizedLayer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_layer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__QuantizedLayer *
+       modelwire__v1__quantized_layer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__QuantizedLayer *)
+     protobuf_c_message_unpack (&modelwire__v1__quantized_layer__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__quantized_layer__free_unpacked
+                     (Modelwire__V1__QuantizedLayer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__quantized_layer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   modelwire__v1__quantized_dense_parameters__init
+                     (Modelwire__V1__QuantizedDenseParameters         *message)
+{
+  static const Modelwire__V1__QuantizedDenseParameters init_value = MODELWIRE__V1__QUANTIZED_DENSE_PARAMETERS__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__quantized_dense_parameters__get_packed_size
+                     (const Modelwire__V1__QuantizedDenseParameters *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_dense_parameters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__quantized_dense_parameters__pack
+                     (const Modelwire__V1__QuantizedDenseParameters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_dense_parameters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__quantized_dense_parameters__pack_to_buffer
+                     (const Modelwire__V1__QuantizedDenseParameters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_dense_parameters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__QuantizedDenseParameters *
+       modelwire__v1__quantized_dense_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__QuantizedDenseParameters *)
+     protobuf_c_message_unpack (&modelwire__v1__quantized_dense_parameters__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__quantized_dense_parameters__free_unpacked
+                     (Modelwire__V1__QuantizedDenseParameters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__quantized_dense_parameters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   modelwire__v1__quantized_linear_parameters__init
+                     (Modelwire__V1__QuantizedLinearParameters         *message)
+{
+  static const Modelwire__V1__QuantizedLinearParameters init_value = MODELWIRE__V1__QUANTIZED_LINEAR_PARAMETERS__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__quantized_linear_parameters__get_packed_size
+                     (const Modelwire__V1__QuantizedLinearParameters *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_linear_parameters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__quantized_linear_parameters__pack
+                     (const Modelwire__V1__QuantizedLinearParameters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_linear_parameters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__quantized_linear_parameters__pack_to_buffer
+                     (const Modelwire__V1__QuantizedLinearParameters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantized_linear_parameters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__QuantizedLinearParameters *
+       modelwire__v1__quantized_linear_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__QuantizedLinearParameters *)
+     protobuf_c_message_unpack (&modelwire__v1__quantized_linear_parameters__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__quantized_linear_parameters__free_unpacked
+                     (Modelwire__V1__QuantizedLinearParameters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__quantized_linear_parameters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__gradient_boosting_parameters__init
                      (Modelwire__V1__GradientBoostingParameters         *message)
 {
@@ -1060,6 +1195,224 @@ const ProtobufCMessageDescriptor modelwire__v1__forest_parameters__descriptor =
   (ProtobufCMessageInit) modelwire__v1__forest_parameters__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor modelwire__v1__quantized_layer__field_descriptors[7] =
+{
+  {
+    "inputs",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedLayer, inputs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "units",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedLayer, units),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "activation",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedLayer, activation),
+    &modelwire__v1__activation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "weights",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedLayer, weights),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "weight_scales",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__QuantizedLayer, n_weight_scales),
+    offsetof(Modelwire__V1__QuantizedLayer, weight_scales),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "biases",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__QuantizedLayer, n_biases),
+    offsetof(Modelwire__V1__QuantizedLayer, biases),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "input_scale",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__QuantizedLayer, input_scale_option_case),
+    offsetof(Modelwire__V1__QuantizedLayer, input_scale),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__quantized_layer__field_indices_by_name[] = {
+  2,   /* field[2] = activation */
+  5,   /* field[5] = biases */
+  6,   /* field[6] = input_scale */
+  0,   /* field[0] = inputs */
+  1,   /* field[1] = units */
+  4,   /* field[4] = weight_scales */
+  3,   /* field[3] = weights */
+};
+static const ProtobufCIntRange modelwire__v1__quantized_layer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__quantized_layer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.QuantizedLayer",
+  "QuantizedLayer",
+  "Modelwire__V1__QuantizedLayer",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__QuantizedLayer),
+  7,
+  modelwire__v1__quantized_layer__field_descriptors,
+  modelwire__v1__quantized_layer__field_indices_by_name,
+  1,  modelwire__v1__quantized_layer__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__quantized_layer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__quantized_dense_parameters__field_descriptors[2] =
+{
+  {
+    "layers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__QuantizedDenseParameters, n_layers),
+    offsetof(Modelwire__V1__QuantizedDenseParameters, layers),
+    &modelwire__v1__quantized_layer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "loss",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedDenseParameters, loss),
+    &modelwire__v1__loss__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__quantized_dense_parameters__field_indices_by_name[] = {
+  0,   /* field[0] = layers */
+  1,   /* field[1] = loss */
+};
+static const ProtobufCIntRange modelwire__v1__quantized_dense_parameters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__quantized_dense_parameters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.QuantizedDenseParameters",
+  "QuantizedDenseParameters",
+  "Modelwire__V1__QuantizedDenseParameters",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__QuantizedDenseParameters),
+  2,
+  modelwire__v1__quantized_dense_parameters__field_descriptors,
+  modelwire__v1__quantized_dense_parameters__field_indices_by_name,
+  1,  modelwire__v1__quantized_dense_parameters__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__quantized_dense_parameters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__quantized_linear_parameters__field_descriptors[2] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedLinearParameters, kind),
+    &modelwire__v1__linear_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "layer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizedLinearParameters, layer),
+    &modelwire__v1__quantized_layer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__quantized_linear_parameters__field_indices_by_name[] = {
+  0,   /* field[0] = kind */
+  1,   /* field[1] = layer */
+};
+static const ProtobufCIntRange modelwire__v1__quantized_linear_parameters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__quantized_linear_parameters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.QuantizedLinearParameters",
+  "QuantizedLinearParameters",
+  "Modelwire__V1__QuantizedLinearParameters",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__QuantizedLinearParameters),
+  2,
+  modelwire__v1__quantized_linear_parameters__field_descriptors,
+  modelwire__v1__quantized_linear_parameters__field_indices_by_name,
+  1,  modelwire__v1__quantized_linear_parameters__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__quantized_linear_parameters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor modelwire__v1__gradient_boosting_parameters__field_descriptors[4] =
 {
   {
@@ -1395,7 +1748,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[17] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[19] =
 {
   {
     "format_version",
@@ -1578,6 +1931,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "quantized_dense",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ModelFile, parameters_case),
+    offsetof(Modelwire__V1__ModelFile, quantized_dense),
+    &modelwire__v1__quantized_dense_parameters__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "quantized_linear",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ModelFile, parameters_case),
+    offsetof(Modelwire__V1__ModelFile, quantized_linear),
+    &modelwire__v1__quantized_linear_parameters__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "transform",
     25,
     PROTOBUF_C_LABEL_NONE,
@@ -1612,20 +1989,23 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   14,   /* field[14] = gbdt */
   10,   /* field[10] = linear */
   1,   /* field[1] = name */
-  16,   /* field[16] = onnx */
+  18,   /* field[18] = onnx */
+  15,   /* field[15] = quantized_dense */
+  16,   /* field[16] = quantized_linear */
   5,   /* field[5] = spec */
   8,   /* field[8] = standardization */
   4,   /* field[4] = task */
   12,   /* field[12] = training */
-  15,   /* field[15] = transform */
+  17,   /* field[17] = transform */
   11,   /* field[11] = tree */
   2,   /* field[2] = version */
 };
-static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[2 + 1] =
+static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[3 + 1] =
 {
   { 1, 0 },
-  { 25, 15 },
-  { 0, 17 }
+  { 20, 15 },
+  { 25, 17 },
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -1635,10 +2015,10 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  17,
+  19,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
-  2,  modelwire__v1__model_file__number_ranges,
+  3,  modelwire__v1__model_file__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_file__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

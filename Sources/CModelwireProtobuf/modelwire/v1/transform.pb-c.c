@@ -52,6 +52,51 @@ void   modelwire__v1__transform_data__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__transform_data__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__quantize_request__init
+                     (Modelwire__V1__QuantizeRequest         *message)
+{
+  static const Modelwire__V1__QuantizeRequest init_value = MODELWIRE__V1__QUANTIZE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__quantize_request__get_packed_size
+                     (const Modelwire__V1__QuantizeRequest *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantize_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__quantize_request__pack
+                     (const Modelwire__V1__QuantizeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantize_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__quantize_request__pack_to_buffer
+                     (const Modelwire__V1__QuantizeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__quantize_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__QuantizeRequest *
+       modelwire__v1__quantize_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__QuantizeRequest *)
+     protobuf_c_message_unpack (&modelwire__v1__quantize_request__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__quantize_request__free_unpacked
+                     (Modelwire__V1__QuantizeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__quantize_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__prune_request__init
                      (Modelwire__V1__PruneRequest         *message)
 {
@@ -191,6 +236,110 @@ const ProtobufCMessageDescriptor modelwire__v1__transform_data__descriptor =
   modelwire__v1__transform_data__field_indices_by_name,
   1,  modelwire__v1__transform_data__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__transform_data__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__quantize_request__field_descriptors[6] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizeRequest, model),
+    &modelwire__v1__model_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_model",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizeRequest, target_model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "calibration_data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizeRequest, calibration_data),
+    &modelwire__v1__transform_data__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "activation_scaling",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizeRequest, activation_scaling),
+    &modelwire__v1__activation_scaling__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eval_data",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizeRequest, eval_data),
+    &modelwire__v1__transform_data__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    1000,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__QuantizeRequest, metadata),
+    &modelwire__v1__call_metadata__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__quantize_request__field_indices_by_name[] = {
+  3,   /* field[3] = activation_scaling */
+  2,   /* field[2] = calibration_data */
+  4,   /* field[4] = eval_data */
+  5,   /* field[5] = metadata */
+  0,   /* field[0] = model */
+  1,   /* field[1] = target_model */
+};
+static const ProtobufCIntRange modelwire__v1__quantize_request__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 1000, 5 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__quantize_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.QuantizeRequest",
+  "QuantizeRequest",
+  "Modelwire__V1__QuantizeRequest",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__QuantizeRequest),
+  6,
+  modelwire__v1__quantize_request__field_descriptors,
+  modelwire__v1__quantize_request__field_indices_by_name,
+  2,  modelwire__v1__quantize_request__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__quantize_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor modelwire__v1__prune_request__field_descriptors[9] =
@@ -478,4 +627,34 @@ const ProtobufCMessageDescriptor modelwire__v1__distill_request__descriptor =
   2,  modelwire__v1__distill_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__distill_request__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue modelwire__v1__activation_scaling__enum_values_by_number[3] =
+{
+  { "ACTIVATION_SCALING_AUTO", "MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_AUTO", 0 },
+  { "ACTIVATION_SCALING_DYNAMIC", "MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_DYNAMIC", 1 },
+  { "ACTIVATION_SCALING_STATIC", "MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_STATIC", 2 },
+};
+static const ProtobufCIntRange modelwire__v1__activation_scaling__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex modelwire__v1__activation_scaling__enum_values_by_name[3] =
+{
+  { "ACTIVATION_SCALING_AUTO", 0 },
+  { "ACTIVATION_SCALING_DYNAMIC", 1 },
+  { "ACTIVATION_SCALING_STATIC", 2 },
+};
+const ProtobufCEnumDescriptor modelwire__v1__activation_scaling__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "modelwire.v1.ActivationScaling",
+  "ActivationScaling",
+  "Modelwire__V1__ActivationScaling",
+  "modelwire.v1",
+  3,
+  modelwire__v1__activation_scaling__enum_values_by_number,
+  3,
+  modelwire__v1__activation_scaling__enum_values_by_name,
+  1,
+  modelwire__v1__activation_scaling__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

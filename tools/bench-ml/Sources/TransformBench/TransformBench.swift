@@ -14,7 +14,9 @@ import ModelwireML
 /// With `--sparse` it prints the sparse storage and kernel rows instead (`SparseRows`): the
 /// 100→256→256→10 and 100→64→64→10 nets trained with seed 0, pruned to 0.5, 0.8, 0.9 and 0.95.
 /// usage: TransformBench <data dir> [--dataset synthetic] [--seeds 3] [--epochs 10] [--fine-tune-epochs 5]
-///        [--temperature 4] [--alpha 0.5] [--sparse]
+///        [--temperature 4] [--alpha 0.5] [--student-hidden 32] [--teacher-epochs <epochs>] [--sparse]
+/// (`--student-hidden` and `--teacher-epochs` are for studying distillation: the goal is 32 units and a
+/// teacher trained for `--epochs`.)
 @main
 struct TransformBench {
     static func main() throws {
@@ -33,6 +35,8 @@ struct TransformBench {
         let fineTuneEpochs = Int(flag("--fine-tune-epochs") ?? "5") ?? 5
         let temperature = Float(flag("--temperature") ?? "4") ?? 4
         let alpha = Float(flag("--alpha") ?? "0.5") ?? 0.5
+        let studentHidden = Int(flag("--student-hidden") ?? "32") ?? 32
+        let teacherEpochs = Int(flag("--teacher-epochs") ?? "\(epochs)") ?? epochs
         let data = try Dataset(contentsOfCSV: "\(arguments[1])/\(name).csv")
         let split = try DatasetSplit(contentsOfJSON: "\(arguments[1])/\(name)_split.json", rows: data.rows)
         let (train, test) = (data.subset(split.train), data.subset(split.test))
@@ -62,7 +66,8 @@ struct TransformBench {
             let source = try Trainer.train(spec: .dense(net([64, 64])), options: options, dataset: train)
             guard case .dense(let parameters) = source.snapshot.parameters else { fatalError("not dense") }
 
-            let teacher = try Trainer.train(spec: .dense(net([256, 256])), options: options, dataset: train)
+            let teacherOptions = TrainingOptions(epochs: teacherEpochs, seed: seed)
+            let teacher = try Trainer.train(spec: .dense(net([256, 256])), options: teacherOptions, dataset: train)
             guard case .dense(let wide) = teacher.snapshot.parameters else { fatalError("not dense") }
             var sparse = teacher.snapshot
             sparse.parameters = .dense(try Pruning.magnitude(wide, sparsity: 0.9))
@@ -75,13 +80,13 @@ struct TransformBench {
 
             let student = try Trainer.distill(
                 teacher: teacher,
-                student: net([32]),
+                student: net([studentHidden]),
                 options: options,
                 dataset: train,
                 temperature: temperature,
                 alpha: alpha
             )
-            let alone = try Trainer.train(spec: .dense(net([32])), options: options, dataset: train)
+            let alone = try Trainer.train(spec: .dense(net([studentHidden])), options: options, dataset: train)
             let (teacherSpeed, studentSpeed) = alternated(teacher, student, test)
 
             let row: [String: Double] = [
@@ -94,6 +99,9 @@ struct TransformBench {
                 "teacher_accuracy": try accuracy(teacher, test),
                 "student_distilled_accuracy": try accuracy(student, test),
                 "student_labels_only_accuracy": try accuracy(alone, test),
+                "student_distilled_train_accuracy": try accuracy(student, train),
+                "student_labels_only_train_accuracy": try accuracy(alone, train),
+                "teacher_train_accuracy": try accuracy(teacher, train),
                 "teacher_rows_per_s": teacherSpeed, "student_rows_per_s": studentSpeed,
             ]
             rows.append(row)
@@ -111,6 +119,9 @@ struct TransformBench {
             "teacher_accuracy": mean("teacher_accuracy"),
             "student_distilled_accuracy": mean("student_distilled_accuracy"),
             "student_labels_only_accuracy": mean("student_labels_only_accuracy"),
+            "student_distilled_train_accuracy": mean("student_distilled_train_accuracy"),
+            "student_labels_only_train_accuracy": mean("student_labels_only_train_accuracy"),
+            "teacher_train_accuracy": mean("teacher_train_accuracy"),
             "student_over_teacher_throughput": mean("student_rows_per_s") / mean("teacher_rows_per_s"),
         ]
         print(

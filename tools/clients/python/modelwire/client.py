@@ -53,11 +53,11 @@ DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_
                       max_concurrent_calls=256, compression_threshold_bytes=1024, ratio_check_min_bytes=1 << 20)
 
 M = pb  # shorthand
-NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110, 0x0131, 0x0132}  # Train, UploadDataset, ImportModel, Prune, Distill (§5)
+NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110, 0x0130, 0x0131, 0x0132}  # Train, UploadDataset, ImportModel, the transforms (§5)
 METHOD = dict(predict=0x0101, train=0x0102, evaluate=0x0103, get_job=0x0104, list_jobs=0x0105, watch_job=0x0106,
               cancel_job=0x0107, upload_dataset=0x0108, list_datasets=0x0109, delete_dataset=0x010A,
               list_models=0x010B, describe_model=0x010C, delete_model=0x010D, set_alias=0x010E,
-              export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112, prune=0x0131,
+              export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112, quantize=0x0130, prune=0x0131,
               distill=0x0132)
 
 
@@ -704,6 +704,27 @@ class Client:
         else:
             request.inline_data.CopyFrom(data)
         return self.stream(METHOD["train"], request, timeout)
+
+    def quantize(self, model, *, version=None, alias=None, to="", calibration_data=None, activation_scaling="auto",
+                 eval_data=None, timeout=None):
+        """Quantizes a dense net or a linear model to int8 into a new version (PROTOCOL.md §5, Quantize): a
+        ResponseStream of TrainEvent like `train`; `.wait()` returns the TrainResult, whose `report` compares
+        source and result.
+
+        `activation_scaling`: "auto" (dynamic per row, unless static scales from `calibration_data` score
+        better on `eval_data`), "dynamic" or "static" (needs `calibration_data`). `calibration_data` takes
+        what `train` takes, or bare feature rows (a 2-D array or list of rows; labels are not needed).
+        """
+        scaling = {"auto": pb.ACTIVATION_SCALING_AUTO, "dynamic": pb.ACTIVATION_SCALING_DYNAMIC,
+                   "static": pb.ACTIVATION_SCALING_STATIC}.get(activation_scaling)
+        if scaling is None:
+            raise ValueError(f"activation_scaling must be auto, dynamic or static, not {activation_scaling!r}")
+        if calibration_data is not None and not isinstance(calibration_data, (str, tuple, pb.Dataset)):
+            calibration_data = pb.Dataset(features=tensor(calibration_data))
+        request = pb.QuantizeRequest(model=_model_ref(model, version, alias), target_model=to,
+                                     calibration_data=_transform_data(calibration_data),
+                                     activation_scaling=scaling, eval_data=_transform_data(eval_data))
+        return self.stream(METHOD["quantize"], request, timeout)
 
     def prune(self, model, sparsity, *, version=None, alias=None, to="", structured=False, fine_tune_epochs=0,
               fine_tune_data=None, fine_tune_options=None, eval_data=None, timeout=None):

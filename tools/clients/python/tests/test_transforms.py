@@ -55,3 +55,34 @@ def test_bad_prune_requests_are_refused(client, kwargs, word):
     with pytest.raises(modelwire.InvalidArgument, match=word):
         client.prune("net", **kwargs).wait()
     assert len(client.list_jobs()) == 1  # the refused prune never became a job
+
+
+def test_quantize_makes_a_smaller_int8_version_served_by_predict(client):
+    digits = dataset("digits")
+    client.train("digits", digits, {"dense": {"hidden": [{"units": 32}, {"units": 32}]}}, options(5)).wait()
+    rows = [list(digits.features.values[i * 64:(i + 1) * 64]) for i in range(100)]
+    result = client.quantize("digits", to="digits-int8", calibration_data=rows, eval_data=digits).wait()
+    assert result.model == "digits-int8" and result.version == 1
+    report = result.report
+    assert report.result.file_bytes < 0.6 * report.source.file_bytes
+    assert abs(report.result.evaluation.classification.accuracy - report.source.evaluation.classification.accuracy) < 0.03
+    assert any("activations: " in note for note in report.notes)
+    info = client.describe_model("digits-int8")
+    assert info.transform.kind == "quantize" and info.transform.report.result.file_bytes == info.file_bytes
+    same = sum(a == b for a, b in zip(client.predict("digits", rows).class_ids,
+                                      client.predict("digits-int8", rows).class_ids))
+    assert same >= 95
+    with pytest.raises(modelwire.FailedPrecondition, match="int8"):
+        client.export_onnx("digits-int8")
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(activation_scaling="static"), "calibration_data"),
+    (dict(activation_scaling="dynamic", calibration_data=[[0.0] * 4]), "calibration_data"),
+    (dict(to="../x"), "target_model"),
+])
+def test_bad_quantize_requests_are_refused(client, kwargs, word):
+    client.train("net", dataset("iris"), "mlp", options(2)).wait()
+    with pytest.raises(modelwire.InvalidArgument, match=word):
+        client.quantize("net", **kwargs).wait()
+    assert len(client.list_jobs()) == 1  # the refused quantize never became a job

@@ -98,6 +98,10 @@ typedef enum _Modelwire__V1__Method {
    */
   MODELWIRE__V1__METHOD__METHOD_SERVER_INFO = 274,
   /*
+   * 0x0130 server streaming QuantizeRequest -> TrainEvent* (a job)
+   */
+  MODELWIRE__V1__METHOD__METHOD_QUANTIZE = 304,
+  /*
    * 0x0131 server streaming PruneRequest -> TrainEvent* (a job)
    */
   MODELWIRE__V1__METHOD__METHOD_PRUNE = 305,

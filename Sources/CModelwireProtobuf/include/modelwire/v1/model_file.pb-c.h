@@ -25,6 +25,9 @@ typedef struct Modelwire__V1__DenseNetParameters Modelwire__V1__DenseNetParamete
 typedef struct Modelwire__V1__LinearParameters Modelwire__V1__LinearParameters;
 typedef struct Modelwire__V1__TreeParameters Modelwire__V1__TreeParameters;
 typedef struct Modelwire__V1__ForestParameters Modelwire__V1__ForestParameters;
+typedef struct Modelwire__V1__QuantizedLayer Modelwire__V1__QuantizedLayer;
+typedef struct Modelwire__V1__QuantizedDenseParameters Modelwire__V1__QuantizedDenseParameters;
+typedef struct Modelwire__V1__QuantizedLinearParameters Modelwire__V1__QuantizedLinearParameters;
 typedef struct Modelwire__V1__GradientBoostingParameters Modelwire__V1__GradientBoostingParameters;
 typedef struct Modelwire__V1__TrainingEpoch Modelwire__V1__TrainingEpoch;
 typedef struct Modelwire__V1__TrainingSummary Modelwire__V1__TrainingSummary;
@@ -241,6 +244,81 @@ struct  Modelwire__V1__ForestParameters
     , 0,NULL }
 
 
+typedef enum {
+  MODELWIRE__V1__QUANTIZED_LAYER__INPUT_SCALE_OPTION__NOT_SET = 0,
+  MODELWIRE__V1__QUANTIZED_LAYER__INPUT_SCALE_OPTION_INPUT_SCALE = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__QUANTIZED_LAYER__INPUT_SCALE_OPTION__CASE)
+} Modelwire__V1__QuantizedLayer__InputScaleOptionCase;
+
+/*
+ * One int8 layer of a quantized model (Quantize). Its input x (a row of the previous layer's
+ * outputs, or of standardised features) is quantized symmetrically, q_x = round(x / s_x) clamped to
+ * [-127, 127], with s_x = input_scale (static) or max|x| / 127 of that row (dynamic); then
+ * y[j] = activation(s_x * weight_scales[j] * sum_i q_x[i] * weights[i * units + j] + biases[j]),
+ * the sum exact in 32-bit integers.
+ */
+struct  Modelwire__V1__QuantizedLayer
+{
+  ProtobufCMessage base;
+  uint32_t inputs;
+  uint32_t units;
+  /*
+   * Never UNSPECIFIED in a file.
+   */
+  Modelwire__V1__Activation activation;
+  /*
+   * inputs x units int8 (two's complement) in [-127, 127], row-major.
+   */
+  ProtobufCBinaryData weights;
+  /*
+   * units, > 0: w[i][j] ~ weights[i * units + j] * weight_scales[j].
+   */
+  size_t n_weight_scales;
+  float *weight_scales;
+  /*
+   * units, float.
+   */
+  size_t n_biases;
+  float *biases;
+  Modelwire__V1__QuantizedLayer__InputScaleOptionCase input_scale_option_case;
+  union {
+    float input_scale;
+  };
+};
+#define MODELWIRE__V1__QUANTIZED_LAYER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__quantized_layer__descriptor) \
+    , 0, 0, MODELWIRE__V1__ACTIVATION__ACTIVATION_UNSPECIFIED, {0,NULL}, 0,NULL, 0,NULL, MODELWIRE__V1__QUANTIZED_LAYER__INPUT_SCALE_OPTION__NOT_SET, {0} }
+
+
+/*
+ * An int8 dense network (Quantize of DenseNetParameters): its layers in order, the source's loss.
+ */
+struct  Modelwire__V1__QuantizedDenseParameters
+{
+  ProtobufCMessage base;
+  size_t n_layers;
+  Modelwire__V1__QuantizedLayer **layers;
+  Modelwire__V1__Loss loss;
+};
+#define MODELWIRE__V1__QUANTIZED_DENSE_PARAMETERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__quantized_dense_parameters__descriptor) \
+    , 0,NULL, MODELWIRE__V1__LOSS__LOSS_SPARSE_CATEGORICAL_CROSS_ENTROPY }
+
+
+/*
+ * An int8 linear model (Quantize of LinearParameters): one layer, softmax (logistic) or linear (SVM).
+ */
+struct  Modelwire__V1__QuantizedLinearParameters
+{
+  ProtobufCMessage base;
+  Modelwire__V1__LinearKind kind;
+  Modelwire__V1__QuantizedLayer *layer;
+};
+#define MODELWIRE__V1__QUANTIZED_LINEAR_PARAMETERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__quantized_linear_parameters__descriptor) \
+    , MODELWIRE__V1__LINEAR_KIND__LINEAR_KIND_LOGISTIC, NULL }
+
+
 /*
  * Gradient-boosted trees: raw score k = baseline[k] + the sum over iterations i of
  * trees[i * outputs + k]'s leaf value (leaf values include the learning rate).
@@ -392,7 +470,9 @@ typedef enum {
   MODELWIRE__V1__MODEL_FILE__PARAMETERS_LINEAR = 11,
   MODELWIRE__V1__MODEL_FILE__PARAMETERS_TREE = 12,
   MODELWIRE__V1__MODEL_FILE__PARAMETERS_FOREST = 14,
-  MODELWIRE__V1__MODEL_FILE__PARAMETERS_GBDT = 15
+  MODELWIRE__V1__MODEL_FILE__PARAMETERS_GBDT = 15,
+  MODELWIRE__V1__MODEL_FILE__PARAMETERS_QUANTIZED_DENSE = 20,
+  MODELWIRE__V1__MODEL_FILE__PARAMETERS_QUANTIZED_LINEAR = 21
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__MODEL_FILE__PARAMETERS__CASE)
 } Modelwire__V1__ModelFile__ParametersCase;
 
@@ -427,7 +507,7 @@ struct  Modelwire__V1__ModelFile
   Modelwire__V1__Standardization *standardization;
   Modelwire__V1__TrainingSummary *training;
   /*
-   * Made by a transform (Prune, Distill) from another version.
+   * Made by a transform (Prune, Distill, Quantize) from another version.
    */
   Modelwire__V1__TransformRecord *transform;
   /*
@@ -441,6 +521,14 @@ struct  Modelwire__V1__ModelFile
     Modelwire__V1__TreeParameters *tree;
     Modelwire__V1__ForestParameters *forest;
     Modelwire__V1__GradientBoostingParameters *gbdt;
+    /*
+     * Made by Quantize from a dense net.
+     */
+    Modelwire__V1__QuantizedDenseParameters *quantized_dense;
+    /*
+     * Made by Quantize from a linear model.
+     */
+    Modelwire__V1__QuantizedLinearParameters *quantized_linear;
   };
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
@@ -612,6 +700,63 @@ Modelwire__V1__ForestParameters *
 void   modelwire__v1__forest_parameters__free_unpacked
                      (Modelwire__V1__ForestParameters *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__QuantizedLayer methods */
+void   modelwire__v1__quantized_layer__init
+                     (Modelwire__V1__QuantizedLayer         *message);
+size_t modelwire__v1__quantized_layer__get_packed_size
+                     (const Modelwire__V1__QuantizedLayer   *message);
+size_t modelwire__v1__quantized_layer__pack
+                     (const Modelwire__V1__QuantizedLayer   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__quantized_layer__pack_to_buffer
+                     (const Modelwire__V1__QuantizedLayer   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__QuantizedLayer *
+       modelwire__v1__quantized_layer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__quantized_layer__free_unpacked
+                     (Modelwire__V1__QuantizedLayer *message,
+                      ProtobufCAllocator *allocator);
+/* Modelwire__V1__QuantizedDenseParameters methods */
+void   modelwire__v1__quantized_dense_parameters__init
+                     (Modelwire__V1__QuantizedDenseParameters         *message);
+size_t modelwire__v1__quantized_dense_parameters__get_packed_size
+                     (const Modelwire__V1__QuantizedDenseParameters   *message);
+size_t modelwire__v1__quantized_dense_parameters__pack
+                     (const Modelwire__V1__QuantizedDenseParameters   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__quantized_dense_parameters__pack_to_buffer
+                     (const Modelwire__V1__QuantizedDenseParameters   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__QuantizedDenseParameters *
+       modelwire__v1__quantized_dense_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__quantized_dense_parameters__free_unpacked
+                     (Modelwire__V1__QuantizedDenseParameters *message,
+                      ProtobufCAllocator *allocator);
+/* Modelwire__V1__QuantizedLinearParameters methods */
+void   modelwire__v1__quantized_linear_parameters__init
+                     (Modelwire__V1__QuantizedLinearParameters         *message);
+size_t modelwire__v1__quantized_linear_parameters__get_packed_size
+                     (const Modelwire__V1__QuantizedLinearParameters   *message);
+size_t modelwire__v1__quantized_linear_parameters__pack
+                     (const Modelwire__V1__QuantizedLinearParameters   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__quantized_linear_parameters__pack_to_buffer
+                     (const Modelwire__V1__QuantizedLinearParameters   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__QuantizedLinearParameters *
+       modelwire__v1__quantized_linear_parameters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__quantized_linear_parameters__free_unpacked
+                     (Modelwire__V1__QuantizedLinearParameters *message,
+                      ProtobufCAllocator *allocator);
 /* Modelwire__V1__GradientBoostingParameters methods */
 void   modelwire__v1__gradient_boosting_parameters__init
                      (Modelwire__V1__GradientBoostingParameters         *message);
@@ -730,6 +875,15 @@ typedef void (*Modelwire__V1__TreeParameters_Closure)
 typedef void (*Modelwire__V1__ForestParameters_Closure)
                  (const Modelwire__V1__ForestParameters *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__QuantizedLayer_Closure)
+                 (const Modelwire__V1__QuantizedLayer *message,
+                  void *closure_data);
+typedef void (*Modelwire__V1__QuantizedDenseParameters_Closure)
+                 (const Modelwire__V1__QuantizedDenseParameters *message,
+                  void *closure_data);
+typedef void (*Modelwire__V1__QuantizedLinearParameters_Closure)
+                 (const Modelwire__V1__QuantizedLinearParameters *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__GradientBoostingParameters_Closure)
                  (const Modelwire__V1__GradientBoostingParameters *message,
                   void *closure_data);
@@ -761,6 +915,9 @@ extern const ProtobufCMessageDescriptor modelwire__v1__dense_net_parameters__des
 extern const ProtobufCMessageDescriptor modelwire__v1__linear_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__tree_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__forest_parameters__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__quantized_layer__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__quantized_dense_parameters__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__quantized_linear_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__gradient_boosting_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__training_epoch__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor;

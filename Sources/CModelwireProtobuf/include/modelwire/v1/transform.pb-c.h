@@ -19,12 +19,32 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/train.pb-c.h"
 
 typedef struct Modelwire__V1__TransformData Modelwire__V1__TransformData;
+typedef struct Modelwire__V1__QuantizeRequest Modelwire__V1__QuantizeRequest;
 typedef struct Modelwire__V1__PruneRequest Modelwire__V1__PruneRequest;
 typedef struct Modelwire__V1__DistillRequest Modelwire__V1__DistillRequest;
 
 
 /* --- enums --- */
 
+/*
+ * How Quantize scales a layer's input activations to int8.
+ */
+typedef enum _Modelwire__V1__ActivationScaling {
+  /*
+   * Dynamic per row, unless calibration rows are given and static scales score better on the
+   * evaluation rows (or, without those, on the calibration rows); the report says which won.
+   */
+  MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_AUTO = 0,
+  /*
+   * Per row at predict time: s = max|x| / 127 of the row.
+   */
+  MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_DYNAMIC = 1,
+  /*
+   * Per layer from calibration rows: s = max|x| / 127 over them.
+   */
+  MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_STATIC = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__ACTIVATION_SCALING)
+} Modelwire__V1__ActivationScaling;
 
 /* --- messages --- */
 
@@ -50,6 +70,42 @@ struct  Modelwire__V1__TransformData
 #define MODELWIRE__V1__TRANSFORM_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__transform_data__descriptor) \
     , MODELWIRE__V1__TRANSFORM_DATA__SOURCE__NOT_SET, {0} }
+
+
+/*
+ * METHOD_QUANTIZE request: post-training int8 quantization of a dense net or a linear model
+ * (logistic regression, linear SVM): symmetric per-output-channel int8 weights with float scales
+ * (model_file.proto, QuantizedLayer). Standardisation stays float, before the first layer.
+ */
+struct  Modelwire__V1__QuantizeRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The source version (float).
+   */
+  Modelwire__V1__ModelRef *model;
+  /*
+   * The new version's model; empty = the source's model.
+   */
+  char *target_model;
+  /*
+   * Rows for static activation scales (labels unused): needed for STATIC; with AUTO, static scales
+   * are tried only when these are given.
+   */
+  Modelwire__V1__TransformData *calibration_data;
+  Modelwire__V1__ActivationScaling activation_scaling;
+  /*
+   * For the report's accuracy columns (and AUTO's choice); optional.
+   */
+  Modelwire__V1__TransformData *eval_data;
+  /*
+   * Tracing and other per-call metadata (call_metadata.proto).
+   */
+  Modelwire__V1__CallMetadata *metadata;
+};
+#define MODELWIRE__V1__QUANTIZE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__quantize_request__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, NULL, MODELWIRE__V1__ACTIVATION_SCALING__ACTIVATION_SCALING_AUTO, NULL, NULL }
 
 
 /*
@@ -171,6 +227,25 @@ Modelwire__V1__TransformData *
 void   modelwire__v1__transform_data__free_unpacked
                      (Modelwire__V1__TransformData *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__QuantizeRequest methods */
+void   modelwire__v1__quantize_request__init
+                     (Modelwire__V1__QuantizeRequest         *message);
+size_t modelwire__v1__quantize_request__get_packed_size
+                     (const Modelwire__V1__QuantizeRequest   *message);
+size_t modelwire__v1__quantize_request__pack
+                     (const Modelwire__V1__QuantizeRequest   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__quantize_request__pack_to_buffer
+                     (const Modelwire__V1__QuantizeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__QuantizeRequest *
+       modelwire__v1__quantize_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__quantize_request__free_unpacked
+                     (Modelwire__V1__QuantizeRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Modelwire__V1__PruneRequest methods */
 void   modelwire__v1__prune_request__init
                      (Modelwire__V1__PruneRequest         *message);
@@ -214,6 +289,9 @@ void   modelwire__v1__distill_request__free_unpacked
 typedef void (*Modelwire__V1__TransformData_Closure)
                  (const Modelwire__V1__TransformData *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__QuantizeRequest_Closure)
+                 (const Modelwire__V1__QuantizeRequest *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__PruneRequest_Closure)
                  (const Modelwire__V1__PruneRequest *message,
                   void *closure_data);
@@ -226,7 +304,9 @@ typedef void (*Modelwire__V1__DistillRequest_Closure)
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    modelwire__v1__activation_scaling__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__transform_data__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__quantize_request__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__prune_request__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__distill_request__descriptor;
 

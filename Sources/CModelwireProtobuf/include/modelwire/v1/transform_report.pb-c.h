@@ -108,7 +108,7 @@ struct  Modelwire__V1__TransformRecord
 {
   ProtobufCMessage base;
   /*
-   * "prune" or "distill".
+   * "prune", "distill" or "quantize".
    */
   char *kind;
   char *source_model;
