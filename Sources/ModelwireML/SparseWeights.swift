@@ -50,17 +50,19 @@ struct SparseWeights: Sendable, Equatable {
     var density: Double { Double(self.values.count) / Double(max(1, self.inputs * self.units)) }
 
     /// Whether the sparse kernel predicts a layer of this shape and density faster than the
-    /// dense sgemm, by the rule measured on this machine's AVX2+FMA EPYC (one thread; per layer with
-    /// `tools/bench-ml/sparse_vs_dense.c`, per net with `tools/bench-ml/transforms.sh --sparse`;
-    /// docs/performance.md, "Pruning and distillation"). One choice per model serves every batch
-    /// size, so the rule keeps a layer dense wherever sparse would trade one-row latency for throughput:
-    /// - density ≤ 1/8: sparse, 3–5.6× the dense speed on a 256-row block of 100×256, 256×256,
-    ///   100×64 and 64×64; at one row 0.87–1.4× on the 256-unit layers (about even), but 0.65–0.93×
-    ///   on the 64-unit ones (under 0.1 µs lost: a column of 6–12 entries is too short to gather);
-    /// - at most 16 units (a 10-class output layer) and density ≤ 1/2: sparse, 1.4–4.2× at 256 rows
-    ///   and 1.3–22× at one row (the dense one-row path runs fewer than 32 columns in scalar);
-    /// - otherwise dense: at density 0.15–0.3 sparse still wins on 256 rows (1.5–3.6×) but loses at
-    ///   one row (0.26–0.95×); at 0.5 it is about even on 256 rows (0.99–1.18×) and 0.17–0.35× at one.
+    /// dense sgemm (its best kernel set: AVX-512 on this Zen 5), by the rule measured on this
+    /// machine (one thread; per layer with `tools/bench-ml/sparse_vs_dense.c`, per net with
+    /// `tools/bench-ml/transforms.sh --sparse`; docs/performance.md, "Pruning and distillation").
+    /// One choice per model serves every batch size, so the rule keeps a layer dense wherever
+    /// sparse would trade much one-row latency for throughput:
+    /// - density ≤ 1/8: sparse, 1.65–2.4× the dense speed on a 256-row block of 100×256, 256×256,
+    ///   100×64 and 64×64; at one row 0.94–1.19× on the 256-unit layers (about even), but
+    ///   0.76–0.81× on the 64-unit ones (under 0.1 µs lost: a column of 6–12 entries is too short
+    ///   to gather);
+    /// - at most 16 units (a 10-class output layer) and density ≤ 1/2: sparse, 1.04–2.5× on 256
+    ///   rows and 1.75–16× at one row (the dense one-row path runs so few columns poorly);
+    /// - otherwise dense: at density 0.15–0.3 sparse is 0.9–2× on 256 rows but 0.37–1× at one
+    ///   row; at 0.5 the dense kernel wins at both (sparse 0.6× on 256 rows, 0.25–0.37× at one).
     static func isFaster(density: Double, units: Int) -> Bool {
         density <= 0.125 || (units <= 16 && density <= 0.5)
     }
