@@ -10,6 +10,9 @@ public struct DenseNetModel: Model {
     var heldAtZero: [Int] = []
     /// A teacher's softened probabilities `fit` learns from too (distillation).
     var soft: SoftTargets?
+    /// Per layer, its non-zero weights when the sparse kernel predicts it faster
+    /// (`SparseWeights.isFaster`), else nil: chosen once in `init(parameters:)`, dropped by `fit`.
+    private(set) var sparseWeights: [SparseWeights?] = []
 
     /// A network with seeded initial weights, sized for the data.
     /// - Parameters:
@@ -46,9 +49,12 @@ public struct DenseNetModel: Model {
         self.network.initialize(spec.initializer, using: &generator)
     }
 
-    /// Rebuilds a model from snapshot parameters.
-    /// - Parameter parameters: The layers and loss.
-    public init(parameters: DenseNetParameters) {
+    /// Rebuilds a model from snapshot parameters. By default a pruned layer whose density and
+    /// shape the sparse kernel is measured faster on (`SparseWeights.isFaster`) predicts through it.
+    /// - Parameters:
+    ///   - parameters: The layers and loss.
+    ///   - kernels: Which layers use the sparse kernel.
+    public init(parameters: DenseNetParameters, kernels: SparseKernelUse = .whereFaster) {
         var network = DenseNetwork(
             inputs: parameters.layers[0].inputs,
             layers: parameters.layers.map { ($0.units, $0.activation) },
@@ -58,7 +64,23 @@ public struct DenseNetModel: Model {
             network.setLayer(l, weights: layer.weights, biases: layer.biases)
         }
         self.network = network
+        let sparse = parameters.layers.map { layer -> SparseWeights? in
+            let nonzero = layer.weights.count { $0 != 0 }
+            let density = Double(nonzero) / Double(max(1, layer.weights.count))
+            let wanted =
+                switch kernels {
+                case .whereFaster: SparseWeights.isFaster(density: density, units: layer.units)
+                case .always: true
+                case .never: false
+                }
+            guard wanted, layer.weights.count <= Int(Int32.max) else { return nil }
+            return SparseWeights(weights: layer.weights, inputs: layer.inputs, units: layer.units)
+        }
+        self.sparseWeights = sparse.contains { $0 != nil } ? sparse : []
     }
+
+    /// The indices of the layers that predict through the sparse kernel.
+    public var sparseKernelLayers: [Int] { self.sparseWeights.indices.filter { self.sparseWeights[$0] != nil } }
 
     /// Fits the model (see `Model.fit`).
     public mutating func fit(
@@ -79,12 +101,13 @@ public struct DenseNetModel: Model {
         var generator = SeededGenerator(seed: options.seed &+ 1)
         let summary = try loop.run(training, validation: validation, callbacks: callbacks, generator: &generator)
         self.network = loop.network
+        self.sparseWeights = []
         return summary
     }
 
     /// Raw outputs for standardised rows (see `Model.outputs`).
     public func outputs(_ rows: Matrix, threads: Int) -> Matrix {
-        self.network.forward(rows, threads: threads)
+        self.network.forward(rows, threads: threads, sparse: self.sparseWeights)
     }
 
     /// Whether `outputs` are class probabilities.

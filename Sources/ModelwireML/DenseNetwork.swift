@@ -109,6 +109,12 @@ public struct DenseNetwork: Sendable, Equatable {
     ///   - threads: Threads for large batches.
     /// - Returns: rows × outputs.
     public func forward(_ input: Matrix, threads: Int = 1) -> Matrix {
+        self.forward(input, threads: threads, sparse: [])
+    }
+
+    /// `forward(_:threads:)`, with layer `l` multiplied by `sparse[l]` where that is set (the same
+    /// weights without their zeros) instead of by the dense sgemm.
+    func forward(_ input: Matrix, threads: Int, sparse: [SparseWeights?]) -> Matrix {
         precondition(input.columns == self.inputs, "input width differs from the network's")
         let rows = input.rows
         let outputs = self.outputs
@@ -134,7 +140,8 @@ public struct DenseNetwork: Sendable, Equatable {
                                 rows: count,
                                 scratch: scratch.baseAddress!,
                                 scratchSize: scratchSize,
-                                output: UnsafeMutablePointer(mutating: uo.pointer) + start * outputs
+                                output: UnsafeMutablePointer(mutating: uo.pointer) + start * outputs,
+                                sparse: sparse
                             )
                             b += parts
                         }
@@ -146,13 +153,15 @@ public struct DenseNetwork: Sendable, Equatable {
         return output
     }
 
-    /// Forward pass on raw storage: ping-pongs between two scratch halves, writes the last layer to `output`.
+    /// Forward pass on raw storage: ping-pongs between two scratch halves, writes the last layer to
+    /// `output`; a layer with `sparse[l]` set goes through the sparse kernel.
     func forward(
         _ x: UnsafePointer<Float>,
         rows: Int,
         scratch: UnsafeMutablePointer<Float>,
         scratchSize: Int,
-        output: UnsafeMutablePointer<Float>
+        output: UnsafeMutablePointer<Float>,
+        sparse: [SparseWeights?] = []
     ) {
         self.parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
@@ -160,19 +169,30 @@ public struct DenseNetwork: Sendable, Equatable {
             for (l, layer) in self.layers.enumerated() {
                 let last = l == self.layers.count - 1
                 let target = last ? output : scratch + (l % 2) * scratchSize
-                Kernels.denseLayer(
-                    m: rows,
-                    n: layer.units,
-                    k: layer.inputs,
-                    a: current,
-                    lda: layer.inputs,
-                    b: p + layer.weightOffset,
-                    ldb: layer.units,
-                    bias: p + layer.biasOffset,
-                    activation: layer.activation,
-                    c: target,
-                    ldc: layer.units
-                )
+                if l < sparse.count, let weights = sparse[l] {
+                    weights.multiply(current, rows: rows, into: target)
+                    Kernels.biasActivation(
+                        target,
+                        rows: rows,
+                        columns: layer.units,
+                        bias: p + layer.biasOffset,
+                        activation: layer.activation
+                    )
+                } else {
+                    Kernels.denseLayer(
+                        m: rows,
+                        n: layer.units,
+                        k: layer.inputs,
+                        a: current,
+                        lda: layer.inputs,
+                        b: p + layer.weightOffset,
+                        ldb: layer.units,
+                        bias: p + layer.biasOffset,
+                        activation: layer.activation,
+                        c: target,
+                        ldc: layer.units
+                    )
+                }
                 current = UnsafePointer(target)
             }
         }

@@ -58,6 +58,10 @@ public struct TrainedModel: Sendable {
     /// The number of input features per row.
     public var featureCount: Int { self.snapshot.featureNames.count }
 
+    /// The dense-net layers that predict through the sparse kernel (chosen when the model was
+    /// built: `DenseNetModel.init(parameters:kernels:)`); empty for other families.
+    public var sparseKernelLayers: [Int] { (self.model as? DenseNetModel)?.sparseKernelLayers ?? [] }
+
     /// Whether `predictProbabilities` returns values (false for SVMs and regression).
     public var producesProbabilities: Bool { self.model.producesProbabilities }
 

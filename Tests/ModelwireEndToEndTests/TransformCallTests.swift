@@ -52,6 +52,10 @@ import Testing
                     Self.accuracy(report.result?.evaluation) > 0.6 && Self.accuracy(report.source?.evaluation) > 0.6
                 )
                 #expect((report.source?.latency1RowUs ?? 0) > 0 && (report.result?.rowsPerSecond1024 ?? 0) > 0)
+                // Narrower layers, no zeros: stored and served dense.
+                #expect(
+                    report.notes.contains("layers stored sparsely: none of 3; predicted by the sparse kernel: none")
+                )
                 let info = try await client.describeModel(V1.ModelRef(name: "digits-small"))
                 guard case .dense(let dense)? = info.spec?.family else {
                     Issue.record("the pruned version's spec is not dense")
@@ -84,6 +88,20 @@ import Testing
                 #expect(
                     report.result?.nonzeroParameters ?? 0 <= (report.source?.nonzeroParameters ?? 0) - UInt64(zeroed)
                 )
+                // Stored sparsely: the new version's file is well under its source's, and it still serves.
+                let (source, pruned) = (try #require(report.source), try #require(report.result))
+                #expect(pruned.fileBytes > 0 && pruned.fileBytes * 2 < source.fileBytes, "\(pruned) vs \(source)")
+                let info = try await client.describeModel(V1.ModelRef(name: "digits"))
+                #expect(info.version == 2 && info.fileBytes == pruned.fileBytes)
+                #expect(
+                    report.notes.contains { $0.hasPrefix("layers stored sparsely: 0, 1, 2 of 3;") },
+                    "\(report.notes)"
+                )
+                let rows = Array((digits.features?.values ?? []).prefix(3 * 64))
+                let predicted = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "digits"), inputs: V1.Tensor(columns: 64, values: rows))
+                )
+                #expect(predicted.classIds.count == 3)
             }
         }
     }

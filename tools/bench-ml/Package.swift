@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ModelwireML", package: "Modelwire"),
                 .product(name: "ModelwireData", package: "Modelwire"),
+                .product(name: "ModelwireCodec", package: "Modelwire"),
             ],
             swiftSettings: settings
         ),

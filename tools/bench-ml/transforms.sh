@@ -3,6 +3,7 @@
 # builds TransformBench (release) and runs it, one thread, in process (no server).
 #   tools/bench-ml/transforms.sh                 3 seeds, 10 epochs, 5 fine-tuning epochs (~1 min on 2 cores)
 #   SEEDS=1 tools/bench-ml/transforms.sh --temperature 2 --alpha 0.7   a quick variant
+#   tools/bench-ml/transforms.sh --sparse        sparse storage and kernel rows (pruned 0.5-0.95, dense vs sparse)
 # Environment: WORK (default /tmp/modelwire-bench-transforms: build and data), SHARED_DATA (default ../shared/data).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

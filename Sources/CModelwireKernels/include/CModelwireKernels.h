@@ -25,6 +25,8 @@
 
 #include <stddef.h>
 
+#include "CModelwireSparseKernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

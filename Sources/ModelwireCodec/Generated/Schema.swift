@@ -60,6 +60,7 @@ public enum V1: Sendable {
         "modelwire.v1.CancelJobRequest": V1.CancelJobRequest.self,
         "modelwire.v1.Standardization": V1.Standardization.self,
         "modelwire.v1.DenseLayer": V1.DenseLayer.self,
+        "modelwire.v1.SparseWeights": V1.SparseWeights.self,
         "modelwire.v1.DenseNetParameters": V1.DenseNetParameters.self,
         "modelwire.v1.LinearParameters": V1.LinearParameters.self,
         "modelwire.v1.TreeParameters": V1.TreeParameters.self,

@@ -84,23 +84,48 @@ extension V1 {
     }
 
     /// One dense layer: y = activation(x W + b).
+    /// W is stored in exactly one of two forms: `weights` (dense), or `sparse_weights` (its non-zero
+    /// entries; a pruned layer, written only when its encoding is smaller than the dense one's).
+    /// Readers before sparse_weights existed skip it, find `weights` empty and refuse the layer's sizes.
     public struct DenseLayer: Sendable, Hashable {
         public var inputs: UInt32
         public var units: UInt32
         /// Never UNSPECIFIED in a file.
         public var activation: V1.Activation
-        /// inputs x units, row-major: from input i to unit j at i*units + j.
+        /// inputs x units, row-major: from input i to unit j at i*units + j. Empty when sparse_weights is set.
         public var weights: [Float]
         /// units.
         public var biases: [Float]
+        /// Absent when weights holds the layer.
+        public var sparseWeights: V1.SparseWeights?
 
         /// Creates a `DenseLayer`; every argument defaults to the field's zero value.
-        public init(inputs: UInt32 = 0, units: UInt32 = 0, activation: V1.Activation = V1.Activation(rawValue: 0), weights: [Float] = [], biases: [Float] = []) {
+        public init(inputs: UInt32 = 0, units: UInt32 = 0, activation: V1.Activation = V1.Activation(rawValue: 0), weights: [Float] = [], biases: [Float] = [], sparseWeights: V1.SparseWeights? = nil) {
             self.inputs = inputs
             self.units = units
             self.activation = activation
             self.weights = weights
             self.biases = biases
+            self.sparseWeights = sparseWeights
+        }
+    }
+
+    /// A weight matrix's non-zero entries (every other entry is 0), in the dense layout's row-major
+    /// order: entry k sits at flat position p_k = i*units + j of `DenseLayer.weights`.
+    /// Positions are delta-coded: p_0 = position_deltas[0], p_k = p_(k-1) + position_deltas[k].
+    /// Invariants (a reader refuses a layer that breaks one): as many deltas as values;
+    /// position_deltas[k] >= 1 for k >= 1 (positions strictly increasing); the last p < inputs*units.
+    /// Chosen over per-row column lists because the gaps of a magnitude-pruned matrix are small:
+    /// one varint byte per entry up to a gap of 127, beside the 4 bytes of its value.
+    public struct SparseWeights: Sendable, Hashable {
+        public var positionDeltas: [UInt32]
+        /// The entries' weights, in position order (normally non-zero).
+        public var values: [Float]
+
+        /// Creates a `SparseWeights`; every argument defaults to the field's zero value.
+        public init(positionDeltas: [UInt32] = [], values: [Float] = []) {
+            self.positionDeltas = positionDeltas
+            self.values = values
         }
     }
 
@@ -431,7 +456,8 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
             units: c.units,
             activation: V1.Activation(rawValue: Int32(bitPattern: c.activation.rawValue)),
             weights: decodeArray(c.weights, count: c.n_weights),
-            biases: decodeArray(c.biases, count: c.n_biases))
+            biases: decodeArray(c.biases, count: c.n_biases),
+            sparseWeights: try decodeMessage(c.sparse_weights, as: V1.SparseWeights.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -443,6 +469,7 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
         c.weights = arena.array(self.weights)
         c.n_biases = self.biases.count
         c.biases = arena.array(self.biases)
+        if let v = self.sparseWeights { c.sparse_weights = try arena.message(v) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
@@ -452,6 +479,43 @@ extension V1.DenseLayer: ProtobufMessage, CMessageConvertible {
         c.pointee.activation = Modelwire__V1__Activation(rawValue: UInt32(bitPattern: self.activation.rawValue))
         try withBorrowedArray(self.weights, &c.pointee.n_weights, &c.pointee.weights) { () throws(CodecError) in
             try withBorrowedArray(self.biases, &c.pointee.n_biases, &c.pointee.biases) { () throws(CodecError) in
+                try arena.withMessage(self.sparseWeights, &c.pointee.sparse_weights) { () throws(CodecError) in
+                    try body()
+                }
+            }
+        }
+    }
+}
+
+extension V1.SparseWeights: ProtobufMessage, CMessageConvertible {
+    typealias CStruct = Modelwire__V1__SparseWeights
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, maxSize: Int) throws(CodecError) {
+        self = try decodeTopLevel(bytes, maxSize: maxSize, unpack: modelwire__v1__sparse_weights__unpack, descriptor: modelwire__v1__sparse_weights__descriptor, as: Self.self)
+    }
+
+    public func serialize(_ body: (_ size: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> Void) throws(CodecError) {
+        try serializeMessage(self, packedSize: modelwire__v1__sparse_weights__get_packed_size, pack: modelwire__v1__sparse_weights__pack, body)
+    }
+
+    init(c: Modelwire__V1__SparseWeights) throws(CodecError) {
+        self.init(
+            positionDeltas: decodeArray(c.position_deltas, count: c.n_position_deltas),
+            values: decodeArray(c.values, count: c.n_values))
+    }
+
+    func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
+        modelwire__v1__sparse_weights__init(&c)
+        c.n_position_deltas = self.positionDeltas.count
+        c.position_deltas = arena.array(self.positionDeltas)
+        c.n_values = self.values.count
+        c.values = arena.array(self.values)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__sparse_weights__init(c)
+        try withBorrowedArray(self.positionDeltas, &c.pointee.n_position_deltas, &c.pointee.position_deltas) { () throws(CodecError) in
+            try withBorrowedArray(self.values, &c.pointee.n_values, &c.pointee.values) { () throws(CodecError) in
                 try body()
             }
         }

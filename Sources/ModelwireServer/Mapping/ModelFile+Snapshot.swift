@@ -17,20 +17,7 @@ extension V1.ModelFile {
         let parameters: V1.ModelFile.Parameters =
             switch s.parameters {
             case .dense(let p):
-                .dense(
-                    V1.DenseNetParameters(
-                        layers: p.layers.map {
-                            V1.DenseLayer(
-                                inputs: UInt32($0.inputs),
-                                units: UInt32($0.units),
-                                activation: $0.activation.wire,
-                                weights: $0.weights,
-                                biases: $0.biases
-                            )
-                        },
-                        loss: p.loss.wire
-                    )
-                )
+                .dense(V1.DenseNetParameters(p))
             case .linear(let p):
                 .linear(
                     V1.LinearParameters(
@@ -123,8 +110,9 @@ extension V1.ModelFile {
         let parameters: ModelSnapshot.Parameters
         switch self.parameters {
         case .dense(let p)?:
+            try p.checkSparseExpansion()
             var layers: [DenseNetParameters.DenseLayer] = []
-            for layer in p.layers {
+            for (l, layer) in p.layers.enumerated() {
                 guard let activation = Activation(wire: layer.activation) else {
                     throw ModelwireError(.dataLoss, "layer activation \(layer.activation) is unknown")
                 }
@@ -133,7 +121,7 @@ extension V1.ModelFile {
                         inputs: Int(layer.inputs),
                         units: Int(layer.units),
                         activation: activation,
-                        weights: layer.weights,
+                        weights: try layer.denseWeights(layer: l),
                         biases: layer.biases
                     )
                 )
@@ -199,7 +187,7 @@ extension V1.ModelFile {
     /// Parameters stored (weights and biases, or tree nodes).
     var parameterCount: UInt64 {
         switch self.parameters {
-        case .dense(let p)?: UInt64(p.layers.reduce(0) { $0 + $1.weights.count + $1.biases.count })
+        case .dense(let p)?: UInt64(p.layers.reduce(0) { $0 + $1.parameterCount })
         case .linear(let p)?: UInt64(p.weights.count + p.biases.count)
         case .tree(let p)?: UInt64(p.feature.count)
         case .forest(let p)?: UInt64(p.trees.reduce(0) { $0 + $1.feature.count })

@@ -319,6 +319,17 @@ extension ModelService {
             options: nil,
             evaluation: nil
         )
+        var notes = notes
+        if case .dense(let p)? = file.parameters {
+            func list(_ layers: [Int]) -> String {
+                layers.isEmpty ? "none" : layers.map(String.init).joined(separator: ", ")
+            }
+            let stored = p.layers.indices.filter { p.layers[$0].sparseWeights != nil }
+            notes.append(
+                "layers stored sparsely: \(list(stored)) of \(p.layers.count); "
+                    + "predicted by the sparse kernel: \(list(model.sparseKernelLayers))"
+            )
+        }
         var report = try V1.TransformReport(
             source: source,
             result: model,

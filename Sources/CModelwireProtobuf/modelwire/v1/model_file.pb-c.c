@@ -97,6 +97,51 @@ void   modelwire__v1__dense_layer__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__dense_layer__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   modelwire__v1__sparse_weights__init
+                     (Modelwire__V1__SparseWeights         *message)
+{
+  static const Modelwire__V1__SparseWeights init_value = MODELWIRE__V1__SPARSE_WEIGHTS__INIT;
+  *message = init_value;
+}
+size_t modelwire__v1__sparse_weights__get_packed_size
+                     (const Modelwire__V1__SparseWeights *message)
+{
+  assert(message->base.descriptor == &modelwire__v1__sparse_weights__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t modelwire__v1__sparse_weights__pack
+                     (const Modelwire__V1__SparseWeights *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &modelwire__v1__sparse_weights__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t modelwire__v1__sparse_weights__pack_to_buffer
+                     (const Modelwire__V1__SparseWeights *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &modelwire__v1__sparse_weights__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Modelwire__V1__SparseWeights *
+       modelwire__v1__sparse_weights__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Modelwire__V1__SparseWeights *)
+     protobuf_c_message_unpack (&modelwire__v1__sparse_weights__descriptor,
+                                allocator, len, data);
+}
+void   modelwire__v1__sparse_weights__free_unpacked
+                     (Modelwire__V1__SparseWeights *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &modelwire__v1__sparse_weights__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   modelwire__v1__dense_net_parameters__init
                      (Modelwire__V1__DenseNetParameters         *message)
 {
@@ -688,7 +733,7 @@ const ProtobufCMessageDescriptor modelwire__v1__standardization__descriptor =
   (ProtobufCMessageInit) modelwire__v1__standardization__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__dense_layer__field_descriptors[5] =
+static const ProtobufCFieldDescriptor modelwire__v1__dense_layer__field_descriptors[6] =
 {
   {
     "inputs",
@@ -750,18 +795,31 @@ static const ProtobufCFieldDescriptor modelwire__v1__dense_layer__field_descript
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sparse_weights",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DenseLayer, sparse_weights),
+    &modelwire__v1__sparse_weights__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__dense_layer__field_indices_by_name[] = {
   2,   /* field[2] = activation */
   4,   /* field[4] = biases */
   0,   /* field[0] = inputs */
+  5,   /* field[5] = sparse_weights */
   1,   /* field[1] = units */
   3,   /* field[3] = weights */
 };
 static const ProtobufCIntRange modelwire__v1__dense_layer__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__dense_layer__descriptor =
 {
@@ -771,11 +829,62 @@ const ProtobufCMessageDescriptor modelwire__v1__dense_layer__descriptor =
   "Modelwire__V1__DenseLayer",
   "modelwire.v1",
   sizeof(Modelwire__V1__DenseLayer),
-  5,
+  6,
   modelwire__v1__dense_layer__field_descriptors,
   modelwire__v1__dense_layer__field_indices_by_name,
   1,  modelwire__v1__dense_layer__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__dense_layer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor modelwire__v1__sparse_weights__field_descriptors[2] =
+{
+  {
+    "position_deltas",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Modelwire__V1__SparseWeights, n_position_deltas),
+    offsetof(Modelwire__V1__SparseWeights, position_deltas),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "values",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__SparseWeights, n_values),
+    offsetof(Modelwire__V1__SparseWeights, values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned modelwire__v1__sparse_weights__field_indices_by_name[] = {
+  0,   /* field[0] = position_deltas */
+  1,   /* field[1] = values */
+};
+static const ProtobufCIntRange modelwire__v1__sparse_weights__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor modelwire__v1__sparse_weights__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "modelwire.v1.SparseWeights",
+  "SparseWeights",
+  "Modelwire__V1__SparseWeights",
+  "modelwire.v1",
+  sizeof(Modelwire__V1__SparseWeights),
+  2,
+  modelwire__v1__sparse_weights__field_descriptors,
+  modelwire__v1__sparse_weights__field_indices_by_name,
+  1,  modelwire__v1__sparse_weights__number_ranges,
+  (ProtobufCMessageInit) modelwire__v1__sparse_weights__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor modelwire__v1__dense_net_parameters__field_descriptors[2] =

@@ -11,8 +11,10 @@ import ModelwireML
 ///   trained on the labels alone (same seed and epochs), and the student's throughput against the
 ///   teacher's.
 /// Accuracies are means over the seeds. Prints one JSON object per seed and a summary line.
+/// With `--sparse` it prints the sparse storage and kernel rows instead (`SparseRows`): the
+/// 100→256→256→10 and 100→64→64→10 nets trained with seed 0, pruned to 0.5, 0.8, 0.9 and 0.95.
 /// usage: TransformBench <data dir> [--dataset synthetic] [--seeds 3] [--epochs 10] [--fine-tune-epochs 5]
-///        [--temperature 4] [--alpha 0.5] [--student-hidden 32] [--teacher-epochs <epochs>]
+///        [--temperature 4] [--alpha 0.5] [--student-hidden 32] [--teacher-epochs <epochs>] [--sparse]
 /// (`--student-hidden` and `--teacher-epochs` are for studying distillation: the goal is 32 units and a
 /// teacher trained for `--epochs`.)
 @main
@@ -38,6 +40,25 @@ struct TransformBench {
         let data = try Dataset(contentsOfCSV: "\(arguments[1])/\(name).csv")
         let split = try DatasetSplit(contentsOfJSON: "\(arguments[1])/\(name)_split.json", rows: data.rows)
         let (train, test) = (data.subset(split.train), data.subset(split.test))
+        if arguments.contains("--sparse") {
+            let options = TrainingOptions(epochs: epochs, seed: 0)
+            for hidden in [[256, 256], [64, 64]] {
+                let model = try Trainer.train(spec: .dense(net(hidden)), options: options, dataset: train)
+                guard case .dense(let parameters) = model.snapshot.parameters else { fatalError("not dense") }
+                let name = "100-" + hidden.map(String.init).joined(separator: "-") + "-10"
+                let rows = Array(test.features.prefix(1024 * test.columns))
+                for row in try SparseRows.measure(net: name, parameters, rows: rows, sparsities: [0.5, 0.8, 0.9, 0.95])
+                {
+                    print(
+                        String(
+                            decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]),
+                            as: UTF8.self
+                        )
+                    )
+                }
+            }
+            return
+        }
         var rows: [[String: Double]] = []
         for seed in 0..<UInt64(seeds) {
             let options = TrainingOptions(epochs: epochs, seed: seed)

@@ -3,6 +3,7 @@ TransformCallTests.swift): new versions with their record and report; bad reques
 import pytest
 
 import modelwire
+from modelwire import pb
 from conftest import dataset, options
 
 
@@ -29,6 +30,19 @@ def test_prune_and_distill_make_new_versions_with_reports(client):
     assert student.model == "student" and student.version == 1
     assert client.describe_model("student").transform.kind == "distill"
     assert list(client.describe_model("student").class_names) == list(digits.class_names)
+
+
+def test_a_90_percent_pruned_net_is_stored_sparsely(client):
+    digits = dataset("digits")
+    client.train("digits", digits, {"dense": {"hidden": [{"units": 32}, {"units": 32}]}}, options(5)).wait()
+    pruned = client.prune("digits", 0.9).wait()
+    source, result = pruned.report.source, pruned.report.result
+    assert result.nonzero_parameters < source.nonzero_parameters / 5
+    assert 0 < result.file_bytes * 2 < source.file_bytes
+    assert client.describe_model("digits").file_bytes == result.file_bytes
+    assert any(n.startswith("layers stored sparsely: 0, 1, 2 of 3;") for n in pruned.report.notes)
+    rows = pb.Tensor(columns=64, values=digits.features.values[:3 * 64])
+    assert len(client.predict("digits", rows).class_ids) == 3
 
 
 @pytest.mark.parametrize("kwargs, word", [

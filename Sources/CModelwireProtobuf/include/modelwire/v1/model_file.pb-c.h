@@ -20,6 +20,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Modelwire__V1__Standardization Modelwire__V1__Standardization;
 typedef struct Modelwire__V1__DenseLayer Modelwire__V1__DenseLayer;
+typedef struct Modelwire__V1__SparseWeights Modelwire__V1__SparseWeights;
 typedef struct Modelwire__V1__DenseNetParameters Modelwire__V1__DenseNetParameters;
 typedef struct Modelwire__V1__LinearParameters Modelwire__V1__LinearParameters;
 typedef struct Modelwire__V1__TreeParameters Modelwire__V1__TreeParameters;
@@ -92,6 +93,9 @@ struct  Modelwire__V1__Standardization
 
 /*
  * One dense layer: y = activation(x W + b).
+ * W is stored in exactly one of two forms: `weights` (dense), or `sparse_weights` (its non-zero
+ * entries; a pruned layer, written only when its encoding is smaller than the dense one's).
+ * Readers before sparse_weights existed skip it, find `weights` empty and refuse the layer's sizes.
  */
 struct  Modelwire__V1__DenseLayer
 {
@@ -103,7 +107,7 @@ struct  Modelwire__V1__DenseLayer
    */
   Modelwire__V1__Activation activation;
   /*
-   * inputs x units, row-major: from input i to unit j at i*units + j.
+   * inputs x units, row-major: from input i to unit j at i*units + j. Empty when sparse_weights is set.
    */
   size_t n_weights;
   float *weights;
@@ -112,10 +116,39 @@ struct  Modelwire__V1__DenseLayer
    */
   size_t n_biases;
   float *biases;
+  /*
+   * Absent when weights holds the layer.
+   */
+  Modelwire__V1__SparseWeights *sparse_weights;
 };
 #define MODELWIRE__V1__DENSE_LAYER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__dense_layer__descriptor) \
-    , 0, 0, MODELWIRE__V1__ACTIVATION__ACTIVATION_UNSPECIFIED, 0,NULL, 0,NULL }
+    , 0, 0, MODELWIRE__V1__ACTIVATION__ACTIVATION_UNSPECIFIED, 0,NULL, 0,NULL, NULL }
+
+
+/*
+ * A weight matrix's non-zero entries (every other entry is 0), in the dense layout's row-major
+ * order: entry k sits at flat position p_k = i*units + j of `DenseLayer.weights`.
+ * Positions are delta-coded: p_0 = position_deltas[0], p_k = p_(k-1) + position_deltas[k].
+ * Invariants (a reader refuses a layer that breaks one): as many deltas as values;
+ * position_deltas[k] >= 1 for k >= 1 (positions strictly increasing); the last p < inputs*units.
+ * Chosen over per-row column lists because the gaps of a magnitude-pruned matrix are small:
+ * one varint byte per entry up to a gap of 127, beside the 4 bytes of its value.
+ */
+struct  Modelwire__V1__SparseWeights
+{
+  ProtobufCMessage base;
+  size_t n_position_deltas;
+  uint32_t *position_deltas;
+  /*
+   * The entries' weights, in position order (normally non-zero).
+   */
+  size_t n_values;
+  float *values;
+};
+#define MODELWIRE__V1__SPARSE_WEIGHTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__sparse_weights__descriptor) \
+    , 0,NULL, 0,NULL }
 
 
 struct  Modelwire__V1__DenseNetParameters
@@ -572,6 +605,25 @@ Modelwire__V1__DenseLayer *
 void   modelwire__v1__dense_layer__free_unpacked
                      (Modelwire__V1__DenseLayer *message,
                       ProtobufCAllocator *allocator);
+/* Modelwire__V1__SparseWeights methods */
+void   modelwire__v1__sparse_weights__init
+                     (Modelwire__V1__SparseWeights         *message);
+size_t modelwire__v1__sparse_weights__get_packed_size
+                     (const Modelwire__V1__SparseWeights   *message);
+size_t modelwire__v1__sparse_weights__pack
+                     (const Modelwire__V1__SparseWeights   *message,
+                      uint8_t             *out);
+size_t modelwire__v1__sparse_weights__pack_to_buffer
+                     (const Modelwire__V1__SparseWeights   *message,
+                      ProtobufCBuffer     *buffer);
+Modelwire__V1__SparseWeights *
+       modelwire__v1__sparse_weights__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   modelwire__v1__sparse_weights__free_unpacked
+                     (Modelwire__V1__SparseWeights *message,
+                      ProtobufCAllocator *allocator);
 /* Modelwire__V1__DenseNetParameters methods */
 void   modelwire__v1__dense_net_parameters__init
                      (Modelwire__V1__DenseNetParameters         *message);
@@ -808,6 +860,9 @@ typedef void (*Modelwire__V1__Standardization_Closure)
 typedef void (*Modelwire__V1__DenseLayer_Closure)
                  (const Modelwire__V1__DenseLayer *message,
                   void *closure_data);
+typedef void (*Modelwire__V1__SparseWeights_Closure)
+                 (const Modelwire__V1__SparseWeights *message,
+                  void *closure_data);
 typedef void (*Modelwire__V1__DenseNetParameters_Closure)
                  (const Modelwire__V1__DenseNetParameters *message,
                   void *closure_data);
@@ -855,6 +910,7 @@ extern const ProtobufCEnumDescriptor    modelwire__v1__linear_kind__descriptor;
 extern const ProtobufCEnumDescriptor    modelwire__v1__boosting_loss__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__standardization__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__dense_layer__descriptor;
+extern const ProtobufCMessageDescriptor modelwire__v1__sparse_weights__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__dense_net_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__linear_parameters__descriptor;
 extern const ProtobufCMessageDescriptor modelwire__v1__tree_parameters__descriptor;
