@@ -16,14 +16,7 @@ mkdir -p "$WORK/data"
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/python" -c 'import sklearn, numpy, threadpoolctl' 2>/dev/null || "$VENV/bin/pip" install -q scikit-learn numpy threadpoolctl
 cp "$ROOT"/data/{iris,breast_cancer,digits}.csv "$ROOT"/data/{iris,breast_cancer,digits}_split.json "$WORK/data/"
-if [ ! -f "$WORK/data/synthetic.csv" ]; then
-  if [ -f "$SHARED_DATA/synthetic.csv.gz" ]; then
-    gunzip -c "$SHARED_DATA/synthetic.csv.gz" > "$WORK/data/synthetic.csv"
-    cp "$SHARED_DATA/synthetic_split.json" "$WORK/data/"
-  else
-    "$VENV/bin/python" "$HERE/make_synthetic.py" "$WORK/data"
-  fi
-fi
+SHARED_DATA="$SHARED_DATA" "$HERE/synthetic-data.sh" "$WORK/data"
 swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --product ClassicBench >&2
 BIN="$(swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --show-bin-path)/ClassicBench"
 "$VENV/bin/python" "$HERE/classic.py" --bench "$BIN" --data "$WORK/data" \

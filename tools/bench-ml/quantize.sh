@@ -8,16 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/tmp/modelwire-bench-quantize}"
 SHARED_DATA="${SHARED_DATA:-$ROOT/../shared/data}"
-mkdir -p "$WORK/data"
-if [ ! -f "$WORK/data/synthetic.csv" ]; then
-  if [ -f "$SHARED_DATA/synthetic.csv.gz" ]; then
-    gunzip -c "$SHARED_DATA/synthetic.csv.gz" > "$WORK/data/synthetic.csv"
-    cp "$SHARED_DATA/synthetic_split.json" "$WORK/data/"
-  else
-    "$ROOT/tools/install-deps" --python >&2
-    "$ROOT/.venv-peers/bin/python" "$HERE/make_synthetic.py" "$WORK/data"
-  fi
-fi
+SHARED_DATA="$SHARED_DATA" "$HERE/synthetic-data.sh" "$WORK/data"
 swift build -c release --package-path "$ROOT" --product modelwire-server >&2
 BIN="$(swift build -c release --package-path "$ROOT" --show-bin-path)/modelwire-server"
 python3 -c 'import google.protobuf' 2>/dev/null || python3 -m pip install -q 'protobuf>=4.21'

@@ -10,15 +10,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/tmp/modelwire-bench-transforms}"
 SHARED_DATA="${SHARED_DATA:-$ROOT/../shared/data}"
-mkdir -p "$WORK/data"
-if [ ! -f "$WORK/data/synthetic.csv" ]; then
-  if [ -f "$SHARED_DATA/synthetic.csv.gz" ]; then
-    gunzip -c "$SHARED_DATA/synthetic.csv.gz" > "$WORK/data/synthetic.csv"
-    cp "$SHARED_DATA/synthetic_split.json" "$WORK/data/"
-  else
-    python3 "$HERE/make_synthetic.py" "$WORK/data"
-  fi
-fi
+SHARED_DATA="$SHARED_DATA" "$HERE/synthetic-data.sh" "$WORK/data"
 swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --product TransformBench >&2
 BIN="$(swift build -c release --package-path "$HERE" --scratch-path "$WORK/build" --show-bin-path)/TransformBench"
 "$BIN" "$WORK/data" --seeds "${SEEDS:-3}" "$@"
