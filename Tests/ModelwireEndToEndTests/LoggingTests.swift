@@ -59,7 +59,13 @@ struct LoggingTests {
             )
             let server = TestServer(endpoint: process.endpoint, repository: "")
             try await server.client { client in
-                _ = try await client.health(options: options)
+                // Until the repository is loaded, calls are refused as unavailable (and retried):
+                // wait for ready, so that each call below has one line.
+                var health = try await client.health(options: options)
+                for _ in 0..<200 where !health.ready {
+                    try await Task.sleep(for: .milliseconds(25))
+                    health = try await client.health(options: options)
+                }
                 _ = try? await client.describeModel(V1.ModelRef(name: "missing"), options: options)
                 _ = try await client.listModels()  // no metadata: no trace id
             }
