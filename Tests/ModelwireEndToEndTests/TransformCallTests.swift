@@ -133,6 +133,37 @@ import Testing
         }
     }
 
+    @Test("transforms that cannot work on their source: no hidden layer, an SVM teacher")
+    func sourcesThatCannotWork() async throws {
+        let iris = try Fixtures.dataset("iris")
+        try await TestServer.with { server in
+            try await server.client { client in
+                _ = try await client.trainToResult(
+                    Fixtures.trainRequest(model: "flat", data: iris, spec: .dense(V1.DenseNetSpec(hidden: [])))
+                )
+                _ = try await client.trainToResult(
+                    Fixtures.trainRequest(model: "svm", data: iris, spec: .linearSvm(V1.LinearSvmSpec()))
+                )
+                let flat = await expectError(.invalidArgument) {
+                    let request = V1.PruneRequest(model: V1.ModelRef(name: "flat"), sparsity: 0.5, structured: true)
+                    _ = try await client.prune(request).first { _ in true }
+                }
+                #expect(flat?.message.contains("hidden layer") == true, "\(flat?.message ?? "no error")")
+                // An SVM gives scores, not probabilities: the job fails, naming why.
+                let svm = await expectError(.invalidArgument) {
+                    let request = V1.DistillRequest(
+                        teacher: V1.ModelRef(name: "svm"),
+                        model: "student",
+                        data: V1.TransformData(source: .inlineData(iris))
+                    )
+                    _ = try await Self.result(try await client.distill(request))
+                }
+                #expect(svm?.message.contains("probabilities") == true, "\(svm?.message ?? "no error")")
+                #expect(try await client.listModels().contains { $0.name == "student" } == false)
+            }
+        }
+    }
+
     @Test("bad transform requests are refused before any job, naming what is wrong")
     func badRequests() async throws {
         let digits = try Fixtures.dataset("digits")

@@ -447,6 +447,11 @@ final class JobManager: Sendable {
             outcome = .failure(
                 state.withLock { $0.records[id]?.stopReason } ?? ModelwireError(.cancelled, "the job was cancelled")
             )
+        } catch let error as TrainingError {
+            // What the request asked cannot be done with these rows or this model (as for Train).
+            outcome = .failure(ModelwireError(.invalidArgument, "the job failed: \(error.message)"))
+        } catch let error as DatasetError {
+            outcome = .failure(ModelwireError(.invalidArgument, "the job failed: \(error.message)"))
         } catch {
             outcome = .failure(ModelwireError(mapping: error, logger: logger, operation: "job \(id)"))
         }
