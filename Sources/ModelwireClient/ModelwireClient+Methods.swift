@@ -77,6 +77,14 @@ extension ModelwireClient {
         try await self.serverStream(.distill, request, options: options)
     }
 
+    /// Searches hyper-parameters by k-fold cross-validation (`Tune`) and stores the best
+    /// configuration, refit on all rows, as the next version of `request.model`, as a job: the
+    /// events are those of a train, one progress event per finished trial (its `trial` set), and
+    /// the result's `tune` holds the whole trial table. Not retried (it makes a version).
+    public func tune(_ request: V1.TuneRequest, options: CallOptions = .defaults) async throws -> TrainEvents {
+        try await self.serverStream(.tune, request, options: options)
+    }
+
     /// Evaluates a model on labelled rows (`Evaluate`).
     public func evaluate(
         _ request: V1.EvaluateRequest,

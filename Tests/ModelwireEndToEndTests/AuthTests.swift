@@ -20,6 +20,7 @@ struct AuthTests {
         .deleteModel: .admin, .setAlias: .admin, .exportModel: .admin, .importModel: .admin, .quantize: .admin,
         .prune: .admin,
         .distill: .admin,
+        .tune: .train,
     ]
 
     static let tokens: [AccessRole: String] = [

@@ -36,6 +36,9 @@ public enum V1: Sendable {
         "modelwire.v1.TransformReport": V1.TransformReport.self,
         "modelwire.v1.TransformSetting": V1.TransformSetting.self,
         "modelwire.v1.TransformRecord": V1.TransformRecord.self,
+        "modelwire.v1.TuneSetting": V1.TuneSetting.self,
+        "modelwire.v1.TuneTrial": V1.TuneTrial.self,
+        "modelwire.v1.TuneReport": V1.TuneReport.self,
         "modelwire.v1.DenseLayerSpec": V1.DenseLayerSpec.self,
         "modelwire.v1.DenseNetSpec": V1.DenseNetSpec.self,
         "modelwire.v1.LogisticRegressionSpec": V1.LogisticRegressionSpec.self,
@@ -97,5 +100,8 @@ public enum V1: Sendable {
         "modelwire.v1.QuantizeRequest": V1.QuantizeRequest.self,
         "modelwire.v1.PruneRequest": V1.PruneRequest.self,
         "modelwire.v1.DistillRequest": V1.DistillRequest.self,
+        "modelwire.v1.TuneParameter": V1.TuneParameter.self,
+        "modelwire.v1.TuneFold": V1.TuneFold.self,
+        "modelwire.v1.TuneRequest": V1.TuneRequest.self,
     ]
 }

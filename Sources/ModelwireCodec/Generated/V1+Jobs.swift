@@ -170,14 +170,15 @@ extension V1.Job: ProtobufMessage, CMessageConvertible {
         c.pointee.id = try arena.string(self.id, field: "Job.id")
         c.pointee.model = try arena.string(self.model, field: "Job.model")
         c.pointee.state = Modelwire__V1__JobState(rawValue: UInt32(bitPattern: self.state.rawValue))
-        if let v = self.lastProgress { c.pointee.last_progress = try arena.message(v) }
         if let v = self.result { c.pointee.result = try arena.message(v) }
         c.pointee.created_unix_ms = self.createdUnixMs
         c.pointee.started_unix_ms = self.startedUnixMs
         c.pointee.finished_unix_ms = self.finishedUnixMs
         c.pointee.replica = try arena.string(self.replica, field: "Job.replica")
-        try arena.withMessage(self.error, &c.pointee.error) { () throws(CodecError) in
-            try body()
+        try arena.withMessage(self.lastProgress, &c.pointee.last_progress) { () throws(CodecError) in
+            try arena.withMessage(self.error, &c.pointee.error) { () throws(CodecError) in
+                try body()
+            }
         }
     }
 }

@@ -362,9 +362,11 @@ extension V1 {
         public var transform: V1.TransformRecord?
         /// Set when the model was imported from ONNX.
         public var onnx: V1.OnnxOrigin?
+        /// Made by Tune: the trial table of the search this version won.
+        public var tune: V1.TuneReport?
 
         /// Creates a `ModelFile`; every argument defaults to the field's zero value.
-        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil) {
+        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil, tune: V1.TuneReport? = nil) {
             self.formatVersion = formatVersion
             self.name = name
             self.version = version
@@ -378,6 +380,7 @@ extension V1 {
             self.training = training
             self.transform = transform
             self.onnx = onnx
+            self.tune = tune
         }
     }
 
@@ -978,6 +981,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         let field_training = try decodeMessage(c.training, as: V1.TrainingSummary.self)
         let field_transform = try decodeMessage(c.transform, as: V1.TransformRecord.self)
         let field_onnx = try decodeMessage(c.onnx, as: V1.OnnxOrigin.self)
+        let field_tune = try decodeMessage(c.tune, as: V1.TuneReport.self)
         var oneof_parameters: Parameters? = nil
         switch c.parameters_case.rawValue {
         case 10: oneof_parameters = .dense(try decodeOneofMessage(c.dense, as: V1.DenseNetParameters.self))
@@ -1002,7 +1006,8 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
             parameters: oneof_parameters,
             training: field_training,
             transform: field_transform,
-            onnx: field_onnx)
+            onnx: field_onnx,
+            tune: field_tune)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -1021,6 +1026,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         if let v = self.training { c.training = try arena.message(v) }
         if let v = self.transform { c.transform = try arena.message(v) }
         if let v = self.onnx { c.onnx = try arena.message(v) }
+        if let v = self.tune { c.tune = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
             c.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)
@@ -1062,6 +1068,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         if let v = self.training { c.pointee.training = try arena.message(v) }
         if let v = self.transform { c.pointee.transform = try arena.message(v) }
         if let v = self.onnx { c.pointee.onnx = try arena.message(v) }
+        if let v = self.tune { c.pointee.tune = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
             c.pointee.parameters_case = Modelwire__V1__ModelFile__ParametersCase(rawValue: 10)

@@ -487,9 +487,11 @@ extension V1 {
         public var etaSeconds: Float
         /// This event closes an epoch.
         public var epochEnd: Bool
+        /// Tune jobs: the trial that just finished (epoch = trials done).
+        public var trial: V1.TuneTrial?
 
         /// Creates a `TrainProgress`; every argument defaults to the field's zero value.
-        public init(epoch: UInt32 = 0, epochs: UInt32 = 0, batch: UInt32 = 0, batches: UInt32 = 0, loss: Float = 0, accuracy: Float = 0, validationLoss: Float? = nil, validationAccuracy: Float? = nil, samplesPerSecond: Float = 0, etaSeconds: Float = 0, epochEnd: Bool = false) {
+        public init(epoch: UInt32 = 0, epochs: UInt32 = 0, batch: UInt32 = 0, batches: UInt32 = 0, loss: Float = 0, accuracy: Float = 0, validationLoss: Float? = nil, validationAccuracy: Float? = nil, samplesPerSecond: Float = 0, etaSeconds: Float = 0, epochEnd: Bool = false, trial: V1.TuneTrial? = nil) {
             self.epoch = epoch
             self.epochs = epochs
             self.batch = batch
@@ -501,6 +503,7 @@ extension V1 {
             self.samplesPerSecond = samplesPerSecond
             self.etaSeconds = etaSeconds
             self.epochEnd = epochEnd
+            self.trial = trial
         }
     }
 
@@ -518,9 +521,11 @@ extension V1 {
         public var durationSeconds: Float
         /// Transform jobs (Prune, Distill): the new version against its source.
         public var report: V1.TransformReport?
+        /// Tune jobs: every trial and the best (the refit version).
+        public var tune: V1.TuneReport?
 
         /// Creates a `TrainResult`; every argument defaults to the field's zero value.
-        public init(model: String = "", version: UInt32 = 0, metrics: V1.Evaluation? = nil, epochsRun: UInt32 = 0, earlyStopped: Bool = false, seed: UInt64 = 0, durationSeconds: Float = 0, report: V1.TransformReport? = nil) {
+        public init(model: String = "", version: UInt32 = 0, metrics: V1.Evaluation? = nil, epochsRun: UInt32 = 0, earlyStopped: Bool = false, seed: UInt64 = 0, durationSeconds: Float = 0, report: V1.TransformReport? = nil, tune: V1.TuneReport? = nil) {
             self.model = model
             self.version = version
             self.metrics = metrics
@@ -529,6 +534,7 @@ extension V1 {
             self.seed = seed
             self.durationSeconds = durationSeconds
             self.report = report
+            self.tune = tune
         }
     }
 
@@ -1010,6 +1016,7 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
         let field_samples_per_second = c.samples_per_second
         let field_eta_seconds = c.eta_seconds
         let field_epoch_end = c.epoch_end != 0
+        let field_trial = try decodeMessage(c.trial, as: V1.TuneTrial.self)
         var oneof_validation_loss_option: Float? = nil
         if c.validation_loss_option_case.rawValue == 7 { oneof_validation_loss_option = c.validation_loss }
         var oneof_validation_accuracy_option: Float? = nil
@@ -1025,7 +1032,8 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
             validationAccuracy: oneof_validation_accuracy_option,
             samplesPerSecond: field_samples_per_second,
             etaSeconds: field_eta_seconds,
-            epochEnd: field_epoch_end)
+            epochEnd: field_epoch_end,
+            trial: field_trial)
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -1039,6 +1047,7 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
         c.samples_per_second = self.samplesPerSecond
         c.eta_seconds = self.etaSeconds
         c.epoch_end = self.epochEnd ? 1 : 0
+        if let v = self.trial { c.trial = try arena.message(v) }
         if let v = self.validationLoss {
             c.validation_loss_option_case = Modelwire__V1__TrainProgress__ValidationLossOptionCase(rawValue: 7)
             c.validation_loss = v
@@ -1046,6 +1055,30 @@ extension V1.TrainProgress: ProtobufMessage, CMessageConvertible {
         if let v = self.validationAccuracy {
             c.validation_accuracy_option_case = Modelwire__V1__TrainProgress__ValidationAccuracyOptionCase(rawValue: 8)
             c.validation_accuracy = v
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
+        modelwire__v1__train_progress__init(c)
+        c.pointee.epoch = self.epoch
+        c.pointee.epochs = self.epochs
+        c.pointee.batch = self.batch
+        c.pointee.batches = self.batches
+        c.pointee.loss = self.loss
+        c.pointee.accuracy = self.accuracy
+        c.pointee.samples_per_second = self.samplesPerSecond
+        c.pointee.eta_seconds = self.etaSeconds
+        c.pointee.epoch_end = self.epochEnd ? 1 : 0
+        if let v = self.validationLoss {
+            c.pointee.validation_loss_option_case = Modelwire__V1__TrainProgress__ValidationLossOptionCase(rawValue: 7)
+            c.pointee.validation_loss = v
+        }
+        if let v = self.validationAccuracy {
+            c.pointee.validation_accuracy_option_case = Modelwire__V1__TrainProgress__ValidationAccuracyOptionCase(rawValue: 8)
+            c.pointee.validation_accuracy = v
+        }
+        try arena.withMessage(self.trial, &c.pointee.trial) { () throws(CodecError) in
+            try body()
         }
     }
 }
@@ -1070,7 +1103,8 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
             earlyStopped: c.early_stopped != 0,
             seed: c.seed,
             durationSeconds: c.duration_seconds,
-            report: try decodeMessage(c.report, as: V1.TransformReport.self))
+            report: try decodeMessage(c.report, as: V1.TransformReport.self),
+            tune: try decodeMessage(c.tune, as: V1.TuneReport.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -1083,6 +1117,7 @@ extension V1.TrainResult: ProtobufMessage, CMessageConvertible {
         c.seed = self.seed
         c.duration_seconds = self.durationSeconds
         if let v = self.report { c.report = try arena.message(v) }
+        if let v = self.tune { c.tune = try arena.message(v) }
     }
 }
 

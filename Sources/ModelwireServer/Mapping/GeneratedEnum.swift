@@ -31,3 +31,4 @@ extension V1.Loss: GeneratedEnum {}
 extension V1.LinearKind: GeneratedEnum {}
 extension V1.BoostingLoss: GeneratedEnum {}
 extension V1.ActivationScaling: GeneratedEnum {}
+extension V1.TuneMetric: GeneratedEnum {}

@@ -1748,7 +1748,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[19] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[20] =
 {
   {
     "format_version",
@@ -1978,6 +1978,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tune",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ModelFile, tune),
+    &modelwire__v1__tune_report__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   7,   /* field[7] = class_names */
@@ -1998,14 +2010,16 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   12,   /* field[12] = training */
   17,   /* field[17] = transform */
   11,   /* field[11] = tree */
+  19,   /* field[19] = tune */
   2,   /* field[2] = version */
 };
-static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[3 + 1] =
+static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 20, 15 },
   { 25, 17 },
-  { 0, 19 }
+  { 32, 19 },
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -2015,10 +2029,10 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  19,
+  20,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
-  3,  modelwire__v1__model_file__number_ranges,
+  4,  modelwire__v1__model_file__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_file__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

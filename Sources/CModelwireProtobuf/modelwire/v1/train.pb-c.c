@@ -1886,7 +1886,7 @@ const ProtobufCMessageDescriptor modelwire__v1__train_request__descriptor =
   (ProtobufCMessageInit) modelwire__v1__train_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__train_progress__field_descriptors[11] =
+static const ProtobufCFieldDescriptor modelwire__v1__train_progress__field_descriptors[12] =
 {
   {
     "epoch",
@@ -2020,6 +2020,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_progress__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "trial",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TrainProgress, trial),
+    &modelwire__v1__tune_trial__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__train_progress__field_indices_by_name[] = {
   5,   /* field[5] = accuracy */
@@ -2031,13 +2043,14 @@ static const unsigned modelwire__v1__train_progress__field_indices_by_name[] = {
   9,   /* field[9] = eta_seconds */
   4,   /* field[4] = loss */
   8,   /* field[8] = samples_per_second */
+  11,   /* field[11] = trial */
   7,   /* field[7] = validation_accuracy */
   6,   /* field[6] = validation_loss */
 };
 static const ProtobufCIntRange modelwire__v1__train_progress__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__train_progress__descriptor =
 {
@@ -2047,14 +2060,14 @@ const ProtobufCMessageDescriptor modelwire__v1__train_progress__descriptor =
   "Modelwire__V1__TrainProgress",
   "modelwire.v1",
   sizeof(Modelwire__V1__TrainProgress),
-  11,
+  12,
   modelwire__v1__train_progress__field_descriptors,
   modelwire__v1__train_progress__field_indices_by_name,
   1,  modelwire__v1__train_progress__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__train_progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descriptors[8] =
+static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descriptors[9] =
 {
   {
     "model",
@@ -2152,6 +2165,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_result__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tune",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TrainResult, tune),
+    &modelwire__v1__tune_report__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__train_result__field_indices_by_name[] = {
   6,   /* field[6] = duration_seconds */
@@ -2161,12 +2186,13 @@ static const unsigned modelwire__v1__train_result__field_indices_by_name[] = {
   0,   /* field[0] = model */
   7,   /* field[7] = report */
   5,   /* field[5] = seed */
+  8,   /* field[8] = tune */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange modelwire__v1__train_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__train_result__descriptor =
 {
@@ -2176,7 +2202,7 @@ const ProtobufCMessageDescriptor modelwire__v1__train_result__descriptor =
   "Modelwire__V1__TrainResult",
   "modelwire.v1",
   sizeof(Modelwire__V1__TrainResult),
-  8,
+  9,
   modelwire__v1__train_result__field_descriptors,
   modelwire__v1__train_result__field_indices_by_name,
   1,  modelwire__v1__train_result__number_ranges,

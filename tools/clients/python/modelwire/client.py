@@ -53,12 +53,13 @@ DEFAULT_LIMITS = dict(max_frame_bytes=16 << 20, max_message_bytes=64 << 20, max_
                       max_concurrent_calls=256, compression_threshold_bytes=1024, ratio_check_min_bytes=1 << 20)
 
 M = pb  # shorthand
-NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110, 0x0130, 0x0131, 0x0132}  # Train, UploadDataset, ImportModel, the transforms (§5)
+# Train, UploadDataset, ImportModel, the transforms, Tune (§5)
+NOT_IDEMPOTENT = {0x0102, 0x0108, 0x0110, 0x0130, 0x0131, 0x0132, 0x0140}
 METHOD = dict(predict=0x0101, train=0x0102, evaluate=0x0103, get_job=0x0104, list_jobs=0x0105, watch_job=0x0106,
               cancel_job=0x0107, upload_dataset=0x0108, list_datasets=0x0109, delete_dataset=0x010A,
               list_models=0x010B, describe_model=0x010C, delete_model=0x010D, set_alias=0x010E,
               export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112, quantize=0x0130, prune=0x0131,
-              distill=0x0132)
+              distill=0x0132, tune=0x0140)
 
 
 class _Call:
@@ -459,6 +460,17 @@ class ResponseStream:
             pass
 
 
+def _grid_value(value):
+    """A grid value as the server reads it: text as is, a list of layer sizes as "64,64", numbers by repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(int(v)) for v in value) if value else "none"
+    if value is None:
+        return "none"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _model_ref(name, version=None, alias=None):
     if isinstance(name, pb.ModelRef):
         return name
@@ -704,6 +716,36 @@ class Client:
         else:
             request.inline_data.CopyFrom(data)
         return self.stream(METHOD["train"], request, timeout)
+
+    def tune(self, model, data, spec="mlp", grid=None, *, random_trials=0, seed=0, folds=5, shuffle=True,
+             explicit_folds=None, metric="default", max_trials=0, options=None, timeout=None):
+        """Starts a cross-validated hyper-parameter search (PROTOCOL.md §5, Tune): a ResponseStream of TrainEvent
+        (accepted, one progress per finished trial with its `trial` set, result); `.wait()` returns the
+        TrainResult, whose `tune` holds every trial; the best configuration, refit on all rows, is the new version.
+
+        `data` and `spec` as `train`; `grid` a dict {parameter: [values]} (values as text or numbers; lists of
+        layer sizes for "hidden") or a list of (name, values) pairs, in the order to expand (the last varies
+        fastest); `explicit_folds` a list of test-row index lists (e.g. scikit-learn's splits); `metric` one of
+        "default", "accuracy", "f1_macro", "log_loss", "rmse", "r2".
+        """
+        metrics = {"default": pb.TUNE_METRIC_DEFAULT, "accuracy": pb.TUNE_METRIC_ACCURACY,
+                   "f1_macro": pb.TUNE_METRIC_F1_MACRO, "log_loss": pb.TUNE_METRIC_LOG_LOSS,
+                   "rmse": pb.TUNE_METRIC_RMSE, "r2": pb.TUNE_METRIC_R2}
+        if metric not in metrics:
+            raise ValueError(f"metric must be one of {', '.join(metrics)}, not {metric!r}")
+        request = pb.TuneRequest(model=model, spec=_spec(spec), random_trials=random_trials, seed=seed,
+                                 folds=folds, no_shuffle=not shuffle, metric=metrics[metric], max_trials=max_trials,
+                                 options=_options(options))
+        for name, values in (grid.items() if isinstance(grid, dict) else (grid or [])):
+            request.grid.add(name=name, values=[_grid_value(v) for v in values])
+        for rows in explicit_folds or []:
+            request.explicit_folds.add(test_rows=[int(r) for r in rows])
+        data = _data(data)
+        if isinstance(data, str):
+            request.dataset = data
+        else:
+            request.inline_data.CopyFrom(data)
+        return self.stream(METHOD["tune"], request, timeout)
 
     def quantize(self, model, *, version=None, alias=None, to="", calibration_data=None, activation_scaling="auto",
                  eval_data=None, timeout=None):

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/train.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
 #include "modelwire/v1/transform_report.pb-c.h"
+#include "modelwire/v1/tune_report.pb-c.h"
 
 typedef struct Modelwire__V1__Standardization Modelwire__V1__Standardization;
 typedef struct Modelwire__V1__DenseLayer Modelwire__V1__DenseLayer;
@@ -514,6 +515,10 @@ struct  Modelwire__V1__ModelFile
    * Set when the model was imported from ONNX.
    */
   Modelwire__V1__OnnxOrigin *onnx;
+  /*
+   * Made by Tune: the trial table of the search this version won.
+   */
+  Modelwire__V1__TuneReport *tune;
   Modelwire__V1__ModelFile__ParametersCase parameters_case;
   union {
     Modelwire__V1__DenseNetParameters *dense;
@@ -533,7 +538,7 @@ struct  Modelwire__V1__ModelFile
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_file__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
 
 
 /*

@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/tensor.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
 #include "modelwire/v1/transform_report.pb-c.h"
+#include "modelwire/v1/tune_report.pb-c.h"
 
 typedef struct Modelwire__V1__DenseLayerSpec Modelwire__V1__DenseLayerSpec;
 typedef struct Modelwire__V1__DenseNetSpec Modelwire__V1__DenseNetSpec;
@@ -597,6 +598,10 @@ struct  Modelwire__V1__TrainProgress
    * This event closes an epoch.
    */
   protobuf_c_boolean epoch_end;
+  /*
+   * Tune jobs: the trial that just finished (epoch = trials done).
+   */
+  Modelwire__V1__TuneTrial *trial;
   Modelwire__V1__TrainProgress__ValidationLossOptionCase validation_loss_option_case;
   union {
     float validation_loss;
@@ -608,7 +613,7 @@ struct  Modelwire__V1__TrainProgress
 };
 #define MODELWIRE__V1__TRAIN_PROGRESS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__train_progress__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, MODELWIRE__V1__TRAIN_PROGRESS__VALIDATION_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAIN_PROGRESS__VALIDATION_ACCURACY_OPTION__NOT_SET, {0} }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, MODELWIRE__V1__TRAIN_PROGRESS__VALIDATION_LOSS_OPTION__NOT_SET, {0}, MODELWIRE__V1__TRAIN_PROGRESS__VALIDATION_ACCURACY_OPTION__NOT_SET, {0} }
 
 
 /*
@@ -637,10 +642,14 @@ struct  Modelwire__V1__TrainResult
    * Transform jobs (Prune, Distill): the new version against its source.
    */
   Modelwire__V1__TransformReport *report;
+  /*
+   * Tune jobs: every trial and the best (the refit version).
+   */
+  Modelwire__V1__TuneReport *tune;
 };
 #define MODELWIRE__V1__TRAIN_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__train_result__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, NULL, 0, 0, 0, 0, NULL }
+    , (char *)protobuf_c_empty_string, 0, NULL, 0, 0, 0, 0, NULL, NULL }
 
 
 /*
