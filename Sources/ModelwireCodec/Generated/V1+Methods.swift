@@ -53,8 +53,10 @@ extension V1 {
         public static let prune = Method(rawValue: 305)
         /// 0x0132 server streaming DistillRequest -> TrainEvent* (a job)
         public static let distill = Method(rawValue: 306)
+        /// 0x0141 unary            ExplainRequest -> ExplainResponse
+        public static let explain = Method(rawValue: 321)
         /// Every value this schema defines, in number order.
-        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo, .quantize, .prune, .distill]
+        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo, .quantize, .prune, .distill, .explain]
         /// Whether this schema defines the number (a newer peer may send others).
         public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
@@ -81,6 +83,7 @@ extension V1 {
             case 304: "quantize"
             case 305: "prune"
             case 306: "distill"
+            case 321: "explain"
             default: "Method(\(rawValue))"
             }
         }

@@ -95,6 +95,7 @@ struct ServiceMethod: Sendable {
         row(.quantize, .admin, .jobStream(subscribe(ModelService.quantize))),
         row(.prune, .admin, .jobStream(subscribe(ModelService.prune))),
         row(.distill, .admin, .jobStream(subscribe(ModelService.distill))),
+        row(.explain, .predict, unary(.workerPool, ModelService.explain)),
     ]
 
     private static func row(_ method: V1.Method, _ role: Role, _ body: Body) -> ServiceMethod {

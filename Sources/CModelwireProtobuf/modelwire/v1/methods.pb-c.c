@@ -7,7 +7,7 @@
 #endif
 
 #include "modelwire/v1/methods.pb-c.h"
-static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[22] =
+static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[23] =
 {
   { "METHOD_UNSPECIFIED", "MODELWIRE__V1__METHOD__METHOD_UNSPECIFIED", 0 },
   { "METHOD_PREDICT", "MODELWIRE__V1__METHOD__METHOD_PREDICT", 257 },
@@ -31,11 +31,12 @@ static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[22]
   { "METHOD_QUANTIZE", "MODELWIRE__V1__METHOD__METHOD_QUANTIZE", 304 },
   { "METHOD_PRUNE", "MODELWIRE__V1__METHOD__METHOD_PRUNE", 305 },
   { "METHOD_DISTILL", "MODELWIRE__V1__METHOD__METHOD_DISTILL", 306 },
+  { "METHOD_EXPLAIN", "MODELWIRE__V1__METHOD__METHOD_EXPLAIN", 321 },
 };
 static const ProtobufCIntRange modelwire__v1__method__value_ranges[] = {
-{0, 0},{257, 1},{304, 19},{0, 22}
+{0, 0},{257, 1},{304, 19},{321, 22},{0, 23}
 };
-static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[22] =
+static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[23] =
 {
   { "METHOD_CANCEL_JOB", 7 },
   { "METHOD_DELETE_DATASET", 10 },
@@ -43,6 +44,7 @@ static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[
   { "METHOD_DESCRIBE_MODEL", 12 },
   { "METHOD_DISTILL", 21 },
   { "METHOD_EVALUATE", 3 },
+  { "METHOD_EXPLAIN", 22 },
   { "METHOD_EXPORT_MODEL", 15 },
   { "METHOD_GET_JOB", 4 },
   { "METHOD_HEALTH", 17 },
@@ -67,11 +69,11 @@ const ProtobufCEnumDescriptor modelwire__v1__method__descriptor =
   "Method",
   "Modelwire__V1__Method",
   "modelwire.v1",
-  22,
+  23,
   modelwire__v1__method__enum_values_by_number,
-  22,
+  23,
   modelwire__v1__method__enum_values_by_name,
-  3,
+  4,
   modelwire__v1__method__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

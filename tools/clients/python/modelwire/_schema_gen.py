@@ -7,7 +7,7 @@ import subprocess
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 GENERATED_DIR = os.path.join(PACKAGE_DIR, "v1")
 PROTO_FILES = ("call_metadata", "tensor", "status", "handshake", "methods", "evaluate", "transform_report", "train",
-               "transform", "predict", "jobs", "datasets", "models", "model_file", "server")
+               "transform", "predict", "jobs", "datasets", "models", "model_file", "server", "explain")
 
 
 def find_proto_dir():

@@ -108,7 +108,11 @@ typedef enum _Modelwire__V1__Method {
   /*
    * 0x0132 server streaming DistillRequest -> TrainEvent* (a job)
    */
-  MODELWIRE__V1__METHOD__METHOD_DISTILL = 306
+  MODELWIRE__V1__METHOD__METHOD_DISTILL = 306,
+  /*
+   * 0x0141 unary            ExplainRequest -> ExplainResponse
+   */
+  MODELWIRE__V1__METHOD__METHOD_EXPLAIN = 321
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__METHOD)
 } Modelwire__V1__Method;
 
