@@ -12,7 +12,8 @@ extension ModelwireCommand {
             discussion: """
                 Dense nets: integrated gradients of the explained class's probability (regression: the value) \
                 from the training mean, --steps intervals (trapezoid rule); the completeness error \
-                |Σ attributions − (f(x) − f(baseline))| is printed per row. Linear models: exact w·(x − mean) \
+                |Σ attributions − (f(x) − f(baseline))| is printed per row, and a row above 1% of \
+                |f(x) − f(baseline)| is integrated again with twice the steps, up to 4096. Linear models: exact w·(x − mean) \
                 contributions to the class's logit (logistic) or decision score (svm). Trees, forests and gbdt: \
                 exact TreeSHAP from the training rows stored per node, against E[f] (gbdt: the raw score). \
                 Int8 models and imported trees are refused. Columns are matched by the model's feature names; \
