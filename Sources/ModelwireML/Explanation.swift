@@ -69,9 +69,10 @@ extension TrainedModel {
     /// Per-row feature attributions.
     ///
     /// The baseline of integrated gradients and of linear contributions is the training mean of each
-    /// feature, which the model stores as its standardisation's mean; a model trained without
-    /// standardisation has no stored mean and is explained against the all-zero row (reported in
-    /// `Explanation.baseline`). Int8 models are refused: explain the float version they came from.
+    /// feature: `snapshot.featureMeans`, stored at training time; for snapshots without it (older
+    /// files, imports) the standardisation's mean, which is the same training mean, else the zero
+    /// row (reported in `Explanation.baseline`). Int8 models are refused: explain the float version
+    /// they came from.
     /// - Parameters:
     ///   - rows: rows × featureCount raw features, row-major.
     ///   - method: The method, nil for the family's own.
@@ -115,7 +116,11 @@ extension TrainedModel {
             : targetClass.map { Array(repeating: $0, count: count) } ?? self.predictClasses(rows)
         let standardization = self.snapshot.standardization
         let network = standardization?.apply(rows) ?? rows
-        let baseline = standardization?.mean ?? Array(repeating: 0, count: columns)
+        let baseline =
+            self.snapshot.featureMeans.count == columns
+            ? self.snapshot.featureMeans : standardization?.mean ?? Array(repeating: 0, count: columns)
+        // The baseline as the net sees it (the zero row when it is the standardisation's mean).
+        let origin = standardization?.apply(baseline) ?? baseline
         switch self.snapshot.parameters {
         case .dense(let p):
             guard (1...Self.maxExplanationSteps).contains(steps) else {
@@ -123,7 +128,7 @@ extension TrainedModel {
             }
             let ig = IntegratedGradients(parameters: p, steps: steps, maxSteps: Self.maxExplanationSteps)
             let explained = (0..<count).map { r in
-                ig.explain(Array(network[r * columns..<(r + 1) * columns]), classId: classes[r])
+                ig.explain(Array(network[r * columns..<(r + 1) * columns]), from: origin, classId: classes[r])
             }
             return Explanation(
                 method: .integratedGradients,
@@ -133,7 +138,12 @@ extension TrainedModel {
             )
         case .linear(let p):
             let explained = (0..<count).map { r in
-                LinearAttribution.explain(p, Array(network[r * columns..<(r + 1) * columns]), classId: classes[r])
+                LinearAttribution.explain(
+                    p,
+                    Array(network[r * columns..<(r + 1) * columns]),
+                    from: origin,
+                    classId: classes[r]
+                )
             }
             return Explanation(
                 method: .linear,

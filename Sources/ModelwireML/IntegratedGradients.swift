@@ -1,5 +1,5 @@
 /// Integrated gradients (Sundararajan et al. 2017) of a dense net, in the net's input space
-/// (standardised features, where the training-mean baseline is the zero row).
+/// (standardised features, where the training-mean baseline is the zero row, or raw ones).
 ///
 /// Attribution i = (x_i − b_i) · ∫₀¹ ∂f/∂x_i(b + α(x − b)) dα by the trapezoid rule over `steps`
 /// intervals: the path's `steps + 1` points go through the net as one batch, forward and then
@@ -14,27 +14,28 @@ struct IntegratedGradients {
     let steps: Int
     let maxSteps: Int
 
-    /// The attributions of one row of network inputs against the zero row.
+    /// The attributions of one row of network inputs against a baseline row.
     /// - Parameters:
-    ///   - x: One row of standardised features.
+    ///   - x: One row of network inputs.
+    ///   - baseline: The baseline, in network inputs too.
     ///   - classId: The class whose probability is explained (nil: regression, the value).
-    func explain(_ x: [Float], classId: Int?) -> RowAttribution {
+    func explain(_ x: [Float], from baseline: [Float], classId: Int?) -> RowAttribution {
         var steps = self.steps
         while true {
-            let row = self.integrate(x, classId: classId, steps: steps)
+            let row = self.integrate(x, from: baseline, classId: classId, steps: steps)
             let tolerance = 0.01 * max(abs(row.value - row.baselineValue), 1e-3)
             if row.completenessError <= tolerance || steps * 2 > self.maxSteps { return row }
             steps *= 2
         }
     }
 
-    private func integrate(_ x: [Float], classId: Int?, steps: Int) -> RowAttribution {
+    private func integrate(_ x: [Float], from baseline: [Float], classId: Int?, steps: Int) -> RowAttribution {
         let points = steps + 1
         let inputs = x.count
         var path = [Float](repeating: 0, count: points * inputs)
         for k in 0..<points {
             let alpha = Float(k) / Float(steps)
-            for i in 0..<inputs { path[k * inputs + i] = alpha * x[i] }
+            for i in 0..<inputs { path[k * inputs + i] = baseline[i] + alpha * (x[i] - baseline[i]) }
         }
         let (outputs, gradients) = self.gradients(path, rows: points, classId: classId)
         var attributions = [Float](repeating: 0, count: inputs)
@@ -42,7 +43,7 @@ struct IntegratedGradients {
         for i in 0..<inputs {
             var integral = 0.5 * interior * (Double(gradients[i]) + Double(gradients[steps * inputs + i]))
             for k in 1..<steps { integral += interior * Double(gradients[k * inputs + i]) }
-            attributions[i] = Float(Double(x[i]) * integral)
+            attributions[i] = Float((Double(x[i]) - Double(baseline[i])) * integral)
         }
         return RowAttribution(
             classId: classId,

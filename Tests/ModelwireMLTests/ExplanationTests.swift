@@ -62,6 +62,32 @@ import Testing
         #expect(abs((row.value - otherGap.value) - logitGap) < 1e-4)
     }
 
+    @Test("without standardisation the training mean stored at training time is the baseline")
+    func unstandardisedBaseline() throws {
+        let (train, _) = try bundled("iris")
+        let rows = Array(train.features.prefix(5 * train.columns))
+        for spec: ModelSpec in [
+            .logistic(LinearSpec()), .dense(DenseNetSpec(hiddenLayers: [.init(units: 16, activation: .relu)])),
+        ] {
+            let model = try Trainer.train(
+                spec: spec,
+                options: TrainingOptions(epochs: 5, seed: 7, standardize: false),
+                dataset: train
+            )
+            #expect(model.snapshot.standardization == nil)
+            let means = model.snapshot.featureMeans
+            #expect(means.count == train.columns && means.allSatisfy { $0 > 0 })
+            let explanation = try model.explain(rows)
+            #expect(explanation.baseline == means)
+            for row in explanation.rows {
+                #expect(row.completenessError <= 0.01 * max(abs(row.value - row.baselineValue), 1e-3), "\(spec)")
+            }
+            let atMean = try model.explain(means, targetClass: 1).rows[0]
+            #expect(atMean.attributions.allSatisfy { abs($0) < 1e-6 }, "\(spec)")
+            #expect(abs(atMean.value - atMean.baselineValue) < 1e-6)
+        }
+    }
+
     /// A depth-2 tree on two features: f = 1 when both x0 > 0.5 and x1 > 0.5, with 4 equal leaves.
     static let andTree = TreeParameters(
         criterion: .mse,
