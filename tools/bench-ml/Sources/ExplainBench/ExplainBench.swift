@@ -6,8 +6,9 @@ import ModelwireML
 /// trains the 64-64 relu net on the bundled digits (5 epochs, seed 7), then explains 1 row and
 /// 1024 rows (the digits rows, cycled) at 64 steps, repeating each for at least a second, and
 /// prints one JSON object per batch size: {"rows", "steps", "features", "rows_per_s",
-/// "attributions_per_s", "ms_per_call", "max_completeness_ratio"} (attributions = rows × features;
-/// the ratio is each row's completeness error over 0.01·max(|f(x) − f(baseline)|, 1e-3), ≤ 1 passes).
+/// "attributions_per_s", "ms_per_call", "max_completeness_ratio", "rows_past_steps"} (attributions =
+/// rows × features; the ratio is each row's completeness error over 0.01·max(|f(x) − f(baseline)|, 1e-3),
+/// ≤ 1 passes; the last field counts the rows of one call that took more steps than asked).
 /// usage: ExplainBench <digits.csv> [--steps N]
 @main
 struct ExplainBench {
@@ -30,10 +31,12 @@ struct ExplainBench {
             }
             var calls = 0
             var worst = 0.0
+            var doubled = 0
             let start = DispatchTime.now().uptimeNanoseconds
             var elapsed = 0.0
             repeat {
                 let explanation = try model.explain(x, steps: steps)
+                doubled = explanation.rows.count { ($0.steps ?? 0) > steps }
                 for row in explanation.rows {
                     let bound = 0.01 * max(Double(abs(row.value - row.baselineValue)), 1e-3)
                     worst = max(worst, Double(row.completenessError) / bound)
@@ -46,7 +49,7 @@ struct ExplainBench {
                 "{\"rows\":\(rows),\"steps\":\(steps),\"features\":\(data.columns),"
                     + "\"rows_per_s\":\(Int(perSecond)),\"attributions_per_s\":\(Int(perSecond * Double(data.columns))),"
                     + "\"ms_per_call\":\(String(format: "%.3f", elapsed * 1000 / Double(calls))),"
-                    + "\"max_completeness_ratio\":\(String(format: "%.3f", worst))}"
+                    + "\"max_completeness_ratio\":\(String(format: "%.3f", worst)),\"rows_past_steps\":\(doubled)}"
             )
         }
     }
