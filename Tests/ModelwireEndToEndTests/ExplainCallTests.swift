@@ -64,6 +64,40 @@ struct ExplainCallTests {
         }
     }
 
+    @Test("an uploaded dataset by name; without standardisation the stored training mean is the baseline")
+    func uploadedDatasetAndStoredMean() async throws {
+        let iris = try Fixtures.dataset("iris")
+        try await TestServer.with { server in
+            try await server.client { client in
+                var request = Fixtures.trainRequest(model: "raw", data: iris)
+                request.options?.disableStandardization = true
+                _ = try await client.trainToResult(request)
+                _ = try await client.uploadDataset(name: "iris", dataset: iris)
+                let response = try await client.explain(
+                    V1.ExplainRequest(model: V1.ModelRef(name: "raw"), data: .dataset("iris"), rows: [7, 70])
+                )
+                let columns = iris.featureNames.count
+                let values = iris.features!.values
+                let means = (0..<columns).map { c in
+                    stride(from: c, to: values.count, by: columns).reduce(0.0) { $0 + Double(values[$1]) }
+                        / Double(values.count / columns)
+                }
+                #expect(response.baseline.count == columns)
+                #expect(
+                    zip(response.baseline, means).allSatisfy { abs(Double($0) - $1) < 1e-4 },
+                    "\(response.baseline)"
+                )
+                #expect(response.explanations.map(\.row) == [7, 70])
+                #expect(response.explanations.allSatisfy { $0.completenessError < 1e-4 })
+                await expectError(.notFound) {
+                    _ = try await client.explain(
+                        V1.ExplainRequest(model: V1.ModelRef(name: "raw"), data: .dataset("none"))
+                    )
+                }
+            }
+        }
+    }
+
     @Test("bad rows, methods, classes, row counts and columns are invalid_argument naming the field")
     func badRequests() async throws {
         let iris = try Fixtures.dataset("iris")
