@@ -93,6 +93,15 @@ extension ModelwireClient {
         try await self.unary(.evaluate, request, as: V1.EvaluateResponse.self, options: options)
     }
 
+    /// Per-row feature attributions of a model's predictions (`Explain`): integrated gradients for
+    /// dense nets, exact contributions for linear models, TreeSHAP for trees (PROTOCOL.md §5).
+    public func explain(
+        _ request: V1.ExplainRequest,
+        options: CallOptions = .defaults
+    ) async throws -> V1.ExplainResponse {
+        try await self.unary(.explain, request, as: V1.ExplainResponse.self, options: options)
+    }
+
     // MARK: jobs
 
     /// A training job by id (`GetJob`).

@@ -36,6 +36,9 @@ public struct ModelSnapshot: Sendable, Equatable {
     public var classNames: [String]
     /// The standardisation applied to inputs before the model, if any.
     public var standardization: Standardization?
+    /// The training mean of each input feature (Explain's baseline); empty when not recorded
+    /// (snapshots from before it, imported models).
+    public var featureMeans: [Float]
     /// The learned parameters.
     public var parameters: Parameters
     /// How the training went.
@@ -48,12 +51,14 @@ public struct ModelSnapshot: Sendable, Equatable {
         classNames: [String],
         standardization: Standardization?,
         parameters: Parameters,
-        training: TrainingSummary
+        training: TrainingSummary,
+        featureMeans: [Float] = []
     ) {
         self.task = task
         self.featureNames = featureNames
         self.classNames = classNames
         self.standardization = standardization
+        self.featureMeans = featureMeans
         self.parameters = parameters
         self.training = training
     }

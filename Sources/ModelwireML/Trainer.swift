@@ -104,8 +104,9 @@ public enum Trainer {
             dense.soft = soft
             model = dense
         }
+        // The raw training means are kept for every family (Explain's baseline, `featureMeans`).
+        let fitted = Standardization(fitting: training.features, columns: training.columns)
         if options.standardize, !(model is DecisionTree || model is RandomForest || model is GradientBoosting) {
-            let fitted = Standardization(fitting: training.features, columns: training.columns)
             training.features = fitted.apply(training.features)
             if let held = validation { validation?.features = fitted.apply(held.features) }
             standardization = fitted
@@ -122,7 +123,8 @@ public enum Trainer {
             classNames: dataset.classNames,
             standardization: standardization,
             parameters: model.parameters,
-            training: summary
+            training: summary,
+            featureMeans: fitted.mean
         )
         do {
             return try TrainedModel(snapshot: snapshot)

@@ -66,6 +66,7 @@ public struct MethodDescriptor: Sendable {
         .init(.prune, "Prune", .serverStreaming, false, V1.PruneRequest.self, V1.TrainEvent.self),
         .init(.distill, "Distill", .serverStreaming, false, V1.DistillRequest.self, V1.TrainEvent.self),
         .init(.tune, "Tune", .serverStreaming, false, V1.TuneRequest.self, V1.TrainEvent.self),
+        .init(.explain, "Explain", .unary, true, V1.ExplainRequest.self, V1.ExplainResponse.self),
     ]
 
     /// The descriptor of a method id, or nil for an unknown id (answered with `unimplemented`).

@@ -13,7 +13,8 @@ struct ModelwireCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Train.self, Tune.self, Evaluate.self, Predict.self, Quantize.self, Prune.self, Distill.self, Models.self,
+            Train.self, Tune.self, Evaluate.self, Predict.self, Explain.self, Quantize.self, Prune.self, Distill.self,
+            Models.self,
             Jobs.self,
             Datasets.self,
             Health.self, Info.self,

@@ -14,7 +14,7 @@ struct AuthTests {
     /// that a wrong row there fails here).
     static let required: [V1.Method: AccessRole] = [
         .predict: .predict, .listModels: .predict, .describeModel: .predict, .health: .predict,
-        .serverInfo: .predict,
+        .serverInfo: .predict, .explain: .predict,
         .train: .train, .evaluate: .train, .getJob: .train, .listJobs: .train, .watchJob: .train,
         .cancelJob: .train, .uploadDataset: .train, .listDatasets: .train, .deleteDataset: .train,
         .deleteModel: .admin, .setAlias: .admin, .exportModel: .admin, .importModel: .admin, .quantize: .admin,

@@ -44,6 +44,7 @@ import Testing
         #expect(MethodDescriptor.lookup(0x0130)?.name == "Quantize")
         #expect(MethodDescriptor.lookup(0x0133) == nil)
         #expect(MethodDescriptor.lookup(0x0140)?.name == "Tune")
+        #expect(MethodDescriptor.lookup(0x0141)?.name == "Explain")
         #expect(MethodDescriptor.lookup(0x0201) == nil)
         #expect(MethodDescriptor.lookup(0x0231) == nil)
     }

@@ -160,7 +160,7 @@ struct ServiceTests {
             #expect(ServiceMethod.lookup(descriptor).descriptor.id == descriptor.id)
         }
         let admin: Set<V1.Method> = [.deleteModel, .setAlias, .importModel, .exportModel, .quantize, .prune, .distill]
-        let predict: Set<V1.Method> = [.predict, .listModels, .describeModel, .health, .serverInfo]
+        let predict: Set<V1.Method> = [.predict, .listModels, .describeModel, .health, .serverInfo, .explain]
         for row in ServiceMethod.v1 {
             let expected: ServiceMethod.Role =
                 admin.contains(row.descriptor.method)

@@ -41,6 +41,15 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        // Integrated-gradient attributions per second (explain.sh).
+        .executableTarget(
+            name: "ExplainBench",
+            dependencies: [
+                .product(name: "ModelwireML", package: "Modelwire"),
+                .product(name: "ModelwireData", package: "Modelwire"),
+            ],
+            swiftSettings: settings
+        ),
         // An ONNX-imported model predicted in-process (onnx.sh, beside onnxruntime).
         .executableTarget(
             name: "OnnxBench",

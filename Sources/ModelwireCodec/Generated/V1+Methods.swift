@@ -55,8 +55,10 @@ extension V1 {
         public static let distill = Method(rawValue: 306)
         /// 0x0140 server streaming TuneRequest -> TrainEvent* (a job)
         public static let tune = Method(rawValue: 320)
+        /// 0x0141 unary            ExplainRequest -> ExplainResponse
+        public static let explain = Method(rawValue: 321)
         /// Every value this schema defines, in number order.
-        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo, .quantize, .prune, .distill, .tune]
+        public static let allKnown: [Method] = [.unspecified, .predict, .train, .evaluate, .getJob, .listJobs, .watchJob, .cancelJob, .uploadDataset, .listDatasets, .deleteDataset, .listModels, .describeModel, .deleteModel, .setAlias, .exportModel, .importModel, .health, .serverInfo, .quantize, .prune, .distill, .tune, .explain]
         /// Whether this schema defines the number (a newer peer may send others).
         public var isKnown: Bool { Self.allKnown.contains(self) }
         public var description: String {
@@ -84,6 +86,7 @@ extension V1 {
             case 305: "prune"
             case 306: "distill"
             case 320: "tune"
+            case 321: "explain"
             default: "Method(\(rawValue))"
             }
         }

@@ -362,11 +362,15 @@ extension V1 {
         public var transform: V1.TransformRecord?
         /// Set when the model was imported from ONNX.
         public var onnx: V1.OnnxOrigin?
+        /// The training mean of each raw input column (training rows only), filled at training time:
+        /// Explain's baseline for integrated gradients and linear contributions. Empty in files written
+        /// before it (and in imported ones): Explain then takes standardization.mean, else the zero row.
+        public var featureMeans: [Float]
         /// Made by Tune: the trial table of the search this version won.
         public var tune: V1.TuneReport?
 
         /// Creates a `ModelFile`; every argument defaults to the field's zero value.
-        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil, tune: V1.TuneReport? = nil) {
+        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil, featureMeans: [Float] = [], tune: V1.TuneReport? = nil) {
             self.formatVersion = formatVersion
             self.name = name
             self.version = version
@@ -380,6 +384,7 @@ extension V1 {
             self.training = training
             self.transform = transform
             self.onnx = onnx
+            self.featureMeans = featureMeans
             self.tune = tune
         }
     }
@@ -981,6 +986,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         let field_training = try decodeMessage(c.training, as: V1.TrainingSummary.self)
         let field_transform = try decodeMessage(c.transform, as: V1.TransformRecord.self)
         let field_onnx = try decodeMessage(c.onnx, as: V1.OnnxOrigin.self)
+        let field_feature_means = decodeArray(c.feature_means, count: c.n_feature_means)
         let field_tune = try decodeMessage(c.tune, as: V1.TuneReport.self)
         var oneof_parameters: Parameters? = nil
         switch c.parameters_case.rawValue {
@@ -1007,6 +1013,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
             training: field_training,
             transform: field_transform,
             onnx: field_onnx,
+            featureMeans: field_feature_means,
             tune: field_tune)
     }
 
@@ -1026,6 +1033,8 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         if let v = self.training { c.training = try arena.message(v) }
         if let v = self.transform { c.transform = try arena.message(v) }
         if let v = self.onnx { c.onnx = try arena.message(v) }
+        c.n_feature_means = self.featureMeans.count
+        c.feature_means = arena.array(self.featureMeans)
         if let v = self.tune { c.tune = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
@@ -1094,7 +1103,9 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         case nil: break
         }
         try arena.withMessage(self.standardization, &c.pointee.standardization) { () throws(CodecError) in
-            try body()
+            try withBorrowedArray(self.featureMeans, &c.pointee.n_feature_means, &c.pointee.feature_means) { () throws(CodecError) in
+                try body()
+            }
         }
     }
 }

@@ -76,7 +76,8 @@ extension V1.ModelFile {
                 options: options,
                 evaluation: evaluation,
                 history: t.history.map(V1.TrainingEpoch.init)
-            )
+            ),
+            featureMeans: s.featureMeans
         )
     }
 
@@ -180,7 +181,8 @@ extension V1.ModelFile {
                 validationAccuracy: t.validationAccuracy,
                 earlyStopped: t.earlyStopped,
                 history: t.history.map(TrainingEpoch.init(wire:))
-            )
+            ),
+            featureMeans: self.featureMeans
         )
     }
 

@@ -96,6 +96,7 @@ struct ServiceMethod: Sendable {
         row(.prune, .admin, .jobStream(subscribe(ModelService.prune))),
         row(.distill, .admin, .jobStream(subscribe(ModelService.distill))),
         row(.tune, .train, .jobStream(subscribe(ModelService.tune))),
+        row(.explain, .predict, unary(.workerPool, ModelService.explain)),
     ]
 
     private static func row(_ method: V1.Method, _ role: Role, _ body: Body) -> ServiceMethod {

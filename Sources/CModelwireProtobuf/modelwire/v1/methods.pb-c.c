@@ -7,7 +7,7 @@
 #endif
 
 #include "modelwire/v1/methods.pb-c.h"
-static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[23] =
+static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[24] =
 {
   { "METHOD_UNSPECIFIED", "MODELWIRE__V1__METHOD__METHOD_UNSPECIFIED", 0 },
   { "METHOD_PREDICT", "MODELWIRE__V1__METHOD__METHOD_PREDICT", 257 },
@@ -32,11 +32,12 @@ static const ProtobufCEnumValue modelwire__v1__method__enum_values_by_number[23]
   { "METHOD_PRUNE", "MODELWIRE__V1__METHOD__METHOD_PRUNE", 305 },
   { "METHOD_DISTILL", "MODELWIRE__V1__METHOD__METHOD_DISTILL", 306 },
   { "METHOD_TUNE", "MODELWIRE__V1__METHOD__METHOD_TUNE", 320 },
+  { "METHOD_EXPLAIN", "MODELWIRE__V1__METHOD__METHOD_EXPLAIN", 321 },
 };
 static const ProtobufCIntRange modelwire__v1__method__value_ranges[] = {
-{0, 0},{257, 1},{304, 19},{320, 22},{0, 23}
+{0, 0},{257, 1},{304, 19},{320, 22},{0, 24}
 };
-static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[23] =
+static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[24] =
 {
   { "METHOD_CANCEL_JOB", 7 },
   { "METHOD_DELETE_DATASET", 10 },
@@ -44,6 +45,7 @@ static const ProtobufCEnumValueIndex modelwire__v1__method__enum_values_by_name[
   { "METHOD_DESCRIBE_MODEL", 12 },
   { "METHOD_DISTILL", 21 },
   { "METHOD_EVALUATE", 3 },
+  { "METHOD_EXPLAIN", 23 },
   { "METHOD_EXPORT_MODEL", 15 },
   { "METHOD_GET_JOB", 4 },
   { "METHOD_HEALTH", 17 },
@@ -69,9 +71,9 @@ const ProtobufCEnumDescriptor modelwire__v1__method__descriptor =
   "Method",
   "Modelwire__V1__Method",
   "modelwire.v1",
-  23,
+  24,
   modelwire__v1__method__enum_values_by_number,
-  23,
+  24,
   modelwire__v1__method__enum_values_by_name,
   4,
   modelwire__v1__method__value_ranges,

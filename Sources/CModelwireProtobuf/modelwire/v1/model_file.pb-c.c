@@ -1748,7 +1748,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[20] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[21] =
 {
   {
     "format_version",
@@ -1979,6 +1979,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "feature_means",
+    30,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Modelwire__V1__ModelFile, n_feature_means),
+    offsetof(Modelwire__V1__ModelFile, feature_means),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "tune",
     32,
     PROTOBUF_C_LABEL_NONE,
@@ -1995,6 +2007,7 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   7,   /* field[7] = class_names */
   3,   /* field[3] = created_unix_ms */
   9,   /* field[9] = dense */
+  19,   /* field[19] = feature_means */
   6,   /* field[6] = feature_names */
   13,   /* field[13] = forest */
   0,   /* field[0] = format_version */
@@ -2010,16 +2023,17 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   12,   /* field[12] = training */
   17,   /* field[17] = transform */
   11,   /* field[11] = tree */
-  19,   /* field[19] = tune */
+  20,   /* field[20] = tune */
   2,   /* field[2] = version */
 };
-static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[4 + 1] =
+static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[5 + 1] =
 {
   { 1, 0 },
   { 20, 15 },
   { 25, 17 },
-  { 32, 19 },
-  { 0, 20 }
+  { 30, 19 },
+  { 32, 20 },
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -2029,10 +2043,10 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  20,
+  21,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
-  4,  modelwire__v1__model_file__number_ranges,
+  5,  modelwire__v1__model_file__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_file__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

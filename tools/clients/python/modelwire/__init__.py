@@ -7,7 +7,7 @@
         print(client.predict("iris", [[5.1, 3.5, 1.4, 0.2]]).class_ids)
 """
 from ._schema import pb
-from .client import METHOD, Client, Connection, ResponseStream, call_metadata, tls_context
+from .client import METHOD, Client, Connection, Explanation, ResponseStream, call_metadata, tls_context
 from .data import CSVError, dataset, first_rows, read_csv, rows, tensor
 from .errors import *  # noqa: F401,F403
 from .errors import BY_CODE, ModelwireError, error_for_status

@@ -15,6 +15,7 @@ import time
 
 from . import frames as F
 from ._schema import pb
+from .data import _np
 from .data import dataset as _make_dataset
 from .data import rows as _rows
 from .data import slice_dataset, tensor
@@ -59,7 +60,7 @@ METHOD = dict(predict=0x0101, train=0x0102, evaluate=0x0103, get_job=0x0104, lis
               cancel_job=0x0107, upload_dataset=0x0108, list_datasets=0x0109, delete_dataset=0x010A,
               list_models=0x010B, describe_model=0x010C, delete_model=0x010D, set_alias=0x010E,
               export_model=0x010F, import_model=0x0110, health=0x0111, server_info=0x0112, quantize=0x0130, prune=0x0131,
-              distill=0x0132, tune=0x0140)
+              distill=0x0132, tune=0x0140, explain=0x0141)
 
 
 class _Call:
@@ -484,6 +485,33 @@ def _model_ref(name, version=None, alias=None):
     return ref
 
 
+class Explanation:
+    """An ExplainResponse as arrays (numpy when it is installed, else lists), one entry per explained row.
+
+    `attributions` is rows × features (columns in `feature_names` order); `values` f(x),
+    `baseline_values` f(baseline) (TreeSHAP: E[f]), `completeness_errors` |Σ attributions − (f(x) − f(baseline))|;
+    `rows` the row indices, `classes` the explained class names, `steps` the integrated-gradient steps
+    each row took (0 for the exact methods); `method` "ig", "linear" or "treeshap",
+    `output` what f is ("probability", "logit", ...); `response` the message itself.
+    """
+
+    def __init__(self, response):
+        array = _np.asarray if _np is not None else list
+        self.response = response
+        self.method = {1: "ig", 2: "linear", 3: "treeshap"}.get(response.method, str(response.method))
+        self.output = response.output
+        self.feature_names = list(response.feature_names)
+        self.baseline = array(list(response.baseline))
+        rows = response.explanations
+        self.rows = [e.row for e in rows]
+        self.classes = [e.explained_class for e in rows]
+        self.attributions = array([list(e.attributions) for e in rows])
+        self.values = array([e.value for e in rows])
+        self.baseline_values = array([e.baseline_value for e in rows])
+        self.completeness_errors = array([e.completeness_error for e in rows])
+        self.steps = [e.steps for e in rows]
+
+
 def _named_columns(inputs, feature_names):
     """(Tensor, names or None): the rows of `inputs`, and the column names it or `feature_names` carries."""
     if isinstance(inputs, pb.Dataset):
@@ -809,6 +837,30 @@ class Client:
         else:
             request.inline_data.CopyFrom(data)
         return self.call(METHOD["evaluate"], request, pb.EvaluateResponse, timeout)
+
+    def explain(self, model, data, *, rows=None, method=None, target_class=None, steps=0, feature_names=None,
+                version=None, alias=None, timeout=None):
+        """Per-row feature attributions of a model's predictions (PROTOCOL.md §5, Explain).
+
+        `data` is a Dataset, an uploaded dataset's name, or rows (a 2-D numpy array, a list of rows,
+        a pandas DataFrame; `feature_names` names their columns, else they are in the model's order).
+        `rows` picks row indices (default all, at most 1024); `method` is "ig", "linear" or "treeshap"
+        (default: the family's own); `target_class` a class name (default: each row's predicted class);
+        `steps` integrated gradients' path steps (0: 64). Returns an `Explanation`.
+        """
+        methods = {None: 0, "ig": 1, "linear": 2, "treeshap": 3}
+        if method not in methods:
+            raise ValueError(f"method must be one of ig, linear, treeshap, not {method!r}")
+        request = pb.ExplainRequest(model=_model_ref(model, version, alias), rows=list(rows or []),
+                                    method=methods[method], target_class=target_class or "", steps=steps)
+        if isinstance(data, str):
+            request.dataset = data
+        elif isinstance(data, pb.Dataset):
+            request.inline_data.CopyFrom(data)
+        else:
+            values, names = _named_columns(data, feature_names)
+            request.inline_data.CopyFrom(pb.Dataset(features=values, feature_names=names or []))
+        return Explanation(self.call(METHOD["explain"], request, pb.ExplainResponse, timeout))
 
     def upload_dataset(self, name, data, *, replace=False, chunk_bytes=1 << 20, timeout=None):
         """Uploads a dataset in chunks of about `chunk_bytes` (client streaming): its DatasetInfo."""

@@ -112,7 +112,11 @@ typedef enum _Modelwire__V1__Method {
   /*
    * 0x0140 server streaming TuneRequest -> TrainEvent* (a job)
    */
-  MODELWIRE__V1__METHOD__METHOD_TUNE = 320
+  MODELWIRE__V1__METHOD__METHOD_TUNE = 320,
+  /*
+   * 0x0141 unary            ExplainRequest -> ExplainResponse
+   */
+  MODELWIRE__V1__METHOD__METHOD_EXPLAIN = 321
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__METHOD)
 } Modelwire__V1__Method;
 

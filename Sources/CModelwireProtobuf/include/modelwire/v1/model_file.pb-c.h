@@ -516,6 +516,13 @@ struct  Modelwire__V1__ModelFile
    */
   Modelwire__V1__OnnxOrigin *onnx;
   /*
+   * The training mean of each raw input column (training rows only), filled at training time:
+   * Explain's baseline for integrated gradients and linear contributions. Empty in files written
+   * before it (and in imported ones): Explain then takes standardization.mean, else the zero row.
+   */
+  size_t n_feature_means;
+  float *feature_means;
+  /*
    * Made by Tune: the trial table of the search this version won.
    */
   Modelwire__V1__TuneReport *tune;
@@ -538,7 +545,7 @@ struct  Modelwire__V1__ModelFile
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_file__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
 
 
 /*
