@@ -142,6 +142,24 @@ enum DataInput {
         return (rows.rows, rows.values)
     }
 
+    /// A job's labelled rows, from `--data PATH` or `--dataset NAME`: the rows to send inline, or
+    /// the dataset to name (`uploaded` when it is a temporary upload of PATH, too large for one
+    /// frame, to delete afterwards).
+    static func jobRows(
+        path: String?,
+        dataset: String?,
+        label: String?,
+        task: V1.Task,
+        format: CSVFormat,
+        client: ModelwireClient,
+        options: ModelwireClient.CallOptions
+    ) async throws -> (inline: V1.Dataset?, dataset: String?, uploaded: String?) {
+        guard let path else { return (nil, dataset, nil) }
+        let rows = try labelled(path: path, label: label, task: task, format: format)
+        let uploaded = try await stage(rows, client: client, options: options)
+        return (uploaded == nil ? rows : nil, uploaded, uploaded)
+    }
+
     /// Where a call's rows come from: inline, or uploaded first when too large for one frame.
     /// - Returns: The dataset name to reference (nil = send inline) and whether to delete it afterwards.
     static func stage(

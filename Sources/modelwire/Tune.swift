@@ -138,20 +138,17 @@ extension ModelwireCommand {
 
         func run() async throws {
             try await self.client.run("tune") { client in
-                var uploaded: String?
-                let data: V1.TuneRequest.Data
-                if let path = self.data {
-                    let rows = try DataInput.labelled(
-                        path: path,
-                        label: self.label,
-                        task: self.task == .regression ? .regression : .classification,
-                        format: self.csv.format
-                    )
-                    uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
-                    data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
-                } else {
-                    data = .dataset(self.dataset!)
-                }
+                let rows = try await DataInput.jobRows(
+                    path: self.data,
+                    dataset: self.dataset,
+                    label: self.label,
+                    task: self.task == .regression ? .regression : .classification,
+                    format: self.csv.format,
+                    client: client,
+                    options: self.client.callOptions
+                )
+                let uploaded = rows.uploaded
+                let data: V1.TuneRequest.Data = rows.inline.map { .inlineData($0) } ?? .dataset(rows.dataset ?? "")
                 let events = try await client.tune(try self.request(data: data), options: self.client.callOptions)
                 var view = TuneView(json: self.client.json)
                 let result = try await view.follow(events)
