@@ -68,35 +68,33 @@ extension ModelwireCommand {
             try await self.client.run("quantize") { client in
                 let ref = V1.ModelRef(name: self.model, selector: self.version.map { .version($0) })
                 let info = try await client.describeModel(ref, options: self.client.callOptions)
-                var request = V1.QuantizeRequest(
-                    model: ref,
-                    targetModel: self.to ?? "",
-                    activationScaling: self.activations.wire
-                )
-                if let path = self.calibrationData {
-                    let rows = try DataInput.features(
-                        path: path,
-                        model: info,
-                        labelColumn: nil,
-                        format: self.csv.format
-                    )
-                    request.calibrationData = V1.TransformData(
-                        source: .inlineData(
-                            V1.Dataset(
-                                featureNames: rows.names,
-                                features: V1.Tensor(columns: UInt32(rows.columns), values: rows.values)
-                            )
-                        )
-                    )
-                } else if let name = self.calibrationDataset {
-                    request.calibrationData = V1.TransformData(source: .dataset(name))
-                }
-                request.evalData = try self.evalData.map { try TransformRows.load($0, task: info.task, self.csv) }
+                let request = try self.request(ref, info)
                 try await TransformRows.follow(
                     try await client.quantize(request, options: self.client.callOptions),
                     self.client
                 )
             }
+        }
+
+        /// The request: the calibration rows (features only, in the model's column order) or
+        /// dataset, and the evaluation rows.
+        func request(_ ref: V1.ModelRef, _ info: V1.ModelVersionInfo) throws -> V1.QuantizeRequest {
+            var request = V1.QuantizeRequest(
+                model: ref,
+                targetModel: self.to ?? "",
+                activationScaling: self.activations.wire
+            )
+            if let path = self.calibrationData {
+                let rows = try DataInput.features(path: path, model: info, labelColumn: nil, format: self.csv.format)
+                let features = V1.Tensor(columns: UInt32(rows.columns), values: rows.values)
+                request.calibrationData = V1.TransformData(
+                    source: .inlineData(V1.Dataset(featureNames: rows.names, features: features))
+                )
+            } else if let name = self.calibrationDataset {
+                request.calibrationData = V1.TransformData(source: .dataset(name))
+            }
+            if let path = self.evalData { request.evalData = try TransformRows.load(path, task: info.task, self.csv) }
+            return request
         }
     }
 
