@@ -8,6 +8,7 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
             case emptyFile, wrongColumnCount, nonNumeric, nonFinite, singleClass
             case missingLabelColumn, unreadableFile, invalidSplit, unknownClass
             case malformedQuote, duplicateName, numericHeader, featureCountMismatch
+            case unknownCategory, missingColumn, columnType, noValues, missingValue
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -38,6 +39,17 @@ public struct DatasetError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let numericHeader = Code(.numericHeader)
         /// The rows have more or fewer features than the model expects.
         public static let featureCountMismatch = Code(.featureCountMismatch)
+
+        /// A categorical value never seen in training, under a model whose policy is to refuse it.
+        public static let unknownCategory = Code(.unknownCategory)
+        /// A table lacks a column the model (or the request) names.
+        public static let missingColumn = Code(.missingColumn)
+        /// A column's type does not fit its use (text where the model takes numbers, a boolean label, ...).
+        public static let columnType = Code(.columnType)
+        /// A column holds no value at all (every row missing), so nothing can be learned or imputed from it.
+        public static let noValues = Code(.noValues)
+        /// A value that must be present (a label, or any value without imputation) is missing.
+        public static let missingValue = Code(.missingValue)
 
         /// The code's name, e.g. `nonNumeric`.
         public var description: String { self.base.rawValue }
