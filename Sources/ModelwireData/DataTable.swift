@@ -117,3 +117,34 @@ public struct DataTable: Sendable, Equatable {
         return copy
     }
 }
+
+extension DataTable.Values {
+    /// Row `row`'s value as text, the way categories and class labels name it: strings as they
+    /// are, integers in decimal, integral floats as integers (`3`), other floats as their
+    /// shortest text (`2.5`), booleans as `true` or `false`.
+    func text(at row: Int) -> String {
+        switch self {
+        case .strings(let v): v[row]
+        case .ints(let v): String(v[row])
+        case .floats(let v): Self.text(of: v[row])
+        case .bools(let v): v[row] ? "true" : "false"
+        }
+    }
+
+    /// A float's category text: an integer when it is one, else its shortest description.
+    static func text(of value: Float) -> String {
+        if let integer = Int64(exactly: value) { return String(integer) }
+        return value.description
+    }
+
+    /// Row `row`'s value as a number (booleans 0 or 1), or `nil` for text that is not one. The
+    /// result may be infinite (a float, or text such as `inf`).
+    func number(at row: Int) -> Float? {
+        switch self {
+        case .floats(let v): v[row]
+        case .ints(let v): Float(v[row])
+        case .bools(let v): v[row] ? 1 : 0
+        case .strings(let v): Float(v[row])
+        }
+    }
+}

@@ -21,6 +21,8 @@ public struct Preprocessor: Sendable, Equatable {
         /// column has one), ordinal -1.
         case ignore
         /// The rows are refused with a `.unknownCategory` error naming the column and value.
+        /// A one-hot column with "other" still encodes such a value as "other": the model keeps
+        /// only the frequent categories, so it cannot tell a rare training category from a new one.
         case error
     }
 
