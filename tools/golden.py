@@ -64,6 +64,14 @@ def vectors(t):
                  epoch_end=True)
     result = M("TrainResult", model="digits", version=2, epochs_run=10, seed=42, duration_seconds=2.5,
                metrics=M("Evaluation", rows=288, classification=M("ClassificationMetrics", accuracy=0.96875)))
+    table = M("Table", columns=[
+        M("TableColumn", name="color", strings=M("StringColumn", values=["red", "", "blue"]), missing=[False, True, False]),
+        M("TableColumn", name="size", floats=M("FloatColumn", values=[1.5, float("nan"), 7.25])),
+        M("TableColumn", name="zip", ints=M("IntColumn", values=[2134, -1, 94110])),
+        M("TableColumn", name="member", bools=M("BoolColumn", values=[True, False, True])),
+    ])
+    labelled = M("Table", columns=list(table.columns) + [
+        M("TableColumn", name="buy", strings=M("StringColumn", values=["yes", "no", "yes"]))])
     return [
         ("client_hello", "client handshake: protocol versions [1], accepts none+zlib, client name",
          "ClientHello", M("ClientHello", protocol_versions=[1], compression=[0, 1], client_name="golden/1"),
@@ -108,6 +116,15 @@ def vectors(t):
         ("predict_request_compressed", "compressed REQUEST, call 7, METHOD_PREDICT, END_STREAM|COMPRESSED: 64 rows x 100 features (compare after inflating)",
          "PredictRequest", M("PredictRequest", model=M("ModelRef", name="synthetic", alias="production"), inputs=big),
          dict(kind="REQUEST", method=0x0101, call_id=7, flags=END_STREAM, compress=True)),
+        ("predict_request_table", "unary REQUEST, call 11, METHOD_PREDICT: 3 raw rows as a typed table (text with a gap, float with NaN, int, bool) for a model with preprocessing",
+         "PredictRequest", M("PredictRequest", model=M("ModelRef", name="shop"), table=table),
+         dict(kind="REQUEST", method=0x0101, call_id=11, flags=END_STREAM)),
+        ("train_request_table", "server-streaming REQUEST, call 13, METHOD_TRAIN: a labelled table with one-hot (cap 8), median imputation and missing indicators",
+         "TrainRequest", M("TrainRequest", model="shop", table=M("LabelledTable", table=labelled, label_column="buy"),
+                           spec=M("ModelSpec", tree=M("DecisionTreeSpec", max_depth=6)),
+                           preprocessing=M("PreprocessingSpec", categorical=["zip"], max_categories=8,
+                                           numeric_imputation=2, missing_indicators=True)),
+         dict(kind="REQUEST", method=0x0102, call_id=13, flags=END_STREAM)),
         ("error_not_found", "call error: ERROR call 1, NOT_FOUND (5)",
          "Status", M("Status", code=5, message='model "iris" has no version 9'),
          dict(kind="ERROR", call_id=1)),

@@ -65,3 +65,56 @@ public enum DatasetChunker {
         return max(1, (maxChunkBytes - overhead) / rowBytes)
     }
 }
+
+extension DatasetChunker {
+    /// The chunks of a table upload, in order: row ranges of every column, each chunk with the
+    /// column names, types and label column; at least one.
+    /// - Parameters:
+    ///   - name: The dataset's name.
+    ///   - table: The table and its label column.
+    ///   - replace: Replace an existing dataset of that name.
+    ///   - maxChunkBytes: The largest encoded chunk wanted (a single larger row gets a chunk of its own).
+    /// - Returns: The requests to send, first to last.
+    public static func chunks(
+        name: String,
+        table: V1.LabelledTable,
+        replace: Bool,
+        maxChunkBytes: Int
+    ) -> [V1.UploadDatasetRequest] {
+        let columns = table.table?.columns ?? []
+        let rows = columns.map(\.rowCount).max() ?? 0
+        // Each row's encoded bytes: the sum over columns (a string's length and tag, a float's 4, ...).
+        var rowBytes = [Int](repeating: 0, count: rows)
+        for column in columns {
+            switch column.values {
+            case .floats(let v)?: for r in v.values.indices { rowBytes[r] += 4 }
+            case .ints(let v)?: for r in v.values.indices { rowBytes[r] += 10 }
+            case .bools(let v)?: for r in v.values.indices { rowBytes[r] += 1 }
+            case .strings(let v)?: for (r, s) in v.values.enumerated() { rowBytes[r] += s.utf8.count + 6 }
+            case nil: break
+            }
+            if !column.missing.isEmpty { for r in 0..<rows { rowBytes[r] += 1 } }
+        }
+        let overhead = name.utf8.count + table.labelColumn.utf8.count + columns.reduce(64) { $0 + $1.name.utf8.count + 16 }
+        var ranges: [Range<Int>] = []
+        var start = 0
+        var bytes = overhead
+        for r in 0..<rows {
+            if r > start, bytes + rowBytes[r] > maxChunkBytes {
+                ranges.append(start..<r)
+                (start, bytes) = (r, overhead)
+            }
+            bytes += rowBytes[r]
+        }
+        ranges.append(start..<rows)
+        guard ranges.count > 1 else { return [V1.UploadDatasetRequest(name: name, replace: replace, table: table)] }
+        return ranges.enumerated().map { index, range in
+            let part = V1.Table(columns: columns.map { $0.rows(range) })
+            return V1.UploadDatasetRequest(
+                name: name,
+                replace: replace && index == 0,
+                table: V1.LabelledTable(table: part, labelColumn: table.labelColumn)
+            )
+        }
+    }
+}

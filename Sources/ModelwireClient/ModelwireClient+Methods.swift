@@ -142,6 +142,35 @@ extension ModelwireClient {
         replace: Bool = false,
         options: CallOptions = .defaults
     ) async throws -> V1.DatasetInfo {
+        try await self.upload(options: options) { chunkBytes in
+            DatasetChunker.chunks(name: name, dataset: dataset, replace: replace, maxChunkBytes: chunkBytes)
+        }
+    }
+
+    /// Uploads a table of raw typed columns as a dataset (`UploadDataset`), in chunks of rows as
+    /// ``uploadDataset(name:dataset:replace:options:)`` does; Train fits preprocessing on it.
+    /// - Parameters:
+    ///   - name: The dataset's name (1-64 of `[A-Za-z0-9._-]`).
+    ///   - table: The columns, and the one holding the labels.
+    ///   - replace: Replace an existing dataset of that name (else `alreadyExists`).
+    ///   - options: Deadline (default: the configuration's) and retries.
+    /// - Returns: The stored dataset's description.
+    public func uploadDataset(
+        name: String,
+        table: V1.LabelledTable,
+        replace: Bool = false,
+        options: CallOptions = .defaults
+    ) async throws -> V1.DatasetInfo {
+        try await self.upload(options: options) { chunkBytes in
+            DatasetChunker.chunks(name: name, table: table, replace: replace, maxChunkBytes: chunkBytes)
+        }
+    }
+
+    /// Streams the chunks `makeChunks` cuts for the connection's chunk size, and reads the stored dataset's info.
+    private func upload(
+        options: CallOptions,
+        makeChunks: @escaping @Sendable (Int) -> [V1.UploadDatasetRequest]
+    ) async throws -> V1.DatasetInfo {
         let descriptor = MethodDescriptor.lookup(UInt16(truncatingIfNeeded: V1.Method.uploadDataset.rawValue))!
         let deadline = Deadline(timeout: options.timeout ?? self.configuration.defaultTimeout)
         return try await self.withRetries(descriptor, options: options, deadline: deadline) { remaining in
@@ -150,12 +179,7 @@ extension ModelwireClient {
                 4096,
                 min(self.configuration.uploadChunkBytes, connection.serverLimits.maxFrameBytes / 2)
             )
-            let chunks = DatasetChunker.chunks(
-                name: name,
-                dataset: dataset,
-                replace: replace,
-                maxChunkBytes: chunkBytes
-            )
+            let chunks = makeChunks(chunkBytes)
             let (id, responses) = try await connection.openStream(descriptor, deadline: deadline) { id, remaining in
                 try connection.encode(
                     options.stamped(chunks[0]),

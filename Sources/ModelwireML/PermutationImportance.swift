@@ -14,14 +14,17 @@ public struct PermutationImportance: Sendable, Equatable {
 }
 
 extension TrainedModel {
-    /// Permutation importance of every feature on `dataset` (in the model's feature order).
+    /// Permutation importance of every feature on `dataset` (in the model's feature order), or of
+    /// every group of features shuffled together (a raw column's one-hot features).
     /// - Parameters:
+    ///   - groups: Named ranges of features, each shuffled with one row order; `nil`: each feature alone.
     ///   - repeats: Shuffles per feature (scikit-learn's `n_repeats`, default 5 there).
     ///   - seed: The shuffles' seed: equal seeds give equal results.
     ///   - isCancelled: Checked between features; a true stops with `nil`.
     /// - Throws: `DatasetError` as `evaluate` does (checked once, before any shuffle).
     public func permutationImportance(
         _ dataset: Dataset,
+        groups: [(name: String, features: Range<Int>)]? = nil,
         repeats: Int,
         seed: UInt64,
         isCancelled: () -> Bool = { false }
@@ -33,22 +36,27 @@ extension TrainedModel {
         var generator = SeededGenerator(seed: seed)
         var result: [PermutationImportance] = []
         let (rows, columns) = (dataset.rows, dataset.columns)
-        for feature in 0..<columns {
+        let groups = groups ?? self.snapshot.featureNames.enumerated().map { ($0.element, $0.offset..<$0.offset + 1) }
+        for (name, group) in groups {
             if isCancelled() { return nil }
             var drops: [Double] = []
             for _ in 0..<repeats {
                 let order = Array(0..<rows).shuffled(using: &generator)
                 for (row, source) in order.enumerated() {
-                    features[row * columns + feature] = dataset.features[source * columns + feature]
+                    for feature in group {
+                        features[row * columns + feature] = dataset.features[source * columns + feature]
+                    }
                 }
                 drops.append(baseline - score(features))
             }
-            for row in 0..<rows { features[row * columns + feature] = dataset.features[row * columns + feature] }
+            for row in 0..<rows {
+                for feature in group { features[row * columns + feature] = dataset.features[row * columns + feature] }
+            }
             let mean = drops.reduce(0, +) / Double(repeats)
             let variance = drops.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(repeats)
             result.append(
                 PermutationImportance(
-                    feature: self.snapshot.featureNames[feature],
+                    feature: name,
                     mean: mean,
                     standardDeviation: variance.squareRoot()
                 )

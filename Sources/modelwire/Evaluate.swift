@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelwireClient
 import ModelwireCodec
+import ModelwireDataWire
 
 extension ModelwireCommand {
     /// `modelwire evaluate`: metrics of a model on labelled rows.
@@ -19,6 +20,7 @@ extension ModelwireCommand {
         )
         var data: String?
         @OptionGroup var csv: CSVInputOptions
+        @OptionGroup var missingValues: MissingValueOptions
         @Option(help: "Evaluate on an uploaded dataset instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
         @Option(
@@ -41,6 +43,26 @@ extension ModelwireCommand {
             }
         }
 
+        /// A model with preprocessing evaluates a typed table: its label column is --label, else the last.
+        private func tableData(
+            _ path: String,
+            _ client: ModelwireClient,
+            _ info: V1.ModelVersionInfo,
+            _ preprocessing: V1.Preprocessing
+        ) async throws -> (V1.EvaluateRequest.Data, String?) {
+            let (table, label) = try TableInput.labelled(
+                path: path,
+                label: self.label,
+                classification: info.task != .regression,
+                format: self.csv.format,
+                missing: self.missingValues.tokens,
+                textColumns: TableInput.textColumns(of: preprocessing)
+            )
+            let labelled = V1.LabelledTable(table, labelColumn: label)
+            let uploaded = try await TableInput.stage(labelled, table, client: client, options: self.client.callOptions)
+            return (uploaded.map { .dataset($0) } ?? .table(labelled), uploaded)
+        }
+
         func run() async throws {
             try await self.client.run("evaluate") { client in
                 let ref = try modelRef(self.model, self.version)
@@ -49,6 +71,9 @@ extension ModelwireCommand {
                 if let path = self.data {
                     // The model's task decides how the label column is read.
                     let info = try await client.describeModel(ref, options: self.client.callOptions)
+                    if let preprocessing = info.preprocessing {
+                        (data, uploaded) = try await self.tableData(path, client, info, preprocessing)
+                    } else {
                     let rows = try DataInput.labelled(
                         path: path,
                         label: self.label,
@@ -57,6 +82,7 @@ extension ModelwireCommand {
                     )
                     uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
                     data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
+                    }
                 } else {
                     data = .dataset(self.dataset!)
                 }

@@ -13,6 +13,9 @@ extension ModelwireCommand {
                 Columns are matched by the model's feature names when the header has them; otherwise the file \
                 has the model's column count, or one more (the label: --label, else a column named label, \
                 target or class, or the last). Prints one label per row (regression: one value per row).
+
+                A model trained from a table (text categories, missing values) reads the CSV as a typed table: \
+                its raw columns by name, missing fields as --na-values says.
                 """
         )
 
@@ -23,6 +26,7 @@ extension ModelwireCommand {
         var data: String
         @OptionGroup var csv: CSVInputOptions
         @Option(help: "The label column to ignore, when the file has one.") var label: String?
+        @OptionGroup var missingValues: MissingValueOptions
         @Flag(help: "Also print per-class probabilities (decision scores for svm models).") var probabilities = false
         @Option(help: "Rows per call.") var batchRows: Int = 8192
 
@@ -36,6 +40,9 @@ extension ModelwireCommand {
                 var ref = try modelRef(self.model, self.version)
                 let info = try await client.describeModel(ref, options: self.client.callOptions)
                 ref.selector = .version(info.version)  // every batch on the same version, even if an alias moves
+                if let preprocessing = info.preprocessing {
+                    return try await self.predictTable(client, ref, preprocessing)
+                }
                 let input = try DataInput.features(
                     path: self.data,
                     model: info,
@@ -66,6 +73,46 @@ extension ModelwireCommand {
                 }
                 self.print(merged, scores: scores, rows: rows)
             }
+        }
+
+        /// Predicts for a model with preprocessing: the CSV as a typed table (its columns matched by
+        /// name on the server, a label or other extra column ignored), in batches of rows.
+        private func predictTable(
+            _ client: ModelwireClient,
+            _ ref: V1.ModelRef,
+            _ preprocessing: V1.Preprocessing
+        ) async throws {
+            let table = V1.Table(
+                try TableInput.read(
+                    path: self.data,
+                    format: self.csv.format,
+                    missing: self.missingValues.tokens,
+                    textColumns: TableInput.textColumns(of: preprocessing)
+                )
+            )
+            let rows = table.rowCount
+            var merged = V1.PredictResponse()
+            var scores: [Float] = []
+            var start = 0
+            while start < rows {
+                let end = min(rows, start + self.batchRows)
+                let request = Self.request(ref, table: table.rows(start..<end), probabilities: self.probabilities)
+                let response = try await client.predict(request, options: self.client.callOptions)
+                if start == 0 {
+                    merged = response
+                    merged.classIds = []
+                    merged.values = []
+                }
+                merged.classIds += response.classIds
+                merged.values += response.values
+                scores += response.scores?.values ?? []
+                start = end
+            }
+            self.print(merged, scores: scores, rows: rows)
+        }
+
+        private static func request(_ ref: V1.ModelRef, table: V1.Table, probabilities: Bool) -> V1.PredictRequest {
+            V1.PredictRequest(model: ref, includeProbabilities: probabilities, table: table)
         }
 
         func print(_ r: V1.PredictResponse, scores: [Float], rows: Int) {

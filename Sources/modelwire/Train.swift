@@ -13,6 +13,12 @@ extension ModelwireCommand {
                 the delimiter is --delimiter or detected (, ; tab). Rows are sent inline with the call; \
                 files above 8 MiB of features are uploaded as a temporary dataset first.
 
+                A CSV with text columns or missing values (empty, NA, NaN, null, ?, ...; see --na-values) \
+                is sent as a typed table: the server infers numeric, categorical and boolean columns \
+                (override with --categorical, --numeric, --drop), imputes missing values (--impute), \
+                encodes categories (--encoding, --max-categories) and stores that preprocessing in the \
+                model, which then predicts from raw rows. Without such columns the rows go as numbers.
+
                 Interrupting the command detaches from the job, which keeps running (see `jobs watch`); \
                 a server shutting down stops the job and says so.
                 """
@@ -43,6 +49,8 @@ extension ModelwireCommand {
         )
         var data: String?
         @OptionGroup var csv: CSVInputOptions
+        @OptionGroup(title: "Raw columns (text categories, missing values)") var preprocessing: PreprocessingOptions
+        @OptionGroup var missingValues: MissingValueOptions
         @Option(help: "Train on a dataset uploaded with `datasets upload` instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
         @Option(help: "What the model predicts.") var task: Task = .classification
@@ -310,22 +318,25 @@ extension ModelwireCommand {
                     restoreBestWeights: self.restoreBestWeights
                 )
             }
-            return V1.TrainRequest(model: self.model, data: data, spec: spec, options: options)
+            var request = V1.TrainRequest(model: self.model, data: data, spec: spec, options: options)
+            if case .table = data { request.preprocessing = self.preprocessing.spec }
+            if self.preprocessing.requested { request.preprocessing = self.preprocessing.spec }
+            return request
         }
 
         func run() async throws {
             try await self.client.run("train") { client in
-                let rows = try await DataInput.jobRows(
+                let (data, uploaded) = try await TableInput.trainRows(
                     path: self.data,
                     dataset: self.dataset,
                     label: self.label,
                     task: self.task == .regression ? .regression : .classification,
                     format: self.csv.format,
+                    missing: self.missingValues.tokens,
+                    preprocessing: self.preprocessing,
                     client: client,
                     options: self.client.callOptions
                 )
-                let uploaded = rows.uploaded
-                let data: V1.TrainRequest.Data = rows.inline.map { .inlineData($0) } ?? .dataset(rows.dataset ?? "")
                 let request = try self.request(data: data)
                 // The call's own deadline (if any) applies to the whole stream; connect and retries as usual.
                 let events = try await client.train(request, options: self.client.callOptions)

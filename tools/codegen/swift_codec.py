@@ -174,6 +174,8 @@ class Field:
             return f"decodeArray({p}, count: {n})"
         if t == FD.TYPE_STRING:
             return f'try decodeStrings({p}, count: {n}, field: "{self.field_label()}")'
+        if t == FD.TYPE_BOOL:
+            return f"decodeEnums({p}, count: {n}) {{ $0 != 0 }}"
         if t == FD.TYPE_ENUM:
             return f"decodeEnums({p}, count: {n}) {{ {self.base_type(types)}(rawValue: Int32(bitPattern: $0.rawValue)) }}"
         if t == FD.TYPE_MESSAGE:
@@ -203,6 +205,8 @@ class Field:
             return f"arena.array({v})"
         if t == FD.TYPE_STRING:
             return f'try arena.strings({v}, field: "{self.field_label()}")'
+        if t == FD.TYPE_BOOL:
+            return f"arena.array({v}.map {{ protobuf_c_boolean($0 ? 1 : 0) }})"
         if t == FD.TYPE_ENUM:
             ct = c_type_name(self.f.type_name, types)
             return f"arena.array({v}.map {{ {ct}(rawValue: UInt32(bitPattern: $0.rawValue)) }})"

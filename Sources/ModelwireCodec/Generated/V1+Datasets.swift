@@ -13,14 +13,18 @@ extension V1 {
         public var rows: V1.Dataset?
         /// First chunk only: replace an existing dataset of that name (else ALREADY_EXISTS).
         public var replace: Bool
+        /// Raw typed columns instead of rows: exactly one of rows and table per chunk, the same kind in
+        /// every chunk of an upload. Every chunk has the first chunk's columns (names, types, label).
+        public var table: V1.LabelledTable?
         /// Tracing and other per-call metadata (call_metadata.proto).
         public var metadata: V1.CallMetadata?
 
         /// Creates a `UploadDatasetRequest`; every argument defaults to the field's zero value.
-        public init(name: String = "", rows: V1.Dataset? = nil, replace: Bool = false, metadata: V1.CallMetadata? = nil) {
+        public init(name: String = "", rows: V1.Dataset? = nil, replace: Bool = false, table: V1.LabelledTable? = nil, metadata: V1.CallMetadata? = nil) {
             self.name = name
             self.rows = rows
             self.replace = replace
+            self.table = table
             self.metadata = metadata
         }
     }
@@ -36,9 +40,12 @@ extension V1 {
         /// Size in the repository.
         public var sizeBytes: UInt64
         public var createdUnixMs: UInt64
+        /// A dataset uploaded as a table: the column holding its labels (feature_names are then the raw
+        /// columns, columns their count, and class_names the label column's distinct texts, sorted).
+        public var labelColumn: String
 
         /// Creates a `DatasetInfo`; every argument defaults to the field's zero value.
-        public init(name: String = "", rows: UInt64 = 0, columns: UInt32 = 0, featureNames: [String] = [], classNames: [String] = [], sizeBytes: UInt64 = 0, createdUnixMs: UInt64 = 0) {
+        public init(name: String = "", rows: UInt64 = 0, columns: UInt32 = 0, featureNames: [String] = [], classNames: [String] = [], sizeBytes: UInt64 = 0, createdUnixMs: UInt64 = 0, labelColumn: String = "") {
             self.name = name
             self.rows = rows
             self.columns = columns
@@ -46,6 +53,7 @@ extension V1 {
             self.classNames = classNames
             self.sizeBytes = sizeBytes
             self.createdUnixMs = createdUnixMs
+            self.labelColumn = labelColumn
         }
     }
 
@@ -104,6 +112,7 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, CallMet
             name: try decodeString(c.name, field: "UploadDatasetRequest.name"),
             rows: try decodeMessage(c.rows, as: V1.Dataset.self),
             replace: c.replace != 0,
+            table: try decodeMessage(c.table, as: V1.LabelledTable.self),
             metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
@@ -112,6 +121,7 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, CallMet
         c.name = try arena.string(self.name, field: "UploadDatasetRequest.name")
         if let v = self.rows { c.rows = try arena.message(v) }
         c.replace = self.replace ? 1 : 0
+        if let v = self.table { c.table = try arena.message(v) }
         if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 
@@ -119,6 +129,7 @@ extension V1.UploadDatasetRequest: ProtobufMessage, CMessageConvertible, CallMet
         modelwire__v1__upload_dataset_request__init(c)
         c.pointee.name = try arena.string(self.name, field: "UploadDatasetRequest.name")
         c.pointee.replace = self.replace ? 1 : 0
+        if let v = self.table { c.pointee.table = try arena.message(v) }
         if let v = self.metadata { c.pointee.metadata = try arena.message(v) }
         try arena.withMessage(self.rows, &c.pointee.rows) { () throws(CodecError) in
             try body()
@@ -145,7 +156,8 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible {
             featureNames: try decodeStrings(c.feature_names, count: c.n_feature_names, field: "DatasetInfo.feature_names"),
             classNames: try decodeStrings(c.class_names, count: c.n_class_names, field: "DatasetInfo.class_names"),
             sizeBytes: c.size_bytes,
-            createdUnixMs: c.created_unix_ms)
+            createdUnixMs: c.created_unix_ms,
+            labelColumn: try decodeString(c.label_column, field: "DatasetInfo.label_column"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -159,6 +171,7 @@ extension V1.DatasetInfo: ProtobufMessage, CMessageConvertible {
         c.class_names = try arena.strings(self.classNames, field: "DatasetInfo.class_names")
         c.size_bytes = self.sizeBytes
         c.created_unix_ms = self.createdUnixMs
+        c.label_column = try arena.string(self.labelColumn, field: "DatasetInfo.label_column")
     }
 }
 

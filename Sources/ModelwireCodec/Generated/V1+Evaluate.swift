@@ -10,6 +10,8 @@ extension V1 {
             case inlineData(V1.Dataset)
             /// An uploaded dataset's name.
             case dataset(String)
+            /// Raw typed columns, for a model with preprocessing (columns matched by name).
+            case table(V1.LabelledTable)
         }
 
         public var model: V1.ModelRef?
@@ -143,7 +145,7 @@ extension V1 {
         public var model: String
         public var version: UInt32
         public var evaluation: V1.Evaluation?
-        /// With permutation_repeats > 0, per feature in the model's order.
+        /// With permutation_repeats > 0, per feature in the model's order (per raw column, its encoded features shuffled together, for a model with preprocessing).
         public var permutationImportance: [V1.FeatureImportance]
 
         /// Creates a `EvaluateResponse`; every argument defaults to the field's zero value.
@@ -178,6 +180,7 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible, CallMetadata
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
         case 3: oneof_data = .dataset(try decodeString(c.dataset, field: "EvaluateRequest.dataset"))
+        case 4: oneof_data = .table(try decodeOneofMessage(c.table, as: V1.LabelledTable.self))
         default: break
         }
         self.init(
@@ -201,6 +204,9 @@ extension V1.EvaluateRequest: ProtobufMessage, CMessageConvertible, CallMetadata
         case .dataset(let v)?:
             c.data_case = Modelwire__V1__EvaluateRequest__DataCase(rawValue: 3)
             c.dataset = try arena.string(v, field: "EvaluateRequest.dataset")
+        case .table(let v)?:
+            c.data_case = Modelwire__V1__EvaluateRequest__DataCase(rawValue: 4)
+            c.table = try arena.message(v)
         case nil: break
         }
     }

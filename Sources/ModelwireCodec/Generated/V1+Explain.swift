@@ -39,6 +39,8 @@ extension V1 {
             case inlineData(V1.Dataset)
             /// An uploaded dataset's name.
             case dataset(String)
+            /// Raw typed columns for a model with preprocessing (label_column may be empty).
+            case table(V1.LabelledTable)
         }
 
         public var model: V1.ModelRef?
@@ -104,14 +106,18 @@ extension V1 {
         public var method: V1.ExplainMethod
         /// What f is: "probability", "logit", "decision score", "value", "raw score".
         public var output: String
-        /// The model's raw input columns.
+        /// The model's raw input columns; for a model with preprocessing, its table columns (each one's
+        /// attribution is the sum over its encoded features, e.g. all of a one-hot group).
         public var featureNames: [String]
-        /// Integrated gradients and linear: the baseline row (raw columns); TreeSHAP: empty.
+        /// Integrated gradients and linear: the baseline row, in the model's features (encoded_feature_names
+        /// for a model with preprocessing); TreeSHAP: empty.
         public var baseline: [Float]
         public var explanations: [V1.RowExplanation]
+        /// A model with preprocessing: its encoded features; else empty.
+        public var encodedFeatureNames: [String]
 
         /// Creates a `ExplainResponse`; every argument defaults to the field's zero value.
-        public init(model: String = "", version: UInt32 = 0, method: V1.ExplainMethod = V1.ExplainMethod(rawValue: 0), output: String = "", featureNames: [String] = [], baseline: [Float] = [], explanations: [V1.RowExplanation] = []) {
+        public init(model: String = "", version: UInt32 = 0, method: V1.ExplainMethod = V1.ExplainMethod(rawValue: 0), output: String = "", featureNames: [String] = [], baseline: [Float] = [], explanations: [V1.RowExplanation] = [], encodedFeatureNames: [String] = []) {
             self.model = model
             self.version = version
             self.method = method
@@ -119,6 +125,7 @@ extension V1 {
             self.featureNames = featureNames
             self.baseline = baseline
             self.explanations = explanations
+            self.encodedFeatureNames = encodedFeatureNames
         }
     }
 }
@@ -147,6 +154,7 @@ extension V1.ExplainRequest: ProtobufMessage, CMessageConvertible, CallMetadataC
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
         case 3: oneof_data = .dataset(try decodeString(c.dataset, field: "ExplainRequest.dataset"))
+        case 8: oneof_data = .table(try decodeOneofMessage(c.table, as: V1.LabelledTable.self))
         default: break
         }
         self.init(
@@ -175,6 +183,9 @@ extension V1.ExplainRequest: ProtobufMessage, CMessageConvertible, CallMetadataC
         case .dataset(let v)?:
             c.data_case = Modelwire__V1__ExplainRequest__DataCase(rawValue: 3)
             c.dataset = try arena.string(v, field: "ExplainRequest.dataset")
+        case .table(let v)?:
+            c.data_case = Modelwire__V1__ExplainRequest__DataCase(rawValue: 8)
+            c.table = try arena.message(v)
         case nil: break
         }
     }
@@ -193,6 +204,9 @@ extension V1.ExplainRequest: ProtobufMessage, CMessageConvertible, CallMetadataC
         case .dataset(let v)?:
             c.pointee.data_case = Modelwire__V1__ExplainRequest__DataCase(rawValue: 3)
             c.pointee.dataset = try arena.string(v, field: "ExplainRequest.dataset")
+        case .table(let v)?:
+            c.pointee.data_case = Modelwire__V1__ExplainRequest__DataCase(rawValue: 8)
+            c.pointee.table = try arena.message(v)
         case nil: break
         }
         try withBorrowedArray(self.rows, &c.pointee.n_rows, &c.pointee.rows) { () throws(CodecError) in
@@ -268,7 +282,8 @@ extension V1.ExplainResponse: ProtobufMessage, CMessageConvertible {
             output: try decodeString(c.output, field: "ExplainResponse.output"),
             featureNames: try decodeStrings(c.feature_names, count: c.n_feature_names, field: "ExplainResponse.feature_names"),
             baseline: decodeArray(c.baseline, count: c.n_baseline),
-            explanations: try decodeMessages(c.explanations, count: c.n_explanations, as: V1.RowExplanation.self))
+            explanations: try decodeMessages(c.explanations, count: c.n_explanations, as: V1.RowExplanation.self),
+            encodedFeatureNames: try decodeStrings(c.encoded_feature_names, count: c.n_encoded_feature_names, field: "ExplainResponse.encoded_feature_names"))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -283,6 +298,8 @@ extension V1.ExplainResponse: ProtobufMessage, CMessageConvertible {
         c.baseline = arena.array(self.baseline)
         c.n_explanations = self.explanations.count
         c.explanations = try arena.messages(self.explanations)
+        c.n_encoded_feature_names = self.encodedFeatureNames.count
+        c.encoded_feature_names = try arena.strings(self.encodedFeatureNames, field: "ExplainResponse.encoded_feature_names")
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, _ arena: CodecArena, then body: () throws(CodecError) -> Void) throws(CodecError) {
@@ -295,6 +312,8 @@ extension V1.ExplainResponse: ProtobufMessage, CMessageConvertible {
         c.pointee.feature_names = try arena.strings(self.featureNames, field: "ExplainResponse.feature_names")
         c.pointee.n_explanations = self.explanations.count
         c.pointee.explanations = try arena.messages(self.explanations)
+        c.pointee.n_encoded_feature_names = self.encodedFeatureNames.count
+        c.pointee.encoded_feature_names = try arena.strings(self.encodedFeatureNames, field: "ExplainResponse.encoded_feature_names")
         try withBorrowedArray(self.baseline, &c.pointee.n_baseline, &c.pointee.baseline) { () throws(CodecError) in
             try body()
         }

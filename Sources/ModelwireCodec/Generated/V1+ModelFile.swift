@@ -366,11 +366,13 @@ extension V1 {
         /// Explain's baseline for integrated gradients and linear contributions. Empty in files written
         /// before it (and in imported ones): Explain then takes standardization.mean, else the zero row.
         public var featureMeans: [Float]
+        /// Present when the model was trained from a table: how raw columns become its features.
+        public var preprocessing: V1.Preprocessing?
         /// Made by Tune: the trial table of the search this version won.
         public var tune: V1.TuneReport?
 
         /// Creates a `ModelFile`; every argument defaults to the field's zero value.
-        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil, featureMeans: [Float] = [], tune: V1.TuneReport? = nil) {
+        public init(formatVersion: UInt32 = 0, name: String = "", version: UInt32 = 0, createdUnixMs: UInt64 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, featureNames: [String] = [], classNames: [String] = [], standardization: V1.Standardization? = nil, parameters: Parameters? = nil, training: V1.TrainingSummary? = nil, transform: V1.TransformRecord? = nil, onnx: V1.OnnxOrigin? = nil, featureMeans: [Float] = [], preprocessing: V1.Preprocessing? = nil, tune: V1.TuneReport? = nil) {
             self.formatVersion = formatVersion
             self.name = name
             self.version = version
@@ -385,6 +387,7 @@ extension V1 {
             self.transform = transform
             self.onnx = onnx
             self.featureMeans = featureMeans
+            self.preprocessing = preprocessing
             self.tune = tune
         }
     }
@@ -987,6 +990,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         let field_transform = try decodeMessage(c.transform, as: V1.TransformRecord.self)
         let field_onnx = try decodeMessage(c.onnx, as: V1.OnnxOrigin.self)
         let field_feature_means = decodeArray(c.feature_means, count: c.n_feature_means)
+        let field_preprocessing = try decodeMessage(c.preprocessing, as: V1.Preprocessing.self)
         let field_tune = try decodeMessage(c.tune, as: V1.TuneReport.self)
         var oneof_parameters: Parameters? = nil
         switch c.parameters_case.rawValue {
@@ -1014,6 +1018,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
             transform: field_transform,
             onnx: field_onnx,
             featureMeans: field_feature_means,
+            preprocessing: field_preprocessing,
             tune: field_tune)
     }
 
@@ -1035,6 +1040,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         if let v = self.onnx { c.onnx = try arena.message(v) }
         c.n_feature_means = self.featureMeans.count
         c.feature_means = arena.array(self.featureMeans)
+        if let v = self.preprocessing { c.preprocessing = try arena.message(v) }
         if let v = self.tune { c.tune = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:
@@ -1077,6 +1083,7 @@ extension V1.ModelFile: ProtobufMessage, CMessageConvertible {
         if let v = self.training { c.pointee.training = try arena.message(v) }
         if let v = self.transform { c.pointee.transform = try arena.message(v) }
         if let v = self.onnx { c.pointee.onnx = try arena.message(v) }
+        if let v = self.preprocessing { c.pointee.preprocessing = try arena.message(v) }
         if let v = self.tune { c.pointee.tune = try arena.message(v) }
         switch self.parameters {
         case .dense(let v)?:

@@ -47,9 +47,11 @@ extension V1 {
         public var aliases: [String]
         /// How a transform made this version from another; absent otherwise.
         public var transform: V1.TransformRecord?
+        /// The raw input columns it takes and how they are encoded; absent: numeric rows only.
+        public var preprocessing: V1.Preprocessing?
 
         /// Creates a `ModelVersionInfo`; every argument defaults to the field's zero value.
-        public init(name: String = "", version: UInt32 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, inputColumns: UInt32 = 0, featureNames: [String] = [], classNames: [String] = [], createdUnixMs: UInt64 = 0, trainingMetrics: V1.Evaluation? = nil, parameterCount: UInt64 = 0, fileBytes: UInt64 = 0, aliases: [String] = [], transform: V1.TransformRecord? = nil) {
+        public init(name: String = "", version: UInt32 = 0, task: V1.Task = V1.Task(rawValue: 0), spec: V1.ModelSpec? = nil, inputColumns: UInt32 = 0, featureNames: [String] = [], classNames: [String] = [], createdUnixMs: UInt64 = 0, trainingMetrics: V1.Evaluation? = nil, parameterCount: UInt64 = 0, fileBytes: UInt64 = 0, aliases: [String] = [], transform: V1.TransformRecord? = nil, preprocessing: V1.Preprocessing? = nil) {
             self.name = name
             self.version = version
             self.task = task
@@ -63,6 +65,7 @@ extension V1 {
             self.fileBytes = fileBytes
             self.aliases = aliases
             self.transform = transform
+            self.preprocessing = preprocessing
         }
     }
 
@@ -255,7 +258,8 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
             parameterCount: c.parameter_count,
             fileBytes: c.file_bytes,
             aliases: try decodeStrings(c.aliases, count: c.n_aliases, field: "ModelVersionInfo.aliases"),
-            transform: try decodeMessage(c.transform, as: V1.TransformRecord.self))
+            transform: try decodeMessage(c.transform, as: V1.TransformRecord.self),
+            preprocessing: try decodeMessage(c.preprocessing, as: V1.Preprocessing.self))
     }
 
     func fill(_ c: inout CStruct, _ arena: CodecArena) throws(CodecError) {
@@ -276,6 +280,7 @@ extension V1.ModelVersionInfo: ProtobufMessage, CMessageConvertible {
         c.n_aliases = self.aliases.count
         c.aliases = try arena.strings(self.aliases, field: "ModelVersionInfo.aliases")
         if let v = self.transform { c.transform = try arena.message(v) }
+        if let v = self.preprocessing { c.preprocessing = try arena.message(v) }
     }
 }
 

@@ -12,14 +12,19 @@ extension V1 {
         public var inputs: V1.Tensor?
         /// Also return per-class probabilities (or SVM decision scores).
         public var includeProbabilities: Bool
+        /// Raw typed columns (matched by name), for a model with preprocessing: exactly one of inputs and
+        /// table. Such a model also takes inputs when none of its columns is categorical (one float per
+        /// raw column in its order, NaN = missing).
+        public var table: V1.Table?
         /// Tracing and other per-call metadata (call_metadata.proto).
         public var metadata: V1.CallMetadata?
 
         /// Creates a `PredictRequest`; every argument defaults to the field's zero value.
-        public init(model: V1.ModelRef? = nil, inputs: V1.Tensor? = nil, includeProbabilities: Bool = false, metadata: V1.CallMetadata? = nil) {
+        public init(model: V1.ModelRef? = nil, inputs: V1.Tensor? = nil, includeProbabilities: Bool = false, table: V1.Table? = nil, metadata: V1.CallMetadata? = nil) {
             self.model = model
             self.inputs = inputs
             self.includeProbabilities = includeProbabilities
+            self.table = table
             self.metadata = metadata
         }
     }
@@ -97,6 +102,7 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, CallMetadataC
             model: try decodeMessage(c.model, as: V1.ModelRef.self),
             inputs: try decodeMessage(c.inputs, as: V1.Tensor.self),
             includeProbabilities: c.include_probabilities != 0,
+            table: try decodeMessage(c.table, as: V1.Table.self),
             metadata: try decodeMessage(c.metadata, as: V1.CallMetadata.self))
     }
 
@@ -105,6 +111,7 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, CallMetadataC
         if let v = self.model { c.model = try arena.message(v) }
         if let v = self.inputs { c.inputs = try arena.message(v) }
         c.include_probabilities = self.includeProbabilities ? 1 : 0
+        if let v = self.table { c.table = try arena.message(v) }
         if let v = self.metadata { c.metadata = try arena.message(v) }
     }
 
@@ -112,6 +119,7 @@ extension V1.PredictRequest: ProtobufMessage, CMessageConvertible, CallMetadataC
         modelwire__v1__predict_request__init(c)
         if let v = self.model { c.pointee.model = try arena.message(v) }
         c.pointee.include_probabilities = self.includeProbabilities ? 1 : 0
+        if let v = self.table { c.pointee.table = try arena.message(v) }
         if let v = self.metadata { c.pointee.metadata = try arena.message(v) }
         try arena.withMessage(self.inputs, &c.pointee.inputs) { () throws(CodecError) in
             try body()

@@ -446,6 +446,8 @@ extension V1 {
             case inlineData(V1.Dataset)
             /// Name of a dataset uploaded with METHOD_UPLOAD_DATASET.
             case dataset(String)
+            /// Raw typed columns: the model learns (and stores) its preprocessing.
+            case table(V1.LabelledTable)
         }
 
         /// Model name; the trained model becomes its next version.
@@ -453,15 +455,19 @@ extension V1 {
         public var data: Data?
         public var spec: V1.ModelSpec?
         public var options: V1.TrainingOptions?
+        /// How to fit the preprocessing when the rows are a table (table, or a dataset uploaded as a
+        /// table); refused with other rows. Absent: the defaults.
+        public var preprocessing: V1.PreprocessingSpec?
         /// Tracing and other per-call metadata (call_metadata.proto).
         public var metadata: V1.CallMetadata?
 
         /// Creates a `TrainRequest`; every argument defaults to the field's zero value.
-        public init(model: String = "", data: Data? = nil, spec: V1.ModelSpec? = nil, options: V1.TrainingOptions? = nil, metadata: V1.CallMetadata? = nil) {
+        public init(model: String = "", data: Data? = nil, spec: V1.ModelSpec? = nil, options: V1.TrainingOptions? = nil, preprocessing: V1.PreprocessingSpec? = nil, metadata: V1.CallMetadata? = nil) {
             self.model = model
             self.data = data
             self.spec = spec
             self.options = options
+            self.preprocessing = preprocessing
             self.metadata = metadata
         }
     }
@@ -962,11 +968,13 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, CallMetadataCar
         let field_model = try decodeString(c.model, field: "TrainRequest.model")
         let field_spec = try decodeMessage(c.spec, as: V1.ModelSpec.self)
         let field_options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
+        let field_preprocessing = try decodeMessage(c.preprocessing, as: V1.PreprocessingSpec.self)
         let field_metadata = try decodeMessage(c.metadata, as: V1.CallMetadata.self)
         var oneof_data: Data? = nil
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
         case 3: oneof_data = .dataset(try decodeString(c.dataset, field: "TrainRequest.dataset"))
+        case 6: oneof_data = .table(try decodeOneofMessage(c.table, as: V1.LabelledTable.self))
         default: break
         }
         self.init(
@@ -974,6 +982,7 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, CallMetadataCar
             data: oneof_data,
             spec: field_spec,
             options: field_options,
+            preprocessing: field_preprocessing,
             metadata: field_metadata)
     }
 
@@ -982,6 +991,7 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, CallMetadataCar
         c.model = try arena.string(self.model, field: "TrainRequest.model")
         if let v = self.spec { c.spec = try arena.message(v) }
         if let v = self.options { c.options = try arena.message(v) }
+        if let v = self.preprocessing { c.preprocessing = try arena.message(v) }
         if let v = self.metadata { c.metadata = try arena.message(v) }
         switch self.data {
         case .inlineData(let v)?:
@@ -990,6 +1000,9 @@ extension V1.TrainRequest: ProtobufMessage, CMessageConvertible, CallMetadataCar
         case .dataset(let v)?:
             c.data_case = Modelwire__V1__TrainRequest__DataCase(rawValue: 3)
             c.dataset = try arena.string(v, field: "TrainRequest.dataset")
+        case .table(let v)?:
+            c.data_case = Modelwire__V1__TrainRequest__DataCase(rawValue: 6)
+            c.table = try arena.message(v)
         case nil: break
         }
     }

@@ -361,7 +361,7 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
                 name: name,
                 versions: versions,
                 task: task,
-                features: entry.model.featureCount,
+                features: entry.inputColumnCount,
                 classes: entry.metadata.classNames.count
             )
             respond(200, json: body, route: route, started: started, keepAlive: keepAlive)
@@ -387,7 +387,7 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
         let request = try InferenceProtocol.parseInfer(
             body: body,
             jsonLength: jsonLength,
-            features: entry.model.featureCount,
+            features: entry.inputColumnCount,
             task: task
         )
         body.clear()
@@ -397,7 +397,7 @@ final class HTTPHandler: ChannelInboundHandler, PredictSink {
             prepared = try shared.service.preparePredict(
                 V1.PredictRequest(
                     model: V1.ModelRef(name: entry.name, selector: .version(entry.version)),
-                    inputs: V1.Tensor(columns: UInt32(entry.model.featureCount), values: request.values),
+                    inputs: V1.Tensor(columns: UInt32(entry.inputColumnCount), values: request.values),
                     includeProbabilities: task != .regression && wantsProbabilities
                 )
             )

@@ -22,6 +22,8 @@ final class JobManager: Sendable {
     private struct Record {
         var job: V1.Job
         var request: V1.TrainRequest?
+        /// The preprocessing a Train call's table was fitted with (stored with the model).
+        var preprocessing: V1.Preprocessing?
         /// A job that is not a Train call (a transform): its body.
         var work: JobWork?
         /// Why a running job was asked to stop (nil: it was not); the error its subscribers get.
@@ -113,20 +115,37 @@ final class JobManager: Sendable {
     /// - Parameter subscriber: Receives the job's events from the `accepted` one on.
     /// - Returns: The job id and the subscription id (for `unsubscribe`).
     /// - Throws: `ModelwireError` for requests that cannot start (bad names, no data, unavailable while draining).
-    func submit(_ request: V1.TrainRequest, subscriber: Subscriber?) throws -> (job: String, subscription: UInt64) {
+    /// - Parameter preprocessing: What the request's rows were encoded with, when they came as a table.
+    func submit(
+        _ request: V1.TrainRequest,
+        preprocessing: V1.Preprocessing? = nil,
+        subscriber: Subscriber?
+    ) throws -> (job: String, subscription: UInt64) {
         try ResourceName.validate(request.model, "model")
         switch request.data {
-        case .inlineData?: break
-        case .dataset(let name)?: _ = try datasets.dataset(named: name)
-        case nil: throw ModelwireError(.invalidArgument, "the request has no training data (inline_data or dataset)")
+        case .inlineData?, .table?: break
+        case .dataset(let name)?: _ = try datasets.rows(named: name)
+        case nil:
+            throw ModelwireError(.invalidArgument, "the request has no training data (inline_data, dataset or table)")
         }
         _ = try ModelSpec(wire: request.spec)
         _ = try TrainingOptions(wire: request.options, defaultSeed: 0)
         return try enqueue(
-            Record(job: newJob(model: request.model), request: request, curve: TrainingHistory()),
+            Record(
+                job: newJob(model: request.model),
+                request: request,
+                preprocessing: preprocessing,
+                curve: TrainingHistory()
+            ),
             subscriber: subscriber
         )
     }
+
+    /// The refusal of preprocessing options with numeric rows (they apply to tables only).
+    static let preprocessingWithoutTable = ModelwireError(
+        .invalidArgument,
+        "preprocessing applies to rows sent as a table (table, or a dataset uploaded as one); these rows are numeric"
+    )
 
     /// Queues a job that is not a Train call (a transform), run like one: the same queue, events,
     /// records and cancellation. `work.model` names the model it makes a version of.
@@ -377,12 +396,30 @@ final class JobManager: Sendable {
         let started = Date()
         let outcome: Result<V1.TrainResult, ModelwireError>
         do {
-            let wireData: V1.Dataset =
-                switch request.data {
-                case .inlineData(let d)?: d
-                case .dataset(let name)?: try datasets.dataset(named: name)
-                case nil: V1.Dataset()
+            var preprocessing = state.withLock { $0.records[id]?.preprocessing }
+            let wireData: V1.Dataset
+            switch request.data {
+            case .inlineData(let d)?: wireData = d
+            case .dataset(let name)?:
+                switch try datasets.rows(named: name) {
+                case .dataset(let d):
+                    guard request.preprocessing == nil else { throw Self.preprocessingWithoutTable }
+                    wireData = d
+                case .table(let table):
+                    (wireData, preprocessing) = try TableRows.fit(
+                        table,
+                        spec: request.preprocessing,
+                        task: request.spec?.task ?? .classification
+                    )
                 }
+            case .table(let table)?:
+                (wireData, preprocessing) = try TableRows.fit(
+                    table,
+                    spec: request.preprocessing,
+                    task: request.spec?.task ?? .classification
+                )
+            case nil: wireData = V1.Dataset()
+            }
             try request.checkConsistency(rows: wireData)
             try wireData.checkClassLabelsAreCategorical()
             try request.checkResourceCaps(caps, shape: TrainingShape(wireData))
@@ -410,7 +447,7 @@ final class JobManager: Sendable {
                 rows: dataset.rows,
                 classNames: trained.snapshot.classNames
             )
-            let file = V1.ModelFile(
+            var file = V1.ModelFile(
                 snapshot: trained.snapshot,
                 name: request.model,
                 version: 0,
@@ -419,6 +456,7 @@ final class JobManager: Sendable {
                 options: request.options,
                 evaluation: evaluation
             )
+            file.preprocessing = preprocessing
             let entry = try repository.store(file, name: request.model)
             outcome = .success(
                 V1.TrainResult(

@@ -1,4 +1,6 @@
 import ModelwireCodec
+import ModelwireData
+import ModelwireDataWire
 import ModelwireML
 import ModelwireProtocol
 
@@ -10,15 +12,21 @@ extension ModelRepository {
         let name: String
         let version: UInt32
         let model: TrainedModel
+        /// How raw table columns become the model's features, for a model trained from a table.
+        let preprocessor: Preprocessor?
         /// The model file without its parameters (metadata for describe/list).
         let metadata: V1.ModelFile
         let fileBytes: UInt64
         let parameterCount: UInt64
 
+        /// The columns a row to predict has: the raw columns of a model with preprocessing, else its features.
+        var inputColumnCount: Int { preprocessor?.columns.count ?? model.featureCount }
+
         init(
             name: String,
             version: UInt32,
             model: TrainedModel,
+            preprocessor: Preprocessor? = nil,
             metadata: V1.ModelFile,
             fileBytes: UInt64,
             parameterCount: UInt64
@@ -26,6 +34,7 @@ extension ModelRepository {
             self.name = name
             self.version = version
             self.model = model
+            self.preprocessor = preprocessor
             self.metadata = metadata
             self.fileBytes = fileBytes
             self.parameterCount = parameterCount
@@ -45,6 +54,20 @@ extension ModelRepository {
             let reason = (error as? TrainingError)?.message ?? "\(error)"
             throw ModelwireError(.invalidArgument, "invalid model file: \(reason)", cause: error)
         }
+        let preprocessor = try file.preprocessing.map { wire throws(ModelwireError) in
+            let fitted: Preprocessor
+            do throws(DatasetError) { fitted = try Preprocessor(validating: wire) } catch {
+                throw ModelwireError(.invalidArgument, "invalid model file: preprocessing: \(error.message)", cause: error)
+            }
+            guard fitted.featureNames.count == model.featureCount else {
+                throw ModelwireError(
+                    .invalidArgument,
+                    "invalid model file: its preprocessing makes \(fitted.featureNames.count) features, "
+                        + "the model takes \(model.featureCount)"
+                )
+            }
+            return fitted
+        }
         var metadata = file
         metadata.parameters = nil
         metadata.name = name
@@ -53,6 +76,7 @@ extension ModelRepository {
             name: name,
             version: version,
             model: model,
+            preprocessor: preprocessor,
             metadata: metadata,
             fileBytes: UInt64(bytes.count),
             parameterCount: file.parameterCount
@@ -78,7 +102,8 @@ extension ModelRepository {
             parameterCount: entry.parameterCount,
             fileBytes: entry.fileBytes,
             aliases: aliases.filter { $0.value == entry.version }.keys.sorted(),
-            transform: transform
+            transform: transform,
+            preprocessing: m.preprocessing
         )
     }
 }

@@ -7,6 +7,9 @@ extension ModelService {
         let name: String
         let replace: Bool
         private(set) var dataset = V1.Dataset()
+        /// The chunks' tables, when the upload sends tables (then `dataset` stays empty).
+        private var tables: [V1.LabelledTable] = []
+        private var chunks = 0
         private(set) var bytes = 0
         private let maxBytes: Int
 
@@ -30,8 +33,26 @@ extension ModelService {
             guard bytes <= maxBytes else {
                 throw ModelwireError(.resourceExhausted, "the dataset exceeds \(maxBytes) bytes")
             }
-            if let rows = chunk.rows { try dataset.append(chunk: rows) }
+            if chunk.rows != nil, chunk.table != nil {
+                throw ModelwireError(.invalidArgument, "a chunk holds rows and a table: give exactly one")
+            }
+            if let rows = chunk.rows {
+                guard tables.isEmpty else {
+                    throw ModelwireError(.invalidArgument, "chunk \(chunks + 1) holds rows, the upload's first chunks a table")
+                }
+                try dataset.append(chunk: rows)
+            } else if let next = chunk.table {
+                guard dataset.features == nil else {
+                    throw ModelwireError(.invalidArgument, "chunk \(chunks + 1) holds a table, the upload's first chunks rows")
+                }
+                if let first = tables.first { try next.checkMatches(first: first, number: chunks + 1) }
+                tables.append(next)
+            }
+            chunks += 1
         }
+
+        /// What the chunks assembled: a table, or numeric rows.
+        var rows: DatasetStore.Rows { tables.isEmpty ? .dataset(dataset) : .table(.concatenating(tables)) }
     }
 
     /// Starts assembling an UploadDataset call from its first chunk.
@@ -42,7 +63,7 @@ extension ModelService {
     /// Stores a completely received upload (the end of UploadDataset).
     func saveUpload(_ upload: DatasetUpload, _ call: CallContext) throws -> V1.DatasetInfo {
         try call.checkActive()
-        return try datasets.save(name: upload.name, dataset: upload.dataset, replace: upload.replace)
+        return try datasets.save(name: upload.name, rows: upload.rows, replace: upload.replace)
     }
 
     /// ListDatasets: every stored dataset.
@@ -55,4 +76,54 @@ extension ModelService {
         try datasets.delete(name: request.name)
         return V1.DeleteDatasetResponse()
     }
+}
+
+extension V1.LabelledTable {
+    /// Refuses an upload chunk whose columns (names, order, types) or label column differ from the first chunk's.
+    func checkMatches(first: V1.LabelledTable, number: Int) throws(ModelwireError) {
+        let mine = first.table?.columns ?? []
+        let theirs = table?.columns ?? []
+        guard labelColumn == first.labelColumn || labelColumn.isEmpty, mine.map(\.name) == theirs.map(\.name) else {
+            throw ModelwireError(
+                .invalidArgument,
+                "chunk \(number) has columns \(theirs.map(\.name)) (label '\(labelColumn)'), "
+                    + "the first chunk \(mine.map(\.name)) (label '\(first.labelColumn)')"
+            )
+        }
+        for (a, b) in zip(mine, theirs) where a.typeName != b.typeName {
+            throw ModelwireError(
+                .invalidArgument,
+                "chunk \(number): column '\(a.name)' holds \(b.typeName) values, in the first chunk \(a.typeName)"
+            )
+        }
+    }
+
+    /// The chunks of an upload as one table (each checked with ``checkMatches(first:number:)``).
+    static func concatenating(_ chunks: [V1.LabelledTable]) -> V1.LabelledTable {
+        guard var result = chunks.first, chunks.count > 1 else { return chunks.first ?? V1.LabelledTable() }
+        let columns = result.table?.columns ?? []
+        result.table?.columns = columns.indices.map { c in
+            let parts = chunks.map { $0.table?.columns[c] ?? V1.TableColumn() }
+            var column = V1.TableColumn(name: columns[c].name)
+            switch columns[c].values {
+            case .floats?: column.values = .floats(V1.FloatColumn(values: parts.flatMap { $0.floatValues }))
+            case .ints?: column.values = .ints(V1.IntColumn(values: parts.flatMap { $0.intValues }))
+            case .strings?: column.values = .strings(V1.StringColumn(values: parts.flatMap { $0.stringValues }))
+            case .bools?: column.values = .bools(V1.BoolColumn(values: parts.flatMap { $0.boolValues }))
+            case nil: break
+            }
+            if parts.contains(where: { !$0.missing.isEmpty }) {
+                column.missing = parts.flatMap { $0.missing.isEmpty ? [Bool](repeating: false, count: $0.rowCount) : $0.missing }
+            }
+            return column
+        }
+        return result
+    }
+}
+
+extension V1.TableColumn {
+    fileprivate var floatValues: [Float] { if case .floats(let v)? = values { v.values } else { [] } }
+    fileprivate var intValues: [Int64] { if case .ints(let v)? = values { v.values } else { [] } }
+    fileprivate var stringValues: [String] { if case .strings(let v)? = values { v.values } else { [] } }
+    fileprivate var boolValues: [Bool] { if case .bools(let v)? = values { v.values } else { [] } }
 }

@@ -1,4 +1,5 @@
 import ModelwireCodec
+import ModelwireData
 import ModelwireML
 import ModelwireProtocol
 
@@ -11,12 +12,14 @@ extension ModelService {
         let entry = try repository.resolve(request.model)
         let snapshot = entry.model.snapshot
         let label = "model \(entry.name) v\(entry.version)"
-        let wire: V1.Dataset =
+        let source: RowSource? =
             switch request.data {
-            case .inlineData(let d)?: d
-            case .dataset(let name)?: try datasets.dataset(named: name)
-            case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
+            case .inlineData(let d)?: .inline(d)
+            case .dataset(let name)?: .dataset(name)
+            case .table(let t)?: .table(t)
+            case nil: nil
             }
+        let wire = try modelRows(source, for: entry)
         let aligned = try wire.aligned(toFeatureNames: snapshot.featureNames, model: label)
         let columns = snapshot.featureNames.count
         let values = aligned.features?.values ?? []
@@ -60,24 +63,27 @@ extension ModelService {
         } catch {
             throw ModelwireError(.invalidArgument, "\(label): \(error.message)", cause: error)
         }
+        // A model with preprocessing is explained per raw column: its encoded features summed.
+        let groups = entry.preprocessor?.featureGroups
         return V1.ExplainResponse(
             model: entry.name,
             version: entry.version,
             method: Self.wire(explanation.method),
             output: explanation.output,
-            featureNames: snapshot.featureNames,
+            featureNames: entry.preprocessor?.columns.map(\.name) ?? snapshot.featureNames,
             baseline: explanation.baseline,
             explanations: zip(indices, explanation.rows).map { row, e in
                 V1.RowExplanation(
                     row: UInt32(row),
                     explainedClass: e.classId.map { snapshot.classNames[$0] } ?? "",
-                    attributions: e.attributions,
+                    attributions: groups.map { $0.map { e.attributions[$0].reduce(0, +) } } ?? e.attributions,
                     value: e.value,
                     baselineValue: e.baselineValue,
                     completenessError: e.completenessError,
                     steps: UInt32(e.steps ?? 0)
                 )
-            }
+            },
+            encodedFeatureNames: entry.preprocessor == nil ? [] : snapshot.featureNames
         )
     }
 

@@ -10,13 +10,25 @@ extension ModelService {
 
     /// Train: queues a job and streams its events (accepted, progress, result) to `subscriber`.
     func train(_ request: V1.TrainRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
+        var request = request
+        // A table is fitted and encoded here, so its errors come before a job exists.
+        var preprocessing: V1.Preprocessing?
+        switch request.data {
+        case .table(let table)?:
+            let fitted = try TableRows.fit(table, spec: request.preprocessing, task: request.spec?.task ?? .classification)
+            request.data = .inlineData(fitted.rows)
+            preprocessing = fitted.preprocessing
+        case .inlineData? where request.preprocessing != nil:
+            throw JobManager.preprocessingWithoutTable
+        default: break
+        }
         // Inline rows are checked here, before a job exists; stored datasets in the job.
         var inline: V1.Dataset?
         if case .inlineData(let rows)? = request.data { inline = rows }
         try request.checkConsistency(rows: inline)
         try inline?.checkClassLabelsAreCategorical()
         try request.checkResourceCaps(configuration.trainingCaps, shape: trainingShape(request))
-        let (job, id) = try jobs.submit(request, subscriber: subscriber)
+        let (job, id) = try jobs.submit(request, preprocessing: preprocessing, subscriber: subscriber)
         return JobSubscription(job: job, id: id)
     }
 
@@ -32,7 +44,7 @@ extension ModelService {
                     features: 0,
                     outputs: 1
                 )
-        case nil: return TrainingShape(rows: 0, features: 0, outputs: 1)
+        case .table?, nil: return TrainingShape(rows: 0, features: 0, outputs: 1)  // a table was encoded above
         }
     }
 

@@ -68,12 +68,14 @@ extension ModelService {
     /// Evaluate: metrics of a model version on inline rows or a stored dataset.
     func evaluate(_ request: V1.EvaluateRequest, _ call: CallContext) throws -> V1.EvaluateResponse {
         let entry = try repository.resolve(request.model)
-        let wire: V1.Dataset =
+        let source: RowSource? =
             switch request.data {
-            case .inlineData(let d)?: d
-            case .dataset(let name)?: try datasets.dataset(named: name)
-            case nil: throw ModelwireError(.invalidArgument, "the request has no rows (inline_data or dataset)")
+            case .inlineData(let d)?: .inline(d)
+            case .dataset(let name)?: .dataset(name)
+            case .table(let t)?: .table(t)
+            case nil: nil
             }
+        let wire = try modelRows(source, for: entry)
         try call.checkActive()
         let byName = try wire.aligned(
             toFeatureNames: entry.model.snapshot.featureNames,
@@ -127,6 +129,7 @@ extension ModelService {
         do {
             computed = try entry.model.permutationImportance(
                 dataset,
+                groups: entry.preprocessor.map { p in zip(p.columns, p.featureGroups).map { ($0.name, $1) } },
                 repeats: repeats,
                 seed: request.permutationSeed,
                 isCancelled: { (try? call.checkActive()) == nil }

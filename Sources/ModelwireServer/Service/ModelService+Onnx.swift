@@ -43,6 +43,14 @@ extension ModelService {
     /// The version `reference` selects as an ONNX model; an imported model keeps its input name.
     func exportOnnx(_ reference: V1.ModelRef?) throws -> V1.ExportModelResponse {
         let entry = try repository.resolve(reference)
+        if entry.preprocessor != nil {
+            throw ModelwireError(
+                .failedPrecondition,
+                "model \(entry.name) v\(entry.version) was trained from a table: its preprocessing (imputation, "
+                    + "category encoding) has no ONNX export here, and a graph of the encoded features alone would "
+                    + "take other inputs than the model does; export the model file instead"
+            )
+        }
         if let reason = OnnxExporter.unsupported(entry.model.snapshot) {
             throw ModelwireError(.failedPrecondition, "model \(entry.name) v\(entry.version) \(reason)")
         }

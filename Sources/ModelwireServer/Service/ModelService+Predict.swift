@@ -13,10 +13,31 @@ extension ModelService {
     }
 
     /// Checks a predict request: the model exists, rows fit its feature count and the row limit,
-    /// and every value is finite.
+    /// and every value is finite. A model with preprocessing encodes its raw rows (a table, or
+    /// floats per raw column) here.
     /// - Throws: `ModelwireError` naming what is wrong (invalid_argument, not_found, resource_exhausted).
     func preparePredict(_ request: V1.PredictRequest) throws(ModelwireError) -> PreparedPredict {
         let entry = try repository.resolve(request.model)
+        if request.table != nil, request.inputs != nil {
+            throw ModelwireError(.invalidArgument, "give exactly one of inputs and table, not both")
+        }
+        if let preprocessor = entry.preprocessor {
+            let (values, rows) = try TableRows.encode(
+                table: request.table,
+                inputs: request.inputs,
+                with: preprocessor,
+                maxRows: configuration.limits.maxRowsPerPredict,
+                model: "model \(entry.name) v\(entry.version)"
+            )
+            return PreparedPredict(entry: entry, rows: values, rowCount: rows, includeScores: request.includeProbabilities)
+        }
+        guard request.table == nil else {
+            throw ModelwireError(
+                .invalidArgument,
+                "model \(entry.name) v\(entry.version) takes numeric rows (inputs): it was not trained from a table, "
+                    + "so it has no preprocessing for raw columns"
+            )
+        }
         let inputs = request.inputs ?? V1.Tensor()
         let columns = entry.model.featureCount
         guard Int(inputs.columns) == columns, inputs.values.count % columns == 0, !inputs.values.isEmpty else {

@@ -319,6 +319,7 @@ extension ModelService {
             options: nil,
             evaluation: nil
         )
+        file.preprocessing = source.metadata.preprocessing  // the same raw columns in, the same features
         var notes = notes
         if case .dense(let p)? = file.parameters {
             func list(_ layers: [Int]) -> String {

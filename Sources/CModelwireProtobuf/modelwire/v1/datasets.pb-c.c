@@ -277,7 +277,7 @@ void   modelwire__v1__delete_dataset_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__delete_dataset_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__field_descriptors[5] =
 {
   {
     "name",
@@ -316,6 +316,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "table",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__UploadDatasetRequest, table),
+    &modelwire__v1__labelled_table__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "metadata",
     1000,
     PROTOBUF_C_LABEL_NONE,
@@ -329,16 +341,17 @@ static const ProtobufCFieldDescriptor modelwire__v1__upload_dataset_request__fie
   },
 };
 static const unsigned modelwire__v1__upload_dataset_request__field_indices_by_name[] = {
-  3,   /* field[3] = metadata */
+  4,   /* field[4] = metadata */
   0,   /* field[0] = name */
   2,   /* field[2] = replace */
   1,   /* field[1] = rows */
+  3,   /* field[3] = table */
 };
 static const ProtobufCIntRange modelwire__v1__upload_dataset_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 3 },
-  { 0, 4 }
+  { 1000, 4 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__upload_dataset_request__descriptor =
 {
@@ -348,14 +361,14 @@ const ProtobufCMessageDescriptor modelwire__v1__upload_dataset_request__descript
   "Modelwire__V1__UploadDatasetRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__UploadDatasetRequest),
-  4,
+  5,
   modelwire__v1__upload_dataset_request__field_descriptors,
   modelwire__v1__upload_dataset_request__field_indices_by_name,
   2,  modelwire__v1__upload_dataset_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__upload_dataset_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__dataset_info__field_descriptors[7] =
+static const ProtobufCFieldDescriptor modelwire__v1__dataset_info__field_descriptors[8] =
 {
   {
     "name",
@@ -441,12 +454,25 @@ static const ProtobufCFieldDescriptor modelwire__v1__dataset_info__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "label_column",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__DatasetInfo, label_column),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__dataset_info__field_indices_by_name[] = {
   4,   /* field[4] = class_names */
   2,   /* field[2] = columns */
   6,   /* field[6] = created_unix_ms */
   3,   /* field[3] = feature_names */
+  7,   /* field[7] = label_column */
   0,   /* field[0] = name */
   1,   /* field[1] = rows */
   5,   /* field[5] = size_bytes */
@@ -454,7 +480,7 @@ static const unsigned modelwire__v1__dataset_info__field_indices_by_name[] = {
 static const ProtobufCIntRange modelwire__v1__dataset_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__dataset_info__descriptor =
 {
@@ -464,7 +490,7 @@ const ProtobufCMessageDescriptor modelwire__v1__dataset_info__descriptor =
   "Modelwire__V1__DatasetInfo",
   "modelwire.v1",
   sizeof(Modelwire__V1__DatasetInfo),
-  7,
+  8,
   modelwire__v1__dataset_info__field_descriptors,
   modelwire__v1__dataset_info__field_indices_by_name,
   1,  modelwire__v1__dataset_info__number_ranges,

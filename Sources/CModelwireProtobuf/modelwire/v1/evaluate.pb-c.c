@@ -367,7 +367,7 @@ void   modelwire__v1__evaluate_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__evaluate_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_descriptors[7] =
 {
   {
     "model",
@@ -402,6 +402,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_des
     offsetof(Modelwire__V1__EvaluateRequest, dataset),
     NULL,
     &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "table",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__EvaluateRequest, data_case),
+    offsetof(Modelwire__V1__EvaluateRequest, table),
+    &modelwire__v1__labelled_table__descriptor,
+    NULL,
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -445,17 +457,17 @@ static const ProtobufCFieldDescriptor modelwire__v1__evaluate_request__field_des
 static const unsigned modelwire__v1__evaluate_request__field_indices_by_name[] = {
   2,   /* field[2] = dataset */
   1,   /* field[1] = inline_data */
-  5,   /* field[5] = metadata */
+  6,   /* field[6] = metadata */
   0,   /* field[0] = model */
-  3,   /* field[3] = permutation_repeats */
-  4,   /* field[4] = permutation_seed */
+  4,   /* field[4] = permutation_repeats */
+  5,   /* field[5] = permutation_seed */
+  3,   /* field[3] = table */
 };
-static const ProtobufCIntRange modelwire__v1__evaluate_request__number_ranges[3 + 1] =
+static const ProtobufCIntRange modelwire__v1__evaluate_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 5, 3 },
-  { 1000, 5 },
-  { 0, 6 }
+  { 1000, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor =
 {
@@ -465,10 +477,10 @@ const ProtobufCMessageDescriptor modelwire__v1__evaluate_request__descriptor =
   "Modelwire__V1__EvaluateRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__EvaluateRequest),
-  6,
+  7,
   modelwire__v1__evaluate_request__field_descriptors,
   modelwire__v1__evaluate_request__field_indices_by_name,
-  3,  modelwire__v1__evaluate_request__number_ranges,
+  2,  modelwire__v1__evaluate_request__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__evaluate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

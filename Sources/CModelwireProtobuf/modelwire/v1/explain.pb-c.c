@@ -142,7 +142,7 @@ void   modelwire__v1__explain_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__explain_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__explain_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor modelwire__v1__explain_request__field_descriptors[9] =
 {
   {
     "model",
@@ -229,6 +229,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__explain_request__field_desc
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "table",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__ExplainRequest, data_case),
+    offsetof(Modelwire__V1__ExplainRequest, table),
+    &modelwire__v1__labelled_table__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "metadata",
     1000,
     PROTOBUF_C_LABEL_NONE,
@@ -244,18 +256,19 @@ static const ProtobufCFieldDescriptor modelwire__v1__explain_request__field_desc
 static const unsigned modelwire__v1__explain_request__field_indices_by_name[] = {
   2,   /* field[2] = dataset */
   1,   /* field[1] = inline_data */
-  7,   /* field[7] = metadata */
+  8,   /* field[8] = metadata */
   4,   /* field[4] = method */
   0,   /* field[0] = model */
   3,   /* field[3] = rows */
   6,   /* field[6] = steps */
+  7,   /* field[7] = table */
   5,   /* field[5] = target_class */
 };
 static const ProtobufCIntRange modelwire__v1__explain_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 7 },
-  { 0, 8 }
+  { 1000, 8 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__explain_request__descriptor =
 {
@@ -265,7 +278,7 @@ const ProtobufCMessageDescriptor modelwire__v1__explain_request__descriptor =
   "Modelwire__V1__ExplainRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__ExplainRequest),
-  8,
+  9,
   modelwire__v1__explain_request__field_descriptors,
   modelwire__v1__explain_request__field_indices_by_name,
   2,  modelwire__v1__explain_request__number_ranges,
@@ -388,7 +401,7 @@ const ProtobufCMessageDescriptor modelwire__v1__row_explanation__descriptor =
   (ProtobufCMessageInit) modelwire__v1__row_explanation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__explain_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor modelwire__v1__explain_response__field_descriptors[8] =
 {
   {
     "model",
@@ -474,9 +487,22 @@ static const ProtobufCFieldDescriptor modelwire__v1__explain_response__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "encoded_feature_names",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Modelwire__V1__ExplainResponse, n_encoded_feature_names),
+    offsetof(Modelwire__V1__ExplainResponse, encoded_feature_names),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__explain_response__field_indices_by_name[] = {
   5,   /* field[5] = baseline */
+  7,   /* field[7] = encoded_feature_names */
   6,   /* field[6] = explanations */
   4,   /* field[4] = feature_names */
   2,   /* field[2] = method */
@@ -487,7 +513,7 @@ static const unsigned modelwire__v1__explain_response__field_indices_by_name[] =
 static const ProtobufCIntRange modelwire__v1__explain_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__explain_response__descriptor =
 {
@@ -497,7 +523,7 @@ const ProtobufCMessageDescriptor modelwire__v1__explain_response__descriptor =
   "Modelwire__V1__ExplainResponse",
   "modelwire.v1",
   sizeof(Modelwire__V1__ExplainResponse),
-  7,
+  8,
   modelwire__v1__explain_response__field_descriptors,
   modelwire__v1__explain_response__field_indices_by_name,
   1,  modelwire__v1__explain_response__number_ranges,

@@ -1748,7 +1748,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_summary__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[21] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descriptors[22] =
 {
   {
     "format_version",
@@ -1991,6 +1991,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_file__field_descripto
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "preprocessing",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ModelFile, preprocessing),
+    &modelwire__v1__preprocessing__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "tune",
     32,
     PROTOBUF_C_LABEL_NONE,
@@ -2015,6 +2027,7 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   10,   /* field[10] = linear */
   1,   /* field[1] = name */
   18,   /* field[18] = onnx */
+  20,   /* field[20] = preprocessing */
   15,   /* field[15] = quantized_dense */
   16,   /* field[16] = quantized_linear */
   5,   /* field[5] = spec */
@@ -2023,17 +2036,16 @@ static const unsigned modelwire__v1__model_file__field_indices_by_name[] = {
   12,   /* field[12] = training */
   17,   /* field[17] = transform */
   11,   /* field[11] = tree */
-  20,   /* field[20] = tune */
+  21,   /* field[21] = tune */
   2,   /* field[2] = version */
 };
-static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[5 + 1] =
+static const ProtobufCIntRange modelwire__v1__model_file__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 20, 15 },
   { 25, 17 },
   { 30, 19 },
-  { 32, 20 },
-  { 0, 21 }
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
 {
@@ -2043,10 +2055,10 @@ const ProtobufCMessageDescriptor modelwire__v1__model_file__descriptor =
   "Modelwire__V1__ModelFile",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelFile),
-  21,
+  22,
   modelwire__v1__model_file__field_descriptors,
   modelwire__v1__model_file__field_indices_by_name,
-  5,  modelwire__v1__model_file__number_ranges,
+  4,  modelwire__v1__model_file__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_file__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

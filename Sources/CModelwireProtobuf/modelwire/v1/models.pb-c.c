@@ -592,7 +592,7 @@ void   modelwire__v1__import_model_request__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__import_model_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__model_version_info__field_descriptors[13] =
+static const ProtobufCFieldDescriptor modelwire__v1__model_version_info__field_descriptors[14] =
 {
   {
     "name",
@@ -750,6 +750,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__model_version_info__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "preprocessing",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__ModelVersionInfo, preprocessing),
+    &modelwire__v1__preprocessing__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__model_version_info__field_indices_by_name[] = {
   11,   /* field[11] = aliases */
@@ -760,16 +772,18 @@ static const unsigned modelwire__v1__model_version_info__field_indices_by_name[]
   4,   /* field[4] = input_columns */
   0,   /* field[0] = name */
   9,   /* field[9] = parameter_count */
+  13,   /* field[13] = preprocessing */
   3,   /* field[3] = spec */
   2,   /* field[2] = task */
   8,   /* field[8] = training_metrics */
   12,   /* field[12] = transform */
   1,   /* field[1] = version */
 };
-static const ProtobufCIntRange modelwire__v1__model_version_info__number_ranges[1 + 1] =
+static const ProtobufCIntRange modelwire__v1__model_version_info__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 18, 13 },
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__model_version_info__descriptor =
 {
@@ -779,10 +793,10 @@ const ProtobufCMessageDescriptor modelwire__v1__model_version_info__descriptor =
   "Modelwire__V1__ModelVersionInfo",
   "modelwire.v1",
   sizeof(Modelwire__V1__ModelVersionInfo),
-  13,
+  14,
   modelwire__v1__model_version_info__field_descriptors,
   modelwire__v1__model_version_info__field_indices_by_name,
-  1,  modelwire__v1__model_version_info__number_ranges,
+  2,  modelwire__v1__model_version_info__number_ranges,
   (ProtobufCMessageInit) modelwire__v1__model_version_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -142,7 +142,7 @@ void   modelwire__v1__predict_response__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__predict_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_descriptors[5] =
 {
   {
     "model",
@@ -181,6 +181,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_desc
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "table",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__PredictRequest, table),
+    &modelwire__v1__table__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "metadata",
     1000,
     PROTOBUF_C_LABEL_NONE,
@@ -196,14 +208,15 @@ static const ProtobufCFieldDescriptor modelwire__v1__predict_request__field_desc
 static const unsigned modelwire__v1__predict_request__field_indices_by_name[] = {
   2,   /* field[2] = include_probabilities */
   1,   /* field[1] = inputs */
-  3,   /* field[3] = metadata */
+  4,   /* field[4] = metadata */
   0,   /* field[0] = model */
+  3,   /* field[3] = table */
 };
 static const ProtobufCIntRange modelwire__v1__predict_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 3 },
-  { 0, 4 }
+  { 1000, 4 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__predict_request__descriptor =
 {
@@ -213,7 +226,7 @@ const ProtobufCMessageDescriptor modelwire__v1__predict_request__descriptor =
   "Modelwire__V1__PredictRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__PredictRequest),
-  4,
+  5,
   modelwire__v1__predict_request__field_descriptors,
   modelwire__v1__predict_request__field_indices_by_name,
   2,  modelwire__v1__predict_request__number_ranges,

@@ -1782,7 +1782,7 @@ const ProtobufCMessageDescriptor modelwire__v1__training_options__descriptor =
   (ProtobufCMessageInit) modelwire__v1__training_options__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descriptors[8] =
 {
   {
     "model",
@@ -1845,6 +1845,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descri
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "table",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__TrainRequest, data_case),
+    offsetof(Modelwire__V1__TrainRequest, table),
+    &modelwire__v1__labelled_table__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "preprocessing",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TrainRequest, preprocessing),
+    &modelwire__v1__preprocessing_spec__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "metadata",
     1000,
     PROTOBUF_C_LABEL_NONE,
@@ -1860,16 +1884,18 @@ static const ProtobufCFieldDescriptor modelwire__v1__train_request__field_descri
 static const unsigned modelwire__v1__train_request__field_indices_by_name[] = {
   2,   /* field[2] = dataset */
   1,   /* field[1] = inline_data */
-  5,   /* field[5] = metadata */
+  7,   /* field[7] = metadata */
   0,   /* field[0] = model */
   4,   /* field[4] = options */
+  6,   /* field[6] = preprocessing */
   3,   /* field[3] = spec */
+  5,   /* field[5] = table */
 };
 static const ProtobufCIntRange modelwire__v1__train_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 5 },
-  { 0, 6 }
+  { 1000, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__train_request__descriptor =
 {
@@ -1879,7 +1905,7 @@ const ProtobufCMessageDescriptor modelwire__v1__train_request__descriptor =
   "Modelwire__V1__TrainRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__TrainRequest),
-  6,
+  8,
   modelwire__v1__train_request__field_descriptors,
   modelwire__v1__train_request__field_indices_by_name,
   2,  modelwire__v1__train_request__number_ranges,

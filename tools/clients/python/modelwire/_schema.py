@@ -22,11 +22,11 @@ def _ensure_generated():
 _ensure_generated()
 
 from modelwire.v1 import (call_metadata_pb2, datasets_pb2, evaluate_pb2, explain_pb2, handshake_pb2,  # noqa: E402
-                          jobs_pb2, methods_pb2, model_file_pb2, models_pb2, predict_pb2, server_pb2, status_pb2,
-                          tensor_pb2, train_pb2, transform_pb2, transform_report_pb2, tune_pb2, tune_report_pb2)
+                          jobs_pb2, methods_pb2, model_file_pb2, models_pb2, predict_pb2, preprocessing_pb2,
+                          server_pb2, status_pb2, table_pb2, tensor_pb2, train_pb2, transform_pb2, transform_report_pb2, tune_pb2, tune_report_pb2)
 
 MODULES = (call_metadata_pb2, tensor_pb2, status_pb2, handshake_pb2, methods_pb2, evaluate_pb2, transform_report_pb2,
-           tune_report_pb2, train_pb2, transform_pb2, tune_pb2, predict_pb2, jobs_pb2, datasets_pb2, models_pb2,
+           tune_report_pb2, table_pb2, preprocessing_pb2, train_pb2, transform_pb2, tune_pb2, predict_pb2, jobs_pb2, datasets_pb2, models_pb2,
            model_file_pb2, server_pb2, explain_pb2)
 
 

@@ -7,7 +7,7 @@ import subprocess
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 GENERATED_DIR = os.path.join(PACKAGE_DIR, "v1")
 PROTO_FILES = ("call_metadata", "tensor", "status", "handshake", "methods", "evaluate", "transform_report",
-               "tune_report", "train", "transform", "tune", "predict", "jobs", "datasets", "models", "model_file",
+               "tune_report", "table", "preprocessing", "train", "transform", "tune", "predict", "jobs", "datasets", "models", "model_file",
                "server", "explain")
 
 

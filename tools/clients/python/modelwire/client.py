@@ -19,6 +19,12 @@ from .data import _np
 from .data import dataset as _make_dataset
 from .data import rows as _rows
 from .data import slice_dataset, tensor
+from .tables import is_tabular as _is_tabular
+from .tables import labelled_table as _labelled_table
+from .tables import preprocessing_spec as _preprocessing_spec
+from .tables import slice_table as _slice_table
+from .tables import table as _table
+from .tables import table_rows as _table_rows
 from .errors import (DeadlineExceeded, FailedPrecondition, ModelwireError, ResourceExhausted, Unavailable,
                      error_for_status)
 
@@ -492,7 +498,10 @@ class Explanation:
     `baseline_values` f(baseline) (TreeSHAP: E[f]), `completeness_errors` |Σ attributions − (f(x) − f(baseline))|;
     `rows` the row indices, `classes` the explained class names, `steps` the integrated-gradient steps
     each row took (0 for the exact methods); `method` "ig", "linear" or "treeshap",
-    `output` what f is ("probability", "logit", ...); `response` the message itself.
+    `output` what f is ("probability", "logit", ...); `response` the message itself. For a model
+    trained from a table, `feature_names` are its raw table columns (each attribution sums the
+    column's encoded features) and `encoded_feature_names` its encoded features (the baseline's
+    order); else `encoded_feature_names` is empty.
     """
 
     def __init__(self, response):
@@ -501,6 +510,7 @@ class Explanation:
         self.method = {1: "ig", 2: "linear", 3: "treeshap"}.get(response.method, str(response.method))
         self.output = response.output
         self.feature_names = list(response.feature_names)
+        self.encoded_feature_names = list(response.encoded_feature_names)
         self.baseline = array(list(response.baseline))
         rows = response.explanations
         self.rows = [e.row for e in rows]
@@ -517,6 +527,9 @@ def _named_columns(inputs, feature_names):
     if isinstance(inputs, pb.Dataset):
         names = list(feature_names or inputs.feature_names) or None
         return inputs.features, names
+    if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(row, dict) for row in inputs):  # dict rows
+        names = list(dict.fromkeys(key for row in inputs for key in row))
+        inputs = {name: [row.get(name, math.nan) for row in inputs] for name in names}
     if isinstance(inputs, dict):
         names = list(inputs)
         columns = [list(inputs[name]) for name in names]
@@ -593,7 +606,35 @@ def _data(data):
         return data
     if isinstance(data, tuple):
         return _make_dataset(*data)
-    raise TypeError("data must be a Dataset, a dataset name or (features, labels)")
+    raise TypeError("data must be a Dataset, a dataset name, (features, labels) or a table (a pandas DataFrame, "
+                    "a dict of columns or a list of dict rows, with label=)")
+
+
+def _labelled_data(data, label=None):
+    """A Dataset, a dataset name, or a LabelledTable for the `data` oneofs of Train and Evaluate.
+
+    A table (a LabelledTable, a pandas DataFrame, a dict of columns, a list of dict rows) needs
+    `label` naming its label column; (table, labels) adds the labels as a column.
+    """
+    if isinstance(data, (str, pb.Dataset)):
+        if label is not None:
+            raise ValueError("label= is for a table (an uploaded dataset keeps the label column it was uploaded with)")
+        return data
+    if isinstance(data, pb.LabelledTable) or _is_tabular(data):
+        return _labelled_table(data, label)
+    if isinstance(data, tuple) and len(data) == 2 and _is_tabular(data[0]):
+        return _labelled_table(data, label)
+    return _data(data)
+
+
+def _set_data(request, data):
+    """Sets the `data` oneof of a Train or Evaluate request: dataset, inline_data or table."""
+    if isinstance(data, str):
+        request.dataset = data
+    elif isinstance(data, pb.LabelledTable):
+        request.table.CopyFrom(data)
+    else:
+        request.inline_data.CopyFrom(data)
 
 
 def _transform_data(data):
@@ -711,8 +752,8 @@ class Client:
         return self.connection.ping(timeout)
 
     # -- calls -----------------------------------------------------------------------------------------------------
-    def predict(self, model, inputs, *, version=None, alias=None, include_probabilities=False, timeout=None,
-                compress=None, feature_names=None):
+    def predict(self, model, inputs=None, *, table=None, version=None, alias=None, include_probabilities=False,
+                timeout=None, compress=None, feature_names=None):
         """Runs a model on rows: a PredictResponse.
 
         `inputs` is a numpy 2-D array, a list of rows or a Tensor (columns in the model's order), or
@@ -720,9 +761,31 @@ class Client:
         of name -> column, or rows with `feature_names=[...]`. Named columns are put in the model's
         order (DescribeModel's feature_names, one extra call); columns the model does not use are
         left out, and a missing one is a ValueError naming it.
+
+        A model trained from a table (it has preprocessing) takes raw typed columns: `table=` a
+        Table, a DataFrame, a dict of columns or a list of dict rows (text, gaps as None/NaN/pd.NA;
+        see `modelwire.table`), sent as they are and matched by name on the server. A DataFrame, a
+        dict or a list of dict rows given as `inputs` goes as a table too when DescribeModel shows
+        the model has preprocessing (and as numeric rows otherwise); a Table always does.
         compress=True forces a compressed request; None compresses above the server's threshold.
         """
         ref = _model_ref(model, version, alias)
+        if table is not None and inputs is not None:
+            raise ValueError("give inputs or table, not both")
+        if table is None and isinstance(inputs, (pb.Table, pb.LabelledTable)):
+            table, inputs = inputs, None
+        if table is None and feature_names is None and _is_tabular(inputs) and not isinstance(inputs, pb.Dataset):
+            info = self.call(METHOD["describe_model"], pb.DescribeModelRequest(model=ref), pb.ModelVersionInfo, timeout)
+            if info.HasField("preprocessing"):
+                table, inputs = inputs, None
+            else:
+                values, names = _named_columns(inputs, None)
+                inputs = _in_model_order(values, names, list(info.feature_names))
+        if table is not None:
+            request = pb.PredictRequest(model=ref, table=_table(table), include_probabilities=include_probabilities)
+            return self.call(METHOD["predict"], request, pb.PredictResponse, timeout, compress)
+        if inputs is None:
+            raise TypeError("predict needs inputs or table")
         values, names = _named_columns(inputs, feature_names)
         if names is not None:
             wanted = list(self.call(METHOD["describe_model"], pb.DescribeModelRequest(model=ref), pb.ModelVersionInfo,
@@ -731,18 +794,23 @@ class Client:
         request = pb.PredictRequest(model=ref, inputs=values, include_probabilities=include_probabilities)
         return self.call(METHOD["predict"], request, pb.PredictResponse, timeout, compress)
 
-    def train(self, model, data, spec="logistic", options=None, *, timeout=None):
+    def train(self, model, data, spec="logistic", options=None, *, label=None, preprocessing=None, timeout=None):
         """Starts training: a ResponseStream of TrainEvent (accepted, progress..., result); `.wait()` returns the result.
 
         `data` is a Dataset, a dataset name, or (features, labels); `spec` a ModelSpec, a family name
         as the CLI's --family ("mlp": 64-64 relu, "logistic", "svm", "tree", "forest", "gbdt") or a dict; `options` a TrainingOptions or a dict (proto JSON names).
+
+        `data` may also be a table: a pandas DataFrame, a dict of columns, a list of dict rows or a
+        LabelledTable, with `label` naming the label column (or (table, labels)). The model then
+        fits and stores its preprocessing (numbers, bools: numeric; text: categorical; gaps imputed)
+        and takes raw tables in predict, evaluate and explain. `preprocessing` (for a table, or a
+        dataset uploaded as one) is a PreprocessingSpec or a dict, e.g. {"categorical": ["zip"],
+        "drop": ["id"], "encoding": "one_hot", "max_categories": 20, "unknown_categories": "error",
+        "numeric_imputation": "median", "missing_indicators": True} (see `modelwire.preprocessing_spec`).
         """
-        request = pb.TrainRequest(model=model, spec=_spec(spec), options=_options(options))
-        data = _data(data)
-        if isinstance(data, str):
-            request.dataset = data
-        else:
-            request.inline_data.CopyFrom(data)
+        request = pb.TrainRequest(model=model, spec=_spec(spec), options=_options(options),
+                                  preprocessing=_preprocessing_spec(preprocessing))
+        _set_data(request, _labelled_data(data, label))
         return self.stream(METHOD["train"], request, timeout)
 
     def tune(self, model, data, spec="mlp", grid=None, *, random_trials=0, seed=0, folds=5, shuffle=True,
@@ -822,24 +890,23 @@ class Client:
                                     options=_options(options), eval_data=_transform_data(eval_data))
         return self.stream(METHOD["distill"], request, timeout)
 
-    def evaluate(self, model, data, *, version=None, alias=None, timeout=None, permutation_repeats=0,
+    def evaluate(self, model, data, *, label=None, version=None, alias=None, timeout=None, permutation_repeats=0,
                  permutation_seed=0):
-        """Metrics of a model on labelled rows (a Dataset, (features, labels) or an uploaded dataset's name).
+        """Metrics of a model on labelled rows (a Dataset, (features, labels) or an uploaded dataset's name),
+        or, for a model trained from a table, on a table (a DataFrame, a dict of columns, a list of
+        dict rows or a LabelledTable) with `label` naming its label column.
 
         permutation_repeats=N (1-100) also returns `permutation_importance` per feature (score drop
-        when its values are shuffled, N shuffles seeded by permutation_seed).
+        when its values are shuffled, N shuffles seeded by permutation_seed; per raw column for a
+        model with preprocessing).
         """
         request = pb.EvaluateRequest(model=_model_ref(model, version, alias), permutation_repeats=permutation_repeats,
                                      permutation_seed=permutation_seed)
-        data = _data(data)
-        if isinstance(data, str):
-            request.dataset = data
-        else:
-            request.inline_data.CopyFrom(data)
+        _set_data(request, _labelled_data(data, label))
         return self.call(METHOD["evaluate"], request, pb.EvaluateResponse, timeout)
 
-    def explain(self, model, data, *, rows=None, method=None, target_class=None, steps=0, feature_names=None,
-                version=None, alias=None, timeout=None):
+    def explain(self, model, data=None, *, table=None, rows=None, method=None, target_class=None, steps=0,
+                feature_names=None, label=None, version=None, alias=None, timeout=None):
         """Per-row feature attributions of a model's predictions (PROTOCOL.md §5, Explain).
 
         `data` is a Dataset, an uploaded dataset's name, or rows (a 2-D numpy array, a list of rows,
@@ -847,13 +914,35 @@ class Client:
         `rows` picks row indices (default all, at most 1024); `method` is "ig", "linear" or "treeshap"
         (default: the family's own); `target_class` a class name (default: each row's predicted class);
         `steps` integrated gradients' path steps (0: 64). Returns an `Explanation`.
+
+        A model trained from a table takes raw typed columns: `table=` (a Table, a DataFrame, a dict of
+        columns, a list of dict rows or a LabelledTable; `label` may name a label column, which is
+        then not explained). A DataFrame, a dict or a list of dict rows given as `data` goes as a
+        table when DescribeModel shows the model has preprocessing (one extra call). Its
+        attributions are then per raw column (`feature_names`), summed over its encoded features.
         """
         methods = {None: 0, "ig": 1, "linear": 2, "treeshap": 3}
         if method not in methods:
             raise ValueError(f"method must be one of ig, linear, treeshap, not {method!r}")
-        request = pb.ExplainRequest(model=_model_ref(model, version, alias), rows=list(rows or []),
+        ref = _model_ref(model, version, alias)
+        request = pb.ExplainRequest(model=ref, rows=list(rows or []),
                                     method=methods[method], target_class=target_class or "", steps=steps)
-        if isinstance(data, str):
+        if table is not None and data is not None:
+            raise ValueError("give data or table, not both")
+        if table is None and isinstance(data, (pb.Table, pb.LabelledTable)):
+            table, data = data, None
+        if (table is None and feature_names is None and _is_tabular(data) and not isinstance(data, pb.Dataset)
+                and self.call(METHOD["describe_model"], pb.DescribeModelRequest(model=ref), pb.ModelVersionInfo,
+                              timeout).HasField("preprocessing")):
+            table, data = data, None
+        if table is not None:
+            if isinstance(table, pb.LabelledTable):
+                request.table.CopyFrom(table if label is None else _labelled_table(table, label))
+            else:
+                request.table.CopyFrom(pb.LabelledTable(table=_table(table), label_column=label or ""))
+        elif data is None:
+            raise TypeError("explain needs data or table")
+        elif isinstance(data, str):
             request.dataset = data
         elif isinstance(data, pb.Dataset):
             request.inline_data.CopyFrom(data)
@@ -862,21 +951,35 @@ class Client:
             request.inline_data.CopyFrom(pb.Dataset(features=values, feature_names=names or []))
         return Explanation(self.call(METHOD["explain"], request, pb.ExplainResponse, timeout))
 
-    def upload_dataset(self, name, data, *, replace=False, chunk_bytes=1 << 20, timeout=None):
-        """Uploads a dataset in chunks of about `chunk_bytes` (client streaming): its DatasetInfo."""
-        data = _data(data)
+    def upload_dataset(self, name, data, *, label=None, replace=False, chunk_bytes=1 << 20, timeout=None):
+        """Uploads a dataset in chunks of about `chunk_bytes` (client streaming): its DatasetInfo.
+
+        `data` is what `train` takes: a Dataset, (features, labels), or a table (a DataFrame, a dict of
+        columns, a list of dict rows or a LabelledTable) with `label` naming its label column, sent
+        as LabelledTable chunks of whole rows with the same columns; the DatasetInfo then has
+        `label_column`, and models trained from it by name fit their preprocessing.
+        """
+        data = _labelled_data(data, label)
         if isinstance(data, str):
             raise TypeError("upload_dataset needs rows, not a name")
-        columns = max(1, data.features.columns)
-        total = _rows(data.features)
-        per_chunk = max(1, chunk_bytes // (4 * columns + 8))
+        if isinstance(data, pb.LabelledTable):
+            total = _table_rows(data)
+            per_chunk = max(1, chunk_bytes * max(1, total) // max(1, data.ByteSize()))
+        else:
+            columns = max(1, data.features.columns)
+            total = _rows(data.features)
+            per_chunk = max(1, chunk_bytes // (4 * columns + 8))
         starts = list(range(0, total, per_chunk)) or [0]
         connection = self.connection
         call = None
         for index, start in enumerate(starts):
             last = index == len(starts) - 1
-            chunk = pb.UploadDatasetRequest(name=name, rows=slice_dataset(data, start, min(total, start + per_chunk),
-                                                                          with_feature_names=index == 0))
+            stop = min(total, start + per_chunk)
+            if isinstance(data, pb.LabelledTable):
+                chunk = pb.UploadDatasetRequest(name=name, table=_slice_table(data, start, stop))
+            else:
+                chunk = pb.UploadDatasetRequest(name=name, rows=slice_dataset(data, start, stop,
+                                                                              with_feature_names=index == 0))
             if index == 0:
                 chunk.replace = replace
                 call = connection.open_call(METHOD["upload_dataset"], chunk, self._timeout(timeout), end_stream=last)

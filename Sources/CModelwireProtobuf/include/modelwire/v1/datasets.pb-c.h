@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
 
 typedef struct Modelwire__V1__UploadDatasetRequest Modelwire__V1__UploadDatasetRequest;
 typedef struct Modelwire__V1__DatasetInfo Modelwire__V1__DatasetInfo;
@@ -48,13 +49,18 @@ struct  Modelwire__V1__UploadDatasetRequest
    */
   protobuf_c_boolean replace;
   /*
+   * Raw typed columns instead of rows: exactly one of rows and table per chunk, the same kind in
+   * every chunk of an upload. Every chunk has the first chunk's columns (names, types, label).
+   */
+  Modelwire__V1__LabelledTable *table;
+  /*
    * Tracing and other per-call metadata (call_metadata.proto).
    */
   Modelwire__V1__CallMetadata *metadata;
 };
 #define MODELWIRE__V1__UPLOAD_DATASET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__upload_dataset_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, 0, NULL }
+    , (char *)protobuf_c_empty_string, NULL, 0, NULL, NULL }
 
 
 /*
@@ -78,10 +84,15 @@ struct  Modelwire__V1__DatasetInfo
    */
   uint64_t size_bytes;
   uint64_t created_unix_ms;
+  /*
+   * A dataset uploaded as a table: the column holding its labels (feature_names are then the raw
+   * columns, columns their count, and class_names the label column's distinct texts, sorted).
+   */
+  char *label_column;
 };
 #define MODELWIRE__V1__DATASET_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__dataset_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Modelwire__V1__ListDatasetsRequest

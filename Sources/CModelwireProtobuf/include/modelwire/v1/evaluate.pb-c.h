@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
 
 typedef struct Modelwire__V1__EvaluateRequest Modelwire__V1__EvaluateRequest;
 typedef struct Modelwire__V1__FeatureImportance Modelwire__V1__FeatureImportance;
@@ -35,7 +36,8 @@ typedef struct Modelwire__V1__EvaluateResponse Modelwire__V1__EvaluateResponse;
 typedef enum {
   MODELWIRE__V1__EVALUATE_REQUEST__DATA__NOT_SET = 0,
   MODELWIRE__V1__EVALUATE_REQUEST__DATA_INLINE_DATA = 2,
-  MODELWIRE__V1__EVALUATE_REQUEST__DATA_DATASET = 3
+  MODELWIRE__V1__EVALUATE_REQUEST__DATA_DATASET = 3,
+  MODELWIRE__V1__EVALUATE_REQUEST__DATA_TABLE = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__EVALUATE_REQUEST__DATA__CASE)
 } Modelwire__V1__EvaluateRequest__DataCase;
 
@@ -66,6 +68,10 @@ struct  Modelwire__V1__EvaluateRequest
      * An uploaded dataset's name.
      */
     char *dataset;
+    /*
+     * Raw typed columns, for a model with preprocessing (columns matched by name).
+     */
+    Modelwire__V1__LabelledTable *table;
   };
 };
 #define MODELWIRE__V1__EVALUATE_REQUEST__INIT \
@@ -236,7 +242,7 @@ struct  Modelwire__V1__EvaluateResponse
   uint32_t version;
   Modelwire__V1__Evaluation *evaluation;
   /*
-   * With permutation_repeats > 0, per feature in the model's order.
+   * With permutation_repeats > 0, per feature in the model's order (per raw column, its encoded features shuffled together, for a model with preprocessing).
    */
   size_t n_permutation_importance;
   Modelwire__V1__FeatureImportance **permutation_importance;

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
 
 typedef struct Modelwire__V1__ExplainRequest Modelwire__V1__ExplainRequest;
 typedef struct Modelwire__V1__RowExplanation Modelwire__V1__RowExplanation;
@@ -52,7 +53,8 @@ typedef enum _Modelwire__V1__ExplainMethod {
 typedef enum {
   MODELWIRE__V1__EXPLAIN_REQUEST__DATA__NOT_SET = 0,
   MODELWIRE__V1__EXPLAIN_REQUEST__DATA_INLINE_DATA = 2,
-  MODELWIRE__V1__EXPLAIN_REQUEST__DATA_DATASET = 3
+  MODELWIRE__V1__EXPLAIN_REQUEST__DATA_DATASET = 3,
+  MODELWIRE__V1__EXPLAIN_REQUEST__DATA_TABLE = 8
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__EXPLAIN_REQUEST__DATA__CASE)
 } Modelwire__V1__ExplainRequest__DataCase;
 
@@ -94,6 +96,10 @@ struct  Modelwire__V1__ExplainRequest
      * An uploaded dataset's name.
      */
     char *dataset;
+    /*
+     * Raw typed columns for a model with preprocessing (label_column may be empty).
+     */
+    Modelwire__V1__LabelledTable *table;
   };
 };
 #define MODELWIRE__V1__EXPLAIN_REQUEST__INIT \
@@ -160,21 +166,28 @@ struct  Modelwire__V1__ExplainResponse
    */
   char *output;
   /*
-   * The model's raw input columns.
+   * The model's raw input columns; for a model with preprocessing, its table columns (each one's
+   * attribution is the sum over its encoded features, e.g. all of a one-hot group).
    */
   size_t n_feature_names;
   char **feature_names;
   /*
-   * Integrated gradients and linear: the baseline row (raw columns); TreeSHAP: empty.
+   * Integrated gradients and linear: the baseline row, in the model's features (encoded_feature_names
+   * for a model with preprocessing); TreeSHAP: empty.
    */
   size_t n_baseline;
   float *baseline;
   size_t n_explanations;
   Modelwire__V1__RowExplanation **explanations;
+  /*
+   * A model with preprocessing: its encoded features; else empty.
+   */
+  size_t n_encoded_feature_names;
+  char **encoded_feature_names;
 };
 #define MODELWIRE__V1__EXPLAIN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__explain_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, MODELWIRE__V1__EXPLAIN_METHOD__EXPLAIN_METHOD_AUTO, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, MODELWIRE__V1__EXPLAIN_METHOD__EXPLAIN_METHOD_AUTO, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /* Modelwire__V1__ExplainRequest methods */

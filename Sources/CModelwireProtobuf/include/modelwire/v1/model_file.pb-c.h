@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "modelwire/v1/train.pb-c.h"
+#include "modelwire/v1/preprocessing.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
 #include "modelwire/v1/transform_report.pb-c.h"
 #include "modelwire/v1/tune_report.pb-c.h"
@@ -523,6 +524,10 @@ struct  Modelwire__V1__ModelFile
   size_t n_feature_means;
   float *feature_means;
   /*
+   * Present when the model was trained from a table: how raw columns become its features.
+   */
+  Modelwire__V1__Preprocessing *preprocessing;
+  /*
    * Made by Tune: the trial table of the search this version won.
    */
   Modelwire__V1__TuneReport *tune;
@@ -545,7 +550,7 @@ struct  Modelwire__V1__ModelFile
 };
 #define MODELWIRE__V1__MODEL_FILE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_file__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, 0,NULL, NULL, NULL, MODELWIRE__V1__MODEL_FILE__PARAMETERS__NOT_SET, {0} }
 
 
 /*

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
 #include "modelwire/v1/train.pb-c.h"
+#include "modelwire/v1/preprocessing.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
 #include "modelwire/v1/transform_report.pb-c.h"
 
@@ -92,10 +93,14 @@ struct  Modelwire__V1__ModelVersionInfo
    * How a transform made this version from another; absent otherwise.
    */
   Modelwire__V1__TransformRecord *transform;
+  /*
+   * The raw input columns it takes and how they are encoded; absent: numeric rows only.
+   */
+  Modelwire__V1__Preprocessing *preprocessing;
 };
 #define MODELWIRE__V1__MODEL_VERSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__model_version_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0, 0,NULL, 0,NULL, 0, NULL, 0, 0, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0, MODELWIRE__V1__TASK__TASK_CLASSIFICATION, NULL, 0, 0,NULL, 0,NULL, 0, NULL, 0, 0, 0,NULL, NULL, NULL }
 
 
 /*

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
 
 typedef struct Modelwire__V1__PredictRequest Modelwire__V1__PredictRequest;
 typedef struct Modelwire__V1__CallTimings Modelwire__V1__CallTimings;
@@ -46,13 +47,19 @@ struct  Modelwire__V1__PredictRequest
    */
   protobuf_c_boolean include_probabilities;
   /*
+   * Raw typed columns (matched by name), for a model with preprocessing: exactly one of inputs and
+   * table. Such a model also takes inputs when none of its columns is categorical (one float per
+   * raw column in its order, NaN = missing).
+   */
+  Modelwire__V1__Table *table;
+  /*
    * Tracing and other per-call metadata (call_metadata.proto).
    */
   Modelwire__V1__CallMetadata *metadata;
 };
 #define MODELWIRE__V1__PREDICT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__predict_request__descriptor) \
-    , NULL, NULL, 0, NULL }
+    , NULL, NULL, 0, NULL, NULL }
 
 
 /*

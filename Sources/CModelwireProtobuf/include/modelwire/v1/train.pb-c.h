@@ -16,6 +16,8 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
+#include "modelwire/v1/preprocessing.pb-c.h"
 #include "modelwire/v1/evaluate.pb-c.h"
 #include "modelwire/v1/transform_report.pb-c.h"
 #include "modelwire/v1/tune_report.pb-c.h"
@@ -510,7 +512,8 @@ struct  Modelwire__V1__TrainingOptions
 typedef enum {
   MODELWIRE__V1__TRAIN_REQUEST__DATA__NOT_SET = 0,
   MODELWIRE__V1__TRAIN_REQUEST__DATA_INLINE_DATA = 2,
-  MODELWIRE__V1__TRAIN_REQUEST__DATA_DATASET = 3
+  MODELWIRE__V1__TRAIN_REQUEST__DATA_DATASET = 3,
+  MODELWIRE__V1__TRAIN_REQUEST__DATA_TABLE = 6
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRAIN_REQUEST__DATA__CASE)
 } Modelwire__V1__TrainRequest__DataCase;
 
@@ -527,6 +530,11 @@ struct  Modelwire__V1__TrainRequest
   Modelwire__V1__ModelSpec *spec;
   Modelwire__V1__TrainingOptions *options;
   /*
+   * How to fit the preprocessing when the rows are a table (table, or a dataset uploaded as a
+   * table); refused with other rows. Absent: the defaults.
+   */
+  Modelwire__V1__PreprocessingSpec *preprocessing;
+  /*
    * Tracing and other per-call metadata (call_metadata.proto).
    */
   Modelwire__V1__CallMetadata *metadata;
@@ -540,11 +548,15 @@ struct  Modelwire__V1__TrainRequest
      * Name of a dataset uploaded with METHOD_UPLOAD_DATASET.
      */
     char *dataset;
+    /*
+     * Raw typed columns: the model learns (and stores) its preprocessing.
+     */
+    Modelwire__V1__LabelledTable *table;
   };
 };
 #define MODELWIRE__V1__TRAIN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__train_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, NULL, NULL, MODELWIRE__V1__TRAIN_REQUEST__DATA__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, MODELWIRE__V1__TRAIN_REQUEST__DATA__NOT_SET, {0} }
 
 
 typedef enum {

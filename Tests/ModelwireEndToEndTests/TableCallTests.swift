@@ -1,0 +1,227 @@
+import Foundation
+import ModelwireClient
+import ModelwireCodec
+import ModelwireProtocol
+import Testing
+
+/// Models trained from typed tables (issue 15 item 1) through the real client against the real
+/// server: preprocessing fitted on raw columns with text categories and gaps, stored in the
+/// model, and applied to raw rows by Predict, Evaluate and Explain.
+@Suite struct TableCallTests {
+    /// A seeded table: `color` (text, 10 % missing), `size` (floats, 10 % missing), `member`
+    /// (booleans) and the label `buy` ("yes" when red, or size above 5).
+    static func table(rows: Int, seed: UInt64 = 1) -> V1.LabelledTable {
+        var state = seed
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        let colors = ["red", "green", "blue"]
+        var color = [String](), colorMissing = [Bool](), size = [Float](), member = [Bool](), label = [String]()
+        for _ in 0..<rows {
+            let c = colors[Int(next() % 3)]
+            let s = Float(next() % 1000) / 100
+            let gapColor = next() % 10 == 0
+            let gapSize = next() % 10 == 0
+            color.append(gapColor ? "" : c)
+            colorMissing.append(gapColor)
+            size.append(gapSize ? .nan : s)
+            member.append(next() % 2 == 0)
+            label.append(c == "red" || s > 5 ? "yes" : "no")
+        }
+        return V1.LabelledTable(
+            table: V1.Table(columns: [
+                V1.TableColumn(name: "color", values: .strings(V1.StringColumn(values: color)), missing: colorMissing),
+                V1.TableColumn(name: "size", values: .floats(V1.FloatColumn(values: size))),
+                V1.TableColumn(name: "member", values: .bools(V1.BoolColumn(values: member))),
+                V1.TableColumn(name: "buy", values: .strings(V1.StringColumn(values: label))),
+            ]),
+            labelColumn: "buy"
+        )
+    }
+
+    static func train(
+        _ client: ModelwireClient,
+        _ model: String,
+        _ data: V1.TrainRequest.Data,
+        spec: V1.ModelSpec.Family = .tree(V1.DecisionTreeSpec(maxDepth: 6)),
+        preprocessing: V1.PreprocessingSpec? = nil
+    ) async throws -> V1.TrainResult {
+        var request = Fixtures.trainRequest(model: model, data: V1.Dataset(), spec: spec)
+        request.data = data
+        request.preprocessing = preprocessing
+        return try await client.trainToResult(request).result
+    }
+
+    static func accuracy(_ e: V1.Evaluation?) -> Float {
+        if case .classification(let c)? = e?.kind { return c.accuracy }
+        return -1
+    }
+
+    @Test("a table with text categories and gaps trains, predicts, evaluates and explains from raw rows")
+    func lifecycle() async throws {
+        let training = Self.table(rows: 400)
+        try await TestServer.with { server in
+            try await server.client { client in
+                let result = try await Self.train(client, "shop", .table(training))
+                #expect(Self.accuracy(result.metrics) > 0.9, "\(Self.accuracy(result.metrics))")
+                let info = try await client.describeModel(V1.ModelRef(name: "shop"))
+                let preprocessing = try #require(info.preprocessing)
+                #expect(preprocessing.columns.map(\.name) == ["color", "size", "member"])
+                guard case .categorical(let color)? = preprocessing.columns[0].kind else {
+                    Issue.record("color is not categorical: \(preprocessing.columns[0])")
+                    return
+                }
+                #expect(color.categories == ["blue", "green", "red"])
+                #expect(info.featureNames == ["color=blue", "color=green", "color=red", "size", "member"])
+
+                // Predict from raw rows: an unseen category and missing values are served.
+                var test = Self.table(rows: 200, seed: 9)
+                let truth = test.table!.columns[3]
+                test.table!.columns.remove(at: 3)
+                if case .strings(var colors)? = test.table!.columns[0].values {
+                    colors.values[0] = "purple"
+                    test.table!.columns[0].values = .strings(colors)
+                }
+                let predicted = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "shop"), table: test.table)
+                )
+                #expect(predicted.classIds.count == 200)
+                guard case .strings(let labels)? = truth.values else { return }
+                let right = zip(predicted.classIds, labels.values).count { predicted.classNames[Int($0)] == $1 }
+                #expect(right >= 170, "\(right) of 200 right")
+
+                // Evaluate and Explain take the labelled table.
+                let evaluation = try await client.evaluate(
+                    V1.EvaluateRequest(model: V1.ModelRef(name: "shop"), data: .table(Self.table(rows: 200, seed: 9)))
+                )
+                #expect(Self.accuracy(evaluation.evaluation) > 0.85)
+                let explained = try await client.explain(
+                    V1.ExplainRequest(model: V1.ModelRef(name: "shop"), data: .table(training), rows: [0, 1, 2])
+                )
+                #expect(explained.featureNames == ["color", "size", "member"])
+                #expect(explained.encodedFeatureNames == info.featureNames)
+                for row in explained.explanations {
+                    #expect(row.attributions.count == 3)
+                    let sum = row.attributions.reduce(0, +)
+                    #expect(abs(sum - (row.value - row.baselineValue)) < 1e-3, "\(sum) vs \(row.value - row.baselineValue)")
+                }
+
+                // Float rows cannot carry the categories; ONNX cannot carry the preprocessing.
+                let floats = await expectError(.invalidArgument) {
+                    _ = try await client.predict(
+                        V1.PredictRequest(
+                            model: V1.ModelRef(name: "shop"),
+                            inputs: V1.Tensor(columns: 3, values: [1, 2, 3])
+                        )
+                    )
+                }
+                #expect(floats?.message.contains("color") == true && floats?.message.contains("table") == true)
+                await expectError(.failedPrecondition) { _ = try await client.exportOnnx(V1.ModelRef(name: "shop")) }
+            }
+        }
+    }
+
+    @Test("a table uploaded in chunks trains by name, with imputation options and indicators")
+    func uploadedTable() async throws {
+        try await TestServer.with { server in
+            try await server.client(configure: { $0.uploadChunkBytes = 4096 }) { client in
+                let info = try await client.uploadDataset(name: "shop-rows", table: Self.table(rows: 1500))
+                #expect(info.rows == 1500 && info.labelColumn == "buy")
+                #expect(info.featureNames == ["color", "size", "member"] && info.classNames == ["no", "yes"])
+                let spec = V1.PreprocessingSpec(
+                    numericImputation: .median,
+                    categoricalImputation: .constant,
+                    missingIndicators: true
+                )
+                let result = try await Self.train(client, "shop", .dataset("shop-rows"), preprocessing: spec)
+                #expect(Self.accuracy(result.metrics) > 0.9)
+                let model = try await client.describeModel(V1.ModelRef(name: "shop"))
+                #expect(
+                    model.featureNames == [
+                        "color=blue", "color=green", "color=missing", "color=red", "color (missing)", "size",
+                        "size (missing)", "member",
+                    ],
+                    "\(model.featureNames)"
+                )
+                // A numeric dataset takes no preprocessing options.
+                let numeric = await expectError(.invalidArgument) {
+                    _ = try await Self.train(
+                        client,
+                        "iris",
+                        .inlineData(try Fixtures.dataset("iris")),
+                        preprocessing: spec
+                    )
+                }
+                #expect(numeric?.message.contains("table") == true)
+            }
+        }
+    }
+
+    @Test("bad tables are refused naming the column: unknown categories, text for numbers, options, gaps")
+    func badTables() async throws {
+        try await TestServer.with { server in
+            try await server.client { client in
+                _ = try await Self.train(
+                    client,
+                    "strict",
+                    .table(Self.table(rows: 300)),
+                    preprocessing: V1.PreprocessingSpec(unknownCategories: .error)
+                )
+                let unseen = V1.Table(columns: [
+                    V1.TableColumn(name: "color", values: .strings(V1.StringColumn(values: ["red", "purple"]))),
+                    V1.TableColumn(name: "size", values: .floats(V1.FloatColumn(values: [1, 2]))),
+                    V1.TableColumn(name: "member", values: .bools(V1.BoolColumn(values: [true, false]))),
+                ])
+                let unknown = await expectError(.invalidArgument) {
+                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "strict"), table: unseen))
+                }
+                #expect(unknown?.message.contains("color") == true && unknown?.message.contains("purple") == true)
+
+                var text = unseen
+                text.columns[0].values = .strings(V1.StringColumn(values: ["red", "red"]))
+                text.columns[1].values = .strings(V1.StringColumn(values: ["big", "1"]))
+                let wrongType = await expectError(.invalidArgument) {
+                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "strict"), table: text))
+                }
+                #expect(wrongType?.message.contains("size") == true, "\(wrongType?.message ?? "")")
+
+                var missingColumn = unseen
+                missingColumn.columns[0].values = .strings(V1.StringColumn(values: ["red", "blue"]))
+                missingColumn.columns.remove(at: 2)
+                let absent = await expectError(.invalidArgument) {
+                    _ = try await client.predict(
+                        V1.PredictRequest(model: V1.ModelRef(name: "strict"), table: missingColumn)
+                    )
+                }
+                #expect(absent?.message.contains("member") == true, "\(absent?.message ?? "")")
+
+                let option = await expectError(.invalidArgument) {
+                    _ = try await Self.train(
+                        client,
+                        "x",
+                        .table(Self.table(rows: 50)),
+                        preprocessing: V1.PreprocessingSpec(categorical: ["colour"])
+                    )
+                }
+                #expect(option?.message.contains("colour") == true)
+
+                var empty = Self.table(rows: 50)
+                empty.table!.columns[1] = V1.TableColumn(
+                    name: "size",
+                    values: .floats(V1.FloatColumn(values: [Float](repeating: .nan, count: 50)))
+                )
+                let allMissing = await expectError(.invalidArgument) {
+                    _ = try await Self.train(client, "x", .table(empty))
+                }
+                #expect(allMissing?.message.contains("size") == true)
+
+                let numericModel = await expectError(.invalidArgument) {
+                    _ = try await Self.train(client, "iris", .inlineData(try Fixtures.dataset("iris")))
+                    _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), table: unseen))
+                }
+                #expect(numericModel?.message.contains("numeric rows") == true)
+            }
+        }
+    }
+}
