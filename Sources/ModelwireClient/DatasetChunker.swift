@@ -95,7 +95,8 @@ extension DatasetChunker {
             }
             if !column.missing.isEmpty { for r in 0..<rows { rowBytes[r] += 1 } }
         }
-        let overhead = name.utf8.count + table.labelColumn.utf8.count + columns.reduce(64) { $0 + $1.name.utf8.count + 16 }
+        let overhead =
+            name.utf8.count + table.labelColumn.utf8.count + columns.reduce(64) { $0 + $1.name.utf8.count + 16 }
         var ranges: [Range<Int>] = []
         var start = 0
         var bytes = overhead

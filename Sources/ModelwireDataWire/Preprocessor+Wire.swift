@@ -40,7 +40,10 @@ extension Preprocessor {
         var columns = [Column]()
         for column in wire.columns {
             guard !column.name.isEmpty, names.insert(column.name).inserted else {
-                throw DatasetError(.duplicateName, message: "preprocessing column '\(column.name)' is unnamed or repeated")
+                throw DatasetError(
+                    .duplicateName,
+                    message: "preprocessing column '\(column.name)' is unnamed or repeated"
+                )
             }
             switch column.kind {
             case .numeric(let n)?:
@@ -60,7 +63,10 @@ extension Preprocessor {
                     )
                 )
             case nil:
-                throw DatasetError(.columnType, message: "preprocessing column '\(column.name)' is neither numeric nor categorical")
+                throw DatasetError(
+                    .columnType,
+                    message: "preprocessing column '\(column.name)' is neither numeric nor categorical"
+                )
             }
         }
         self.init(
@@ -80,7 +86,8 @@ extension V1.PreprocessingSpec {
             numeric: options.numeric,
             drop: options.drop,
             encoding: options.encoding == .ordinal ? .ordinal : .oneHot,
-            maxCategories: options.maxCategories == defaults.maxCategories ? 0 : UInt32(clamping: options.maxCategories),
+            maxCategories: options.maxCategories == defaults.maxCategories
+                ? 0 : UInt32(clamping: options.maxCategories),
             unknownCategories: options.unknownCategories == .error ? .error : .ignore,
             numericImputation: V1.Imputation(options.numericImputation),
             numericFill: options.numericFill,
@@ -108,7 +115,11 @@ extension Preprocessor.Options {
     /// Fitting options from their wire form; zero values mean the defaults.
     /// - Throws: `DatasetError` (`.columnType`) for an unknown enum value, naming the field.
     public init(validating wire: V1.PreprocessingSpec) throws(DatasetError) {
-        func imputation(_ value: V1.Imputation, default fallback: Preprocessor.Imputation, field: String)
+        func imputation(
+            _ value: V1.Imputation,
+            default fallback: Preprocessor.Imputation,
+            field: String
+        )
             throws(DatasetError) -> Preprocessor.Imputation
         {
             switch value {

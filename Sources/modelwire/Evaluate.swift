@@ -74,14 +74,14 @@ extension ModelwireCommand {
                     if let preprocessing = info.preprocessing {
                         (data, uploaded) = try await self.tableData(path, client, info, preprocessing)
                     } else {
-                    let rows = try DataInput.labelled(
-                        path: path,
-                        label: self.label,
-                        task: info.task,
-                        format: self.csv.format
-                    )
-                    uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
-                    data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
+                        let rows = try DataInput.labelled(
+                            path: path,
+                            label: self.label,
+                            task: info.task,
+                            format: self.csv.format
+                        )
+                        uploaded = try await DataInput.stage(rows, client: client, options: self.client.callOptions)
+                        data = uploaded.map { .dataset($0) } ?? .inlineData(rows)
                     }
                 } else {
                     data = .dataset(self.dataset!)

@@ -205,6 +205,36 @@ enum Shapes {
             ("created_unix_ms", .uint(v.createdUnixMs)), ("parameter_count", .uint(v.parameterCount)),
             ("file_bytes", .uint(v.fileBytes)), ("aliases", .strings(v.aliases)),
             ("training_metrics", evaluation(v.trainingMetrics)), ("transform", transform(v.transform)),
+            ("preprocessing", preprocessing(v.preprocessing)),
+        ])
+    }
+
+    /// A model's raw input columns: `{"encoding", "unknown_categories", "columns": [{"name", "kind",
+    /// "fill" | "categories" + "other", "indicator"}]}`; null for a model of numeric rows.
+    static func preprocessing(_ p: V1.Preprocessing?) -> JSON {
+        guard let p else { return .null }
+        return .object([
+            ("encoding", .string(p.encoding == .ordinal ? "ordinal" : "one-hot")),
+            ("unknown_categories", .string(p.unknownCategories == .error ? "error" : "ignore")),
+            (
+                "columns",
+                .array(
+                    p.columns.map { column in
+                        var fields: [(String, JSON)] = [("name", .string(column.name))]
+                        switch column.kind {
+                        case .numeric(let n)?: fields += [("kind", .string("numeric")), ("fill", .float(n.fill))]
+                        case .categorical(let c)?:
+                            fields += [
+                                ("kind", .string("categorical")), ("categories", .strings(c.categories)),
+                                ("other", .bool(c.other)), ("fill", .string(c.fill)),
+                            ]
+                        case nil: fields.append(("kind", .null))
+                        }
+                        fields.append(("indicator", .bool(column.indicator)))
+                        return .object(fields)
+                    }
+                )
+            ),
         ])
     }
 

@@ -105,6 +105,15 @@ extension ModelwireCommand {
                             "features    \(shown)\(v.featureNames.count > 8 ? ", ... (\(v.featureNames.count))" : "")"
                         )
                     }
+                    if let p = v.preprocessing {
+                        let columns = p.columns.map { column in
+                            if case .categorical(let c)? = column.kind {
+                                return "\(column.name) (\(c.categories.count) categories\(c.other ? " + other" : ""))"
+                            }
+                            return column.name
+                        }
+                        lines.append("raw columns \(columns.joined(separator: ", "))")
+                    }
                     if let metrics = v.trainingMetrics { lines.append("training    \(Report.brief(metrics))") }
                     if let t = v.transform {
                         let settings = t.settings.map { "\($0.name) \($0.value)" }.joined(separator: ", ")

@@ -64,7 +64,9 @@ struct PreprocessingOptions: ParsableArguments {
     func validate() throws {
         if let maxCategories, maxCategories < 2 { throw ValidationError("--max-categories must be at least 2") }
         if let imputeCategorical, imputeCategorical == .mean || imputeCategorical == .median {
-            throw ValidationError("--impute-categorical takes most-frequent or constant, not \(imputeCategorical.rawValue)")
+            throw ValidationError(
+                "--impute-categorical takes most-frequent or constant, not \(imputeCategorical.rawValue)"
+            )
         }
         if fill != nil, impute != .constant { throw ValidationError("--fill needs --impute constant") }
         if fillCategorical != nil, imputeCategorical != .constant {

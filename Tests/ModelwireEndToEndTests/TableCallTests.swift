@@ -17,7 +17,11 @@ import Testing
             return state >> 33
         }
         let colors = ["red", "green", "blue"]
-        var color = [String](), colorMissing = [Bool](), size = [Float](), member = [Bool](), label = [String]()
+        var color = [String]()
+        var colorMissing = [Bool]()
+        var size = [Float]()
+        var member = [Bool]()
+        var label = [String]()
         for _ in 0..<rows {
             let c = colors[Int(next() % 3)]
             let s = Float(next() % 1000) / 100
@@ -104,7 +108,10 @@ import Testing
                 for row in explained.explanations {
                     #expect(row.attributions.count == 3)
                     let sum = row.attributions.reduce(0, +)
-                    #expect(abs(sum - (row.value - row.baselineValue)) < 1e-3, "\(sum) vs \(row.value - row.baselineValue)")
+                    #expect(
+                        abs(sum - (row.value - row.baselineValue)) < 1e-3,
+                        "\(sum) vs \(row.value - row.baselineValue)"
+                    )
                 }
 
                 // Float rows cannot carry the categories; ONNX cannot carry the preprocessing.

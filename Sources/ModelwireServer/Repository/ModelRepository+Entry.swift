@@ -57,7 +57,11 @@ extension ModelRepository {
         let preprocessor = try file.preprocessing.map { wire throws(ModelwireError) in
             let fitted: Preprocessor
             do throws(DatasetError) { fitted = try Preprocessor(validating: wire) } catch {
-                throw ModelwireError(.invalidArgument, "invalid model file: preprocessing: \(error.message)", cause: error)
+                throw ModelwireError(
+                    .invalidArgument,
+                    "invalid model file: preprocessing: \(error.message)",
+                    cause: error
+                )
             }
             guard fitted.featureNames.count == model.featureCount else {
                 throw ModelwireError(

@@ -38,12 +38,18 @@ extension ModelService {
             }
             if let rows = chunk.rows {
                 guard tables.isEmpty else {
-                    throw ModelwireError(.invalidArgument, "chunk \(chunks + 1) holds rows, the upload's first chunks a table")
+                    throw ModelwireError(
+                        .invalidArgument,
+                        "chunk \(chunks + 1) holds rows, the upload's first chunks a table"
+                    )
                 }
                 try dataset.append(chunk: rows)
             } else if let next = chunk.table {
                 guard dataset.features == nil else {
-                    throw ModelwireError(.invalidArgument, "chunk \(chunks + 1) holds a table, the upload's first chunks rows")
+                    throw ModelwireError(
+                        .invalidArgument,
+                        "chunk \(chunks + 1) holds a table, the upload's first chunks rows"
+                    )
                 }
                 if let first = tables.first { try next.checkMatches(first: first, number: chunks + 1) }
                 tables.append(next)
@@ -113,7 +119,9 @@ extension V1.LabelledTable {
             case nil: break
             }
             if parts.contains(where: { !$0.missing.isEmpty }) {
-                column.missing = parts.flatMap { $0.missing.isEmpty ? [Bool](repeating: false, count: $0.rowCount) : $0.missing }
+                column.missing = parts.flatMap {
+                    $0.missing.isEmpty ? [Bool](repeating: false, count: $0.rowCount) : $0.missing
+                }
             }
             return column
         }

@@ -15,7 +15,11 @@ extension ModelService {
         var preprocessing: V1.Preprocessing?
         switch request.data {
         case .table(let table)?:
-            let fitted = try TableRows.fit(table, spec: request.preprocessing, task: request.spec?.task ?? .classification)
+            let fitted = try TableRows.fit(
+                table,
+                spec: request.preprocessing,
+                task: request.spec?.task ?? .classification
+            )
             request.data = .inlineData(fitted.rows)
             preprocessing = fitted.preprocessing
         case .inlineData? where request.preprocessing != nil:

@@ -29,7 +29,12 @@ extension ModelService {
                 maxRows: configuration.limits.maxRowsPerPredict,
                 model: "model \(entry.name) v\(entry.version)"
             )
-            return PreparedPredict(entry: entry, rows: values, rowCount: rows, includeScores: request.includeProbabilities)
+            return PreparedPredict(
+                entry: entry,
+                rows: values,
+                rowCount: rows,
+                includeScores: request.includeProbabilities
+            )
         }
         guard request.table == nil else {
             throw ModelwireError(

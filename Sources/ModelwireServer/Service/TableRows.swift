@@ -96,7 +96,10 @@ enum TableRows {
     ) throws(DatasetError) -> (DataTable, Dataset.Targets) {
         let table = try DataTable(validating: labelled.table ?? V1.Table())
         guard !labelled.labelColumn.isEmpty else {
-            throw DatasetError(.missingLabelColumn, message: "label_column is empty: name the column holding the targets")
+            throw DatasetError(
+                .missingLabelColumn,
+                message: "label_column is empty: name the column holding the targets"
+            )
         }
         return try table.labelled(by: labelled.labelColumn, task: task == .regression ? .regression : .classification)
     }
