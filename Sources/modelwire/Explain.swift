@@ -3,6 +3,7 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireData
+import ModelwireDataWire
 
 extension ModelwireCommand {
     /// `modelwire explain`: per-row feature attributions of a model's predictions.
@@ -27,6 +28,7 @@ extension ModelwireCommand {
         @Option(help: ArgumentHelp("Rows: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
         var data: String
         @OptionGroup var csv: CSVInputOptions
+        @OptionGroup var missingValues: MissingValueOptions
         @Option(help: "The label column to ignore, when the file has one.") var label: String?
         @Option(
             help: ArgumentHelp(
@@ -56,6 +58,9 @@ extension ModelwireCommand {
             try await self.client.run("explain") { client in
                 let ref = try modelRef(self.model, self.version)
                 let info = try await client.describeModel(ref, options: self.client.callOptions)
+                if let preprocessing = info.preprocessing {
+                    return try await self.explainTable(client, info, preprocessing)
+                }
                 let input = try DataInput.features(
                     path: self.data,
                     model: info,
@@ -84,15 +89,54 @@ extension ModelwireCommand {
                     ),
                     options: self.client.callOptions
                 )
-                // The server numbered the rows sent; report them by their index in the file.
-                var explanations = response.explanations
-                for i in explanations.indices { explanations[i].row = UInt32(indices[Int(explanations[i].row)]) }
-                if self.client.json {
-                    self.client.emit(Shapes.explanation(response, rows: explanations))
-                } else {
-                    Output.line(Report.explanation(response, rows: explanations, top: self.top))
-                }
+                self.show(response, indices: indices)
             }
+        }
+
+        /// Shows the attributions; the server numbered the rows sent, they are reported by their index in the file.
+        private func show(_ response: V1.ExplainResponse, indices: [Int]) {
+            var explanations = response.explanations
+            for i in explanations.indices { explanations[i].row = UInt32(indices[Int(explanations[i].row)]) }
+            if self.client.json {
+                self.client.emit(Shapes.explanation(response, rows: explanations))
+            } else {
+                Output.line(Report.explanation(response, rows: explanations, top: self.top))
+            }
+        }
+
+        /// A model with preprocessing explains raw rows: the CSV as a typed table, attributions per raw column.
+        private func explainTable(
+            _ client: ModelwireClient,
+            _ info: V1.ModelVersionInfo,
+            _ preprocessing: V1.Preprocessing
+        ) async throws {
+            let table = V1.Table(
+                try TableInput.read(
+                    path: self.data,
+                    format: self.csv.format,
+                    missing: self.missingValues.tokens,
+                    textColumns: TableInput.textColumns(of: preprocessing)
+                )
+            )
+            let indices = try self.rowIndices() ?? Array(0..<table.rowCount)
+            if let bad = indices.first(where: { $0 >= table.rowCount }) {
+                throw CLIError("--rows: row \(bad) is out of range (\(self.data) has \(table.rowCount) rows)")
+            }
+            let request = try self.request(info, table: table, indices: indices)
+            // The server reports rows by their index in the table sent, the whole file.
+            let response = try await client.explain(request, options: self.client.callOptions)
+            self.show(response, indices: Array(0..<table.rowCount))
+        }
+
+        private func request(_ info: V1.ModelVersionInfo, table: V1.Table, indices: [Int]) throws -> V1.ExplainRequest {
+            V1.ExplainRequest(
+                model: V1.ModelRef(name: info.name, selector: .version(info.version)),
+                data: .table(V1.LabelledTable(table: table)),
+                rows: indices.map { UInt32($0) },
+                method: try self.wireMethod(),
+                targetClass: self.targetClass ?? "",
+                steps: self.steps ?? 0
+            )
         }
 
         private func rowIndices() throws -> [Int]? {
@@ -124,6 +168,7 @@ extension Shapes {
             ("model", .string(r.model)), ("version", .uint(UInt64(r.version))),
             ("method", .string(Report.methodName(r.method))), ("output", .string(r.output)),
             ("features", .strings(r.featureNames)), ("baseline", .floats(r.baseline)),
+            ("encoded_features", .strings(r.encodedFeatureNames)),
             (
                 "rows",
                 .array(

@@ -68,6 +68,13 @@ struct CLITableTests {
             let accuracy = try #require(metrics?["accuracy"] as? Double)
             #expect(accuracy > 0.9, "\(accuracy)")
 
+            let explained = try CLIPredictTests.modelwire(
+                ["explain"] + server + ["--model", "towns", "--data", predictPath, "--rows", "0,40", "--json"]
+            )
+            #expect(explained.status == 0, "\(explained.stdout)")
+            let explanation = try JSONSerialization.jsonObject(with: Data(explained.stdout.utf8)) as? [String: Any]
+            #expect(explanation?["features"] as? [String] == ["city", "age", "member"], "\(explained.stdout)")
+
             // Flags: a column the CSV lacks is named; ordinal encoding gives one feature per column.
             let bad = try CLIPredictTests.modelwire(
                 ["train"] + server + ["--model", "x", "--data", training, "--categorical", "town"]
