@@ -113,7 +113,8 @@ final class DatasetStore: Sendable {
         let bytes: [UInt8]
         switch rows {
         case .dataset(let dataset):
-            _ = try Dataset(wire: dataset, requireTwoClasses: false)  // shape, labels, values; training checks the classes
+            // Shape, labels, values; training checks the classes.
+            _ = try Dataset(wire: dataset, requireTwoClasses: false)
             bytes = try dataset.serializedBytes()
         case .table(let table):
             try Self.validate(table)
