@@ -231,4 +231,69 @@ import Testing
             }
         }
     }
+
+    @Test("the V2 HTTP endpoint serves a numeric-only table model by raw columns and refuses a categorical one")
+    func inferenceProtocol() async throws {
+        try await HTTPTests.withServer { server in
+            try await server.binary.client { client in
+                var numeric = Self.table(rows: 300)
+                numeric.table!.columns.removeAll { $0.name == "color" }
+                _ = try await Self.train(
+                    client,
+                    "sizes",
+                    .table(numeric),
+                    spec: .tree(V1.DecisionTreeSpec(maxDepth: 2))
+                )
+                _ = try await Self.train(client, "shop", .table(Self.table(rows: 300)))
+            }
+            let connection = try RawConnection(server.http)
+            // size, member: two raw columns (member a 0/1 number); size 9 buys, size 1 does not.
+            let served = try HTTPTests.request(
+                connection,
+                "POST",
+                "/v2/models/sizes/infer",
+                body: HTTPTests.infer([[9, 0], [1, 1]])
+            )
+            #expect(served.status == 200, "\(served.text)")
+            #expect(served.text.contains("\"yes\"") && served.text.contains("\"no\""), "\(served.text)")
+            let refused = try HTTPTests.request(
+                connection,
+                "POST",
+                "/v2/models/shop/infer",
+                body: HTTPTests.infer([[1, 2, 3]])
+            )
+            #expect(refused.status == 400 && refused.text.contains("color"), "\(refused.text)")
+        }
+    }
+
+    @Test("the preprocessing survives a restart, and an imported file with inconsistent preprocessing is refused")
+    func storedPreprocessing() async throws {
+        let repository = TestServer.temporaryDirectory()
+        let rows = Self.table(rows: 100, seed: 4).table!.rows(0..<5)
+        let before = try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                _ = try await Self.train(client, "shop", .table(Self.table(rows: 300)))
+                return try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "shop"), table: rows))
+            }
+        }
+        try await TestServer.with(repository: repository) { server in
+            try await server.client { client in
+                let after = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "shop"), table: rows))
+                #expect(after.classIds == before.classIds && after.classIds.count == 5)
+                var file = try V1.ModelFile(
+                    serializedBytes: try await client.exportModel(V1.ModelRef(name: "shop")).modelFile
+                )
+                guard case .categorical(var color)? = file.preprocessing?.columns[0].kind else {
+                    Issue.record("color is not categorical")
+                    return
+                }
+                color.categories.removeLast()  // one feature fewer than the model takes
+                file.preprocessing!.columns[0].kind = .categorical(color)
+                let refused = await expectError(.invalidArgument) {
+                    _ = try await client.importModel(name: "broken", modelFile: try file.serializedBytes())
+                }
+                #expect(refused?.message.contains("preprocessing") == true, "\(refused?.message ?? "")")
+            }
+        }
+    }
 }
