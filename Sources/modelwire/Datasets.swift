@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelwireClient
 import ModelwireCodec
+import ModelwireDataWire
 
 extension ModelwireCommand {
     /// `modelwire datasets ...`: datasets stored on the server.
@@ -55,21 +56,45 @@ extension ModelwireCommand {
             @Option(help: "The label column's name (default: the last column).") var label: String?
             @Option(help: "What the label column holds.") var task: Task = .classification
             @Flag(help: "Replace an existing dataset of that name.") var replace = false
+            @Flag(
+                help:
+                    "Upload as a typed table (train then fits preprocessing on it); the default when a feature column holds text or gaps."
+            )
+            var table = false
+            @OptionGroup var missingValues: MissingValueOptions
 
             func run() async throws {
                 try await self.client.run("datasets upload") { client in
-                    let rows = try DataInput.labelled(
+                    let (table, label) = try TableInput.labelled(
                         path: self.data,
                         label: self.label,
-                        task: self.task == .regression ? .regression : .classification,
-                        format: self.csv.format
+                        classification: self.task != .regression,
+                        format: self.csv.format,
+                        missing: self.missingValues.tokens,
+                        textColumns: []
                     )
-                    let info = try await client.uploadDataset(
-                        name: self.name,
-                        dataset: rows,
-                        replace: self.replace,
-                        options: self.client.callOptions
-                    )
+                    let info: V1.DatasetInfo
+                    if self.table || TableInput.needsPreprocessing(table, label: label) {
+                        info = try await client.uploadDataset(
+                            name: self.name,
+                            table: V1.LabelledTable(table, labelColumn: label),
+                            replace: self.replace,
+                            options: self.client.callOptions
+                        )
+                    } else {
+                        let rows = try DataInput.labelled(
+                            path: self.data,
+                            label: self.label,
+                            task: self.task == .regression ? .regression : .classification,
+                            format: self.csv.format
+                        )
+                        info = try await client.uploadDataset(
+                            name: self.name,
+                            dataset: rows,
+                            replace: self.replace,
+                            options: self.client.callOptions
+                        )
+                    }
                     if self.client.json {
                         self.client.emit(Shapes.dataset(info))
                     } else {

@@ -269,6 +269,7 @@ enum Shapes {
             ("name", .string(d.name)), ("rows", .uint(d.rows)), ("columns", .uint(UInt64(d.columns))),
             ("feature_names", .strings(d.featureNames)), ("class_names", .strings(d.classNames)),
             ("size_bytes", .uint(d.sizeBytes)), ("created_unix_ms", .uint(d.createdUnixMs)),
+            ("label_column", d.labelColumn.isEmpty ? .null : .string(d.labelColumn)),
         ])
     }
 }

@@ -75,6 +75,19 @@ struct CLITableTests {
             let explanation = try JSONSerialization.jsonObject(with: Data(explained.stdout.utf8)) as? [String: Any]
             #expect(explanation?["features"] as? [String] == ["city", "age", "member"], "\(explained.stdout)")
 
+            // A stored table trains by name.
+            let uploaded = try CLIPredictTests.modelwire(
+                ["datasets", "upload"] + server + ["--name", "towns-rows", "--data", training, "--json"]
+            )
+            #expect(
+                uploaded.status == 0 && uploaded.stdout.contains("\"label_column\":\"label\""),
+                "\(uploaded.stdout)"
+            )
+            let byName = try CLIPredictTests.modelwire(
+                ["train"] + server + ["--model", "towns-2", "--dataset", "towns-rows", "--family", "logistic"]
+            )
+            #expect(byName.status == 0, "\(byName.stdout)")
+
             // Flags: a column the CSV lacks is named; ordinal encoding gives one feature per column.
             let bad = try CLIPredictTests.modelwire(
                 ["train"] + server + ["--model", "x", "--data", training, "--categorical", "town"]

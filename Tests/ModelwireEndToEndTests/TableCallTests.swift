@@ -100,6 +100,17 @@ import Testing
                     V1.EvaluateRequest(model: V1.ModelRef(name: "shop"), data: .table(Self.table(rows: 200, seed: 9)))
                 )
                 #expect(Self.accuracy(evaluation.evaluation) > 0.85)
+                let importance = try await client.evaluate(
+                    V1.EvaluateRequest(
+                        model: V1.ModelRef(name: "shop"),
+                        data: .table(Self.table(rows: 200, seed: 9)),
+                        permutationRepeats: 3
+                    )
+                )
+                // Per raw column, its one-hot features shuffled together; member plays no part in the label.
+                #expect(importance.permutationImportance.map(\.feature) == ["color", "size", "member"])
+                let drops = importance.permutationImportance.map(\.mean)
+                #expect(drops[0] > 0.05 && drops[1] > 0.05 && abs(drops[2]) < 0.05, "\(drops)")
                 let explained = try await client.explain(
                     V1.ExplainRequest(model: V1.ModelRef(name: "shop"), data: .table(training), rows: [0, 1, 2])
                 )

@@ -153,6 +153,10 @@ import Testing
                     Self.tuneRequest(iris, grid: [V1.TuneParameter(name: "max-depth", values: ["3"])], folds: 60),
                     ["folds 60", "rarest class"]
                 )
+                var svm = Self.tuneRequest(iris, grid: [V1.TuneParameter(name: "c", values: ["0.1", "1"])])
+                svm.spec = V1.ModelSpec(family: .linearSvm(V1.LinearSvmSpec()))
+                svm.metric = .logLoss
+                try await refused(svm, ["log_loss", "linear SVM"])
                 #expect(try await client.listJobs().isEmpty)
             }
         }

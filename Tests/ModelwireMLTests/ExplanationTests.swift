@@ -62,6 +62,19 @@ import Testing
         #expect(abs((row.value - otherGap.value) - logitGap) < 1e-4)
     }
 
+    @Test("a binary logistic regression explains either class on its log-odds: opposite attributions")
+    func binaryLogisticLogOdds() throws {
+        let (train, _) = try bundled("breast_cancer")
+        let model = try Trainer.train(spec: .logistic(LinearSpec()), dataset: train)
+        let x = Array(train.features.prefix(train.columns))
+        let (zero, one) = (try model.explain(x, targetClass: 0).rows[0], try model.explain(x, targetClass: 1).rows[0])
+        let probabilities = try #require(model.predictProbabilities(x))
+        #expect(abs(one.value - (log(probabilities[0, 1]) - log(probabilities[0, 0]))) < 1e-3)
+        #expect(abs(zero.value + one.value) < 1e-5 && zero.attributions.contains { abs($0) > 1e-3 })
+        for (a, b) in zip(zero.attributions, one.attributions) { #expect(abs(a + b) < 1e-5) }
+        #expect(zero.completenessError < 1e-4)
+    }
+
     @Test("without standardisation the training mean stored at training time is the baseline")
     func unstandardisedBaseline() throws {
         let (train, _) = try bundled("iris")

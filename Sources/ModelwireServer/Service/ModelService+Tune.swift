@@ -31,6 +31,13 @@ extension ModelService {
         try request.metric.requireKnown("metric", code: .invalidArgument)
         let spec = request.spec ?? V1.ModelSpec()
         let metric = try Self.tuningMetric(request.metric, task: spec.task)
+        if metric == .logLoss, case .linearSvm? = spec.family {
+            throw ModelwireError(
+                .invalidArgument,
+                "metric log_loss needs class probabilities, and a linear SVM gives decision scores: "
+                    + "use accuracy or f1_macro, or family logistic"
+            )
+        }
         let grid = try Self.grid(request.grid, spec: spec, options: request.options ?? V1.TrainingOptions())
         let maxTrials = request.maxTrials == 0 ? 1000 : Int(request.maxTrials)
         let combinations = grid.combinations
