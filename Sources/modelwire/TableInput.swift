@@ -165,11 +165,21 @@ enum TableInput {
 }
 
 extension TableInput {
-    /// A Train call's rows from `--data PATH` or `--dataset NAME`. A CSV whose feature columns are
+    /// A job's rows as Train and Tune take them.
+    enum JobData {
+        case inline(V1.Dataset)
+        case dataset(String)
+        case table(V1.LabelledTable)
+
+        /// Whether the rows are a table (then the preprocessing flags go with them).
+        var isTable: Bool { if case .table = self { true } else { false } }
+    }
+
+    /// A Train or Tune call's rows from `--data PATH` or `--dataset NAME`. A CSV whose feature columns are
     /// all complete numbers (and no preprocessing flag) goes as numeric rows, as before; otherwise
     /// as a typed table the server fits preprocessing on. Too large for one frame: uploaded first
     /// (`uploaded` names the temporary dataset to delete afterwards).
-    static func trainRows(
+    static func jobRows(
         path: String?,
         dataset: String?,
         label: String?,
@@ -179,7 +189,7 @@ extension TableInput {
         preprocessing: PreprocessingOptions,
         client: ModelwireClient,
         options: ModelwireClient.CallOptions
-    ) async throws -> (data: V1.TrainRequest.Data, uploaded: String?) {
+    ) async throws -> (data: JobData, uploaded: String?) {
         guard let path else { return (.dataset(dataset ?? ""), nil) }
         var text = Set(PreprocessingOptions.names(preprocessing.categorical))
         if task != .regression, let label { text.insert(label) }
@@ -195,7 +205,7 @@ extension TableInput {
                 client: client,
                 options: options
             )
-            return (rows.inline.map { .inlineData($0) } ?? .dataset(rows.dataset ?? ""), rows.uploaded)
+            return (rows.inline.map { .inline($0) } ?? .dataset(rows.dataset ?? ""), rows.uploaded)
         }
         if task != .regression, !isText(table, labelName) {
             table = try read(path: path, format: format, missing: missing, textColumns: text.union([labelName]))

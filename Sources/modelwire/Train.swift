@@ -218,7 +218,7 @@ extension ModelwireCommand {
             )
         }
 
-        func request(data: V1.TrainRequest.Data) throws -> V1.TrainRequest {
+        func request(data: TableInput.JobData) throws -> V1.TrainRequest {
             let task: V1.Task = self.task == .regression ? .regression : .classification
             var spec = V1.ModelSpec(task: task)
             switch self.family {
@@ -318,15 +318,19 @@ extension ModelwireCommand {
                     restoreBestWeights: self.restoreBestWeights
                 )
             }
-            var request = V1.TrainRequest(model: self.model, data: data, spec: spec, options: options)
-            if case .table = data { request.preprocessing = self.preprocessing.spec }
-            if self.preprocessing.requested { request.preprocessing = self.preprocessing.spec }
+            var request = V1.TrainRequest(model: self.model, spec: spec, options: options)
+            switch data {
+            case .inline(let rows): request.data = .inlineData(rows)
+            case .dataset(let name): request.data = .dataset(name)
+            case .table(let table): request.data = .table(table)
+            }
+            if data.isTable || self.preprocessing.requested { request.preprocessing = self.preprocessing.spec }
             return request
         }
 
         func run() async throws {
             try await self.client.run("train") { client in
-                let (data, uploaded) = try await TableInput.trainRows(
+                let (data, uploaded) = try await TableInput.jobRows(
                     path: self.data,
                     dataset: self.dataset,
                     label: self.label,

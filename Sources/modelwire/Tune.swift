@@ -49,6 +49,8 @@ extension ModelwireCommand {
         @Option(help: ArgumentHelp("Data: a CSV file with a header row, or - for stdin.", valueName: "file.csv|-"))
         var data: String?
         @OptionGroup var csv: CSVInputOptions
+        @OptionGroup(title: "Raw columns (text categories, missing values)") var preprocessing: PreprocessingOptions
+        @OptionGroup var missingValues: MissingValueOptions
         @Option(help: "Tune on a dataset uploaded with `datasets upload` instead of --data.") var dataset: String?
         @Option(help: "The label column's name (default: the last column).") var label: String?
         @Option(help: "What the model predicts.") var task: Train.Task = .classification
@@ -90,7 +92,7 @@ extension ModelwireCommand {
             }
         }
 
-        func request(data: V1.TuneRequest.Data) throws -> V1.TuneRequest {
+        func request(data: TableInput.JobData) throws -> V1.TuneRequest {
             let task: V1.Task = self.task == .regression ? .regression : .classification
             var spec = V1.ModelSpec(task: task)
             switch self.family {
@@ -116,9 +118,8 @@ extension ModelwireCommand {
                 case .r2?: .r2
                 case nil: .default
                 }
-            return V1.TuneRequest(
+            var request = V1.TuneRequest(
                 model: self.model,
-                data: data,
                 spec: spec,
                 grid: try Self.parseGrid(self.grid),
                 randomTrials: self.random ?? 0,
@@ -134,21 +135,28 @@ extension ModelwireCommand {
                     l2: self.l2 ?? 0
                 )
             )
+            switch data {
+            case .inline(let rows): request.data = .inlineData(rows)
+            case .dataset(let name): request.data = .dataset(name)
+            case .table(let table): request.data = .table(table)
+            }
+            if data.isTable || self.preprocessing.requested { request.preprocessing = self.preprocessing.spec }
+            return request
         }
 
         func run() async throws {
             try await self.client.run("tune") { client in
-                let rows = try await DataInput.jobRows(
+                let (data, uploaded) = try await TableInput.jobRows(
                     path: self.data,
                     dataset: self.dataset,
                     label: self.label,
                     task: self.task == .regression ? .regression : .classification,
                     format: self.csv.format,
+                    missing: self.missingValues.tokens,
+                    preprocessing: self.preprocessing,
                     client: client,
                     options: self.client.callOptions
                 )
-                let uploaded = rows.uploaded
-                let data: V1.TuneRequest.Data = rows.inline.map { .inlineData($0) } ?? .dataset(rows.dataset ?? "")
                 let events = try await client.tune(try self.request(data: data), options: self.client.callOptions)
                 var view = TuneView(json: self.client.json)
                 let result = try await view.follow(events)

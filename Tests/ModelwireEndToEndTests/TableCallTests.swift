@@ -307,4 +307,34 @@ import Testing
             }
         }
     }
+
+    @Test("tune on a table: folds of the encoded rows, the refit version keeps the preprocessing")
+    func tuneOnATable() async throws {
+        try await TestServer.with { server in
+            try await server.client { client in
+                let request = V1.TuneRequest(
+                    model: "shop",
+                    data: .table(Self.table(rows: 300)),
+                    spec: V1.ModelSpec(family: .tree(V1.DecisionTreeSpec())),
+                    grid: [V1.TuneParameter(name: "max-depth", values: ["1", "4"])],
+                    seed: 3,
+                    folds: 3,
+                    preprocessing: V1.PreprocessingSpec(missingIndicators: true)
+                )
+                var result: V1.TrainResult?
+                for try await event in try await client.tune(request) {
+                    if case .result(let r)? = event.event { result = r }
+                }
+                let tune = try #require(result?.tune)
+                #expect(tune.trials.count == 2 && tune.trials[Int(tune.best)].settings.first?.value == "4")
+                let info = try await client.describeModel(V1.ModelRef(name: "shop"))
+                #expect(info.preprocessing?.columns.map(\.name) == ["color", "size", "member"])
+                #expect(info.featureNames.contains("size (missing)"))
+                let predicted = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "shop"), table: Self.table(rows: 10).table!.rows(0..<10))
+                )
+                #expect(predicted.classIds.count == 10)
+            }
+        }
+    }
 }

@@ -40,6 +40,9 @@ extension V1 {
             case inlineData(V1.Dataset)
             /// Name of a dataset uploaded with METHOD_UPLOAD_DATASET.
             case dataset(String)
+            /// Raw typed columns (a dataset uploaded as a table is taken alike): the preprocessing is fitted
+            /// once on all rows (not per fold) and stored with the refit version.
+            case table(V1.LabelledTable)
         }
 
         /// Model name; the refit best configuration becomes its next version.
@@ -65,11 +68,13 @@ extension V1 {
         public var maxTrials: UInt32
         /// For every fit (the grid overrides its fields); seed absent = `seed`.
         public var options: V1.TrainingOptions?
+        /// With a table, as TrainRequest.preprocessing; refused with numeric rows.
+        public var preprocessing: V1.PreprocessingSpec?
         /// Tracing and other per-call metadata (call_metadata.proto).
         public var metadata: V1.CallMetadata?
 
         /// Creates a `TuneRequest`; every argument defaults to the field's zero value.
-        public init(model: String = "", data: Data? = nil, spec: V1.ModelSpec? = nil, grid: [V1.TuneParameter] = [], randomTrials: UInt32 = 0, seed: UInt64 = 0, folds: UInt32 = 0, noShuffle: Bool = false, explicitFolds: [V1.TuneFold] = [], metric: V1.TuneMetric = V1.TuneMetric(rawValue: 0), maxTrials: UInt32 = 0, options: V1.TrainingOptions? = nil, metadata: V1.CallMetadata? = nil) {
+        public init(model: String = "", data: Data? = nil, spec: V1.ModelSpec? = nil, grid: [V1.TuneParameter] = [], randomTrials: UInt32 = 0, seed: UInt64 = 0, folds: UInt32 = 0, noShuffle: Bool = false, explicitFolds: [V1.TuneFold] = [], metric: V1.TuneMetric = V1.TuneMetric(rawValue: 0), maxTrials: UInt32 = 0, options: V1.TrainingOptions? = nil, preprocessing: V1.PreprocessingSpec? = nil, metadata: V1.CallMetadata? = nil) {
             self.model = model
             self.data = data
             self.spec = spec
@@ -82,6 +87,7 @@ extension V1 {
             self.metric = metric
             self.maxTrials = maxTrials
             self.options = options
+            self.preprocessing = preprocessing
             self.metadata = metadata
         }
     }
@@ -167,11 +173,13 @@ extension V1.TuneRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarr
         let field_metric = V1.TuneMetric(rawValue: Int32(bitPattern: c.metric.rawValue))
         let field_max_trials = c.max_trials
         let field_options = try decodeMessage(c.options, as: V1.TrainingOptions.self)
+        let field_preprocessing = try decodeMessage(c.preprocessing, as: V1.PreprocessingSpec.self)
         let field_metadata = try decodeMessage(c.metadata, as: V1.CallMetadata.self)
         var oneof_data: Data? = nil
         switch c.data_case.rawValue {
         case 2: oneof_data = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
         case 3: oneof_data = .dataset(try decodeString(c.dataset, field: "TuneRequest.dataset"))
+        case 14: oneof_data = .table(try decodeOneofMessage(c.table, as: V1.LabelledTable.self))
         default: break
         }
         self.init(
@@ -187,6 +195,7 @@ extension V1.TuneRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarr
             metric: field_metric,
             maxTrials: field_max_trials,
             options: field_options,
+            preprocessing: field_preprocessing,
             metadata: field_metadata)
     }
 
@@ -205,6 +214,7 @@ extension V1.TuneRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarr
         c.metric = Modelwire__V1__TuneMetric(rawValue: UInt32(bitPattern: self.metric.rawValue))
         c.max_trials = self.maxTrials
         if let v = self.options { c.options = try arena.message(v) }
+        if let v = self.preprocessing { c.preprocessing = try arena.message(v) }
         if let v = self.metadata { c.metadata = try arena.message(v) }
         switch self.data {
         case .inlineData(let v)?:
@@ -213,6 +223,9 @@ extension V1.TuneRequest: ProtobufMessage, CMessageConvertible, CallMetadataCarr
         case .dataset(let v)?:
             c.data_case = Modelwire__V1__TuneRequest__DataCase(rawValue: 3)
             c.dataset = try arena.string(v, field: "TuneRequest.dataset")
+        case .table(let v)?:
+            c.data_case = Modelwire__V1__TuneRequest__DataCase(rawValue: 14)
+            c.table = try arena.message(v)
         case nil: break
         }
     }

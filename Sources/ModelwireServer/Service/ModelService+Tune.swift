@@ -21,13 +21,7 @@ extension ModelService {
     /// exists, then queues the search.
     func tune(_ request: V1.TuneRequest, subscriber: @escaping JobManager.Subscriber) throws -> JobSubscription {
         try ResourceName.validate(request.model, "model")
-        let wireData: V1.Dataset =
-            switch request.data {
-            case .inlineData(let rows)?: rows
-            case .dataset(let name)?: try datasets.dataset(named: name)
-            case nil:
-                throw ModelwireError(.invalidArgument, "the request has no training data (inline_data or dataset)")
-            }
+        let (wireData, preprocessing) = try tuneRows(request)
         try request.metric.requireKnown("metric", code: .invalidArgument)
         let spec = request.spec ?? V1.ModelSpec()
         let metric = try Self.tuningMetric(request.metric, task: spec.task)
@@ -105,6 +99,7 @@ extension ModelService {
                 request.model,
                 trials: searched,
                 dataset: dataset,
+                preprocessing: preprocessing,
                 folds: folds,
                 metric: metric,
                 report: report,
@@ -117,11 +112,34 @@ extension ModelService {
         return JobSubscription(job: job, id: id)
     }
 
+    /// A Tune call's rows as numeric rows, and the preprocessing fitted when they came as a table.
+    private func tuneRows(_ request: V1.TuneRequest) throws -> (V1.Dataset, V1.Preprocessing?) {
+        let table: V1.LabelledTable
+        switch request.data {
+        case .inlineData(let rows)?:
+            guard request.preprocessing == nil else { throw JobManager.preprocessingWithoutTable }
+            return (rows, nil)
+        case .dataset(let name)?:
+            switch try datasets.rows(named: name) {
+            case .dataset(let rows):
+                guard request.preprocessing == nil else { throw JobManager.preprocessingWithoutTable }
+                return (rows, nil)
+            case .table(let stored): table = stored
+            }
+        case .table(let given)?: table = given
+        case nil:
+            throw ModelwireError(.invalidArgument, "the request has no training data (inline_data, dataset or table)")
+        }
+        let fitted = try TableRows.fit(table, spec: request.preprocessing, task: request.spec?.task ?? .classification)
+        return (fitted.rows, fitted.preprocessing)
+    }
+
     /// The job: cross-validates every trial, refits the best on all rows and stores it.
     private func runSearch(
         _ model: String,
         trials: [Trial],
         dataset: Dataset,
+        preprocessing: V1.Preprocessing?,
         folds: CrossValidationFolds,
         metric: TuningMetric,
         report: V1.TuneReport,
@@ -198,6 +216,7 @@ extension ModelService {
             evaluation: evaluation
         )
         file.tune = table
+        file.preprocessing = preprocessing
         if isCancelled() { throw TrainingError(.cancelled, "the search was cancelled") }
         let entry = try repository.store(file, name: model)
         return V1.TrainResult(

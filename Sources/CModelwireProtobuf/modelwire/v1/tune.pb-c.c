@@ -231,7 +231,7 @@ const ProtobufCMessageDescriptor modelwire__v1__tune_fold__descriptor =
   (ProtobufCMessageInit) modelwire__v1__tune_fold__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor modelwire__v1__tune_request__field_descriptors[14] =
+static const ProtobufCFieldDescriptor modelwire__v1__tune_request__field_descriptors[16] =
 {
   {
     "model",
@@ -390,6 +390,30 @@ static const ProtobufCFieldDescriptor modelwire__v1__tune_request__field_descrip
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "table",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__TuneRequest, data_case),
+    offsetof(Modelwire__V1__TuneRequest, table),
+    &modelwire__v1__labelled_table__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "preprocessing",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Modelwire__V1__TuneRequest, preprocessing),
+    &modelwire__v1__preprocessing_spec__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "metadata",
     1000,
     PROTOBUF_C_LABEL_NONE,
@@ -409,20 +433,22 @@ static const unsigned modelwire__v1__tune_request__field_indices_by_name[] = {
   4,   /* field[4] = grid */
   1,   /* field[1] = inline_data */
   11,   /* field[11] = max_trials */
-  13,   /* field[13] = metadata */
+  15,   /* field[15] = metadata */
   10,   /* field[10] = metric */
   0,   /* field[0] = model */
   8,   /* field[8] = no_shuffle */
   12,   /* field[12] = options */
+  14,   /* field[14] = preprocessing */
   5,   /* field[5] = random_trials */
   6,   /* field[6] = seed */
   3,   /* field[3] = spec */
+  13,   /* field[13] = table */
 };
 static const ProtobufCIntRange modelwire__v1__tune_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 1000, 13 },
-  { 0, 14 }
+  { 1000, 15 },
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__tune_request__descriptor =
 {
@@ -432,7 +458,7 @@ const ProtobufCMessageDescriptor modelwire__v1__tune_request__descriptor =
   "Modelwire__V1__TuneRequest",
   "modelwire.v1",
   sizeof(Modelwire__V1__TuneRequest),
-  14,
+  16,
   modelwire__v1__tune_request__field_descriptors,
   modelwire__v1__tune_request__field_indices_by_name,
   2,  modelwire__v1__tune_request__number_ranges,

@@ -628,7 +628,7 @@ def _labelled_data(data, label=None):
 
 
 def _set_data(request, data):
-    """Sets the `data` oneof of a Train or Evaluate request: dataset, inline_data or table."""
+    """Sets the `data` oneof of a Train, Tune or Evaluate request: dataset, inline_data or table."""
     if isinstance(data, str):
         request.dataset = data
     elif isinstance(data, pb.LabelledTable):
@@ -814,12 +814,14 @@ class Client:
         return self.stream(METHOD["train"], request, timeout)
 
     def tune(self, model, data, spec="mlp", grid=None, *, random_trials=0, seed=0, folds=5, shuffle=True,
-             explicit_folds=None, metric="default", max_trials=0, options=None, timeout=None):
+             explicit_folds=None, metric="default", max_trials=0, options=None, label=None, preprocessing=None,
+             timeout=None):
         """Starts a cross-validated hyper-parameter search (PROTOCOL.md §5, Tune): a ResponseStream of TrainEvent
         (accepted, one progress per finished trial with its `trial` set, result); `.wait()` returns the
         TrainResult, whose `tune` holds every trial; the best configuration, refit on all rows, is the new version.
 
-        `data` and `spec` as `train`; `grid` a dict {parameter: [values]} (values as text or numbers; lists of
+        `data`, `spec`, `label` and `preprocessing` as `train` (a table's preprocessing is fitted once on all
+        rows, then the folds are cut); `grid` a dict {parameter: [values]} (values as text or numbers; lists of
         layer sizes for "hidden") or a list of (name, values) pairs, in the order to expand (the last varies
         fastest); `explicit_folds` a list of test-row index lists (e.g. scikit-learn's splits); `metric` one of
         "default", "accuracy", "f1_macro", "log_loss", "rmse", "r2".
@@ -831,16 +833,12 @@ class Client:
             raise ValueError(f"metric must be one of {', '.join(metrics)}, not {metric!r}")
         request = pb.TuneRequest(model=model, spec=_spec(spec), random_trials=random_trials, seed=seed,
                                  folds=folds, no_shuffle=not shuffle, metric=metrics[metric], max_trials=max_trials,
-                                 options=_options(options))
+                                 options=_options(options), preprocessing=_preprocessing_spec(preprocessing))
         for name, values in (grid.items() if isinstance(grid, dict) else (grid or [])):
             request.grid.add(name=name, values=[_grid_value(v) for v in values])
         for rows in explicit_folds or []:
             request.explicit_folds.add(test_rows=[int(r) for r in rows])
-        data = _data(data)
-        if isinstance(data, str):
-            request.dataset = data
-        else:
-            request.inline_data.CopyFrom(data)
+        _set_data(request, _labelled_data(data, label))
         return self.stream(METHOD["tune"], request, timeout)
 
     def quantize(self, model, *, version=None, alias=None, to="", calibration_data=None, activation_scaling="auto",

@@ -297,3 +297,18 @@ def test_logistic_regression_matches_sklearn_column_transformer(client):
     print(f"table logistic: modelwire {ours:.4f}, scikit-learn {theirs:.4f}, {100 * (ours - theirs):+.2f} pt")
     assert ours > 0.6
     assert abs(ours - theirs) <= 0.03, f"test accuracy {ours:.4f} against scikit-learn's {theirs:.4f}"
+
+
+def test_tune_on_a_table_refits_with_the_preprocessing(client):
+    data = synthetic(240, seed=5)
+    result = client.tune("tab-tune", data, "logistic", {"c": [0.01, 1.0]}, folds=3, seed=1, label="label",
+                         preprocessing={"numeric_imputation": "median"}).wait()
+    assert len(result.tune.trials) == 2
+    info = client.describe_model("tab-tune")
+    assert [c.name for c in info.preprocessing.columns] == COLUMNS
+    ages = sorted(a for a in data["age"] if not math.isnan(a))
+    median = (ages[len(ages) // 2] + ages[(len(ages) - 1) // 2]) / 2
+    age = next(c for c in info.preprocessing.columns if c.name == "age")
+    assert age.numeric.fill == pytest.approx(median, rel=1e-4)
+    predicted = client.predict("tab-tune", rows_of({k: v for k, v in data.items() if k != "label"}, range(5)))
+    assert len(predicted.class_ids) == 5

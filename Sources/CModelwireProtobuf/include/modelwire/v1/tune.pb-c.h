@@ -16,6 +16,8 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
+#include "modelwire/v1/preprocessing.pb-c.h"
 #include "modelwire/v1/train.pb-c.h"
 #include "modelwire/v1/tune_report.pb-c.h"
 
@@ -70,7 +72,8 @@ struct  Modelwire__V1__TuneFold
 typedef enum {
   MODELWIRE__V1__TUNE_REQUEST__DATA__NOT_SET = 0,
   MODELWIRE__V1__TUNE_REQUEST__DATA_INLINE_DATA = 2,
-  MODELWIRE__V1__TUNE_REQUEST__DATA_DATASET = 3
+  MODELWIRE__V1__TUNE_REQUEST__DATA_DATASET = 3,
+  MODELWIRE__V1__TUNE_REQUEST__DATA_TABLE = 14
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TUNE_REQUEST__DATA__CASE)
 } Modelwire__V1__TuneRequest__DataCase;
 
@@ -125,6 +128,10 @@ struct  Modelwire__V1__TuneRequest
    */
   Modelwire__V1__TrainingOptions *options;
   /*
+   * With a table, as TrainRequest.preprocessing; refused with numeric rows.
+   */
+  Modelwire__V1__PreprocessingSpec *preprocessing;
+  /*
    * Tracing and other per-call metadata (call_metadata.proto).
    */
   Modelwire__V1__CallMetadata *metadata;
@@ -138,11 +145,16 @@ struct  Modelwire__V1__TuneRequest
      * Name of a dataset uploaded with METHOD_UPLOAD_DATASET.
      */
     char *dataset;
+    /*
+     * Raw typed columns (a dataset uploaded as a table is taken alike): the preprocessing is fitted
+     * once on all rows (not per fold) and stored with the refit version.
+     */
+    Modelwire__V1__LabelledTable *table;
   };
 };
 #define MODELWIRE__V1__TUNE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&modelwire__v1__tune_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, 0, 0, 0, 0,NULL, MODELWIRE__V1__TUNE_METRIC__TUNE_METRIC_DEFAULT, 0, NULL, NULL, MODELWIRE__V1__TUNE_REQUEST__DATA__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, 0, 0, 0, 0,NULL, MODELWIRE__V1__TUNE_METRIC__TUNE_METRIC_DEFAULT, 0, NULL, NULL, NULL, MODELWIRE__V1__TUNE_REQUEST__DATA__NOT_SET, {0} }
 
 
 /* Modelwire__V1__TuneParameter methods */
