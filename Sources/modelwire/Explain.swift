@@ -110,13 +110,11 @@ extension ModelwireCommand {
             _ info: V1.ModelVersionInfo,
             _ preprocessing: V1.Preprocessing
         ) async throws {
-            let table = V1.Table(
-                try TableInput.read(
-                    path: self.data,
-                    format: self.csv.format,
-                    missing: self.missingValues.tokens,
-                    textColumns: TableInput.textColumns(of: preprocessing)
-                )
+            let table = try TableInput.modelTable(
+                path: self.data,
+                format: self.csv.format,
+                missing: self.missingValues.tokens,
+                preprocessing: preprocessing
             )
             let indices = try self.rowIndices() ?? Array(0..<table.rowCount)
             if let bad = indices.first(where: { $0 >= table.rowCount }) {

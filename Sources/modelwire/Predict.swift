@@ -49,55 +49,46 @@ extension ModelwireCommand {
                     labelColumn: self.label,
                     format: self.csv.format
                 )
-                let rows = input.rows
-                var merged = V1.PredictResponse()
-                var scores: [Float] = []
-                var start = 0
-                while start < rows {
-                    let end = min(rows, start + self.batchRows)
-                    let request = V1.PredictRequest(
+                try await self.predictInBatches(client, rows: input.rows) { range in
+                    V1.PredictRequest(
                         model: ref,
-                        inputs: V1.Tensor(input, rows: start..<end),
+                        inputs: V1.Tensor(input, rows: range),
                         includeProbabilities: self.probabilities
                     )
-                    let response = try await client.predict(request, options: self.client.callOptions)
-                    if start == 0 {
-                        merged = response
-                        merged.classIds = []
-                        merged.values = []
-                    }
-                    merged.classIds += response.classIds
-                    merged.values += response.values
-                    scores += response.scores?.values ?? []
-                    start = end
                 }
-                self.print(merged, scores: scores, rows: rows)
             }
         }
 
         /// Predicts for a model with preprocessing: the CSV as a typed table (its columns matched by
-        /// name on the server, a label or other extra column ignored), in batches of rows.
+        /// name on the server, a label or other extra column ignored).
         private func predictTable(
             _ client: ModelwireClient,
             _ ref: V1.ModelRef,
             _ preprocessing: V1.Preprocessing
         ) async throws {
-            let table = V1.Table(
-                try TableInput.read(
-                    path: self.data,
-                    format: self.csv.format,
-                    missing: self.missingValues.tokens,
-                    textColumns: TableInput.textColumns(of: preprocessing)
-                )
+            let table = try TableInput.modelTable(
+                path: self.data,
+                format: self.csv.format,
+                missing: self.missingValues.tokens,
+                preprocessing: preprocessing
             )
-            let rows = table.rowCount
+            try await self.predictInBatches(client, rows: table.rowCount) { range in
+                V1.PredictRequest(model: ref, includeProbabilities: self.probabilities, table: table.rows(range))
+            }
+        }
+
+        /// Sends `rows` rows in calls of `--batch-rows`, merges the answers and prints them.
+        private func predictInBatches(
+            _ client: ModelwireClient,
+            rows: Int,
+            request: (Range<Int>) -> V1.PredictRequest
+        ) async throws {
             var merged = V1.PredictResponse()
             var scores: [Float] = []
             var start = 0
             while start < rows {
                 let end = min(rows, start + self.batchRows)
-                let request = Self.request(ref, table: table.rows(start..<end), probabilities: self.probabilities)
-                let response = try await client.predict(request, options: self.client.callOptions)
+                let response = try await client.predict(request(start..<end), options: self.client.callOptions)
                 if start == 0 {
                     merged = response
                     merged.classIds = []
@@ -109,10 +100,6 @@ extension ModelwireCommand {
                 start = end
             }
             self.print(merged, scores: scores, rows: rows)
-        }
-
-        private static func request(_ ref: V1.ModelRef, table: V1.Table, probabilities: Bool) -> V1.PredictRequest {
-            V1.PredictRequest(model: ref, includeProbabilities: probabilities, table: table)
         }
 
         func print(_ r: V1.PredictResponse, scores: [Float], rows: Int) {

@@ -130,6 +130,17 @@ enum TableInput {
         }
     }
 
+    /// Rows for a model with preprocessing (predict, explain): the CSV as a wire table, its
+    /// categorical columns read as text.
+    static func modelTable(
+        path: String,
+        format: CSVFormat,
+        missing: Set<String>,
+        preprocessing: V1.Preprocessing
+    ) throws -> V1.Table {
+        V1.Table(try read(path: path, format: format, missing: missing, textColumns: textColumns(of: preprocessing)))
+    }
+
     /// The label column of a training CSV: `--label`, else the last column.
     static func labelColumn(_ table: DataTable, label: String?) throws -> String {
         guard let label else { return table.names.last ?? "" }
