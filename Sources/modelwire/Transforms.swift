@@ -3,6 +3,7 @@ import Foundation
 import ModelwireClient
 import ModelwireCodec
 import ModelwireData
+import ModelwireDataWire
 import ModelwireProtocol
 
 extension ModelwireCommand {
@@ -84,7 +85,15 @@ extension ModelwireCommand {
                 targetModel: self.to ?? "",
                 activationScaling: self.activations.wire
             )
-            if let path = self.calibrationData {
+            if let path = self.calibrationData, let preprocessing = info.preprocessing {
+                let table = try TableInput.modelTable(
+                    path: path,
+                    format: self.csv.format,
+                    missing: DataTable.defaultMissingTokens,
+                    preprocessing: preprocessing
+                )
+                request.calibrationData = V1.TransformData(source: .table(V1.LabelledTable(table: table)))
+            } else if let path = self.calibrationData {
                 let rows = try DataInput.features(path: path, model: info, labelColumn: nil, format: self.csv.format)
                 let features = V1.Tensor(columns: UInt32(rows.columns), values: rows.values)
                 request.calibrationData = V1.TransformData(
@@ -93,7 +102,7 @@ extension ModelwireCommand {
             } else if let name = self.calibrationDataset {
                 request.calibrationData = V1.TransformData(source: .dataset(name))
             }
-            if let path = self.evalData { request.evalData = try TransformRows.load(path, task: info.task, self.csv) }
+            if let path = self.evalData { request.evalData = try TransformRows.load(path, info, self.csv) }
             return request
         }
     }
@@ -152,8 +161,8 @@ extension ModelwireCommand {
                     structured: self.structured,
                     fineTuneEpochs: self.fineTuneEpochs
                 )
-                request.fineTuneData = try self.data.map { try TransformRows.load($0, task: info.task, self.csv) }
-                request.evalData = try self.evalData.map { try TransformRows.load($0, task: info.task, self.csv) }
+                request.fineTuneData = try self.data.map { try TransformRows.load($0, info, self.csv) }
+                request.evalData = try self.evalData.map { try TransformRows.load($0, info, self.csv) }
                 if self.learningRate != nil || self.seed != nil {
                     var options = V1.TrainingOptions(seed: self.seed ?? 1)
                     if let rate = self.learningRate {
@@ -221,6 +230,10 @@ extension ModelwireCommand {
 
         func run() async throws {
             try await self.client.run("distill") { client in
+                let teacher = try await client.describeModel(
+                    V1.ModelRef(name: self.teacher, selector: self.teacherVersion.map { .version($0) }),
+                    options: self.client.callOptions
+                )
                 var options = V1.TrainingOptions(epochs: self.epochs ?? 10)
                 if let seed = self.seed { options.seed = seed }
                 if let rate = self.learningRate { options.optimizer = V1.Optimizer(kind: .adam, learningRate: rate) }
@@ -230,9 +243,9 @@ extension ModelwireCommand {
                     student: V1.DenseNetSpec(hidden: try self.layers()),
                     temperature: self.temperature,
                     alpha: self.alpha,
-                    data: try TransformRows.load(self.data, task: .classification, self.csv),
+                    data: try TransformRows.load(self.data, teacher, self.csv),
                     options: options,
-                    evalData: try self.evalData.map { try TransformRows.load($0, task: .classification, self.csv) }
+                    evalData: try self.evalData.map { try TransformRows.load($0, teacher, self.csv) }
                 )
                 try await TransformRows.follow(
                     try await client.distill(request, options: self.client.callOptions),
@@ -245,10 +258,27 @@ extension ModelwireCommand {
 
 /// What Quantize, Prune and Distill share in the CLI: loading rows, following the job, printing the report.
 enum TransformRows {
-    static func load(_ path: String, task: V1.Task, _ csv: CSVInputOptions) throws -> V1.TransformData {
-        V1.TransformData(
-            source: .inlineData(try DataInput.labelled(path: path, label: nil, task: task, format: csv.format))
+    /// Labelled rows (the label is the last column): numeric rows, or for a model with
+    /// `preprocessing` a typed table of its raw columns.
+    static func load(
+        _ path: String,
+        _ info: V1.ModelVersionInfo,
+        _ csv: CSVInputOptions
+    ) throws -> V1.TransformData {
+        guard let preprocessing = info.preprocessing else {
+            return V1.TransformData(
+                source: .inlineData(try DataInput.labelled(path: path, label: nil, task: info.task, format: csv.format))
+            )
+        }
+        let (table, label) = try TableInput.labelled(
+            path: path,
+            label: nil,
+            classification: info.task != .regression,
+            format: csv.format,
+            missing: DataTable.defaultMissingTokens,
+            textColumns: TableInput.textColumns(of: preprocessing)
         )
+        return V1.TransformData(source: .table(V1.LabelledTable(table, labelColumn: label)))
     }
 
     /// Follows the job's events like `train`, then prints the report (a table, or JSON lines).

@@ -337,4 +337,42 @@ import Testing
             }
         }
     }
+
+    @Test("a table model quantizes with raw calibration and evaluation rows; the int8 version takes tables")
+    func transformsTakeTables() async throws {
+        try await TestServer.with { server in
+            try await server.client { client in
+                let dense = V1.ModelSpec.Family.dense(V1.DenseNetSpec(hidden: [V1.DenseLayerSpec(units: 16)]))
+                _ = try await Self.train(client, "shop", .table(Self.table(rows: 400)), spec: dense)
+                var calibration = Self.table(rows: 100, seed: 2)
+                calibration.labelColumn = ""
+                let request = V1.QuantizeRequest(
+                    model: V1.ModelRef(name: "shop"),
+                    targetModel: "shop-int8",
+                    calibrationData: V1.TransformData(source: .table(calibration)),
+                    evalData: V1.TransformData(source: .table(Self.table(rows: 200, seed: 3)))
+                )
+                let result = try await TransformCallTests.result(try await client.quantize(request))
+                #expect(result.model == "shop-int8")
+                let info = try await client.describeModel(V1.ModelRef(name: "shop-int8"))
+                #expect(info.preprocessing?.columns.map(\.name) == ["color", "size", "member"])
+                let predicted = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "shop-int8"), table: Self.table(rows: 20).table)
+                )
+                #expect(predicted.classIds.count == 20)
+                var unlabelled = Self.table(rows: 50, seed: 4)
+                unlabelled.labelColumn = ""
+                let refused = await expectError(.invalidArgument) {
+                    let events = try await client.quantize(
+                        V1.QuantizeRequest(
+                            model: V1.ModelRef(name: "shop"),
+                            evalData: V1.TransformData(source: .table(unlabelled))
+                        )
+                    )
+                    _ = try await TransformCallTests.result(events)
+                }
+                #expect(refused?.message.contains("label_column") == true, "\(refused?.message ?? "")")
+            }
+        }
+    }
 }

@@ -30,11 +30,14 @@ extension V1 {
         }
     }
 
-    /// Rows a transform trains or evaluates on: sent with the call, or an uploaded dataset.
+    /// Rows a transform trains or evaluates on: sent with the call, or an uploaded dataset. A source
+    /// model with preprocessing also takes raw rows as a table (or a dataset uploaded as one), encoded
+    /// with its preprocessing; label_column may be empty for calibration rows.
     public struct TransformData: Sendable, Hashable {
         public enum Source: Sendable, Hashable {
             case inlineData(V1.Dataset)
             case dataset(String)
+            case table(V1.LabelledTable)
         }
 
         public var source: Source?
@@ -161,6 +164,7 @@ extension V1.TransformData: ProtobufMessage, CMessageConvertible {
         switch c.source_case.rawValue {
         case 1: oneof_source = .inlineData(try decodeOneofMessage(c.inline_data, as: V1.Dataset.self))
         case 2: oneof_source = .dataset(try decodeString(c.dataset, field: "TransformData.dataset"))
+        case 3: oneof_source = .table(try decodeOneofMessage(c.table, as: V1.LabelledTable.self))
         default: break
         }
         self.init(
@@ -176,6 +180,9 @@ extension V1.TransformData: ProtobufMessage, CMessageConvertible {
         case .dataset(let v)?:
             c.source_case = Modelwire__V1__TransformData__SourceCase(rawValue: 2)
             c.dataset = try arena.string(v, field: "TransformData.dataset")
+        case .table(let v)?:
+            c.source_case = Modelwire__V1__TransformData__SourceCase(rawValue: 3)
+            c.table = try arena.message(v)
         case nil: break
         }
     }

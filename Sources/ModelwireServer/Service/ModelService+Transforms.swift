@@ -211,6 +211,7 @@ extension ModelService {
                 switch data.source {
                 case .inlineData(let rows)?: .inlineData(rows)
                 case .dataset(let name)?: .dataset(name)
+                case .table(let table)?: .table(table)
                 case nil: .inlineData(V1.Dataset())
                 }
             },
@@ -276,11 +277,19 @@ extension ModelService {
         labelled: Bool = true
     ) throws -> Dataset? {
         guard let source = data?.source else { return nil }
-        var wire: V1.Dataset =
+        let rowSource: RowSource =
             switch source {
-            case .inlineData(let rows): rows
-            case .dataset(let name): try datasets.dataset(named: name)
+            case .inlineData(let rows): .inline(rows)
+            case .dataset(let name): .dataset(name)
+            case .table(let table): .table(table)
             }
+        if labelled, case .table(let table) = source, table.labelColumn.isEmpty {
+            throw ModelwireError(
+                .invalidArgument,
+                "\(field): label_column is empty: name the column holding the labels"
+            )
+        }
+        var wire = try modelRows(rowSource, for: model)
         if !labelled, wire.classIds.isEmpty, wire.targets.isEmpty, let features = wire.features, features.columns > 0 {
             wire.classNames = []
             wire.targets = [Float](repeating: 0, count: features.values.count / Int(features.columns))

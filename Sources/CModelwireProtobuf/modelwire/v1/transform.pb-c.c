@@ -187,7 +187,7 @@ void   modelwire__v1__distill_request__free_unpacked
   assert(message->base.descriptor == &modelwire__v1__distill_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor modelwire__v1__transform_data__field_descriptors[2] =
+static const ProtobufCFieldDescriptor modelwire__v1__transform_data__field_descriptors[3] =
 {
   {
     "inline_data",
@@ -213,15 +213,28 @@ static const ProtobufCFieldDescriptor modelwire__v1__transform_data__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "table",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Modelwire__V1__TransformData, source_case),
+    offsetof(Modelwire__V1__TransformData, table),
+    &modelwire__v1__labelled_table__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned modelwire__v1__transform_data__field_indices_by_name[] = {
   1,   /* field[1] = dataset */
   0,   /* field[0] = inline_data */
+  2,   /* field[2] = table */
 };
 static const ProtobufCIntRange modelwire__v1__transform_data__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor modelwire__v1__transform_data__descriptor =
 {
@@ -231,7 +244,7 @@ const ProtobufCMessageDescriptor modelwire__v1__transform_data__descriptor =
   "Modelwire__V1__TransformData",
   "modelwire.v1",
   sizeof(Modelwire__V1__TransformData),
-  2,
+  3,
   modelwire__v1__transform_data__field_descriptors,
   modelwire__v1__transform_data__field_indices_by_name,
   1,  modelwire__v1__transform_data__number_ranges,

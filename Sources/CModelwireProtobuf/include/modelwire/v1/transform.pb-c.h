@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "modelwire/v1/call_metadata.pb-c.h"
 #include "modelwire/v1/tensor.pb-c.h"
+#include "modelwire/v1/table.pb-c.h"
 #include "modelwire/v1/train.pb-c.h"
 
 typedef struct Modelwire__V1__TransformData Modelwire__V1__TransformData;
@@ -51,12 +52,15 @@ typedef enum _Modelwire__V1__ActivationScaling {
 typedef enum {
   MODELWIRE__V1__TRANSFORM_DATA__SOURCE__NOT_SET = 0,
   MODELWIRE__V1__TRANSFORM_DATA__SOURCE_INLINE_DATA = 1,
-  MODELWIRE__V1__TRANSFORM_DATA__SOURCE_DATASET = 2
+  MODELWIRE__V1__TRANSFORM_DATA__SOURCE_DATASET = 2,
+  MODELWIRE__V1__TRANSFORM_DATA__SOURCE_TABLE = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MODELWIRE__V1__TRANSFORM_DATA__SOURCE__CASE)
 } Modelwire__V1__TransformData__SourceCase;
 
 /*
- * Rows a transform trains or evaluates on: sent with the call, or an uploaded dataset.
+ * Rows a transform trains or evaluates on: sent with the call, or an uploaded dataset. A source
+ * model with preprocessing also takes raw rows as a table (or a dataset uploaded as one), encoded
+ * with its preprocessing; label_column may be empty for calibration rows.
  */
 struct  Modelwire__V1__TransformData
 {
@@ -65,6 +69,7 @@ struct  Modelwire__V1__TransformData
   union {
     Modelwire__V1__Dataset *inline_data;
     char *dataset;
+    Modelwire__V1__LabelledTable *table;
   };
 };
 #define MODELWIRE__V1__TRANSFORM_DATA__INIT \
