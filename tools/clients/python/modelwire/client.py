@@ -637,12 +637,19 @@ def _set_data(request, data):
         request.inline_data.CopyFrom(data)
 
 
-def _transform_data(data):
-    """A TransformData (rows or an uploaded dataset's name) from what `_data` takes; None stays None."""
+def _transform_data(data, label=None):
+    """A TransformData (rows, an uploaded dataset's name, or a table) from what `_labelled_data` takes; a
+    table without `label` (calibration rows) goes without a label column; None stays None."""
     if data is None:
         return None
-    data = _data(data)
-    return pb.TransformData(dataset=data) if isinstance(data, str) else pb.TransformData(inline_data=data)
+    if label is None and not isinstance(data, (pb.LabelledTable, tuple)) and _is_tabular(data):
+        return pb.TransformData(table=pb.LabelledTable(table=_table(data)))
+    data = _labelled_data(data, label)
+    if isinstance(data, str):
+        return pb.TransformData(dataset=data)
+    if isinstance(data, pb.LabelledTable):
+        return pb.TransformData(table=data)
+    return pb.TransformData(inline_data=data)
 
 
 class Client:
@@ -842,50 +849,55 @@ class Client:
         return self.stream(METHOD["tune"], request, timeout)
 
     def quantize(self, model, *, version=None, alias=None, to="", calibration_data=None, activation_scaling="auto",
-                 eval_data=None, timeout=None):
+                 eval_data=None, label=None, timeout=None):
         """Quantizes a dense net or a linear model to int8 into a new version (PROTOCOL.md §5, Quantize): a
         ResponseStream of TrainEvent like `train`; `.wait()` returns the TrainResult, whose `report` compares
         source and result.
 
         `activation_scaling`: "auto" (dynamic per row, unless static scales from `calibration_data` score
         better on `eval_data`), "dynamic" or "static" (needs `calibration_data`). `calibration_data` takes
-        what `train` takes, or bare feature rows (a 2-D array or list of rows; labels are not needed).
+        what `train` takes, or bare feature rows (a 2-D array or list of rows; labels are not needed). For a
+        model trained from a table, data arguments may be tables (DataFrames, dicts of columns), `label`
+        naming the label column of `eval_data` (calibration rows need none).
         """
         scaling = {"auto": pb.ACTIVATION_SCALING_AUTO, "dynamic": pb.ACTIVATION_SCALING_DYNAMIC,
                    "static": pb.ACTIVATION_SCALING_STATIC}.get(activation_scaling)
         if scaling is None:
             raise ValueError(f"activation_scaling must be auto, dynamic or static, not {activation_scaling!r}")
-        if calibration_data is not None and not isinstance(calibration_data, (str, tuple, pb.Dataset)):
+        if calibration_data is not None and not isinstance(calibration_data, (str, tuple, pb.Dataset)) \
+                and not _is_tabular(calibration_data):
             calibration_data = pb.Dataset(features=tensor(calibration_data))
         request = pb.QuantizeRequest(model=_model_ref(model, version, alias), target_model=to,
                                      calibration_data=_transform_data(calibration_data),
-                                     activation_scaling=scaling, eval_data=_transform_data(eval_data))
+                                     activation_scaling=scaling, eval_data=_transform_data(eval_data, label))
         return self.stream(METHOD["quantize"], request, timeout)
 
     def prune(self, model, sparsity, *, version=None, alias=None, to="", structured=False, fine_tune_epochs=0,
-              fine_tune_data=None, fine_tune_options=None, eval_data=None, timeout=None):
+              fine_tune_data=None, fine_tune_options=None, eval_data=None, label=None, timeout=None):
         """Prunes a dense net into a new version (PROTOCOL.md §5, Prune): a ResponseStream of TrainEvent like
         `train`; `.wait()` returns the TrainResult, whose `report` compares source and result.
 
         `sparsity` in (0, 1): the share of all weights set to zero, or with `structured=True` of each hidden
         layer's units removed. `fine_tune_epochs` > 0 needs `fine_tune_data`. Data arguments take what
-        `train` takes (a Dataset, a dataset name, or (features, labels)).
+        `train` takes (a Dataset, a dataset name, (features, labels), or a table with `label`).
         """
         request = pb.PruneRequest(model=_model_ref(model, version, alias), target_model=to, sparsity=sparsity,
                                   structured=structured, fine_tune_epochs=fine_tune_epochs,
-                                  fine_tune_data=_transform_data(fine_tune_data),
-                                  fine_tune_options=_options(fine_tune_options), eval_data=_transform_data(eval_data))
+                                  fine_tune_data=_transform_data(fine_tune_data, label),
+                                  fine_tune_options=_options(fine_tune_options),
+                                  eval_data=_transform_data(eval_data, label))
         return self.stream(METHOD["prune"], request, timeout)
 
     def distill(self, teacher, model, data, *, hidden=(32,), temperature=4.0, alpha=0.5, options=None,
-                eval_data=None, teacher_version=None, timeout=None):
+                eval_data=None, teacher_version=None, label=None, timeout=None):
         """Trains a dense student (hidden layer sizes `hidden`) on the teacher's probabilities softened by
         `temperature` and on the labels of `data` (weight `alpha` on the teacher's term), as the next version
-        of `model` (PROTOCOL.md §5, Distill): a ResponseStream of TrainEvent like `train`."""
+        of `model` (PROTOCOL.md §5, Distill): a ResponseStream of TrainEvent like `train`. A teacher trained
+        from a table takes tables, `label` naming their label column."""
         request = pb.DistillRequest(teacher=_model_ref(teacher, teacher_version, None), model=model,
                                     student=pb.DenseNetSpec(hidden=[pb.DenseLayerSpec(units=u) for u in hidden]),
-                                    temperature=temperature, alpha=alpha, data=_transform_data(data),
-                                    options=_options(options), eval_data=_transform_data(eval_data))
+                                    temperature=temperature, alpha=alpha, data=_transform_data(data, label),
+                                    options=_options(options), eval_data=_transform_data(eval_data, label))
         return self.stream(METHOD["distill"], request, timeout)
 
     def evaluate(self, model, data, *, label=None, version=None, alias=None, timeout=None, permutation_repeats=0,

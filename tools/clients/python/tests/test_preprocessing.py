@@ -312,3 +312,16 @@ def test_tune_on_a_table_refits_with_the_preprocessing(client):
     assert age.numeric.fill == pytest.approx(median, rel=1e-4)
     predicted = client.predict("tab-tune", rows_of({k: v for k, v in data.items() if k != "label"}, range(5)))
     assert len(predicted.class_ids) == 5
+
+
+def test_quantize_a_table_model_with_raw_calibration_and_evaluation_rows(client):
+    data = synthetic(300, seed=6)
+    client.train("tab-dense", data, {"dense": {"hidden": [{"units": 16}]}}, {"epochs": 5, "seed": 1},
+                 label="label").wait()
+    calibration = {k: v for k, v in data.items() if k != "label"}
+    result = client.quantize("tab-dense", to="tab-int8", calibration_data=calibration, eval_data=data,
+                             label="label").wait()
+    assert result.model == "tab-int8" and result.report.result.evaluation.rows == 300
+    info = client.describe_model("tab-int8")
+    assert [c.name for c in info.preprocessing.columns] == COLUMNS
+    assert len(client.predict("tab-int8", rows_of(calibration, range(7))).class_ids) == 7
