@@ -64,11 +64,12 @@ struct ProgressView {
         return nil
     }
 
-    /// The training metrics of a progress event that has them. Tree families report none (the
-    /// wire then carries 0 for both): they are left out rather than shown as 0.0000.
+    /// The training metrics of a progress event that has them. Tree families report none, and
+    /// full-batch L-BFGS no accuracy (the wire then carries 0): those are left out rather than
+    /// shown as 0.0000.
     static func metrics(_ p: V1.TrainProgress) -> [(String, Float)] {
         guard p.loss != 0 || p.accuracy != 0 else { return [] }
-        return [("loss", p.loss), ("accuracy", p.accuracy)]
+        return p.accuracy == 0 ? [("loss", p.loss)] : [("loss", p.loss), ("accuracy", p.accuracy)]
     }
 
     static func plain(_ p: V1.TrainProgress) -> String {
