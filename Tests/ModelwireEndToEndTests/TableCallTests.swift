@@ -375,4 +375,44 @@ import Testing
             }
         }
     }
+
+    @Test("a regression table: numeric targets, an ordinal category, predictions per raw row")
+    func regressionTable() async throws {
+        var labelled = Self.table(rows: 300)
+        // The target: 2 × size (10 for a missing size), plus 5 for red.
+        let columns = labelled.table!.columns
+        guard case .floats(let sizes)? = columns[1].values, case .strings(let colors)? = columns[0].values else {
+            Issue.record("unexpected column types")
+            return
+        }
+        let targets = zip(sizes.values, colors.values).map { size, color in
+            (size.isNaN ? 10 : 2 * size) + (color == "red" ? 5 : 0)
+        }
+        labelled.table!.columns[3] = V1.TableColumn(name: "price", values: .floats(V1.FloatColumn(values: targets)))
+        labelled.labelColumn = "price"
+        try await TestServer.with { server in
+            try await server.client { client in
+                var request = Fixtures.trainRequest(model: "price", data: V1.Dataset())
+                request.data = .table(labelled)
+                request.spec = V1.ModelSpec(task: .regression, family: .tree(V1.DecisionTreeSpec(maxDepth: 8)))
+                request.preprocessing = V1.PreprocessingSpec(
+                    encoding: .ordinal,
+                    numericImputation: .constant,
+                    numericFill: 5
+                )
+                let result = try await client.trainToResult(request).result
+                guard case .regression(let metrics)? = result.metrics?.kind else {
+                    Issue.record("not a regression result: \(String(describing: result.metrics))")
+                    return
+                }
+                #expect(metrics.r2 > 0.9, "\(metrics.r2)")
+                let info = try await client.describeModel(V1.ModelRef(name: "price"))
+                #expect(info.featureNames == ["color", "size", "member"])
+                let predicted = try await client.predict(
+                    V1.PredictRequest(model: V1.ModelRef(name: "price"), table: labelled.table!.rows(0..<4))
+                )
+                #expect(predicted.values.count == 4 && predicted.classIds.isEmpty)
+            }
+        }
+    }
 }
