@@ -38,7 +38,8 @@ public struct Preprocessor: Sendable, Equatable {
         case constant
     }
 
-    /// How to fit: which columns are which, and the strategies. Defaults follow scikit-learn's.
+    /// How to fit: which columns are which, and the strategies. Defaults follow scikit-learn's, but for
+    /// the one-hot cap (20 features per column here; scikit-learn caps nothing by default).
     public struct Options: Sendable, Hashable {
         /// Columns to treat as categorical even when they hold numbers (their text is the category).
         public var categorical: [String]

@@ -50,6 +50,12 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        // Preprocessing fitted and applied to a raw table (preprocess.sh, beside ColumnTransformer).
+        .executableTarget(
+            name: "PreprocessBench",
+            dependencies: [.product(name: "ModelwireData", package: "Modelwire")],
+            swiftSettings: settings
+        ),
         // An ONNX-imported model predicted in-process (onnx.sh, beside onnxruntime).
         .executableTarget(
             name: "OnnxBench",
