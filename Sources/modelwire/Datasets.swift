@@ -29,10 +29,11 @@ extension ModelwireCommand {
                     }
                     Output.line(
                         Output.table(
-                            ["DATASET", "ROWS", "COLUMNS", "CLASSES", "SIZE", "CREATED"],
+                            ["DATASET", "KIND", "ROWS", "COLUMNS", "CLASSES", "SIZE", "CREATED"],
                             datasets.map {
                                 [
-                                    $0.name, String($0.rows), String($0.columns),
+                                    $0.name, $0.labelColumn.isEmpty ? "numeric" : "table (label \($0.labelColumn))",
+                                    String($0.rows), String($0.columns),
                                     $0.classNames.isEmpty ? "-" : String($0.classNames.count),
                                     Output.bytes($0.sizeBytes), Output.date($0.createdUnixMs),
                                 ]

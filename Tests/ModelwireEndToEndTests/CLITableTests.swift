@@ -83,6 +83,8 @@ struct CLITableTests {
                 uploaded.status == 0 && uploaded.stdout.contains("\"label_column\":\"label\""),
                 "\(uploaded.stdout)"
             )
+            let listed = try CLIPredictTests.modelwire(["datasets", "list"] + server)
+            #expect(listed.stdout.contains("table (label label)"), "\(listed.stdout)")
             let byName = try CLIPredictTests.modelwire(
                 ["train"] + server + ["--model", "towns-2", "--dataset", "towns-rows", "--family", "logistic"]
             )
