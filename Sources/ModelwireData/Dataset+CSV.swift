@@ -200,7 +200,7 @@ extension Dataset {
     }
 
     /// Sorted class names: numerically when all are integers, otherwise by Unicode order.
-    static func sortedClassNames(_ labels: Set<String>) -> [String] {
+    public static func sortedClassNames(_ labels: Set<String>) -> [String] {
         let integers = labels.compactMap { Int($0) }
         if integers.count == labels.count, Set(integers.map(String.init)) == labels {
             return integers.sorted().map(String.init)

@@ -210,10 +210,10 @@ final class DatasetStore: Sendable {
             let columns = (labelled.table?.columns ?? []).filter { $0.name != labelled.labelColumn }
             let label = labelled.table?.columns.first { $0.name == labelled.labelColumn }
             var classNames: [String] = []
-            if case .strings(let texts)? = label?.values { classNames = Array(Set(texts.values)).sorted() }
+            if case .strings(let texts)? = label?.values { classNames = Dataset.sortedClassNames(Set(texts.values)) }
             return V1.DatasetInfo(
                 name: name,
-                rows: UInt64((try? DataTable(validating: labelled.table ?? V1.Table()))?.rows ?? 0),
+                rows: UInt64(labelled.table?.rowCount ?? 0),
                 columns: UInt32(columns.count),
                 featureNames: columns.map(\.name),
                 classNames: classNames,
