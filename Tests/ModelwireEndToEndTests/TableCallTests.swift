@@ -234,6 +234,23 @@ import Testing
                 }
                 #expect(allMissing?.message.contains("size") == true)
 
+                var unlabelled = Self.table(rows: 50)
+                unlabelled.labelColumn = ""
+                let noLabel = await expectError(.invalidArgument) {
+                    _ = try await Self.train(client, "x", .table(unlabelled))
+                }
+                #expect(noLabel?.message.contains("label_column") == true, "\(noLabel?.message ?? "")")
+
+                let unknownEnum = await expectError(.invalidArgument) {
+                    _ = try await Self.train(
+                        client,
+                        "x",
+                        .table(Self.table(rows: 50)),
+                        preprocessing: V1.PreprocessingSpec(numericImputation: V1.Imputation(rawValue: 99))
+                    )
+                }
+                #expect(unknownEnum?.message.contains("numeric_imputation") == true, "\(unknownEnum?.message ?? "")")
+
                 let numericModel = await expectError(.invalidArgument) {
                     _ = try await Self.train(client, "iris", .inlineData(try Fixtures.dataset("iris")))
                     _ = try await client.predict(V1.PredictRequest(model: V1.ModelRef(name: "iris"), table: unseen))
